@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import KuvertCore
+
+/// The `kuvert` command: the server, the worker and the editors' tools.
+@main
+struct Kuvert: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kuvert",
+        abstract: "A self-hosted double opt-in newsletter service.",
+        discussion: """
+            Settings come from KUVERT_* environment variables, overridden by flags.
+            Exit codes: 0 success, 1 failure (reason on stderr), 2 bad usage.
+            """,
+        subcommands: [Serve.self, Lists.self, Subscribers.self, Queue.self])
+
+    /// Runs a command and maps failures to the documented exit codes: 1 with a
+    /// one-line reason for failures, 2 for bad usage.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as KuvertError {
+            fail(error.description)
+        } catch let error as CommandFailure {
+            fail(error.message)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                exit(withError: error)
+            } else if code == .validationFailure || error is ValidationError {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            } else if code == .failure || (error as? ExitCode) != nil {
+                Foundation.exit(code.rawValue == 0 ? 0 : 1)
+            } else {
+                fail(String(describing: error))
+            }
+        }
+    }
+
+    private static func fail(_ message: String) -> Never {
+        let line = message.split(whereSeparator: \.isNewline).joined(separator: " ")
+        FileHandle.standardError.write(Data("kuvert: \(line)\n".utf8))
+        Foundation.exit(1)
+    }
+}
+
+/// A failure with a one-line reason, for exit code 1.
+struct CommandFailure: Error {
+    var message: String
+}

@@ -1,0 +1,118 @@
+import ArgumentParser
+import Foundation
+import KuvertCore
+
+/// `kuvert lists`: create lists, publish terms, show them.
+struct Lists: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create lists, publish new terms versions, and show lists with their counts.",
+        subcommands: [Show.self, Add.self, Terms.self], defaultSubcommand: Show.self)
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "show", abstract: "Show every list with its terms version and subscription counts.")
+
+        @OptionGroup var options: ConfigurationOptions
+
+        func run() async throws {
+            let store = try options.openStore(try options.resolve())
+            let summaries = try await store.listSummaries()
+            guard !summaries.isEmpty else {
+                print("No lists yet. Create one with: kuvert lists add SLUG --name NAME --terms FILE")
+                return
+            }
+            var rows = [["SLUG", "NAME", "LANG", "TERMS", "PENDING", "ACTIVE", "UNSUBSCRIBED", "BOUNCED"]]
+            for summary in summaries {
+                rows.append([
+                    summary.list.slug, summary.list.name, summary.list.language.rawValue, "v\(summary.termsVersion)",
+                ] + SubscriptionStatus.allCases.map { String(summary.counts[$0] ?? 0) })
+            }
+            print(Table.render(rows))
+        }
+    }
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a list with its first terms and privacy notice.",
+            discussion: "The first list created is the default for forms that name no list.")
+
+        @Argument(help: "Short name used in forms: lower-case letters, digits and hyphens.")
+        var slug: String
+
+        @Option(help: "The list's name as people see it.")
+        var name: String
+
+        @Option(help: "Markdown file with the terms and privacy notice people accept.")
+        var terms: String
+
+        @Option(help: "Sender for this list's mail, such as 'News <news@example.se>' (default KUVERT_FROM).")
+        var from: String?
+
+        @Option(name: .customLong("thanks-url"), help: "Page a form post is redirected to after subscribing.")
+        var thanksURL: String?
+
+        @Option(help: "Language when neither the subscriber nor the browser says: sv or en.")
+        var locale: String = "en"
+
+        @OptionGroup var options: ConfigurationOptions
+
+        func validate() throws {
+            guard MailingList.isValidSlug(slug) else { throw ValidationError(KuvertError.invalidSlug(slug).description) }
+            guard Language(rawValue: locale) != nil else { throw ValidationError("--locale must be sv or en.") }
+            let trimmed = name.trimmingCharacters(in: .whitespaces)
+            guard !trimmed.isEmpty, trimmed.count <= 200, !trimmed.contains(where: \.isNewline) else {
+                throw ValidationError("--name must be 1 to 200 characters on one line.")
+            }
+            if let from, from.contains(where: \.isNewline) { throw ValidationError("--from must be on one line.") }
+            if let thanksURL {
+                guard let url = URL(string: thanksURL), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+                    throw ValidationError("--thanks-url must be an http or https address.")
+                }
+            }
+        }
+
+        func run() async throws {
+            let store = try options.openStore(try options.resolve())
+            let text = try TermsFile.read(terms)
+            let list = MailingList(
+                slug: slug, name: name.trimmingCharacters(in: .whitespaces), fromAddress: from, thanksURL: thanksURL,
+                language: Language(rawValue: locale) ?? .en, createdAt: Date())
+            _ = try await store.createList(list, terms: text, actor: "cli")
+            print("Created list \(slug) with terms v1.")
+        }
+    }
+
+    struct Terms: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Publish a new version of a list's terms; confirmations from now on accept it.")
+
+        @Argument(help: "The list's slug.")
+        var slug: String
+
+        @Option(help: "Markdown file with the new terms.")
+        var file: String
+
+        @OptionGroup var options: ConfigurationOptions
+
+        func run() async throws {
+            let store = try options.openStore(try options.resolve())
+            let version = try await store.publishTerms(
+                listSlug: slug, body: try TermsFile.read(file), actor: "cli", now: Date())
+            print("Published terms v\(version.version) for \(slug) (sha256 \(version.sha256)).")
+        }
+    }
+}
+
+/// Reads a terms file: UTF-8 text, not empty, at most 1 MiB.
+enum TermsFile {
+    static func read(_ path: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CommandFailure(message: "Cannot read the terms file \(path).")
+        }
+        guard data.count <= 1 << 20 else { throw CommandFailure(message: "The terms file \(path) is larger than 1 MiB.") }
+        guard let text = String(data: data, encoding: .utf8),
+              !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+        else { throw CommandFailure(message: "The terms file \(path) must be non-empty UTF-8 text.") }
+        return text
+    }
+}

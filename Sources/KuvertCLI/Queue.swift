@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import KuvertCore
+
+/// `kuvert queue`: what the outbox holds.
+struct Queue: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the outbox: messages due, leased, retrying and failed.",
+        subcommands: [Overview.self, Show.self], defaultSubcommand: Overview.self)
+
+    struct Overview: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "overview", abstract: "Counts by state and the messages waiting to be sent.")
+
+        @Option(help: "Show at most this many waiting messages.")
+        var limit: Int = 50
+
+        @OptionGroup var options: ConfigurationOptions
+
+        func run() async throws {
+            let store = try options.openStore(try options.resolve())
+            let overview = try await store.queueOverview(now: Date(), limit: max(limit, 0))
+            print("due \(overview.due), scheduled \(overview.scheduled), leased \(overview.leased), "
+                + "retrying \(overview.retrying), sent \(overview.sent), failed \(overview.failed)")
+            guard !overview.waiting.isEmpty else { return }
+            var rows = [["ID", "KIND", "LIST", "TO", "STATUS", "DUE", "ATTEMPTS", "LAST REPLY"]]
+            for entry in overview.waiting {
+                let message = entry.message
+                rows.append([
+                    String(message.id ?? 0), message.kind.rawValue, entry.listSlug, entry.address,
+                    message.status.rawValue, message.dueAt.cliText, String(message.attempts), message.lastReply ?? "-",
+                ])
+            }
+            print("")
+            print(Table.render(rows))
+            print("")
+            print("See a message as it will be sent: kuvert queue show ID")
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print one message as it will be sent.")
+
+        @Argument(help: "The message id from 'kuvert queue'.")
+        var id: Int64
+
+        @OptionGroup var options: ConfigurationOptions
+
+        func run() async throws {
+            let configuration = try options.resolve()
+            let store = try options.openStore(configuration)
+            guard let delivery = try await store.outboxDelivery(id: id) else {
+                throw CommandFailure(message: "No message has id \(id).")
+            }
+            let signer = TokenSigner(keys: try SecretKeys.load(configuration))
+            let confirmation = ConfirmationService(store: store, signer: signer, confirmTTL: configuration.confirmTTL)
+            let renderer = try await TemplateRenderer(
+                directory: configuration.templatesDirectory, required: ConfirmationMail.templateNames)
+            let mail = try ConfirmationMail.render(
+                delivery, token: confirmation.token(for: delivery.context.subscription),
+                baseURL: configuration.baseURL, confirmTTL: configuration.confirmTTL, renderer: renderer)
+            print("To: \(mail.to)")
+            print("Subject: \(mail.subject)")
+            print("")
+            print(mail.text, terminator: mail.text.hasSuffix("\n") ? "" : "\n")
+        }
+    }
+}

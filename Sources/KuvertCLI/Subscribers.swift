@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import KuvertCore
+
+/// `kuvert subscribers`: look at who subscribes and with what consent.
+struct Subscribers: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List subscriptions, or show one subscriber with their consent records.",
+        subcommands: [ListAll.self, Show.self], defaultSubcommand: ListAll.self)
+
+    struct ListAll: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "List subscriptions, optionally of one list or status.")
+
+        @Option(help: "Only this list's subscriptions.")
+        var list: String?
+
+        @Option(help: "Only subscriptions in this status: pending, active, unsubscribed or bounced.")
+        var status: SubscriptionStatus?
+
+        @OptionGroup var options: ConfigurationOptions
+
+        func run() async throws {
+            let store = try options.openStore(try options.resolve())
+            let listings = try await store.subscriptions(listSlug: list, status: status)
+            var rows = [["ADDRESS", "LIST", "STATUS", "REQUESTED", "CONFIRMED"]]
+            for listing in listings {
+                rows.append([
+                    listing.address, listing.listSlug, listing.status.rawValue, listing.requestedAt.cliText,
+                    listing.confirmedAt?.cliText ?? "-",
+                ])
+            }
+            print(Table.render(rows))
+            print("\(listings.count) subscription\(listings.count == 1 ? "" : "s")")
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show a subscriber's subscriptions and the consent ledger behind each.")
+
+        @Argument(help: "The subscriber's email address.")
+        var email: String
+
+        @OptionGroup var options: ConfigurationOptions
+
+        func run() async throws {
+            let address: EmailAddress
+            do {
+                address = try EmailAddress(email)
+            } catch {
+                throw ValidationError("'\(email)' is not a valid address: \(error)")
+            }
+            let store = try options.openStore(try options.resolve())
+            guard let record = try await store.subscriberRecord(address: address) else {
+                throw KuvertError.unknownSubscriber
+            }
+            print("Subscriber \(record.subscriber.address), known since \(record.subscriber.createdAt.cliText)")
+            for entry in record.subscriptions {
+                let subscription = entry.subscription
+                print("")
+                print("List \(entry.list.slug) (\(entry.list.name)): \(subscription.status.rawValue)")
+                print("  language \(subscription.language.rawValue), name \(subscription.name ?? "-")")
+                print("  requested \(subscription.requestedAt.cliText)"
+                    + (subscription.confirmedAt.map { ", confirmed \($0.cliText)" } ?? ""))
+                print("  consent:")
+                for event in entry.consent {
+                    var line = "    \(event.occurredAt.cliText) \(event.kind.rawValue) via \(event.source)"
+                    if let version = event.termsVersionId, let hash = event.termsSHA256 {
+                        line += ", terms #\(version) sha256 \(hash)"
+                    }
+                    line += ", ip \(event.ip ?? "-"), user agent \(event.userAgent.map { "\"\($0)\"" } ?? "-")"
+                    print(line)
+                }
+            }
+        }
+    }
+}
+
+extension SubscriptionStatus: ExpressibleByArgument {}

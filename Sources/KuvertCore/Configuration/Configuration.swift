@@ -1,0 +1,152 @@
+import Foundation
+
+/// Everything Kuvert is configured with, read once by the executable and passed down.
+///
+/// Built from a dictionary of setting names to values (`KUVERT_DATA_DIR` ...), in
+/// which the command line has already layered its flags over the environment.
+/// Tests construct it directly with `Configuration(dataDirectory:)`.
+public struct Configuration: Sendable {
+    public var dataDirectory: String
+    public var databasePath: String
+    public var listenHost: String
+    public var listenPort: Int
+    /// The public address of the service, without a trailing slash; used in links in mail.
+    public var baseURL: String
+    public var smtpURL: String
+    public var smtpUser: String?
+    public var smtpPassword: String?
+    public var smtpRequireTLS: Bool
+    public var from: String
+    /// A secret given directly; nil to use the key file in the data directory.
+    public var secret: String?
+    public var templatesDirectory: String
+    public var smtpConnections: Int
+    /// Messages per second across all SMTP sessions; nil for no limit.
+    public var sendRate: Double?
+    public var retryBase: TimeInterval
+    public var retryLimit: Int
+    /// How long a confirmation link, and the pending subscription, live.
+    public var confirmTTL: TimeInterval
+    /// How long unsubscribed and bounced people are kept before erasure.
+    public var retention: TimeInterval
+    /// A repeated request for a pending subscription within this time sends no new mail.
+    public var resendWindow: TimeInterval
+    /// The largest request body accepted, in bytes.
+    public var maxBodyBytes: Int
+
+    /// The defaults, which make `kuvert serve` work on a laptop, rooted at `dataDirectory`.
+    public init(dataDirectory: String = "./data") {
+        self.dataDirectory = dataDirectory
+        self.databasePath = dataDirectory + "/kuvert.sqlite"
+        self.listenHost = "127.0.0.1"
+        self.listenPort = 8080
+        self.baseURL = "http://127.0.0.1:8080"
+        self.smtpURL = "smtp://127.0.0.1:2525"
+        self.smtpUser = nil
+        self.smtpPassword = nil
+        self.smtpRequireTLS = false
+        self.from = "Kuvert <newsletter@localhost>"
+        self.secret = nil
+        self.templatesDirectory = "./Templates"
+        self.smtpConnections = 4
+        self.sendRate = nil
+        self.retryBase = 30
+        self.retryLimit = 8
+        self.confirmTTL = 7 * 86_400
+        self.retention = 730 * 86_400
+        self.resendWindow = 3_600
+        self.maxBodyBytes = 16 * 1024
+    }
+
+    /// A configuration from named settings over the defaults.
+    ///
+    /// - Parameter settings: `KUVERT_*` names to values; unknown names are ignored.
+    /// - Throws: `KuvertError.configuration` naming the setting and what is wrong.
+    public init(settings: [String: String]) throws {
+        let value: (String) -> String? = { name in
+            settings[name].flatMap { $0.isEmpty ? nil : $0 }
+        }
+        self.init(dataDirectory: value("KUVERT_DATA_DIR") ?? "./data")
+        if let path = value("KUVERT_DATABASE") { databasePath = path }
+        if let listen = value("KUVERT_LISTEN") { (listenHost, listenPort) = try Self.parseListen(listen) }
+        if let url = value("KUVERT_BASE_URL") { baseURL = try Self.parseBaseURL(url) }
+        if let url = value("KUVERT_SMTP_URL") { smtpURL = url }
+        smtpUser = value("KUVERT_SMTP_USER")
+        smtpPassword = value("KUVERT_SMTP_PASSWORD")
+        if let tls = value("KUVERT_SMTP_TLS") {
+            guard ["require", "opportunistic"].contains(tls) else {
+                throw KuvertError.configuration("KUVERT_SMTP_TLS must be 'require' or 'opportunistic', not '\(tls)'.")
+            }
+            smtpRequireTLS = tls == "require"
+        }
+        if let from = value("KUVERT_FROM") { self.from = from }
+        secret = value("KUVERT_SECRET")
+        if let path = value("KUVERT_TEMPLATES") { templatesDirectory = path }
+        if let text = value("KUVERT_SMTP_CONNECTIONS") {
+            smtpConnections = try Self.parseCount(text, name: "KUVERT_SMTP_CONNECTIONS", range: 1...256)
+        }
+        if let text = value("KUVERT_SEND_RATE") {
+            guard let rate = Double(text), rate > 0, rate.isFinite else {
+                throw KuvertError.configuration("KUVERT_SEND_RATE must be a positive number of messages per second, not '\(text)'.")
+            }
+            sendRate = rate
+        }
+        if let text = value("KUVERT_RETRY_BASE") { retryBase = try Self.parseDuration(text, name: "KUVERT_RETRY_BASE") }
+        if let text = value("KUVERT_RETRY_LIMIT") {
+            retryLimit = try Self.parseCount(text, name: "KUVERT_RETRY_LIMIT", range: 1...100)
+        }
+        if let text = value("KUVERT_CONFIRM_TTL") { confirmTTL = try Self.parseDuration(text, name: "KUVERT_CONFIRM_TTL") }
+        if let text = value("KUVERT_RETENTION") { retention = try Self.parseDuration(text, name: "KUVERT_RETENTION") }
+        if let text = value("KUVERT_RESEND_WINDOW") {
+            resendWindow = try Self.parseDuration(text, name: "KUVERT_RESEND_WINDOW", allowZero: true)
+        }
+        if let text = value("KUVERT_MAX_BODY") {
+            maxBodyBytes = try Self.parseCount(text, name: "KUVERT_MAX_BODY", range: 256...(16 * 1024 * 1024))
+        }
+    }
+
+    /// A duration such as `90`, `90s`, `15m`, `12h` or `7d`, in seconds.
+    public static func parseDuration(_ text: String, name: String, allowZero: Bool = false) throws -> TimeInterval {
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3_600, "d": 86_400]
+        var number = Substring(text)
+        var unit = 1.0
+        if let last = text.last, let factor = units[last] {
+            number = number.dropLast()
+            unit = factor
+        }
+        guard let amount = Double(number), amount.isFinite, amount > 0 || (allowZero && amount == 0) else {
+            throw KuvertError.configuration(
+                "\(name) must be a duration such as 30s, 15m, 12h or 7d, not '\(text)'.")
+        }
+        return amount * unit
+    }
+
+    static func parseCount(_ text: String, name: String, range: ClosedRange<Int>) throws -> Int {
+        guard let count = Int(text), range.contains(count) else {
+            throw KuvertError.configuration(
+                "\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound), not '\(text)'.")
+        }
+        return count
+    }
+
+    /// `HOST:PORT` or `[IPv6]:PORT`.
+    public static func parseListen(_ text: String) throws -> (host: String, port: Int) {
+        let problem = KuvertError.configuration("KUVERT_LISTEN must be HOST:PORT, such as 127.0.0.1:8080, not '\(text)'.")
+        guard let colon = text.lastIndex(of: ":") else { throw problem }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty, let port = Int(text[text.index(after: colon)...]), (0...65_535).contains(port) else {
+            throw problem
+        }
+        return (host, port)
+    }
+
+    static func parseBaseURL(_ text: String) throws -> String {
+        guard let url = URL(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host != nil,
+              url.query == nil, url.fragment == nil
+        else {
+            throw KuvertError.configuration("KUVERT_BASE_URL must be an http or https address such as https://news.example.se, not '\(text)'.")
+        }
+        return text.hasSuffix("/") ? String(text.dropLast()) : text
+    }
+}

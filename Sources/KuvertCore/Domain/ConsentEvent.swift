@@ -1,0 +1,39 @@
+import Foundation
+
+/// One entry in the append-only consent ledger of a subscription.
+public struct ConsentEvent: Equatable, Sendable, Codable {
+    public enum Kind: String, Sendable, Codable {
+        /// Someone asked for the subscription (a form, an import).
+        case requested
+        /// The person opened the link and accepted the terms.
+        case confirmed
+        /// The person withdrew consent.
+        case withdrawn
+    }
+
+    public var id: Int64?
+    public var subscriptionId: Int64
+    public var kind: Kind
+    public var occurredAt: Date
+    /// The client's network address, when the event came over HTTP.
+    public var ip: String?
+    public var userAgent: String?
+    /// Where the event came from: `form`, `api`, `import`, `cli`, `one-click` ...
+    public var source: String
+    /// For `confirmed`: the terms version accepted and its hash.
+    public var termsVersionId: Int64?
+    public var termsSHA256: String?
+}
+
+/// Where a request came from, as recorded in the consent ledger.
+public struct RequestOrigin: Sendable, Equatable {
+    public var ip: String?
+    public var userAgent: String?
+    public var source: String
+
+    public init(ip: String?, userAgent: String?, source: String) {
+        self.ip = ip
+        self.userAgent = userAgent.map { String($0.prefix(512)) }
+        self.source = source
+    }
+}

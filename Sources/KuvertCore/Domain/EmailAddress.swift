@@ -1,0 +1,229 @@
+import Foundation
+
+/// A validated mailbox address in the form Kuvert stores and delivers to.
+///
+/// Validation follows RFC 5321's mailbox syntax with the RFC 6531 extension for
+/// UTF-8 local parts. The domain is case folded and internationalised domains are
+/// converted to their ASCII (Punycode) form, so `Anna@Räksmörgås.SE` becomes
+/// `Anna@xn--rksmrgs-5wao1o.se`. Display names, comments, address literals and any
+/// control character are rejected.
+public struct EmailAddress: Hashable, Sendable, CustomStringConvertible {
+    /// The local part as the person typed it (Unicode NFC); the part before `@`.
+    public let localPart: String
+    /// The domain in lower-case ASCII, internationalised labels as `xn--` labels.
+    public let domain: String
+
+    /// The address to deliver to.
+    public var value: String { localPart + "@" + domain }
+
+    /// The key that identifies a person: the whole address case folded, so that
+    /// `Anna@example.se` and `anna@example.se` are one subscriber.
+    public var key: String { localPart.lowercased() + "@" + domain }
+
+    public var description: String { value }
+
+    /// The limits of RFC 5321 section 4.5.3.1, in UTF-8 octets.
+    public enum Limits {
+        /// Longest local part.
+        public static let localPart = 64
+        /// Longest domain.
+        public static let domain = 255
+        /// Longest address: a path is at most 256 octets including its angle brackets.
+        public static let address = 254
+        /// Longest domain label.
+        public static let label = 63
+    }
+
+    /// Validates and normalises an address typed into a form.
+    ///
+    /// Surrounding spaces are ignored; everything else must be a bare mailbox.
+    /// - Throws: `EmailAddress.Invalid` naming the first problem found.
+    public init(_ input: String) throws(Invalid) {
+        let trimmed = input.trimmingCharacters(in: .init(charactersIn: " "))
+        guard !trimmed.isEmpty else { throw .empty }
+        if let bad = trimmed.unicodeScalars.first(where: \.isControlCharacter) {
+            throw bad == "\r" || bad == "\n" ? .lineBreak : .controlCharacter
+        }
+        if trimmed.contains("<") && trimmed.hasSuffix(">") { throw .displayName }
+        guard let at = trimmed.lastIndex(of: "@") else { throw .missingAt }
+        let local = String(trimmed[..<at])
+        let domain = String(trimmed[trimmed.index(after: at)...])
+        self.localPart = try Self.validateLocalPart(local)
+        self.domain = try Self.normaliseDomain(domain)
+        guard self.value.utf8.count <= Limits.address else { throw .tooLong }
+    }
+
+    init(unchecked localPart: String, domain: String) {
+        self.localPart = localPart
+        self.domain = domain
+    }
+
+    // MARK: Local part
+
+    private static func validateLocalPart(_ raw: String) throws(Invalid) -> String {
+        guard !raw.isEmpty else { throw .emptyLocalPart }
+        let local = raw.precomposedStringWithCanonicalMapping
+        guard local.utf8.count <= Limits.localPart else { throw .localPartTooLong }
+        if local.hasPrefix("\"") {
+            try validateQuotedString(local)
+        } else {
+            try validateDotString(local)
+        }
+        return local
+    }
+
+    /// `Dot-string = Atom *("." Atom)` with RFC 6531's UTF-8 atext.
+    private static func validateDotString(_ local: String) throws(Invalid) {
+        let atoms = local.split(separator: ".", omittingEmptySubsequences: false)
+        guard !atoms.contains(where: \.isEmpty) else { throw .misplacedDot }
+        for scalar in local.unicodeScalars where scalar != "." {
+            guard isAtext(scalar) else { throw .invalidLocalCharacter }
+        }
+    }
+
+    /// `Quoted-string = DQUOTE *QcontentSMTP DQUOTE`.
+    private static func validateQuotedString(_ local: String) throws(Invalid) {
+        let scalars = Array(local.unicodeScalars)
+        guard scalars.count >= 2, scalars.last == "\"" else { throw .unbalancedQuote }
+        var index = 1
+        while index < scalars.count - 1 {
+            let scalar = scalars[index]
+            if scalar == "\\" {
+                index += 1
+                guard index < scalars.count - 1, (32...126).contains(scalars[index].value) else {
+                    throw .unbalancedQuote
+                }
+            } else if scalar == "\"" {
+                throw .unbalancedQuote
+            } else {
+                guard isQtext(scalar) else { throw .invalidLocalCharacter }
+            }
+            index += 1
+        }
+    }
+
+    private static let atextSymbols = Set("!#$%&'*+-/=?^_`{|}~".unicodeScalars)
+
+    private static func isAtext(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.isASCII {
+            return scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
+                || atextSymbols.contains(scalar)
+        }
+        return isAcceptableNonASCII(scalar)
+    }
+
+    /// `qtextSMTP = %d32-33 / %d35-91 / %d93-126` plus UTF-8.
+    private static func isQtext(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.isASCII { return (32...126).contains(scalar.value) && scalar != "\"" && scalar != "\\" }
+        return isAcceptableNonASCII(scalar)
+    }
+
+    /// UTF-8 that a person can type and read: no separators, formatting marks or
+    /// replacement characters that would make two addresses look alike.
+    private static func isAcceptableNonASCII(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .spaceSeparator, .lineSeparator, .paragraphSeparator, .control, .format,
+             .surrogate, .privateUse, .unassigned:
+            return false
+        default:
+            return scalar != "\u{FFFD}"
+        }
+    }
+
+    // MARK: Domain
+
+    /// Folds case, maps the ideographic full stops to `.` and converts each
+    /// internationalised label to Punycode (the mapping half of UTS #46).
+    private static func normaliseDomain(_ raw: String) throws(Invalid) -> String {
+        guard !raw.isEmpty else { throw .emptyDomain }
+        if raw.hasPrefix("[") { throw .addressLiteral }
+        let mapped = raw.precomposedStringWithCompatibilityMapping.lowercased()
+            .replacingOccurrences(of: "\u{3002}", with: ".")
+            .replacingOccurrences(of: "\u{FF0E}", with: ".")
+            .replacingOccurrences(of: "\u{FF61}", with: ".")
+        let labels = mapped.split(separator: ".", omittingEmptySubsequences: false)
+        guard labels.count >= 2 else { throw .domainWithoutDot }
+        var ascii: [String] = []
+        for label in labels {
+            ascii.append(try asciiLabel(String(label)))
+        }
+        guard let top = ascii.last, !top.allSatisfy(\.isNumber) else { throw .numericTopLevelDomain }
+        let domain = ascii.joined(separator: ".")
+        guard domain.utf8.count <= Limits.domain else { throw .domainTooLong }
+        return domain
+    }
+
+    private static func asciiLabel(_ label: String) throws(Invalid) -> String {
+        guard !label.isEmpty else { throw .emptyDomainLabel }
+        guard !label.hasPrefix("-"), !label.hasSuffix("-") else { throw .hyphenAtLabelEdge }
+        let encoded: String
+        if label.unicodeScalars.allSatisfy(\.isASCII) {
+            guard label.unicodeScalars.allSatisfy(isLetterDigitHyphen) else { throw .invalidDomainCharacter }
+            encoded = label
+        } else {
+            guard label.unicodeScalars.allSatisfy(isIDNAScalar) else { throw .invalidDomainCharacter }
+            guard let punycode = Punycode.encode(label) else { throw .domainLabelTooLong }
+            encoded = "xn--" + punycode
+        }
+        guard encoded.utf8.count <= Limits.label else { throw .domainLabelTooLong }
+        return encoded
+    }
+
+    private static func isLetterDigitHyphen(_ scalar: Unicode.Scalar) -> Bool {
+        ("a"..."z").contains(scalar) || ("0"..."9").contains(scalar) || scalar == "-"
+    }
+
+    /// Letters, marks and digits of any script, or the ASCII hyphen.
+    private static func isIDNAScalar(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.isASCII { return isLetterDigitHyphen(scalar) }
+        switch scalar.properties.generalCategory {
+        case .lowercaseLetter, .uppercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
+             .nonspacingMark, .spacingMark, .enclosingMark, .decimalNumber:
+            return true
+        default:
+            return false
+        }
+    }
+}
+
+extension EmailAddress {
+    /// Why an address was refused, in words a person can act on.
+    public enum Invalid: Error, Equatable, Sendable, CustomStringConvertible {
+        case empty, tooLong, lineBreak, controlCharacter, displayName, missingAt
+        case emptyLocalPart, localPartTooLong, misplacedDot, invalidLocalCharacter, unbalancedQuote
+        case emptyDomain, addressLiteral, domainWithoutDot, emptyDomainLabel, hyphenAtLabelEdge
+        case invalidDomainCharacter, domainLabelTooLong, domainTooLong, numericTopLevelDomain
+
+        public var description: String {
+            switch self {
+            case .empty: "Enter an email address."
+            case .tooLong: "The address is longer than 254 characters."
+            case .lineBreak: "The address contains a line break."
+            case .controlCharacter: "The address contains an invisible control character."
+            case .displayName: "Enter only the address, without a name or angle brackets."
+            case .missingAt: "The address needs an @ between the name and the domain."
+            case .emptyLocalPart: "The part before the @ is missing."
+            case .localPartTooLong: "The part before the @ is longer than 64 characters."
+            case .misplacedDot: "The part before the @ cannot start or end with a dot or have two dots in a row."
+            case .invalidLocalCharacter: "The part before the @ contains a character that is not allowed there."
+            case .unbalancedQuote: "The quoted part before the @ is not closed properly."
+            case .emptyDomain: "The domain after the @ is missing."
+            case .addressLiteral: "Use a domain name after the @, not an IP address."
+            case .domainWithoutDot: "The domain after the @ needs a dot, as in example.com."
+            case .emptyDomainLabel: "The domain cannot start or end with a dot or have two dots in a row."
+            case .hyphenAtLabelEdge: "A part of the domain cannot start or end with a hyphen."
+            case .invalidDomainCharacter: "The domain contains a character that is not allowed there."
+            case .domainLabelTooLong: "A part of the domain is longer than 63 characters."
+            case .domainTooLong: "The domain is longer than 255 characters."
+            case .numericTopLevelDomain: "The domain must end in a name, not a number."
+            }
+        }
+    }
+}
+
+extension Unicode.Scalar {
+    /// C0 controls, DEL and C1 controls: never part of an address or a header.
+    var isControlCharacter: Bool {
+        value < 0x20 || (0x7F...0x9F).contains(value)
+    }
+}

@@ -1,0 +1,31 @@
+import Foundation
+
+/// Failures a person can act on. Only the web layer maps these to status codes
+/// and only the command line to exit codes.
+public enum KuvertError: Error, Equatable, Sendable, CustomStringConvertible {
+    case invalidAddress(EmailAddress.Invalid)
+    /// A form field that is malformed; the name and what is wrong with it.
+    case invalidField(name: String, reason: String)
+    case unknownList(String)
+    /// No list exists, so a form without `list` has nowhere to go.
+    case noDefaultList
+    case listExists(String)
+    case invalidSlug(String)
+    case unknownSubscriber
+    /// A configuration value that cannot be used.
+    case configuration(String)
+
+    public var description: String {
+        switch self {
+        case .invalidAddress(let problem): problem.description
+        case .invalidField(let name, let reason): "The field '\(name)' \(reason)."
+        case .unknownList(let slug): "There is no list called '\(slug)'."
+        case .noDefaultList: "No list exists yet: create one with 'kuvert lists add'."
+        case .listExists(let slug): "A list called '\(slug)' exists already."
+        case .invalidSlug(let slug):
+            "'\(slug)' is not a valid list name: use 1 to 64 lower-case letters, digits and hyphens."
+        case .unknownSubscriber: "No subscriber has that address."
+        case .configuration(let message): message
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+
+/// A newsletter people subscribe to, with its own terms, sender and language.
+public struct MailingList: Equatable, Sendable, Codable {
+    public var id: Int64?
+    /// The short name used in forms and commands: lower-case letters, digits and hyphens.
+    public var slug: String
+    public var name: String
+    /// The sender for this list's mail; nil for the configured default.
+    public var fromAddress: String?
+    /// Where a form post is redirected after subscribing; nil for the built-in page.
+    public var thanksURL: String?
+    /// The language used when neither the subscription nor the browser says.
+    public var language: Language
+    public var createdAt: Date
+
+    public init(
+        id: Int64? = nil, slug: String, name: String, fromAddress: String? = nil,
+        thanksURL: String? = nil, language: Language, createdAt: Date
+    ) {
+        self.id = id
+        self.slug = slug
+        self.name = name
+        self.fromAddress = fromAddress
+        self.thanksURL = thanksURL
+        self.language = language
+        self.createdAt = createdAt
+    }
+
+    /// Whether a slug has the shape Kuvert accepts: 1 to 64 of `a-z`, `0-9` and
+    /// `-`, starting with a letter or digit.
+    public static func isValidSlug(_ slug: String) -> Bool {
+        guard let first = slug.unicodeScalars.first, slug.utf8.count <= 64 else { return false }
+        let allowed: (Unicode.Scalar) -> Bool = { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }
+        return first != "-" && slug.unicodeScalars.allSatisfy(allowed)
+    }
+}
+
+/// One published version of a list's terms and privacy notice. Versions are
+/// never changed or deleted: consent records point at them.
+public struct TermsVersion: Equatable, Sendable, Codable {
+    public var id: Int64?
+    public var listId: Int64
+    /// 1 for the first version of a list, counting up.
+    public var version: Int
+    /// The terms as Markdown.
+    public var body: String
+    /// Lower-case hex SHA-256 of `body` in UTF-8: what a consent record proves was shown.
+    public var sha256: String
+    public var publishedAt: Date
+}
+
+/// A list with its current terms and subscription counts, for overviews.
+public struct ListSummary: Equatable, Sendable {
+    public var list: MailingList
+    public var termsVersion: Int
+    public var counts: [SubscriptionStatus: Int]
+}

@@ -1,0 +1,51 @@
+import Foundation
+
+/// A message waiting to be sent, being sent, or done. Mail leaves Kuvert only
+/// through these rows; the content is rendered when it is sent.
+public struct OutboxMessage: Equatable, Sendable, Codable {
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        case confirmation
+    }
+
+    public enum Status: String, Sendable, Codable, CaseIterable {
+        /// Waiting for `dueAt`, possibly after failed attempts.
+        case queued
+        /// Claimed by a worker until `leaseExpiresAt`.
+        case leased
+        case sent
+        /// Given up: a permanent refusal or too many attempts.
+        case failed
+    }
+
+    public var id: Int64?
+    public var kind: Kind
+    /// The subscription the message is for; nil only for test sends.
+    public var subscriptionId: Int64?
+    public var status: Status
+    public var dueAt: Date
+    public var attempts: Int
+    public var leaseExpiresAt: Date?
+    /// The last SMTP reply or connection error.
+    public var lastReply: String?
+    public var createdAt: Date
+    public var sentAt: Date?
+}
+
+/// The state of the outbox for `kuvert queue`.
+public struct QueueOverview: Sendable {
+    /// One message with what an operator needs to see, without rendering it.
+    public struct Entry: Sendable {
+        public var message: OutboxMessage
+        public var listSlug: String
+        public var address: String
+    }
+
+    public var due: Int
+    public var scheduled: Int
+    public var leased: Int
+    public var retrying: Int
+    public var sent: Int
+    public var failed: Int
+    /// Messages not yet sent, oldest first.
+    public var waiting: [Entry]
+}

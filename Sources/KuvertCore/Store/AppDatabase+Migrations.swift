@@ -1,0 +1,129 @@
+import GRDB
+
+extension AppDatabase {
+    /// The schema, one migration per shipped change. A shipped migration is never edited.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-foundation") { db in
+            try db.execute(sql: foundationSchema)
+        }
+        return migrator
+    }
+
+    private static let foundationSchema = """
+        CREATE TABLE mailingList (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            slug TEXT NOT NULL UNIQUE
+                CHECK (length(slug) BETWEEN 1 AND 64 AND slug NOT GLOB '*[^a-z0-9-]*' AND slug NOT GLOB '-*'),
+            name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+            fromAddress TEXT,
+            thanksURL TEXT,
+            language TEXT NOT NULL CHECK (language IN ('sv', 'en')),
+            createdAt TEXT NOT NULL
+        ) STRICT;
+
+        CREATE TABLE termsVersion (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            listId INTEGER NOT NULL REFERENCES mailingList(id) ON DELETE RESTRICT,
+            version INTEGER NOT NULL CHECK (version >= 1),
+            body TEXT NOT NULL,
+            sha256 TEXT NOT NULL CHECK (length(sha256) = 64),
+            publishedAt TEXT NOT NULL,
+            UNIQUE (listId, version)
+        ) STRICT;
+        CREATE TRIGGER termsVersion_immutable BEFORE UPDATE ON termsVersion
+        BEGIN SELECT RAISE(ABORT, 'terms versions are never changed'); END;
+        CREATE TRIGGER termsVersion_kept BEFORE DELETE ON termsVersion
+        BEGIN SELECT RAISE(ABORT, 'terms versions are kept'); END;
+
+        CREATE TABLE subscriber (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            address TEXT NOT NULL,
+            addressKey TEXT NOT NULL UNIQUE,
+            createdAt TEXT NOT NULL
+        ) STRICT;
+
+        -- AUTOINCREMENT keeps ids from being reused, so a link to a deleted
+        -- subscription can never point at a newer one.
+        CREATE TABLE subscription (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            subscriberId INTEGER NOT NULL REFERENCES subscriber(id) ON DELETE CASCADE,
+            listId INTEGER NOT NULL REFERENCES mailingList(id) ON DELETE CASCADE,
+            status TEXT NOT NULL CHECK (status IN ('pending', 'active', 'unsubscribed', 'bounced')),
+            name TEXT CHECK (name IS NULL OR length(name) <= 200),
+            language TEXT NOT NULL CHECK (language IN ('sv', 'en')),
+            confirmNonce TEXT NOT NULL CHECK (length(confirmNonce) >= 16),
+            requestedAt TEXT NOT NULL,
+            confirmedAt TEXT,
+            endedAt TEXT,
+            updatedAt TEXT NOT NULL,
+            UNIQUE (subscriberId, listId),
+            CHECK (status != 'active' OR confirmedAt IS NOT NULL)
+        ) STRICT;
+        CREATE INDEX subscription_list_status ON subscription(listId, status);
+
+        -- The consent ledger is append-only: a row may only lose its network data
+        -- (erasure), and rows go only with their subscription.
+        CREATE TABLE consentEvent (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            subscriptionId INTEGER NOT NULL REFERENCES subscription(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('requested', 'confirmed', 'withdrawn')),
+            occurredAt TEXT NOT NULL,
+            ip TEXT,
+            userAgent TEXT,
+            source TEXT NOT NULL,
+            termsVersionId INTEGER REFERENCES termsVersion(id),
+            termsSHA256 TEXT,
+            CHECK (kind != 'confirmed' OR (termsVersionId IS NOT NULL AND termsSHA256 IS NOT NULL))
+        ) STRICT;
+        CREATE INDEX consentEvent_subscription ON consentEvent(subscriptionId);
+        CREATE TRIGGER consentEvent_append_only BEFORE UPDATE ON consentEvent
+        WHEN NEW.id IS NOT OLD.id OR NEW.subscriptionId IS NOT OLD.subscriptionId OR NEW.kind IS NOT OLD.kind
+            OR NEW.occurredAt IS NOT OLD.occurredAt OR NEW.source IS NOT OLD.source
+            OR NEW.termsVersionId IS NOT OLD.termsVersionId OR NEW.termsSHA256 IS NOT OLD.termsSHA256
+            OR (NEW.ip IS NOT OLD.ip AND NEW.ip IS NOT NULL)
+            OR (NEW.userAgent IS NOT OLD.userAgent AND NEW.userAgent IS NOT NULL)
+        BEGIN SELECT RAISE(ABORT, 'the consent ledger is append-only'); END;
+        CREATE TRIGGER consentEvent_kept BEFORE DELETE ON consentEvent
+        WHEN EXISTS (SELECT 1 FROM subscription WHERE id = OLD.subscriptionId)
+        BEGIN SELECT RAISE(ABORT, 'the consent ledger is append-only'); END;
+
+        CREATE TABLE outboxMessage (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL CHECK (kind IN ('confirmation', 'newsletter', 'test', 'privacy')),
+            subscriptionId INTEGER REFERENCES subscription(id) ON DELETE CASCADE,
+            status TEXT NOT NULL CHECK (status IN ('queued', 'leased', 'sent', 'failed')),
+            dueAt TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+            leaseExpiresAt TEXT,
+            lastReply TEXT,
+            createdAt TEXT NOT NULL,
+            sentAt TEXT,
+            CHECK (kind = 'test' OR subscriptionId IS NOT NULL),
+            CHECK (status != 'leased' OR leaseExpiresAt IS NOT NULL)
+        ) STRICT;
+        CREATE INDEX outboxMessage_due ON outboxMessage(status, dueAt);
+        CREATE INDEX outboxMessage_subscription ON outboxMessage(subscriptionId);
+
+        -- The audit log is append-only; references may only be cleared when the
+        -- subscriber or list they point at is erased.
+        CREATE TABLE auditEvent (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            occurredAt TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            subscriberId INTEGER REFERENCES subscriber(id) ON DELETE SET NULL,
+            listId INTEGER REFERENCES mailingList(id) ON DELETE SET NULL,
+            detail TEXT
+        ) STRICT;
+        CREATE INDEX auditEvent_subscriber ON auditEvent(subscriberId);
+        CREATE TRIGGER auditEvent_append_only BEFORE UPDATE ON auditEvent
+        WHEN NEW.id IS NOT OLD.id OR NEW.occurredAt IS NOT OLD.occurredAt OR NEW.actor IS NOT OLD.actor
+            OR NEW.action IS NOT OLD.action OR NEW.detail IS NOT OLD.detail
+            OR (NEW.subscriberId IS NOT OLD.subscriberId AND NEW.subscriberId IS NOT NULL)
+            OR (NEW.listId IS NOT OLD.listId AND NEW.listId IS NOT NULL)
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        CREATE TRIGGER auditEvent_kept BEFORE DELETE ON auditEvent
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        """
+}

@@ -1,0 +1,50 @@
+import Foundation
+
+/// Lists and their versioned terms.
+public protocol ListStore: Sendable {
+    /// Creates a list with its first terms version.
+    /// - Throws: `KuvertError.listExists`.
+    func createList(_ list: MailingList, terms: String, actor: String) async throws -> MailingList
+    /// Publishes a new terms version for a list; later confirmations accept it.
+    /// - Throws: `KuvertError.unknownList`.
+    func publishTerms(listSlug: String, body: String, actor: String, now: Date) async throws -> TermsVersion
+    /// All lists, oldest first, with their current terms version and counts.
+    func listSummaries() async throws -> [ListSummary]
+    /// The list with this slug, or the default list (the oldest) for nil.
+    /// - Throws: `KuvertError.unknownList`, `.noDefaultList`.
+    func mailingList(slug: String?) async throws -> MailingList
+}
+
+/// The subscription lifecycle: intake, confirmation and lookups.
+public protocol SubscriptionStore: Sendable {
+    /// Records a subscription request. In one transaction: the subscriber, the
+    /// pending subscription, a `requested` consent entry, an audit entry and, for
+    /// a new or renewed request, an outbox row for the confirmation mail.
+    func subscribe(_ request: SubscriptionRequest, resendWindow: TimeInterval, now: Date) async throws -> IntakeOutcome
+    /// The subscription, its list and the list's current terms.
+    func confirmationContext(subscriptionId: Int64) async throws -> ConfirmationContext?
+    /// Activates a pending subscription whose nonce matches, recording the
+    /// accepted terms in the consent ledger, in one transaction.
+    func confirm(_ acceptance: TermsAcceptance, now: Date) async throws -> ConfirmOutcome
+    /// A subscriber with every subscription and consent entry.
+    func subscriberRecord(address: EmailAddress) async throws -> SubscriberRecord?
+    /// Subscriptions, optionally of one list or status, oldest first.
+    func subscriptions(listSlug: String?, status: SubscriptionStatus?) async throws -> [SubscriptionListing]
+}
+
+/// The outbox, as far as operators look at it.
+public protocol OutboxStore: Sendable {
+    /// Counts by state and the messages not yet sent.
+    func queueOverview(now: Date, limit: Int) async throws -> QueueOverview
+    /// One outbox row with its recipient, subscription, list and current terms.
+    func outboxDelivery(id: Int64) async throws -> OutboxDelivery?
+}
+
+/// Whether the store can be used.
+public protocol StoreHealth: Sendable {
+    /// True when the store answers a query.
+    func isHealthy() async -> Bool
+}
+
+/// Every store capability Kuvert uses.
+public typealias KuvertStore = ListStore & SubscriptionStore & OutboxStore & StoreHealth

@@ -1,0 +1,22 @@
+import Foundation
+
+/// The fields of a subscription form exactly as posted, before validation.
+public struct SubscribeForm: Sendable, Equatable {
+    public var email: String?
+    public var list: String?
+    public var name: String?
+    public var locale: String?
+    /// The honeypot: hidden from people, filled in by bots.
+    public var website: String?
+
+    public init(email: String? = nil, list: String? = nil, name: String? = nil, locale: String? = nil, website: String? = nil) {
+        self.email = email
+        self.list = list
+        self.name = name
+        self.locale = locale
+        self.website = website
+    }
+
+    /// The longest name accepted, in characters.
+    public static let maximumNameLength = 200
+}

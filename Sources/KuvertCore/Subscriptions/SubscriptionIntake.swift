@@ -1,0 +1,74 @@
+import Foundation
+
+/// Turns a posted subscription form into a pending subscription.
+///
+/// Validation happens here, so the web form, the JSON API and later the CSV
+/// import accept exactly the same input.
+public struct SubscriptionIntake: Sendable {
+    /// What became of a form, with what the answer page needs. The outcome must
+    /// never be revealed to the requester.
+    public struct Receipt: Sendable, Equatable {
+        public var list: MailingList
+        /// The language to answer in: the form's, else the browser's, else the list's.
+        public var language: Language
+        /// What the store did; nil when the honeypot was filled and nothing was stored.
+        public var outcome: IntakeOutcome?
+    }
+
+    private let lists: any ListStore
+    private let subscriptions: any SubscriptionStore
+    private let resendWindow: TimeInterval
+
+    public init(store: any ListStore & SubscriptionStore, resendWindow: TimeInterval) {
+        self.lists = store
+        self.subscriptions = store
+        self.resendWindow = resendWindow
+    }
+
+    /// Validates the form and records the request (see `SubscriptionStore.subscribe`).
+    ///
+    /// A filled honeypot answers like success and stores nothing.
+    /// - Parameter preferredLanguage: the browser's language, used when the form names none.
+    /// - Throws: `KuvertError.invalidAddress`, `.invalidField`, `.unknownList`, `.noDefaultList`.
+    public func submit(
+        _ form: SubscribeForm, preferredLanguage: Language?, origin: RequestOrigin, actor: String, now: Date
+    ) async throws -> Receipt {
+        let list = try await lists.mailingList(slug: try Self.listSlug(form.list))
+        let asked = form.locale.flatMap { Language(tag: $0) } ?? preferredLanguage
+        var receipt = Receipt(list: list, language: asked ?? list.language, outcome: nil)
+        if let website = form.website, !website.trimmingCharacters(in: .whitespaces).isEmpty {
+            return receipt
+        }
+        guard let email = form.email else { throw KuvertError.invalidField(name: "email", reason: "is required") }
+        let address: EmailAddress
+        do {
+            address = try EmailAddress(email)
+        } catch {
+            throw KuvertError.invalidAddress(error)
+        }
+        let request = SubscriptionRequest(
+            address: address, listSlug: list.slug, name: try Self.validName(form.name), language: asked,
+            origin: origin, actor: actor)
+        receipt.outcome = try await subscriptions.subscribe(request, resendWindow: resendWindow, now: now)
+        return receipt
+    }
+
+    /// The slug named by the form, nil for the default list.
+    static func listSlug(_ raw: String?) throws -> String? {
+        guard let list = raw?.trimmingCharacters(in: .whitespaces), !list.isEmpty else { return nil }
+        guard MailingList.isValidSlug(list) else { throw KuvertError.unknownList(String(list.prefix(64))) }
+        return list
+    }
+
+    /// A trimmed name of at most 200 characters without control characters; nil when empty.
+    static func validName(_ raw: String?) throws -> String? {
+        guard let name = raw?.trimmingCharacters(in: .whitespaces), !name.isEmpty else { return nil }
+        guard name.count <= SubscribeForm.maximumNameLength else {
+            throw KuvertError.invalidField(name: "name", reason: "is longer than \(SubscribeForm.maximumNameLength) characters")
+        }
+        guard !name.unicodeScalars.contains(where: \.isControlCharacter) else {
+            throw KuvertError.invalidField(name: "name", reason: "contains a line break or control character")
+        }
+        return name
+    }
+}

@@ -1,0 +1,54 @@
+import Hummingbird
+import KuvertCore
+import Logging
+import ServiceLifecycle
+
+/// What the web layer needs, composed once by the executable (or a test).
+public struct WebDependencies: Sendable {
+    public var configuration: KuvertCore.Configuration
+    public var store: any KuvertStore
+    public var signer: TokenSigner
+    public var renderer: TemplateRenderer
+
+    public init(configuration: KuvertCore.Configuration, store: any KuvertStore, signer: TokenSigner, renderer: TemplateRenderer) {
+        self.configuration = configuration
+        self.store = store
+        self.signer = signer
+        self.renderer = renderer
+    }
+
+    /// Every template the web pages need; check them at start.
+    public static let requiredTemplates = Pages.templateNames
+}
+
+/// The router with every public route.
+public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequestContext> {
+    let router = Router(context: KuvertRequestContext.self)
+    router.add(middleware: SecurityHeadersMiddleware())
+    let configuration = dependencies.configuration
+    let pages = Pages(renderer: dependencies.renderer)
+    SubscribeController(
+        intake: SubscriptionIntake(store: dependencies.store, resendWindow: configuration.resendWindow),
+        pages: pages, maximumBodyBytes: configuration.maxBodyBytes
+    ).register(on: router)
+    ConfirmationController(
+        confirmation: ConfirmationService(
+            store: dependencies.store, signer: dependencies.signer, confirmTTL: configuration.confirmTTL),
+        pages: pages, maximumBodyBytes: configuration.maxBodyBytes
+    ).register(on: router)
+    HealthController(store: dependencies.store).register(on: router)
+    return router
+}
+
+/// The HTTP application listening on the configured address.
+public func buildApplication(
+    _ dependencies: WebDependencies, services: [any Service] = [], logger: Logger
+) -> some ApplicationProtocol {
+    let configuration = dependencies.configuration
+    return Application(
+        router: buildRouter(dependencies),
+        configuration: .init(
+            address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: "Kuvert"),
+        services: services,
+        logger: logger)
+}

@@ -1,0 +1,65 @@
+import Foundation
+import Hummingbird
+import Logging
+import KuvertCore
+
+/// `GET` and `POST /confirm/{token}`: the terms page and its acceptance.
+///
+/// GET changes nothing, because mail scanners follow links; only a POST with
+/// `accept_terms=yes` activates a subscription.
+struct ConfirmationController: Sendable {
+    let confirmation: ConfirmationService
+    let pages: Pages
+    let maximumBodyBytes: Int
+
+    func register(on router: Router<KuvertRequestContext>) {
+        router.get("confirm/:token", use: show)
+        router.post("confirm/:token", use: accept)
+    }
+
+    @Sendable func show(_ request: Request, context: KuvertRequestContext) async throws -> Response {
+        let token = context.parameters.get("token") ?? ""
+        do {
+            let opened = try await confirmation.open(token, now: Date())
+            if opened.subscription.status == .active { return try pages.welcome(opened, alreadyActive: true) }
+            return try pages.confirm(opened, token: token)
+        } catch let error as ConfirmationService.LinkError {
+            return try pages.linkError(error, language: Self.language(request))
+        }
+    }
+
+    @Sendable func accept(_ request: Request, context: KuvertRequestContext) async throws -> Response {
+        let token = context.parameters.get("token") ?? ""
+        let fields: FormFields
+        do {
+            fields = try await FormFields.read(request, limit: maximumBodyBytes)
+        } catch {
+            return try pages.formError(WebError(error), email: nil, listSlug: nil, language: Self.language(request))
+        }
+        let shownVersion = fields["terms_version"].flatMap(Int.init)
+        let origin = RequestOrigin(ip: context.clientIP, userAgent: request.headers[.userAgent], source: "confirm-page")
+        do {
+            let answer = try await confirmation.answer(
+                token, accepted: fields["accept_terms"] == "yes", termsVersion: shownVersion, origin: origin, now: Date())
+            switch answer {
+            case .confirmed(let context):
+                return try pages.welcome(context, alreadyActive: false)
+            case .alreadyActive(let context):
+                return try pages.welcome(context, alreadyActive: true)
+            case .termsRequired(let confirmation):
+                let changed = fields["accept_terms"] == "yes"
+                context.logger.info("confirmation needs terms", metadata: ["termsChanged": .stringConvertible(changed)])
+                return try pages.confirm(
+                    confirmation, token: token, acceptMissing: !changed, termsChanged: changed,
+                    status: .unprocessableContent)
+            }
+        } catch let error as ConfirmationService.LinkError {
+            return try pages.linkError(error, language: Self.language(request))
+        }
+    }
+
+    /// The browser's language for pages that belong to no known subscription.
+    private static func language(_ request: Request) -> Language {
+        request.headers[.acceptLanguage].flatMap(Language.preferred(acceptLanguage:)) ?? .en
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import Hummingbird
+
+/// The fields of a request body, from `application/x-www-form-urlencoded` or a
+/// flat JSON object of strings; strict about everything else.
+struct FormFields: Sendable {
+    /// What is wrong with a body, mapped to 400, 413, 415 or 422 by `WebError`.
+    enum Problem: Error, Equatable {
+        case unsupportedMediaType
+        case tooLarge(limit: Int)
+        case malformed(String)
+        case duplicate(String)
+        case notAString(String)
+        case tooManyFields
+    }
+
+    /// How the body was sent, which also decides how errors are answered.
+    enum Encoding: Sendable { case form, json }
+
+    static let maximumFieldCount = 32
+
+    let encoding: Encoding
+    private let values: [String: String]
+
+    subscript(name: String) -> String? { values[name] }
+
+    /// Reads and parses a request body of at most `limit` bytes.
+    static func read(_ request: Request, limit: Int) async throws(Problem) -> FormFields {
+        guard let encoding = encoding(of: request) else { throw .unsupportedMediaType }
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw .tooLarge(limit: limit)
+        }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: limit)
+        } catch {
+            throw .tooLarge(limit: limit)
+        }
+        let bytes = Array(buffer.readableBytesView)
+        switch encoding {
+        case .form: return FormFields(encoding: .form, values: try parseURLEncoded(bytes))
+        case .json: return FormFields(encoding: .json, values: try parseJSON(bytes))
+        }
+    }
+
+    /// The encoding named by the Content-Type header; nil for any other type.
+    static func encoding(of request: Request) -> Encoding? {
+        guard let header = request.headers[.contentType] else { return nil }
+        let mediaType = header.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+        switch mediaType {
+        case "application/x-www-form-urlencoded": return .form
+        case "application/json": return .json
+        default: return nil
+        }
+    }
+
+    static func parseURLEncoded(_ bytes: [UInt8]) throws(Problem) -> [String: String] {
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw .malformed("The body is not valid UTF-8.") }
+        var values: [String: String] = [:]
+        for pair in text.split(separator: "&") where !pair.isEmpty {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let name = decode(parts[0]), let value = decode(parts.count > 1 ? parts[1] : "") else {
+                throw .malformed("The form body has broken percent-encoding.")
+            }
+            guard values[name] == nil else { throw .duplicate(name) }
+            values[name] = value
+            guard values.count <= maximumFieldCount else { throw .tooManyFields }
+        }
+        return values
+    }
+
+    private static func decode(_ component: Substring) -> String? {
+        component.replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+    }
+
+    static func parseJSON(_ bytes: [UInt8]) throws(Problem) -> [String: String] {
+        // Only a flat object is meaningful; refusing nesting early keeps hostile
+        // documents from costing parser time and stack.
+        guard nestingDepth(bytes) <= 2 else { throw .malformed("The JSON body must be one flat object.") }
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: Data(bytes))
+        } catch {
+            throw .malformed("The body is not valid JSON.")
+        }
+        guard let dictionary = object as? [String: Any] else { throw .malformed("The JSON body must be an object.") }
+        guard dictionary.count <= maximumFieldCount else { throw .tooManyFields }
+        var values: [String: String] = [:]
+        for (name, value) in dictionary {
+            switch value {
+            case let string as String: values[name] = string
+            case is NSNull: continue
+            default: throw .notAString(name)
+            }
+        }
+        return values
+    }
+
+    /// The deepest nesting of arrays and objects, ignoring brackets in strings.
+    private static func nestingDepth(_ bytes: [UInt8]) -> Int {
+        var depth = 0
+        var deepest = 0
+        var inString = false
+        var escaped = false
+        for byte in bytes {
+            if inString {
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                depth += 1
+                deepest = max(deepest, depth)
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
+            default: break
+            }
+        }
+        return deepest
+    }
+
+    private init(encoding: Encoding, values: [String: String]) {
+        self.encoding = encoding
+        self.values = values
+    }
+}

@@ -1,0 +1,17 @@
+import Hummingbird
+import NIOCore
+
+/// The request context: Hummingbird's core storage plus the client's address,
+/// which the consent ledger records.
+public struct KuvertRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: SocketAddress?
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.remoteAddress = source.channel.remoteAddress
+    }
+
+    /// The client's IP address as text, when known.
+    var clientIP: String? { remoteAddress?.ipAddress }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import Hummingbird
+import Logging
+import KuvertCore
+
+/// `POST /subscribe`: the intake endpoint website forms post to.
+///
+/// Every valid request gets the same answer whatever the address's state, so the
+/// endpoint cannot be used to learn who subscribes.
+struct SubscribeController: Sendable {
+    let intake: SubscriptionIntake
+    let pages: Pages
+    let maximumBodyBytes: Int
+
+    func register(on router: Router<KuvertRequestContext>) {
+        router.post("subscribe", use: subscribe)
+    }
+
+    @Sendable func subscribe(_ request: Request, context: KuvertRequestContext) async throws -> Response {
+        let browserLanguage = request.headers[.acceptLanguage].flatMap(Language.preferred(acceptLanguage:))
+        let answersJSON = Self.answersJSON(request)
+        var fields: FormFields?
+        do {
+            fields = try await FormFields.read(request, limit: maximumBodyBytes)
+            guard let fields else { throw FormFields.Problem.malformed("The body is missing.") }
+            let form = SubscribeForm(
+                email: fields["email"], list: fields["list"], name: fields["name"], locale: fields["locale"],
+                website: fields["website"])
+            let origin = RequestOrigin(
+                ip: context.clientIP, userAgent: request.headers[.userAgent],
+                source: fields.encoding == .json ? "api" : "form")
+            let receipt = try await intake.submit(
+                form, preferredLanguage: browserLanguage, origin: origin, actor: "web", now: Date())
+            context.logger.info("subscription request", metadata: [
+                "list": .string(receipt.list.slug), "outcome": .string(Self.describe(receipt.outcome)),
+            ])
+            if answersJSON { return JSONResponse.make(["status": "pending"], status: .accepted) }
+            if let thanksURL = receipt.list.thanksURL {
+                return Response(status: .seeOther, headers: [.location: thanksURL, .cacheControl: "no-store"])
+            }
+            return try pages.thanks(list: receipt.list, language: receipt.language)
+        } catch let problem as FormFields.Problem {
+            return try answer(WebError(problem), json: answersJSON, fields: fields, language: browserLanguage)
+        } catch let error as KuvertError {
+            guard let webError = WebError(error) else { throw error }
+            return try answer(webError, json: answersJSON, fields: fields, language: browserLanguage)
+        }
+    }
+
+    private func answer(_ error: WebError, json: Bool, fields: FormFields?, language: Language?) throws -> Response {
+        if json { return JSONResponse.error(error) }
+        let language = fields?["locale"].flatMap { Language(tag: $0) } ?? language ?? .en
+        return try pages.formError(error, email: fields?["email"], listSlug: fields?["list"], language: language)
+    }
+
+    /// JSON bodies get JSON answers; so do clients that send neither known type
+    /// and do not ask for HTML.
+    static func answersJSON(_ request: Request) -> Bool {
+        switch FormFields.encoding(of: request) {
+        case .json: return true
+        case .form: return false
+        case nil: return !(request.headers[.accept] ?? "").contains("text/html")
+        }
+    }
+
+    private static func describe(_ outcome: IntakeOutcome?) -> String {
+        switch outcome {
+        case .confirmationQueued: "confirmation-queued"
+        case .alreadyPending: "already-pending"
+        case .alreadyActive: "already-active"
+        case nil: "honeypot"
+        }
+    }
+}
