@@ -64,7 +64,11 @@ let package = Package(
         ),
         .testTarget(
             name: "KuvertCoreTests",
-            dependencies: ["KuvertCore"],
+            dependencies: [
+                "KuvertCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -72,6 +76,8 @@ let package = Package(
             dependencies: [
                 "KuvertWeb",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -53,13 +53,14 @@ struct SubscribeController: Sendable {
         return try pages.formError(error, email: fields?["email"], listSlug: fields?["list"], language: language)
     }
 
-    /// JSON bodies get JSON answers; so do clients that send neither known type
-    /// and do not ask for HTML.
+    /// JSON bodies get JSON answers; so do clients that ask for JSON and not HTML,
+    /// and clients that send an unknown type without asking for HTML.
     static func answersJSON(_ request: Request) -> Bool {
+        let accept = request.headers[.accept] ?? ""
         switch FormFields.encoding(of: request) {
         case .json: return true
-        case .form: return false
-        case nil: return !(request.headers[.accept] ?? "").contains("text/html")
+        case .form: return accept.contains("application/json") && !accept.contains("text/html")
+        case nil: return !accept.contains("text/html")
         }
     }
 

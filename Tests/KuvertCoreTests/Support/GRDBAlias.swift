@@ -1,0 +1,4 @@
+import GRDB
+
+/// GRDB's database connection, named for tests that inspect the store directly.
+typealias GRDBDatabase = GRDB.Database

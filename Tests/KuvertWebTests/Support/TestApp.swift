@@ -1,0 +1,100 @@
+import Crypto
+import Foundation
+import GRDB
+import Hummingbird
+import HummingbirdTesting
+import Logging
+@testable import KuvertCore
+@testable import KuvertWeb
+
+/// A Kuvert web application over a real SQLite file in a temporary directory,
+/// rendering the repository's own templates.
+final class TestApp: Sendable {
+    static let templatesDirectory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Templates").path
+
+    let directory: String
+    let store: AppDatabase
+    let dependencies: WebDependencies
+
+    init(resendWindow: TimeInterval = 3_600, confirmTTL: TimeInterval = 7 * 86_400, maxBodyBytes: Int = 16 * 1024) async throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("kuvert-web-\(UUID().uuidString)").path
+        var configuration = KuvertCore.Configuration(dataDirectory: directory)
+        configuration.resendWindow = resendWindow
+        configuration.confirmTTL = confirmTTL
+        configuration.maxBodyBytes = maxBodyBytes
+        configuration.listenPort = 0
+        store = try AppDatabase.open(path: configuration.databasePath)
+        let renderer = try await TemplateRenderer(
+            directory: Self.templatesDirectory,
+            required: WebDependencies.requiredTemplates + ConfirmationMail.templateNames)
+        dependencies = WebDependencies(
+            configuration: configuration, store: store, signer: TokenSigner(keys: [SymmetricKey(size: .bits256)]),
+            renderer: renderer)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: directory) }
+
+    var application: some ApplicationProtocol {
+        var logger = Logger(label: "kuvert-test")
+        logger.logLevel = .warning
+        return buildApplication(dependencies, logger: logger)
+    }
+
+    @discardableResult
+    func addList(_ slug: String = "news", name: String = "News & Views", language: Language = .en, thanksURL: String? = nil) async throws -> MailingList {
+        try await store.createList(
+            MailingList(slug: slug, name: name, thanksURL: thanksURL, language: language, createdAt: Date()),
+            terms: "# Terms v1\n\nWe send *one* letter a month.", actor: "test")
+    }
+
+    /// The path of the confirmation link in the newest confirmation mail, as the mailer would render it.
+    func newestConfirmationPath() async throws -> String {
+        let id = try await store.writer.read { db in
+            try Int64.fetchOne(db, sql: "SELECT max(id) FROM outboxMessage WHERE kind = 'confirmation'")
+        }
+        let delivery = try await store.outboxDelivery(id: id ?? -1)
+        guard let delivery else { throw TestAppError.noMail }
+        let service = ConfirmationService(store: store, signer: dependencies.signer, confirmTTL: dependencies.configuration.confirmTTL)
+        let mail = try ConfirmationMail.render(
+            delivery, token: service.token(for: delivery.context.subscription), baseURL: "",
+            confirmTTL: dependencies.configuration.confirmTTL, renderer: dependencies.renderer)
+        guard let line = mail.text.split(separator: "\n").first(where: { $0.hasPrefix("/confirm/") }) else {
+            throw TestAppError.noLink
+        }
+        return String(line)
+    }
+
+    func count(_ sql: String) async throws -> Int {
+        try await store.writer.read { db in try Int.fetchOne(db, sql: sql) ?? -1 }
+    }
+
+    func status(of email: String) async throws -> String? {
+        try await store.writer.read { db in
+            try String.fetchOne(
+                db, sql: "SELECT status FROM subscription JOIN subscriber ON subscriber.id = subscriberId WHERE addressKey = ?",
+                arguments: [try EmailAddress(email).key])
+        }
+    }
+}
+
+enum TestAppError: Error { case noMail, noLink }
+
+extension TestClientProtocol {
+    func postForm(_ uri: String, _ body: String, headers: HTTPFields = [:]) async throws -> TestResponse {
+        var headers = headers
+        headers[.contentType] = headers[.contentType] ?? "application/x-www-form-urlencoded"
+        return try await execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(string: body))
+    }
+
+    func postJSON(_ uri: String, _ body: String, headers: HTTPFields = [:]) async throws -> TestResponse {
+        var headers = headers
+        headers[.contentType] = "application/json"
+        return try await execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(string: body))
+    }
+}
+
+extension TestResponse {
+    var text: String { String(buffer: body) }
+}
