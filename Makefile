@@ -1,0 +1,40 @@
+# Kuvert: `make run` to try it, `make test` to check it.
+SHELL := /bin/bash
+SWIFT ?= swift
+KUVERT := .build/debug/kuvert
+# Debian packages the build and the tests need.
+APT_PACKAGES := libcurl4-openssl-dev libsqlite3-dev
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: deps build test run clean
+
+## deps: install the Debian packages that are missing (nothing when all are there).
+deps:
+	@command -v $(SWIFT) >/dev/null || { echo "Swift 6 is needed: see https://www.swift.org/install/linux/"; exit 1; }
+	@missing=""; \
+	for package in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$package"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+## build: compile the kuvert command (debug).
+build: deps
+	$(SWIFT) build --product kuvert
+
+## test: build and run the whole suite.
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --disable-xctest
+
+## run: start `kuvert serve` on http://127.0.0.1:8080 with data in ./data and a demo list.
+run: build
+	@$(KUVERT) lists show | grep -q '^news ' || \
+	  $(KUVERT) lists add news --name "Kuvert News" --terms Deploy/terms.example.md
+	@echo "Kuvert is starting on http://127.0.0.1:8080 (Ctrl-C stops it)."
+	exec $(KUVERT) serve
+
+clean:
+	rm -rf .build
