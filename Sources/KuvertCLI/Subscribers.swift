@@ -66,8 +66,8 @@ struct Subscribers: AsyncParsableCommand {
                 print("  consent:")
                 for event in entry.consent {
                     var line = "    \(event.occurredAt.cliText) \(event.kind.rawValue) via \(event.source)"
-                    if let version = event.termsVersionId, let hash = event.termsSHA256 {
-                        line += ", terms #\(version) sha256 \(hash)"
+                    if let id = event.termsVersionId, let hash = event.termsSHA256 {
+                        line += ", terms v\(entry.termsVersions[id].map(String.init) ?? "?") sha256 \(hash)"
                     }
                     line += ", ip \(event.ip ?? "-"), user agent \(event.userAgent.map { "\"\($0)\"" } ?? "-")"
                     print(line)

@@ -33,8 +33,10 @@ struct FormFields: Sendable {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: limit)
-        } catch {
+        } catch let error as HTTPError where error.status == .contentTooLarge {
             throw .tooLarge(limit: limit)
+        } catch {
+            throw .malformed("The request body could not be read.")
         }
         let bytes = Array(buffer.readableBytesView)
         switch encoding {

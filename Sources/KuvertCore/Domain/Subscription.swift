@@ -47,6 +47,8 @@ public struct SubscriberRecord: Sendable {
         public var subscription: Subscription
         public var list: MailingList
         public var consent: [ConsentEvent]
+        /// The version number of each terms version a consent entry names, by id.
+        public var termsVersions: [Int64: Int]
     }
 
     public var subscriber: Subscriber

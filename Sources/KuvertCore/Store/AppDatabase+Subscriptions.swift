@@ -105,11 +105,16 @@ extension AppDatabase: SubscriptionStore {
             let subscriptions = try Subscription.filter(Column("subscriberId") == subscriber.id)
                 .order(Column("id")).fetchAll(db)
             let entries = try subscriptions.map { subscription in
-                SubscriberRecord.ListSubscription(
+                let consent = try ConsentEvent.filter(Column("subscriptionId") == subscription.id)
+                    .order(Column("id")).fetchAll(db)
+                let versions = try TermsVersion.fetchAll(db, keys: Set(consent.compactMap(\.termsVersionId)))
+                return SubscriberRecord.ListSubscription(
                     subscription: subscription,
                     list: try MailingList.fetchOne(db, key: subscription.listId).orThrow(),
-                    consent: try ConsentEvent.filter(Column("subscriptionId") == subscription.id)
-                        .order(Column("id")).fetchAll(db))
+                    consent: consent,
+                    termsVersions: Dictionary(uniqueKeysWithValues: versions.compactMap { version in
+                        version.id.map { ($0, version.version) }
+                    }))
             }
             return SubscriberRecord(subscriber: subscriber, subscriptions: entries)
         }

@@ -1,0 +1,109 @@
+import Foundation
+import Testing
+
+/// Runs the built `kuvert` executable as a person would, in a temporary data directory.
+struct KuvertCommand {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static let executable: URL = {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let candidates = [beside, beside.deletingLastPathComponent()].map { $0.appendingPathComponent("kuvert") }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
+    }()
+
+    let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("kuvert-cli-\(UUID().uuidString)").path
+
+    func run(_ arguments: String..., environment: [String: String] = [:]) throws -> Result {
+        let process = Process()
+        process.executableURL = Self.executable
+        process.arguments = arguments
+        process.environment = [
+            "KUVERT_DATA_DIR": dataDirectory, "KUVERT_TEMPLATES": TestApp.templatesDirectory, "PATH": "/usr/bin:/bin",
+        ].merging(environment) { $1 }
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    func writeTerms(_ text: String) throws -> String {
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        let path = dataDirectory + "/terms-\(UUID().uuidString).md"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+}
+
+@Suite("The kuvert command")
+struct CommandLineTests {
+    @Test("lists: add, show, publish terms; duplicates and bad usage get exit codes 1 and 2")
+    func lists() throws {
+        let kuvert = KuvertCommand()
+        defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
+        let terms = try kuvert.writeTerms("# Villkor\n\nVi skickar ett brev i månaden.")
+
+        let empty = try kuvert.run("lists")
+        #expect(empty.status == 0)
+        #expect(empty.stdout.contains("No lists yet"))
+
+        let added = try kuvert.run("lists", "add", "nyheter", "--name", "Nyheter", "--terms", terms, "--locale", "sv")
+        #expect(added.status == 0, "\(added.stderr)")
+        let again = try kuvert.run("lists", "add", "nyheter", "--name", "Nyheter", "--terms", terms)
+        #expect(again.status == 1)
+        #expect(again.stderr == "kuvert: A list called 'nyheter' exists already.\n")
+        let badSlug = try kuvert.run("lists", "add", "Bad Slug", "--name", "X", "--terms", terms)
+        #expect(badSlug.status == 2)
+        let badLocale = try kuvert.run("lists", "add", "x", "--name", "X", "--terms", terms, "--locale", "de")
+        #expect(badLocale.status == 2)
+        let missingTerms = try kuvert.run("lists", "add", "x", "--name", "X", "--terms", "/nonexistent.md")
+        #expect(missingTerms.status == 1)
+        #expect(missingTerms.stderr.contains("Cannot read the terms file /nonexistent.md"))
+
+        let published = try kuvert.run("lists", "terms", "nyheter", "--file", terms)
+        #expect(published.status == 0)
+        #expect(published.stdout.contains("Published terms v2"))
+        let shown = try kuvert.run("lists")
+        #expect(shown.stdout.contains("nyheter  Nyheter  sv    v2"))
+        let unknown = try kuvert.run("lists", "terms", "nope", "--file", terms)
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr == "kuvert: There is no list called 'nope'.\n")
+    }
+
+    @Test("subscribers and queue: unknown addresses, empty outbox, bad settings")
+    func subscribersAndQueue() throws {
+        let kuvert = KuvertCommand()
+        defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
+        let unknown = try kuvert.run("subscribers", "show", "nobody@example.se")
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr == "kuvert: No subscriber has that address.\n")
+        let invalid = try kuvert.run("subscribers", "show", "not an address")
+        #expect(invalid.status == 2)
+        let badStatus = try kuvert.run("subscribers", "--status", "happy")
+        #expect(badStatus.status == 2)
+        let queue = try kuvert.run("queue")
+        #expect(queue.status == 0)
+        #expect(queue.stdout.contains("due 0, scheduled 0, leased 0, retrying 0, sent 0, failed 0"))
+        let missing = try kuvert.run("queue", "show", "7")
+        #expect(missing.status == 1)
+        let badSetting = try kuvert.run("queue", environment: ["KUVERT_CONFIRM_TTL": "a week"])
+        #expect(badSetting.status == 1)
+        #expect(badSetting.stderr.hasPrefix("kuvert: KUVERT_CONFIRM_TTL must be a duration"))
+        #expect(badSetting.stderr.split(separator: "\n").count == 1)
+        let help = try kuvert.run("--help")
+        #expect(help.status == 0)
+        #expect(help.stdout.contains("serve"))
+        let nonsense = try kuvert.run("frobnicate")
+        #expect(nonsense.status == 2)
+    }
+}
