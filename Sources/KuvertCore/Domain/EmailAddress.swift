@@ -53,11 +53,6 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible {
         guard self.value.utf8.count <= Limits.address else { throw .tooLong }
     }
 
-    init(unchecked localPart: String, domain: String) {
-        self.localPart = localPart
-        self.domain = domain
-    }
-
     // MARK: Local part
 
     private static func validateLocalPart(_ raw: String) throws(Invalid) -> String {
