@@ -1,0 +1,86 @@
+import Foundation
+
+/// Writes header lines and quoted-printable bodies with CRLF line endings.
+struct MIMEWriter {
+    private(set) var bytes: [UInt8] = []
+
+    /// Longest line written, excluding CRLF: RFC 5322's recommended 78.
+    static let lineLimit = 78
+
+    mutating func line(_ text: String) {
+        bytes.append(contentsOf: text.utf8)
+        bytes.append(contentsOf: [0x0D, 0x0A])
+    }
+
+    /// Writes `Name: value`, folding at spaces to keep lines within the limit.
+    /// - Throws: `.headerInjection` when the value holds a control character.
+    mutating func header(_ name: String, _ value: String) throws(MailMessage.Problem) {
+        guard !value.unicodeScalars.contains(where: \.isControlCharacter),
+              !name.unicodeScalars.contains(where: { $0.isControlCharacter || $0 == ":" || $0 == " " })
+        else { throw .headerInjection(header: name) }
+        var current = name + ":"
+        for word in value.split(separator: " ", omittingEmptySubsequences: false) {
+            if current.utf8.count + 1 + word.utf8.count > Self.lineLimit, current.contains(where: { $0 != " " }),
+               current.utf8.count > name.utf8.count + 1 {
+                line(current)
+                current = ""
+            }
+            current += " " + word
+        }
+        line(current)
+    }
+
+    /// Text for an unstructured header: as it is when printable ASCII, else RFC
+    /// 2047 encoded words (`=?UTF-8?B?…?=`) that never split a character.
+    static func encodedText(_ text: String, header: String) throws(MailMessage.Problem) -> String {
+        guard !text.unicodeScalars.contains(where: \.isControlCharacter) else { throw .headerInjection(header: header) }
+        if text.unicodeScalars.allSatisfy({ $0.isASCII }) && !text.contains("=?") { return text }
+        // 64 characters an encoded word (12 for "=?UTF-8?B??=", 52 of base64 for 39
+        // bytes), so that the first fits on a line after a header name.
+        var words: [String] = []
+        var chunk: [UInt8] = []
+        for character in text {
+            let encoded = Array(String(character).utf8)
+            if chunk.count + encoded.count > 39 {
+                words.append("=?UTF-8?B?" + Data(chunk).base64EncodedString() + "?=")
+                chunk = []
+            }
+            chunk += encoded
+        }
+        if !chunk.isEmpty { words.append("=?UTF-8?B?" + Data(chunk).base64EncodedString() + "?=") }
+        return words.joined(separator: " ")
+    }
+
+    /// A display name: an atom, a quoted string, or encoded words for non-ASCII.
+    static func displayName(_ name: String, header: String) throws(MailMessage.Problem) -> String {
+        guard !name.unicodeScalars.contains(where: \.isControlCharacter) else { throw .headerInjection(header: header) }
+        if !name.unicodeScalars.allSatisfy({ $0.isASCII }) { return try encodedText(name, header: header) }
+        let specials = Set("()<>[]:;@\\,.\"".unicodeScalars)
+        if !name.unicodeScalars.contains(where: { specials.contains($0) }) { return name }
+        return "\"" + name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+
+    /// Appends `text` as quoted-printable (RFC 2045 section 6.7) with CRLF line breaks.
+    mutating func quotedPrintable(_ text: String) {
+        let hex = Array("0123456789ABCDEF".utf8)
+        let normalised = text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
+        for sourceLine in normalised.split(separator: "\n", omittingEmptySubsequences: false) {
+            let input = Array(sourceLine.utf8)
+            var width = 0
+            for (index, byte) in input.enumerated() {
+                let isLast = index == input.count - 1
+                let literal = (byte >= 33 && byte <= 126 && byte != UInt8(ascii: "="))
+                    || ((byte == 0x20 || byte == 0x09) && !isLast)
+                let token: [UInt8] = literal ? [byte] : [UInt8(ascii: "="), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+                // Keep room for a soft break "=" within 76 characters.
+                if width + token.count > 75 {
+                    bytes.append(contentsOf: [UInt8(ascii: "="), 0x0D, 0x0A])
+                    width = 0
+                }
+                bytes.append(contentsOf: token)
+                width += token.count
+            }
+            bytes.append(contentsOf: [0x0D, 0x0A])
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+
+/// An email as RFC 5322 and MIME describe it: headers and a text part, with an
+/// optional HTML alternative, encoded for the wire.
+///
+/// Rendering produces CRLF line endings, `Date`, a unique `Message-ID`, RFC 2047
+/// encoded words for non-ASCII header text, folded header lines and
+/// quoted-printable UTF-8 bodies with lines of at most 76 characters.
+public struct MailMessage: Sendable {
+    /// Why a message cannot be rendered.
+    public enum Problem: Error, Equatable, Sendable, CustomStringConvertible {
+        /// A header value holds a line break or control character.
+        case headerInjection(header: String)
+        case invalidMailbox(String)
+
+        public var description: String {
+            switch self {
+            case .headerInjection(let header): "The \(header) header would contain a line break."
+            case .invalidMailbox(let text): "'\(text)' is not an address such as 'Name <news@example.se>'."
+            }
+        }
+    }
+
+    public var from: Mailbox
+    public var to: Mailbox
+    public var replyTo: Mailbox?
+    public var subject: String
+    public var text: String
+    public var html: String?
+    /// Further headers in order, such as `Auto-Submitted` or `List-Unsubscribe`.
+    public var headers: [(name: String, value: String)]
+    public var date: Date
+    /// Without angle brackets.
+    public var messageID: String
+
+    public init(
+        from: Mailbox, to: Mailbox, replyTo: Mailbox? = nil, subject: String, text: String, html: String? = nil,
+        headers: [(name: String, value: String)] = [], date: Date = Date(), messageID: String? = nil
+    ) {
+        self.from = from
+        self.to = to
+        self.replyTo = replyTo
+        self.subject = subject
+        self.text = text
+        self.html = html
+        self.headers = headers
+        self.date = date
+        self.messageID = messageID ?? "\(UUID().uuidString.lowercased())@\(from.domain)"
+    }
+
+    /// The message as bytes for SMTP `DATA`.
+    /// - Throws: `Problem` when a header value would break the header section.
+    public func rendered() throws(Problem) -> [UInt8] {
+        var out = MIMEWriter()
+        try out.header("Date", Self.rfc5322Date(date))
+        try out.header("Message-ID", "<\(messageID)>")
+        try out.header("From", try Self.mailboxHeader(from, header: "From"))
+        try out.header("To", try Self.mailboxHeader(to, header: "To"))
+        if let replyTo { try out.header("Reply-To", try Self.mailboxHeader(replyTo, header: "Reply-To")) }
+        try out.header("Subject", try MIMEWriter.encodedText(subject, header: "Subject"))
+        for header in headers { try out.header(header.name, header.value) }
+        try out.header("MIME-Version", "1.0")
+        guard let html else {
+            try Self.part(&out, type: "text/plain", body: text)
+            return out.bytes
+        }
+        let boundary = "=_kuvert_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        try out.header("Content-Type", "multipart/alternative; boundary=\"\(boundary)\"")
+        out.line("")
+        out.line("This is a message in MIME format: a plain-text and an HTML version.")
+        for (type, body) in [("text/plain", text), ("text/html", html)] {
+            out.line("--" + boundary)
+            try Self.part(&out, type: type, body: body)
+        }
+        out.line("--" + boundary + "--")
+        return out.bytes
+    }
+
+    private static func part(_ out: inout MIMEWriter, type: String, body: String) throws(Problem) {
+        try out.header("Content-Type", "\(type); charset=utf-8")
+        try out.header("Content-Transfer-Encoding", "quoted-printable")
+        out.line("")
+        out.quotedPrintable(body)
+    }
+
+    static func mailboxHeader(_ mailbox: Mailbox, header: String) throws(Problem) -> String {
+        guard Mailbox.isPlausibleAddress(mailbox.address) else { throw .invalidMailbox(mailbox.address) }
+        guard let name = mailbox.name, !name.isEmpty else { return mailbox.address }
+        return try MIMEWriter.displayName(name, header: header) + " <" + mailbox.address + ">"
+    }
+
+    /// `Sun, 22 Nov 2026 21:04:57 +0000`, always in UTC and English.
+    static func rfc5322Date(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second, .weekday], from: date)
+        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func two(_ value: Int?) -> String { String(format: "%02d", value ?? 0) }
+        return "\(days[(parts.weekday ?? 1) - 1]), \(two(parts.day)) \(months[(parts.month ?? 1) - 1]) \(parts.year ?? 1970) "
+            + "\(two(parts.hour)):\(two(parts.minute)):\(two(parts.second)) +0000"
+    }
+}

@@ -1,0 +1,41 @@
+/// A sender or recipient as written in a header: an optional display name and an address.
+public struct Mailbox: Sendable, Equatable {
+    public var name: String?
+    public var address: String
+
+    /// Parses `Name <local@domain>` or `local@domain`, as in `KUVERT_FROM`.
+    /// - Throws: `MailMessage.Problem.invalidMailbox` for anything else, including line breaks.
+    public init(parsing text: String) throws(MailMessage.Problem) {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.unicodeScalars.contains(where: \.isControlCharacter) else { throw .invalidMailbox(text) }
+        if trimmed.hasSuffix(">"), let open = trimmed.lastIndex(of: "<") {
+            var name = trimmed[..<open].trimmingCharacters(in: .whitespaces)
+            if name.hasPrefix("\""), name.hasSuffix("\""), name.count >= 2 { name = String(name.dropFirst().dropLast()) }
+            self.name = name.isEmpty ? nil : name
+            self.address = String(trimmed[trimmed.index(after: open)..<trimmed.index(before: trimmed.endIndex)])
+        } else {
+            self.name = nil
+            self.address = trimmed
+        }
+        guard Self.isPlausibleAddress(address) else { throw .invalidMailbox(text) }
+    }
+
+    public init(name: String?, address: String) {
+        self.name = name
+        self.address = address
+    }
+
+    /// The domain after the last `@`, for Message-IDs.
+    public var domain: String { address.split(separator: "@").last.map(String.init) ?? "localhost" }
+
+    /// A bare address for the SMTP envelope and headers: one `@`, no spaces,
+    /// brackets or control characters. (Configured senders may be local, such as
+    /// `newsletter@localhost`, so this is looser than `EmailAddress`.)
+    static func isPlausibleAddress(_ address: String) -> Bool {
+        let parts = address.split(separator: "@", omittingEmptySubsequences: false)
+        return parts.count == 2 && !parts[0].isEmpty && !parts[1].isEmpty
+            && !address.unicodeScalars.contains { $0 == " " || $0 == "<" || $0 == ">" || $0 == "," || $0.isControlCharacter }
+    }
+}
+
+import Foundation

@@ -1,0 +1,41 @@
+/// What became of one attempt to hand a message to the SMTP server.
+public struct SendOutcome: Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: String, Sendable {
+        /// The server accepted the message (2xx after DATA).
+        case delivered
+        /// Try again later: a 4xx reply, a timeout or no connection.
+        case transient
+        /// Do not try again: a 5xx reply for this message or recipient.
+        case permanent
+    }
+
+    public var kind: Kind
+    /// The SMTP reply code, when the server answered.
+    public var code: Int?
+    /// The server's reply line, or what went wrong with the connection.
+    public var reply: String
+
+    public init(kind: Kind, code: Int?, reply: String) {
+        self.kind = kind
+        self.code = code
+        self.reply = reply
+    }
+
+    /// The outcome for a server reply code: 2xx delivered, 5xx permanent, anything else transient.
+    public init(code: Int, reply: String) {
+        switch code {
+        case 200..<300: self.init(kind: .delivered, code: code, reply: reply)
+        case 500..<600: self.init(kind: .permanent, code: code, reply: reply)
+        default: self.init(kind: .transient, code: code, reply: reply)
+        }
+    }
+
+    public var description: String { "\(kind.rawValue): \(reply)" }
+}
+
+/// One SMTP session that sends messages one after another over a connection it
+/// keeps open. Sessions are confined to one thread and are not `Sendable`.
+public protocol MailTransport: AnyObject {
+    /// Sends one message to one recipient, blocking until the server answers.
+    func send(from: String, to: String, message: [UInt8]) -> SendOutcome
+}
