@@ -5,7 +5,7 @@ import KuvertCore
 /// `kuvert queue`: what the outbox holds.
 struct Queue: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show the outbox: messages due, leased, retrying and failed.",
+        abstract: "Show the outbox: messages due, leased, retrying and failed, with the last SMTP reply.",
         subcommands: [Overview.self, Show.self], defaultSubcommand: Overview.self)
 
     struct Overview: AsyncParsableCommand {
@@ -21,20 +21,25 @@ struct Queue: AsyncParsableCommand {
             let store = try options.openStore(try options.resolve())
             let overview = try await store.queueOverview(now: Date(), limit: max(limit, 0))
             print("due \(overview.due), scheduled \(overview.scheduled), leased \(overview.leased), "
-                + "retrying \(overview.retrying), sent \(overview.sent), failed \(overview.failed)")
-            guard !overview.waiting.isEmpty else { return }
-            var rows = [["ID", "KIND", "LIST", "TO", "STATUS", "DUE", "ATTEMPTS", "LAST REPLY"]]
-            for entry in overview.waiting {
-                let message = entry.message
-                rows.append([
-                    String(message.id ?? 0), message.kind.rawValue, entry.listSlug, entry.address,
-                    message.status.rawValue, message.dueAt.cliText, String(message.attempts), message.lastReply ?? "-",
-                ])
+                + "retrying \(overview.retrying), sent \(overview.sent), failed \(overview.failed), skipped \(overview.skipped)")
+            for (title, entries) in [("Waiting", overview.waiting), ("Recently failed", overview.recentFailures)]
+            where !entries.isEmpty {
+                var rows = [["ID", "KIND", "LIST", "TO", "STATUS", "DUE", "ATTEMPTS", "LAST REPLY"]]
+                for entry in entries {
+                    let message = entry.message
+                    rows.append([
+                        String(message.id ?? 0), message.kind.rawValue, entry.listSlug, entry.address,
+                        message.status.rawValue, message.dueAt.cliText, String(message.attempts), message.lastReply ?? "-",
+                    ])
+                }
+                print("")
+                print(title + ":")
+                print(Table.render(rows))
             }
-            print("")
-            print(Table.render(rows))
-            print("")
-            print("See a message as it will be sent: kuvert queue show ID")
+            if !overview.waiting.isEmpty {
+                print("")
+                print("See a message as it will be sent: kuvert queue show ID")
+            }
         }
     }
 
@@ -43,6 +48,9 @@ struct Queue: AsyncParsableCommand {
 
         @Argument(help: "The message id from 'kuvert queue'.")
         var id: Int64
+
+        @Flag(help: "Print the HTML part after the text.")
+        var html = false
 
         @OptionGroup var options: ConfigurationOptions
 
@@ -63,6 +71,10 @@ struct Queue: AsyncParsableCommand {
             print("Subject: \(mail.subject)")
             print("")
             print(mail.text, terminator: mail.text.hasSuffix("\n") ? "" : "\n")
+            if html {
+                print("")
+                print(mail.html, terminator: mail.html.hasSuffix("\n") ? "" : "\n")
+            }
         }
     }
 }

@@ -4,32 +4,39 @@ import KuvertCore
 import KuvertWeb
 import Logging
 
-/// `kuvert serve`: the HTTP server (and, from the delivery issue on, the mailer).
+/// `kuvert serve`: the HTTP server and the mailer worker in one process.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the HTTP server: subscription intake, confirmation pages and health checks.",
-        discussion: "Listens on KUVERT_LISTEN (default 127.0.0.1:8080) until SIGTERM or SIGINT.")
+        abstract: "Run the HTTP server and the mailer worker.",
+        discussion: """
+            Listens on KUVERT_LISTEN (default 127.0.0.1:8080) and sends queued mail through KUVERT_SMTP_URL \
+            until SIGTERM or SIGINT, then finishes the messages in hand and exits.
+            """)
 
     @OptionGroup var options: ConfigurationOptions
 
     @Option(help: "Address to listen on, HOST:PORT (KUVERT_LISTEN).")
     var listen: String?
 
+    @Flag(name: .customLong("no-mailer"), help: "Serve HTTP only; run 'kuvert worker' elsewhere to send.")
+    var noMailer = false
+
     func run() async throws {
-        let configuration = try options.resolve(extra: ["KUVERT_LISTEN": listen])
-        let store = try options.openStore(configuration)
-        let signer = TokenSigner(keys: try SecretKeys.load(configuration))
-        let renderer = try await TemplateRenderer(
-            directory: configuration.templatesDirectory,
-            required: WebDependencies.requiredTemplates + ConfirmationMail.templateNames)
-        var logger = Logger(label: "kuvert")
-        logger.logLevel = .info
+        let runtime = try await Runtime(
+            options: options, extra: ["KUVERT_LISTEN": listen],
+            templates: WebDependencies.requiredTemplates + ConfirmationMail.templateNames)
+        let mailer = noMailer ? nil : try runtime.mailer()
+        let configuration = runtime.configuration
         let app = buildApplication(
-            WebDependencies(configuration: configuration, store: store, signer: signer, renderer: renderer),
-            logger: logger)
-        logger.info("kuvert serve starting", metadata: [
+            WebDependencies(
+                configuration: configuration, store: runtime.store, signer: runtime.signer, renderer: runtime.renderer,
+                mailQueued: { mailer?.wake() }),
+            services: mailer.map { [$0] } ?? [],
+            logger: runtime.logger)
+        runtime.logger.info("kuvert serve starting", metadata: [
             "listen": "\(configuration.listenHost):\(configuration.listenPort)",
             "database": .string(configuration.databasePath),
+            "mailer": .stringConvertible(!noMailer),
         ])
         try await app.runService()
     }

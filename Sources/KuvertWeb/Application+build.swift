@@ -9,12 +9,18 @@ public struct WebDependencies: Sendable {
     public var store: any KuvertStore
     public var signer: TokenSigner
     public var renderer: TemplateRenderer
+    /// Called after a request queued mail, to wake a mailer in this process.
+    public var mailQueued: @Sendable () -> Void
 
-    public init(configuration: KuvertCore.Configuration, store: any KuvertStore, signer: TokenSigner, renderer: TemplateRenderer) {
+    public init(
+        configuration: KuvertCore.Configuration, store: any KuvertStore, signer: TokenSigner, renderer: TemplateRenderer,
+        mailQueued: @escaping @Sendable () -> Void = {}
+    ) {
         self.configuration = configuration
         self.store = store
         self.signer = signer
         self.renderer = renderer
+        self.mailQueued = mailQueued
     }
 
     /// Every template the web pages need; check them at start.
@@ -29,7 +35,7 @@ public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequest
     let pages = Pages(renderer: dependencies.renderer)
     SubscribeController(
         intake: SubscriptionIntake(store: dependencies.store, resendWindow: configuration.resendWindow),
-        pages: pages, maximumBodyBytes: configuration.maxBodyBytes
+        pages: pages, maximumBodyBytes: configuration.maxBodyBytes, mailQueued: dependencies.mailQueued
     ).register(on: router)
     ConfirmationController(
         confirmation: ConfirmationService(

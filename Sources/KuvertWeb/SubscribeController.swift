@@ -11,6 +11,7 @@ struct SubscribeController: Sendable {
     let intake: SubscriptionIntake
     let pages: Pages
     let maximumBodyBytes: Int
+    let mailQueued: @Sendable () -> Void
 
     func register(on router: Router<KuvertRequestContext>) {
         router.post("subscribe", use: subscribe)
@@ -31,6 +32,7 @@ struct SubscribeController: Sendable {
                 source: fields.encoding == .json ? "api" : "form")
             let receipt = try await intake.submit(
                 form, preferredLanguage: browserLanguage, origin: origin, actor: "web", now: Date())
+            if case .confirmationQueued = receipt.outcome { mailQueued() }
             context.logger.info("subscription request", metadata: [
                 "list": .string(receipt.list.slug), "outcome": .string(Self.describe(receipt.outcome)),
             ])

@@ -93,6 +93,30 @@ struct MailTransportTests {
         #expect(server.messages().map(\.to) == [["defer@example.se"]])
     }
 
+    @Test("a refusal after DATA fails that message only; the next starts a new connection")
+    func refusalAfterData() async throws {
+        let server = try SMTPTestServer()
+        let transport = try SMTPTransport(settings: SMTPSettings(url: server.url))
+        let refused = transport.send(from: from.address, to: "dataerror@example.se", message: try message(to: "dataerror@example.se").rendered())
+        #expect(refused.kind == .permanent)
+        #expect(refused.code == 500)
+        for index in 0..<3 {
+            let next = transport.send(from: from.address, to: "next\(index)@example.se", message: try message(to: "next\(index)@example.se").rendered())
+            #expect(next.kind == .delivered, "\(next)")
+        }
+        #expect(server.messages().count == 3)
+        #expect(server.connectionCount == 2)
+    }
+
+    @Test("UTF-8 local parts go out with SMTPUTF8 to a server that offers it")
+    func smtputf8() async throws {
+        let server = try SMTPTestServer()
+        let transport = try SMTPTransport(settings: SMTPSettings(url: server.url))
+        let outcome = transport.send(from: from.address, to: "örjan@example.se", message: try message(to: "örjan@example.se").rendered())
+        #expect(outcome.kind == .delivered, "\(outcome)")
+        #expect(server.messages().first?.to == ["örjan@example.se"])
+    }
+
     @Test("no server is a transient failure that names the cause")
     func connectionRefused() throws {
         let server = try SMTPTestServer()

@@ -10,6 +10,9 @@ client session, "rcpt <code> <address>", "data <n>").
 Replies are chosen by the recipient's local part:
   reject...@   550 for the recipient, every time
   defer-N...@  451 for the first N attempts (defer...@ without N: once)
+  dataerror@   accepted as a recipient, then the handler fails during DATA
+               (aiosmtpd answers 500 and keeps the transaction open, as a
+               broken relay might)
   anything     250
 """
 import asyncio
@@ -55,6 +58,9 @@ class Recorder:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if any(address.lower().startswith("dataerror") for address in envelope.rcpt_tos):
+            self.event("data 500")
+            raise RuntimeError("storage failed")
         self.count += 1
         name = f"{self.count:06d}"
         with open(os.path.join(self.outdir, name + ".eml.tmp"), "wb") as file:
@@ -74,7 +80,7 @@ def main():
     port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     os.makedirs(outdir, exist_ok=True)
     recorder = Recorder(outdir)
-    controller = Controller(recorder, hostname="127.0.0.1", port=port, data_size_limit=10 * 1024 * 1024)
+    controller = Controller(recorder, hostname="127.0.0.1", port=port, data_size_limit=10 * 1024 * 1024, enable_SMTPUTF8=True)
     if port == 0:
         # aiosmtpd 1.4 cannot bind port 0 itself: find a free one first.
         import socket

@@ -33,6 +33,10 @@ public struct Configuration: Sendable {
     public var resendWindow: TimeInterval
     /// The largest request body accepted, in bytes.
     public var maxBodyBytes: Int
+    /// How long a worker holds the messages it claimed before others may take them.
+    public var leaseDuration: TimeInterval
+    /// Permanent refusals in a row that mark a subscription bounced.
+    public var bounceLimit: Int
 
     /// The defaults, which make `kuvert serve` work on a laptop, rooted at `dataDirectory`.
     public init(dataDirectory: String = "./data") {
@@ -56,6 +60,8 @@ public struct Configuration: Sendable {
         self.retention = 730 * 86_400
         self.resendWindow = 3_600
         self.maxBodyBytes = 16 * 1024
+        self.leaseDuration = 300
+        self.bounceLimit = 3
     }
 
     /// A configuration from named settings over the defaults.
@@ -99,6 +105,10 @@ public struct Configuration: Sendable {
         if let text = value("KUVERT_RETENTION") { retention = try Self.parseDuration(text, name: "KUVERT_RETENTION") }
         if let text = value("KUVERT_RESEND_WINDOW") {
             resendWindow = try Self.parseDuration(text, name: "KUVERT_RESEND_WINDOW", allowZero: true)
+        }
+        if let text = value("KUVERT_LEASE") { leaseDuration = try Self.parseDuration(text, name: "KUVERT_LEASE") }
+        if let text = value("KUVERT_BOUNCE_LIMIT") {
+            bounceLimit = try Self.parseCount(text, name: "KUVERT_BOUNCE_LIMIT", range: 1...100)
         }
         if let text = value("KUVERT_MAX_BODY") {
             maxBodyBytes = try Self.parseCount(text, name: "KUVERT_MAX_BODY", range: 256...(16 * 1024 * 1024))

@@ -15,6 +15,9 @@ public struct OutboxMessage: Equatable, Sendable, Codable {
         case sent
         /// Given up: a permanent refusal or too many attempts.
         case failed
+        /// Not sent because it no longer applied, such as a confirmation for a
+        /// subscription confirmed or ended meanwhile.
+        case skipped
     }
 
     public var id: Int64?
@@ -27,6 +30,8 @@ public struct OutboxMessage: Equatable, Sendable, Codable {
     public var leaseExpiresAt: Date?
     /// The last SMTP reply or connection error.
     public var lastReply: String?
+    /// The last SMTP reply code, when the server answered.
+    public var lastReplyCode: Int?
     public var createdAt: Date
     public var sentAt: Date?
 }
@@ -46,6 +51,9 @@ public struct QueueOverview: Sendable {
     public var retrying: Int
     public var sent: Int
     public var failed: Int
+    public var skipped: Int
     /// Messages not yet sent, oldest first.
     public var waiting: [Entry]
+    /// The most recent failures, newest first.
+    public var recentFailures: [Entry]
 }

@@ -5,6 +5,7 @@ public struct RenderedMail: Sendable, Equatable {
     public var to: String
     public var subject: String
     public var text: String
+    public var html: String
 }
 
 /// The mail that asks a person to confirm a subscription. It names the list and
@@ -12,7 +13,7 @@ public struct RenderedMail: Sendable, Equatable {
 public enum ConfirmationMail {
     /// The templates this mail needs, in each language.
     public static let templateNames: [String] = Language.allCases.flatMap { language in
-        ["subject", "text"].map { "mail.\(language.rawValue).confirmation.\($0)" }
+        ["subject", "text", "html"].map { "mail.\(language.rawValue).confirmation.\($0)" }
     }
 
     /// Renders the mail for a pending subscription.
@@ -29,8 +30,10 @@ public enum ConfirmationMail {
             expiresAt: expiry.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false)) + " UTC")
         let subject = try renderer.render(view, template: "mail.\(language).confirmation.subject")
         let text = try renderer.render(view, template: "mail.\(language).confirmation.text")
+        let html = try renderer.render(view, template: "mail.\(language).confirmation.html")
         return RenderedMail(
-            to: delivery.address, subject: subject.trimmingCharacters(in: .whitespacesAndNewlines), text: text)
+            to: delivery.address, subject: subject.trimmingCharacters(in: .whitespacesAndNewlines), text: text,
+            html: html)
     }
 
     struct View {

@@ -4,10 +4,13 @@ import Foundation
 /// An SMTP session through libcurl.
 ///
 /// One easy handle per session: libcurl keeps its connection open between
-/// messages and reconnects by itself after a failure. Every call blocks, so a
-/// session belongs on a thread of its own, never on an event loop.
+/// messages. After a transfer that did not deliver, the handle is replaced,
+/// which closes its connections: the server may still be inside the failed
+/// mail transaction, and reusing that connection would make the next message
+/// fail with "503 nested MAIL command". Every call blocks, so a session
+/// belongs on a thread of its own, never on an event loop.
 public final class SMTPTransport: MailTransport {
-    private let handle: UnsafeMutableRawPointer
+    private var handle: UnsafeMutableRawPointer
     private let settings: SMTPSettings
     private let replies = ReplyLines()
 
@@ -22,6 +25,14 @@ public final class SMTPTransport: MailTransport {
         }
         self.handle = handle
         self.settings = settings
+        configure()
+    }
+
+    /// Closes the session's connections by replacing its handle.
+    private func replaceHandle() {
+        guard let fresh = curl_easy_init() else { return }
+        curl_easy_cleanup(handle)
+        handle = fresh
         configure()
     }
 
@@ -70,7 +81,9 @@ public final class SMTPTransport: MailTransport {
         }
         kuvert_curl_set_pointer(handle, CURLOPT_READDATA, nil)
         kuvert_curl_set_list(handle, CURLOPT_MAIL_RCPT, nil)
-        return outcome(of: code)
+        let result = outcome(of: code)
+        if result.kind != .delivered { replaceHandle() }
+        return result
     }
 
     /// Classifies a transfer: the CURLcode first (a timeout leaves a stale reply

@@ -13,29 +13,37 @@ extension AppDatabase: OutboxStore {
                       count(*) FILTER (WHERE status = 'queued' AND dueAt > :now AND attempts > 0) AS retrying,
                       count(*) FILTER (WHERE status = 'leased') AS leased,
                       count(*) FILTER (WHERE status = 'sent') AS sent,
-                      count(*) FILTER (WHERE status = 'failed') AS failed
+                      count(*) FILTER (WHERE status = 'failed') AS failed,
+                      count(*) FILTER (WHERE status = 'skipped') AS skipped
                     FROM outboxMessage
                     """,
                 arguments: ["now": now]).orThrow()
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT outboxMessage.*, mailingList.slug AS listSlug, subscriber.address AS address
-                    FROM outboxMessage
-                    JOIN subscription ON subscription.id = outboxMessage.subscriptionId
-                    JOIN subscriber ON subscriber.id = subscription.subscriberId
-                    JOIN mailingList ON mailingList.id = subscription.listId
-                    WHERE outboxMessage.status IN ('queued', 'leased')
-                    ORDER BY outboxMessage.dueAt, outboxMessage.id
-                    LIMIT ?
-                    """,
-                arguments: [limit])
-            let waiting = try rows.map { row in
-                QueueOverview.Entry(message: try OutboxMessage(row: row), listSlug: row["listSlug"], address: row["address"])
-            }
             return QueueOverview(
                 due: counts["due"], scheduled: counts["scheduled"], leased: counts["leased"],
-                retrying: counts["retrying"], sent: counts["sent"], failed: counts["failed"], waiting: waiting)
+                retrying: counts["retrying"], sent: counts["sent"], failed: counts["failed"], skipped: counts["skipped"],
+                waiting: try Self.entries(db, where: "outboxMessage.status IN ('queued', 'leased')",
+                                          order: "outboxMessage.dueAt, outboxMessage.id", limit: limit),
+                recentFailures: try Self.entries(db, where: "outboxMessage.status = 'failed'",
+                                                 order: "outboxMessage.id DESC", limit: limit))
+        }
+    }
+
+    private static func entries(_ db: Database, where condition: String, order: String, limit: Int) throws -> [QueueOverview.Entry] {
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT outboxMessage.*, mailingList.slug AS listSlug, subscriber.address AS address
+                FROM outboxMessage
+                JOIN subscription ON subscription.id = outboxMessage.subscriptionId
+                JOIN subscriber ON subscriber.id = subscription.subscriberId
+                JOIN mailingList ON mailingList.id = subscription.listId
+                WHERE \(condition)
+                ORDER BY \(order)
+                LIMIT ?
+                """,
+            arguments: [limit])
+        return try rows.map { row in
+            QueueOverview.Entry(message: try OutboxMessage(row: row), listSlug: row["listSlug"], address: row["address"])
         }
     }
 

@@ -1,0 +1,37 @@
+import Foundation
+import KuvertCore
+import KuvertWeb
+import Logging
+
+/// The parts a running Kuvert is made of, built once from the configuration.
+struct Runtime {
+    let configuration: KuvertCore.Configuration
+    let store: AppDatabase
+    let signer: TokenSigner
+    let renderer: TemplateRenderer
+    let logger: Logger
+
+    /// Opens the store, loads the keys and templates: every check that can fail
+    /// at start fails here, with a one-line reason.
+    init(options: ConfigurationOptions, extra: [String: String?] = [:], templates: [String]) async throws {
+        configuration = try options.resolve(extra: extra)
+        store = try options.openStore(configuration)
+        signer = TokenSigner(keys: try SecretKeys.load(configuration))
+        renderer = try await TemplateRenderer(directory: configuration.templatesDirectory, required: templates)
+        var logger = Logger(label: "kuvert")
+        logger.logLevel = .info
+        self.logger = logger
+    }
+
+    /// The mailer worker over libcurl SMTP sessions.
+    func mailer() throws -> Mailer {
+        let smtp = try SMTPSettings(configuration)
+        let confirmation = ConfirmationService(store: store, signer: signer, confirmTTL: configuration.confirmTTL)
+        return Mailer(
+            store: store,
+            composer: try MessageComposer(configuration: configuration, renderer: renderer, confirmation: confirmation),
+            settings: MailerSettings(configuration),
+            makeTransport: { try SMTPTransport(settings: smtp) },
+            logger: logger)
+    }
+}

@@ -1,0 +1,205 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The mailer worker: leases due outbox rows and sends them over SMTP.
+///
+/// Each of `connections` sessions runs on a thread of its own with its own
+/// transport (so its connection is reused), claims a few messages at a time,
+/// and records each outcome before sending the next. A crash loses nothing:
+/// a message is either recorded or its lease expires and it is sent again, so
+/// at most one message per session can go out twice. On shutdown a session
+/// finishes the message in hand and returns the rest of its claim.
+public final class Mailer: Service, Sendable {
+    private let store: any DeliveryStore
+    private let composer: MessageComposer
+    private let settings: MailerSettings
+    private let makeTransport: @Sendable () throws -> any MailTransport
+    private let logger: Logger
+    private let signal = WakeSignal()
+    private let pace: SendPace?
+
+    public init(
+        store: any DeliveryStore, composer: MessageComposer, settings: MailerSettings,
+        makeTransport: @escaping @Sendable () throws -> any MailTransport, logger: Logger
+    ) {
+        self.store = store
+        self.composer = composer
+        self.settings = settings
+        self.makeTransport = makeTransport
+        self.logger = logger
+        self.pace = settings.sendRate.map(SendPace.init(rate:))
+    }
+
+    /// Runs the sessions until graceful shutdown or cancellation, then waits for
+    /// them to finish their message in hand.
+    public func run() async throws {
+        logger.info("mailer starting", metadata: ["connections": "\(settings.connections)"])
+        await withTaskCancellationOrGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                for session in 0..<settings.connections {
+                    group.addTask { await self.runOnThread(session: session) }
+                }
+            }
+        } onCancelOrGracefulShutdown: {
+            self.signal.stop()
+        }
+        logger.info("mailer stopped")
+    }
+
+    /// Wakes idle sessions, as after a message was queued in this process.
+    public func wake() {
+        signal.wake()
+    }
+
+    private func runOnThread(session: Int) async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let thread = Thread {
+                self.sessionLoop(session: session)
+                done.resume()
+            }
+            thread.name = "kuvert-smtp-\(session)"
+            thread.start()
+        }
+    }
+
+    private func sessionLoop(session: Int) {
+        var logger = self.logger
+        logger[metadataKey: "session"] = "\(session)"
+        let transport: any MailTransport
+        do {
+            transport = try makeTransport()
+        } catch {
+            logger.error("cannot start an SMTP session", metadata: ["error": "\(error)"])
+            return
+        }
+        while !signal.isStopped {
+            let batch: [OutboxDelivery]
+            do {
+                batch = try store.leaseDueMessages(limit: settings.batchSize, leaseFor: settings.leaseDuration, now: Date())
+            } catch {
+                logger.error("cannot lease messages", metadata: ["error": "\(error)"])
+                signal.wait(seconds: settings.idlePoll)
+                continue
+            }
+            if batch.isEmpty {
+                signal.wait(seconds: settings.idlePoll)
+                continue
+            }
+            for (index, delivery) in batch.enumerated() {
+                if signal.isStopped {
+                    let rest = batch[index...].compactMap(\.message.id)
+                    do { try store.releaseLeases(rest) } catch {
+                        logger.warning("leases not returned; they expire by themselves", metadata: ["error": "\(error)"])
+                    }
+                    break
+                }
+                deliver(delivery, over: transport, logger: logger)
+            }
+        }
+    }
+
+    private func deliver(_ delivery: OutboxDelivery, over transport: any MailTransport, logger: Logger) {
+        guard let id = delivery.message.id else { return }
+        var logger = logger
+        logger[metadataKey: "message"] = "\(id)"
+        logger[metadataKey: "kind"] = "\(delivery.message.kind.rawValue)"
+        let record: DeliveryRecord
+        do {
+            switch try composer.compose(delivery, now: Date()) {
+            case .failure(let skip):
+                record = .skipped(reason: skip.description)
+            case .success(let message):
+                pace?.waitForTurn()
+                let outcome = transport.send(from: message.envelopeFrom, to: message.envelopeTo, message: message.bytes)
+                record = decide(outcome, attempts: delivery.message.attempts + 1)
+            }
+        } catch {
+            record = .failed(SendOutcome(kind: .permanent, code: nil, reply: "cannot render: \(error)"))
+        }
+        do {
+            try store.recordDelivery(id, record, bounceLimit: settings.bounceLimit, now: Date())
+        } catch {
+            // The lease runs out and the message goes again: at-least-once.
+            logger.error("cannot record a delivery", metadata: ["error": "\(error)"])
+        }
+        switch record {
+        case .sent: logger.debug("sent")
+        case .retry(let outcome, let at): logger.info("will retry", metadata: ["reply": "\(outcome.reply)", "at": "\(at)"])
+        case .failed(let outcome): logger.warning("failed", metadata: ["reply": "\(outcome.reply)"])
+        case .skipped(let reason): logger.info("skipped", metadata: ["reason": "\(reason)"])
+        }
+    }
+
+    /// Retry transient failures until the attempt limit; anything permanent fails at once.
+    func decide(_ outcome: SendOutcome, attempts: Int) -> DeliveryRecord {
+        switch outcome.kind {
+        case .delivered:
+            return .sent(outcome)
+        case .permanent:
+            return .failed(outcome)
+        case .transient where attempts >= settings.retryLimit:
+            return .failed(outcome)
+        case .transient:
+            return .retry(outcome, at: Date().addingTimeInterval(settings.retryDelay(afterAttempt: attempts)))
+        }
+    }
+}
+
+/// Lets idle sessions sleep until there is work or a stop.
+final class WakeSignal: Sendable {
+    private let state = Mutex<(stopped: Bool, generation: Int)>((false, 0))
+    private let condition = NSCondition()
+
+    var isStopped: Bool { state.withLock { $0.stopped } }
+
+    func stop() {
+        state.withLock { $0.stopped = true }
+        broadcast()
+    }
+
+    func wake() {
+        state.withLock { $0.generation += 1 }
+        broadcast()
+    }
+
+    /// Sleeps until woken, stopped, or `seconds` pass.
+    func wait(seconds: TimeInterval) {
+        let seen = state.withLock { $0.generation }
+        let deadline = Date().addingTimeInterval(seconds)
+        condition.lock()
+        defer { condition.unlock() }
+        while state.withLock({ !$0.stopped && $0.generation == seen }) {
+            if !condition.wait(until: deadline) { return }
+        }
+    }
+
+    private func broadcast() {
+        condition.lock()
+        condition.broadcast()
+        condition.unlock()
+    }
+}
+
+/// The sender-wide rate limit: hands out send times spaced `1 / rate` apart.
+final class SendPace: Sendable {
+    private let interval: TimeInterval
+    private let next = Mutex<Date>(.distantPast)
+
+    init(rate: Double) {
+        interval = 1 / rate
+    }
+
+    /// Blocks the calling thread until its turn.
+    func waitForTurn() {
+        let now = Date()
+        let slot = next.withLock { next -> Date in
+            let slot = max(now, next)
+            next = slot.addingTimeInterval(interval)
+            return slot
+        }
+        let wait = slot.timeIntervalSince(now)
+        if wait > 0 { Thread.sleep(forTimeInterval: wait) }
+    }
+}

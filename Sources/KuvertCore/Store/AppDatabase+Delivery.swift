@@ -1,0 +1,127 @@
+import Foundation
+import GRDB
+
+/// What a worker decided about one leased message.
+public enum DeliveryRecord: Sendable, Equatable {
+    /// The server accepted it.
+    case sent(SendOutcome)
+    /// A transient failure: try again at the given time.
+    case retry(SendOutcome, at: Date)
+    /// Given up. A permanent refusal counts towards bouncing the subscription.
+    case failed(SendOutcome)
+    /// Not sent because it no longer applies.
+    case skipped(reason: String)
+}
+
+/// The outbox as mailer workers use it. Blocking: workers call these from
+/// threads of their own, never from the cooperative pool.
+public protocol DeliveryStore: Sendable {
+    /// Claims up to `limit` messages that are due, or whose lease expired (a
+    /// crashed worker's), until `now + leaseFor`; one transaction.
+    func leaseDueMessages(limit: Int, leaseFor: TimeInterval, now: Date) throws -> [OutboxDelivery]
+    /// Records what became of a leased message; for a permanent refusal, marks
+    /// the subscription `bounced` once `bounceLimit` refusals follow each other.
+    func recordDelivery(_ id: Int64, _ record: DeliveryRecord, bounceLimit: Int, now: Date) throws
+    /// Returns leased messages to the queue untouched, as at shutdown.
+    func releaseLeases(_ ids: [Int64]) throws
+}
+
+extension AppDatabase: DeliveryStore {
+    public func leaseDueMessages(limit: Int, leaseFor: TimeInterval, now: Date) throws -> [OutboxDelivery] {
+        try writer.write { db in
+            let leased = try OutboxMessage.fetchAll(
+                db,
+                sql: """
+                    UPDATE outboxMessage SET status = 'leased', leaseExpiresAt = :until
+                    WHERE id IN (
+                        SELECT id FROM outboxMessage WHERE status = 'queued' AND dueAt <= :now
+                        UNION ALL
+                        SELECT id FROM outboxMessage WHERE status = 'leased' AND leaseExpiresAt <= :now
+                        ORDER BY id LIMIT :limit)
+                    RETURNING *
+                    """,
+                arguments: ["until": now.addingTimeInterval(leaseFor), "now": now, "limit": limit])
+            return try leased.sorted { ($0.id ?? 0) < ($1.id ?? 0) }.compactMap { message in
+                guard let subscriptionId = message.subscriptionId,
+                      let context = try Self.confirmationContext(db, subscriptionId: subscriptionId),
+                      let address = try String.fetchOne(
+                        db, sql: "SELECT address FROM subscriber WHERE id = ?", arguments: [context.subscription.subscriberId])
+                else { return nil }
+                return OutboxDelivery(message: message, address: address, context: context)
+            }
+        }
+    }
+
+    public func recordDelivery(_ id: Int64, _ record: DeliveryRecord, bounceLimit: Int, now: Date) throws {
+        try writer.write { db in
+            switch record {
+            case .sent(let outcome):
+                try Self.update(db, id, status: .sent, outcome: outcome, dueAt: nil, sentAt: now, countsAttempt: true)
+            case .retry(let outcome, let at):
+                try Self.update(db, id, status: .queued, outcome: outcome, dueAt: at, sentAt: nil, countsAttempt: true)
+            case .failed(let outcome):
+                try Self.update(db, id, status: .failed, outcome: outcome, dueAt: nil, sentAt: nil, countsAttempt: true)
+                if outcome.kind == .permanent { try Self.bounceIfRepeated(db, messageId: id, limit: bounceLimit, now: now) }
+            case .skipped(let reason):
+                try Self.update(db, id, status: .skipped, outcome: SendOutcome(kind: .permanent, code: nil, reply: reason),
+                                dueAt: nil, sentAt: nil, countsAttempt: false)
+            }
+        }
+    }
+
+    public func releaseLeases(_ ids: [Int64]) throws {
+        guard !ids.isEmpty else { return }
+        try writer.write { db in
+            try db.execute(
+                sql: "UPDATE outboxMessage SET status = 'queued', leaseExpiresAt = NULL WHERE status = 'leased' AND id IN (\(databaseQuestionMarks(count: ids.count)))",
+                arguments: StatementArguments(ids))
+        }
+    }
+
+    private static func update(
+        _ db: Database, _ id: Int64, status: OutboxMessage.Status, outcome: SendOutcome, dueAt: Date?, sentAt: Date?,
+        countsAttempt: Bool
+    ) throws {
+        try db.execute(
+            sql: """
+                UPDATE outboxMessage
+                SET status = :status, leaseExpiresAt = NULL, lastReply = :reply, lastReplyCode = :code,
+                    dueAt = coalesce(:dueAt, dueAt), sentAt = :sentAt, attempts = attempts + :attempt
+                WHERE id = :id
+                """,
+            arguments: [
+                "status": status.rawValue, "reply": String(outcome.reply.prefix(512)), "code": outcome.code,
+                "dueAt": dueAt, "sentAt": sentAt, "attempt": countsAttempt ? 1 : 0, "id": id,
+            ])
+    }
+
+    /// Marks the message's subscription bounced when its last `limit` finished
+    /// messages were all refused permanently.
+    private static func bounceIfRepeated(_ db: Database, messageId: Int64, limit: Int, now: Date) throws {
+        guard let subscriptionId = try Int64.fetchOne(
+            db, sql: "SELECT subscriptionId FROM outboxMessage WHERE id = ?", arguments: [messageId])
+        else { return }
+        let recent = try Int?.fetchAll(
+            db,
+            sql: """
+                SELECT lastReplyCode FROM outboxMessage
+                WHERE subscriptionId = ? AND status IN ('sent', 'failed')
+                ORDER BY id DESC LIMIT ?
+                """,
+            arguments: [subscriptionId, limit])
+        guard recent.count == limit, recent.allSatisfy({ ($0 ?? 0) >= 500 }) else { return }
+        try db.execute(
+            sql: """
+                UPDATE subscription SET status = 'bounced', endedAt = :now, updatedAt = :now
+                WHERE id = :id AND status IN ('pending', 'active')
+                """,
+            arguments: ["now": now, "id": subscriptionId])
+        if db.changesCount > 0 {
+            let subscription = try Subscription.fetchOne(db, key: subscriptionId)
+            var audit = AuditEvent(
+                occurredAt: now, actor: "worker", action: "subscription.bounced", subscriberId: subscription?.subscriberId,
+                listId: subscription?.listId, detail: "\(limit) permanent refusals")
+            try audit.insert(db)
+        }
+    }
+}
