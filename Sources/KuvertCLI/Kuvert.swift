@@ -17,6 +17,7 @@ struct Kuvert: AsyncParsableCommand {
     /// Runs a command and maps failures to the documented exit codes: 1 with a
     /// one-line reason for failures, 2 for bad usage.
     static func main() async {
+        unblockShutdownSignals()
         do {
             var command = try parseAsRoot()
             if var command = command as? any AsyncParsableCommand {
@@ -41,6 +42,16 @@ struct Kuvert: AsyncParsableCommand {
                 fail(String(describing: error))
             }
         }
+    }
+
+    /// A parent's thread may have blocked signals (libdispatch's workers do) and
+    /// children inherit the mask; shutdown must still hear SIGTERM and SIGINT.
+    private static func unblockShutdownSignals() {
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGTERM)
+        sigaddset(&signals, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
     }
 
     private static func fail(_ message: String) -> Never {

@@ -37,6 +37,20 @@ struct KuvertCommand {
             stderr: String(decoding: stderr, as: UTF8.self))
     }
 
+    /// Starts a long-running command, such as `worker`, with output discarded.
+    func start(_ arguments: String..., environment: [String: String] = [:]) throws -> Process {
+        let process = Process()
+        process.executableURL = Self.executable
+        process.arguments = arguments
+        process.environment = [
+            "KUVERT_DATA_DIR": dataDirectory, "KUVERT_TEMPLATES": TestApp.templatesDirectory, "PATH": "/usr/bin:/bin",
+        ].merging(environment) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     func writeTerms(_ text: String) throws -> String {
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         let path = dataDirectory + "/terms-\(UUID().uuidString).md"

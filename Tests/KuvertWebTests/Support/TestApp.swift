@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import Hummingbird
 import HummingbirdTesting
+import KuvertTestSupport
 import Logging
 @testable import KuvertCore
 @testable import KuvertWeb
@@ -10,28 +11,46 @@ import Logging
 /// A Kuvert web application over a real SQLite file in a temporary directory,
 /// rendering the repository's own templates.
 final class TestApp: Sendable {
-    static let templatesDirectory = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Templates").path
+    static let templatesDirectory = TestPaths.templates
 
     let directory: String
     let store: AppDatabase
     let dependencies: WebDependencies
 
-    init(resendWindow: TimeInterval = 3_600, confirmTTL: TimeInterval = 7 * 86_400, maxBodyBytes: Int = 16 * 1024) async throws {
+    init(
+        resendWindow: TimeInterval = 3_600, confirmTTL: TimeInterval = 7 * 86_400, maxBodyBytes: Int = 16 * 1024,
+        smtpURL: String? = nil, mailer: MailerBox? = nil
+    ) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("kuvert-web-\(UUID().uuidString)").path
         var configuration = KuvertCore.Configuration(dataDirectory: directory)
         configuration.resendWindow = resendWindow
         configuration.confirmTTL = confirmTTL
         configuration.maxBodyBytes = maxBodyBytes
         configuration.listenPort = 0
+        configuration.baseURL = "http://kuvert.test"
+        if let smtpURL { configuration.smtpURL = smtpURL }
         store = try AppDatabase.open(path: configuration.databasePath)
         let renderer = try await TemplateRenderer(
             directory: Self.templatesDirectory,
             required: WebDependencies.requiredTemplates + ConfirmationMail.templateNames)
         dependencies = WebDependencies(
             configuration: configuration, store: store, signer: TokenSigner(keys: [SymmetricKey(size: .bits256)]),
-            renderer: renderer)
+            renderer: renderer, mailQueued: { mailer?.mailer?.wake() })
+    }
+
+    /// A mailer sending through the configured SMTP server, as `kuvert serve` runs it.
+    func makeMailer() throws -> Mailer {
+        let configuration = dependencies.configuration
+        let smtp = try SMTPSettings(configuration)
+        let confirmation = ConfirmationService(store: store, signer: dependencies.signer, confirmTTL: configuration.confirmTTL)
+        var logger = Logger(label: "mailer-test")
+        logger.logLevel = .critical
+        var settings = MailerSettings(configuration)
+        settings.idlePoll = 5
+        return Mailer(
+            store: store,
+            composer: try MessageComposer(configuration: configuration, renderer: dependencies.renderer, confirmation: confirmation),
+            settings: settings, makeTransport: { try SMTPTransport(settings: smtp) }, logger: logger)
     }
 
     deinit { try? FileManager.default.removeItem(atPath: directory) }
@@ -80,6 +99,12 @@ final class TestApp: Sendable {
 }
 
 enum TestAppError: Error { case noMail, noLink }
+
+/// Holds the mailer a test app wakes, set once the mailer exists.
+final class MailerBox: @unchecked Sendable {
+    // @unchecked: set once before the server handles its first request, read after.
+    var mailer: Mailer?
+}
 
 extension TestClientProtocol {
     func postForm(_ uri: String, _ body: String, headers: HTTPFields = [:]) async throws -> TestResponse {

@@ -1,0 +1,183 @@
+import Foundation
+import GRDB
+import KuvertTestSupport
+import Testing
+@testable import KuvertCore
+
+@Suite("The mailer worker, against a real SMTP server and a real store", .serialized)
+struct MailerTests {
+    @Test("a confirmation mail arrives, parses cleanly, echoes nothing typed, and its link confirms")
+    func confirmationMail() async throws {
+        let harness = try await MailerHarness()
+        try await harness.store.addList(name: "Nyheter från Föreningen", language: .sv)
+        try await harness.subscribe("anna@example.se", name: "<b>Köp billigt</b> http://spam.example")
+        try await harness.withMailer { _ in
+            try await harness.server.waitFor { harness.server.messages().count == 1 }
+            try await harness.waitForOutbox("recorded") { $0.first?.status == .sent }
+        }
+        let received = try #require(harness.server.messages().first)
+        #expect(received.from == "news@kuvert.example")
+        #expect(received.to == ["anna@example.se"])
+        let mail = try received.parsed()
+        #expect(mail.defects.isEmpty)
+        #expect(mail.headers["Subject"] == "Bekräfta din prenumeration på Nyheter från Föreningen")
+        #expect(mail.headers["From"] == "Kuvert Test <news@kuvert.example>")
+        #expect(mail.headers["To"] == "anna@example.se")
+        #expect(mail.headers["Auto-Submitted"] == "auto-generated")
+        #expect(mail.headers["Message-ID"]?.hasSuffix("@kuvert.example>") == true)
+        let text = try #require(mail.part("text/plain")).content
+        let html = try #require(mail.part("text/html")).content
+        for body in [text, html] {
+            #expect(body.contains("Nyheter från Föreningen"))
+            #expect(body.contains("https://news.example.se/confirm/"))
+            #expect(!body.contains("Köp billigt") && !body.contains("spam.example") && !body.contains("anna@"))
+        }
+        #expect(text.contains("Ingenting händer om du inte bekräftar"))
+        #expect(mail.max_line_length <= 78)
+
+        let outbox = try await harness.outbox()
+        #expect(outbox.first?.lastReplyCode == 250)
+        #expect(outbox.first?.lastReply?.hasPrefix("250 2.0.0 Queued as") == true)
+        #expect(outbox.first?.sentAt != nil)
+
+        // The link in the mail completes the opt-in.
+        let link = try #require(text.split(whereSeparator: \.isWhitespace).first { $0.contains("/confirm/") })
+        let token = String(link.split(separator: "/").last ?? "")
+        let answer = try await harness.confirmation.answer(
+            token, accepted: true, termsVersion: nil,
+            origin: RequestOrigin(ip: "192.0.2.1", userAgent: "Mail client", source: "confirm-page"), now: Date())
+        guard case .confirmed = answer else { Issue.record("got \(answer)"); return }
+    }
+
+    @Test("451 is retried with backoff until delivered")
+    func deferredIsRetried() async throws {
+        let harness = try await MailerHarness()
+        try await harness.store.addList()
+        try await harness.subscribe("defer-2@example.se")
+        try await harness.withMailer { _ in
+            try await harness.waitForOutbox("delivered") { $0.first?.status == .sent }
+        }
+        let message = try #require(try await harness.outbox().first)
+        #expect(message.attempts == 3)
+        #expect(harness.server.events().filter { $0 == "rcpt 451 defer-2@example.se" }.count == 2)
+        #expect(harness.server.messages().count == 1)
+    }
+
+    @Test("a transient failure gives up after the retry limit")
+    func retryLimit() async throws {
+        let harness = try await MailerHarness { $0.retryLimit = 3 }
+        try await harness.store.addList()
+        try await harness.subscribe("defer-10@example.se")
+        try await harness.withMailer { _ in
+            try await harness.waitForOutbox("failed") { $0.first?.status == .failed }
+        }
+        let message = try #require(try await harness.outbox().first)
+        #expect(message.attempts == 3)
+        #expect(message.lastReplyCode == 451)
+        #expect(harness.server.messages().isEmpty)
+    }
+
+    @Test("550 is not retried, is recorded, and repeated refusals mark the subscription bounced")
+    func rejectedIsPermanent() async throws {
+        let harness = try await MailerHarness { $0.bounceLimit = 2 }
+        try await harness.store.addList()
+        try await harness.subscribe("reject@example.se")
+        try await harness.withMailer { _ in
+            try await harness.waitForOutbox("failed") { $0.first?.status == .failed }
+            #expect(try await harness.store.database.subscriptions(listSlug: nil, status: .pending).count == 1)
+            // A second request, a second refusal: now it is bounced.
+            try await harness.subscribe("reject@example.se")
+            try await harness.waitForOutbox("second failed") { $0.count == 2 && $0.allSatisfy { $0.status == .failed } }
+        }
+        let outbox = try await harness.outbox()
+        #expect(outbox.map(\.attempts) == [1, 1])
+        #expect(outbox.allSatisfy { $0.lastReplyCode == 550 && $0.lastReply?.contains("No such user") == true })
+        #expect(harness.server.events().filter { $0.hasPrefix("rcpt 550") }.count == 2)
+        #expect(try await harness.store.database.subscriptions(listSlug: nil, status: .bounced).count == 1)
+        let audit = try await harness.store.sql { db in
+            try String.fetchAll(db, sql: "SELECT action FROM auditEvent WHERE action = 'subscription.bounced'")
+        }
+        #expect(audit.count == 1)
+    }
+
+    @Test("with the server down for a while and then up, nothing is lost")
+    func serverDownThenUp() async throws {
+        let harness = try await MailerHarness { $0.retryBase = 0.2 }
+        try await harness.store.addList()
+        let port = harness.server.port
+        harness.server.stop()
+        for index in 0..<5 { try await harness.subscribe("reader\(index)@example.se") }
+        try await harness.withMailer { _ in
+            try await harness.waitForOutbox("every message tried") { $0.allSatisfy { $0.attempts >= 1 } }
+            #expect(try await harness.outbox().allSatisfy { $0.status != .sent && $0.lastReply?.contains("curl 7") == true })
+            try harness.server.start(port: port)
+            try await harness.waitForOutbox("all sent") { $0.allSatisfy { $0.status == .sent } }
+        }
+        let recipients = Set(harness.server.messages().flatMap(\.to))
+        #expect(recipients == Set((0..<5).map { "reader\($0)@example.se" }))
+    }
+
+    @Test("200 messages over 4 sessions open only a handful of connections")
+    func connectionReuse() async throws {
+        let harness = try await MailerHarness { $0.smtpConnections = 4 }
+        try await harness.store.addList()
+        for index in 0..<200 { try await harness.subscribe("reader\(index)@example.se") }
+        try await harness.withMailer { _ in
+            try await harness.waitForOutbox("all sent", timeout: 60) { $0.allSatisfy { $0.status == .sent } }
+        }
+        #expect(harness.server.messages().count == 200)
+        #expect(Set(harness.server.messages().flatMap(\.to)).count == 200)
+        #expect(harness.server.connectionCount <= 4)
+    }
+
+    @Test("stopping finishes the message in hand and returns the rest of the claim")
+    func gracefulStop() async throws {
+        let harness = try await MailerHarness { configuration in
+            configuration.smtpConnections = 1
+            configuration.sendRate = 20
+        }
+        try await harness.store.addList()
+        for index in 0..<40 { try await harness.subscribe("reader\(index)@example.se") }
+        try await harness.withMailer { _ in
+            try await harness.server.waitFor { harness.server.messages().count >= 3 }
+        }
+        let outbox = try await harness.outbox()
+        #expect(!outbox.contains { $0.status == .leased })
+        let sent = outbox.filter { $0.status == .sent }.count
+        #expect(sent == harness.server.messages().count)
+        #expect(sent < 40)
+        let queued = outbox.filter { $0.status == .queued }.count
+        #expect(queued == 40 - sent)
+    }
+
+    @Test("the sender-wide rate limit spaces messages out")
+    func rateLimit() async throws {
+        let harness = try await MailerHarness { configuration in
+            configuration.smtpConnections = 4
+            configuration.sendRate = 25
+        }
+        try await harness.store.addList()
+        for index in 0..<11 { try await harness.subscribe("reader\(index)@example.se") }
+        let start = Date()
+        try await harness.withMailer { _ in
+            try await harness.waitForOutbox("all sent") { $0.allSatisfy { $0.status == .sent } }
+        }
+        // Eleven messages at 25 per second need at least ten intervals of 40 ms.
+        #expect(Date().timeIntervalSince(start) >= 0.4)
+    }
+
+    @Test("a confirmation for a subscription confirmed meanwhile is skipped, not sent")
+    func staleConfirmationSkipped() async throws {
+        let harness = try await MailerHarness()
+        try await harness.store.addList()
+        try await harness.subscribe("anna@example.se")
+        try await harness.store.sql { db in
+            try db.execute(sql: "UPDATE subscription SET status = 'active', confirmedAt = updatedAt")
+        }
+        try await harness.withMailer { _ in
+            try await harness.waitForOutbox("skipped") { $0.first?.status == .skipped }
+        }
+        #expect(harness.server.messages().isEmpty)
+        #expect(try await harness.outbox().first?.lastReply == "subscription is active")
+    }
+}

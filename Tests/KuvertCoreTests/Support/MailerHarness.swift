@@ -1,0 +1,76 @@
+import Crypto
+import Foundation
+import GRDB
+import KuvertTestSupport
+import Logging
+@testable import KuvertCore
+
+/// A mailer over a real store and a real SMTP server, with fast retries.
+final class MailerHarness: Sendable {
+    let store: TemporaryStore
+    let server: SMTPTestServer
+    let configuration: KuvertCore.Configuration
+    let signer = TokenSigner(keys: [SymmetricKey(size: .bits256)])
+    let renderer: TemplateRenderer
+
+    init(configure: (inout KuvertCore.Configuration) -> Void = { _ in }) async throws {
+        store = try TemporaryStore()
+        server = try SMTPTestServer()
+        var configuration = KuvertCore.Configuration(dataDirectory: store.directory)
+        configuration.smtpURL = server.url
+        configuration.from = "Kuvert Test <news@kuvert.example>"
+        configuration.baseURL = "https://news.example.se"
+        configuration.retryBase = 0.05
+        configuration.resendWindow = 0
+        configure(&configuration)
+        self.configuration = configuration
+        renderer = try await TemplateRenderer(directory: TestPaths.templates, required: ConfirmationMail.templateNames)
+    }
+
+    var confirmation: ConfirmationService {
+        ConfirmationService(store: store.database, signer: signer, confirmTTL: configuration.confirmTTL)
+    }
+
+    func makeMailer(idlePoll: TimeInterval = 0.05) throws -> Mailer {
+        var settings = MailerSettings(configuration)
+        settings.idlePoll = idlePoll
+        let smtp = SMTPSettings(url: configuration.smtpURL, connectTimeout: 2, transferTimeout: 10)
+        var logger = Logger(label: "mailer-test")
+        logger.logLevel = .critical
+        return Mailer(
+            store: store.database,
+            composer: try MessageComposer(configuration: configuration, renderer: renderer, confirmation: confirmation),
+            settings: settings, makeTransport: { try SMTPTransport(settings: smtp) }, logger: logger)
+    }
+
+    /// Runs a mailer while `body` runs, then stops it and waits for it to finish.
+    func withMailer<T>(_ body: (Mailer) async throws -> T) async throws -> T {
+        let mailer = try makeMailer()
+        let task = Task { try await mailer.run() }
+        do {
+            let result = try await body(mailer)
+            task.cancel()
+            try await task.value
+            return result
+        } catch {
+            task.cancel()
+            _ = try? await task.value
+            throw error
+        }
+    }
+
+    /// Asks for a subscription to `list` as the web form would.
+    @discardableResult
+    func subscribe(_ email: String, list: String = "news", name: String? = nil) async throws -> IntakeOutcome {
+        try await store.database.subscribe(
+            try TemporaryStore.request(email, list: list, name: name), resendWindow: 0, now: Date())
+    }
+
+    func outbox() async throws -> [OutboxMessage] {
+        try await store.sql { db in try OutboxMessage.order(Column("id")).fetchAll(db) }
+    }
+
+    func waitForOutbox(_ what: String, timeout: TimeInterval = 30, _ condition: @escaping ([OutboxMessage]) -> Bool) async throws {
+        try await eventually(timeout: timeout, what) { condition(try await self.outbox()) }
+    }
+}

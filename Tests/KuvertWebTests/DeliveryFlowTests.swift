@@ -1,0 +1,93 @@
+import Foundation
+import GRDB
+import Hummingbird
+import HummingbirdTesting
+import KuvertTestSupport
+import Testing
+@testable import KuvertCore
+@testable import KuvertWeb
+
+@Suite("Subscribing with real mail", .serialized)
+struct DeliveryFlowTests {
+    @Test("form post, confirmation mail over SMTP, the link in it, accept: active")
+    func journey() async throws {
+        let server = try SMTPTestServer()
+        let box = MailerBox()
+        let app = try await TestApp(smtpURL: server.url, mailer: box)
+        try await app.addList(name: "Räksmörgås-nytt", language: .sv)
+        let mailer = try app.makeMailer()
+        box.mailer = mailer
+        let mailerTask = Task { try await mailer.run() }
+        defer { mailerTask.cancel() }
+        try await app.application.test(.live) { client in
+            let posted = try await client.postForm("/subscribe", "email=Erik%40Example.se&name=Erik")
+            #expect(posted.status == .ok)
+            // The intake wakes the mailer: no waiting for its five-second poll.
+            try await server.waitFor(timeout: 4) { server.messages().count == 1 }
+            let mail = try #require(server.messages().first).parsed()
+            #expect(mail.headers["To"] == "Erik@example.se")
+            #expect(mail.headers["Subject"] == "Bekräfta din prenumeration på Räksmörgås-nytt")
+            let text = try #require(mail.part("text/plain")).content
+            let url = try #require(text.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("http://kuvert.test/confirm/") })
+            let path = String(url.dropFirst("http://kuvert.test".count))
+
+            let page = try await client.execute(uri: path, method: .get)
+            #expect(page.status == .ok)
+            #expect(try await app.status(of: "erik@example.se") == "pending")
+            let accepted = try await client.postForm(path, "accept_terms=yes&terms_version=1")
+            #expect(accepted.status == .ok)
+        }
+        #expect(try await app.status(of: "erik@example.se") == "active")
+        mailerTask.cancel()
+        try await mailerTask.value
+    }
+}
+
+@Suite("A worker process killed mid-batch", .serialized)
+struct WorkerCrashTests {
+    @Test("SIGKILL mid-batch and a restart: every message sent at least once, none lost")
+    func killAndRestart() async throws {
+        let server = try SMTPTestServer()
+        let kuvert = KuvertCommand()
+        defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
+        let terms = try kuvert.writeTerms("Terms")
+        #expect(try kuvert.run("lists", "add", "news", "--name", "News", "--terms", terms).status == 0)
+        let store = try AppDatabase.open(path: kuvert.dataDirectory + "/kuvert.sqlite")
+        let addresses = (0..<300).map { "reader\($0)@example.se" }
+        for address in addresses {
+            _ = try await store.subscribe(
+                SubscriptionRequest(address: try EmailAddress(address), listSlug: "news", name: nil, language: nil,
+                                    origin: RequestOrigin(ip: nil, userAgent: nil, source: "test"), actor: "test"),
+                resendWindow: 0, now: Date())
+        }
+        let environment = [
+            "KUVERT_SMTP_URL": server.url, "KUVERT_SMTP_CONNECTIONS": "4", "KUVERT_LEASE": "1s",
+            "KUVERT_SEND_RATE": "400",
+        ]
+        let first = try kuvert.start("worker", environment: environment)
+        try await server.waitFor { server.messages().count >= 60 }
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        #expect(first.terminationReason == .uncaughtSignal)
+        let unsent = try await store.writer.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM outboxMessage WHERE status != 'sent'") ?? 0
+        }
+        #expect(unsent > 0)
+
+        let second = try kuvert.start("worker", environment: environment.filter { $0.key != "KUVERT_SEND_RATE" })
+        try await eventually(timeout: 60, "every message recorded sent") {
+            try await store.writer.read { db in
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM outboxMessage WHERE status != 'sent'") == 0
+            }
+        }
+        kill(second.processIdentifier, SIGTERM)
+        second.waitUntilExit()
+        #expect(second.terminationReason == .exit)
+        #expect(second.terminationStatus == 0)
+
+        let received = server.messages().flatMap(\.to)
+        #expect(Set(received) == Set(addresses))
+        // At-least-once: a duplicate only for a message in flight in each of the 4 sessions at the kill.
+        #expect(received.count - addresses.count <= 4)
+    }
+}
