@@ -2,8 +2,10 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 KUVERT := .build/debug/kuvert
-# Debian packages the build and the tests need.
-APT_PACKAGES := libcurl4-openssl-dev libsqlite3-dev
+# Debian packages the build, the tests and the local mail catcher need.
+APT_PACKAGES := libcurl4-openssl-dev libsqlite3-dev python3-aiosmtpd
+# Debian's aiosmtpd belongs to Debian's Python, which need not be first on PATH.
+DEBIAN_PYTHON := /usr/bin/python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps build test run clean
@@ -29,12 +31,16 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-xctest
 
-## run: start `kuvert serve` on http://127.0.0.1:8080 with data in ./data and a demo list.
+## run: start `kuvert serve` on http://127.0.0.1:8080 with data in ./data, a demo list,
+##      and a local SMTP catcher on 127.0.0.1:2525 that keeps every mail in data/mail/new.
 run: build
+	@mkdir -p data/mail/tmp data/mail/new data/mail/cur
 	@$(KUVERT) lists show | grep -q '^news ' || \
 	  $(KUVERT) lists add news --name "Kuvert News" --terms Deploy/terms.example.md
-	@echo "Kuvert is starting on http://127.0.0.1:8080 (Ctrl-C stops it)."
-	exec $(KUVERT) serve
+	@$(DEBIAN_PYTHON) -m aiosmtpd -n --smtputf8 -l 127.0.0.1:2525 -c aiosmtpd.handlers.Mailbox data/mail & \
+	  catcher=$$!; trap 'kill $$catcher 2>/dev/null' EXIT INT TERM; \
+	  echo "Kuvert is starting on http://127.0.0.1:8080; mail it sends lands in data/mail/new (Ctrl-C stops both)."; \
+	  KUVERT_SMTP_URL=smtp://127.0.0.1:2525 $(KUVERT) serve
 
 clean:
 	rm -rf .build

@@ -117,6 +117,34 @@ struct MailTransportTests {
         #expect(server.messages().first?.to == ["örjan@example.se"])
     }
 
+    @Test("AUTH with the configured credentials; a wrong password is transient, never a bounce")
+    func authentication() async throws {
+        let server = try SMTPTestServer(credentials: "kuvert:s3cret")
+        let good = try SMTPTransport(settings: SMTPSettings(url: server.url, username: "kuvert", password: "s3cret"))
+        #expect(good.send(from: from.address, to: "a@example.se", message: try message(to: "a@example.se").rendered()).kind == .delivered)
+        let wrong = try SMTPTransport(settings: SMTPSettings(url: server.url, username: "kuvert", password: "wrong"))
+        let denied = wrong.send(from: from.address, to: "b@example.se", message: try message(to: "b@example.se").rendered())
+        #expect(denied.kind == .transient)
+        #expect(denied.code == 535, "\(denied)")
+        #expect(!denied.isMailboxRefusal)
+        let anonymous = try SMTPTransport(settings: SMTPSettings(url: server.url))
+        let refused = anonymous.send(from: from.address, to: "c@example.se", message: try message(to: "c@example.se").rendered())
+        #expect(refused.kind == .transient)
+        #expect(refused.code == 530)
+        #expect(server.messages().flatMap(\.to) == ["a@example.se"])
+        #expect(server.events().contains("auth ok") && server.events().contains("auth denied"))
+    }
+
+    @Test("only refusals of the mailbox count towards bouncing", arguments: [
+        (550, "550 5.1.1 No such user", true), (550, "550 No such user", true), (553, "553 Bad address", true),
+        (552, "552 5.2.2 Mailbox full", true), (550, "550 5.7.1 Policy refusal", false),
+        (554, "554 5.7.1 Spam", false), (554, "554 Transaction failed", false), (500, "500 5.5.1 Syntax", false),
+        (451, "451 4.2.1 Try later", false), (250, "250 OK", false),
+    ])
+    func mailboxRefusals(code: Int, reply: String, counts: Bool) {
+        #expect(SendOutcome(code: code, reply: reply).isMailboxRefusal == counts)
+    }
+
     @Test("no server is a transient failure that names the cause")
     func connectionRefused() throws {
         let server = try SMTPTestServer()

@@ -100,6 +100,18 @@ struct MailerTests {
         #expect(audit.count == 1)
     }
 
+    @Test("policy refusals fail the message but never bounce the subscriber")
+    func policyRefusalIsNoBounce() async throws {
+        let harness = try await MailerHarness { $0.bounceLimit = 1 }
+        try await harness.store.addList()
+        try await harness.subscribe("policy@example.se")
+        try await harness.withMailer { _ in
+            try await harness.waitForOutbox("failed") { $0.first?.status == .failed }
+        }
+        #expect(try await harness.outbox().first?.lastReplyCode == 550)
+        #expect(try await harness.store.database.subscriptions(listSlug: nil, status: .pending).count == 1)
+    }
+
     @Test("with the server down for a while and then up, nothing is lost")
     func serverDownThenUp() async throws {
         let harness = try await MailerHarness { $0.retryBase = 0.2 }

@@ -28,7 +28,11 @@ public final class SMTPTestServer: @unchecked Sendable {
         return "python3"
     }()
 
-    public init() throws {
+    /// Credentials the server demands (AUTH without TLS, on loopback), if any.
+    public let credentials: String?
+
+    public init(credentials: String? = nil) throws {
+        self.credentials = credentials
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("kuvert-smtp-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try start(port: 0)
@@ -47,6 +51,7 @@ public final class SMTPTestServer: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.python)
         process.arguments = [Self.supportDirectory + "/smtp_test_server.py", directory, String(requested)]
+            + (credentials.map { [$0] } ?? [])
         let input = Pipe()
         let output = Pipe()
         process.standardInput = input

@@ -17,13 +17,20 @@ struct KuvertCommand {
 
     let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("kuvert-cli-\(UUID().uuidString)").path
 
-    func run(_ arguments: String..., environment: [String: String] = [:]) throws -> Result {
+    /// `kuvert` with these arguments, in this test's data directory, not started.
+    private func process(_ arguments: [String], environment: [String: String]) -> Process {
         let process = Process()
         process.executableURL = Self.executable
         process.arguments = arguments
         process.environment = [
             "KUVERT_DATA_DIR": dataDirectory, "KUVERT_TEMPLATES": TestApp.templatesDirectory, "PATH": "/usr/bin:/bin",
         ].merging(environment) { $1 }
+        return process
+    }
+
+    /// Runs a command to its end and collects its output.
+    func run(_ arguments: String..., environment: [String: String] = [:]) throws -> Result {
+        let process = process(arguments, environment: environment)
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
@@ -39,12 +46,7 @@ struct KuvertCommand {
 
     /// Starts a long-running command, such as `worker`, with output discarded.
     func start(_ arguments: String..., environment: [String: String] = [:]) throws -> Process {
-        let process = Process()
-        process.executableURL = Self.executable
-        process.arguments = arguments
-        process.environment = [
-            "KUVERT_DATA_DIR": dataDirectory, "KUVERT_TEMPLATES": TestApp.templatesDirectory, "PATH": "/usr/bin:/bin",
-        ].merging(environment) { $1 }
+        let process = process(arguments, environment: environment)
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

@@ -1,6 +1,9 @@
 """A real SMTP server for Kuvert's tests (aiosmtpd), on 127.0.0.1 only.
 
-Usage: smtp_test_server.py OUTDIR [PORT]
+Usage: smtp_test_server.py OUTDIR [PORT [USER:PASSWORD]]
+
+With USER:PASSWORD the server offers AUTH (without TLS, loopback only) and
+refuses mail from clients that did not log in.
 
 Prints "PORT <n>" once listening, then serves until stdin closes or SIGTERM.
 Every accepted message is written to OUTDIR/<n>.eml with its envelope in
@@ -8,7 +11,8 @@ OUTDIR/<n>.json; every event is appended to OUTDIR/events.log ("ehlo" once per
 client session, "rcpt <code> <address>", "data <n>").
 
 Replies are chosen by the recipient's local part:
-  reject...@   550 for the recipient, every time
+  reject...@   550 5.1.1 for the recipient, every time
+  policy...@   550 5.7.1 (a policy refusal, not about the mailbox)
   defer-N...@  451 for the first N attempts (defer...@ without N: once)
   dataerror@   accepted as a recipient, then the handler fails during DATA
                (aiosmtpd answers 500 and keeps the transaction open, as a
@@ -23,6 +27,7 @@ import signal
 import sys
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 
 class Recorder:
@@ -45,6 +50,9 @@ class Recorder:
         if local.startswith("reject"):
             self.event(f"rcpt 550 {address}")
             return "550 5.1.1 No such user here"
+        if local.startswith("policy"):
+            self.event(f"rcpt 550 {address}")
+            return "550 5.7.1 Sender not allowed by policy"
         if local.startswith("defer"):
             match = re.match(r"defer-(\d+)", local)
             limit = int(match.group(1)) if match else 1
@@ -78,9 +86,22 @@ def main():
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     outdir = sys.argv[1]
     port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    credentials = sys.argv[3] if len(sys.argv) > 3 else None
     os.makedirs(outdir, exist_ok=True)
     recorder = Recorder(outdir)
-    controller = Controller(recorder, hostname="127.0.0.1", port=port, data_size_limit=10 * 1024 * 1024, enable_SMTPUTF8=True)
+    options = {}
+    if credentials:
+        user, password = credentials.encode().split(b":", 1)
+
+        def authenticator(server, session, envelope, mechanism, auth_data):
+            ok = auth_data.login == user and auth_data.password == password
+            recorder.event(f"auth {'ok' if ok else 'denied'}")
+            # handled=False: let aiosmtpd send the 535 itself.
+            return AuthResult(success=ok, handled=False)
+
+        options = {"authenticator": authenticator, "auth_required": True, "auth_require_tls": False}
+    controller = Controller(recorder, hostname="127.0.0.1", port=port, data_size_limit=10 * 1024 * 1024,
+                            enable_SMTPUTF8=True, **options)
     if port == 0:
         # aiosmtpd 1.4 cannot bind port 0 itself: find a free one first.
         import socket

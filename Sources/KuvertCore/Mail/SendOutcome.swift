@@ -21,13 +21,31 @@ public struct SendOutcome: Sendable, Equatable, CustomStringConvertible {
         self.reply = reply
     }
 
-    /// The outcome for a server reply code: 2xx delivered, 5xx permanent, anything else transient.
+    /// The outcome for a server reply code: 2xx delivered, 5xx permanent,
+    /// anything else transient. Authentication replies (530, 535) are transient
+    /// even though they are 5xx: they say the sender's configuration is wrong,
+    /// not the message, and sending should resume once it is fixed.
     public init(code: Int, reply: String) {
         switch code {
         case 200..<300: self.init(kind: .delivered, code: code, reply: reply)
+        case 530, 535: self.init(kind: .transient, code: code, reply: reply)
         case 500..<600: self.init(kind: .permanent, code: code, reply: reply)
         default: self.init(kind: .transient, code: code, reply: reply)
         }
+    }
+
+    /// Whether a permanent refusal is about the recipient's mailbox, the only
+    /// kind that counts towards bouncing a subscription: an RFC 3463 status
+    /// `5.1.x` (address) or `5.2.x` (mailbox), or without one a bare 550 to 553.
+    /// Policy, protocol and system refusals (`5.7.x`, `5.5.x`, `5.3.x`) say
+    /// something about the sender or the relay instead.
+    public var isMailboxRefusal: Bool {
+        guard kind == .permanent, let code else { return false }
+        let words = reply.split(separator: " ")
+        if words.count > 1, let status = words.dropFirst().first, status.first == "5", status.filter({ $0 == "." }).count == 2 {
+            return status.hasPrefix("5.1.") || status.hasPrefix("5.2.")
+        }
+        return (550...553).contains(code)
     }
 
     public var description: String { "\(kind.rawValue): \(reply)" }

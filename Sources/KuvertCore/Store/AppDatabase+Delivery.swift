@@ -19,8 +19,8 @@ public protocol DeliveryStore: Sendable {
     /// Claims up to `limit` messages that are due, or whose lease expired (a
     /// crashed worker's), until `now + leaseFor`; one transaction.
     func leaseDueMessages(limit: Int, leaseFor: TimeInterval, now: Date) throws -> [OutboxDelivery]
-    /// Records what became of a leased message; for a permanent refusal, marks
-    /// the subscription `bounced` once `bounceLimit` refusals follow each other.
+    /// Records what became of a leased message; for a refusal of the mailbox,
+    /// marks the subscription `bounced` once `bounceLimit` refusals follow each other.
     func recordDelivery(_ id: Int64, _ record: DeliveryRecord, bounceLimit: Int, now: Date) throws
     /// Returns leased messages to the queue untouched, as at shutdown.
     func releaseLeases(_ ids: [Int64]) throws
@@ -61,7 +61,7 @@ extension AppDatabase: DeliveryStore {
                 try Self.update(db, id, status: .queued, outcome: outcome, dueAt: at, sentAt: nil, countsAttempt: true)
             case .failed(let outcome):
                 try Self.update(db, id, status: .failed, outcome: outcome, dueAt: nil, sentAt: nil, countsAttempt: true)
-                if outcome.kind == .permanent { try Self.bounceIfRepeated(db, messageId: id, limit: bounceLimit, now: now) }
+                if outcome.isMailboxRefusal { try Self.bounceIfRepeated(db, messageId: id, limit: bounceLimit, now: now) }
             case .skipped(let reason):
                 try Self.update(db, id, status: .skipped, outcome: SendOutcome(kind: .permanent, code: nil, reply: reason),
                                 dueAt: nil, sentAt: nil, countsAttempt: false)
@@ -96,7 +96,7 @@ extension AppDatabase: DeliveryStore {
     }
 
     /// Marks the message's subscription bounced when its last `limit` finished
-    /// messages were all refused permanently.
+    /// messages were all refused with 5xx (this one for its mailbox).
     private static func bounceIfRepeated(_ db: Database, messageId: Int64, limit: Int, now: Date) throws {
         guard let subscriptionId = try Int64.fetchOne(
             db, sql: "SELECT subscriptionId FROM outboxMessage WHERE id = ?", arguments: [messageId])
