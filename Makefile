@@ -8,7 +8,7 @@ APT_PACKAGES := libcurl4-openssl-dev libsqlite3-dev python3-aiosmtpd
 DEBIAN_PYTHON := /usr/bin/python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build test run clean
+.PHONY: deps build test run mail clean
 
 ## deps: install the Debian packages that are missing (nothing when all are there).
 deps:
@@ -41,6 +41,14 @@ run: build
 	  catcher=$$!; trap 'kill $$catcher 2>/dev/null' EXIT INT TERM; \
 	  echo "Kuvert is starting on http://127.0.0.1:8080; mail it sends lands in data/mail/new (Ctrl-C stops both)."; \
 	  KUVERT_SMTP_URL=smtp://127.0.0.1:2525 $(KUVERT) serve
+
+## mail: print the newest mail the local catcher caught, decoded as a mail client shows it.
+mail:
+	@$(DEBIAN_PYTHON) -c 'import email, email.policy, glob, os; \
+	files = sorted(glob.glob("data/mail/new/*"), key=os.path.getmtime); \
+	m = email.message_from_binary_file(open(files[-1], "rb"), policy=email.policy.default) if files else None; \
+	print("No mail caught yet." if m is None else "\n".join(f"{k}: {m[k]}" for k in ("Date", "From", "To", "Subject")) \
+	      + "\n\n" + m.get_body(("plain",)).get_content())'
 
 clean:
 	rm -rf .build
