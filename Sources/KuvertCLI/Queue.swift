@@ -61,19 +61,15 @@ struct Queue: AsyncParsableCommand {
                 throw CommandFailure(message: "No message has id \(id).")
             }
             let signer = TokenSigner(keys: try SecretKeys.load(configuration))
-            let confirmation = ConfirmationService(store: store, signer: signer, confirmTTL: configuration.confirmTTL)
-            let renderer = try await TemplateRenderer(
-                directory: configuration.templatesDirectory, required: ConfirmationMail.templateNames)
-            let mail = try ConfirmationMail.render(
-                delivery, token: confirmation.token(for: delivery.context.subscription),
-                baseURL: configuration.baseURL, confirmTTL: configuration.confirmTTL, renderer: renderer)
-            print("To: \(mail.to)")
-            print("Subject: \(mail.subject)")
-            print("")
-            print(mail.text, terminator: mail.text.hasSuffix("\n") ? "" : "\n")
-            if html {
-                print("")
-                print(mail.html, terminator: mail.html.hasSuffix("\n") ? "" : "\n")
+            let renderer = try await TemplateRenderer(directory: configuration.templatesDirectory, required: Runtime.mailTemplates)
+            let composer = try MessageComposer(configuration: configuration, renderer: renderer, signer: signer)
+            switch try composer.compose(delivery, now: Date()) {
+            case .send(let message):
+                print(MailText.decoded(message.bytes, html: html))
+            case .skip(let reason):
+                print("Message \(id) would not be sent: \(reason).")
+            case .hold:
+                print("Message \(id) waits: its campaign is paused.")
             }
         }
     }

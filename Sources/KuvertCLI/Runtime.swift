@@ -23,13 +23,15 @@ struct Runtime {
         self.logger = logger
     }
 
+    /// Every mail template the mailer needs.
+    static let mailTemplates = ConfirmationMail.templateNames + NewsletterMail.templateNames
+
     /// The mailer worker over libcurl SMTP sessions.
     func mailer() throws -> Mailer {
         let smtp = try SMTPSettings(configuration)
-        let confirmation = ConfirmationService(store: store, signer: signer, confirmTTL: configuration.confirmTTL)
         return Mailer(
             store: store,
-            composer: try MessageComposer(configuration: configuration, renderer: renderer, confirmation: confirmation),
+            composer: try MessageComposer(configuration: configuration, renderer: renderer, signer: signer),
             settings: MailerSettings(configuration),
             makeTransport: { try SMTPTransport(settings: smtp) },
             logger: logger)

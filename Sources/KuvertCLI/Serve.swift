@@ -24,7 +24,7 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let runtime = try await Runtime(
             options: options, extra: ["KUVERT_LISTEN": listen],
-            templates: WebDependencies.requiredTemplates + ConfirmationMail.templateNames)
+            templates: WebDependencies.requiredTemplates + Runtime.mailTemplates)
         let mailer = noMailer ? nil : try runtime.mailer()
         let configuration = runtime.configuration
         let app = buildApplication(

@@ -16,7 +16,7 @@ struct Worker: AsyncParsableCommand {
     @OptionGroup var options: ConfigurationOptions
 
     func run() async throws {
-        let runtime = try await Runtime(options: options, templates: ConfirmationMail.templateNames)
+        let runtime = try await Runtime(options: options, templates: Runtime.mailTemplates)
         let group = ServiceGroup(
             services: [try runtime.mailer()], gracefulShutdownSignals: [.sigterm, .sigint], logger: runtime.logger)
         try await group.run()

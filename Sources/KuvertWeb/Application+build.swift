@@ -42,6 +42,9 @@ public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequest
             store: dependencies.store, signer: dependencies.signer, confirmTTL: configuration.confirmTTL),
         pages: pages, maximumBodyBytes: configuration.maxBodyBytes
     ).register(on: router)
+    UnsubscribeController(
+        store: dependencies.store, signer: dependencies.signer, pages: pages, maximumBodyBytes: configuration.maxBodyBytes
+    ).register(on: router)
     HealthController(store: dependencies.store).register(on: router)
     return router
 }

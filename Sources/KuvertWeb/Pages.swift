@@ -6,7 +6,7 @@ import KuvertCore
 struct Pages: Sendable {
     /// Every web template the pages use, in each language.
     static let templateNames: [String] = Language.allCases.flatMap { language in
-        ["thanks", "confirm", "welcome", "link-error", "form-error"].map { "web.\(language.rawValue).\($0)" }
+        ["thanks", "confirm", "welcome", "link-error", "form-error", "unsubscribe"].map { "web.\(language.rawValue).\($0)" }
     }
 
     let renderer: TemplateRenderer
@@ -29,6 +29,10 @@ struct Pages: Sendable {
     func welcome(_ context: ConfirmationContext, alreadyActive: Bool) throws -> Response {
         let view = WelcomeView(listName: context.list.name, termsVersion: context.terms.version, alreadyActive: alreadyActive)
         return try page("welcome", view, language: context.subscription.language)
+    }
+
+    func unsubscribe(list: MailingList, language: Language, token: String, done: Bool) throws -> Response {
+        try page("unsubscribe", UnsubscribeView(listName: list.name, action: "/unsubscribe/" + token, done: done), language: language)
     }
 
     func linkError(_ error: ConfirmationService.LinkError, language: Language) throws -> Response {
@@ -68,6 +72,12 @@ struct WelcomeView {
     var listName: String
     var termsVersion: Int
     var alreadyActive: Bool
+}
+
+struct UnsubscribeView {
+    var listName: String
+    var action: String
+    var done: Bool
 }
 
 struct LinkErrorView {

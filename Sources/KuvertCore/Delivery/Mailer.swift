@@ -108,9 +108,14 @@ public final class Mailer: Service, Sendable {
         let record: DeliveryRecord
         do {
             switch try composer.compose(delivery, now: Date()) {
-            case .failure(let skip):
-                record = .skipped(reason: skip.description)
-            case .success(let message):
+            case .hold:
+                do { try store.releaseLeases([id]) } catch {
+                    logger.warning("lease not returned; it expires by itself", metadata: ["error": "\(error)"])
+                }
+                return
+            case .skip(let reason):
+                record = .skipped(reason: reason)
+            case .send(let message):
                 pace?.waitForTurn()
                 let outcome = transport.send(from: message.envelopeFrom, to: message.envelopeTo, message: message.bytes)
                 record = decide(outcome, attempts: delivery.message.attempts + 1)

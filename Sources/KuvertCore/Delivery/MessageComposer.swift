@@ -8,51 +8,99 @@ public struct ComposedMessage: Sendable {
 }
 
 /// Renders outbox rows into messages at send time, so a message reflects the
-/// subscription as it is when it leaves, not as it was when queued.
+/// subscription and campaign as they are when it leaves, not when queued.
 public struct MessageComposer: Sendable {
+    /// What to do with a leased row.
+    public enum Decision: Sendable {
+        case send(ComposedMessage)
+        /// It no longer applies (the reason is recorded).
+        case skip(String)
+        /// Not now: its campaign is paused. The lease is returned.
+        case hold
+    }
+
     private let renderer: TemplateRenderer
-    private let confirmation: ConfirmationService
+    private let signer: TokenSigner
     private let baseURL: String
     private let sender: Mailbox
     private let confirmTTL: TimeInterval
+    private let listIdDomain: String
 
     /// - Throws: `KuvertError.configuration` when `KUVERT_FROM` is not a mailbox.
-    public init(configuration: Configuration, renderer: TemplateRenderer, confirmation: ConfirmationService) throws {
+    public init(configuration: Configuration, renderer: TemplateRenderer, signer: TokenSigner) throws {
         do {
             sender = try Mailbox(parsing: configuration.from)
         } catch {
             throw KuvertError.configuration("KUVERT_FROM must look like 'Name <news@example.se>': \(error)")
         }
         self.renderer = renderer
-        self.confirmation = confirmation
+        self.signer = signer
         self.baseURL = configuration.baseURL
         self.confirmTTL = configuration.confirmTTL
+        self.listIdDomain = URL(string: configuration.baseURL)?.host ?? "localhost"
     }
 
-    /// The message for an outbox row, or why it no longer applies.
+    /// The message for an outbox row, or why it is not sent now.
     /// - Throws: template or header errors, which make the message fail.
-    public func compose(_ delivery: OutboxDelivery, now: Date) throws -> Result<ComposedMessage, SkipReason> {
+    public func compose(_ delivery: OutboxDelivery, now: Date) throws -> Decision {
         switch delivery.message.kind {
-        case .confirmation:
-            let subscription = delivery.context.subscription
-            guard subscription.status == .pending else { return .failure(SkipReason("subscription is \(subscription.status.rawValue)")) }
-            guard now.timeIntervalSince(subscription.requestedAt) < confirmTTL else {
-                return .failure(SkipReason("confirmation window passed"))
-            }
-            let mail = try ConfirmationMail.render(
-                delivery, token: confirmation.token(for: subscription), baseURL: baseURL, confirmTTL: confirmTTL,
-                renderer: renderer)
-            let from = try delivery.context.list.fromAddress.map { try Mailbox(parsing: $0) } ?? sender
-            let message = MailMessage(
-                from: from, to: Mailbox(name: nil, address: mail.to), subject: mail.subject, text: mail.text,
-                html: mail.html, headers: [(name: "Auto-Submitted", value: "auto-generated")], date: now)
-            return .success(ComposedMessage(envelopeFrom: from.address, envelopeTo: mail.to, bytes: try message.rendered()))
+        case .confirmation: try confirmation(delivery, now: now)
+        case .newsletter, .test: try newsletter(delivery, now: now)
         }
     }
 
-    /// Why a message was not sent.
-    public struct SkipReason: Error, Sendable, Equatable {
-        public var description: String
-        init(_ description: String) { self.description = description }
+    private func confirmation(_ delivery: OutboxDelivery, now: Date) throws -> Decision {
+        guard let subscription = delivery.subscription else { return .skip("subscription is gone") }
+        guard subscription.status == .pending else { return .skip("subscription is \(subscription.status.rawValue)") }
+        guard now.timeIntervalSince(subscription.requestedAt) < confirmTTL else {
+            return .skip("confirmation window passed")
+        }
+        let token = ConfirmationService.token(for: subscription, signer: signer, confirmTTL: confirmTTL)
+        let mail = try ConfirmationMail.render(
+            subscription, list: delivery.list, to: delivery.address, token: token, baseURL: baseURL,
+            confirmTTL: confirmTTL, renderer: renderer)
+        return try compose(
+            delivery, subject: mail.subject, text: mail.text, html: mail.html,
+            headers: [(name: "Auto-Submitted", value: "auto-generated")], now: now)
+    }
+
+    private func newsletter(_ delivery: OutboxDelivery, now: Date) throws -> Decision {
+        guard let campaign = delivery.campaign else { return .skip("campaign is gone") }
+        let isTest = delivery.message.kind == .test
+        if !isTest {
+            switch campaign.status {
+            case .paused: return .hold
+            case .cancelled, .draft: return .skip("campaign \(campaign.status.rawValue)")
+            case .sending: break
+            }
+        }
+        let subscription = delivery.subscription
+        if !isTest, subscription?.status != .active {
+            return .skip("subscription is \(subscription?.status.rawValue ?? "gone")")
+        }
+        let unsubscribeURL = baseURL + "/unsubscribe/" + (subscription.map { UnsubscribeLink.token(for: $0, signer: signer) } ?? "test")
+        let mail = try NewsletterMail.render(
+            campaign, list: delivery.list, language: subscription?.language ?? delivery.list.language,
+            name: subscription?.name, unsubscribeURL: unsubscribeURL, isTest: isTest, renderer: renderer)
+        let listId = "\(MIMEWriter.listIdPhrase(delivery.list.name)) <\(delivery.list.slug).\(listIdDomain)>"
+        return try compose(
+            delivery, subject: mail.subject, text: mail.text, html: mail.html,
+            headers: [
+                (name: "List-Id", value: listId),
+                (name: "List-Unsubscribe", value: "<\(unsubscribeURL)>"),
+                (name: "List-Unsubscribe-Post", value: "List-Unsubscribe=One-Click"),
+                (name: "Precedence", value: "bulk"),
+            ], now: now)
+    }
+
+    private func compose(
+        _ delivery: OutboxDelivery, subject: String, text: String, html: String, headers: [(name: String, value: String)],
+        now: Date
+    ) throws -> Decision {
+        let from = try delivery.list.fromAddress.map { try Mailbox(parsing: $0) } ?? sender
+        let message = MailMessage(
+            from: from, to: Mailbox(name: nil, address: delivery.address), subject: subject, text: text, html: html,
+            headers: headers, date: now)
+        return .send(ComposedMessage(envelopeFrom: from.address, envelopeTo: delivery.address, bytes: try message.rendered()))
     }
 }

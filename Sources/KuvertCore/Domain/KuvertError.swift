@@ -12,6 +12,9 @@ public enum KuvertError: Error, Equatable, Sendable, CustomStringConvertible {
     case listExists(String)
     case invalidSlug(String)
     case unknownSubscriber
+    case unknownCampaign(Int64)
+    /// A campaign change that its state does not allow, with the reason.
+    case campaignState(String)
     /// A configuration value that cannot be used.
     case configuration(String)
 
@@ -25,6 +28,8 @@ public enum KuvertError: Error, Equatable, Sendable, CustomStringConvertible {
         case .invalidSlug(let slug):
             "'\(slug)' is not a valid list name: use 1 to 64 lower-case letters, digits and hyphens."
         case .unknownSubscriber: "No subscriber has that address."
+        case .unknownCampaign(let id): "There is no campaign \(id)."
+        case .campaignState(let message): message
         case .configuration(let message): message
         }
     }

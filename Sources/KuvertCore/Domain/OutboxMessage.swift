@@ -5,6 +5,9 @@ import Foundation
 public struct OutboxMessage: Equatable, Sendable, Codable {
     public enum Kind: String, Sendable, Codable, CaseIterable {
         case confirmation
+        case newsletter
+        /// One copy of a campaign to an editor's address, marked as a test.
+        case test
     }
 
     public enum Status: String, Sendable, Codable, CaseIterable {
@@ -34,6 +37,25 @@ public struct OutboxMessage: Equatable, Sendable, Codable {
     public var lastReplyCode: Int?
     public var createdAt: Date
     public var sentAt: Date?
+    /// The campaign a newsletter or test message belongs to.
+    public var campaignId: Int64?
+    /// The address of a test message (test messages have no subscription).
+    public var testRecipient: String?
+
+    public init(
+        id: Int64? = nil, kind: Kind, subscriptionId: Int64?, status: Status, dueAt: Date, attempts: Int = 0,
+        createdAt: Date, campaignId: Int64? = nil, testRecipient: String? = nil
+    ) {
+        self.id = id
+        self.kind = kind
+        self.subscriptionId = subscriptionId
+        self.status = status
+        self.dueAt = dueAt
+        self.attempts = attempts
+        self.createdAt = createdAt
+        self.campaignId = campaignId
+        self.testRecipient = testRecipient
+    }
 }
 
 /// The state of the outbox for `kuvert queue`.

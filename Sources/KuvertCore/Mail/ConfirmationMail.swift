@@ -21,18 +21,19 @@ public enum ConfirmationMail {
     ///   - token: the confirmation token, from `ConfirmationService.token(for:)`.
     ///   - baseURL: the public address links start with.
     public static func render(
-        _ delivery: OutboxDelivery, token: String, baseURL: String, confirmTTL: TimeInterval, renderer: TemplateRenderer
+        _ subscription: Subscription, list: MailingList, to address: String, token: String, baseURL: String,
+        confirmTTL: TimeInterval, renderer: TemplateRenderer
     ) throws -> RenderedMail {
-        let language = delivery.context.subscription.language.rawValue
-        let expiry = delivery.context.subscription.requestedAt.addingTimeInterval(confirmTTL)
+        let language = subscription.language.rawValue
+        let expiry = subscription.requestedAt.addingTimeInterval(confirmTTL)
         let view = View(
-            listName: delivery.context.list.name, confirmURL: baseURL + "/confirm/" + token,
+            listName: list.name, confirmURL: baseURL + "/confirm/" + token,
             expiresAt: expiry.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false)) + " UTC")
         let subject = try renderer.render(view, template: "mail.\(language).confirmation.subject")
         let text = try renderer.render(view, template: "mail.\(language).confirmation.text")
         let html = try renderer.render(view, template: "mail.\(language).confirmation.html")
         return RenderedMail(
-            to: delivery.address, subject: subject.trimmingCharacters(in: .whitespacesAndNewlines), text: text,
+            to: address, subject: subject.trimmingCharacters(in: .whitespacesAndNewlines), text: text,
             html: html)
     }
 
@@ -47,5 +48,9 @@ public enum ConfirmationMail {
 public struct OutboxDelivery: Sendable, Equatable {
     public var message: OutboxMessage
     public var address: String
-    public var context: ConfirmationContext
+    public var list: MailingList
+    /// Nil only for test messages.
+    public var subscription: Subscription?
+    /// For newsletters and test messages.
+    public var campaign: Campaign?
 }

@@ -60,6 +60,14 @@ struct MIMEWriter {
         return "\"" + name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
 
+    /// The phrase of a List-Id header: the list's name as a quoted string, or
+    /// encoded words when it is not ASCII.
+    static func listIdPhrase(_ name: String) -> String {
+        let clean = String(name.unicodeScalars.filter { !$0.isControlCharacter }.map(Character.init))
+        if !clean.unicodeScalars.allSatisfy({ $0.isASCII }) { return (try? encodedText(clean, header: "List-Id")) ?? "" }
+        return "\"" + clean.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+
     /// Appends `text` as quoted-printable (RFC 2045 section 6.7) with CRLF line breaks.
     mutating func quotedPrintable(_ text: String) {
         let hex = Array("0123456789ABCDEF".utf8)

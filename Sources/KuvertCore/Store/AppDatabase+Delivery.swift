@@ -29,26 +29,23 @@ public protocol DeliveryStore: Sendable {
 extension AppDatabase: DeliveryStore {
     public func leaseDueMessages(limit: Int, leaseFor: TimeInterval, now: Date) throws -> [OutboxDelivery] {
         try writer.write { db in
+            // Messages of paused or cancelled campaigns wait; tests of drafts go.
             let leased = try OutboxMessage.fetchAll(
                 db,
                 sql: """
                     UPDATE outboxMessage SET status = 'leased', leaseExpiresAt = :until
                     WHERE id IN (
-                        SELECT id FROM outboxMessage WHERE status = 'queued' AND dueAt <= :now
-                        UNION ALL
-                        SELECT id FROM outboxMessage WHERE status = 'leased' AND leaseExpiresAt <= :now
-                        ORDER BY id LIMIT :limit)
+                        SELECT id FROM outboxMessage
+                        WHERE status = 'queued' AND dueAt <= :now
+                          AND (campaignId IS NULL OR kind = 'test'
+                               OR campaignId IN (SELECT id FROM campaign WHERE status = 'sending'))
+                        ORDER BY dueAt, id LIMIT :limit)
+                    OR id IN (
+                        SELECT id FROM outboxMessage WHERE status = 'leased' AND leaseExpiresAt <= :now LIMIT :limit)
                     RETURNING *
                     """,
                 arguments: ["until": now.addingTimeInterval(leaseFor), "now": now, "limit": limit])
-            return try leased.sorted { ($0.id ?? 0) < ($1.id ?? 0) }.compactMap { message in
-                guard let subscriptionId = message.subscriptionId,
-                      let context = try Self.confirmationContext(db, subscriptionId: subscriptionId),
-                      let address = try String.fetchOne(
-                        db, sql: "SELECT address FROM subscriber WHERE id = ?", arguments: [context.subscription.subscriberId])
-                else { return nil }
-                return OutboxDelivery(message: message, address: address, context: context)
-            }
+            return try leased.sorted { ($0.id ?? 0) < ($1.id ?? 0) }.compactMap { try Self.delivery(db, for: $0) }
         }
     }
 
@@ -67,6 +64,25 @@ extension AppDatabase: DeliveryStore {
                                 dueAt: nil, sentAt: nil, countsAttempt: false)
             }
         }
+    }
+
+    /// An outbox row with its recipient, list, subscription and campaign; nil
+    /// when what it refers to is gone.
+    static func delivery(_ db: Database, for message: OutboxMessage) throws -> OutboxDelivery? {
+        let campaign = try message.campaignId.flatMap { try Campaign.fetchOne(db, key: $0) }
+        if let subscriptionId = message.subscriptionId {
+            guard let subscription = try Subscription.fetchOne(db, key: subscriptionId) else { return nil }
+            let address = try String.fetchOne(
+                db, sql: "SELECT address FROM subscriber WHERE id = ?", arguments: [subscription.subscriberId])
+            return OutboxDelivery(
+                message: message, address: try address.orThrow(),
+                list: try MailingList.fetchOne(db, key: subscription.listId).orThrow(),
+                subscription: subscription, campaign: campaign)
+        }
+        guard let campaign, let recipient = message.testRecipient else { return nil }
+        return OutboxDelivery(
+            message: message, address: recipient, list: try MailingList.fetchOne(db, key: campaign.listId).orThrow(),
+            subscription: nil, campaign: campaign)
     }
 
     public func releaseLeases(_ ids: [Int64]) throws {

@@ -7,8 +7,32 @@ extension AppDatabase {
         migrator.registerMigration("v1-foundation") { db in
             try db.execute(sql: foundationSchema)
         }
+        migrator.registerMigration("v2-campaigns") { db in
+            try db.execute(sql: campaignSchema)
+        }
         return migrator
     }
+
+    private static let campaignSchema = """
+        CREATE TABLE campaign (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            listId INTEGER NOT NULL REFERENCES mailingList(id) ON DELETE RESTRICT,
+            subject TEXT NOT NULL CHECK (length(subject) BETWEEN 1 AND 300),
+            bodyMarkdown TEXT NOT NULL,
+            bodyHTML TEXT NOT NULL,
+            bodyText TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('draft', 'sending', 'paused', 'cancelled')),
+            createdAt TEXT NOT NULL,
+            sendAt TEXT,
+            queuedAt TEXT
+        ) STRICT;
+
+        ALTER TABLE outboxMessage ADD COLUMN campaignId INTEGER REFERENCES campaign(id);
+        ALTER TABLE outboxMessage ADD COLUMN testRecipient TEXT;
+        -- One message per campaign and subscriber, however often it is sent.
+        CREATE UNIQUE INDEX outboxMessage_campaign_subscription
+            ON outboxMessage(campaignId, subscriptionId) WHERE campaignId IS NOT NULL;
+        """
 
     private static let foundationSchema = """
         CREATE TABLE mailingList (

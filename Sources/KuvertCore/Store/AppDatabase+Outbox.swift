@@ -49,12 +49,8 @@ extension AppDatabase: OutboxStore {
 
     public func outboxDelivery(id: Int64) async throws -> OutboxDelivery? {
         try await writer.read { db in
-            guard let message = try OutboxMessage.fetchOne(db, key: id), let subscriptionId = message.subscriptionId,
-                  let context = try Self.confirmationContext(db, subscriptionId: subscriptionId)
-            else { return nil }
-            let address = try String.fetchOne(
-                db, sql: "SELECT address FROM subscriber WHERE id = ?", arguments: [context.subscription.subscriberId])
-            return OutboxDelivery(message: message, address: try address.orThrow(), context: context)
+            guard let message = try OutboxMessage.fetchOne(db, key: id) else { return nil }
+            return try Self.delivery(db, for: message)
         }
     }
 }

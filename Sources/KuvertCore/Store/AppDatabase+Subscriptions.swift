@@ -97,6 +97,27 @@ extension AppDatabase: SubscriptionStore {
         }
     }
 
+    public func unsubscribe(subscriptionId: Int64, origin: RequestOrigin, now: Date) async throws -> (Subscription, MailingList)? {
+        try await writer.write { db in
+            guard var subscription = try Subscription.fetchOne(db, key: subscriptionId) else { return nil }
+            let list = try MailingList.fetchOne(db, key: subscription.listId).orThrow()
+            guard subscription.status == .active || subscription.status == .pending else { return (subscription, list) }
+            subscription.status = .unsubscribed
+            subscription.endedAt = now
+            subscription.updatedAt = now
+            try subscription.update(db)
+            var consent = ConsentEvent(
+                subscriptionId: subscriptionId, kind: .withdrawn, occurredAt: now, ip: origin.ip,
+                userAgent: origin.userAgent, source: origin.source)
+            try consent.insert(db)
+            var audit = AuditEvent(
+                occurredAt: now, actor: "web", action: "subscription.withdrawn", subscriberId: subscription.subscriberId,
+                listId: list.id, detail: origin.source)
+            try audit.insert(db)
+            return (subscription, list)
+        }
+    }
+
     public func subscriberRecord(address: EmailAddress) async throws -> SubscriberRecord? {
         try await writer.read { db in
             guard let subscriber = try Subscriber.filter(Column("addressKey") == address.key).fetchOne(db) else {

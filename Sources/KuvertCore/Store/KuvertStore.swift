@@ -26,6 +26,10 @@ public protocol SubscriptionStore: Sendable {
     /// Activates a pending subscription whose nonce matches, recording the
     /// accepted terms in the consent ledger, in one transaction.
     func confirm(_ acceptance: TermsAcceptance, now: Date) async throws -> ConfirmOutcome
+    /// Ends a subscription at the person's request: `unsubscribed`, with a
+    /// `withdrawn` consent entry and an audit entry, in one transaction. Harmless
+    /// when it has ended already. Nil when there is no such subscription.
+    func unsubscribe(subscriptionId: Int64, origin: RequestOrigin, now: Date) async throws -> (Subscription, MailingList)?
     /// A subscriber with every subscription and consent entry.
     func subscriberRecord(address: EmailAddress) async throws -> SubscriberRecord?
     /// Subscriptions, optionally of one list or status, oldest first.
@@ -36,7 +40,7 @@ public protocol SubscriptionStore: Sendable {
 public protocol OutboxStore: Sendable {
     /// Counts by state and the messages not yet sent.
     func queueOverview(now: Date, limit: Int) async throws -> QueueOverview
-    /// One outbox row with its recipient, subscription, list and current terms.
+    /// One outbox row with its recipient, list, subscription and campaign.
     func outboxDelivery(id: Int64) async throws -> OutboxDelivery?
 }
 
@@ -47,4 +51,4 @@ public protocol StoreHealth: Sendable {
 }
 
 /// Every store capability Kuvert uses.
-public typealias KuvertStore = ListStore & SubscriptionStore & OutboxStore & StoreHealth
+public typealias KuvertStore = ListStore & SubscriptionStore & OutboxStore & CampaignStore & StoreHealth

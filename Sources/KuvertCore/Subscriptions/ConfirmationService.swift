@@ -37,6 +37,10 @@ public struct ConfirmationService: Sendable {
     /// The confirmation token for a pending subscription, valid for the confirm
     /// window from its latest request.
     public func token(for subscription: Subscription) -> String {
+        Self.token(for: subscription, signer: signer, confirmTTL: confirmTTL)
+    }
+
+    static func token(for subscription: Subscription, signer: TokenSigner, confirmTTL: TimeInterval) -> String {
         let id = subscription.id.map(String.init) ?? "0"
         return signer.sign(Token(
             purpose: .confirm, subject: id + ":" + subscription.confirmNonce,

@@ -24,7 +24,8 @@ final class MailerHarness: Sendable {
         configuration.resendWindow = 0
         configure(&configuration)
         self.configuration = configuration
-        renderer = try await TemplateRenderer(directory: TestPaths.templates, required: ConfirmationMail.templateNames)
+        renderer = try await TemplateRenderer(
+            directory: TestPaths.templates, required: ConfirmationMail.templateNames + NewsletterMail.templateNames)
     }
 
     var confirmation: ConfirmationService {
@@ -39,7 +40,7 @@ final class MailerHarness: Sendable {
         logger.logLevel = .critical
         return Mailer(
             store: store.database,
-            composer: try MessageComposer(configuration: configuration, renderer: renderer, confirmation: confirmation),
+            composer: try MessageComposer(configuration: configuration, renderer: renderer, signer: signer),
             settings: settings, makeTransport: { try SMTPTransport(settings: smtp) }, logger: logger)
     }
 

@@ -32,7 +32,7 @@ final class TestApp: Sendable {
         store = try AppDatabase.open(path: configuration.databasePath)
         let renderer = try await TemplateRenderer(
             directory: Self.templatesDirectory,
-            required: WebDependencies.requiredTemplates + ConfirmationMail.templateNames)
+            required: WebDependencies.requiredTemplates + ConfirmationMail.templateNames + NewsletterMail.templateNames)
         dependencies = WebDependencies(
             configuration: configuration, store: store, signer: TokenSigner(keys: [SymmetricKey(size: .bits256)]),
             renderer: renderer, mailQueued: { mailer?.mailer?.wake() })
@@ -42,14 +42,13 @@ final class TestApp: Sendable {
     func makeMailer() throws -> Mailer {
         let configuration = dependencies.configuration
         let smtp = try SMTPSettings(configuration)
-        let confirmation = ConfirmationService(store: store, signer: dependencies.signer, confirmTTL: configuration.confirmTTL)
         var logger = Logger(label: "mailer-test")
         logger.logLevel = .critical
         var settings = MailerSettings(configuration)
         settings.idlePoll = 5
         return Mailer(
             store: store,
-            composer: try MessageComposer(configuration: configuration, renderer: dependencies.renderer, confirmation: confirmation),
+            composer: try MessageComposer(configuration: configuration, renderer: dependencies.renderer, signer: dependencies.signer),
             settings: settings, makeTransport: { try SMTPTransport(settings: smtp) }, logger: logger)
     }
 
@@ -74,10 +73,10 @@ final class TestApp: Sendable {
             try Int64.fetchOne(db, sql: "SELECT max(id) FROM outboxMessage WHERE kind = 'confirmation'")
         }
         let delivery = try await store.outboxDelivery(id: id ?? -1)
-        guard let delivery else { throw TestAppError.noMail }
+        guard let delivery, let subscription = delivery.subscription else { throw TestAppError.noMail }
         let service = ConfirmationService(store: store, signer: dependencies.signer, confirmTTL: dependencies.configuration.confirmTTL)
         let mail = try ConfirmationMail.render(
-            delivery, token: service.token(for: delivery.context.subscription), baseURL: "",
+            subscription, list: delivery.list, to: delivery.address, token: service.token(for: subscription), baseURL: "",
             confirmTTL: dependencies.configuration.confirmTTL, renderer: dependencies.renderer)
         guard let line = mail.text.split(separator: "\n").first(where: { $0.hasPrefix("/confirm/") }) else {
             throw TestAppError.noLink

@@ -1,0 +1,184 @@
+import ArgumentParser
+import Foundation
+import KuvertCore
+
+/// `kuvert campaign`: write, check, send and steer newsletter issues.
+struct CampaignCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "campaign",
+        abstract: "Create a newsletter issue from Markdown, preview and test it, send it, and follow its delivery.",
+        subcommands: [Create.self, Preview.self, Test.self, Send.self, Status.self, Pause.self, Resume.self, Cancel.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a draft campaign and print its id.")
+
+        @Option(help: "The list to send to.") var list: String
+        @Option(help: "The subject line.") var subject: String
+        @Option(help: "Markdown file with the body; it goes into the list's newsletter template.") var body: String
+        @OptionGroup var options: ConfigurationOptions
+
+        func validate() throws {
+            let trimmed = subject.trimmingCharacters(in: .whitespaces)
+            guard !trimmed.isEmpty, trimmed.count <= Campaign.maximumSubjectLength,
+                  !trimmed.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+            else { throw ValidationError("--subject must be 1 to \(Campaign.maximumSubjectLength) characters on one line.") }
+        }
+
+        func run() async throws {
+            let store = try options.openStore(try options.resolve())
+            let markdown = try TermsFile.read(body)
+            let (html, text) = NewsletterMail.bodies(markdown: markdown)
+            let campaign = try await store.createCampaign(
+                Campaign(listId: 0, subject: subject.trimmingCharacters(in: .whitespaces), bodyMarkdown: markdown,
+                         bodyHTML: html, bodyText: text, status: .draft, createdAt: Date()),
+                listSlug: list)
+            print(campaign.id ?? 0)
+        }
+    }
+
+    struct Preview: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print a campaign as a subscriber would get it.")
+
+        @Argument(help: "The campaign id.") var id: Int64
+        @Flag(help: "Print the HTML part instead of the text.") var html = false
+        @OptionGroup var options: ConfigurationOptions
+
+        func run() async throws {
+            let configuration = try options.resolve()
+            let store = try options.openStore(configuration)
+            guard let (campaign, list) = try await store.campaign(id: id) else { throw KuvertError.unknownCampaign(id) }
+            let renderer = try await TemplateRenderer(directory: configuration.templatesDirectory, required: NewsletterMail.templateNames)
+            let mail = try NewsletterMail.render(
+                campaign, list: list, language: list.language, name: nil,
+                unsubscribeURL: configuration.baseURL + "/unsubscribe/…", isTest: false, renderer: renderer)
+            print("Subject: \(mail.subject)\n")
+            print(html ? mail.html : mail.text)
+        }
+    }
+
+    struct Test: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Send one copy, marked as a test, to an address.",
+            discussion: "The copy leaves through the outbox: a running 'kuvert serve' or 'kuvert worker' sends it. The command waits up to --wait seconds and prints the SMTP reply.")
+
+        @Argument(help: "The campaign id.") var id: Int64
+        @Option(help: "Where to send the test copy.") var to: String
+        @Option(help: "Seconds to wait for the copy to be sent.") var wait: Int = 30
+        @OptionGroup var options: ConfigurationOptions
+
+        func run() async throws {
+            let address: EmailAddress
+            do { address = try EmailAddress(to) } catch { throw ValidationError("--to: \(error)") }
+            let store = try options.openStore(try options.resolve())
+            let messageId = try await store.queueTestMessage(campaignId: id, to: address, now: Date())
+            let deadline = Date().addingTimeInterval(TimeInterval(max(wait, 0)))
+            while Date() < deadline {
+                if let message = try await store.outboxMessage(id: messageId), message.status != .queued, message.status != .leased {
+                    guard message.status == .sent else {
+                        throw CommandFailure(message: "The test copy \(message.status.rawValue): \(message.lastReply ?? "no reply").")
+                    }
+                    print("Sent the test copy to \(address.value): \(message.lastReply ?? "")")
+                    return
+                }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            print("Queued the test copy as message \(messageId); it goes out when a 'kuvert serve' or 'kuvert worker' runs.")
+        }
+    }
+
+    struct Send: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Queue one message per active subscriber of the list, now or at a time.",
+            discussion: "Sending again queues only subscribers who have no message of this campaign yet.")
+
+        @Argument(help: "The campaign id.") var id: Int64
+        @Option(help: "When to send, as ISO 8601 such as 2026-12-01T08:00:00Z.") var at: String?
+        @OptionGroup var options: ConfigurationOptions
+
+        func run() async throws {
+            var sendAt = Date()
+            if let at {
+                guard let date = try? Date(at, strategy: .iso8601) else {
+                    throw ValidationError("--at must be an ISO 8601 time such as 2026-12-01T08:00:00Z, not '\(at)'.")
+                }
+                sendAt = date
+            }
+            let store = try options.openStore(try options.resolve())
+            let queued = try await store.queueCampaign(id: id, sendAt: sendAt, now: Date(), batchSize: 50_000)
+            print("Queued \(queued) message\(queued == 1 ? "" : "s") for campaign \(id), due \(sendAt.cliText)Z.")
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show queued, sent and failed counts, rate and time left.")
+
+        @Argument(help: "The campaign id; all recent campaigns when left out.") var id: Int64?
+        @Flag(help: "Keep showing progress until the campaign is done (a progress bar on a terminal).") var watch = false
+        @OptionGroup var options: ConfigurationOptions
+
+        func run() async throws {
+            let store = try options.openStore(try options.resolve())
+            let terminal = isatty(STDOUT_FILENO) == 1
+            while true {
+                let progress = try await store.campaignProgress(id: id, now: Date())
+                if let id, progress.isEmpty { throw KuvertError.unknownCampaign(id) }
+                let lines = progress.map { CampaignStatusLine.render($0, bar: watch && terminal) }
+                if watch && terminal {
+                    // Redraw in place: clear the line, return to its start.
+                    FileHandle.standardOutput.write(Data(("\u{1B}[2K\r" + lines.joined(separator: "\n")).utf8))
+                } else {
+                    print(lines.isEmpty ? "No campaigns yet." : lines.joined(separator: "\n"))
+                }
+                guard watch, progress.contains(where: { $0.remaining > 0 && $0.campaign.status != .cancelled }) else { break }
+                try await Task.sleep(for: .seconds(1))
+            }
+            if watch && terminal { print("") }
+        }
+    }
+
+    struct Pause: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Hold back a campaign's unsent messages until resumed.")
+        @Argument(help: "The campaign id.") var id: Int64
+        @OptionGroup var options: ConfigurationOptions
+        func run() async throws { try await change(id, to: .paused, options: options, done: "paused") }
+    }
+
+    struct Resume: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Let a paused campaign's messages go again.")
+        @Argument(help: "The campaign id.") var id: Int64
+        @OptionGroup var options: ConfigurationOptions
+        func run() async throws { try await change(id, to: .sending, options: options, done: "resumed") }
+    }
+
+    struct Cancel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop a campaign; its unsent messages are skipped.")
+        @Argument(help: "The campaign id.") var id: Int64
+        @OptionGroup var options: ConfigurationOptions
+        func run() async throws { try await change(id, to: .cancelled, options: options, done: "cancelled") }
+    }
+
+    static func change(_ id: Int64, to status: Campaign.Status, options: ConfigurationOptions, done: String) async throws {
+        let store = try options.openStore(try options.resolve())
+        _ = try await store.changeCampaign(id: id, to: status, now: Date())
+        print("Campaign \(id) \(done).")
+    }
+}
+
+/// One line of campaign progress: counts, rate and time left.
+enum CampaignStatusLine {
+    static func render(_ progress: CampaignProgress, bar: Bool) -> String {
+        let campaign = progress.campaign
+        let done = progress.total - progress.remaining
+        let rate = Double(progress.sentLastMinute) / 60
+        var line = "#\(campaign.id ?? 0) \(progress.listSlug) \"\(campaign.subject)\" \(campaign.status.rawValue): "
+            + "queued \(progress.remaining), sent \(progress.sent), failed \(progress.failed), skipped \(progress.skipped)"
+        if rate > 0 {
+            line += String(format: ", %.1f/s", rate)
+            if progress.remaining > 0 { line += ", ETA \(Int((Double(progress.remaining) / rate).rounded(.up)))s" }
+        }
+        guard bar, progress.total > 0 else { return line }
+        let width = 30
+        let filled = width * done / progress.total
+        return "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "] " + line
+    }
+}

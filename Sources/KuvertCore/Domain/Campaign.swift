@@ -1,0 +1,64 @@
+import Foundation
+
+/// A newsletter issue for one list, written in Markdown.
+public struct Campaign: Equatable, Sendable, Codable {
+    public enum Status: String, Sendable, Codable, CaseIterable {
+        /// Created, not queued.
+        case draft
+        /// Queued; workers send its messages as they come due.
+        case sending
+        /// Queued, held back until resumed.
+        case paused
+        /// Stopped; unsent messages were skipped.
+        case cancelled
+    }
+
+    public var id: Int64?
+    public var listId: Int64
+    public var subject: String
+    public var bodyMarkdown: String
+    /// The body as HTML, rendered once from the Markdown when created.
+    public var bodyHTML: String
+    /// The body as plain text, derived once from the Markdown when created.
+    public var bodyText: String
+    public var status: Status
+    public var createdAt: Date
+    /// When its messages come due (now, or a later `--at`).
+    public var sendAt: Date?
+    public var queuedAt: Date?
+
+    public init(
+        id: Int64? = nil, listId: Int64, subject: String, bodyMarkdown: String, bodyHTML: String, bodyText: String,
+        status: Status, createdAt: Date, sendAt: Date? = nil, queuedAt: Date? = nil
+    ) {
+        self.id = id
+        self.listId = listId
+        self.subject = subject
+        self.bodyMarkdown = bodyMarkdown
+        self.bodyHTML = bodyHTML
+        self.bodyText = bodyText
+        self.status = status
+        self.createdAt = createdAt
+        self.sendAt = sendAt
+        self.queuedAt = queuedAt
+    }
+
+    /// The longest subject accepted, in characters.
+    public static let maximumSubjectLength = 300
+}
+
+/// Where a campaign's delivery stands, for `kuvert campaign status`.
+public struct CampaignProgress: Sendable, Equatable {
+    public var campaign: Campaign
+    public var listSlug: String
+    public var queued: Int
+    public var leased: Int
+    public var sent: Int
+    public var failed: Int
+    public var skipped: Int
+    /// Messages recorded sent in the last minute.
+    public var sentLastMinute: Int
+
+    public var total: Int { queued + leased + sent + failed + skipped }
+    public var remaining: Int { queued + leased }
+}

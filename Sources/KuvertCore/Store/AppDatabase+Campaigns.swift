@@ -1,0 +1,169 @@
+import Foundation
+import GRDB
+
+/// Campaigns: creating, queueing, steering and following them.
+public protocol CampaignStore: Sendable {
+    /// Creates a draft campaign for a list.
+    /// - Throws: `KuvertError.unknownList`.
+    func createCampaign(_ campaign: Campaign, listSlug: String) async throws -> Campaign
+    /// A campaign and its list.
+    func campaign(id: Int64) async throws -> (Campaign, MailingList)?
+    /// Queues one message per active subscription of the campaign's list that
+    /// has none yet, due at `sendAt`, in batches of `batchSize` subscriptions
+    /// (one transaction each, so intake is never held up for long and the list
+    /// is never in memory). Returns how many were queued now.
+    /// - Throws: `KuvertError.unknownCampaign`, `.campaignState` for a cancelled campaign.
+    func queueCampaign(id: Int64, sendAt: Date, now: Date, batchSize: Int) async throws -> Int
+    /// Queues one test copy of a campaign to an address.
+    func queueTestMessage(campaignId: Int64, to address: EmailAddress, now: Date) async throws -> Int64
+    /// Pauses, resumes or cancels a campaign; cancelling skips its unsent messages.
+    /// - Throws: `KuvertError.unknownCampaign`, `.campaignState` for a change that makes no sense.
+    func changeCampaign(id: Int64, to status: Campaign.Status, now: Date) async throws -> Campaign
+    /// Counts for one campaign, or all when `id` is nil, newest first.
+    func campaignProgress(id: Int64?, now: Date) async throws -> [CampaignProgress]
+    /// One outbox row as it stands.
+    func outboxMessage(id: Int64) async throws -> OutboxMessage?
+}
+
+extension Campaign: FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "campaign"
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+extension AppDatabase: CampaignStore {
+    public func createCampaign(_ campaign: Campaign, listSlug: String) async throws -> Campaign {
+        try await writer.write { db in
+            var campaign = campaign
+            let list = try Self.list(db, slug: listSlug)
+            campaign.listId = try list.id.orThrow()
+            try campaign.insert(db)
+            var audit = AuditEvent(
+                occurredAt: campaign.createdAt, actor: "cli", action: "campaign.created", listId: list.id,
+                detail: "campaign \(campaign.id ?? 0)")
+            try audit.insert(db)
+            return campaign
+        }
+    }
+
+    public func campaign(id: Int64) async throws -> (Campaign, MailingList)? {
+        try await writer.read { db in
+            guard let campaign = try Campaign.fetchOne(db, key: id) else { return nil }
+            return (campaign, try MailingList.fetchOne(db, key: campaign.listId).orThrow())
+        }
+    }
+
+    public func queueCampaign(id: Int64, sendAt: Date, now: Date, batchSize: Int) async throws -> Int {
+        let listId = try await writer.write { db -> Int64 in
+            guard var campaign = try Campaign.fetchOne(db, key: id) else { throw KuvertError.unknownCampaign(id) }
+            guard campaign.status != .cancelled else {
+                throw KuvertError.campaignState("Campaign \(id) is cancelled; create a new one to send again.")
+            }
+            if campaign.status == .draft { campaign.status = .sending }
+            campaign.sendAt = sendAt
+            campaign.queuedAt = now
+            try campaign.update(db)
+            var audit = AuditEvent(
+                occurredAt: now, actor: "cli", action: "campaign.queued", listId: campaign.listId, detail: "campaign \(id)")
+            try audit.insert(db)
+            return campaign.listId
+        }
+        var queued = 0
+        var after: Int64 = 0
+        while true {
+            let start = after
+            let (last, inserted) = try await writer.write { db -> (Int64?, Int) in
+                let last = try Int64.fetchOne(
+                    db,
+                    sql: """
+                        SELECT max(id) FROM (SELECT id FROM subscription
+                        WHERE listId = ? AND status = 'active' AND id > ? ORDER BY id LIMIT ?)
+                        """,
+                    arguments: [listId, start, batchSize])
+                guard let last else { return (nil, 0) }
+                try db.execute(
+                    sql: """
+                        INSERT INTO outboxMessage (kind, subscriptionId, campaignId, status, dueAt, attempts, createdAt)
+                        SELECT 'newsletter', id, :campaign, 'queued', :due, 0, :now FROM subscription
+                        WHERE listId = :list AND status = 'active' AND id > :after AND id <= :last
+                        ON CONFLICT DO NOTHING
+                        """,
+                    arguments: ["campaign": id, "due": sendAt, "now": now, "list": listId, "after": start, "last": last])
+                return (last, db.changesCount)
+            }
+            guard let last else { break }
+            queued += inserted
+            after = last
+        }
+        return queued
+    }
+
+    public func queueTestMessage(campaignId: Int64, to address: EmailAddress, now: Date) async throws -> Int64 {
+        try await writer.write { db in
+            guard try Campaign.fetchOne(db, key: campaignId) != nil else { throw KuvertError.unknownCampaign(campaignId) }
+            var message = OutboxMessage(
+                kind: .test, subscriptionId: nil, status: .queued, dueAt: now, createdAt: now, campaignId: campaignId,
+                testRecipient: address.value)
+            try message.insert(db)
+            return try message.id.orThrow()
+        }
+    }
+
+    public func changeCampaign(id: Int64, to status: Campaign.Status, now: Date) async throws -> Campaign {
+        try await writer.write { db in
+            guard var campaign = try Campaign.fetchOne(db, key: id) else { throw KuvertError.unknownCampaign(id) }
+            switch (campaign.status, status) {
+            case (.sending, .paused), (.paused, .sending), (.sending, .cancelled), (.paused, .cancelled), (.draft, .cancelled):
+                break
+            case (let from, let to) where from == to:
+                return campaign
+            case (let from, let to):
+                throw KuvertError.campaignState("Campaign \(id) is \(from.rawValue); it cannot become \(to.rawValue).")
+            }
+            campaign.status = status
+            try campaign.update(db)
+            if status == .cancelled {
+                try db.execute(
+                    sql: """
+                        UPDATE outboxMessage SET status = 'skipped', lastReply = 'campaign cancelled', leaseExpiresAt = NULL
+                        WHERE campaignId = ? AND kind = 'newsletter' AND status IN ('queued', 'leased')
+                        """,
+                    arguments: [id])
+            }
+            var audit = AuditEvent(
+                occurredAt: now, actor: "cli", action: "campaign.\(status == .sending ? "resumed" : status.rawValue)",
+                listId: campaign.listId, detail: "campaign \(id)")
+            try audit.insert(db)
+            return campaign
+        }
+    }
+
+    public func campaignProgress(id: Int64?, now: Date) async throws -> [CampaignProgress] {
+        try await writer.read { db in
+            let campaigns = try id.map { try Campaign.filter(key: $0).fetchAll(db) }
+                ?? Campaign.order(Column("id").desc).limit(50).fetchAll(db)
+            return try campaigns.map { campaign in
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT
+                          count(*) FILTER (WHERE status = 'queued') AS queued,
+                          count(*) FILTER (WHERE status = 'leased') AS leased,
+                          count(*) FILTER (WHERE status = 'sent') AS sent,
+                          count(*) FILTER (WHERE status = 'failed') AS failed,
+                          count(*) FILTER (WHERE status = 'skipped') AS skipped,
+                          count(*) FILTER (WHERE status = 'sent' AND sentAt > :minuteAgo) AS lastMinute
+                        FROM outboxMessage WHERE campaignId = :id AND kind = 'newsletter'
+                        """,
+                    arguments: ["id": campaign.id, "minuteAgo": now.addingTimeInterval(-60)]).orThrow()
+                let slug = try String.fetchOne(db, sql: "SELECT slug FROM mailingList WHERE id = ?", arguments: [campaign.listId])
+                return CampaignProgress(
+                    campaign: campaign, listSlug: slug ?? "?", queued: row["queued"], leased: row["leased"],
+                    sent: row["sent"], failed: row["failed"], skipped: row["skipped"], sentLastMinute: row["lastMinute"])
+            }
+        }
+    }
+
+    public func outboxMessage(id: Int64) async throws -> OutboxMessage? {
+        try await writer.read { db in try OutboxMessage.fetchOne(db, key: id) }
+    }
+}

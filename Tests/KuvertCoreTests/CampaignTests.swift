@@ -1,0 +1,161 @@
+import Foundation
+import GRDB
+import KuvertTestSupport
+import Testing
+@testable import KuvertCore
+
+@Suite("Campaigns: queueing and delivering newsletters", .serialized)
+struct CampaignTests {
+    static let body = "# Höstens nyheter\n\nVi ses på **årsmötet** den 3 december.\n\n[Läs mer](https://example.se/arsmote)\n"
+
+    /// Given a list with `active` confirmed subscribers and some that must not get mail.
+    func prepare(_ harness: MailerHarness, active: Int, pending: Int = 0, unsubscribed: Int = 0) async throws -> Int64 {
+        try await harness.store.addList(name: "Nyheter från Föreningen", language: .sv)
+        for index in 0..<(active + pending + unsubscribed) {
+            try await harness.subscribe("reader\(index)@example.se", name: index == 0 ? "Anna" : nil)
+        }
+        try await harness.store.sql { db in
+            try db.execute(sql: "UPDATE subscription SET status = 'active', confirmedAt = updatedAt WHERE id <= ?", arguments: [active])
+            try db.execute(sql: "UPDATE subscription SET status = 'unsubscribed', endedAt = updatedAt WHERE id > ?", arguments: [active + pending])
+            // The confirmation mails of this set-up are not what these tests look at.
+            try db.execute(sql: "UPDATE outboxMessage SET status = 'skipped'")
+        }
+        let (html, text) = NewsletterMail.bodies(markdown: Self.body)
+        let campaign = try await harness.store.database.createCampaign(
+            Campaign(listId: 0, subject: "Höstens nyheter: årsmöte & räksmörgåsar", bodyMarkdown: Self.body,
+                     bodyHTML: html, bodyText: text, status: .draft, createdAt: Date()),
+            listSlug: "news")
+        return try #require(campaign.id)
+    }
+
+    func newsletters(_ harness: MailerHarness) async throws -> [OutboxMessage] {
+        try await harness.outbox().filter { $0.kind == .newsletter }
+    }
+
+    @Test("500 confirmed subscribers get exactly one copy each; pending and unsubscribed get none; sending twice adds nothing")
+    func exactlyOnce() async throws {
+        let harness = try await MailerHarness { $0.smtpConnections = 4 }
+        let id = try await prepare(harness, active: 500, pending: 20, unsubscribed: 20)
+        #expect(try await harness.store.database.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 64) == 500)
+        #expect(try await harness.store.database.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 64) == 0)
+        try await harness.withMailer { _ in
+            try await harness.waitForOutbox("all sent", timeout: 60) { messages in
+                messages.filter { $0.kind == .newsletter }.allSatisfy { $0.status == .sent }
+            }
+        }
+        // Again, after everything went out: still nothing new.
+        #expect(try await harness.store.database.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 64) == 0)
+        try await harness.withMailer { _ in try await Task.sleep(for: .milliseconds(300)) }
+        let recipients = harness.server.messages().flatMap(\.to)
+        #expect(recipients.count == 500)
+        #expect(Set(recipients) == Set((0..<500).map { "reader\($0)@example.se" }))
+        let progress = try #require(try await harness.store.database.campaignProgress(id: id, now: Date()).first)
+        #expect(progress.sent == 500 && progress.remaining == 0)
+    }
+
+    @Test("every newsletter carries List-Id, one-click unsubscribe headers and a visible link; Swedish survives")
+    func headersAndEncoding() async throws {
+        let harness = try await MailerHarness()
+        let id = try await prepare(harness, active: 2)
+        _ = try await harness.store.database.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 10)
+        try await harness.withMailer { _ in try await harness.server.waitFor { harness.server.messages().count == 2 } }
+        let first = try #require(harness.server.messages().first { $0.to == ["reader0@example.se"] })
+        let mail = try first.parsed()
+        #expect(mail.defects.isEmpty)
+        #expect(mail.headers["Subject"] == "Höstens nyheter: årsmöte & räksmörgåsar")
+        #expect(mail.headers["List-Id"] == "Nyheter från Föreningen <news.news.example.se>")
+        let unsubscribe = try #require(mail.headers["List-Unsubscribe"])
+        #expect(unsubscribe.hasPrefix("<https://news.example.se/unsubscribe/") && unsubscribe.hasSuffix(">"))
+        #expect(mail.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click")
+        let url = String(unsubscribe.dropFirst().dropLast())
+        let text = try #require(mail.part("text/plain")).content
+        let html = try #require(mail.part("text/html")).content
+        #expect(text.hasPrefix("Hej Anna,"))
+        #expect(text.contains("Vi ses på **årsmötet** den 3 december.") && text.contains("Läs mer (https://example.se/arsmote)"))
+        #expect(text.contains(url))
+        #expect(html.contains("<strong>årsmötet</strong>") && html.contains("href=\"\(url)\""))
+        // The other subscriber has no name: the greeting falls back.
+        let second = try #require(harness.server.messages().first { $0.to == ["reader1@example.se"] }).parsed()
+        #expect(try #require(second.part("text/plain")).content.hasPrefix("Hej,"))
+        // Each link names its own subscription.
+        #expect(second.headers["List-Unsubscribe"] != mail.headers["List-Unsubscribe"])
+    }
+
+    @Test("someone who unsubscribes between queueing and sending is skipped")
+    func unsubscribeBeforeSend() async throws {
+        let harness = try await MailerHarness()
+        let id = try await prepare(harness, active: 3)
+        _ = try await harness.store.database.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 10)
+        _ = try await harness.store.database.unsubscribe(
+            subscriptionId: 2, origin: RequestOrigin(ip: nil, userAgent: nil, source: "one-click"), now: Date())
+        try await harness.withMailer { _ in
+            try await harness.waitForOutbox("done") { messages in
+                messages.filter { $0.kind == .newsletter }.allSatisfy { $0.status == .sent || $0.status == .skipped }
+            }
+        }
+        #expect(Set(harness.server.messages().flatMap(\.to)) == ["reader0@example.se", "reader2@example.se"])
+        let skipped = try await newsletters(harness).filter { $0.status == .skipped }
+        #expect(skipped.map(\.subscriptionId) == [2])
+        #expect(skipped.first?.lastReply == "subscription is unsubscribed")
+    }
+
+    @Test("pause holds delivery back; resume finishes it")
+    func pauseAndResume() async throws {
+        let harness = try await MailerHarness()
+        let id = try await prepare(harness, active: 20)
+        _ = try await harness.store.database.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 10)
+        _ = try await harness.store.database.changeCampaign(id: id, to: .paused, now: Date())
+        try await harness.withMailer { mailer in
+            // A worker that runs and finds only paused messages sends nothing.
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(harness.server.messages().isEmpty)
+            #expect(try await newsletters(harness).allSatisfy { $0.status == .queued })
+            _ = try await harness.store.database.changeCampaign(id: id, to: .sending, now: Date())
+            mailer.wake()
+            try await harness.server.waitFor { harness.server.messages().count == 20 }
+        }
+        #expect(try await newsletters(harness).allSatisfy { $0.status == .sent })
+    }
+
+    @Test("cancel leaves the rest unsent, and a cancelled campaign cannot be sent again")
+    func cancel() async throws {
+        let harness = try await MailerHarness()
+        let id = try await prepare(harness, active: 10)
+        _ = try await harness.store.database.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 10)
+        _ = try await harness.store.database.changeCampaign(id: id, to: .cancelled, now: Date())
+        try await harness.withMailer { _ in try await Task.sleep(for: .milliseconds(300)) }
+        #expect(harness.server.messages().isEmpty)
+        #expect(try await newsletters(harness).allSatisfy { $0.status == .skipped && $0.lastReply == "campaign cancelled" })
+        await #expect(throws: KuvertError.self) {
+            try await harness.store.database.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 10)
+        }
+        await #expect(throws: KuvertError.self) {
+            try await harness.store.database.changeCampaign(id: id, to: .sending, now: Date())
+        }
+    }
+
+    @Test("a campaign sent for later waits until then")
+    func scheduled() async throws {
+        let harness = try await MailerHarness()
+        let id = try await prepare(harness, active: 3)
+        _ = try await harness.store.database.queueCampaign(
+            id: id, sendAt: Date().addingTimeInterval(3_600), now: Date(), batchSize: 10)
+        try await harness.withMailer { _ in try await Task.sleep(for: .milliseconds(300)) }
+        #expect(harness.server.messages().isEmpty)
+        #expect(try await newsletters(harness).allSatisfy { $0.status == .queued })
+    }
+
+    @Test("a test copy of a draft goes to the given address, marked as a test")
+    func testCopy() async throws {
+        let harness = try await MailerHarness()
+        let id = try await prepare(harness, active: 3)
+        _ = try await harness.store.database.queueTestMessage(campaignId: id, to: try EmailAddress("editor@example.se"), now: Date())
+        try await harness.withMailer { _ in try await harness.server.waitFor { harness.server.messages().count == 1 } }
+        let mail = try #require(harness.server.messages().first)
+        #expect(mail.to == ["editor@example.se"])
+        let parsed = try mail.parsed()
+        #expect(parsed.headers["Subject"] == "[TEST] Höstens nyheter: årsmöte & räksmörgåsar")
+        #expect(try #require(parsed.part("text/plain")).content.contains("TESTEXEMPLAR"))
+        #expect(try await newsletters(harness).isEmpty)
+    }
+}
