@@ -55,7 +55,7 @@ struct CampaignTests {
 
     @Test("every newsletter carries List-Id, one-click unsubscribe headers and a visible link; Swedish survives")
     func headersAndEncoding() async throws {
-        let harness = try await MailerHarness()
+        let harness = try await MailerHarness { $0.unsubscribeMailto = "unsubscribe@example.se" }
         let id = try await prepare(harness, active: 2)
         _ = try await harness.store.database.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 10)
         try await harness.withMailer { _ in try await harness.server.waitFor { harness.server.messages().count == 2 } }
@@ -64,10 +64,15 @@ struct CampaignTests {
         #expect(mail.defects.isEmpty)
         #expect(mail.headers["Subject"] == "Höstens nyheter: årsmöte & räksmörgåsar")
         #expect(mail.headers["List-Id"] == "Nyheter från Föreningen <news.news.example.se>")
-        let unsubscribe = try #require(mail.headers["List-Unsubscribe"])
+        let header = try #require(mail.headers["List-Unsubscribe"])
+        let entries = header.components(separatedBy: ", ")
+        #expect(entries.count == 2)
+        let unsubscribe = entries[0]
         #expect(unsubscribe.hasPrefix("<https://news.example.se/unsubscribe/") && unsubscribe.hasSuffix(">"))
-        #expect(mail.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click")
         let url = String(unsubscribe.dropFirst().dropLast())
+        let token = String(url.split(separator: "/").last ?? "")
+        #expect(entries[1] == "<mailto:unsubscribe@example.se?subject=unsubscribe%20\(token)>")
+        #expect(mail.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click")
         let text = try #require(mail.part("text/plain")).content
         let html = try #require(mail.part("text/html")).content
         #expect(text.hasPrefix("Hej Anna,"))

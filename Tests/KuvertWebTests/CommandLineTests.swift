@@ -122,4 +122,45 @@ struct CommandLineTests {
         let nonsense = try kuvert.run("frobnicate")
         #expect(nonsense.status == 2)
     }
+
+    @Test("campaign: create prints an id; bad input and impossible changes get exit codes 1 and 2")
+    func campaigns() throws {
+        let kuvert = KuvertCommand()
+        defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
+        let terms = try kuvert.writeTerms("Terms")
+        #expect(try kuvert.run("lists", "add", "news", "--name", "News", "--terms", terms).status == 0)
+        let body = try kuvert.writeTerms("# Hello\n\nFirst issue.")
+
+        let created = try kuvert.run("campaign", "create", "--list", "news", "--subject", "Issue 1", "--body", body)
+        #expect(created.status == 0)
+        let id = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(Int(id) != nil)
+        let unknownList = try kuvert.run("campaign", "create", "--list", "nope", "--subject", "x", "--body", body)
+        #expect(unknownList.status == 1)
+        #expect(unknownList.stderr == "kuvert: There is no list called 'nope'.\n")
+        let emptySubject = try kuvert.run("campaign", "create", "--list", "news", "--subject", " ", "--body", body)
+        #expect(emptySubject.status == 2)
+
+        let preview = try kuvert.run("campaign", "preview", id)
+        #expect(preview.status == 0)
+        #expect(preview.stdout.contains("Subject: Issue 1") && preview.stdout.contains("First issue."))
+        let pauseDraft = try kuvert.run("campaign", "pause", id)
+        #expect(pauseDraft.status == 1)
+        #expect(pauseDraft.stderr.contains("is draft; it cannot become paused"))
+        let badTime = try kuvert.run("campaign", "send", id, "--at", "tomorrow")
+        #expect(badTime.status == 2)
+        let sent = try kuvert.run("campaign", "send", id, "--at", "2030-01-01T08:00:00Z")
+        #expect(sent.status == 0)
+        #expect(sent.stdout.contains("Queued 0 messages"))
+        #expect(try kuvert.run("campaign", "pause", id).status == 0)
+        #expect(try kuvert.run("campaign", "resume", id).status == 0)
+        let status = try kuvert.run("campaign", "status", id)
+        #expect(status.status == 0)
+        #expect(status.stdout.contains("\"Issue 1\" sending"))
+        #expect(try kuvert.run("campaign", "cancel", id).status == 0)
+        #expect(try kuvert.run("campaign", "send", id).status == 1)
+        let missing = try kuvert.run("campaign", "status", "999")
+        #expect(missing.status == 1)
+        #expect(missing.stderr == "kuvert: There is no campaign 999.\n")
+    }
 }

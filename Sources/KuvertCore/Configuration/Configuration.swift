@@ -37,6 +37,9 @@ public struct Configuration: Sendable {
     public var leaseDuration: TimeInterval
     /// Permanent refusals in a row that mark a subscription bounced.
     public var bounceLimit: Int
+    /// An address that takes unsubscribe requests by mail, offered in
+    /// `List-Unsubscribe` beside the link; nil for none.
+    public var unsubscribeMailto: String?
 
     /// The defaults, which make `kuvert serve` work on a laptop, rooted at `dataDirectory`.
     public init(dataDirectory: String = "./data") {
@@ -62,6 +65,7 @@ public struct Configuration: Sendable {
         self.maxBodyBytes = 16 * 1024
         self.leaseDuration = 300
         self.bounceLimit = 3
+        self.unsubscribeMailto = nil
     }
 
     /// A configuration from named settings over the defaults.
@@ -109,6 +113,12 @@ public struct Configuration: Sendable {
         if let text = value("KUVERT_LEASE") { leaseDuration = try Self.parseDuration(text, name: "KUVERT_LEASE") }
         if let text = value("KUVERT_BOUNCE_LIMIT") {
             bounceLimit = try Self.parseCount(text, name: "KUVERT_BOUNCE_LIMIT", range: 1...100)
+        }
+        if let text = value("KUVERT_UNSUBSCRIBE_MAILTO") {
+            guard (try? EmailAddress(text)) != nil else {
+                throw KuvertError.configuration("KUVERT_UNSUBSCRIBE_MAILTO must be an address such as unsubscribe@example.se, not '\(text)'.")
+            }
+            unsubscribeMailto = text
         }
         if let text = value("KUVERT_MAX_BODY") {
             maxBodyBytes = try Self.parseCount(text, name: "KUVERT_MAX_BODY", range: 256...(16 * 1024 * 1024))

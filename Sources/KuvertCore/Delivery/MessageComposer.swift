@@ -25,6 +25,7 @@ public struct MessageComposer: Sendable {
     private let sender: Mailbox
     private let confirmTTL: TimeInterval
     private let listIdDomain: String
+    private let unsubscribeMailto: String?
 
     /// - Throws: `KuvertError.configuration` when `KUVERT_FROM` is not a mailbox.
     public init(configuration: Configuration, renderer: TemplateRenderer, signer: TokenSigner) throws {
@@ -38,6 +39,7 @@ public struct MessageComposer: Sendable {
         self.baseURL = configuration.baseURL
         self.confirmTTL = configuration.confirmTTL
         self.listIdDomain = URL(string: configuration.baseURL)?.host ?? "localhost"
+        self.unsubscribeMailto = configuration.unsubscribeMailto
     }
 
     /// The message for an outbox row, or why it is not sent now.
@@ -78,7 +80,10 @@ public struct MessageComposer: Sendable {
         if !isTest, subscription?.status != .active {
             return .skip("subscription is \(subscription?.status.rawValue ?? "gone")")
         }
-        let unsubscribeURL = baseURL + "/unsubscribe/" + (subscription.map { UnsubscribeLink.token(for: $0, signer: signer) } ?? "test")
+        let token = subscription.map { UnsubscribeLink.token(for: $0, signer: signer) } ?? "test"
+        let unsubscribeURL = baseURL + "/unsubscribe/" + token
+        // The mailto names the token in its subject, so whoever reads that mailbox knows whom to remove.
+        let unsubscribeHeader = "<\(unsubscribeURL)>" + (unsubscribeMailto.map { ", <mailto:\($0)?subject=unsubscribe%20\(token)>" } ?? "")
         let mail = try NewsletterMail.render(
             campaign, list: delivery.list, language: subscription?.language ?? delivery.list.language,
             name: subscription?.name, unsubscribeURL: unsubscribeURL, isTest: isTest, renderer: renderer)
@@ -87,7 +92,7 @@ public struct MessageComposer: Sendable {
             delivery, subject: mail.subject, text: mail.text, html: mail.html,
             headers: [
                 (name: "List-Id", value: listId),
-                (name: "List-Unsubscribe", value: "<\(unsubscribeURL)>"),
+                (name: "List-Unsubscribe", value: unsubscribeHeader),
                 (name: "List-Unsubscribe-Post", value: "List-Unsubscribe=One-Click"),
                 (name: "Precedence", value: "bulk"),
             ], now: now)
