@@ -166,10 +166,13 @@ struct CampaignCommand: AsyncParsableCommand {
 
 /// One line of campaign progress: counts, rate and time left.
 enum CampaignStatusLine {
-    static func render(_ progress: CampaignProgress, bar: Bool) -> String {
+    static func render(_ progress: CampaignProgress, bar: Bool, now: Date = Date()) -> String {
         let campaign = progress.campaign
         let done = progress.total - progress.remaining
-        let rate = Double(progress.sentLastMinute) / 60
+        // Sends of the last minute over the part of that minute the campaign was sending.
+        let started = max(campaign.sendAt ?? now, campaign.queuedAt ?? now)
+        let window = min(60, now.timeIntervalSince(started))
+        let rate = window > 0.5 ? Double(progress.sentLastMinute) / window : 0
         var line = "#\(campaign.id ?? 0) \(progress.listSlug) \"\(campaign.subject)\" \(campaign.status.rawValue): "
             + "queued \(progress.remaining), sent \(progress.sent), failed \(progress.failed), skipped \(progress.skipped)"
         if rate > 0 {
