@@ -24,7 +24,7 @@ struct ConfirmationController: Sendable {
             if opened.subscription.status == .active { return try pages.welcome(opened, alreadyActive: true) }
             return try pages.confirm(opened, token: token)
         } catch let error as ConfirmationService.LinkError {
-            return try pages.linkError(error, language: Self.language(request))
+            return try pages.linkError(error, language: request.browserLanguage ?? .en)
         }
     }
 
@@ -34,7 +34,7 @@ struct ConfirmationController: Sendable {
         do {
             fields = try await FormFields.read(request, limit: maximumBodyBytes)
         } catch {
-            return try pages.formError(WebError(error), email: nil, listSlug: nil, language: Self.language(request))
+            return try pages.formError(WebError(error), email: nil, listSlug: nil, language: request.browserLanguage ?? .en)
         }
         let shownVersion = fields["terms_version"].flatMap(Int.init)
         let origin = RequestOrigin(ip: context.clientIP, userAgent: request.headers[.userAgent], source: "confirm-page")
@@ -54,12 +54,8 @@ struct ConfirmationController: Sendable {
                     status: .unprocessableContent)
             }
         } catch let error as ConfirmationService.LinkError {
-            return try pages.linkError(error, language: Self.language(request))
+            return try pages.linkError(error, language: request.browserLanguage ?? .en)
         }
     }
 
-    /// The browser's language for pages that belong to no known subscription.
-    private static func language(_ request: Request) -> Language {
-        request.headers[.acceptLanguage].flatMap(Language.preferred(acceptLanguage:)) ?? .en
-    }
 }

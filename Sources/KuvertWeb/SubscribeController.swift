@@ -18,7 +18,7 @@ struct SubscribeController: Sendable {
     }
 
     @Sendable func subscribe(_ request: Request, context: KuvertRequestContext) async throws -> Response {
-        let browserLanguage = request.headers[.acceptLanguage].flatMap(Language.preferred(acceptLanguage:))
+        let browserLanguage = request.browserLanguage
         let answersJSON = Self.answersJSON(request)
         var fields: FormFields?
         do {

@@ -24,7 +24,7 @@ struct UnsubscribeController: Sendable {
         let token = context.parameters.get("token") ?? ""
         guard let id = UnsubscribeLink.subscriptionId(in: token, signer: signer, now: Date()),
               let found = try await store.confirmationContext(subscriptionId: id)
-        else { return try pages.linkError(.invalidLink, language: Self.language(request)) }
+        else { return try pages.linkError(.invalidLink, language: request.browserLanguage ?? .en) }
         let ended = found.subscription.status == .unsubscribed || found.subscription.status == .bounced
         return try pages.unsubscribe(list: found.list, language: found.subscription.language, token: token, done: ended)
     }
@@ -34,13 +34,13 @@ struct UnsubscribeController: Sendable {
         // The body only tells one-click from the page's button; its size is still bounded.
         let body = (try? await request.body.collect(upTo: maximumBodyBytes)).map { String(buffer: $0) } ?? ""
         guard let id = UnsubscribeLink.subscriptionId(in: token, signer: signer, now: Date()) else {
-            return try pages.linkError(.invalidLink, language: Self.language(request))
+            return try pages.linkError(.invalidLink, language: request.browserLanguage ?? .en)
         }
         let origin = RequestOrigin(
             ip: context.clientIP, userAgent: request.headers[.userAgent],
             source: Self.isOneClick(body) ? "one-click" : "unsubscribe-page")
         guard let (subscription, list) = try await store.unsubscribe(subscriptionId: id, origin: origin, now: Date()) else {
-            return try pages.linkError(.invalidLink, language: Self.language(request))
+            return try pages.linkError(.invalidLink, language: request.browserLanguage ?? .en)
         }
         context.logger.info("unsubscribed", metadata: ["list": .string(list.slug), "source": .string(origin.source)])
         return try pages.unsubscribe(list: list, language: subscription.language, token: token, done: true)
@@ -53,7 +53,4 @@ struct UnsubscribeController: Sendable {
             || (body.contains("name=\"List-Unsubscribe\"") && body.contains("\r\n\r\nOne-Click"))
     }
 
-    private static func language(_ request: Request) -> Language {
-        request.headers[.acceptLanguage].flatMap(Language.preferred(acceptLanguage:)) ?? .en
-    }
 }
