@@ -6,7 +6,52 @@ import KuvertCore
 struct Subscribers: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List subscriptions, or show one subscriber with their consent records.",
-        subcommands: [ListAll.self, Show.self], defaultSubcommand: ListAll.self)
+        subcommands: [ListAll.self, Show.self, Export.self, Erase.self], defaultSubcommand: ListAll.self)
+
+    /// The address argument, validated, or exit code 2.
+    static func address(_ email: String) throws -> EmailAddress {
+        do {
+            return try EmailAddress(email)
+        } catch {
+            throw ValidationError("'\(email)' is not a valid address: \(error)")
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print everything held on an address as JSON: subscriptions, consent, messages, audit events.")
+
+        @Argument(help: "The subscriber's email address.") var email: String
+        @OptionGroup var options: ConfigurationOptions
+
+        func run() async throws {
+            let address = try Subscribers.address(email)
+            let store = try options.openStore(try options.resolve())
+            guard let export = try await store.export(address, now: Date()) else { throw KuvertError.unknownSubscriber }
+            _ = try await store.recordAudit(AuditEvent(occurredAt: Date(), actor: "cli", action: "subscriber.exported"), address: address)
+            FileHandle.standardOutput.write(try export.json() + Data("\n".utf8))
+        }
+    }
+
+    struct Erase: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Erase a person: address, name and network data go, also from the database file.",
+            discussion: "What proves consent and delivery stays without personal data. A keyed hash of the address is kept so that an import cannot bring it back; only the person's own new double opt-in can.")
+
+        @Argument(help: "The subscriber's email address.") var email: String
+        @OptionGroup var options: ConfigurationOptions
+
+        func run() async throws {
+            let address = try Subscribers.address(email)
+            let configuration = try options.resolve()
+            let store = try options.openStore(configuration)
+            let suppression = SuppressionKey(signingKey: try SecretKeys.load(configuration)[0])
+            guard try await store.erase(address, suppressionHash: suppression.hash(address), actor: "cli", now: Date()) else {
+                throw KuvertError.unknownSubscriber
+            }
+            print("Erased \(address.value).")
+        }
+    }
 
     struct ListAll: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -45,12 +90,7 @@ struct Subscribers: AsyncParsableCommand {
         @OptionGroup var options: ConfigurationOptions
 
         func run() async throws {
-            let address: EmailAddress
-            do {
-                address = try EmailAddress(email)
-            } catch {
-                throw ValidationError("'\(email)' is not a valid address: \(error)")
-            }
+            let address = try Subscribers.address(email)
             let store = try options.openStore(try options.resolve())
             guard let record = try await store.subscriberRecord(address: address) else {
                 throw KuvertError.unknownSubscriber

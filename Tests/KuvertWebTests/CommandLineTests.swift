@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import KuvertCore
 
 /// Runs the built `kuvert` executable as a person would, in a temporary data directory.
 struct KuvertCommand {
@@ -162,5 +163,45 @@ struct CommandLineTests {
         let missing = try kuvert.run("campaign", "status", "999")
         #expect(missing.status == 1)
         #expect(missing.stderr == "kuvert: There is no campaign 999.\n")
+    }
+
+    @Test("subscribers export and erase, audit and backup from the command line")
+    func privacy() async throws {
+        let kuvert = KuvertCommand()
+        defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
+        let terms = try kuvert.writeTerms("Terms")
+        #expect(try kuvert.run("lists", "add", "news", "--name", "News", "--terms", terms).status == 0)
+        let store = try AppDatabase.open(path: kuvert.dataDirectory + "/kuvert.sqlite")
+        _ = try await store.subscribe(
+            SubscriptionRequest(address: try EmailAddress("anna@example.se"), listSlug: "news", name: "Anna", language: nil,
+                                origin: RequestOrigin(ip: "192.0.2.1", userAgent: "UA", source: "form"), actor: "web"),
+            resendWindow: 0, now: Date())
+
+        let export = try kuvert.run("subscribers", "export", "anna@example.se")
+        #expect(export.status == 0)
+        let json = try JSONSerialization.jsonObject(with: Data(export.stdout.utf8)) as? [String: Any]
+        #expect(json?["address"] as? String == "anna@example.se")
+        #expect((json?["subscriptions"] as? [Any])?.count == 1)
+
+        let backupPath = kuvert.dataDirectory + "/copy.sqlite"
+        #expect(try kuvert.run("backup", backupPath).status == 0)
+        let again = try kuvert.run("backup", backupPath)
+        #expect(again.status == 1)
+        #expect(again.stderr.contains("exists already"))
+
+        let erase = try kuvert.run("subscribers", "erase", "anna@example.se")
+        #expect(erase.status == 0)
+        let twice = try kuvert.run("subscribers", "erase", "anna@example.se")
+        #expect(twice.status == 1)
+        #expect(twice.stderr == "kuvert: No subscriber has that address.\n")
+        #expect(try kuvert.run("subscribers", "export", "anna@example.se").status == 1)
+
+        let audit = try kuvert.run("audit")
+        #expect(audit.status == 0)
+        for action in ["list.created", "subscription.requested", "subscriber.exported", "store.backup", "subscriber.erased"] {
+            #expect(audit.stdout.contains(action), "\(action)")
+        }
+        #expect(!audit.stdout.contains("anna@"))
+        #expect(try kuvert.run("audit", "--email", "not an address").status == 2)
     }
 }

@@ -20,6 +20,8 @@ public struct Subscriber: Equatable, Sendable, Codable {
     /// The case-folded address that identifies the person (unique).
     public var addressKey: String
     public var createdAt: Date
+    /// When the person was erased; their address is gone from then on.
+    public var erasedAt: Date?
 }
 
 /// A person's relation to one list.

@@ -10,8 +10,20 @@ extension AppDatabase {
         migrator.registerMigration("v2-campaigns") { db in
             try db.execute(sql: campaignSchema)
         }
+        migrator.registerMigration("v3-privacy") { db in
+            try db.execute(sql: privacySchema)
+        }
         return migrator
     }
+
+    private static let privacySchema = """
+        -- Keyed hashes of erased addresses: an import cannot bring them back.
+        CREATE TABLE suppression (
+            keyHash TEXT PRIMARY KEY CHECK (length(keyHash) = 64),
+            createdAt TEXT NOT NULL
+        ) STRICT;
+        ALTER TABLE subscriber ADD COLUMN erasedAt TEXT;
+        """
 
     private static let campaignSchema = """
         CREATE TABLE campaign (

@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import KuvertCore
+
+/// `kuvert backup FILE`: a consistent copy while the server runs.
+struct Backup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a consistent copy of the store to FILE, while Kuvert keeps running.",
+        discussion: "Uses SQLite's online backup API. To restore: stop Kuvert, replace the database file with the copy (and remove its -wal and -shm files), start Kuvert.")
+
+    @Argument(help: "Where to write the copy; it must not exist yet.") var file: String
+    @OptionGroup var options: ConfigurationOptions
+
+    func run() async throws {
+        guard !FileManager.default.fileExists(atPath: file) else {
+            throw CommandFailure(message: "\(file) exists already; choose a new file name.")
+        }
+        let store = try options.openStore(try options.resolve())
+        do {
+            try store.backup(to: file)
+        } catch {
+            try? FileManager.default.removeItem(atPath: file)
+            throw CommandFailure(message: "Cannot write the backup to \(file): \(error)")
+        }
+        _ = try await store.recordAudit(AuditEvent(occurredAt: Date(), actor: "cli", action: "store.backup"), address: nil)
+        print("Backed up the store to \(file).")
+    }
+}
+
+/// `kuvert audit`: the processing log.
+struct Audit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the processing log: who did what, when. Addresses are never written to it.")
+
+    @Option(help: "Only events about this subscriber.") var email: String?
+    @Option(help: "Show at most this many of the newest events.") var limit: Int = 200
+    @OptionGroup var options: ConfigurationOptions
+
+    func run() async throws {
+        let address = try email.map { try Subscribers.address($0) }
+        let store = try options.openStore(try options.resolve())
+        let events = try await store.auditEvents(address: address, limit: max(limit, 1))
+        var rows = [["TIME", "ACTOR", "ACTION", "SUBSCRIBER", "LIST", "DETAIL"]]
+        for event in events {
+            rows.append([
+                event.occurredAt.cliText, event.actor, event.action, event.subscriberId.map { "#\($0)" } ?? "-",
+                event.listId.map { "#\($0)" } ?? "-", event.detail ?? "-",
+            ])
+        }
+        print(Table.render(rows))
+    }
+}

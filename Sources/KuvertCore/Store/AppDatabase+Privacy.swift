@@ -1,0 +1,147 @@
+import Foundation
+import GRDB
+
+/// Access, erasure, backup and the audit log.
+public protocol PrivacyStore: Sendable {
+    /// Everything held on an address; nil when it is unknown.
+    func export(_ address: EmailAddress, now: Date) async throws -> SubscriberExport?
+    /// Erases a person: address, name, IP addresses, user agents and SMTP
+    /// replies go; subscriptions end; the consent ledger, audit log and outbox
+    /// keep what proves what happened, without personal data. The address's
+    /// keyed hash joins the suppression list. Then the WAL is checkpointed so
+    /// no copy of the data is left in it (with `secure_delete`, freed space in
+    /// the file is zeroed). One transaction; false when the address is unknown.
+    func erase(_ address: EmailAddress, suppressionHash: String, actor: String, now: Date) async throws -> Bool
+    /// Whether an address was erased (its keyed hash is on the suppression list).
+    func isSuppressed(_ suppressionHash: String) async throws -> Bool
+    /// A consistent copy of the store through SQLite's online backup API, while
+    /// others keep using it.
+    func backup(to path: String) throws
+    /// The audit log, newest last, optionally of one subscriber.
+    func auditEvents(address: EmailAddress?, limit: Int) async throws -> [AuditEvent]
+    /// Appends an audit entry, about the subscriber with `address` when given.
+    func recordAudit(_ event: AuditEvent, address: EmailAddress?) async throws -> AuditEvent
+}
+
+extension AppDatabase: PrivacyStore {
+    public func export(_ address: EmailAddress, now: Date) async throws -> SubscriberExport? {
+        try await writer.read { db in
+            guard let subscriber = try Subscriber.filter(Column("addressKey") == address.key).fetchOne(db),
+                  let subscriberId = subscriber.id
+            else { return nil }
+            let subscriptions = try Subscription.filter(Column("subscriberId") == subscriberId).order(Column("id")).fetchAll(db)
+            let exported = try subscriptions.map { subscription in
+                let list = try MailingList.fetchOne(db, key: subscription.listId).orThrow()
+                let consent = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT consentEvent.*, termsVersion.version AS termsVersion FROM consentEvent
+                        LEFT JOIN termsVersion ON termsVersion.id = consentEvent.termsVersionId
+                        WHERE subscriptionId = ? ORDER BY consentEvent.id
+                        """,
+                    arguments: [subscription.id])
+                let messages = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT outboxMessage.kind, outboxMessage.status, outboxMessage.createdAt, outboxMessage.sentAt,
+                               campaign.subject
+                        FROM outboxMessage LEFT JOIN campaign ON campaign.id = outboxMessage.campaignId
+                        WHERE subscriptionId = ? ORDER BY outboxMessage.id
+                        """,
+                    arguments: [subscription.id])
+                return SubscriberExport.Subscription(
+                    list: list.slug, listName: list.name, status: subscription.status.rawValue, name: subscription.name,
+                    language: subscription.language.rawValue, requestedAt: subscription.requestedAt,
+                    confirmedAt: subscription.confirmedAt, endedAt: subscription.endedAt,
+                    consent: consent.map { row in
+                        SubscriberExport.Consent(
+                            kind: row["kind"], at: row["occurredAt"], source: row["source"], ip: row["ip"],
+                            userAgent: row["userAgent"], termsVersion: row["termsVersion"], termsSHA256: row["termsSHA256"])
+                    },
+                    messages: messages.map { row in
+                        SubscriberExport.Message(
+                            kind: row["kind"], subject: row["subject"], status: row["status"], queuedAt: row["createdAt"],
+                            sentAt: row["sentAt"])
+                    })
+            }
+            let events = try AuditEvent.filter(Column("subscriberId") == subscriberId).order(Column("id")).fetchAll(db)
+            return SubscriberExport(
+                address: subscriber.address, knownSince: subscriber.createdAt, exportedAt: now, subscriptions: exported,
+                auditEvents: events.map { .init(at: $0.occurredAt, actor: $0.actor, action: $0.action, detail: $0.detail) })
+        }
+    }
+
+    public func erase(_ address: EmailAddress, suppressionHash: String, actor: String, now: Date) async throws -> Bool {
+        let erased = try await writer.write { db -> Bool in
+            guard let subscriber = try Subscriber.filter(Column("addressKey") == address.key).fetchOne(db),
+                  let id = subscriber.id
+            else { return false }
+            let mine = "SELECT id FROM subscription WHERE subscriberId = :id"
+            try db.execute(
+                sql: """
+                    INSERT INTO consentEvent (subscriptionId, kind, occurredAt, source)
+                    SELECT id, 'withdrawn', :now, 'erasure' FROM subscription
+                    WHERE subscriberId = :id AND status IN ('pending', 'active');
+                    UPDATE subscription SET name = NULL, updatedAt = :now,
+                        status = CASE WHEN status IN ('pending', 'active') THEN 'unsubscribed' ELSE status END,
+                        endedAt = coalesce(endedAt, :now)
+                    WHERE subscriberId = :id;
+                    UPDATE consentEvent SET ip = NULL, userAgent = NULL WHERE subscriptionId IN (\(mine));
+                    UPDATE outboxMessage SET lastReply = NULL WHERE subscriptionId IN (\(mine));
+                    UPDATE outboxMessage SET status = 'skipped', leaseExpiresAt = NULL
+                    WHERE subscriptionId IN (\(mine)) AND status IN ('queued', 'leased');
+                    UPDATE outboxMessage SET testRecipient = NULL, lastReply = NULL,
+                        status = CASE WHEN status IN ('queued', 'leased') THEN 'skipped' ELSE status END
+                    WHERE testRecipient = :address;
+                    UPDATE subscriber SET address = '', addressKey = 'erased:' || id, erasedAt = :now WHERE id = :id;
+                    INSERT OR IGNORE INTO suppression (keyHash, createdAt) VALUES (:hash, :now);
+                    """,
+                arguments: ["id": id, "now": now, "address": subscriber.address, "hash": suppressionHash])
+            var audit = AuditEvent(occurredAt: now, actor: actor, action: "subscriber.erased", subscriberId: id)
+            try audit.insert(db)
+            return true
+        }
+        if erased {
+            // Write the changed pages into the file and empty the WAL, so the
+            // old rows survive in neither.
+            try await writer.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+            }
+        }
+        return erased
+    }
+
+    public func isSuppressed(_ suppressionHash: String) async throws -> Bool {
+        try await writer.read { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM suppression WHERE keyHash = ?)", arguments: [suppressionHash]) ?? false
+        }
+    }
+
+    public func backup(to path: String) throws {
+        let copy = try DatabaseQueue(path: path)
+        try writer.backup(to: copy)
+    }
+
+    public func recordAudit(_ event: AuditEvent, address: EmailAddress?) async throws -> AuditEvent {
+        try await writer.write { db in
+            var event = event
+            if let address {
+                event.subscriberId = try Int64.fetchOne(db, sql: "SELECT id FROM subscriber WHERE addressKey = ?", arguments: [address.key])
+            }
+            try event.insert(db)
+            return event
+        }
+    }
+
+    public func auditEvents(address: EmailAddress?, limit: Int) async throws -> [AuditEvent] {
+        try await writer.read { db in
+            var request = AuditEvent.order(Column("id").desc).limit(limit)
+            if let address {
+                let id = try Int64.fetchOne(db, sql: "SELECT id FROM subscriber WHERE addressKey = ?", arguments: [address.key])
+                guard let id else { return [] }
+                request = request.filter(Column("subscriberId") == id)
+            }
+            return try request.fetchAll(db).reversed()
+        }
+    }
+}
