@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import KuvertCore
 import KuvertWeb
@@ -7,6 +8,7 @@ import Logging
 struct Runtime {
     let configuration: KuvertCore.Configuration
     let store: AppDatabase
+    let keys: [SymmetricKey]
     let signer: TokenSigner
     let renderer: TemplateRenderer
     let logger: Logger
@@ -16,7 +18,8 @@ struct Runtime {
     init(options: ConfigurationOptions, extra: [String: String?] = [:], templates: [String]) async throws {
         configuration = try options.resolve(extra: extra)
         store = try options.openStore(configuration)
-        signer = TokenSigner(keys: try SecretKeys.load(configuration))
+        keys = try SecretKeys.load(configuration)
+        signer = TokenSigner(keys: keys)
         renderer = try await TemplateRenderer(directory: configuration.templatesDirectory, required: templates)
         var logger = Logger(label: "kuvert")
         logger.logLevel = .info

@@ -27,11 +27,16 @@ struct Serve: AsyncParsableCommand {
             templates: WebDependencies.requiredTemplates + Runtime.mailTemplates)
         let mailer = noMailer ? nil : try runtime.mailer()
         let configuration = runtime.configuration
+        let retention = RetentionService(
+            retention: Retention(
+                store: runtime.store, suppression: SuppressionKey(signingKey: runtime.keys[0]),
+                confirmTTL: configuration.confirmTTL, retention: configuration.retention),
+            logger: runtime.logger)
         let app = buildApplication(
             WebDependencies(
                 configuration: configuration, store: runtime.store, signer: runtime.signer, renderer: runtime.renderer,
                 mailQueued: { mailer?.wake() }),
-            services: mailer.map { [$0] } ?? [],
+            services: (mailer.map { [$0] } ?? []) + [retention],
             logger: runtime.logger)
         runtime.logger.info("kuvert serve starting", metadata: [
             "listen": "\(configuration.listenHost):\(configuration.listenPort)",

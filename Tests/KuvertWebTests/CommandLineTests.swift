@@ -196,6 +196,11 @@ struct CommandLineTests {
         #expect(twice.stderr == "kuvert: No subscriber has that address.\n")
         #expect(try kuvert.run("subscribers", "export", "anna@example.se").status == 1)
 
+        let dryRun = try kuvert.run("purge", "--dry-run")
+        #expect(dryRun.status == 0)
+        #expect(dryRun.stdout == "Would delete 0 unconfirmed subscriptions; would erase 0 people.\n")
+        #expect(try kuvert.run("purge", environment: ["KUVERT_RETENTION": "soon"]).status == 1)
+
         let audit = try kuvert.run("audit")
         #expect(audit.status == 0)
         for action in ["list.created", "subscription.requested", "subscriber.exported", "store.backup", "subscriber.erased"] {

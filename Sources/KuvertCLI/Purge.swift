@@ -1,0 +1,25 @@
+import ArgumentParser
+import Foundation
+import KuvertCore
+
+/// `kuvert purge`: apply retention now.
+struct Purge: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Apply retention: delete unconfirmed requests older than KUVERT_CONFIRM_TTL, erase people who left longer ago than KUVERT_RETENTION.",
+        discussion: "'kuvert serve' does this at start and every hour.")
+
+    @Flag(name: .customLong("dry-run"), help: "Only count what would go.") var dryRun = false
+    @OptionGroup var options: ConfigurationOptions
+
+    func run() async throws {
+        let configuration = try options.resolve()
+        let store = try options.openStore(configuration)
+        let retention = Retention(
+            store: store, suppression: SuppressionKey(signingKey: try SecretKeys.load(configuration)[0]),
+            confirmTTL: configuration.confirmTTL, retention: configuration.retention)
+        let report = try await retention.purge(now: Date(), dryRun: dryRun)
+        let verb = dryRun ? "Would delete" : "Deleted"
+        print("\(verb) \(report.expiredPending) unconfirmed subscription\(report.expiredPending == 1 ? "" : "s"); "
+            + "\(dryRun ? "would erase" : "erased") \(report.erased) \(report.erased == 1 ? "person" : "people").")
+    }
+}

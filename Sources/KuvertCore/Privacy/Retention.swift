@@ -1,0 +1,72 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Bounded retention, as the privacy policies promise: pending subscriptions
+/// not confirmed within the confirm window are deleted with their address;
+/// people whose subscriptions all ended (unsubscribed, bounced) longer ago than
+/// the retention period are erased.
+public struct Retention: Sendable {
+    /// What a purge did, or would do.
+    public struct Report: Sendable, Equatable {
+        public var expiredPending: Int
+        public var erased: Int
+    }
+
+    private let store: any PrivacyStore & RetentionStore
+    private let suppression: SuppressionKey
+    private let confirmTTL: TimeInterval
+    private let retention: TimeInterval
+
+    public init(store: any PrivacyStore & RetentionStore, suppression: SuppressionKey, confirmTTL: TimeInterval, retention: TimeInterval) {
+        self.store = store
+        self.suppression = suppression
+        self.confirmTTL = confirmTTL
+        self.retention = retention
+    }
+
+    /// Applies retention at `now`; with `dryRun`, only counts.
+    public func purge(now: Date, dryRun: Bool) async throws -> Report {
+        let pendingBefore = now.addingTimeInterval(-confirmTTL)
+        let people = try await store.addressesToErase(endedBefore: now.addingTimeInterval(-retention))
+        if dryRun {
+            return Report(expiredPending: try await store.expiredPendingCount(before: pendingBefore), erased: people.count)
+        }
+        let expired = try await store.deleteExpiredPending(before: pendingBefore, now: now)
+        var erased = 0
+        for address in people where try await store.erase(
+            address, suppressionHash: suppression.hash(address), actor: "retention", now: now) {
+            erased += 1
+        }
+        return Report(expiredPending: expired, erased: erased)
+    }
+}
+
+/// Runs retention when `kuvert serve` starts and every hour after, until shutdown.
+public struct RetentionService: Service {
+    private let retention: Retention
+    private let interval: Duration
+    private let logger: Logger
+
+    public init(retention: Retention, interval: Duration = .seconds(3_600), logger: Logger) {
+        self.retention = retention
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                let report = try await retention.purge(now: Date(), dryRun: false)
+                if report.expiredPending + report.erased > 0 {
+                    logger.info("retention applied", metadata: [
+                        "expiredPending": "\(report.expiredPending)", "erased": "\(report.erased)",
+                    ])
+                }
+            } catch {
+                logger.error("retention failed; trying again later", metadata: ["error": "\(error)"])
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        }
+    }
+}

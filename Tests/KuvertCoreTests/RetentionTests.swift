@@ -1,0 +1,79 @@
+import Crypto
+import Foundation
+import GRDB
+import Testing
+@testable import KuvertCore
+
+@Suite("Retention: unconfirmed requests expire, people who left are erased")
+struct RetentionTests {
+    let day: TimeInterval = 86_400
+
+    /// A store with: an old pending request, a fresh one, someone unsubscribed
+    /// long ago, someone unsubscribed lately, someone bounced long ago, and
+    /// someone who left one list long ago but is active on another.
+    func scenario() async throws -> (TemporaryStore, Retention) {
+        let store = try TemporaryStore()
+        try await store.addList("news")
+        try await store.addList("events")
+        let long = Date().addingTimeInterval(-800 * day)
+        let recent = Date().addingTimeInterval(-10 * day)
+        for (email, list, requested) in [
+            ("oldpending@example.se", "news", Date().addingTimeInterval(-8 * day)),
+            ("newpending@example.se", "news", Date()),
+            ("leftlongago@example.se", "news", long), ("leftlately@example.se", "news", long),
+            ("bouncedlongago@example.se", "news", long), ("stays@example.se", "news", long), ("stays@example.se", "events", long),
+        ] {
+            _ = try await store.database.subscribe(try TemporaryStore.request(email, list: list), resendWindow: 0, now: requested)
+        }
+        try await store.sql { db in
+            func set(_ email: String, _ list: String, _ status: String, endedAt: Date?) throws {
+                try db.execute(
+                    sql: """
+                        UPDATE subscription SET status = ?, confirmedAt = requestedAt, endedAt = ?
+                        WHERE subscriberId = (SELECT id FROM subscriber WHERE addressKey = ?)
+                          AND listId = (SELECT id FROM mailingList WHERE slug = ?)
+                        """,
+                    arguments: [status, endedAt, email, list])
+            }
+            try set("leftlongago@example.se", "news", "unsubscribed", endedAt: Date().addingTimeInterval(-731 * day))
+            try set("leftlately@example.se", "news", "unsubscribed", endedAt: recent)
+            try set("bouncedlongago@example.se", "news", "bounced", endedAt: Date().addingTimeInterval(-731 * day))
+            try set("stays@example.se", "news", "unsubscribed", endedAt: Date().addingTimeInterval(-731 * day))
+            try set("stays@example.se", "events", "active", endedAt: nil)
+        }
+        let retention = Retention(
+            store: store.database, suppression: SuppressionKey(signingKey: SymmetricKey(size: .bits256)),
+            confirmTTL: 7 * day, retention: 730 * day)
+        return (store, retention)
+    }
+
+    func addresses(_ store: TemporaryStore) async throws -> Set<String> {
+        Set(try await store.sql { db in try String.fetchAll(db, sql: "SELECT address FROM subscriber WHERE erasedAt IS NULL") })
+    }
+
+    @Test("a dry run counts and changes nothing")
+    func dryRun() async throws {
+        let (store, retention) = try await scenario()
+        let before = try await addresses(store)
+        let report = try await retention.purge(now: Date(), dryRun: true)
+        #expect(report == Retention.Report(expiredPending: 1, erased: 2))
+        #expect(try await addresses(store) == before)
+    }
+
+    @Test("purge deletes the expired request with its address and erases only those who left long ago")
+    func purge() async throws {
+        let (store, retention) = try await scenario()
+        let report = try await retention.purge(now: Date(), dryRun: false)
+        #expect(report == Retention.Report(expiredPending: 1, erased: 2))
+        #expect(try await addresses(store) == ["newpending@example.se", "leftlately@example.se", "stays@example.se"])
+        // The expired request left no trace of its address in the files.
+        let data = try Data(contentsOf: URL(fileURLWithPath: store.directory + "/kuvert.sqlite"))
+        #expect(data.range(of: Data("oldpending@example.se".utf8)) == nil)
+        #expect(data.range(of: Data("leftlongago@example.se".utf8)) == nil)
+        let actions = try await store.sql { db in try String.fetchAll(db, sql: "SELECT action FROM auditEvent") }
+        #expect(actions.contains("retention.expired-pending"))
+        #expect(actions.filter { $0 == "subscriber.erased" }.count == 2)
+        // Running again finds nothing more.
+        #expect(try await retention.purge(now: Date(), dryRun: false) == Retention.Report(expiredPending: 0, erased: 0))
+    }
+}
