@@ -27,7 +27,7 @@ struct Runtime {
     }
 
     /// Every mail template the mailer needs.
-    static let mailTemplates = ConfirmationMail.templateNames + NewsletterMail.templateNames
+    static let mailTemplates = MessageComposer.templateNames
 
     /// The mailer worker over libcurl SMTP sessions.
     func mailer() throws -> Mailer {

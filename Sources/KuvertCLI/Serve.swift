@@ -35,7 +35,7 @@ struct Serve: AsyncParsableCommand {
         let app = buildApplication(
             WebDependencies(
                 configuration: configuration, store: runtime.store, signer: runtime.signer, renderer: runtime.renderer,
-                mailQueued: { mailer?.wake() }),
+                suppression: SuppressionKey(signingKey: runtime.keys[0]), mailQueued: { mailer?.wake() }),
             services: (mailer.map { [$0] } ?? []) + [retention],
             logger: runtime.logger)
         runtime.logger.info("kuvert serve starting", metadata: [

@@ -9,17 +9,20 @@ public struct WebDependencies: Sendable {
     public var store: any KuvertStore
     public var signer: TokenSigner
     public var renderer: TemplateRenderer
+    /// Keys the hashes of erased addresses.
+    public var suppression: SuppressionKey
     /// Called after a request queued mail, to wake a mailer in this process.
     public var mailQueued: @Sendable () -> Void
 
     public init(
         configuration: KuvertCore.Configuration, store: any KuvertStore, signer: TokenSigner, renderer: TemplateRenderer,
-        mailQueued: @escaping @Sendable () -> Void = {}
+        suppression: SuppressionKey, mailQueued: @escaping @Sendable () -> Void = {}
     ) {
         self.configuration = configuration
         self.store = store
         self.signer = signer
         self.renderer = renderer
+        self.suppression = suppression
         self.mailQueued = mailQueued
     }
 
@@ -44,6 +47,11 @@ public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequest
     ).register(on: router)
     UnsubscribeController(
         store: dependencies.store, signer: dependencies.signer, pages: pages, maximumBodyBytes: configuration.maxBodyBytes
+    ).register(on: router)
+    PrivacyController(
+        store: dependencies.store, signer: dependencies.signer, suppression: dependencies.suppression, pages: pages,
+        maximumBodyBytes: configuration.maxBodyBytes, resendWindow: configuration.resendWindow,
+        mailQueued: dependencies.mailQueued
     ).register(on: router)
     HealthController(store: dependencies.store).register(on: router)
     return router

@@ -6,7 +6,7 @@ import KuvertCore
 struct Pages: Sendable {
     /// Every web template the pages use, in each language.
     static let templateNames: [String] = Language.allCases.flatMap { language in
-        ["thanks", "confirm", "welcome", "link-error", "form-error", "unsubscribe"].map { "web.\(language.rawValue).\($0)" }
+        ["thanks", "confirm", "welcome", "link-error", "form-error", "unsubscribe", "privacy-request", "privacy"].map { "web.\(language.rawValue).\($0)" }
     }
 
     let renderer: TemplateRenderer
@@ -33,6 +33,18 @@ struct Pages: Sendable {
 
     func unsubscribe(list: MailingList, language: Language, token: String, done: Bool) throws -> Response {
         try page("unsubscribe", UnsubscribeView(listName: list.name, action: "/unsubscribe/" + token, done: done), language: language)
+    }
+
+    func privacyRequest(sent: Bool, language: Language) throws -> Response {
+        try page("privacy-request", PrivacyRequestView(sent: sent), language: language)
+    }
+
+    func privacy(_ export: SubscriberExport, token: String, language: Language) throws -> Response {
+        try page("privacy", PrivacyView(export, token: token), language: language)
+    }
+
+    func privacyErased(language: Language) throws -> Response {
+        try page("privacy", PrivacyView(erased: true), language: language)
     }
 
     func linkError(_ error: ConfirmationService.LinkError, language: Language) throws -> Response {
@@ -72,6 +84,52 @@ struct WelcomeView {
     var listName: String
     var termsVersion: Int
     var alreadyActive: Bool
+}
+
+struct PrivacyRequestView { var sent: Bool }
+
+/// What the privacy page shows of an export.
+struct PrivacyView {
+    struct Subscription {
+        var listName: String
+        var status: String
+        var name: String
+        var requestedAt: String
+        var confirmedAt: String?
+        var endedAt: String?
+        var messages: Int
+        var consent: [Consent]
+    }
+
+    struct Consent {
+        var at: String
+        var kind: String
+        var source: String
+        var termsVersion: Int?
+        var ip: String?
+    }
+
+    var erased = false
+    var address = ""
+    var subscriptions: [Subscription] = []
+    var exportURL = ""
+    var eraseURL = ""
+
+    init(erased: Bool) { self.erased = erased }
+
+    init(_ export: SubscriberExport, token: String) {
+        let time: (Date) -> String = { $0.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false)) }
+        address = export.address
+        exportURL = "/privacy/\(token)/export"
+        eraseURL = "/privacy/\(token)/erase"
+        subscriptions = export.subscriptions.map { subscription in
+            Subscription(
+                listName: subscription.listName, status: subscription.status, name: subscription.name ?? "-",
+                requestedAt: time(subscription.requestedAt), confirmedAt: subscription.confirmedAt.map(time),
+                endedAt: subscription.endedAt.map(time), messages: subscription.messages.count,
+                consent: subscription.consent.map { .init(at: time($0.at), kind: $0.kind, source: $0.source, termsVersion: $0.termsVersion, ip: $0.ip) })
+        }
+    }
 }
 
 struct UnsubscribeView {

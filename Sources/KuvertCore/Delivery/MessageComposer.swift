@@ -1,5 +1,9 @@
 import Foundation
 
+struct PrivacyMailView {
+    var privacyURL: String
+}
+
 /// A message ready for SMTP: the envelope and the bytes.
 public struct ComposedMessage: Sendable {
     public var envelopeFrom: String
@@ -18,6 +22,12 @@ public struct MessageComposer: Sendable {
         /// Not now: its campaign is paused. The lease is returned.
         case hold
     }
+
+    /// Every mail template the composer renders, in each language.
+    public static let templateNames = ConfirmationMail.templateNames + NewsletterMail.templateNames
+        + Language.allCases.flatMap { language in
+            ["subject", "text", "html"].map { "mail.\(language.rawValue).privacy.\($0)" }
+        }
 
     private let renderer: TemplateRenderer
     private let signer: TokenSigner
@@ -48,7 +58,24 @@ public struct MessageComposer: Sendable {
         switch delivery.message.kind {
         case .confirmation: try confirmation(delivery, now: now)
         case .newsletter, .test: try newsletter(delivery, now: now)
+        case .privacy: try privacy(delivery, now: now)
         }
+    }
+
+    private func privacy(_ delivery: OutboxDelivery, now: Date) throws -> Decision {
+        guard let subscription = delivery.subscription else { return .skip("subscriber is gone") }
+        guard now.timeIntervalSince(delivery.message.createdAt) < PrivacyLink.lifetime else {
+            return .skip("the link would have expired")
+        }
+        let token = PrivacyLink.token(forSubscriber: subscription.subscriberId, signer: signer, now: now)
+        let view = PrivacyMailView(privacyURL: baseURL + "/privacy/" + token)
+        let language = subscription.language.rawValue
+        return try compose(
+            delivery, subject: try renderer.render(view, template: "mail.\(language).privacy.subject")
+                .trimmingCharacters(in: .whitespacesAndNewlines),
+            text: try renderer.render(view, template: "mail.\(language).privacy.text"),
+            html: try renderer.render(view, template: "mail.\(language).privacy.html"),
+            headers: [(name: "Auto-Submitted", value: "auto-generated")], now: now)
     }
 
     private func confirmation(_ delivery: OutboxDelivery, now: Date) throws -> Decision {

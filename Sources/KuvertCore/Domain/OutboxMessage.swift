@@ -8,6 +8,8 @@ public struct OutboxMessage: Equatable, Sendable, Codable {
         case newsletter
         /// One copy of a campaign to an editor's address, marked as a test.
         case test
+        /// A person's link to see, download and erase what is held on them.
+        case privacy
     }
 
     public enum Status: String, Sendable, Codable, CaseIterable {

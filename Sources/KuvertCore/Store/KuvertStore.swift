@@ -51,4 +51,4 @@ public protocol StoreHealth: Sendable {
 }
 
 /// Every store capability Kuvert uses.
-public typealias KuvertStore = ListStore & SubscriptionStore & OutboxStore & CampaignStore & PrivacyStore & RetentionStore & StoreHealth
+public typealias KuvertStore = ListStore & SubscriptionStore & OutboxStore & CampaignStore & PrivacyStore & PrivacyRequestStore & RetentionStore & StoreHealth

@@ -25,7 +25,7 @@ final class MailerHarness: Sendable {
         configure(&configuration)
         self.configuration = configuration
         renderer = try await TemplateRenderer(
-            directory: TestPaths.templates, required: ConfirmationMail.templateNames + NewsletterMail.templateNames)
+            directory: TestPaths.templates, required: MessageComposer.templateNames)
     }
 
     var confirmation: ConfirmationService {

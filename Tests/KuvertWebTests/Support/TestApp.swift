@@ -32,10 +32,11 @@ final class TestApp: Sendable {
         store = try AppDatabase.open(path: configuration.databasePath)
         let renderer = try await TemplateRenderer(
             directory: Self.templatesDirectory,
-            required: WebDependencies.requiredTemplates + ConfirmationMail.templateNames + NewsletterMail.templateNames)
+            required: WebDependencies.requiredTemplates + MessageComposer.templateNames)
         dependencies = WebDependencies(
             configuration: configuration, store: store, signer: TokenSigner(keys: [SymmetricKey(size: .bits256)]),
-            renderer: renderer, mailQueued: { mailer?.mailer?.wake() })
+            renderer: renderer, suppression: SuppressionKey(signingKey: SymmetricKey(size: .bits256)),
+            mailQueued: { mailer?.mailer?.wake() })
     }
 
     /// A mailer sending through the configured SMTP server, as `kuvert serve` runs it.

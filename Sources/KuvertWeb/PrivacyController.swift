@@ -1,0 +1,131 @@
+import Foundation
+import Hummingbird
+import KuvertCore
+import Logging
+
+/// The data-subject rights, self-service: `GET /privacy`, `POST /privacy/request`,
+/// `GET /privacy/{token}`, `GET /privacy/{token}/export`, `POST /privacy/{token}/erase`.
+///
+/// A link is mailed only to a known address, and the answer is the same
+/// either way; a link names the subscriber and lives one hour.
+struct PrivacyController: Sendable {
+    let store: any KuvertStore
+    let signer: TokenSigner
+    let suppression: SuppressionKey
+    let pages: Pages
+    let maximumBodyBytes: Int
+    let resendWindow: TimeInterval
+    let mailQueued: @Sendable () -> Void
+
+    func register(on router: Router<KuvertRequestContext>) {
+        router.get("privacy", use: form)
+        router.post("privacy/request", use: request)
+        router.get("privacy/:token", use: overview)
+        router.get("privacy/:token/export", use: export)
+        router.post("privacy/:token/erase", use: erase)
+    }
+
+    @Sendable func form(_ request: Request, context: KuvertRequestContext) async throws -> Response {
+        try pages.privacyRequest(sent: false, language: request.browserLanguage ?? .en)
+    }
+
+    @Sendable func request(_ request: Request, context: KuvertRequestContext) async throws -> Response {
+        let json = SubscribeController.answersJSON(request)
+        let language = request.browserLanguage ?? .en
+        do {
+            let fields = try await FormFields.read(request, limit: maximumBodyBytes)
+            guard let email = fields["email"] else {
+                throw KuvertError.invalidField(name: "email", reason: "is required")
+            }
+            let address: EmailAddress
+            do { address = try EmailAddress(email) } catch { throw KuvertError.invalidAddress(error) }
+            if try await store.requestPrivacyLink(address, resendWindow: resendWindow, now: Date()) { mailQueued() }
+            if json { return JSONResponse.make(["status": "sent"], status: .accepted) }
+            return try pages.privacyRequest(sent: true, language: language)
+        } catch let problem as FormFields.Problem {
+            return try answer(WebError(problem), json: json, language: language)
+        } catch let error as KuvertError {
+            guard let webError = WebError(error) else { throw error }
+            return try answer(webError, json: json, language: language)
+        }
+    }
+
+    @Sendable func overview(_ request: Request, context: KuvertRequestContext) async throws -> Response {
+        let token = context.parameters.get("token") ?? ""
+        switch try await person(token, request) {
+        case .failure(let page): return page.response
+        case .success(let address):
+            guard let export = try await store.export(address, now: Date()) else {
+                return try pages.linkError(.noLongerValid, language: request.browserLanguage ?? .en)
+            }
+            return try pages.privacy(export, token: token, language: Self.language(of: export, request))
+        }
+    }
+
+    @Sendable func export(_ request: Request, context: KuvertRequestContext) async throws -> Response {
+        let token = context.parameters.get("token") ?? ""
+        switch try await person(token, request) {
+        case .failure(let page): return page.response
+        case .success(let address):
+            guard let export = try await store.export(address, now: Date()) else {
+                return try pages.linkError(.noLongerValid, language: request.browserLanguage ?? .en)
+            }
+            _ = try await store.recordAudit(AuditEvent(occurredAt: Date(), actor: "web", action: "subscriber.exported"), address: address)
+            return Response(
+                status: .ok,
+                headers: [
+                    .contentType: "application/json; charset=utf-8", .cacheControl: "no-store",
+                    .contentDisposition: "attachment; filename=\"kuvert-export.json\"",
+                ],
+                body: .init(byteBuffer: ByteBuffer(bytes: try export.json())))
+        }
+    }
+
+    @Sendable func erase(_ request: Request, context: KuvertRequestContext) async throws -> Response {
+        let token = context.parameters.get("token") ?? ""
+        _ = try? await request.body.collect(upTo: maximumBodyBytes)
+        switch try await person(token, request) {
+        case .failure(let page): return page.response
+        case .success(let address):
+            let language = (try await store.export(address, now: Date())).map { Self.language(of: $0, request) }
+                ?? request.browserLanguage ?? .en
+            guard try await store.erase(address, suppressionHash: suppression.hash(address), actor: "web", now: Date()) else {
+                return try pages.linkError(.noLongerValid, language: language)
+            }
+            context.logger.info("erased on request")
+            return try pages.privacyErased(language: language)
+        }
+    }
+
+    /// The address behind a privacy link, or the page that says why there is none.
+    private func person(_ token: String, _ request: Request) async throws -> Result<EmailAddress, PageResponse> {
+        let language = request.browserLanguage ?? .en
+        let id: Int64
+        do {
+            id = try PrivacyLink.subscriberId(in: token, signer: signer, now: Date())
+        } catch .expired {
+            return .failure(PageResponse(try pages.linkError(.expired, language: language)))
+        } catch {
+            return .failure(PageResponse(try pages.linkError(.invalidLink, language: language)))
+        }
+        guard let address = try await store.subscriberAddress(id: id) else {
+            return .failure(PageResponse(try pages.linkError(.noLongerValid, language: language)))
+        }
+        return .success(address)
+    }
+
+    private func answer(_ error: WebError, json: Bool, language: Language) throws -> Response {
+        if json { return JSONResponse.error(error) }
+        return try pages.formError(error, email: nil, listSlug: nil, language: language)
+    }
+
+    private static func language(of export: SubscriberExport, _ request: Request) -> Language {
+        export.subscriptions.last.flatMap { Language(rawValue: $0.language) } ?? request.browserLanguage ?? .en
+    }
+}
+
+/// A finished page, as the failure side of a lookup.
+struct PageResponse: Error {
+    var response: Response
+    init(_ response: Response) { self.response = response }
+}
