@@ -6,7 +6,37 @@ import KuvertCore
 struct Subscribers: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List subscriptions, or show one subscriber with their consent records.",
-        subcommands: [ListAll.self, Show.self, Export.self, Erase.self], defaultSubcommand: ListAll.self)
+        subcommands: [ListAll.self, Show.self, Export.self, Erase.self, Import.self], defaultSubcommand: ListAll.self)
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import addresses from a CSV file (email[,name[,locale]]) as pending subscriptions.",
+            discussion: "Everyone gets a confirmation mail and becomes a subscriber only by confirming: an import never activates anyone. Invalid rows, duplicates and erased addresses are reported with their line numbers.")
+
+        @Argument(help: "The CSV file.") var file: String
+        @Option(help: "The list to import into.") var list: String
+        @Option(help: "Confirmation mails per second to queue.") var rate: Double = 10
+        @OptionGroup var options: ConfigurationOptions
+
+        func validate() throws {
+            guard rate > 0, rate.isFinite else { throw ValidationError("--rate must be a positive number.") }
+        }
+
+        func run() async throws {
+            let configuration = try options.resolve()
+            let store = try options.openStore(configuration)
+            guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
+                throw CommandFailure(message: "Cannot read \(file) as UTF-8 text.")
+            }
+            let importer = CSVImport(
+                store: store, suppression: SuppressionKey(signingKey: try SecretKeys.load(configuration)[0]),
+                resendWindow: configuration.resendWindow, rate: rate)
+            let report = try await importer.run(text, listSlug: list, now: Date())
+            print("Queued \(report.queued) confirmation mail\(report.queued == 1 ? "" : "s"); "
+                + "\(report.alreadyPending) already pending, \(report.alreadyActive) already subscribed, \(report.refused.count) refused.")
+            for refusal in report.refused { print("line \(refusal.line): \(refusal.reason)") }
+        }
+    }
 
     /// The address argument, validated, or exit code 2.
     static func address(_ email: String) throws -> EmailAddress {

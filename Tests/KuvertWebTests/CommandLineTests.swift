@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 @testable import KuvertCore
 
@@ -208,5 +209,54 @@ struct CommandLineTests {
         }
         #expect(!audit.stdout.contains("anna@"))
         #expect(try kuvert.run("audit", "--email", "not an address").status == 2)
+    }
+
+    @Test("import: every row pending with a spread-out confirmation, refusals with line numbers, erased addresses stay out")
+    func importCSV() async throws {
+        let kuvert = KuvertCommand()
+        defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
+        let terms = try kuvert.writeTerms("Terms")
+        #expect(try kuvert.run("lists", "add", "news", "--name", "News", "--terms", terms).status == 0)
+        // An address that was erased before.
+        let store = try AppDatabase.open(path: kuvert.dataDirectory + "/kuvert.sqlite")
+        _ = try await store.subscribe(
+            SubscriptionRequest(address: try EmailAddress("gone@example.se"), listSlug: "news", name: nil, language: nil,
+                                origin: RequestOrigin(ip: nil, userAgent: nil, source: "form"), actor: "web"),
+            resendWindow: 0, now: Date())
+        #expect(try kuvert.run("subscribers", "erase", "gone@example.se").status == 0)
+
+        let csv = try kuvert.writeTerms("""
+            email,name,locale
+            anna@example.se,"Svensson, Anna",sv
+            not-an-address,Bo
+            ANNA@example.se,Anna again
+            bertil@example.se
+            gone@example.se,Gone
+            cecilia@exempel.se,"Cecilia ""CC"" Ek",en
+            """)
+        let result = try kuvert.run("subscribers", "import", csv, "--list", "news", "--rate", "5")
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first == "Queued 3 confirmation mails; 0 already pending, 0 already subscribed, 3 refused.")
+        #expect(lines.contains { $0.hasPrefix("line 3: ") })
+        #expect(lines.contains("line 4: The same address as line 2."))
+        #expect(lines.contains { $0.hasPrefix("line 6: Erased at the person's request") })
+
+        let rows = try await store.writer.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT subscriber.address, subscription.status, subscription.name, outboxMessage.dueAt
+                FROM subscription JOIN subscriber ON subscriber.id = subscription.subscriberId
+                JOIN outboxMessage ON outboxMessage.subscriptionId = subscription.id
+                WHERE subscriber.erasedAt IS NULL ORDER BY subscription.id
+                """)
+        }
+        #expect(rows.map { $0["address"] as String } == ["anna@example.se", "bertil@example.se", "cecilia@exempel.se"])
+        #expect(rows.allSatisfy { ($0["status"] as String) == "pending" })
+        #expect(rows.map { $0["name"] as String? } == ["Svensson, Anna", nil, "Cecilia \"CC\" Ek"])
+        // Five per second: the third mail is due 0.4 s after the first.
+        let due = rows.map { $0["dueAt"] as Date }
+        #expect(abs(due[2].timeIntervalSince(due[0]) - 0.4) < 0.01)
+        #expect(try kuvert.run("subscribers", "import", csv, "--list", "nope").status == 1)
+        #expect(try kuvert.run("subscribers", "import", "/nonexistent.csv", "--list", "news").status == 1)
     }
 }

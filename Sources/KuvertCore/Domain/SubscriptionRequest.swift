@@ -11,6 +11,9 @@ public struct SubscriptionRequest: Sendable, Equatable {
     public var origin: RequestOrigin
     /// Who acted, for the audit log: `web`, `cli`.
     public var actor: String
+    /// When the confirmation mail may go; nil for at once. Imports spread their
+    /// mail out so a list does not arrive at the relay in one burst.
+    public var confirmationDueAt: Date?
 
     public init(
         address: EmailAddress, listSlug: String?, name: String?, language: Language?,

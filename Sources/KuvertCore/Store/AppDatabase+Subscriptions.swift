@@ -48,8 +48,8 @@ extension AppDatabase: SubscriptionStore {
                 userAgent: request.origin.userAgent, source: request.origin.source)
             try consent.insert(db)
             var message = OutboxMessage(
-                kind: .confirmation, subscriptionId: subscriptionId, status: .queued, dueAt: now, attempts: 0,
-                createdAt: now)
+                kind: .confirmation, subscriptionId: subscriptionId, status: .queued,
+                dueAt: request.confirmationDueAt ?? now, attempts: 0, createdAt: now)
             try message.insert(db)
             try Self.audit(db, request, action: "subscription.requested", subscriberId: subscriberId, listId: listId, now: now, detail: request.origin.source)
             return .confirmationQueued(subscriptionId: subscriptionId)
