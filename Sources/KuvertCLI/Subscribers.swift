@@ -32,6 +32,10 @@ struct Subscribers: AsyncParsableCommand {
                 store: store, suppression: SuppressionKey(signingKey: try SecretKeys.load(configuration)[0]),
                 resendWindow: configuration.resendWindow, rate: rate)
             let report = try await importer.run(text, listSlug: list, now: Date())
+            _ = try await store.recordAudit(
+                AuditEvent(occurredAt: Date(), actor: "cli", action: "subscribers.imported",
+                           detail: "\(report.queued) queued, \(report.refused.count) refused"),
+                address: nil)
             print("Queued \(report.queued) confirmation mail\(report.queued == 1 ? "" : "s"); "
                 + "\(report.alreadyPending) already pending, \(report.alreadyActive) already subscribed, \(report.refused.count) refused.")
             for refusal in report.refused { print("line \(refusal.line): \(refusal.reason)") }

@@ -39,6 +39,12 @@ struct MailerTests {
         #expect(outbox.first?.lastReplyCode == 250)
         #expect(outbox.first?.lastReply?.hasPrefix("250 2.0.0 Queued as") == true)
         #expect(outbox.first?.sentAt != nil)
+        let sendAudit = try await harness.store.sql { db in
+            try AuditEvent.filter(sql: "action = 'message.sent'").fetchOne(db)
+        }
+        #expect(sendAudit?.actor == "worker")
+        #expect(sendAudit?.subscriberId == 1)
+        #expect(sendAudit?.detail == "confirmation #1")
 
         // The link in the mail completes the opt-in.
         let link = try #require(text.split(whereSeparator: \.isWhitespace).first { $0.contains("/confirm/") })

@@ -1,6 +1,8 @@
 import Crypto
 import Foundation
 import GRDB
+import KuvertTestSupport
+import Logging
 import Testing
 @testable import KuvertCore
 
@@ -75,5 +77,26 @@ struct RetentionTests {
         #expect(actions.filter { $0 == "subscriber.erased" }.count == 2)
         // Running again finds nothing more.
         #expect(try await retention.purge(now: Date(), dryRun: false) == Retention.Report(expiredPending: 0, erased: 0))
+    }
+
+    @Test("serve's retention job applies retention when it starts and stops on cancellation")
+    func service() async throws {
+        let (store, retention) = try await scenario()
+        var logger = Logger(label: "retention-test")
+        logger.logLevel = .critical
+        let task = Task { try await RetentionService(retention: retention, logger: logger).run() }
+        try await eventually(timeout: 10, "retention applied") {
+            try await addresses(store) == ["newpending@example.se", "leftlately@example.se", "stays@example.se"]
+        }
+        task.cancel()
+        try await task.value
+        #expect(try await store.count("suppression") == 2)
+    }
+
+    @Test("addresses are redacted from logged SMTP replies")
+    func redaction() {
+        #expect(LogRedaction.addresses(in: "550 5.1.1 <anna@example.se>: Recipient address rejected")
+            == "550 5.1.1 <<address>>: Recipient address rejected")
+        #expect(LogRedaction.addresses(in: "451 4.3.0 Try again later") == "451 4.3.0 Try again later")
     }
 }

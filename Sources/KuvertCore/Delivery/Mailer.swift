@@ -131,8 +131,9 @@ public final class Mailer: Service, Sendable {
         }
         switch record {
         case .sent: logger.debug("sent")
-        case .retry(let outcome, let at): logger.info("will retry", metadata: ["reply": "\(outcome.reply)", "at": "\(at)"])
-        case .failed(let outcome): logger.warning("failed", metadata: ["reply": "\(outcome.reply)"])
+        case .retry(let outcome, let at):
+            logger.info("will retry", metadata: ["reply": "\(LogRedaction.addresses(in: outcome.reply))", "at": "\(at)"])
+        case .failed(let outcome): logger.warning("failed", metadata: ["reply": "\(LogRedaction.addresses(in: outcome.reply))"])
         case .skipped(let reason): logger.info("skipped", metadata: ["reason": "\(reason)"])
         }
     }

@@ -54,6 +54,16 @@ extension AppDatabase: DeliveryStore {
             switch record {
             case .sent(let outcome):
                 try Self.update(db, id, status: .sent, outcome: outcome, dueAt: nil, sentAt: now, countsAttempt: true)
+                // The outbox row changes; the audit log keeps the send for good.
+                try db.execute(
+                    sql: """
+                        INSERT INTO auditEvent (occurredAt, actor, action, subscriberId, listId, detail)
+                        SELECT :now, 'worker', 'message.sent', subscription.subscriberId, subscription.listId,
+                               outboxMessage.kind || ' #' || outboxMessage.id
+                        FROM outboxMessage LEFT JOIN subscription ON subscription.id = outboxMessage.subscriptionId
+                        WHERE outboxMessage.id = :id
+                        """,
+                    arguments: ["now": now, "id": id])
             case .retry(let outcome, let at):
                 try Self.update(db, id, status: .queued, outcome: outcome, dueAt: at, sentAt: nil, countsAttempt: true)
             case .failed(let outcome):
