@@ -52,24 +52,18 @@ struct PrivacyController: Sendable {
 
     @Sendable func overview(_ request: Request, context: KuvertRequestContext) async throws -> Response {
         let token = context.parameters.get("token") ?? ""
-        switch try await person(token, request) {
+        switch try await held(token, request) {
         case .failure(let page): return page.response
-        case .success(let address):
-            guard let export = try await store.export(address, now: Date()) else {
-                return try pages.linkError(.noLongerValid, language: request.browserLanguage ?? .en)
-            }
+        case .success(let (_, export)):
             return try pages.privacy(export, token: token, language: Self.language(of: export, request))
         }
     }
 
     @Sendable func export(_ request: Request, context: KuvertRequestContext) async throws -> Response {
         let token = context.parameters.get("token") ?? ""
-        switch try await person(token, request) {
+        switch try await held(token, request) {
         case .failure(let page): return page.response
-        case .success(let address):
-            guard let export = try await store.export(address, now: Date()) else {
-                return try pages.linkError(.noLongerValid, language: request.browserLanguage ?? .en)
-            }
+        case .success(let (address, export)):
             _ = try await store.recordAudit(AuditEvent(occurredAt: Date(), actor: "web", action: "subscriber.exported"), address: address)
             return Response(
                 status: .ok,
@@ -78,6 +72,18 @@ struct PrivacyController: Sendable {
                     .contentDisposition: "attachment; filename=\"kuvert-export.json\"",
                 ],
                 body: .init(byteBuffer: ByteBuffer(bytes: try export.json())))
+        }
+    }
+
+    /// The address behind a privacy link and everything held on it, or the page that says why not.
+    private func held(_ token: String, _ request: Request) async throws -> Result<(EmailAddress, SubscriberExport), PageResponse> {
+        switch try await person(token, request) {
+        case .failure(let page): return .failure(page)
+        case .success(let address):
+            guard let export = try await store.export(address, now: Date()) else {
+                return .failure(PageResponse(try pages.linkError(.noLongerValid, language: request.browserLanguage ?? .en)))
+            }
+            return .success((address, export))
         }
     }
 

@@ -52,5 +52,4 @@ struct UnsubscribeController: Sendable {
         body.contains("List-Unsubscribe=One-Click")
             || (body.contains("name=\"List-Unsubscribe\"") && body.contains("\r\n\r\nOne-Click"))
     }
-
 }
