@@ -33,12 +33,15 @@ public struct WebDependencies: Sendable {
 /// The router with every public route.
 public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequestContext> {
     let router = Router(context: KuvertRequestContext.self)
-    router.add(middleware: SecurityHeadersMiddleware())
     let configuration = dependencies.configuration
+    router.add(middleware: SecurityHeadersMiddleware())
+    router.add(middleware: ClientAddressMiddleware(proxies: TrustedProxies(configuration.trustedProxies)))
+    let limits = RequestLimits(
+        perClient: RateLimiter(configuration.clientRateLimit), perAddress: RateLimiter(configuration.addressRateLimit))
     let pages = Pages(renderer: dependencies.renderer)
     SubscribeController(
         intake: SubscriptionIntake(store: dependencies.store, resendWindow: configuration.resendWindow),
-        pages: pages, maximumBodyBytes: configuration.maxBodyBytes, mailQueued: dependencies.mailQueued
+        pages: pages, maximumBodyBytes: configuration.maxBodyBytes, mailQueued: dependencies.mailQueued, limits: limits
     ).register(on: router)
     ConfirmationController(
         confirmation: ConfirmationService(
@@ -51,7 +54,7 @@ public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequest
     PrivacyController(
         store: dependencies.store, signer: dependencies.signer, suppression: dependencies.suppression, pages: pages,
         maximumBodyBytes: configuration.maxBodyBytes, resendWindow: configuration.resendWindow,
-        mailQueued: dependencies.mailQueued
+        mailQueued: dependencies.mailQueued, limits: limits
     ).register(on: router)
     HealthController(store: dependencies.store).register(on: router)
     return router

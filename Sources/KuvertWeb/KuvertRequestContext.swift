@@ -6,12 +6,15 @@ import NIOCore
 public struct KuvertRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
+    /// The client's address as `ClientAddressMiddleware` worked it out.
+    var resolvedClientIP: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress
     }
 
-    /// The client's IP address as text, when known.
-    var clientIP: String? { remoteAddress?.ipAddress }
+    /// The client's IP address as text, when known: the peer, or what a trusted
+    /// proxy said in `X-Forwarded-For`.
+    var clientIP: String? { resolvedClientIP ?? remoteAddress?.ipAddress }
 }

@@ -16,6 +16,7 @@ struct PrivacyController: Sendable {
     let maximumBodyBytes: Int
     let resendWindow: TimeInterval
     let mailQueued: @Sendable () -> Void
+    let limits: RequestLimits
 
     func register(on router: Router<KuvertRequestContext>) {
         router.get("privacy", use: form)
@@ -32,10 +33,16 @@ struct PrivacyController: Sendable {
     @Sendable func request(_ request: Request, context: KuvertRequestContext) async throws -> Response {
         let json = SubscribeController.answersJSON(request)
         let language = request.browserLanguage ?? .en
+        if let wait = limits.client(context) {
+            return try answer(RequestLimits.tooMany(retryAfter: wait), json: json, language: language, retryAfter: wait)
+        }
         do {
             let fields = try await FormFields.read(request, limit: maximumBodyBytes)
             guard let email = fields["email"] else {
                 throw KuvertError.invalidField(name: "email", reason: "is required")
+            }
+            if let wait = limits.address(email) {
+                return try answer(RequestLimits.tooMany(retryAfter: wait), json: json, language: language, retryAfter: wait)
             }
             let address: EmailAddress
             do { address = try EmailAddress(email) } catch { throw KuvertError.invalidAddress(error) }
@@ -120,9 +127,10 @@ struct PrivacyController: Sendable {
         return .success(address)
     }
 
-    private func answer(_ error: WebError, json: Bool, language: Language) throws -> Response {
-        if json { return JSONResponse.error(error) }
-        return try pages.formError(error, email: nil, listSlug: nil, language: language)
+    private func answer(_ error: WebError, json: Bool, language: Language, retryAfter: Int? = nil) throws -> Response {
+        var response = json ? JSONResponse.error(error) : try pages.formError(error, email: nil, listSlug: nil, language: language)
+        if let retryAfter { response.headers[.retryAfter] = String(retryAfter) }
+        return response
     }
 
     private static func language(of export: SubscriberExport, _ request: Request) -> Language {

@@ -12,6 +12,7 @@ struct SubscribeController: Sendable {
     let pages: Pages
     let maximumBodyBytes: Int
     let mailQueued: @Sendable () -> Void
+    let limits: RequestLimits
 
     func register(on router: Router<KuvertRequestContext>) {
         router.post("subscribe", use: subscribe)
@@ -21,9 +22,15 @@ struct SubscribeController: Sendable {
         let browserLanguage = request.browserLanguage
         let answersJSON = Self.answersJSON(request)
         var fields: FormFields?
+        if let wait = limits.client(context) {
+            return try answer(RequestLimits.tooMany(retryAfter: wait), json: answersJSON, fields: nil, language: browserLanguage, retryAfter: wait)
+        }
         do {
             fields = try await FormFields.read(request, limit: maximumBodyBytes)
             guard let fields else { throw FormFields.Problem.malformed("The body is missing.") }
+            if let email = fields["email"], let wait = limits.address(email) {
+                return try answer(RequestLimits.tooMany(retryAfter: wait), json: answersJSON, fields: fields, language: browserLanguage, retryAfter: wait)
+            }
             let form = SubscribeForm(
                 email: fields["email"], list: fields["list"], name: fields["name"], locale: fields["locale"],
                 website: fields["website"])
@@ -49,10 +56,18 @@ struct SubscribeController: Sendable {
         }
     }
 
-    private func answer(_ error: WebError, json: Bool, fields: FormFields?, language: Language?) throws -> Response {
-        if json { return JSONResponse.error(error) }
-        let language = fields?["locale"].flatMap { Language(tag: $0) } ?? language ?? .en
-        return try pages.formError(error, email: fields?["email"], listSlug: fields?["list"], language: language)
+    private func answer(
+        _ error: WebError, json: Bool, fields: FormFields?, language: Language?, retryAfter: Int? = nil
+    ) throws -> Response {
+        var response: Response
+        if json {
+            response = JSONResponse.error(error)
+        } else {
+            let language = fields?["locale"].flatMap { Language(tag: $0) } ?? language ?? .en
+            response = try pages.formError(error, email: fields?["email"], listSlug: fields?["list"], language: language)
+        }
+        if let retryAfter { response.headers[.retryAfter] = String(retryAfter) }
+        return response
     }
 
     /// JSON bodies get JSON answers; so do clients that ask for JSON and not HTML,

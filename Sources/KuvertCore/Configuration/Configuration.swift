@@ -37,6 +37,12 @@ public struct Configuration: Sendable {
     public var leaseDuration: TimeInterval
     /// Permanent refusals in a row that mark a subscription bounced.
     public var bounceLimit: Int
+    /// Requests per client address to the public POST routes.
+    public var clientRateLimit: RateLimiter.Limit
+    /// Requests naming one target address (subscribe, privacy link), from anyone.
+    public var addressRateLimit: RateLimiter.Limit
+    /// Proxies whose `X-Forwarded-For` is believed: IPv4 addresses or CIDR ranges, IPv6 addresses.
+    public var trustedProxies: [String]
     /// An address that takes unsubscribe requests by mail, offered in
     /// `List-Unsubscribe` beside the link; nil for none.
     public var unsubscribeMailto: String?
@@ -66,6 +72,9 @@ public struct Configuration: Sendable {
         self.leaseDuration = 300
         self.bounceLimit = 3
         self.unsubscribeMailto = nil
+        self.clientRateLimit = .init(count: 30, window: 60)
+        self.addressRateLimit = .init(count: 5, window: 3_600)
+        self.trustedProxies = []
     }
 
     /// A configuration from named settings over the defaults.
@@ -119,6 +128,18 @@ public struct Configuration: Sendable {
                 throw KuvertError.configuration("KUVERT_UNSUBSCRIBE_MAILTO must be an address such as unsubscribe@example.se, not '\(text)'.")
             }
             unsubscribeMailto = text
+        }
+        if let text = value("KUVERT_RATE_LIMIT") {
+            clientRateLimit = try RateLimiter.Limit(parsing: text, setting: "KUVERT_RATE_LIMIT")
+        }
+        if let text = value("KUVERT_ADDRESS_RATE_LIMIT") {
+            addressRateLimit = try RateLimiter.Limit(parsing: text, setting: "KUVERT_ADDRESS_RATE_LIMIT")
+        }
+        if let text = value("KUVERT_TRUSTED_PROXIES") {
+            trustedProxies = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            for proxy in trustedProxies where !TrustedProxies.isValid(proxy) {
+                throw KuvertError.configuration("KUVERT_TRUSTED_PROXIES holds '\(proxy)', which is no IP address or IPv4 CIDR range.")
+            }
         }
         if let text = value("KUVERT_MAX_BODY") {
             maxBodyBytes = try Self.parseCount(text, name: "KUVERT_MAX_BODY", range: 256...(16 * 1024 * 1024))

@@ -19,7 +19,9 @@ final class TestApp: Sendable {
 
     init(
         resendWindow: TimeInterval = 3_600, confirmTTL: TimeInterval = 7 * 86_400, maxBodyBytes: Int = 16 * 1024,
-        smtpURL: String? = nil, mailer: MailerBox? = nil
+        smtpURL: String? = nil, mailer: MailerBox? = nil,
+        clientRateLimit: RateLimiter.Limit = .init(count: 100_000, window: 60),
+        addressRateLimit: RateLimiter.Limit = .init(count: 100_000, window: 60), trustedProxies: [String] = []
     ) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("kuvert-web-\(UUID().uuidString)").path
         var configuration = KuvertCore.Configuration(dataDirectory: directory)
@@ -29,6 +31,9 @@ final class TestApp: Sendable {
         configuration.listenPort = 0
         configuration.baseURL = "http://kuvert.test"
         if let smtpURL { configuration.smtpURL = smtpURL }
+        configuration.clientRateLimit = clientRateLimit
+        configuration.addressRateLimit = addressRateLimit
+        configuration.trustedProxies = trustedProxies
         store = try AppDatabase.open(path: configuration.databasePath)
         let renderer = try await TemplateRenderer(
             directory: Self.templatesDirectory,

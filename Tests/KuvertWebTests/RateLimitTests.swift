@@ -1,0 +1,81 @@
+import Foundation
+import GRDB
+import Hummingbird
+import HummingbirdTesting
+import Testing
+@testable import KuvertCore
+@testable import KuvertWeb
+
+@Suite("Rate limits and the client's address")
+struct RateLimitTests {
+    @Test("one client over its limit gets 429 with Retry-After and stores nothing more")
+    func perClient() async throws {
+        let app = try await TestApp(clientRateLimit: .init(count: 3, window: 60))
+        try await app.addList()
+        try await app.application.test(.live) { client in
+            for index in 0..<3 {
+                let allowed = try await client.postJSON("/subscribe", #"{"email":"reader\#(index)@example.se"}"#)
+                #expect(allowed.status == .accepted)
+            }
+            let limited = try await client.postJSON("/subscribe", #"{"email":"reader9@example.se"}"#)
+            #expect(limited.status == .tooManyRequests)
+            #expect(limited.text.contains("rate_limited"))
+            let retryAfter = try #require(limited.headers[.retryAfter].flatMap(Int.init))
+            #expect((1...60).contains(retryAfter))
+            let page = try await client.postForm("/privacy/request", "email=reader0%40example.se")
+            #expect(page.status == .tooManyRequests)
+            #expect(page.headers[.retryAfter] != nil)
+        }
+        #expect(try await app.count("SELECT count(*) FROM subscriber") == 3)
+    }
+
+    @Test("one target address is limited whoever asks, known or not: the same 429 either way")
+    func perAddress() async throws {
+        let app = try await TestApp(addressRateLimit: .init(count: 2, window: 3_600))
+        try await app.addList()
+        try await app.application.test(.router) { client in
+            var answers: [String] = []
+            for email in ["known@example.se", "unknown@example.se"] {
+                if email.hasPrefix("known") {
+                    _ = try await app.store.subscribe(
+                        SubscriptionRequest(address: try EmailAddress(email), listSlug: "news", name: nil, language: nil,
+                                            origin: RequestOrigin(ip: nil, userAgent: nil, source: "test"), actor: "test"),
+                        resendWindow: 0, now: Date())
+                }
+                for attempt in 0..<3 {
+                    let response = try await client.postJSON("/subscribe", #"{"email":"\#(email.uppercased())"}"#)
+                    #expect(response.status == (attempt < 2 ? .accepted : .tooManyRequests))
+                    if attempt == 2 { answers.append(response.text) }
+                }
+            }
+            #expect(answers.count == 2 && answers[0] == answers[1])
+        }
+    }
+
+    @Test("X-Forwarded-For counts only from a trusted proxy, and names the client in the ledger")
+    func forwardedFor() async throws {
+        let trusted = try await TestApp(trustedProxies: ["127.0.0.0/8"])
+        try await trusted.addList()
+        try await trusted.application.test(.live) { client in
+            _ = try await client.postJSON("/subscribe", #"{"email":"a@example.se"}"#, headers: [.xForwardedFor: "203.0.113.5, 127.0.0.1"])
+        }
+        #expect(try await trusted.count("SELECT count(*) FROM consentEvent WHERE ip = '203.0.113.5'") == 1)
+
+        let untrusted = try await TestApp()
+        try await untrusted.addList()
+        try await untrusted.application.test(.live) { client in
+            _ = try await client.postJSON("/subscribe", #"{"email":"a@example.se"}"#, headers: [.xForwardedFor: "203.0.113.5"])
+        }
+        #expect(try await untrusted.count("SELECT count(*) FROM consentEvent WHERE ip = '127.0.0.1'") == 1)
+    }
+
+    @Test("trusted proxy entries: addresses and IPv4 ranges")
+    func proxies() {
+        let proxies = TrustedProxies(["10.0.0.0/8", "192.0.2.1", "::1"])
+        #expect(proxies.contains("10.1.2.3") && proxies.contains("192.0.2.1") && proxies.contains("::1"))
+        #expect(!proxies.contains("11.0.0.1") && !proxies.contains("192.0.2.2"))
+        #expect(proxies.clientAddress(peer: "10.0.0.9", forwardedFor: "198.51.100.1, 10.0.0.4") == "198.51.100.1")
+        #expect(proxies.clientAddress(peer: "198.51.100.2", forwardedFor: "1.2.3.4") == "198.51.100.2")
+        #expect(TrustedProxies.isValid("10.0.0.0/8") && !TrustedProxies.isValid("10.0.0.0/33") && !TrustedProxies.isValid("example.com"))
+    }
+}
