@@ -62,6 +62,26 @@ struct ConfigurationTests {
         #expect((directoryAttributes[.posixPermissions] as? Int) == 0o700)
     }
 
+    @Test("a key file others can read, or a data directory others can write, is refused at start")
+    func permissions() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kuvert-perm-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let configuration = Configuration(dataDirectory: directory)
+        _ = try SecretKeys.load(configuration)
+        chmod(directory + "/secret.key", 0o644)
+        do {
+            _ = try SecretKeys.load(configuration)
+            Issue.record("a readable key file was accepted")
+        } catch let KuvertError.configuration(message) {
+            #expect(message.contains("can be read by others (mode 644)") && message.contains("chmod 600"))
+        }
+        chmod(directory + "/secret.key", 0o600)
+        chmod(directory, 0o777)
+        #expect(throws: KuvertError.self) { try SecretKeys.load(configuration) }
+        chmod(directory, 0o700)
+        #expect(throws: Never.self) { try SecretKeys.load(configuration) }
+    }
+
     @Test("a short KUVERT_SECRET is refused")
     func shortSecret() {
         var configuration = Configuration(dataDirectory: "/nonexistent")

@@ -29,6 +29,11 @@ public enum SecretKeys {
     }
 
     private static func read(at path: String) throws -> [SymmetricKey] {
+        var info = stat()
+        if stat(path, &info) == 0, info.st_mode & 0o077 != 0 {
+            throw KuvertError.configuration(String(
+                format: "The key file %@ can be read by others (mode %o): run chmod 600 %@.", path, info.st_mode & 0o777, path))
+        }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw KuvertError.configuration("Cannot read the key file \(path).")
         }
@@ -76,6 +81,12 @@ public enum DataDirectory {
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else {
                 throw KuvertError.configuration("The data directory \(path) is a file, not a directory.")
+            }
+            var info = stat()
+            if stat(path, &info) == 0, info.st_mode & 0o022 != 0 {
+                throw KuvertError.configuration(String(
+                    format: "The data directory %@ can be written by others (mode %o): run chmod 700 %@.", path,
+                    info.st_mode & 0o777, path))
             }
             return
         }
