@@ -41,7 +41,8 @@ public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequest
     let pages = Pages(renderer: dependencies.renderer)
     SubscribeController(
         intake: SubscriptionIntake(store: dependencies.store, resendWindow: configuration.resendWindow),
-        pages: pages, maximumBodyBytes: configuration.maxBodyBytes, mailQueued: dependencies.mailQueued, limits: limits
+        pages: pages, maximumBodyBytes: configuration.maxBodyBytes, mailQueued: dependencies.mailQueued, limits: limits,
+        renderTime: FormRenderTime(signer: dependencies.signer, minimum: configuration.formMinimumSeconds)
     ).register(on: router)
     ConfirmationController(
         confirmation: ConfirmationService(
@@ -67,6 +68,8 @@ public func buildApplication(
     let configuration = dependencies.configuration
     return Application(
         router: buildRouter(dependencies),
+        // A connection idle for 30 s is closed, so slow or silent clients do not pile up.
+        server: .http1(configuration: .init(idleTimeout: .seconds(30))),
         configuration: .init(
             address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: "Kuvert"),
         services: services,

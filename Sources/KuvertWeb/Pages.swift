@@ -6,7 +6,7 @@ import KuvertCore
 struct Pages: Sendable {
     /// Every web template the pages use, in each language.
     static let templateNames: [String] = Language.allCases.flatMap { language in
-        ["thanks", "confirm", "welcome", "link-error", "form-error", "unsubscribe", "privacy-request", "privacy"].map { "web.\(language.rawValue).\($0)" }
+        ["thanks", "confirm", "welcome", "link-error", "form-error", "unsubscribe", "privacy-request", "privacy", "form"].map { "web.\(language.rawValue).\($0)" }
     }
 
     let renderer: TemplateRenderer
@@ -33,6 +33,10 @@ struct Pages: Sendable {
 
     func unsubscribe(list: MailingList, language: Language, token: String, done: Bool) throws -> Response {
         try page("unsubscribe", UnsubscribeView(listName: list.name, action: "/unsubscribe/" + token, done: done), language: language)
+    }
+
+    func embeddableForm(listSlug: String?, rendered: String, language: Language) throws -> Response {
+        try page("form", EmbeddableFormView(listSlug: listSlug, rendered: rendered), language: language)
     }
 
     func privacyRequest(sent: Bool, language: Language) throws -> Response {
@@ -87,6 +91,12 @@ struct WelcomeView {
 }
 
 struct PrivacyRequestView { var sent: Bool }
+
+struct EmbeddableFormView {
+    var listSlug: String?
+    var rendered: String
+    var email = ""
+}
 
 /// What the privacy page shows of an export.
 struct PrivacyView {

@@ -6,11 +6,14 @@ import Hummingbird
 struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
+        // The embeddable form is made to sit in other sites' pages; nothing else may be framed.
+        let embeddable = request.uri.path == "/form"
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[.referrerPolicy] = "no-referrer"
-        response.headers[.xFrameOptions] = "DENY"
+        if !embeddable { response.headers[.xFrameOptions] = "DENY" }
         response.headers[.contentSecurityPolicy] =
-            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self' http: https:; frame-ancestors 'none'; base-uri 'none'"
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self' http: https:; "
+            + "frame-ancestors \(embeddable ? "*" : "'none'"); base-uri 'none'"
         return response
     }
 }

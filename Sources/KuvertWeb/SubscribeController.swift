@@ -13,9 +13,20 @@ struct SubscribeController: Sendable {
     let maximumBodyBytes: Int
     let mailQueued: @Sendable () -> Void
     let limits: RequestLimits
+    let renderTime: FormRenderTime
 
     func register(on router: Router<KuvertRequestContext>) {
         router.post("subscribe", use: subscribe)
+        router.get("form", use: embeddableForm)
+    }
+
+    /// `GET /form?list=SLUG&locale=sv`: the subscription form to embed in a
+    /// website (an iframe, or fetched by the site's server), with the honeypot
+    /// and a signed render time.
+    @Sendable func embeddableForm(_ request: Request, context: KuvertRequestContext) async throws -> Response {
+        let slug = request.uri.queryParameters.get("list").flatMap { MailingList.isValidSlug($0) ? $0 : nil }
+        let language = request.uri.queryParameters.get("locale").flatMap { Language(tag: $0) } ?? request.browserLanguage ?? .en
+        return try pages.embeddableForm(listSlug: slug, rendered: renderTime.token(renderedAt: Date()), language: language)
     }
 
     @Sendable func subscribe(_ request: Request, context: KuvertRequestContext) async throws -> Response {
@@ -33,7 +44,7 @@ struct SubscribeController: Sendable {
             }
             let form = SubscribeForm(
                 email: fields["email"], list: fields["list"], name: fields["name"], locale: fields["locale"],
-                website: fields["website"])
+                website: fields["website"], looksHuman: renderTime.looksHuman(fields["rendered"], now: Date()))
             let origin = RequestOrigin(
                 ip: context.clientIP, userAgent: request.headers[.userAgent],
                 source: fields.encoding == .json ? "api" : "form")

@@ -37,6 +37,9 @@ public struct Configuration: Sendable {
     public var leaseDuration: TimeInterval
     /// Permanent refusals in a row that mark a subscription bounced.
     public var bounceLimit: Int
+    /// The least time between rendering the embeddable form and submitting it;
+    /// quicker submissions are taken for bots.
+    public var formMinimumSeconds: TimeInterval
     /// Requests per client address to the public POST routes.
     public var clientRateLimit: RateLimiter.Limit
     /// Requests naming one target address (subscribe, privacy link), from anyone.
@@ -72,6 +75,7 @@ public struct Configuration: Sendable {
         self.leaseDuration = 300
         self.bounceLimit = 3
         self.unsubscribeMailto = nil
+        self.formMinimumSeconds = 3
         self.clientRateLimit = .init(count: 30, window: 60)
         self.addressRateLimit = .init(count: 5, window: 3_600)
         self.trustedProxies = []
@@ -128,6 +132,9 @@ public struct Configuration: Sendable {
                 throw KuvertError.configuration("KUVERT_UNSUBSCRIBE_MAILTO must be an address such as unsubscribe@example.se, not '\(text)'.")
             }
             unsubscribeMailto = text
+        }
+        if let text = value("KUVERT_FORM_MIN_SECONDS") {
+            formMinimumSeconds = try Self.parseDuration(text, name: "KUVERT_FORM_MIN_SECONDS", allowZero: true)
         }
         if let text = value("KUVERT_RATE_LIMIT") {
             clientRateLimit = try RateLimiter.Limit(parsing: text, setting: "KUVERT_RATE_LIMIT")

@@ -6,6 +6,8 @@ public enum TokenPurpose: String, Sendable, CaseIterable {
     case confirm
     case unsubscribe
     case privacy
+    /// The render time signed into the embeddable form.
+    case form
 }
 
 /// The signed claims inside a link: version, purpose, subject and expiry.

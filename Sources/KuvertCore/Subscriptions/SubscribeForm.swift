@@ -8,13 +8,19 @@ public struct SubscribeForm: Sendable, Equatable {
     public var locale: String?
     /// The honeypot: hidden from people, filled in by bots.
     public var website: String?
+    /// Whether the form's signed render time (if it had one) says a person filled it in.
+    public var looksHuman: Bool
 
-    public init(email: String? = nil, list: String? = nil, name: String? = nil, locale: String? = nil, website: String? = nil) {
+    public init(
+        email: String? = nil, list: String? = nil, name: String? = nil, locale: String? = nil, website: String? = nil,
+        looksHuman: Bool = true
+    ) {
         self.email = email
         self.list = list
         self.name = name
         self.locale = locale
         self.website = website
+        self.looksHuman = looksHuman
     }
 
     /// The longest name accepted, in characters.

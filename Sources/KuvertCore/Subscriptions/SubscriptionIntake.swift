@@ -27,7 +27,8 @@ public struct SubscriptionIntake: Sendable {
 
     /// Validates the form and records the request (see `SubscriptionStore.subscribe`).
     ///
-    /// A filled honeypot answers like success and stores nothing.
+    /// A filled honeypot, or a form posted sooner after rendering than a person
+    /// could, answers like success and stores nothing.
     /// - Parameter preferredLanguage: the browser's language, used when the form names none.
     /// - Throws: `KuvertError.invalidAddress`, `.invalidField`, `.unknownList`, `.noDefaultList`.
     public func submit(
@@ -39,6 +40,7 @@ public struct SubscriptionIntake: Sendable {
         if let website = form.website, !website.trimmingCharacters(in: .whitespaces).isEmpty {
             return receipt
         }
+        guard form.looksHuman else { return receipt }
         guard let email = form.email else { throw KuvertError.invalidField(name: "email", reason: "is required") }
         let address: EmailAddress
         do {
