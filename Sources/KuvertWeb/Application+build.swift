@@ -68,8 +68,11 @@ public func buildApplication(
     let configuration = dependencies.configuration
     return Application(
         router: buildRouter(dependencies),
-        // A connection idle for 30 s is closed, so slow or silent clients do not pile up.
-        server: .http1(configuration: .init(idleTimeout: .seconds(30))),
+        // Idle connections are closed, so slow or silent clients do not pile up;
+        // headers are capped well below NIO's defaults (no route needs more).
+        server: .http1(configuration: .init(
+            idleTimeout: .milliseconds(Int64(configuration.idleTimeout * 1000)),
+            httpDecoderConfiguration: .init(maxHeaderFieldSize: 8 * 1024, maxHeaderListSize: 16 * 1024, maxHeaderFieldCount: 100))),
         configuration: .init(
             address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: "Kuvert"),
         services: services,

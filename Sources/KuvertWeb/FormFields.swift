@@ -12,7 +12,12 @@ struct FormFields: Sendable {
         case duplicate(String)
         case notAString(String)
         case tooManyFields
+        /// The body did not arrive within the deadline.
+        case tooSlow(seconds: Int)
     }
+
+    /// How long a client may take to send a body.
+    static let bodyDeadline: Duration = .seconds(10)
 
     /// How the body was sent, which also decides how errors are answered.
     enum Encoding: Sendable { case form, json }
@@ -24,15 +29,17 @@ struct FormFields: Sendable {
 
     subscript(name: String) -> String? { values[name] }
 
-    /// Reads and parses a request body of at most `limit` bytes.
-    static func read(_ request: Request, limit: Int) async throws(Problem) -> FormFields {
+    /// Reads and parses a request body of at most `limit` bytes, arriving within `deadline`.
+    static func read(_ request: Request, limit: Int, deadline: Duration = bodyDeadline) async throws(Problem) -> FormFields {
         guard let encoding = encoding(of: request) else { throw .unsupportedMediaType }
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             throw .tooLarge(limit: limit)
         }
         let buffer: ByteBuffer
         do {
-            buffer = try await request.body.collect(upTo: limit)
+            buffer = try await collect(request.body, limit: limit, deadline: deadline)
+        } catch let problem as Problem {
+            throw problem
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw .tooLarge(limit: limit)
         } catch {
@@ -42,6 +49,23 @@ struct FormFields: Sendable {
         switch encoding {
         case .form: return FormFields(encoding: .form, values: try parseURLEncoded(bytes))
         case .json: return FormFields(encoding: .json, values: try parseJSON(bytes))
+        }
+    }
+
+    /// The body, or `.tooSlow` when it takes longer than `deadline`: a client
+    /// trickling its body would otherwise hold its connection for ever.
+    private static func collect(_ body: RequestBody, limit: Int, deadline: Duration) async throws -> ByteBuffer {
+        try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask { try await body.collect(upTo: limit) }
+            group.addTask {
+                try await Task.sleep(for: deadline)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let buffer = first else {
+                throw Problem.tooSlow(seconds: Int(deadline.components.seconds))
+            }
+            return buffer
         }
     }
 

@@ -27,6 +27,8 @@ struct WebError: Error, Equatable {
             self.init(status: .unprocessableContent, code: "duplicate_field", message: "The field '\(Self.clip(name))' is given more than once.")
         case .notAString(let name):
             self.init(status: .unprocessableContent, code: "invalid_field", message: "The field '\(Self.clip(name))' must be a string.")
+        case .tooSlow(let seconds):
+            self.init(status: .requestTimeout, code: "request_timeout", message: "The request body did not arrive within \(seconds) seconds.")
         case .tooManyFields:
             self.init(status: .unprocessableContent, code: "too_many_fields", message: "The form has more than \(FormFields.maximumFieldCount) fields.")
         }

@@ -37,6 +37,8 @@ public struct Configuration: Sendable {
     public var leaseDuration: TimeInterval
     /// Permanent refusals in a row that mark a subscription bounced.
     public var bounceLimit: Int
+    /// A connection that sends and receives nothing this long is closed.
+    public var idleTimeout: TimeInterval
     /// The least time between rendering the embeddable form and submitting it;
     /// quicker submissions are taken for bots.
     public var formMinimumSeconds: TimeInterval
@@ -76,6 +78,7 @@ public struct Configuration: Sendable {
         self.bounceLimit = 3
         self.unsubscribeMailto = nil
         self.formMinimumSeconds = 3
+        self.idleTimeout = 30
         self.clientRateLimit = .init(count: 30, window: 60)
         self.addressRateLimit = .init(count: 5, window: 3_600)
         self.trustedProxies = []
@@ -133,6 +136,7 @@ public struct Configuration: Sendable {
             }
             unsubscribeMailto = text
         }
+        if let text = value("KUVERT_IDLE_TIMEOUT") { idleTimeout = try Self.parseDuration(text, name: "KUVERT_IDLE_TIMEOUT") }
         if let text = value("KUVERT_FORM_MIN_SECONDS") {
             formMinimumSeconds = try Self.parseDuration(text, name: "KUVERT_FORM_MIN_SECONDS", allowZero: true)
         }

@@ -21,7 +21,8 @@ final class TestApp: Sendable {
         resendWindow: TimeInterval = 3_600, confirmTTL: TimeInterval = 7 * 86_400, maxBodyBytes: Int = 16 * 1024,
         smtpURL: String? = nil, mailer: MailerBox? = nil,
         clientRateLimit: RateLimiter.Limit = .init(count: 100_000, window: 60),
-        addressRateLimit: RateLimiter.Limit = .init(count: 100_000, window: 60), trustedProxies: [String] = []
+        addressRateLimit: RateLimiter.Limit = .init(count: 100_000, window: 60), trustedProxies: [String] = [],
+        idleTimeout: TimeInterval = 30
     ) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("kuvert-web-\(UUID().uuidString)").path
         var configuration = KuvertCore.Configuration(dataDirectory: directory)
@@ -34,6 +35,7 @@ final class TestApp: Sendable {
         configuration.clientRateLimit = clientRateLimit
         configuration.addressRateLimit = addressRateLimit
         configuration.trustedProxies = trustedProxies
+        configuration.idleTimeout = idleTimeout
         store = try AppDatabase.open(path: configuration.databasePath)
         let renderer = try await TemplateRenderer(
             directory: Self.templatesDirectory,

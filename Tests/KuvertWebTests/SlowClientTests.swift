@@ -1,0 +1,109 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+@testable import KuvertCore
+@testable import KuvertWeb
+
+/// A raw TCP connection to the live server, for clients no HTTP library would be.
+final class RawConnection: Sendable {
+    private let socket: Int32
+
+    init(port: Int, readTimeout: Int = 10) throws {
+        socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+        var timeout = timeval(tv_sec: readTimeout, tv_usec: 0)
+        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(socket) }
+
+    func send(_ text: String) {
+        _ = text.utf8CString.withUnsafeBufferPointer { Glibc.send(socket, $0.baseAddress, $0.count - 1, Int32(MSG_NOSIGNAL)) }
+    }
+
+    /// Everything the server sends until it closes (or the read timeout passes), and whether it closed.
+    func readToEnd() -> (text: String, closed: Bool) {
+        var data = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = recv(socket, &buffer, buffer.count, 0)
+            if count == 0 { return (String(decoding: data, as: UTF8.self), true) }
+            if count < 0 { return (String(decoding: data, as: UTF8.self), false) }
+            data += buffer[0..<count]
+        }
+    }
+}
+
+@Suite("Slow and oversized clients at a live server")
+struct SlowClientTests {
+    @Test("a client trickling its request blocks nobody and is closed once idle")
+    func trickling() async throws {
+        let app = try await TestApp(idleTimeout: 1)
+        try await app.addList()
+        try await app.application.test(.live) { client in
+            let port = try #require(client.port)
+            let slow = try RawConnection(port: port)
+            slow.send("POST /subscribe HTTP/1.1\r\nHost: kuvert\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 200\r\n\r\nemail=")
+            // Meanwhile others are served at once.
+            for _ in 0..<5 {
+                let health = try await client.execute(uri: "/healthz", method: .get)
+                #expect(health.status == .ok)
+            }
+            let start = Date()
+            let ended = slow.readToEnd()
+            #expect(ended.closed)
+            #expect(Date().timeIntervalSince(start) < 8)
+        }
+        #expect(try await app.count("SELECT count(*) FROM subscriber") == 0)
+    }
+
+    @Test("a body trickled slower than the deadline gets 408, even though the connection never idles")
+    func bodyDeadline() async throws {
+        // The idle timeout is long here, so only the body deadline can end this.
+        let app = try await TestApp(idleTimeout: 60)
+        try await app.addList()
+        try await app.application.test(.live) { client in
+            let port = try #require(client.port)
+            let slow = try RawConnection(port: port, readTimeout: 20)
+            slow.send("POST /subscribe HTTP/1.1\r\nHost: kuvert\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: 200\r\n\r\n{")
+            let trickle = Task.detached {
+                for _ in 0..<15 {
+                    try await Task.sleep(for: .seconds(1))
+                    slow.send(" ")
+                }
+            }
+            let start = Date()
+            let answer = slow.readToEnd()
+            trickle.cancel()
+            #expect(answer.text.hasPrefix("HTTP/1.1 408"))
+            #expect(answer.text.contains("request_timeout"))
+            #expect(Date().timeIntervalSince(start) < 14)
+        }
+    }
+
+    @Test("oversized headers are refused without a 5xx and the server goes on")
+    func oversizedHeaders() async throws {
+        let app = try await TestApp()
+        try await app.application.test(.live) { client in
+            let port = try #require(client.port)
+            let big = try RawConnection(port: port)
+            big.send("GET /healthz HTTP/1.1\r\nHost: kuvert\r\nX-Big: \(String(repeating: "a", count: 20_000))\r\n\r\n")
+            let answer = big.readToEnd()
+            #expect(!answer.text.hasPrefix("HTTP/1.1 5") && !answer.text.hasPrefix("HTTP/1.1 200"))
+            let many = try RawConnection(port: port)
+            many.send("GET /healthz HTTP/1.1\r\nHost: kuvert\r\n" + (0..<150).map { "X-H\($0): v\r\n" }.joined() + "\r\n")
+            let manyAnswer = many.readToEnd()
+            #expect(!manyAnswer.text.hasPrefix("HTTP/1.1 5") && !manyAnswer.text.hasPrefix("HTTP/1.1 200"))
+            let health = try await client.execute(uri: "/healthz", method: .get)
+            #expect(health.status == .ok)
+        }
+    }
+}
