@@ -82,6 +82,23 @@ struct ConfigurationTests {
         #expect(throws: Never.self) { try SecretKeys.load(configuration) }
     }
 
+    @Test("KUVERT_SECRET rotation: the new secret signs, the old one still verifies")
+    func secretRotation() throws {
+        let old = String(repeating: "o", count: 40)
+        let new = String(repeating: "n", count: 40)
+        var before = Configuration(dataDirectory: "/nonexistent")
+        before.secret = old
+        var after = before
+        after.secret = new + ", " + old
+        let issued = TokenSigner(keys: try SecretKeys.load(before)).sign(Token(purpose: .unsubscribe, subject: "7", expiresAt: nil))
+        let rotated = TokenSigner(keys: try SecretKeys.load(after))
+        #expect(throws: Never.self) { try rotated.verify(issued, purpose: .unsubscribe, now: Date()) }
+        let fresh = rotated.sign(Token(purpose: .unsubscribe, subject: "7", expiresAt: nil))
+        #expect(throws: TokenError.invalid) { try TokenSigner(keys: try SecretKeys.load(before)).verify(fresh, purpose: .unsubscribe, now: Date()) }
+        after.secret = new + ",short"
+        #expect(throws: KuvertError.self) { try SecretKeys.load(after) }
+    }
+
     @Test("a short KUVERT_SECRET is refused")
     func shortSecret() {
         var configuration = Configuration(dataDirectory: "/nonexistent")

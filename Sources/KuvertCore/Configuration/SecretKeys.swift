@@ -1,8 +1,9 @@
 import Crypto
 import Foundation
 
-/// The keys that sign links: from `KUVERT_SECRET`, or from a key file in the data
-/// directory that is created with mode 0600 on first start.
+/// The keys that sign links: from `KUVERT_SECRET` (comma-separated, the first
+/// signs), or from a key file in the data directory that is created with mode
+/// 0600 on first start.
 ///
 /// The key file holds one base64 key per line; the first signs and the others
 /// still verify, which is how a key is rotated.
@@ -15,10 +16,12 @@ public enum SecretKeys {
     ///   key file cannot be read or created.
     public static func load(_ configuration: Configuration) throws -> [SymmetricKey] {
         if let secret = configuration.secret {
-            guard secret.utf8.count >= 32 else {
-                throw KuvertError.configuration("KUVERT_SECRET must be at least 32 characters long.")
+            // Several secrets, comma-separated: the first signs, the others still verify.
+            let secrets = secret.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard !secrets.isEmpty, secrets.allSatisfy({ $0.utf8.count >= 32 }) else {
+                throw KuvertError.configuration("Each secret in KUVERT_SECRET must be at least 32 characters long.")
             }
-            return [SymmetricKey(data: Data(secret.utf8))]
+            return secrets.map { SymmetricKey(data: Data($0.utf8)) }
         }
         try DataDirectory.prepare(configuration.dataDirectory)
         let path = configuration.dataDirectory + "/" + fileName
