@@ -12,8 +12,11 @@ enum MailText {
         }.joined(separator: "\n")
         let type = html ? "text/html" : "text/plain"
         if let start = text.range(of: "Content-Type: \(type); charset=utf-8") {
-            let part = text[start.upperBound...].components(separatedBy: "\r\n\r\n").dropFirst().first ?? ""
-            let body = part.components(separatedBy: "\r\n--").first ?? ""
+            // The body starts after the part's headers and runs to the next boundary;
+            // it has blank lines of its own.
+            let part = text[start.upperBound...]
+            let afterHeaders = part.range(of: "\r\n\r\n").map { String(part[$0.upperBound...]) } ?? ""
+            let body = afterHeaders.components(separatedBy: "\r\n--").first ?? ""
             out += "\n\n" + quotedPrintable(body)
         }
         return out

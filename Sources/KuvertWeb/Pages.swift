@@ -152,8 +152,6 @@ struct LinkErrorView {
     var invalid: Bool
     var expired: Bool
     var noLongerValid: Bool
-    var email = ""
-    var listSlug: String?
 }
 
 struct FormErrorView {

@@ -31,7 +31,7 @@ struct PrivacyController: Sendable {
     }
 
     @Sendable func request(_ request: Request, context: KuvertRequestContext) async throws -> Response {
-        let json = SubscribeController.answersJSON(request)
+        let json = request.prefersJSON
         let language = request.browserLanguage ?? .en
         if let wait = limits.client(context) {
             return try answer(RequestLimits.tooMany(retryAfter: wait), json: json, language: language, retryAfter: wait)

@@ -31,7 +31,7 @@ struct SubscribeController: Sendable {
 
     @Sendable func subscribe(_ request: Request, context: KuvertRequestContext) async throws -> Response {
         let browserLanguage = request.browserLanguage
-        let answersJSON = Self.answersJSON(request)
+        let answersJSON = request.prefersJSON
         var fields: FormFields?
         if let wait = limits.client(context) {
             return try answer(RequestLimits.tooMany(retryAfter: wait), json: answersJSON, fields: nil, language: browserLanguage, retryAfter: wait)
@@ -81,16 +81,6 @@ struct SubscribeController: Sendable {
         return response
     }
 
-    /// JSON bodies get JSON answers; so do clients that ask for JSON and not HTML,
-    /// and clients that send an unknown type without asking for HTML.
-    static func answersJSON(_ request: Request) -> Bool {
-        let accept = request.headers[.accept] ?? ""
-        switch FormFields.encoding(of: request) {
-        case .json: return true
-        case .form: return accept.contains("application/json") && !accept.contains("text/html")
-        case nil: return !accept.contains("text/html")
-        }
-    }
 
     private static func describe(_ outcome: IntakeOutcome?) -> String {
         switch outcome {

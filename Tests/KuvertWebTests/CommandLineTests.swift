@@ -55,6 +55,20 @@ struct KuvertCommand {
         return process
     }
 
+    /// Given a list `news` made with `kuvert lists add`, the store in this data directory.
+    func newsList() throws -> AppDatabase {
+        let terms = try writeTerms("Terms")
+        #expect(try run("lists", "add", "news", "--name", "News", "--terms", terms).status == 0)
+        return try AppDatabase.open(path: dataDirectory + "/kuvert.sqlite")
+    }
+
+    /// A pending subscription to `news`, asked for through the store as the form would.
+    static func request(_ email: String, name: String? = nil) throws -> SubscriptionRequest {
+        SubscriptionRequest(
+            address: try EmailAddress(email), listSlug: "news", name: name, language: nil,
+            origin: RequestOrigin(ip: "192.0.2.1", userAgent: "UA", source: "form"), actor: "web")
+    }
+
     func writeTerms(_ text: String) throws -> String {
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         let path = dataDirectory + "/terms-\(UUID().uuidString).md"
@@ -170,13 +184,8 @@ struct CommandLineTests {
     func privacy() async throws {
         let kuvert = KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
-        let terms = try kuvert.writeTerms("Terms")
-        #expect(try kuvert.run("lists", "add", "news", "--name", "News", "--terms", terms).status == 0)
-        let store = try AppDatabase.open(path: kuvert.dataDirectory + "/kuvert.sqlite")
-        _ = try await store.subscribe(
-            SubscriptionRequest(address: try EmailAddress("anna@example.se"), listSlug: "news", name: "Anna", language: nil,
-                                origin: RequestOrigin(ip: "192.0.2.1", userAgent: "UA", source: "form"), actor: "web"),
-            resendWindow: 0, now: Date())
+        let store = try kuvert.newsList()
+        _ = try await store.subscribe(try KuvertCommand.request("anna@example.se", name: "Anna"), resendWindow: 0, now: Date())
 
         let export = try kuvert.run("subscribers", "export", "anna@example.se")
         #expect(export.status == 0)
@@ -215,14 +224,9 @@ struct CommandLineTests {
     func importCSV() async throws {
         let kuvert = KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
-        let terms = try kuvert.writeTerms("Terms")
-        #expect(try kuvert.run("lists", "add", "news", "--name", "News", "--terms", terms).status == 0)
         // An address that was erased before.
-        let store = try AppDatabase.open(path: kuvert.dataDirectory + "/kuvert.sqlite")
-        _ = try await store.subscribe(
-            SubscriptionRequest(address: try EmailAddress("gone@example.se"), listSlug: "news", name: nil, language: nil,
-                                origin: RequestOrigin(ip: nil, userAgent: nil, source: "form"), actor: "web"),
-            resendWindow: 0, now: Date())
+        let store = try kuvert.newsList()
+        _ = try await store.subscribe(try KuvertCommand.request("gone@example.se"), resendWindow: 0, now: Date())
         #expect(try kuvert.run("subscribers", "erase", "gone@example.se").status == 0)
 
         let csv = try kuvert.writeTerms("""
@@ -258,5 +262,28 @@ struct CommandLineTests {
         #expect(abs(due[2].timeIntervalSince(due[0]) - 0.4) < 0.01)
         #expect(try kuvert.run("subscribers", "import", csv, "--list", "nope").status == 1)
         #expect(try kuvert.run("subscribers", "import", "/nonexistent.csv", "--list", "news").status == 1)
+    }
+
+    @Test("queue show prints the waiting confirmation decoded, with a link that works")
+    func queueShow() async throws {
+        let kuvert = KuvertCommand()
+        defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
+        let store = try kuvert.newsList()
+        _ = try await store.subscribe(try KuvertCommand.request("åsa@example.se"), resendWindow: 0, now: Date())
+        let queue = try kuvert.run("queue")
+        #expect(queue.stdout.contains("due 1,") && queue.stdout.contains("åsa@example.se"))
+        let shown = try kuvert.run("queue", "show", "1", environment: ["KUVERT_BASE_URL": "https://news.example.se"])
+        #expect(shown.status == 0, "\(shown.stderr)")
+        #expect(shown.stdout.contains("To: åsa@example.se"))
+        #expect(shown.stdout.contains("Subject: Confirm your subscription to News"))
+        let link = try #require(shown.stdout.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("https://news.example.se/confirm/") })
+        // Decoded: the whole token on one line, no quoted-printable soft breaks.
+        #expect(!link.contains("="))
+        let signer = TokenSigner(keys: try SecretKeys.load(KuvertCore.Configuration(dataDirectory: kuvert.dataDirectory)))
+        let service = ConfirmationService(store: store, signer: signer, confirmTTL: 7 * 86_400)
+        let context = try await service.open(String(link.split(separator: "/").last ?? ""), now: Date())
+        #expect(context.subscription.status == .pending)
+        let html = try kuvert.run("queue", "show", "1", "--html")
+        #expect(html.stdout.contains("<a href=\"http://127.0.0.1:8080/confirm/"))
     }
 }
