@@ -72,12 +72,20 @@ struct FormFields: Sendable {
     /// The encoding named by the Content-Type header; nil for any other type.
     static func encoding(of request: Request) -> Encoding? {
         guard let header = request.headers[.contentType] else { return nil }
-        let mediaType = header.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
-        switch mediaType {
+        switch mediaType(header) {
         case "application/x-www-form-urlencoded": return .form
         case "application/json": return .json
         default: return nil
         }
+    }
+
+    /// The media type of a `Content-Type` value: before any parameters, without
+    /// surrounding spaces or tabs, in lower case (RFC 9110 section 8.3.1).
+    static func mediaType(_ header: String) -> String {
+        let isSpace = { (byte: UInt8) in byte == 0x20 || byte == 0x09 }
+        let type = header.utf8.prefix { $0 != UInt8(ascii: ";") }.drop(while: isSpace)
+        let trimmed = type.prefix(type.count - type.reversed().prefix(while: isSpace).count)
+        return String(decoding: trimmed.map { (0x41...0x5A).contains($0) ? $0 + 0x20 : $0 }, as: UTF8.self)
     }
 
     static func parseURLEncoded(_ bytes: [UInt8]) throws(Problem) -> [String: String] {

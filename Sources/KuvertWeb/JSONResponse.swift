@@ -10,6 +10,15 @@ enum JSONResponse {
             body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
+    /// `202 {"status":"pending"}`, the intake's answer to every valid request.
+    static func pending() -> Response {
+        Response(
+            status: .accepted, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: pendingBody))
+    }
+
+    private static let pendingBody = ByteBuffer(string: #"{"status":"pending"}"#)
+
     static func error(_ error: WebError) -> Response {
         make(["error": error.code, "message": error.message], status: error.status)
     }

@@ -54,7 +54,7 @@ struct SubscribeController: Sendable {
             context.logger.info("subscription request", metadata: [
                 "list": .string(receipt.list.slug), "outcome": .string(Self.describe(receipt.outcome)),
             ])
-            if answersJSON { return JSONResponse.make(["status": "pending"], status: .accepted) }
+            if answersJSON { return JSONResponse.pending() }
             if let thanksURL = receipt.list.thanksURL {
                 return Response(status: .seeOther, headers: [.location: thanksURL, .cacheControl: "no-store"])
             }

@@ -39,12 +39,12 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible {
     /// Surrounding spaces are ignored; everything else must be a bare mailbox.
     /// - Throws: `EmailAddress.Invalid` naming the first problem found.
     public init(_ input: String) throws(Invalid) {
-        let trimmed = input.trimmingCharacters(in: .init(charactersIn: " "))
+        let trimmed = Self.trimmingSpaces(input)
         guard !trimmed.isEmpty else { throw .empty }
         if let bad = trimmed.unicodeScalars.first(where: \.isControlCharacter) {
             throw bad == "\r" || bad == "\n" ? .lineBreak : .controlCharacter
         }
-        if trimmed.contains("<") && trimmed.hasSuffix(">") { throw .displayName }
+        if trimmed.utf8.contains(UInt8(ascii: "<")) && trimmed.hasSuffix(">") { throw .displayName }
         guard let at = trimmed.lastIndex(of: "@") else { throw .missingAt }
         let local = String(trimmed[..<at])
         let domain = String(trimmed[trimmed.index(after: at)...])
@@ -53,11 +53,21 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible {
         guard self.value.utf8.count <= Limits.address else { throw .tooLong }
     }
 
+    /// The input without leading and trailing U+0020 spaces.
+    private static func trimmingSpaces(_ input: String) -> String {
+        let bytes = input.utf8
+        guard let first = bytes.firstIndex(where: { $0 != 0x20 }), let last = bytes.lastIndex(where: { $0 != 0x20 }) else {
+            return ""
+        }
+        return String(input[first...last])
+    }
+
     // MARK: Local part
 
     private static func validateLocalPart(_ raw: String) throws(Invalid) -> String {
         guard !raw.isEmpty else { throw .emptyLocalPart }
-        let local = raw.precomposedStringWithCanonicalMapping
+        // ASCII is its own normal form; only other text pays for Foundation's mapping.
+        let local = raw.isASCII ? raw : raw.precomposedStringWithCanonicalMapping
         guard local.utf8.count <= Limits.localPart else { throw .localPartTooLong }
         if local.hasPrefix("\"") {
             try validateQuotedString(local)
@@ -101,8 +111,10 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible {
 
     private static func isAtext(_ scalar: Unicode.Scalar) -> Bool {
         if scalar.isASCII {
-            return scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
-                || atextSymbols.contains(scalar)
+            switch scalar {
+            case "a"..."z", "A"..."Z", "0"..."9": return true
+            default: return atextSymbols.contains(scalar)
+            }
         }
         return isAcceptableNonASCII(scalar)
     }
@@ -132,7 +144,7 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible {
     private static func normaliseDomain(_ raw: String) throws(Invalid) -> String {
         guard !raw.isEmpty else { throw .emptyDomain }
         if raw.hasPrefix("[") { throw .addressLiteral }
-        let mapped = raw.precomposedStringWithCompatibilityMapping.lowercased()
+        let mapped = raw.isASCII ? raw.lowercased() : raw.precomposedStringWithCompatibilityMapping.lowercased()
             .replacingOccurrences(of: "\u{3002}", with: ".")
             .replacingOccurrences(of: "\u{FF0E}", with: ".")
             .replacingOccurrences(of: "\u{FF61}", with: ".")
@@ -179,6 +191,11 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible {
             return false
         }
     }
+}
+
+extension String {
+    /// True when every byte is ASCII.
+    var isASCII: Bool { utf8.allSatisfy { $0 < 0x80 } }
 }
 
 extension EmailAddress {

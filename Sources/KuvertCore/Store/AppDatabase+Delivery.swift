@@ -50,7 +50,7 @@ extension AppDatabase: DeliveryStore {
     }
 
     public func recordDelivery(_ id: Int64, _ record: DeliveryRecord, bounceLimit: Int, now: Date) throws {
-        try writer.write { db in
+        try groupCommit.writeAndWait { db in
             switch record {
             case .sent(let outcome):
                 try Self.update(db, id, status: .sent, outcome: outcome, dueAt: nil, sentAt: now, countsAttempt: true)

@@ -2,56 +2,66 @@ import Foundation
 import GRDB
 
 extension AppDatabase: SubscriptionStore {
+    // The intake is the hottest write: it uses cached statements and formats the
+    // time once, where the rest of the store uses records.
     public func subscribe(_ request: SubscriptionRequest, resendWindow: TimeInterval, now: Date) async throws -> IntakeOutcome {
-        try await writer.write { db in
-            let list = try Self.list(db, slug: request.listSlug)
-            let listId = try list.id.orThrow()
-            let subscriberId = try Self.subscriberId(db, for: request.address, now: now)
-            let existing = try Subscription
-                .filter(Column("subscriberId") == subscriberId && Column("listId") == listId)
-                .fetchOne(db)
-            let language = request.language ?? existing?.language ?? list.language
+        let stamp = StoreTime.value(now)
+        let dueAt = request.confirmationDueAt.map(StoreTime.value) ?? stamp
+        let nonce = Self.newNonce()
+        return try await groupCommit.write { db in
+            let list = try Self.listKey(db, slug: request.listSlug)
+            let subscriberId = try Self.subscriberId(db, for: request.address, stamp: stamp)
+            let existing = try Row.fetchOne(
+                try db.cachedStatement(sql: """
+                    SELECT id, status, requestedAt, language FROM subscription WHERE subscriberId = ? AND listId = ?
+                    """),
+                arguments: [subscriberId, list.id])
+            let language = (request.language ?? existing.flatMap { Language(rawValue: $0["language"]) } ?? list.language).rawValue
+            let status = existing.flatMap { SubscriptionStatus(rawValue: $0["status"]) }
+            let audit = { (action: String, detail: String?) in
+                try db.cachedStatement(sql: """
+                    INSERT INTO auditEvent (occurredAt, actor, action, subscriberId, listId, detail) VALUES (?, ?, ?, ?, ?, ?)
+                    """).execute(arguments: [stamp, request.actor, action, subscriberId, list.id, detail])
+            }
 
-            var subscription: Subscription
-            switch existing?.status {
+            let subscriptionId: Int64
+            switch status {
             case .active:
-                try Self.audit(db, request, action: "subscription.repeated", subscriberId: subscriberId, listId: listId, now: now, detail: "active")
+                try audit("subscription.repeated", "active")
                 return .alreadyActive
-            case .pending where now.timeIntervalSince(existing!.requestedAt) < resendWindow:
-                try Self.audit(db, request, action: "subscription.repeated", subscriberId: subscriberId, listId: listId, now: now, detail: "pending")
+            case .pending where now.timeIntervalSince(existing!["requestedAt"] as Date) < resendWindow:
+                try audit("subscription.repeated", "pending")
                 return .alreadyPending
             case .pending:
                 // Asked again after the resend window: a new mail with the same link.
-                subscription = existing!
-                subscription.requestedAt = now
+                subscriptionId = existing!["id"]
+                try db.cachedStatement(sql: """
+                    UPDATE subscription SET requestedAt = ?, name = ?, language = ?, updatedAt = ? WHERE id = ?
+                    """).execute(arguments: [stamp, request.name, language, stamp, subscriptionId])
             case .unsubscribed, .bounced:
                 // A new double opt-in; a new nonce retires links from before it ended.
-                subscription = existing!
-                subscription.status = .pending
-                subscription.confirmNonce = Self.newNonce()
-                subscription.requestedAt = now
-                subscription.confirmedAt = nil
-                subscription.endedAt = nil
+                subscriptionId = existing!["id"]
+                try db.cachedStatement(sql: """
+                    UPDATE subscription
+                    SET status = 'pending', confirmNonce = ?, requestedAt = ?, confirmedAt = NULL, endedAt = NULL,
+                        name = ?, language = ?, updatedAt = ?
+                    WHERE id = ?
+                    """).execute(arguments: [nonce, stamp, request.name, language, stamp, subscriptionId])
             case nil:
-                subscription = Subscription(
-                    subscriberId: subscriberId, listId: listId, status: .pending, name: nil, language: language,
-                    confirmNonce: Self.newNonce(), requestedAt: now, updatedAt: now)
+                try db.cachedStatement(sql: """
+                    INSERT INTO subscription (subscriberId, listId, status, name, language, confirmNonce, requestedAt, updatedAt)
+                    VALUES (?, ?, 'pending', ?, ?, ?, ?, ?)
+                    """).execute(arguments: [subscriberId, list.id, request.name, language, nonce, stamp, stamp])
+                subscriptionId = db.lastInsertedRowID
             }
-            subscription.name = request.name
-            subscription.language = language
-            subscription.updatedAt = now
-            try subscription.save(db)
-            let subscriptionId = try subscription.id.orThrow()
-
-            var consent = ConsentEvent(
-                subscriptionId: subscriptionId, kind: .requested, occurredAt: now, ip: request.origin.ip,
-                userAgent: request.origin.userAgent, source: request.origin.source)
-            try consent.insert(db)
-            var message = OutboxMessage(
-                kind: .confirmation, subscriptionId: subscriptionId, status: .queued,
-                dueAt: request.confirmationDueAt ?? now, attempts: 0, createdAt: now)
-            try message.insert(db)
-            try Self.audit(db, request, action: "subscription.requested", subscriberId: subscriberId, listId: listId, now: now, detail: request.origin.source)
+            try db.cachedStatement(sql: """
+                INSERT INTO consentEvent (subscriptionId, kind, occurredAt, ip, userAgent, source) VALUES (?, 'requested', ?, ?, ?, ?)
+                """).execute(arguments: [subscriptionId, stamp, request.origin.ip, request.origin.userAgent, request.origin.source])
+            try db.cachedStatement(sql: """
+                INSERT INTO outboxMessage (kind, subscriptionId, status, dueAt, attempts, createdAt)
+                VALUES ('confirmation', ?, 'queued', ?, 0, ?)
+                """).execute(arguments: [subscriptionId, dueAt, stamp])
+            try audit("subscription.requested", request.origin.source)
             return .confirmationQueued(subscriptionId: subscriptionId)
         }
     }
@@ -61,7 +71,7 @@ extension AppDatabase: SubscriptionStore {
     }
 
     public func confirm(_ acceptance: TermsAcceptance, now: Date) async throws -> ConfirmOutcome {
-        try await writer.write { db in
+        try await groupCommit.write { db in
             guard var context = try Self.confirmationContext(db, subscriptionId: acceptance.subscriptionId),
                   context.subscription.confirmNonce == acceptance.nonce
             else { return .superseded }
@@ -98,7 +108,7 @@ extension AppDatabase: SubscriptionStore {
     }
 
     public func unsubscribe(subscriptionId: Int64, origin: RequestOrigin, now: Date) async throws -> (Subscription, MailingList)? {
-        try await writer.write { db in
+        try await groupCommit.write { db in
             guard var subscription = try Subscription.fetchOne(db, key: subscriptionId) else { return nil }
             let list = try MailingList.fetchOne(db, key: subscription.listId).orThrow()
             guard subscription.status == .active || subscription.status == .pending else { return (subscription, list) }
@@ -174,13 +184,24 @@ extension AppDatabase: SubscriptionStore {
     // MARK: Helpers inside a transaction
 
     /// The subscriber's id, inserting the subscriber when the address is new.
-    private static func subscriberId(_ db: Database, for address: EmailAddress, now: Date) throws -> Int64 {
-        if let id = try Int64.fetchOne(db, sql: "SELECT id FROM subscriber WHERE addressKey = ?", arguments: [address.key]) {
-            return id
+    private static func subscriberId(_ db: Database, for address: EmailAddress, stamp: DatabaseValue) throws -> Int64 {
+        let find = try db.cachedStatement(sql: "SELECT id FROM subscriber WHERE addressKey = ?")
+        if let id = try Int64.fetchOne(find, arguments: [address.key]) { return id }
+        try db.cachedStatement(sql: "INSERT INTO subscriber (address, addressKey, createdAt) VALUES (?, ?, ?)")
+            .execute(arguments: [address.value, address.key, stamp])
+        return db.lastInsertedRowID
+    }
+
+    /// A list's id and default language by slug (the default list for nil).
+    private static func listKey(_ db: Database, slug: String?) throws -> (id: Int64, language: Language) {
+        let row: Row?
+        if let slug {
+            row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT id, language FROM mailingList WHERE slug = ?"), arguments: [slug])
+        } else {
+            row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT id, language FROM mailingList ORDER BY id LIMIT 1"))
         }
-        var subscriber = Subscriber(address: address.value, addressKey: address.key, createdAt: now)
-        try subscriber.insert(db)
-        return try subscriber.id.orThrow()
+        guard let row else { throw slug.map { KuvertError.unknownList($0) } ?? KuvertError.noDefaultList }
+        return (row["id"], Language(rawValue: row["language"]) ?? .en)
     }
 
     static func confirmationContext(_ db: Database, subscriptionId: Int64) throws -> ConfirmationContext? {
@@ -190,19 +211,10 @@ extension AppDatabase: SubscriptionStore {
             subscription: subscription, list: list, terms: try currentTerms(db, listId: subscription.listId))
     }
 
-    private static func audit(
-        _ db: Database, _ request: SubscriptionRequest, action: String, subscriberId: Int64, listId: Int64,
-        now: Date, detail: String?
-    ) throws {
-        var event = AuditEvent(
-            occurredAt: now, actor: request.actor, action: action, subscriberId: subscriberId, listId: listId,
-            detail: detail)
-        try event.insert(db)
-    }
-
     /// 128 random bits as hex.
     static func newNonce() -> String {
         var generator = SystemRandomNumberGenerator()
-        return (0..<2).map { _ in String(format: "%016llx", generator.next() as UInt64) }.joined()
+        let high = String(generator.next() as UInt64, radix: 16), low = String(generator.next() as UInt64, radix: 16)
+        return String(repeating: "0", count: 16 - high.count) + high + String(repeating: "0", count: 16 - low.count) + low
     }
 }

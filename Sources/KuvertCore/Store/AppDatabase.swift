@@ -5,11 +5,15 @@ import GRDB
 /// named for intent and never write SQL.
 public struct AppDatabase: Sendable, StoreHealth {
     let writer: any DatabaseWriter
+    /// The hot write paths (intake, confirmation, unsubscribe, delivery records)
+    /// share transactions with whatever else is being written at that moment.
+    let groupCommit: GroupCommit
 
     /// Opens or creates the store and migrates it to the current schema.
     /// - Parameter writer: a `DatabasePool` for files (WAL) or a queue in tests.
     public init(_ writer: any DatabaseWriter) throws {
         self.writer = writer
+        self.groupCommit = GroupCommit(writer: writer)
         try Self.migrator.migrate(writer)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Turns a posted subscription form into a pending subscription.
 ///
@@ -15,12 +16,14 @@ public struct SubscriptionIntake: Sendable {
         public var outcome: IntakeOutcome?
     }
 
-    private let lists: any ListStore
+    private let lists: ListCache
     private let subscriptions: any SubscriptionStore
     private let resendWindow: TimeInterval
 
-    public init(store: any ListStore & SubscriptionStore, resendWindow: TimeInterval) {
-        self.lists = store
+    /// - Parameter listLifetime: how long a looked-up list is reused before it
+    ///   is read again (a list changed from the command line shows within it).
+    public init(store: any ListStore & SubscriptionStore, resendWindow: TimeInterval, listLifetime: TimeInterval = 5) {
+        self.lists = ListCache(store: store, lifetime: listLifetime)
         self.subscriptions = store
         self.resendWindow = resendWindow
     }
@@ -34,7 +37,7 @@ public struct SubscriptionIntake: Sendable {
     public func submit(
         _ form: SubscribeForm, preferredLanguage: Language?, origin: RequestOrigin, actor: String, now: Date
     ) async throws -> Receipt {
-        let list = try await lists.mailingList(slug: try Self.listSlug(form.list))
+        let list = try await lists.mailingList(slug: try Self.listSlug(form.list), now: now)
         let asked = form.locale.flatMap { Language(tag: $0) } ?? preferredLanguage
         var receipt = Receipt(list: list, language: asked ?? list.language, outcome: nil)
         if let website = form.website, !website.trimmingCharacters(in: .whitespaces).isEmpty {
@@ -72,5 +75,31 @@ public struct SubscriptionIntake: Sendable {
             throw KuvertError.invalidField(name: "name", reason: "contains a line break or control character")
         }
         return name
+    }
+}
+
+/// Lists by slug for a few seconds: every form post names one, and they change
+/// only from the command line. Unknown slugs are not remembered.
+private final class ListCache: Sendable {
+    private let store: any ListStore
+    private let lifetime: TimeInterval
+    private let entries = Mutex<[String: (list: MailingList, until: Date)]>([:])
+    /// The key of the default list (a slug cannot be empty).
+    private static let defaultKey = ""
+
+    init(store: any ListStore, lifetime: TimeInterval) {
+        self.store = store
+        self.lifetime = lifetime
+    }
+
+    func mailingList(slug: String?, now: Date) async throws -> MailingList {
+        let key = slug ?? Self.defaultKey
+        if let cached = entries.withLock({ $0[key] }), cached.until > now { return cached.list }
+        let list = try await store.mailingList(slug: slug)
+        entries.withLock { entries in
+            if entries.count > 1000 { entries.removeAll() }
+            entries[key] = (list, now.addingTimeInterval(lifetime))
+        }
+        return list
     }
 }

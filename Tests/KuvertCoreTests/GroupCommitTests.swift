@@ -1,0 +1,71 @@
+import Foundation
+import GRDB
+import Testing
+@testable import KuvertCore
+
+@Suite("Group commit and the store's time format")
+struct GroupCommitTests {
+    @Test("concurrent subscriptions commit together and each caller gets its own outcome")
+    func concurrentIntake() async throws {
+        let store = try TemporaryStore()
+        try await store.addList()
+        let now = Date()
+        let outcomes = try await withThrowingTaskGroup(of: IntakeOutcome.self) { group in
+            for index in 0..<200 {
+                group.addTask {
+                    // Every address twice: the second of each pair is a repeat, whatever the order.
+                    try await store.database.subscribe(
+                        try TemporaryStore.request("person\(index / 2)@example.se"), resendWindow: 600, now: now)
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let queued = outcomes.filter { if case .confirmationQueued = $0 { true } else { false } }
+        #expect(queued.count == 100)
+        #expect(outcomes.filter { $0 == .alreadyPending }.count == 100)
+        #expect(try await store.count("subscription") == 100)
+        #expect(try await store.count("outboxMessage") == 100)
+    }
+
+    @Test("a failing piece rolls back alone; the rest of its group commits")
+    func failureIsolated() async throws {
+        let store = try TemporaryStore()
+        let writer = GroupCommit(writer: store.database.writer)
+        try await store.sql { db in try db.execute(sql: "CREATE TABLE note (id INTEGER PRIMARY KEY, text TEXT NOT NULL)") }
+        let results = await withTaskGroup(of: Bool.self) { group in
+            for index in 0..<50 {
+                group.addTask {
+                    do {
+                        try await writer.write { db in
+                            try db.execute(sql: "INSERT INTO note (text) VALUES (?)", arguments: ["kept \(index)"])
+                            if index % 5 == 0 {
+                                // The row above must not survive this piece's failure.
+                                try db.execute(sql: "INSERT INTO note (text) VALUES (NULL)")
+                            }
+                        }
+                        return true
+                    } catch {
+                        return false
+                    }
+                }
+            }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(results.filter { !$0 }.count == 10)
+        #expect(try await store.count("note") == 40)
+        let blocking = try writer.writeAndWait { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM note") }
+        #expect(blocking == 40)
+    }
+
+    @Test("the store's time text is GRDB's, to the millisecond")
+    func timeFormat() {
+        var generator = SystemRandomNumberGenerator()
+        let samples = [0, -86_400.5, 1_800_000_000.9999, 253_402_300_799.123] + (0..<2000).map { _ in
+            Double.random(in: -2_000_000_000...4_000_000_000, using: &generator)
+        }
+        for seconds in samples {
+            let date = Date(timeIntervalSince1970: seconds)
+            #expect(StoreTime.text(date) == String.fromDatabaseValue(date.databaseValue), "\(seconds)")
+        }
+    }
+}
