@@ -8,7 +8,7 @@ APT_PACKAGES := libcurl4-openssl-dev libsqlite3-dev python3-aiosmtpd
 DEBIAN_PYTHON := /usr/bin/python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build test run mail clean
+.PHONY: deps build test run mail bench bench-deps clean
 
 ## deps: install the Debian packages that are missing (nothing when all are there).
 deps:
@@ -49,6 +49,24 @@ mail:
 	m = email.message_from_binary_file(open(files[-1], "rb"), policy=email.policy.default) if files else None; \
 	print("No mail caught yet." if m is None else "\n".join(f"{k}: {m[k]}" for k in ("Date", "From", "To", "Subject")) \
 	      + "\n\n" + m.get_body(("plain",)).get_content())'
+
+## bench: release build, then every benchmark in Benchmarks/ (see Benchmarks/RESULTS.md).
+##        Needs wrk and Postfix's smtp-sink/smtp-source; Postfix is installed with
+##        "No configuration" and its daemon is never started.
+bench: deps bench-deps
+	$(SWIFT) build -c release --product kuvert
+	Benchmarks/run.sh
+
+bench-deps:
+	@missing=""; \
+	for package in wrk postfix time; do \
+	  dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$package"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing$$missing"; \
+	  echo "postfix postfix/main_mailer_type select No configuration" | $(SUDO) debconf-set-selections; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
 
 clean:
 	rm -rf .build

@@ -1,29 +1,38 @@
 #!/usr/bin/env bash
 # Intake throughput against GET /healthz on the same server: wrk, 64
-# connections, 10 s each, alternating, 3 rounds. Target: POST /subscribe at
-# least half of /healthz's requests per second, with p99 under 25 ms.
+# connections, 10 s each, alternating, ROUNDS rounds (default 3). The server
+# runs as users run it, mailer included: the confirmation mails go into
+# Postfix's smtp-sink meanwhile. Target: POST /subscribe at least half of
+# /healthz's requests per second, with p99 under 25 ms.
 #
 # Usage: Benchmarks/intake.sh [ROUNDS]   KUVERT=path/to/kuvert picks the binary.
-# The mailer is off here (--no-mailer): this measures the intake alone.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 rounds=${1:-3}
 kuvert=${KUVERT:-$root/.build/release/kuvert}
+port=${BENCH_HTTP_PORT:-18081}
+smtp_port=${BENCH_SMTP_PORT:-2627}
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
-export KUVERT_DATA_DIR=$work KUVERT_TEMPLATES=$root/Templates
+trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+export KUVERT_DATA_DIR=$work/data KUVERT_TEMPLATES=$root/Templates KUVERT_SMTP_URL=smtp://127.0.0.1:$smtp_port
 # One load generator is one client: lift the per-client limit for the run.
 export KUVERT_RATE_LIMIT=100000000/1m
+
+smtp-sink -u nobody 127.0.0.1:$smtp_port 1000 &
 "$kuvert" lists add bench --name Bench --terms "$root/Deploy/terms.example.md" > /dev/null
-"$kuvert" serve --no-mailer --listen 127.0.0.1:18081 > "$work/serve.log" 2>&1 &
-for _ in $(seq 100); do curl -sf http://127.0.0.1:18081/healthz > /dev/null && break; sleep 0.1; done
+/usr/bin/time -v -o "$work/serve.time" "$kuvert" serve --listen 127.0.0.1:$port > "$work/serve.log" 2>&1 &
+serve=$!
+for _ in $(seq 100); do curl -sf http://127.0.0.1:$port/healthz > /dev/null && break; sleep 0.1; done
+sleep 2
+server_pid=$(pgrep -P $serve -f "kuvert serve" || echo $serve)
 echo "binary: $kuvert"
+echo "serve idle RSS: $(awk '/VmRSS/ {print int($2 / 1024)}' /proc/$server_pid/status) MB"
 for round in $(seq "$rounds"); do
   for target in healthz subscribe; do
     if [ "$target" = healthz ]; then
-      out=$(wrk -t2 -c64 -d10s --latency http://127.0.0.1:18081/healthz)
+      out=$(wrk -t2 -c64 -d10s --latency http://127.0.0.1:$port/healthz)
     else
-      out=$(wrk -t2 -c64 -d10s --latency -s "$root/Benchmarks/subscribe.lua" http://127.0.0.1:18081)
+      out=$(wrk -t2 -c64 -d10s --latency -s "$root/Benchmarks/subscribe.lua" http://127.0.0.1:$port)
     fi
     rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
     p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
@@ -32,3 +41,9 @@ for round in $(seq "$rounds"); do
     echo "round $round $target: $rps req/s, p50 $p50, p99 $p99, non-2xx ${errors:-0}"
   done
 done
+queued=$(/usr/bin/python3 -c 'import sqlite3, sys
+db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+print(*db.execute("SELECT count(*), sum(status = ?) FROM outboxMessage", ("sent",)).fetchone())' "$KUVERT_DATA_DIR/kuvert.sqlite")
+echo "confirmation mails: $queued (queued, sent into smtp-sink by the end)"
+kill -TERM $server_pid; wait $serve || true
+echo "serve peak RSS: $(awk '/Maximum resident/ {print int($NF / 1024)}' "$work/serve.time") MB"

@@ -52,10 +52,14 @@ public struct TokenSigner: Sendable {
 /// Base64url without padding (RFC 4648 section 5), strict on input.
 enum Base64URL {
     static func encode(_ data: Data) -> String {
-        data.base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        let base64 = data.base64EncodedData()
+        return String(decoding: base64.lazy.filter { $0 != UInt8(ascii: "=") }.map { byte in
+            switch byte {
+            case UInt8(ascii: "+"): UInt8(ascii: "-")
+            case UInt8(ascii: "/"): UInt8(ascii: "_")
+            default: byte
+            }
+        }, as: UTF8.self)
     }
 
     static func decode(_ text: some StringProtocol) -> Data? {

@@ -68,27 +68,42 @@ struct MIMEWriter {
         return "\"" + clean.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
 
-    /// Appends `text` as quoted-printable (RFC 2045 section 6.7) with CRLF line breaks.
+    /// Appends `text` as quoted-printable (RFC 2045 section 6.7) with CRLF line
+    /// breaks; any of CRLF, CR or LF in `text` is a line break.
     mutating func quotedPrintable(_ text: String) {
-        let hex = Array("0123456789ABCDEF".utf8)
-        let normalised = text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
-        for sourceLine in normalised.split(separator: "\n", omittingEmptySubsequences: false) {
-            let input = Array(sourceLine.utf8)
-            var width = 0
-            for (index, byte) in input.enumerated() {
-                let isLast = index == input.count - 1
-                let literal = (byte >= 33 && byte <= 126 && byte != UInt8(ascii: "="))
-                    || ((byte == 0x20 || byte == 0x09) && !isLast)
-                let token: [UInt8] = literal ? [byte] : [UInt8(ascii: "="), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
-                // Keep room for a soft break "=" within 76 characters.
-                if width + token.count > 75 {
-                    bytes.append(contentsOf: [UInt8(ascii: "="), 0x0D, 0x0A])
-                    width = 0
-                }
-                bytes.append(contentsOf: token)
-                width += token.count
+        let hex: StaticString = "0123456789ABCDEF"
+        var width = 0
+        let input = Array(text.utf8)
+        var index = 0
+        bytes.reserveCapacity(bytes.count + input.count + input.count / 8)
+        while index < input.count {
+            let byte = input[index]
+            if byte == 0x0D || byte == 0x0A {
+                bytes.append(0x0D); bytes.append(0x0A)
+                width = 0
+                index += byte == 0x0D && index + 1 < input.count && input[index + 1] == 0x0A ? 2 : 1
+                continue
             }
-            bytes.append(contentsOf: [0x0D, 0x0A])
+            // Spaces and tabs are literal except before a line break or at the end.
+            let next = index + 1 < input.count ? input[index + 1] : 0x0A
+            let endsLine = next == 0x0D || next == 0x0A
+            let literal = (byte >= 33 && byte <= 126 && byte != UInt8(ascii: "=")) || ((byte == 0x20 || byte == 0x09) && !endsLine)
+            let count = literal ? 1 : 3
+            // Keep room for a soft break "=" within 76 characters.
+            if width + count > 75 {
+                bytes.append(UInt8(ascii: "=")); bytes.append(0x0D); bytes.append(0x0A)
+                width = 0
+            }
+            if literal {
+                bytes.append(byte)
+            } else {
+                hex.withUTF8Buffer { digits in
+                    bytes.append(UInt8(ascii: "=")); bytes.append(digits[Int(byte >> 4)]); bytes.append(digits[Int(byte & 0x0F)])
+                }
+            }
+            width += count
+            index += 1
         }
+        bytes.append(0x0D); bytes.append(0x0A)
     }
 }

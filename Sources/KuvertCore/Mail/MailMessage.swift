@@ -64,7 +64,7 @@ public struct MailMessage: Sendable {
             try Self.part(&out, type: "text/plain", body: text)
             return out.bytes
         }
-        let boundary = "=_kuvert_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let boundary = "=_kuvert_" + Self.randomHex()
         try out.header("Content-Type", "multipart/alternative; boundary=\"\(boundary)\"")
         out.line("")
         out.line("This is a message in MIME format: a plain-text and an HTML version.")
@@ -89,15 +89,23 @@ public struct MailMessage: Sendable {
         return try MIMEWriter.displayName(name, header: header) + " <" + mailbox.address + ">"
     }
 
+    /// 128 random bits in lower-case hex.
+    static func randomHex() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return [generator.next() as UInt64, generator.next() as UInt64]
+            .map { String(repeating: "0", count: 16 - String($0, radix: 16).count) + String($0, radix: 16) }.joined()
+    }
+
     /// `Sun, 22 Nov 2026 21:04:57 +0000`, always in UTC and English.
     static func rfc5322Date(_ date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second, .weekday], from: date)
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
         let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        func two(_ value: Int?) -> String { String(format: "%02d", value ?? 0) }
-        return "\(days[(parts.weekday ?? 1) - 1]), \(two(parts.day)) \(months[(parts.month ?? 1) - 1]) \(parts.year ?? 1970) "
-            + "\(two(parts.hour)):\(two(parts.minute)):\(two(parts.second)) +0000"
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) +0000"
     }
+
 }

@@ -136,7 +136,9 @@ private final class ReplyLines {
     func append(_ line: String) {
         // Only the last few matter; a chatty server cannot grow this.
         if lines.count >= 16 { lines.removeFirst() }
-        lines.append(line.trimmingCharacters(in: .whitespacesAndNewlines))
+        let isSpace = { (byte: UInt8) in byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
+        let bytes = line.utf8.drop(while: isSpace)
+        lines.append(String(decoding: bytes.prefix(bytes.count - bytes.reversed().prefix(while: isSpace).count), as: UTF8.self))
     }
 
     func reset() { lines.removeAll(keepingCapacity: true) }

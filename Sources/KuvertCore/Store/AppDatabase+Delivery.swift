@@ -27,8 +27,13 @@ public protocol DeliveryStore: Sendable {
 }
 
 extension AppDatabase: DeliveryStore {
+    // Leases and delivery records are bookkeeping for at-least-once delivery: a
+    // crash of the process loses none of them, and a power cut can at worst
+    // undo the last few, whose messages then go again. They are committed with
+    // `synchronous = NORMAL` (see `GroupCommit.Durability`), together with
+    // whatever other sessions are writing at the time.
     public func leaseDueMessages(limit: Int, leaseFor: TimeInterval, now: Date) throws -> [OutboxDelivery] {
-        try writer.write { db in
+        try groupCommit.writeAndWait(.processCrash) { db in
             // Messages of paused or cancelled campaigns wait; tests of drafts go.
             let leased = try OutboxMessage.fetchAll(
                 db,
@@ -45,25 +50,25 @@ extension AppDatabase: DeliveryStore {
                     RETURNING *
                     """,
                 arguments: ["until": now.addingTimeInterval(leaseFor), "now": now, "limit": limit])
-            return try leased.sorted { ($0.id ?? 0) < ($1.id ?? 0) }.compactMap { try Self.delivery(db, for: $0) }
+            var campaigns: [Int64: Campaign] = [:]
+            return try leased.sorted { ($0.id ?? 0) < ($1.id ?? 0) }.compactMap { try Self.delivery(db, for: $0, campaigns: &campaigns) }
         }
     }
 
     public func recordDelivery(_ id: Int64, _ record: DeliveryRecord, bounceLimit: Int, now: Date) throws {
-        try groupCommit.writeAndWait { db in
+        try groupCommit.writeAndWait(.processCrash) { db in
             switch record {
             case .sent(let outcome):
                 try Self.update(db, id, status: .sent, outcome: outcome, dueAt: nil, sentAt: now, countsAttempt: true)
                 // The outbox row changes; the audit log keeps the send for good.
-                try db.execute(
+                try db.cachedStatement(
                     sql: """
                         INSERT INTO auditEvent (occurredAt, actor, action, subscriberId, listId, detail)
                         SELECT :now, 'worker', 'message.sent', subscription.subscriberId, subscription.listId,
                                outboxMessage.kind || ' #' || outboxMessage.id
                         FROM outboxMessage LEFT JOIN subscription ON subscription.id = outboxMessage.subscriptionId
                         WHERE outboxMessage.id = :id
-                        """,
-                    arguments: ["now": now, "id": id])
+                        """).execute(arguments: ["now": StoreTime.value(now), "id": id])
             case .retry(let outcome, let at):
                 try Self.update(db, id, status: .queued, outcome: outcome, dueAt: at, sentAt: nil, countsAttempt: true)
             case .failed(let outcome):
@@ -78,15 +83,24 @@ extension AppDatabase: DeliveryStore {
 
     /// An outbox row with its recipient, list, subscription and campaign; nil
     /// when what it refers to is gone.
-    static func delivery(_ db: Database, for message: OutboxMessage) throws -> OutboxDelivery? {
-        let campaign = try message.campaignId.flatMap { try Campaign.fetchOne(db, key: $0) }
+    /// - Parameter campaigns: campaigns read so far in this transaction, by id
+    ///   (a batch of newsletters shares one).
+    static func delivery(_ db: Database, for message: OutboxMessage, campaigns: inout [Int64: Campaign]) throws -> OutboxDelivery? {
+        var campaign: Campaign?
+        if let campaignId = message.campaignId {
+            campaign = try campaigns[campaignId] ?? Campaign.fetchOne(db, key: campaignId)
+            campaigns[campaignId] = campaign
+        }
         if let subscriptionId = message.subscriptionId {
-            guard let subscription = try Subscription.fetchOne(db, key: subscriptionId) else { return nil }
+            guard let subscription = try Subscription.fetchOne(
+                try db.cachedStatement(sql: "SELECT * FROM subscription WHERE id = ?"), arguments: [subscriptionId])
+            else { return nil }
             let address = try String.fetchOne(
-                db, sql: "SELECT address FROM subscriber WHERE id = ?", arguments: [subscription.subscriberId])
+                try db.cachedStatement(sql: "SELECT address FROM subscriber WHERE id = ?"), arguments: [subscription.subscriberId])
+            let list = try MailingList.fetchOne(
+                try db.cachedStatement(sql: "SELECT * FROM mailingList WHERE id = ?"), arguments: [subscription.listId])
             return OutboxDelivery(
-                message: message, address: try address.orThrow(),
-                list: try MailingList.fetchOne(db, key: subscription.listId).orThrow(),
+                message: message, address: try address.orThrow(), list: try list.orThrow(),
                 subscription: subscription, campaign: campaign)
         }
         guard let campaign, let recipient = message.testRecipient else { return nil }
@@ -108,16 +122,17 @@ extension AppDatabase: DeliveryStore {
         _ db: Database, _ id: Int64, status: OutboxMessage.Status, outcome: SendOutcome, dueAt: Date?, sentAt: Date?,
         countsAttempt: Bool
     ) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 UPDATE outboxMessage
                 SET status = :status, leaseExpiresAt = NULL, lastReply = :reply, lastReplyCode = :code,
                     dueAt = coalesce(:dueAt, dueAt), sentAt = :sentAt, attempts = attempts + :attempt
                 WHERE id = :id
-                """,
+                """).execute(
             arguments: [
                 "status": status.rawValue, "reply": String(outcome.reply.prefix(512)), "code": outcome.code,
-                "dueAt": dueAt, "sentAt": sentAt, "attempt": countsAttempt ? 1 : 0, "id": id,
+                "dueAt": dueAt.map(StoreTime.value), "sentAt": sentAt.map(StoreTime.value), "attempt": countsAttempt ? 1 : 0,
+                "id": id,
             ])
     }
 

@@ -50,7 +50,8 @@ extension AppDatabase: OutboxStore {
     public func outboxDelivery(id: Int64) async throws -> OutboxDelivery? {
         try await writer.read { db in
             guard let message = try OutboxMessage.fetchOne(db, key: id) else { return nil }
-            return try Self.delivery(db, for: message)
+            var campaigns: [Int64: Campaign] = [:]
+            return try Self.delivery(db, for: message, campaigns: &campaigns)
         }
     }
 }

@@ -212,9 +212,6 @@ extension AppDatabase: SubscriptionStore {
     }
 
     /// 128 random bits as hex.
-    static func newNonce() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let high = String(generator.next() as UInt64, radix: 16), low = String(generator.next() as UInt64, radix: 16)
-        return String(repeating: "0", count: 16 - high.count) + high + String(repeating: "0", count: 16 - low.count) + low
-    }
+    static func newNonce() -> String { MailMessage.randomHex() }
+
 }

@@ -14,15 +14,32 @@ import Synchronization
 /// first caller's work starts at once, and what arrives meanwhile forms the
 /// next group.
 final class GroupCommit: Sendable {
+    /// How a piece of work must survive.
+    enum Durability: Sendable {
+        /// On disk before the caller hears back, even across a power cut
+        /// (`synchronous = FULL`): what a person was told has happened.
+        case powerLoss
+        /// Safe from a crash of the process, but the last commits may be undone
+        /// by a power cut (`synchronous = NORMAL` in WAL mode). For bookkeeping
+        /// whose loss only means doing the work again: leases and delivery
+        /// records (at-least-once delivery sends such a message again).
+        case processCrash
+    }
+
     /// One caller's work, its result filled in inside the transaction and
     /// handed over after the commit.
     private final class Job: @unchecked Sendable {
         let run: (Database) throws -> any Sendable
+        let durability: Durability
         let finish: @Sendable (Result<any Sendable, any Error>) -> Void
         var result: Result<any Sendable, any Error>?
 
-        init(run: @escaping (Database) throws -> any Sendable, finish: @escaping @Sendable (Result<any Sendable, any Error>) -> Void) {
+        init(
+            run: @escaping (Database) throws -> any Sendable, durability: Durability,
+            finish: @escaping @Sendable (Result<any Sendable, any Error>) -> Void
+        ) {
             self.run = run
+            self.durability = durability
             self.finish = finish
         }
     }
@@ -38,32 +55,43 @@ final class GroupCommit: Sendable {
     }
 
     /// Runs `work` in the next group's transaction and returns its result once committed.
-    func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func write<T: Sendable>(
+        _ durability: Durability = .powerLoss, _ work: @escaping @Sendable (Database) throws -> T
+    ) async throws -> T {
         let result = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<any Sendable, any Error>) in
-            enqueue(Job(run: work) { continuation.resume(with: $0) })
+            enqueue(Job(run: work, durability: durability) { continuation.resume(with: $0) })
         }
         return result as! T  // swiftlint:disable:this force_cast — a job's result is always its own work's.
     }
 
-    /// The blocking form, for the mailer's threads.
-    func writeAndWait<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) throws -> T {
+    /// The blocking form, for the mailer's threads. When no group is being
+    /// written, the calling thread writes it itself, sparing two thread hops.
+    func writeAndWait<T: Sendable>(
+        _ durability: Durability = .powerLoss, _ work: @escaping @Sendable (Database) throws -> T
+    ) throws -> T {
         let done = DispatchSemaphore(value: 0)
         let box = Mutex<Result<any Sendable, any Error>?>(nil)
-        enqueue(Job(run: work) { result in
+        let job = Job(run: work, durability: durability) { result in
             box.withLock { $0 = result }
             done.signal()
-        })
+        }
+        if enqueue(job, drainHere: true) { drain() }
         done.wait()
         return try box.withLock { $0! }.get() as! T
     }
 
-    private func enqueue(_ job: Job) {
+    /// Queues a job; true when the caller asked to drain and must now do so.
+    @discardableResult
+    private func enqueue(_ job: Job, drainHere: Bool = false) -> Bool {
         let startDrain = state.withLock { state in
             state.pending.append(job)
             defer { state.draining = true }
             return !state.draining
         }
-        if startDrain { queue.async { self.drain() } }
+        guard startDrain else { return false }
+        if drainHere { return true }
+        queue.async { self.drain() }
+        return false
     }
 
     /// Commits groups until nothing is queued.
@@ -80,25 +108,37 @@ final class GroupCommit: Sendable {
         }
     }
 
+    /// One transaction for the group, synced to disk when any piece needs it.
     private func commit(_ group: [Job]) {
+        let relaxed = group.allSatisfy { $0.durability == .processCrash }
         do {
-            try writer.write { db in
-                for job in group {
-                    try db.inSavepoint {
-                        do {
-                            job.result = .success(try job.run(db))
-                            return .commit
-                        } catch {
-                            job.result = .failure(error)
-                            return .rollback
-                        }
-                    }
+            try writer.writeWithoutTransaction { db in
+                if relaxed { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+                defer { if relaxed { try? db.execute(sql: "PRAGMA synchronous = FULL") } }
+                try db.inTransaction(.immediate) {
+                    try runPieces(group, db)
+                    return .commit
                 }
             }
             for job in group { job.finish(job.result!) }
         } catch {
             // The transaction itself failed (disk full, I/O error): nothing of the group was kept.
             for job in group { job.finish(.failure(error)) }
+        }
+    }
+
+    /// Each piece in a savepoint of its own: a piece that throws is undone alone.
+    private func runPieces(_ group: [Job], _ db: Database) throws {
+        for job in group {
+            try db.inSavepoint {
+                do {
+                    job.result = .success(try job.run(db))
+                    return .commit
+                } catch {
+                    job.result = .failure(error)
+                    return .rollback
+                }
+            }
         }
     }
 }

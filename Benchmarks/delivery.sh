@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Delivery throughput: a campaign to N active subscribers (default 50,000) sent
+# into Postfix's smtp-sink over 1, 4 and 16 SMTP connections, timed from
+# `kuvert campaign send` until every message is recorded sent; then, in the same
+# run and into the same sink, Postfix's smtp-source pushes as many messages of
+# the same size over the same number of connections (reused, `-d`). Target: at
+# least half of smtp-source's rate at each concurrency.
+#
+# Usage: Benchmarks/delivery.sh [N] [CONNECTIONS...]   KUVERT=path/to/kuvert picks the binary.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+count=${1:-50000}
+shift || true
+connections=${*:-1 4 16}
+kuvert=${KUVERT:-$root/.build/release/kuvert}
+work=$(mktemp -d)
+chmod 755 "$work"
+port=${BENCH_SMTP_PORT:-2627}
+trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+export KUVERT_DATA_DIR=$work/data KUVERT_TEMPLATES=$root/Templates KUVERT_SMTP_URL=smtp://127.0.0.1:$port
+
+now() { date +%s.%N; }
+sent_count() {
+  /usr/bin/python3 -c 'import sqlite3, sys
+db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+print(db.execute("SELECT count(*) FROM outboxMessage WHERE campaignId = ? AND status = ?", (int(sys.argv[2]), "sent")).fetchone()[0])' \
+    "$KUVERT_DATA_DIR/kuvert.sqlite" "$1"
+}
+
+"$kuvert" lists add bench --name Bench --terms "$root/Deploy/terms.example.md" > /dev/null
+/usr/bin/python3 "$root/Benchmarks/seed_active.py" "$KUVERT_DATA_DIR/kuvert.sqlite" bench "$count"
+printf '# Bench issue\n\nHello, this is the benchmark issue with [a link](https://example.se/).\n\n- one\n- two\n' > "$work/body.md"
+
+# The size of one message as it goes over the wire, for smtp-source's -l.
+mkdir -m 777 "$work/dump"
+smtp-sink -u nobody -D "$work/dump/message" 127.0.0.1:$port 100 &
+sink=$!
+sleep 0.3
+probe=$("$kuvert" campaign create --list bench --subject "Bench issue" --body "$work/body.md")
+"$kuvert" campaign test "$probe" --to probe@example.se > /dev/null
+"$kuvert" worker > "$work/probe.log" 2>&1 &
+probe_worker=$!
+until [ -s "$work/dump/message" ]; do sleep 0.1; done
+sleep 0.3
+kill -TERM $probe_worker $sink; wait $probe_worker $sink 2>/dev/null || true
+# The dump starts with the sink's own X- and Received: lines; the rest is the message, sent with CRLF.
+size=$(awk 'kept {bytes += length($0) + 2; next} /^(X-|Received:|\t)/ {next} {kept = 1; bytes += length($0) + 2} END {print bytes}' "$work/dump/message")
+echo "binary: $kuvert"
+echo "message size: $size bytes; $count messages per run"
+
+smtp-sink -u nobody 127.0.0.1:$port 1000 &
+sleep 0.3
+for n in $connections; do
+  id=$("$kuvert" campaign create --list bench --subject "Bench issue" --body "$work/body.md")
+  KUVERT_SMTP_CONNECTIONS=$n /usr/bin/time -v -o "$work/worker-$n.time" "$kuvert" worker > "$work/worker-$n.log" 2>&1 &
+  worker=$!
+  sleep 1
+  start=$(now)
+  "$kuvert" campaign send "$id" > /dev/null
+  until [ "$(sent_count "$id")" -ge "$count" ]; do sleep 0.1; done
+  end=$(now)
+  # TERM to kuvert itself, so /usr/bin/time lives to write its figures.
+  pkill -TERM -P $worker; wait $worker || true
+  rss=$(awk '/Maximum resident/ {print int($NF / 1024)}' "$work/worker-$n.time")
+  kuvert_rate=$(awk -v s="$start" -v e="$end" -v n="$count" 'BEGIN { printf "%.0f", n / (e - s) }')
+
+  start=$(now)
+  smtp-source -d -s "$n" -m "$count" -l "$size" -f bench@example.se -t sink@example.se 127.0.0.1:$port
+  end=$(now)
+  source_rate=$(awk -v s="$start" -v e="$end" -v n="$count" 'BEGIN { printf "%.0f", n / (e - s) }')
+  ratio=$(awk -v a="$kuvert_rate" -v b="$source_rate" 'BEGIN { printf "%.2f", a / b }')
+  echo "connections $n: kuvert $kuvert_rate msg/s, smtp-source $source_rate msg/s, ratio $ratio, worker peak RSS ${rss} MB"
+done
