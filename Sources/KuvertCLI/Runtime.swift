@@ -21,22 +21,24 @@ struct Runtime {
         keys = try SecretKeys.load(configuration)
         signer = TokenSigner(keys: keys)
         renderer = try await TemplateRenderer(directory: configuration.templatesDirectory, required: templates)
-        var logger = Logger(label: "kuvert")
-        logger.logLevel = .info
-        self.logger = logger
+        let configuration = configuration
+        LoggingSystem.bootstrap { label in
+            KuvertLogHandler(label: label, format: configuration.logFormat, level: configuration.logLevel)
+        }
+        self.logger = Logger(label: "kuvert")
     }
 
     /// Every mail template the mailer needs.
     static let mailTemplates = MessageComposer.templateNames
 
     /// The mailer worker over libcurl SMTP sessions.
-    func mailer() throws -> Mailer {
+    func mailer(metrics: KuvertMetrics) throws -> Mailer {
         let smtp = try SMTPSettings(configuration)
         return Mailer(
             store: store,
             composer: try MessageComposer(configuration: configuration, renderer: renderer, signer: signer),
             settings: MailerSettings(configuration),
             makeTransport: { try SMTPTransport(settings: smtp) },
-            logger: logger)
+            logger: logger, metrics: metrics)
     }
 }

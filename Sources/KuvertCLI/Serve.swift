@@ -3,6 +3,7 @@ import Hummingbird
 import KuvertCore
 import KuvertWeb
 import Logging
+import Prometheus
 
 /// `kuvert serve`: the HTTP server and the mailer worker in one process.
 struct Serve: AsyncParsableCommand {
@@ -25,7 +26,8 @@ struct Serve: AsyncParsableCommand {
         let runtime = try await Runtime(
             options: options, extra: ["KUVERT_LISTEN": listen],
             templates: WebDependencies.requiredTemplates + Runtime.mailTemplates)
-        let mailer = noMailer ? nil : try runtime.mailer()
+        let registry = PrometheusCollectorRegistry()
+        let mailer = noMailer ? nil : try runtime.mailer(metrics: WebDependencies.metrics(registry))
         let configuration = runtime.configuration
         let retention = RetentionService(
             retention: Retention(
@@ -35,7 +37,8 @@ struct Serve: AsyncParsableCommand {
         let app = buildApplication(
             WebDependencies(
                 configuration: configuration, store: runtime.store, signer: runtime.signer, renderer: runtime.renderer,
-                suppression: SuppressionKey(signingKey: runtime.keys[0]), mailQueued: { mailer?.wake() }),
+                suppression: SuppressionKey(signingKey: runtime.keys[0]), mailQueued: { mailer?.wake() },
+                registry: registry),
             services: (mailer.map { [$0] } ?? []) + [retention],
             logger: runtime.logger)
         runtime.logger.info("kuvert serve starting", metadata: [

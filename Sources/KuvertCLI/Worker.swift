@@ -1,6 +1,9 @@
 import ArgumentParser
+import Hummingbird
 import KuvertCore
+import KuvertWeb
 import Logging
+import Prometheus
 import ServiceLifecycle
 import UnixSignals
 
@@ -15,10 +18,23 @@ struct Worker: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigurationOptions
 
+    @Option(
+        name: .customLong("metrics-listen"),
+        help: "Serve /metrics and /healthz on HOST:PORT (KUVERT_METRICS_LISTEN); off by default.")
+    var metricsListen: String?
+
     func run() async throws {
         let runtime = try await Runtime(options: options, templates: Runtime.mailTemplates)
-        let group = ServiceGroup(
-            services: [try runtime.mailer()], gracefulShutdownSignals: [.sigterm, .sigint], logger: runtime.logger)
-        try await group.run()
+        let registry = PrometheusCollectorRegistry()
+        let mailer = try runtime.mailer(metrics: WebDependencies.metrics(registry))
+        guard let listen = metricsListen ?? runtime.configuration.metricsListen else {
+            let group = ServiceGroup(services: [mailer], gracefulShutdownSignals: [.sigterm, .sigint], logger: runtime.logger)
+            try await group.run()
+            return
+        }
+        let (host, port) = try KuvertCore.Configuration.parseListen(listen, name: "--metrics-listen")
+        let app = buildMetricsApplication(
+            store: runtime.store, registry: registry, host: host, port: port, services: [mailer], logger: runtime.logger)
+        try await app.runService()
     }
 }

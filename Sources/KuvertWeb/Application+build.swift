@@ -1,6 +1,7 @@
 import Hummingbird
 import KuvertCore
 import Logging
+import Prometheus
 import ServiceLifecycle
 
 /// What the web layer needs, composed once by the executable (or a test).
@@ -13,10 +14,14 @@ public struct WebDependencies: Sendable {
     public var suppression: SuppressionKey
     /// Called after a request queued mail, to wake a mailer in this process.
     public var mailQueued: @Sendable () -> Void
+    /// Where this process's metrics are kept; `/metrics` shows it.
+    public var registry: PrometheusCollectorRegistry
+    public var metrics: KuvertMetrics { Self.metrics(registry) }
 
     public init(
         configuration: KuvertCore.Configuration, store: any KuvertStore, signer: TokenSigner, renderer: TemplateRenderer,
-        suppression: SuppressionKey, mailQueued: @escaping @Sendable () -> Void = {}
+        suppression: SuppressionKey, mailQueued: @escaping @Sendable () -> Void = {},
+        registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
     ) {
         self.configuration = configuration
         self.store = store
@@ -24,6 +29,12 @@ public struct WebDependencies: Sendable {
         self.renderer = renderer
         self.suppression = suppression
         self.mailQueued = mailQueued
+        self.registry = registry
+    }
+
+    /// Kuvert's metrics kept in `registry`, for the web layer and a mailer in the same process.
+    public static func metrics(_ registry: PrometheusCollectorRegistry) -> KuvertMetrics {
+        KuvertMetrics(factory: PrometheusMetricsFactory(registry: registry))
     }
 
     /// Every template the web pages need; check them at start.
@@ -34,6 +45,8 @@ public struct WebDependencies: Sendable {
 public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequestContext> {
     let router = Router(context: KuvertRequestContext.self)
     let configuration = dependencies.configuration
+    let metrics = dependencies.metrics
+    router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ClientAddressMiddleware(proxies: TrustedProxies(configuration.trustedProxies)))
     let limits = RequestLimits(
@@ -42,15 +55,17 @@ public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequest
     SubscribeController(
         intake: SubscriptionIntake(store: dependencies.store, resendWindow: configuration.resendWindow),
         pages: pages, maximumBodyBytes: configuration.maxBodyBytes, mailQueued: dependencies.mailQueued, limits: limits,
-        renderTime: FormRenderTime(signer: dependencies.signer, minimum: configuration.formMinimumSeconds)
+        renderTime: FormRenderTime(signer: dependencies.signer, minimum: configuration.formMinimumSeconds),
+        metrics: metrics
     ).register(on: router)
     ConfirmationController(
         confirmation: ConfirmationService(
             store: dependencies.store, signer: dependencies.signer, confirmTTL: configuration.confirmTTL),
-        pages: pages, maximumBodyBytes: configuration.maxBodyBytes
+        pages: pages, maximumBodyBytes: configuration.maxBodyBytes, metrics: metrics
     ).register(on: router)
     UnsubscribeController(
-        store: dependencies.store, signer: dependencies.signer, pages: pages, maximumBodyBytes: configuration.maxBodyBytes
+        store: dependencies.store, signer: dependencies.signer, pages: pages, maximumBodyBytes: configuration.maxBodyBytes,
+        metrics: metrics
     ).register(on: router)
     PrivacyController(
         store: dependencies.store, signer: dependencies.signer, suppression: dependencies.suppression, pages: pages,
@@ -58,6 +73,7 @@ public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequest
         mailQueued: dependencies.mailQueued, limits: limits
     ).register(on: router)
     HealthController(store: dependencies.store).register(on: router)
+    MetricsController(store: dependencies.store, registry: dependencies.registry, metrics: metrics).register(on: router)
     return router
 }
 
@@ -77,4 +93,20 @@ public func buildApplication(
             address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: "Kuvert"),
         services: services,
         logger: logger)
+}
+
+/// For `kuvert worker --metrics-listen`: `/metrics` and `/healthz` only, running
+/// `services` (the mailer) alongside.
+public func buildMetricsApplication(
+    store: any KuvertStore, registry: PrometheusCollectorRegistry, host: String, port: Int,
+    services: [any Service], logger: Logger
+) -> some ApplicationProtocol {
+    let router = Router(context: KuvertRequestContext.self)
+    let metrics = WebDependencies.metrics(registry)
+    router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
+    HealthController(store: store).register(on: router)
+    MetricsController(store: store, registry: registry, metrics: metrics).register(on: router)
+    return Application(
+        router: router, configuration: .init(address: .hostname(host, port: port), serverName: "Kuvert"),
+        services: services, logger: logger)
 }

@@ -11,6 +11,7 @@ struct ConfirmationController: Sendable {
     let confirmation: ConfirmationService
     let pages: Pages
     let maximumBodyBytes: Int
+    let metrics: KuvertMetrics
 
     func register(on router: Router<KuvertRequestContext>) {
         router.get("confirm/:token", use: show)
@@ -42,8 +43,10 @@ struct ConfirmationController: Sendable {
             let answer = try await confirmation.answer(
                 token, accepted: fields["accept_terms"] == "yes", termsVersion: shownVersion, origin: origin, now: Date())
             switch answer {
-            case .confirmed(let context):
-                return try pages.welcome(context, alreadyActive: false)
+            case .confirmed(let confirmed):
+                metrics.confirmed()
+                context.logger.info("subscription confirmed", metadata: ["list": .string(confirmed.list.slug)])
+                return try pages.welcome(confirmed, alreadyActive: false)
             case .alreadyActive(let context):
                 return try pages.welcome(context, alreadyActive: true)
             case .termsRequired(let confirmation):

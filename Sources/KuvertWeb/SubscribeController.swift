@@ -14,6 +14,7 @@ struct SubscribeController: Sendable {
     let mailQueued: @Sendable () -> Void
     let limits: RequestLimits
     let renderTime: FormRenderTime
+    let metrics: KuvertMetrics
 
     func register(on router: Router<KuvertRequestContext>) {
         router.post("subscribe", use: subscribe)
@@ -34,12 +35,14 @@ struct SubscribeController: Sendable {
         let answersJSON = request.prefersJSON
         var fields: FormFields?
         if let wait = limits.client(context) {
+            metrics.subscription("rate_limited")
             return try answer(RequestLimits.tooMany(retryAfter: wait), json: answersJSON, fields: nil, language: browserLanguage, retryAfter: wait)
         }
         do {
             fields = try await FormFields.read(request, limit: maximumBodyBytes)
             guard let fields else { throw FormFields.Problem.malformed("The body is missing.") }
             if let email = fields["email"], let wait = limits.address(email) {
+                metrics.subscription("rate_limited")
                 return try answer(RequestLimits.tooMany(retryAfter: wait), json: answersJSON, fields: fields, language: browserLanguage, retryAfter: wait)
             }
             let form = SubscribeForm(
@@ -51,6 +54,7 @@ struct SubscribeController: Sendable {
             let receipt = try await intake.submit(
                 form, preferredLanguage: browserLanguage, origin: origin, actor: "web", now: Date())
             if case .confirmationQueued = receipt.outcome { mailQueued() }
+            metrics.subscription(Self.describe(receipt.outcome))
             context.logger.info("subscription request", metadata: [
                 "list": .string(receipt.list.slug), "outcome": .string(Self.describe(receipt.outcome)),
             ])
@@ -60,9 +64,11 @@ struct SubscribeController: Sendable {
             }
             return try pages.thanks(list: receipt.list, language: receipt.language)
         } catch let problem as FormFields.Problem {
+            metrics.subscription("invalid")
             return try answer(WebError(problem), json: answersJSON, fields: fields, language: browserLanguage)
         } catch let error as KuvertError {
             guard let webError = WebError(error) else { throw error }
+            metrics.subscription("invalid")
             return try answer(webError, json: answersJSON, fields: fields, language: browserLanguage)
         }
     }
@@ -84,10 +90,10 @@ struct SubscribeController: Sendable {
 
     private static func describe(_ outcome: IntakeOutcome?) -> String {
         switch outcome {
-        case .confirmationQueued: "confirmation-queued"
-        case .alreadyPending: "already-pending"
-        case .alreadyActive: "already-active"
-        case nil: "honeypot"
+        case .confirmationQueued: "confirmation_queued"
+        case .alreadyPending: "already_pending"
+        case .alreadyActive: "already_active"
+        case nil: "ignored"
         }
     }
 }

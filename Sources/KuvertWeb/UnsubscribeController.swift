@@ -14,6 +14,7 @@ struct UnsubscribeController: Sendable {
     let signer: TokenSigner
     let pages: Pages
     let maximumBodyBytes: Int
+    let metrics: KuvertMetrics
 
     func register(on router: Router<KuvertRequestContext>) {
         router.get("unsubscribe/:token", use: show)
@@ -42,6 +43,7 @@ struct UnsubscribeController: Sendable {
         guard let (subscription, list) = try await store.unsubscribe(subscriptionId: id, origin: origin, now: Date()) else {
             return try pages.linkError(.invalidLink, language: request.browserLanguage ?? .en)
         }
+        metrics.unsubscribed(source: origin.source)
         context.logger.info("unsubscribed", metadata: ["list": .string(list.slug), "source": .string(origin.source)])
         return try pages.unsubscribe(list: list, language: subscription.language, token: token, done: true)
     }

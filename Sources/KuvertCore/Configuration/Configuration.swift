@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// Everything Kuvert is configured with, read once by the executable and passed down.
 ///
@@ -51,6 +52,12 @@ public struct Configuration: Sendable {
     /// An address that takes unsubscribe requests by mail, offered in
     /// `List-Unsubscribe` beside the link; nil for none.
     public var unsubscribeMailto: String?
+    /// Where `kuvert worker` serves `/metrics` (`KUVERT_METRICS_LISTEN`); nil for nowhere.
+    public var metricsListen: String?
+    /// `text` (one `key=value` line per event) or `json` (one object per line), `KUVERT_LOG_FORMAT`.
+    public var logFormat: LogFormat
+    /// The least severe level logged, `KUVERT_LOG_LEVEL` (default `info`).
+    public var logLevel: Logger.Level
 
     /// The defaults, which make `kuvert serve` work on a laptop, rooted at `dataDirectory`.
     public init(dataDirectory: String = "./data") {
@@ -82,6 +89,9 @@ public struct Configuration: Sendable {
         self.clientRateLimit = .init(count: 30, window: 60)
         self.addressRateLimit = .init(count: 5, window: 3_600)
         self.trustedProxies = []
+        self.metricsListen = nil
+        self.logFormat = .text
+        self.logLevel = .info
     }
 
     /// A configuration from named settings over the defaults.
@@ -152,6 +162,23 @@ public struct Configuration: Sendable {
                 throw KuvertError.configuration("KUVERT_TRUSTED_PROXIES holds '\(proxy)', which is no IP address or IPv4 CIDR range.")
             }
         }
+        if let text = value("KUVERT_METRICS_LISTEN") {
+            _ = try Self.parseListen(text, name: "KUVERT_METRICS_LISTEN")
+            metricsListen = text
+        }
+        if let text = value("KUVERT_LOG_FORMAT") {
+            guard let format = LogFormat(rawValue: text) else {
+                throw KuvertError.configuration("KUVERT_LOG_FORMAT must be 'text' or 'json', not '\(text)'.")
+            }
+            logFormat = format
+        }
+        if let text = value("KUVERT_LOG_LEVEL") {
+            guard let level = Logger.Level(rawValue: text) else {
+                throw KuvertError.configuration(
+                    "KUVERT_LOG_LEVEL must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), not '\(text)'.")
+            }
+            logLevel = level
+        }
         if let text = value("KUVERT_MAX_BODY") {
             maxBodyBytes = try Self.parseCount(text, name: "KUVERT_MAX_BODY", range: 256...(16 * 1024 * 1024))
         }
@@ -182,8 +209,8 @@ public struct Configuration: Sendable {
     }
 
     /// `HOST:PORT` or `[IPv6]:PORT`.
-    public static func parseListen(_ text: String) throws -> (host: String, port: Int) {
-        let problem = KuvertError.configuration("KUVERT_LISTEN must be HOST:PORT, such as 127.0.0.1:8080, not '\(text)'.")
+    public static func parseListen(_ text: String, name: String = "KUVERT_LISTEN") throws -> (host: String, port: Int) {
+        let problem = KuvertError.configuration("\(name) must be HOST:PORT, such as 127.0.0.1:8080, not '\(text)'.")
         guard let colon = text.lastIndex(of: ":") else { throw problem }
         var host = String(text[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }

@@ -17,18 +17,20 @@ public final class Mailer: Service, Sendable {
     private let settings: MailerSettings
     private let makeTransport: @Sendable () throws -> any MailTransport
     private let logger: Logger
+    private let metrics: KuvertMetrics
     private let signal = WakeSignal()
     private let pace: SendPace?
 
     public init(
         store: any DeliveryStore, composer: MessageComposer, settings: MailerSettings,
-        makeTransport: @escaping @Sendable () throws -> any MailTransport, logger: Logger
+        makeTransport: @escaping @Sendable () throws -> any MailTransport, logger: Logger, metrics: KuvertMetrics = .none
     ) {
         self.store = store
         self.composer = composer
         self.settings = settings
         self.makeTransport = makeTransport
         self.logger = logger
+        self.metrics = metrics
         self.pace = settings.sendRate.map(SendPace.init(rate:))
     }
 
@@ -106,6 +108,7 @@ public final class Mailer: Service, Sendable {
         logger[metadataKey: "message"] = "\(id)"
         logger[metadataKey: "kind"] = "\(delivery.message.kind.rawValue)"
         let record: DeliveryRecord
+        var sendTime: Duration?
         do {
             switch try composer.compose(delivery, now: Date()) {
             case .hold:
@@ -117,7 +120,10 @@ public final class Mailer: Service, Sendable {
                 record = .skipped(reason: reason)
             case .send(let message):
                 pace?.waitForTurn()
+                let clock = ContinuousClock()
+                let start = clock.now
                 let outcome = transport.send(from: message.envelopeFrom, to: message.envelopeTo, message: message.bytes)
+                sendTime = start.duration(to: clock.now)
                 record = decide(outcome, attempts: delivery.message.attempts + 1)
             }
         } catch {
@@ -128,6 +134,14 @@ public final class Mailer: Service, Sendable {
         } catch {
             // The lease runs out and the message goes again: at-least-once.
             logger.error("cannot record a delivery", metadata: ["error": "\(error)"])
+        }
+        let kind = delivery.message.kind
+        switch record {
+        case .sent(let outcome): metrics.delivery(kind: kind, result: "sent", reply: outcome, duration: sendTime)
+        case .retry(let outcome, _): metrics.delivery(kind: kind, result: "retried", reply: outcome, duration: sendTime)
+        case .failed(let outcome):
+            metrics.delivery(kind: kind, result: "failed", reply: sendTime == nil ? nil : outcome, duration: sendTime)
+        case .skipped: metrics.delivery(kind: kind, result: "skipped", reply: nil, duration: nil)
         }
         switch record {
         case .sent: logger.debug("sent")

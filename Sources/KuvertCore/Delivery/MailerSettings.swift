@@ -25,7 +25,7 @@ public struct MailerSettings: Sendable {
         retryLimit = configuration.retryLimit
         bounceLimit = configuration.bounceLimit
         leaseDuration = configuration.leaseDuration
-        batchSize = 8
+        batchSize = 32
         idlePoll = 1
     }
 

@@ -30,6 +30,7 @@ public struct MessageComposer: Sendable {
         }
 
     private let renderer: TemplateRenderer
+    private let newsletters: NewsletterMail.Cache
     private let signer: TokenSigner
     private let baseURL: String
     private let sender: Mailbox
@@ -45,6 +46,7 @@ public struct MessageComposer: Sendable {
             throw KuvertError.configuration("KUVERT_FROM must look like 'Name <news@example.se>': \(error)")
         }
         self.renderer = renderer
+        self.newsletters = NewsletterMail.Cache(renderer: renderer)
         self.signer = signer
         self.baseURL = configuration.baseURL
         self.confirmTTL = configuration.confirmTTL
@@ -111,9 +113,9 @@ public struct MessageComposer: Sendable {
         let unsubscribeURL = baseURL + "/unsubscribe/" + token
         // The mailto names the token in its subject, so whoever reads that mailbox knows whom to remove.
         let unsubscribeHeader = "<\(unsubscribeURL)>" + (unsubscribeMailto.map { ", <mailto:\($0)?subject=unsubscribe%20\(token)>" } ?? "")
-        let mail = try NewsletterMail.render(
+        let mail = try newsletters.render(
             campaign, list: delivery.list, language: subscription?.language ?? delivery.list.language,
-            name: subscription?.name, unsubscribeURL: unsubscribeURL, isTest: isTest, renderer: renderer)
+            name: subscription?.name, unsubscribeURL: unsubscribeURL, isTest: isTest)
         let listId = "\(MIMEWriter.listIdPhrase(delivery.list.name)) <\(delivery.list.slug).\(listIdDomain)>"
         return try compose(
             delivery, subject: mail.subject, text: mail.text, html: mail.html,

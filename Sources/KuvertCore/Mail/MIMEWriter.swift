@@ -18,6 +18,10 @@ struct MIMEWriter {
         guard !value.unicodeScalars.contains(where: \.isControlCharacter),
               !name.unicodeScalars.contains(where: { $0.isControlCharacter || $0 == ":" || $0 == " " })
         else { throw .headerInjection(header: name) }
+        if name.utf8.count + 2 + value.utf8.count <= Self.lineLimit {
+            line(name + ": " + value)
+            return
+        }
         var current = name + ":"
         for word in value.split(separator: " ", omittingEmptySubsequences: false) {
             if current.utf8.count + 1 + word.utf8.count > Self.lineLimit, current.contains(where: { $0 != " " }),

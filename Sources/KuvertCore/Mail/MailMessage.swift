@@ -45,7 +45,7 @@ public struct MailMessage: Sendable {
         self.html = html
         self.headers = headers
         self.date = date
-        self.messageID = messageID ?? "\(UUID().uuidString.lowercased())@\(from.domain)"
+        self.messageID = messageID ?? "\(Self.randomHex())@\(from.domain)"
     }
 
     /// The message as bytes for SMTP `DATA`.

@@ -1,5 +1,6 @@
 import Foundation
 import Ink
+import Synchronization
 
 /// A newsletter as one subscriber receives it: the campaign's body in the
 /// list's newsletter template, greeted by name, with an unsubscribe link.
@@ -39,5 +40,108 @@ public enum NewsletterMail {
         let text = try renderer.render(view, template: "mail.\(language.rawValue).newsletter.text")
         let html = try renderer.render(view, template: "mail.\(language.rawValue).newsletter.html")
         return ((isTest ? "[TEST] " : "") + campaign.subject, text, html)
+    }
+
+    /// Newsletter templates rendered once per campaign, language and shape
+    /// (named or not, test or not), with the recipient's name and unsubscribe
+    /// link left as slots filled in per message. A campaign's every message
+    /// differs only there, and rendering Mustache for each of them was most of
+    /// a newsletter's cost. The output is the same as `render` (tested).
+    public final class Cache: Sendable {
+        private struct Key: Hashable {
+            var campaignId: Int64?, subject: String, listName: String, language: Language, named: Bool, isTest: Bool
+        }
+
+        private let renderer: TemplateRenderer
+        private let entries = Mutex<[Key: (text: Prepared, html: Prepared)]>([:])
+        /// Slot markers: private-use characters around a per-process random
+        /// number, so no campaign text can contain one by accident.
+        private let nameSlot: String, linkSlot: String
+
+        public init(renderer: TemplateRenderer) {
+            self.renderer = renderer
+            let nonce = UInt64.random(in: .min ... .max)
+            nameSlot = "\u{F8F0}\(nonce)\u{F8F1}"
+            linkSlot = "\u{F8F2}\(nonce)\u{F8F3}"
+        }
+
+        /// As `NewsletterMail.render`.
+        public func render(
+            _ campaign: Campaign, list: MailingList, language: Language, name: String?, unsubscribeURL: String,
+            isTest: Bool
+        ) throws -> (subject: String, text: String, html: String) {
+            let name = name.flatMap { $0.isEmpty ? nil : $0 }
+            let key = Key(
+                campaignId: campaign.id, subject: campaign.subject, listName: list.name, language: language,
+                named: name != nil, isTest: isTest)
+            let prepared: (text: Prepared, html: Prepared)
+            if let cached = entries.withLock({ $0[key] }) {
+                prepared = cached
+            } else {
+                let mail = try NewsletterMail.render(
+                    campaign, list: list, language: language, name: name == nil ? nil : nameSlot,
+                    unsubscribeURL: linkSlot, isTest: isTest, renderer: renderer)
+                prepared = (Prepared(mail.text, slots: [nameSlot, linkSlot]), Prepared(mail.html, slots: [nameSlot, linkSlot]))
+                entries.withLock { entries in
+                    if entries.count >= 64 { entries.removeAll() }
+                    entries[key] = prepared
+                }
+            }
+            let values = [name ?? "", unsubscribeURL]
+            return (
+                (isTest ? "[TEST] " : "") + campaign.subject,
+                prepared.text.filled(values),
+                prepared.html.filled(values.map(HTML.escape)))
+        }
+    }
+
+    /// Rendered text split at its slots.
+    struct Prepared: Sendable {
+        enum Piece: Sendable { case text(String), slot(Int) }
+        let pieces: [Piece]
+
+        init(_ rendered: String, slots: [String]) {
+            var pieces: [Piece] = [.text(rendered)]
+            for (number, slot) in slots.enumerated() {
+                pieces = pieces.flatMap { piece -> [Piece] in
+                    guard case .text(let text) = piece else { return [piece] }
+                    let parts = text.components(separatedBy: slot)
+                    return parts.enumerated().flatMap { index, part -> [Piece] in
+                        index == 0 ? [.text(part)] : [.slot(number), .text(part)]
+                    }
+                }
+            }
+            self.pieces = pieces
+        }
+
+        func filled(_ values: [String]) -> String {
+            var out = ""
+            for piece in pieces {
+                switch piece {
+                case .text(let text): out += text
+                case .slot(let number): out += values[number]
+                }
+            }
+            return out
+        }
+    }
+}
+
+/// HTML escaping for text put into a page or mail after Mustache has run.
+enum HTML {
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for character in text.unicodeScalars {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.unicodeScalars.append(character)
+            }
+        }
+        return out
     }
 }

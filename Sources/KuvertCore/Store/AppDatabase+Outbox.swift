@@ -28,6 +28,19 @@ extension AppDatabase: OutboxStore {
         }
     }
 
+    public func outboxDepth(now: Date) async throws -> OutboxDepth {
+        try await writer.read { db in
+            let now = StoreTime.value(now)
+            let count = { (sql: String) in try Int.fetchOne(db, sql: sql, arguments: [now]) ?? 0 }
+            return OutboxDepth(
+                due: try count("SELECT count(*) FROM outboxMessage WHERE status = 'queued' AND dueAt <= ?"),
+                scheduled: try count("SELECT count(*) FROM outboxMessage WHERE status = 'queued' AND dueAt > ?"),
+                leased: try Int.fetchOne(db, sql: "SELECT count(*) FROM outboxMessage WHERE status = 'leased'") ?? 0,
+                oldestDueAt: try Date.fetchOne(
+                    db, sql: "SELECT min(dueAt) FROM outboxMessage WHERE status = 'queued' AND dueAt <= ?", arguments: [now]))
+        }
+    }
+
     private static func entries(_ db: Database, where condition: String, order: String, limit: Int) throws -> [QueueOverview.Entry] {
         let rows = try Row.fetchAll(
             db,

@@ -42,6 +42,9 @@ public protocol OutboxStore: Sendable {
     func queueOverview(now: Date, limit: Int) async throws -> QueueOverview
     /// One outbox row with its recipient, list, subscription and campaign.
     func outboxDelivery(id: Int64) async throws -> OutboxDelivery?
+    /// How many messages wait, by state, from the outbox's index alone (cheap
+    /// enough for every metrics scrape).
+    func outboxDepth(now: Date) async throws -> OutboxDepth
 }
 
 /// Whether the store can be used.

@@ -20,6 +20,16 @@ extension Subscriber: FetchableRecord, MutablePersistableRecord {
 extension Subscription: FetchableRecord, MutablePersistableRecord {
     public static let databaseTableName = "subscription"
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+    /// Read by column, not through `Decodable`: the mailer reads one a message.
+    public init(row: Row) throws {
+        self.init(
+            id: row["id"], subscriberId: row["subscriberId"], listId: row["listId"],
+            status: try SubscriptionStatus(rawValue: row["status"]).orThrow(), name: row["name"],
+            language: try Language(rawValue: row["language"]).orThrow(), confirmNonce: row["confirmNonce"],
+            requestedAt: row["requestedAt"], confirmedAt: row["confirmedAt"], endedAt: row["endedAt"],
+            updatedAt: row["updatedAt"])
+    }
 }
 
 extension ConsentEvent: FetchableRecord, MutablePersistableRecord {
@@ -30,6 +40,18 @@ extension ConsentEvent: FetchableRecord, MutablePersistableRecord {
 extension OutboxMessage: FetchableRecord, MutablePersistableRecord {
     public static let databaseTableName = "outboxMessage"
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+    /// Read by column, not through `Decodable`: the mailer leases many at a time.
+    public init(row: Row) throws {
+        self.init(
+            id: row["id"], kind: try Kind(rawValue: row["kind"]).orThrow(), subscriptionId: row["subscriptionId"],
+            status: try Status(rawValue: row["status"]).orThrow(), dueAt: row["dueAt"], attempts: row["attempts"],
+            createdAt: row["createdAt"], campaignId: row["campaignId"], testRecipient: row["testRecipient"])
+        leaseExpiresAt = row["leaseExpiresAt"]
+        lastReply = row["lastReply"]
+        lastReplyCode = row["lastReplyCode"]
+        sentAt = row["sentAt"]
+    }
 }
 
 extension AuditEvent: FetchableRecord, MutablePersistableRecord {

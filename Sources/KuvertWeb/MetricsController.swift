@@ -1,0 +1,58 @@
+import Foundation
+import Hummingbird
+import KuvertCore
+import Logging
+import Prometheus
+
+/// `GET /metrics`: everything counted since start, in Prometheus text format,
+/// with the outbox gauges read from the store at each scrape.
+///
+/// It tells operators how the service runs and names no person; still, keep
+/// it for your own network (the nginx example in `Deploy/` does).
+struct MetricsController: Sendable {
+    let store: any OutboxStore
+    let registry: PrometheusCollectorRegistry
+    let metrics: KuvertMetrics
+
+    func register(on router: Router<KuvertRequestContext>) {
+        router.get("metrics") { _, context -> Response in
+            do {
+                let now = Date()
+                metrics.outbox(try await store.outboxDepth(now: now), now: now)
+            } catch {
+                // The counters still help; the gauges keep their last values.
+                context.logger.warning("outbox gauges not updated", metadata: ["error": "\(error)"])
+            }
+            var bytes: [UInt8] = []
+            registry.emit(into: &bytes)
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
+    }
+}
+
+/// Counts every answered request by matched route, method and status. The
+/// route is the pattern (`/confirm/{token}`), never the path, which holds tokens.
+struct RequestMetricsMiddleware: RouterMiddleware {
+    typealias Context = KuvertRequestContext
+    let metrics: KuvertMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            let response = try await next(request, context)
+            metrics.httpRequest(route: Self.route(context), method: request.method.rawValue, status: response.status.code)
+            return response
+        } catch {
+            let status = (error as? any HTTPResponseError)?.status.code ?? 500
+            metrics.httpRequest(route: Self.route(context), method: request.method.rawValue, status: status)
+            throw error
+        }
+    }
+
+    private static func route(_ context: Context) -> String {
+        guard let path = context.endpointPath else { return "unmatched" }
+        return path.replacingOccurrences(of: ":token", with: "{token}")
+    }
+}
