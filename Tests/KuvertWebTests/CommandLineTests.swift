@@ -32,6 +32,10 @@ struct KuvertCommand {
 
     /// Runs a command to its end and collects its output.
     func run(_ arguments: String..., environment: [String: String] = [:]) throws -> Result {
+        try run(arguments, environment: environment)
+    }
+
+    func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
         let process = process(arguments, environment: environment)
         let out = Pipe()
         let err = Pipe()
@@ -46,11 +50,18 @@ struct KuvertCommand {
             stderr: String(decoding: stderr, as: UTF8.self))
     }
 
-    /// Starts a long-running command, such as `worker`, with output discarded.
-    func start(_ arguments: String..., environment: [String: String] = [:]) throws -> Process {
+    /// Starts a long-running command, such as `worker`, with its output
+    /// discarded or, given `log`, written to that file.
+    func start(_ arguments: String..., environment: [String: String] = [:], log: String? = nil) throws -> Process {
         let process = process(arguments, environment: environment)
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
+        if let log {
+            FileManager.default.createFile(atPath: log, contents: nil)
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+            process.standardOutput = handle
+            process.standardError = handle
+        }
         try process.run()
         return process
     }

@@ -1,0 +1,181 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import GRDB
+import KuvertTestSupport
+import Testing
+@testable import KuvertCore
+
+/// A port nobody listens on right now.
+private func freePort() throws -> Int {
+    let socket = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(socket) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
+            bind(socket, generic, length) == 0 && getsockname(socket, generic, &length) == 0
+        }
+    }
+    guard bound else { throw POSIXError(.EADDRINUSE) }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// `GET` or `POST` against a server the test started.
+private func http(_ url: String, method: String = "GET", json: String? = nil) async throws -> (status: Int, body: String) {
+    var request = URLRequest(url: URL(string: url)!)
+    request.httpMethod = method
+    if let json {
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = Data(json.utf8)
+    }
+    let (data, response) = try await URLSession.shared.data(for: request)
+    return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+}
+
+/// The samples of a Prometheus text page, by series (`name{labels}`).
+private func samples(_ page: String) -> [String: Double] {
+    var values: [String: Double] = [:]
+    for line in page.split(separator: "\n") where !line.hasPrefix("#") {
+        guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+        values[String(line[..<space])] = value
+    }
+    return values
+}
+
+@Suite("Running Kuvert: metrics, logs, shutdown and bad configurations", .serialized)
+struct OperationsTests {
+    @Test("metrics move after a subscribe and its mail; the log has request ids and no address; SIGTERM exits 0")
+    func metricsAndLogs() async throws {
+        let smtp = try SMTPTestServer()
+        let kuvert = KuvertCommand()
+        defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
+        _ = try kuvert.newsList()
+        let port = try freePort()
+        let base = "http://127.0.0.1:\(port)"
+        let log = kuvert.dataDirectory + "/serve.log"
+        let serve = try kuvert.start(
+            "serve", "--listen", "127.0.0.1:\(port)", environment: ["KUVERT_SMTP_URL": smtp.url], log: log)
+        defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
+        try await eventually(timeout: 20, "the server answers") { (try? await http(base + "/healthz"))?.status == 200 }
+
+        let before = samples(try await http(base + "/metrics").body)
+        #expect(before[#"kuvert_subscriptions_total{outcome="confirmation_queued"}"#] == nil)
+        let posted = try await http(base + "/subscribe", method: "POST", json: #"{"email":"Marta.Svensson@example.se"}"#)
+        #expect(posted.status == 202)
+        let refused = try await http(base + "/subscribe", method: "POST", json: #"{"email":"no-at-sign"}"#)
+        #expect(refused.status == 422)
+        try await smtp.waitFor { smtp.messages().count == 1 }
+
+        try await eventually(timeout: 10, "the send is counted") {
+            let page = try await http(base + "/metrics")
+            return samples(page.body)[#"kuvert_messages_total{kind="confirmation",result="sent"}"#] == 1
+        }
+        let page = try await http(base + "/metrics")
+        #expect(page.status == 200)
+        let after = samples(page.body)
+        #expect(after[#"kuvert_subscriptions_total{outcome="confirmation_queued"}"#] == 1)
+        #expect(after[#"kuvert_subscriptions_total{outcome="invalid"}"#] == 1)
+        #expect(after[#"kuvert_smtp_replies_total{class="2xx"}"#] == 1)
+        #expect(after["kuvert_smtp_send_duration_seconds_count"] == 1)
+        #expect(after[#"kuvert_http_requests_total{route="/subscribe",method="POST",status="202"}"#] == 1)
+        #expect(after[#"kuvert_http_requests_total{route="/subscribe",method="POST",status="422"}"#] == 1)
+        #expect(after[#"kuvert_outbox_messages{state="due"}"#] == 0)
+        #expect(!page.body.contains("example.se"))
+
+        kill(serve.processIdentifier, SIGTERM)
+        serve.waitUntilExit()
+        #expect(serve.terminationReason == .exit)
+        #expect(serve.terminationStatus == 0)
+        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+        let intake = try #require(lines.first { $0.contains(#"msg="subscription request""#) })
+        #expect(intake.contains("request_id="))
+        #expect(intake.contains("outcome=confirmation_queued"))
+        #expect(lines.allSatisfy { $0.hasPrefix("time=") })
+        #expect(!lines.contains { $0.lowercased().contains("marta") || $0.contains("@") })
+    }
+
+    @Test("SIGTERM during a send: exit 0, the message in hand recorded, the rest back in the queue, nothing lost or doubled")
+    func gracefulStop() async throws {
+        let smtp = try SMTPTestServer()
+        let kuvert = KuvertCommand()
+        defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
+        let store = try kuvert.newsList()
+        let addresses = (0..<120).map { "reader\($0)@example.se" }
+        for address in addresses {
+            _ = try await store.subscribe(try KuvertCommand.request(address), resendWindow: 0, now: Date())
+        }
+        let environment = ["KUVERT_SMTP_URL": smtp.url, "KUVERT_SMTP_CONNECTIONS": "4"]
+        let first = try kuvert.start("worker", environment: environment.merging(["KUVERT_SEND_RATE": "40"]) { $1 })
+        try await smtp.waitFor { smtp.messages().count >= 20 }
+        kill(first.processIdentifier, SIGTERM)
+        first.waitUntilExit()
+        #expect(first.terminationReason == .exit)
+        #expect(first.terminationStatus == 0)
+        let (sent, leased, queued) = try await store.writer.read { db in
+            (
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM outboxMessage WHERE status = 'sent'") ?? -1,
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM outboxMessage WHERE status = 'leased'") ?? -1,
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM outboxMessage WHERE status = 'queued'") ?? -1
+            )
+        }
+        #expect(leased == 0)
+        #expect(sent == smtp.messages().count)
+        #expect(sent + queued == addresses.count)
+        #expect(queued > 0)
+
+        let second = try kuvert.start("worker", environment: environment)
+        try await eventually(timeout: 60, "every message recorded sent") {
+            try await store.writer.read { db in
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM outboxMessage WHERE status != 'sent'") == 0
+            }
+        }
+        kill(second.processIdentifier, SIGTERM)
+        second.waitUntilExit()
+        #expect(second.terminationStatus == 0)
+        let received = smtp.messages().flatMap(\.to)
+        #expect(received.sorted() == addresses.sorted())
+    }
+
+    @Test("bad configurations stop the start with one line and exit 1", arguments: [
+        (["serve"], ["KUVERT_TEMPLATES": "/nonexistent/templates"], "The templates directory /nonexistent/templates does not exist"),
+        (["worker"], ["KUVERT_SMTP_URL": "http://mail.example.se"], "KUVERT_SMTP_URL must look like smtp://host:port"),
+        (["serve"], ["KUVERT_SMTP_URL": "smtp//mail"], "KUVERT_SMTP_URL must look like smtp://host:port"),
+        (["serve"], ["KUVERT_DATA_DIR": "/proc/kuvert-data"], "Cannot create the data directory /proc/kuvert-data: No such file or directory"),
+        (["worker"], ["KUVERT_DATA_DIR": "/dev/null/data"], "Cannot create the data directory /dev/null/data: Not a directory"),
+        (["serve"], ["KUVERT_LISTEN": "localhost"], "KUVERT_LISTEN must be HOST:PORT"),
+        (["worker"], ["KUVERT_LOG_FORMAT": "xml"], "KUVERT_LOG_FORMAT must be 'text' or 'json'"),
+        (["worker", "--metrics-listen", "nowhere"], [:], "--metrics-listen must be HOST:PORT"),
+    ])
+    func badConfiguration(arguments: [String], environment: [String: String], message: String) throws {
+        let kuvert = KuvertCommand()
+        defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
+        let result = try kuvert.run(arguments, environment: environment)
+        #expect(result.status == 1)
+        #expect(result.stderr.hasPrefix("kuvert: "))
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1)
+    }
+
+    @Test("a templates directory missing a template, or with one that does not parse, is named at start")
+    func brokenTemplates() throws {
+        let kuvert = KuvertCommand()
+        defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
+        let copy = kuvert.dataDirectory + "-templates"
+        defer { try? FileManager.default.removeItem(atPath: copy) }
+        try FileManager.default.copyItem(atPath: TestApp.templatesDirectory, toPath: copy)
+        try FileManager.default.removeItem(atPath: copy + "/mail/sv/confirmation.subject.mustache")
+        let missing = try kuvert.run(["worker"], environment: ["KUVERT_TEMPLATES": copy])
+        #expect(missing.status == 1)
+        #expect(missing.stderr == "kuvert: The template mail.sv.confirmation.subject is missing from \(copy).\n")
+        try "{{#open}} never closed".write(toFile: copy + "/mail/sv/confirmation.subject.mustache", atomically: true, encoding: .utf8)
+        let broken = try kuvert.run(["serve"], environment: ["KUVERT_TEMPLATES": copy])
+        #expect(broken.status == 1)
+        #expect(broken.stderr.hasPrefix("kuvert: The template mail/sv/confirmation.subject.mustache does not parse"))
+        #expect(broken.stderr.split(separator: "\n").count == 1)
+    }
+}
