@@ -12,7 +12,7 @@ import Foundation
 public final class SMTPTransport: MailTransport {
     private var handle: UnsafeMutableRawPointer
     private let settings: SMTPSettings
-    private let replies = ReplyLines()
+    private let replies = ReplyLines(keep: 16)
 
     /// `curl_global_init`, once per process, before any handle exists.
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
@@ -86,6 +86,40 @@ public final class SMTPTransport: MailTransport {
         return result
     }
 
+    /// Connects, greets (EHLO), upgrades with STARTTLS and authenticates as a
+    /// send would, then says `NOOP` and quits: no mail transaction is started.
+    /// For `kuvert doctor`.
+    public func probe() -> SMTPProbe {
+        let transcript = ReplyLines(keep: 200)
+        guard let probe = curl_easy_init() else {
+            return SMTPProbe(error: "libcurl could not create an SMTP session.", replies: [])
+        }
+        defer { curl_easy_cleanup(probe) }
+        let settings = self.settings
+        kuvert_curl_set_string(probe, CURLOPT_URL, settings.url)
+        kuvert_curl_set_long(probe, CURLOPT_NOSIGNAL, 1)
+        kuvert_curl_set_long(probe, CURLOPT_CONNECTTIMEOUT_MS, Int(settings.connectTimeout * 1000))
+        kuvert_curl_set_long(probe, CURLOPT_TIMEOUT_MS, Int(settings.transferTimeout * 1000))
+        if settings.url.hasPrefix("smtp://") {
+            let level = settings.requireTLS ? CURLUSESSL_ALL : CURLUSESSL_TRY
+            kuvert_curl_set_long(probe, CURLOPT_USE_SSL, Int(level.rawValue))
+        }
+        if let username = settings.username { kuvert_curl_set_string(probe, CURLOPT_USERNAME, username) }
+        if let password = settings.password { kuvert_curl_set_string(probe, CURLOPT_PASSWORD, password) }
+        kuvert_curl_set_string(probe, CURLOPT_CUSTOMREQUEST, "NOOP")
+        kuvert_curl_set_callback(probe, CURLOPT_HEADERFUNCTION) { buffer, size, count, context in
+            guard let buffer, let context else { return 0 }
+            let line = String(decoding: UnsafeRawBufferPointer(start: buffer, count: size * count), as: UTF8.self)
+            Unmanaged<ReplyLines>.fromOpaque(context).takeUnretainedValue().append(line)
+            return size * count
+        }
+        kuvert_curl_set_pointer(probe, CURLOPT_HEADERDATA, Unmanaged.passUnretained(transcript).toOpaque())
+        // The NOOP's reply also comes as a body; it is in the transcript already.
+        kuvert_curl_set_callback(probe, CURLOPT_WRITEFUNCTION) { _, size, count, _ in size * count }
+        let code = withExtendedLifetime(transcript) { curl_easy_perform(probe) }
+        return SMTPProbe(error: code == CURLE_OK ? nil : Self.describe(code), replies: transcript.all)
+    }
+
     /// Classifies a transfer: the CURLcode first (a timeout leaves a stale reply
     /// code), then the server's reply code.
     private func outcome(of code: CURLcode) -> SendOutcome {
@@ -132,10 +166,15 @@ private final class MessageReader {
 /// The reply lines of the current transfer.
 private final class ReplyLines {
     private var lines: [String] = []
+    private let keep: Int
+
+    init(keep: Int) { self.keep = keep }
+
+    var all: [String] { lines }
 
     func append(_ line: String) {
         // Only the last few matter; a chatty server cannot grow this.
-        if lines.count >= 16 { lines.removeFirst() }
+        if lines.count >= keep { lines.removeFirst() }
         let isSpace = { (byte: UInt8) in byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
         let bytes = line.utf8.drop(while: isSpace)
         lines.append(String(decoding: bytes.prefix(bytes.count - bytes.reversed().prefix(while: isSpace).count), as: UTF8.self))
@@ -148,4 +187,30 @@ private final class ReplyLines {
     func line(for code: Int) -> String? {
         lines.last { $0.hasPrefix(String(code)) } ?? lines.last
     }
+}
+
+/// What `SMTPTransport.probe()` found: the server's replies, in order, and the
+/// failure if the session did not get as far as `NOOP`.
+public struct SMTPProbe: Sendable, Equatable {
+    public var error: String?
+    public var replies: [String]
+
+    /// The greeting's text (the first 220 reply).
+    public var greeting: String? { replies.first { $0.hasPrefix("220") } }
+
+    /// The extensions of the last EHLO reply (`SIZE 35882577`, `STARTTLS`, ...).
+    public var extensions: [String] {
+        // An EHLO reply is a run of "250-" lines closed by one "250 " line.
+        guard let last = replies.lastIndex(where: { $0.hasPrefix("250-") }), last + 1 < replies.count else { return [] }
+        var start = last
+        while start > 0, replies[start - 1].hasPrefix("250-") { start -= 1 }
+        // The first line names the server, not an extension.
+        return replies[(start + 1)...(last + 1)].map { String($0.dropFirst(4)) }.filter { !$0.isEmpty }
+    }
+
+    /// True when the session was upgraded with STARTTLS (a second 220 reply, to the STARTTLS command).
+    public var usedSTARTTLS: Bool { replies.filter { $0.hasPrefix("220") }.count >= 2 }
+
+    /// True when the server accepted the credentials (235).
+    public var authenticated: Bool { replies.contains { $0.hasPrefix("235") } }
 }

@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import KuvertCore
+import KuvertWeb
+
+/// `kuvert doctor`: checks what a running Kuvert depends on, sending nothing.
+struct Doctor: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check configuration, store, templates and the SMTP server; print the DNS records to publish.",
+        discussion: """
+            Connects to KUVERT_SMTP_URL as the mailer would (EHLO, STARTTLS, AUTH when configured) and \
+            says NOOP: no mail is sent. Exit status 1 when a check fails.
+            """)
+
+    @OptionGroup var options: ConfigurationOptions
+
+    private enum Verdict: String { case ok, warn, fail = "FAIL" }
+
+    func run() async throws {
+        var failed = false
+        func report(_ check: String, _ verdict: Verdict, _ detail: String) {
+            if verdict == .fail { failed = true }
+            print(check.padding(toLength: 16, withPad: " ", startingAt: 0) + verdict.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0) + detail)
+        }
+
+        let configuration: KuvertCore.Configuration
+        do {
+            configuration = try options.resolve()
+            report("configuration", .ok, "KUVERT_* settings are valid")
+        } catch {
+            report("configuration", .fail, "\(error)")
+            throw ExitCode.failure
+        }
+
+        do {
+            let keys = try SecretKeys.load(configuration)
+            let source = configuration.secret == nil ? "key file in \(configuration.dataDirectory)" : "KUVERT_SECRET"
+            report("secret", .ok, "\(keys.count) key\(keys.count == 1 ? "" : "s") from \(source)")
+        } catch {
+            report("secret", .fail, "\(error)")
+        }
+
+        var store: AppDatabase?
+        do {
+            let opened = try options.openStore(configuration)
+            let diagnosis = try await opened.diagnose()
+            store = opened
+            let verdict: Verdict = diagnosis.quickCheck == "ok" && diagnosis.journalMode == "wal" ? (diagnosis.lists == 0 ? .warn : .ok) : .fail
+            report(
+                "store", verdict,
+                "\(configuration.databasePath): schema \(diagnosis.schema), journal \(diagnosis.journalMode), "
+                    + "quick_check \(diagnosis.quickCheck), \(diagnosis.lists) list\(diagnosis.lists == 1 ? "" : "s")"
+                    + (diagnosis.lists == 0 ? " (create one with kuvert lists add)" : ""))
+        } catch {
+            report("store", .fail, "\(error)")
+        }
+
+        let required = WebDependencies.requiredTemplates + Runtime.mailTemplates
+        do {
+            _ = try await TemplateRenderer(directory: configuration.templatesDirectory, required: required)
+            report("templates", .ok, "\(required.count) templates in \(configuration.templatesDirectory)")
+        } catch {
+            report("templates", .fail, "\(error)")
+        }
+
+        let base = URL(string: configuration.baseURL)
+        let localBase = ["127.0.0.1", "localhost", "::1"].contains(base?.host ?? "")
+        if base?.scheme == "https" || localBase {
+            report("base URL", .ok, configuration.baseURL + (localBase ? " (local: links in mail only work on this machine)" : ""))
+        } else {
+            report("base URL", .warn, "\(configuration.baseURL) is not https: confirmation and unsubscribe links travel in clear")
+        }
+
+        var senderDomains: [String] = []
+        do {
+            let sender = try Mailbox(parsing: configuration.from)
+            senderDomains.append(sender.domain)
+            report("sender", sender.domain == "localhost" ? .warn : .ok, configuration.from
+                   + (sender.domain == "localhost" ? " (set KUVERT_FROM to an address of your domain)" : ""))
+        } catch {
+            report("sender", .fail, "KUVERT_FROM '\(configuration.from)' is not a mailbox: \(error)")
+        }
+        if let store, let lists = try? await store.listSummaries() {
+            for list in lists {
+                guard let from = list.list.fromAddress, let domain = try? Mailbox(parsing: from).domain else { continue }
+                if !senderDomains.contains(domain) { senderDomains.append(domain) }
+            }
+        }
+
+        var relayHost: String?
+        do {
+            let settings = try SMTPSettings(configuration)
+            relayHost = URL(string: settings.url)?.host
+            let probe = try SMTPTransport(settings: settings).probe()
+            if let error = probe.error {
+                report("SMTP", .fail, "\(settings.url): \(LogRedaction.addresses(in: error))"
+                       + (probe.replies.last.map { "; last reply: \($0)" } ?? ""))
+            } else {
+                let tls = settings.url.hasPrefix("smtps://") ? "TLS from the start"
+                    : probe.usedSTARTTLS ? "STARTTLS used" : "no TLS (STARTTLS not offered)"
+                let auth = configuration.smtpUser == nil ? "AUTH not configured" : probe.authenticated ? "AUTH accepted" : "AUTH not asked for"
+                let extensions = probe.extensions.map { $0.split(separator: " ").first.map(String.init) ?? $0 }
+                let cleartext = !settings.url.hasPrefix("smtps://") && !probe.usedSTARTTLS
+                    && !["127.0.0.1", "localhost", "::1"].contains(relayHost ?? "")
+                report("SMTP", cleartext ? .warn : .ok,
+                       "\(settings.url): \(probe.greeting ?? "no greeting"); EHLO offers \(extensions.joined(separator: ", ")); \(tls); \(auth); no mail sent")
+            }
+        } catch {
+            report("SMTP", .fail, "\(error)")
+        }
+
+        for domain in senderDomains where domain != "localhost" {
+            print("\nDNS records for mail from \(domain) (not looked up; publish them at your DNS host):")
+            for record in Deliverability.records(domain: domain, relayHost: relayHost) {
+                print("  \(record.purpose.padding(toLength: 6, withPad: " ", startingAt: 0)) \(record.name) \(record.type) \"\(record.value)\"")
+                print("         \(record.note)")
+            }
+        }
+        if failed { throw ExitCode.failure }
+    }
+}
