@@ -2,8 +2,9 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 KUVERT := .build/debug/kuvert
-# Debian packages the build, the tests and the local mail catcher need.
-APT_PACKAGES := libcurl4-openssl-dev libsqlite3-dev python3-aiosmtpd
+# Debian packages the build, the tests and the local mail catcher need
+# (systemd for systemd-analyze, which checks the units in Deploy/).
+APT_PACKAGES := libcurl4-openssl-dev libsqlite3-dev python3-aiosmtpd systemd
 # Debian's aiosmtpd belongs to Debian's Python, which need not be first on PATH.
 DEBIAN_PYTHON := /usr/bin/python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
