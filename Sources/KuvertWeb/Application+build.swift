@@ -74,6 +74,8 @@ public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequest
     ).register(on: router)
     HealthController(store: dependencies.store).register(on: router)
     MetricsController(store: dependencies.store, registry: dependencies.registry, metrics: metrics).register(on: router)
+    // Checked at start with the other templates, so this cannot fail here; an empty sheet if it ever did.
+    ((try? StyleController(renderer: dependencies.renderer)) ?? StyleController(stylesheet: ByteBuffer())).register(on: router)
     return router
 }
 

@@ -7,7 +7,7 @@ struct Pages: Sendable {
     /// Every web template the pages use, in each language.
     static let templateNames: [String] = Language.allCases.flatMap { language in
         ["thanks", "confirm", "welcome", "link-error", "form-error", "unsubscribe", "privacy-request", "privacy", "form"].map { "web.\(language.rawValue).\($0)" }
-    }
+    } + ["web.style"]
 
     let renderer: TemplateRenderer
 

@@ -12,7 +12,7 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
         response.headers[.referrerPolicy] = "no-referrer"
         if !embeddable { response.headers[.xFrameOptions] = "DENY" }
         response.headers[.contentSecurityPolicy] =
-            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self' http: https:; "
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' http: https:; "
             + "frame-ancestors \(embeddable ? "*" : "'none'"); base-uri 'none'"
         return response
     }
