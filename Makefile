@@ -3,8 +3,9 @@ SHELL := /bin/bash
 SWIFT ?= swift
 KUVERT := .build/debug/kuvert
 # Debian packages the build, the tests and the local mail catcher need
-# (systemd for systemd-analyze, which checks the units in Deploy/).
-APT_PACKAGES := libcurl4-openssl-dev libsqlite3-dev python3-aiosmtpd systemd
+# (systemd for systemd-analyze, which checks the units in Deploy/; Chromium, its
+# driver and Selenium for the browser journey in Tests/Browser/).
+APT_PACKAGES := libcurl4-openssl-dev libsqlite3-dev python3-aiosmtpd systemd chromium chromium-driver python3-selenium
 # Debian's aiosmtpd belongs to Debian's Python, which need not be first on PATH.
 DEBIAN_PYTHON := /usr/bin/python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

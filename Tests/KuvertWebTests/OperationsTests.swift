@@ -8,7 +8,7 @@ import Testing
 @testable import KuvertCore
 
 /// A port nobody listens on right now.
-private func freePort() throws -> Int {
+func freePort() throws -> Int {
     let socket = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(socket) }
     var address = sockaddr_in()
@@ -26,7 +26,7 @@ private func freePort() throws -> Int {
 }
 
 /// `GET` or `POST` against a server the test started.
-private func http(_ url: String, method: String = "GET", json: String? = nil) async throws -> (status: Int, body: String) {
+func http(_ url: String, method: String = "GET", json: String? = nil) async throws -> (status: Int, body: String) {
     var request = URLRequest(url: URL(string: url)!)
     request.httpMethod = method
     if let json {

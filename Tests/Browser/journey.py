@@ -1,0 +1,221 @@
+"""A subscriber's whole journey in headless Chromium, driven through Selenium.
+
+A website's page with Kuvert's form snippet -> submit -> "check your inbox" ->
+the confirmation mail (read from the SMTP test server's directory) -> its link
+-> the terms -> tick the box, by keyboard only -> welcome -> a newsletter sent
+with the kuvert command -> its unsubscribe link -> the button -> unsubscribed.
+
+Every step asserts what the page shows, that nothing scrolls sideways on a
+360 px phone, that form fields have labels, and that text has enough contrast
+(WCAG AA, 4.5:1); each step is saved as a phone and a desktop screenshot.
+Started by the Swift test BrowserJourneyTests, which starts the server and the
+SMTP test server and checks the store afterwards.
+
+Usage: journey.py --base URL --mail-dir DIR --kuvert PATH --list SLUG --form FILE --shots DIR
+(the kuvert command finds its store through KUVERT_* in the environment)
+"""
+import argparse
+import email
+import email.policy
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+SIZES = {"phone": (360, 800), "desktop": (1280, 860)}
+
+parser = argparse.ArgumentParser()
+for name in ("base", "mail-dir", "kuvert", "list", "form", "shots"):
+    parser.add_argument("--" + name, required=True)
+args = parser.parse_args()
+os.makedirs(args.shots, exist_ok=True)
+steps = []
+
+
+class JourneyFailure(Exception):
+    pass
+
+
+def check(condition, what):
+    if not condition:
+        raise JourneyFailure(what)
+
+
+def browser():
+    options = Options()
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--hide-scrollbars", "--force-device-scale-factor=1", "--lang=sv-SE", "--font-render-hinting=none"):
+        options.add_argument(flag)
+    options.add_experimental_option("prefs", {"intl.accept_languages": "sv-SE,sv"})
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+
+# Contrast ratio (WCAG 2) of an element's text against the first opaque
+# background behind it.
+CONTRAST_JS = """
+function rgb(text) { const m = text.match(/[\\d.]+/g).map(Number); return {r: m[0], g: m[1], b: m[2], a: m.length > 3 ? m[3] : 1}; }
+function lum(c) { const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+  return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); }
+function background(el) { for (; el; el = el.parentElement) { const c = rgb(getComputedStyle(el).backgroundColor); if (c.a > 0.5) return c; }
+  return {r: 255, g: 255, b: 255, a: 1}; }
+const results = [];
+for (const el of document.querySelectorAll('h1, h2, p, label, li, button, a')) {
+  if (!el.offsetParent || !el.textContent.trim()) continue;
+  const fg = lum(rgb(getComputedStyle(el).color)), bg = lum(background(el));
+  results.push({tag: el.tagName, text: el.textContent.trim().slice(0, 40),
+                ratio: (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05)});
+}
+return results;
+"""
+
+
+def inspect(driver, name):
+    """Checks that hold on every page, then saves the screenshots."""
+    check(driver.execute_script("return document.documentElement.lang") == "sv", f"{name}: the page is not marked Swedish")
+    for field in driver.find_elements(By.CSS_SELECTOR, "input:not([type=hidden]), textarea, select"):
+        if not field.is_displayed():
+            continue
+        labelled = field.get_attribute("id") and driver.find_elements(By.CSS_SELECTOR, f"label[for='{field.get_attribute('id')}']")
+        wrapped = driver.execute_script("return arguments[0].closest('label') !== null", field)
+        check(labelled or wrapped, f"{name}: the field {field.get_attribute('name')} has no label")
+    for width_name, (width, height) in SIZES.items():
+        driver.set_window_size(width, height)
+        overflow = driver.execute_script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        check(overflow <= 0, f"{name}: the page scrolls sideways by {overflow}px at {width}px")
+        low = [r for r in driver.execute_script(CONTRAST_JS) if r["ratio"] < 4.5]
+        check(not low, f"{name}: too little contrast at {width}px: {low}")
+        full = driver.execute_script("return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)")
+        driver.set_window_size(width, max(height, min(full + 40, 2400)))
+        driver.save_screenshot(os.path.join(args.shots, f"{name}-{width_name}.png"))
+    driver.set_window_size(*SIZES["desktop"])
+    steps.append({"step": name, "title": driver.title, "url": re.sub(r"/[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]+", "/TOKEN", driver.current_url)})
+
+
+def mails(count, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        files = sorted(glob.glob(os.path.join(args.mail_dir, "*.eml")))
+        if len(files) >= count:
+            return [email.message_from_binary_file(open(f, "rb"), policy=email.policy.default) for f in files]
+        time.sleep(0.1)
+    raise JourneyFailure(f"expected {count} mails within {timeout} s")
+
+
+def link_in(message, route):
+    text = message.get_body(("plain",)).get_content()
+    found = re.findall(re.escape(args.base) + route + r"[A-Za-z0-9_.-]+", text)
+    check(found, f"no {route} link in the mail")
+    return found[0]
+
+
+def h1(driver):
+    return driver.find_element(By.TAG_NAME, "h1").text
+
+
+def kuvert(*arguments):
+    result = subprocess.run([args.kuvert, *arguments], capture_output=True, text=True)
+    check(result.returncode == 0, f"kuvert {' '.join(arguments)}: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+driver = browser()
+try:
+    # 1. A website's page with the form snippet from Deploy/form.html, posting to this Kuvert.
+    snippet = open(args.form, encoding="utf-8").read()
+    snippet = snippet.replace("https://news.example.se", args.base).replace('value="news"', f'value="{args.list}"')
+    site = tempfile.NamedTemporaryFile("w", suffix=".html", delete=False, encoding="utf-8")
+    site.write('<!doctype html><html lang="sv"><head><meta charset="utf-8">'
+               '<meta name="viewport" content="width=device-width, initial-scale=1"><title>Föreningen</title>'
+               '<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;line-height:1.5}'
+               'input{display:block;font:inherit;padding:.5rem;margin:.25rem 0 .75rem;width:100%;max-width:24rem;box-sizing:border-box}'
+               'button{font:inherit;padding:.6rem 1.2rem}</style></head>'
+               '<body><h1>Föreningen</h1><p>Få våra nyheter med e-post.</p>' + snippet + '</body></html>')
+    site.close()
+    driver.get("file://" + site.name)
+    inspect(driver, "1-website-form")
+
+    driver.find_element(By.ID, "kuvert-email").send_keys("marta.svensson@example.se")
+    driver.find_element(By.ID, "kuvert-name").send_keys("Märta")
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+
+    # 2. Kuvert's "check your inbox" page.
+    check(h1(driver) == "Titta i din inkorg", f"after posting: {h1(driver)!r}")
+    inspect(driver, "2-check-inbox")
+
+    # 3. The confirmation mail and its link: the terms, nothing changed yet.
+    confirmation = mails(1)[0]
+    check(confirmation["To"] == "marta.svensson@example.se", f"mail to {confirmation['To']}")
+    check(str(confirmation["Subject"]).startswith("Bekräfta din prenumeration på"), f"subject {confirmation['Subject']}")
+    check("Märta" not in confirmation.get_body(("plain",)).get_content(), "the confirmation mail echoes the typed name")
+    driver.get(link_in(confirmation, "/confirm/"))
+    check(h1(driver).startswith("Bekräfta din prenumeration på"), f"confirm page: {h1(driver)!r}")
+    check("Villkor" in driver.find_element(By.CSS_SELECTOR, ".terms").text, "the terms are not shown")
+    box = driver.find_element(By.NAME, "accept_terms")
+    check(not box.is_selected(), "the terms box is ticked before the person ticks it")
+    inspect(driver, "3-terms")
+
+    # The box is required: without it the browser does not send the form.
+    address = driver.current_url
+    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    time.sleep(0.3)
+    check(driver.current_url == address and h1(driver).startswith("Bekräfta"), "the form went without the box ticked")
+
+    # 4. Keyboard only, in focus order: the terms box, the checkbox, the button.
+    driver.get(address)
+    body = driver.find_element(By.TAG_NAME, "body")
+    body.send_keys(Keys.TAB)
+    order = []
+    for _ in range(3):
+        active = driver.switch_to.active_element
+        order.append(active.get_attribute("name") or active.tag_name)
+        if active.get_attribute("name") == "accept_terms":
+            active.send_keys(Keys.SPACE)
+        if active.tag_name == "button":
+            break
+        active.send_keys(Keys.TAB)
+    check(order == ["section", "accept_terms", "button"], f"focus order {order}")
+    driver.switch_to.active_element.send_keys(Keys.ENTER)
+    deadline = time.time() + 5
+    while time.time() < deadline and not h1(driver).startswith("Välkommen"):
+        time.sleep(0.1)
+    check(h1(driver).startswith("Välkommen till"), f"after accepting: {h1(driver)!r}")
+    inspect(driver, "4-welcome")
+
+    # 5. A newsletter, and the unsubscribe link in it (the same as its List-Unsubscribe header).
+    body_file = tempfile.NamedTemporaryFile("w", suffix=".md", delete=False, encoding="utf-8")
+    body_file.write("# Höstnytt\n\nÅrsmötet är den 3 december. [Läs mer](https://example.se/arsmote)\n")
+    body_file.close()
+    campaign = kuvert("campaign", "create", "--list", args.list, "--subject", "Höstnytt", "--body", body_file.name)
+    kuvert("campaign", "send", campaign)
+    newsletter = mails(2)[1]
+    check(newsletter["To"] == "marta.svensson@example.se", f"newsletter to {newsletter['To']}")
+    check("Hej Märta" in newsletter.get_body(("plain",)).get_content(), "the newsletter does not greet by name")
+    unsubscribe = link_in(newsletter, "/unsubscribe/")
+    check(f"<{unsubscribe}>" in str(newsletter["List-Unsubscribe"]), "List-Unsubscribe differs from the visible link")
+    check(newsletter["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click", "no one-click header")
+    driver.get(unsubscribe)
+    check(h1(driver).startswith("Avsluta prenumerationen på"), f"unsubscribe page: {h1(driver)!r}")
+    inspect(driver, "5-unsubscribe")
+
+    # 6. The button: unsubscribed at once.
+    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    check(h1(driver).startswith("Du prenumererar inte längre på"), f"after unsubscribing: {h1(driver)!r}")
+    inspect(driver, "6-unsubscribed")
+    print(json.dumps({"ok": True, "steps": steps}))
+except JourneyFailure as failure:
+    shot = os.path.join(tempfile.gettempdir(), "kuvert-journey-failure.png")
+    driver.save_screenshot(shot)
+    print(json.dumps({"ok": False, "failure": str(failure), "screenshot": shot, "steps": steps}))
+    sys.exit(1)
+finally:
+    driver.quit()
