@@ -97,6 +97,11 @@ public final class Mailer: Service, Sendable {
                     }
                     break
                 }
+                // A claim that ran out may be another session's by now: never send on it.
+                if let until = delivery.message.leaseExpiresAt, Date() >= until {
+                    logger.debug("lease ran out before the batch was done; claiming again")
+                    break
+                }
                 deliver(delivery, over: transport, logger: logger)
             }
         }
