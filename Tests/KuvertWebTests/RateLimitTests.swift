@@ -45,7 +45,8 @@ struct RateLimitTests {
                 for attempt in 0..<3 {
                     let response = try await client.postJSON("/subscribe", #"{"email":"\#(email.uppercased())"}"#)
                     #expect(response.status == (attempt < 2 ? .accepted : .tooManyRequests))
-                    if attempt == 2 { answers.append(response.text) }
+                    // The wait counts down by the second between the two; what matters is that nothing else differs.
+                    if attempt == 2 { answers.append(response.text.replacing(/\d+ seconds/, with: "N seconds")) }
                 }
             }
             #expect(answers.count == 2 && answers[0] == answers[1])
