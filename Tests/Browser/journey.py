@@ -5,7 +5,8 @@ the confirmation mail (read from the SMTP test server's directory) -> its link
 -> the terms -> tick the box, by keyboard only -> welcome -> a newsletter sent
 with the kuvert command -> its unsubscribe link -> the button -> unsubscribed.
 
-Every step asserts what the page shows, that nothing scrolls sideways on a
+The browser prefers English and the form asks for Swedish: every page must be
+Swedish, following the subscription. Every step asserts what the page shows, that nothing scrolls sideways on a
 360 px phone, that form fields have labels, and that text has enough contrast
 (WCAG AA, 4.5:1); each step is saved as a phone and a desktop screenshot.
 Started by the Swift test BrowserJourneyTests, which starts the server and the
@@ -54,9 +55,11 @@ def check(condition, what):
 def browser():
     options = Options()
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--hide-scrollbars", "--force-device-scale-factor=1", "--lang=sv-SE", "--font-render-hinting=none"):
+                 "--hide-scrollbars", "--force-device-scale-factor=1", "--lang=en-US", "--font-render-hinting=none"):
         options.add_argument(flag)
-    options.add_experimental_option("prefs", {"intl.accept_languages": "sv-SE,sv"})
+    # The browser prefers English; the form asks for Swedish. Every Kuvert page
+    # must follow the subscription's language, not the browser's.
+    options.add_experimental_option("prefs", {"intl.accept_languages": "en-US,en"})
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 
 

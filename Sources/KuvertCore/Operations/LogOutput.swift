@@ -41,7 +41,8 @@ public struct KuvertLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         var fields: [(String, String)] = []
-        for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }).sorted(by: { $0.key < $1.key }) {
+        let all = event.metadata.map { metadata.merging($0, uniquingKeysWith: { $1 }) } ?? metadata
+        for (key, value) in all.sorted(by: { $0.key < $1.key }) {
             fields.append((Self.keyName(key), Self.redacted("\(value)")))
         }
         output.write(
@@ -71,6 +72,8 @@ public struct KuvertLogHandler: LogHandler {
 
     /// Addresses and link tokens taken out of a logged text.
     static func redacted(_ text: String) -> String {
+        // Most values (ids, slugs, outcomes) hold neither an @ nor a /: nothing to look for.
+        guard text.utf8.contains(where: { $0 == UInt8(ascii: "@") || $0 == UInt8(ascii: "/") }) else { return text }
         var text = text
         if text.utf8.contains(UInt8(ascii: "@")) { text = LogRedaction.addresses(in: text) }
         for route in ["/confirm/", "/unsubscribe/", "/privacy/"] where text.contains(route) {
