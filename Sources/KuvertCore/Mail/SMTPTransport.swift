@@ -41,9 +41,19 @@ public final class SMTPTransport: MailTransport {
     }
 
     private func configure() {
+        Self.connect(handle, with: settings)
+        kuvert_curl_set_long(handle, CURLOPT_UPLOAD, 1)
+        kuvert_curl_set_callback(handle, CURLOPT_READFUNCTION) { buffer, size, count, context in
+            guard let buffer, let context else { return 0 }
+            return Unmanaged<MessageReader>.fromOpaque(context).takeUnretainedValue().read(into: buffer, capacity: size * count)
+        }
+        Self.collectReplies(handle, into: replies)
+    }
+
+    /// Where and how to connect: URL, timeouts, TLS, credentials.
+    private static func connect(_ handle: UnsafeMutableRawPointer, with settings: SMTPSettings) {
         kuvert_curl_set_string(handle, CURLOPT_URL, settings.url)
         kuvert_curl_set_long(handle, CURLOPT_NOSIGNAL, 1)
-        kuvert_curl_set_long(handle, CURLOPT_UPLOAD, 1)
         kuvert_curl_set_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(settings.connectTimeout * 1000))
         kuvert_curl_set_long(handle, CURLOPT_TIMEOUT_MS, Int(settings.transferTimeout * 1000))
         kuvert_curl_set_long(handle, CURLOPT_SERVER_RESPONSE_TIMEOUT, Int(settings.transferTimeout))
@@ -53,18 +63,17 @@ public final class SMTPTransport: MailTransport {
         }
         if let username = settings.username { kuvert_curl_set_string(handle, CURLOPT_USERNAME, username) }
         if let password = settings.password { kuvert_curl_set_string(handle, CURLOPT_PASSWORD, password) }
-        kuvert_curl_set_callback(handle, CURLOPT_READFUNCTION) { buffer, size, count, context in
-            guard let buffer, let context else { return 0 }
-            return Unmanaged<MessageReader>.fromOpaque(context).takeUnretainedValue().read(into: buffer, capacity: size * count)
-        }
-        // libcurl hands every SMTP reply line to the header callback.
+    }
+
+    /// libcurl hands every SMTP reply line to the header callback; `lines` keeps them.
+    private static func collectReplies(_ handle: UnsafeMutableRawPointer, into lines: ReplyLines) {
         kuvert_curl_set_callback(handle, CURLOPT_HEADERFUNCTION) { buffer, size, count, context in
             guard let buffer, let context else { return 0 }
             let line = String(decoding: UnsafeRawBufferPointer(start: buffer, count: size * count), as: UTF8.self)
             Unmanaged<ReplyLines>.fromOpaque(context).takeUnretainedValue().append(line)
             return size * count
         }
-        kuvert_curl_set_pointer(handle, CURLOPT_HEADERDATA, Unmanaged.passUnretained(replies).toOpaque())
+        kuvert_curl_set_pointer(handle, CURLOPT_HEADERDATA, Unmanaged.passUnretained(lines).toOpaque())
     }
 
     public func send(from: String, to: String, message: [UInt8]) -> SendOutcome {
@@ -95,25 +104,9 @@ public final class SMTPTransport: MailTransport {
             return SMTPProbe(error: "libcurl could not create an SMTP session.", replies: [])
         }
         defer { curl_easy_cleanup(probe) }
-        let settings = self.settings
-        kuvert_curl_set_string(probe, CURLOPT_URL, settings.url)
-        kuvert_curl_set_long(probe, CURLOPT_NOSIGNAL, 1)
-        kuvert_curl_set_long(probe, CURLOPT_CONNECTTIMEOUT_MS, Int(settings.connectTimeout * 1000))
-        kuvert_curl_set_long(probe, CURLOPT_TIMEOUT_MS, Int(settings.transferTimeout * 1000))
-        if settings.url.hasPrefix("smtp://") {
-            let level = settings.requireTLS ? CURLUSESSL_ALL : CURLUSESSL_TRY
-            kuvert_curl_set_long(probe, CURLOPT_USE_SSL, Int(level.rawValue))
-        }
-        if let username = settings.username { kuvert_curl_set_string(probe, CURLOPT_USERNAME, username) }
-        if let password = settings.password { kuvert_curl_set_string(probe, CURLOPT_PASSWORD, password) }
+        Self.connect(probe, with: settings)
         kuvert_curl_set_string(probe, CURLOPT_CUSTOMREQUEST, "NOOP")
-        kuvert_curl_set_callback(probe, CURLOPT_HEADERFUNCTION) { buffer, size, count, context in
-            guard let buffer, let context else { return 0 }
-            let line = String(decoding: UnsafeRawBufferPointer(start: buffer, count: size * count), as: UTF8.self)
-            Unmanaged<ReplyLines>.fromOpaque(context).takeUnretainedValue().append(line)
-            return size * count
-        }
-        kuvert_curl_set_pointer(probe, CURLOPT_HEADERDATA, Unmanaged.passUnretained(transcript).toOpaque())
+        Self.collectReplies(probe, into: transcript)
         // The NOOP's reply also comes as a body; it is in the transcript already.
         kuvert_curl_set_callback(probe, CURLOPT_WRITEFUNCTION) { _, size, count, _ in size * count }
         let code = withExtendedLifetime(transcript) { curl_easy_perform(probe) }
