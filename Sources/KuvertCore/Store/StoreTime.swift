@@ -8,8 +8,9 @@ enum StoreTime {
     /// The store's text for `date`, identical to GRDB's `Date.databaseValue`
     /// for years 1 to 9999 (to the nearest millisecond, as ICU does).
     static func text(_ date: Date) -> String {
-        // ICU's input: milliseconds since 1970, computed as Foundation does.
-        let milliseconds = ((date.timeIntervalSinceReferenceDate + 978_307_200) * 1000).rounded()
+        // ICU's input: milliseconds since 1970, computed as Foundation does, and
+        // ICU's rounding: half up, also before 1970 (checked on 200,000 random dates).
+        let milliseconds = ((date.timeIntervalSinceReferenceDate + 978_307_200) * 1000 + 0.5).rounded(.down)
         var seconds = time_t((milliseconds / 1000).rounded(.down))
         let fraction = Int(milliseconds - Double(seconds) * 1000)
         var parts = tm()
