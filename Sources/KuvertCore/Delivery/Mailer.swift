@@ -111,8 +111,9 @@ public final class Mailer: Service, Sendable {
                     }
                     break
                 }
-                // A claim that ran out may be another session's by now: never send on it.
-                if let until = delivery.message.leaseExpiresAt, Date() >= until {
+                // A claim that ran out may be another session's by now: never send on
+                // it, nor start a send in its last quarter, which the send could outlast.
+                if let until = delivery.message.leaseExpiresAt, Date() >= until - settings.leaseDuration / 4 {
                     logger.debug("lease ran out before the batch was done; claiming again")
                     break
                 }
