@@ -72,12 +72,14 @@ public final class Mailer: Service, Sendable {
     /// Nice 10 for the calling thread. Linux applies nice per thread, named by
     /// its id, which Swift's Glibc does not export: `/proc/thread-self` names it.
     private static func lowerThreadPriority() {
+        #if os(Linux)
         var buffer = [CChar](repeating: 0, count: 64)
         let length = readlink("/proc/thread-self", &buffer, buffer.count - 1)
         guard length > 0, let tid = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
             .split(separator: "/").last.flatMap({ id_t($0) })
         else { return }
         _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), tid, 10)
+        #endif
     }
 
     private func sessionLoop(session: Int) {

@@ -3,6 +3,10 @@ import Logging
 import Synchronization
 #if canImport(Glibc)
 import Glibc
+private let writeToFile = Glibc.write
+#elseif canImport(Darwin)
+import Darwin
+private let writeToFile = Darwin.write
 #endif
 
 /// How log lines are written.
@@ -133,7 +137,7 @@ public final class LogSink: Sendable {
         if toStandardError {
             let bytes = Array((line + "\n").utf8)
             // One write(2) a line, so lines from threads never interleave.
-            lines.withLock { _ in _ = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) } }
+            lines.withLock { _ in _ = bytes.withUnsafeBytes { writeToFile(2, $0.baseAddress, $0.count) } }
         } else {
             lines.withLock { $0.append(line) }
         }

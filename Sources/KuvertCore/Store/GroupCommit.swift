@@ -61,7 +61,7 @@ final class GroupCommit: Sendable {
         let result = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<any Sendable, any Error>) in
             enqueue(Job(run: work, durability: durability) { continuation.resume(with: $0) })
         }
-        return result as! T  // swiftlint:disable:this force_cast — a job's result is always its own work's.
+        return result as! T  // A job's result is always what its own work returned.
     }
 
     /// The blocking form, for the mailer's threads. When no group is being
