@@ -20,12 +20,7 @@ trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 export KUVERT_DATA_DIR=$work/data KUVERT_TEMPLATES=$root/Templates KUVERT_SMTP_URL=smtp://127.0.0.1:$port
 
 now() { date +%s.%N; }
-sent_count() {
-  /usr/bin/python3 -c 'import sqlite3, sys
-db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
-print(db.execute("SELECT count(*) FROM outboxMessage WHERE campaignId = ? AND status = ?", (int(sys.argv[2]), "sent")).fetchone()[0])' \
-    "$KUVERT_DATA_DIR/kuvert.sqlite" "$1"
-}
+sent_count() { /usr/bin/python3 "$root/Benchmarks/outbox.py" "$KUVERT_DATA_DIR/kuvert.sqlite" "$1" | cut -d' ' -f2; }
 
 "$kuvert" lists add bench --name Bench --terms "$root/Deploy/terms.example.md" > /dev/null
 /usr/bin/python3 "$root/Benchmarks/seed_active.py" "$KUVERT_DATA_DIR/kuvert.sqlite" bench "$count"

@@ -29,12 +29,7 @@ serve=$!
 for _ in $(seq 100); do curl -sf http://127.0.0.1:$port/healthz > /dev/null && break; sleep 0.1; done
 sleep 2
 server_pid=$(pgrep -P $serve -f "kuvert serve" || echo $serve)
-outbox() {
-  /usr/bin/python3 -c 'import sqlite3, sys
-db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
-print(*db.execute("SELECT count(*), coalesce(sum(status = ?), 0) FROM outboxMessage", ("sent",)).fetchone())' \
-    "$KUVERT_DATA_DIR/kuvert.sqlite"
-}
+outbox() { /usr/bin/python3 "$root/Benchmarks/outbox.py" "$KUVERT_DATA_DIR/kuvert.sqlite"; }
 drain() {
   for _ in $(seq 1800); do
     read -r total sent <<< "$(outbox)"

@@ -64,7 +64,7 @@ struct Doctor: AsyncParsableCommand {
         }
 
         let base = URL(string: configuration.baseURL)
-        let localBase = ["127.0.0.1", "localhost", "::1"].contains(base?.host ?? "")
+        let localBase = KuvertCore.Configuration.isLoopback(base?.host)
         if base?.scheme == "https" || localBase {
             report("base URL", .ok, configuration.baseURL + (localBase ? " (local: links in mail only work on this machine)" : ""))
         } else {
@@ -101,7 +101,7 @@ struct Doctor: AsyncParsableCommand {
                 let auth = configuration.smtpUser == nil ? "AUTH not configured" : probe.authenticated ? "AUTH accepted" : "AUTH not asked for"
                 let extensions = probe.extensions.map { $0.split(separator: " ").first.map(String.init) ?? $0 }
                 let cleartext = !settings.url.hasPrefix("smtps://") && !probe.usedSTARTTLS
-                    && !["127.0.0.1", "localhost", "::1"].contains(relayHost ?? "")
+                    && !KuvertCore.Configuration.isLoopback(relayHost)
                 report("SMTP", cleartext ? .warn : .ok,
                        "\(settings.url): \(probe.greeting ?? "no greeting"); EHLO offers \(extensions.joined(separator: ", ")); \(tls); \(auth); no mail sent")
             }

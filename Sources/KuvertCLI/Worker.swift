@@ -27,12 +27,13 @@ struct Worker: AsyncParsableCommand {
         let runtime = try await Runtime(options: options, templates: Runtime.mailTemplates)
         let registry = PrometheusCollectorRegistry()
         let mailer = try runtime.mailer(metrics: WebDependencies.metrics(registry))
-        guard let listen = metricsListen ?? runtime.configuration.metricsListen else {
+        let listen = try metricsListen.map { try KuvertCore.Configuration.parseListen($0, name: "--metrics-listen") }
+            ?? runtime.configuration.metricsListen
+        guard let (host, port) = listen else {
             let group = ServiceGroup(services: [mailer], gracefulShutdownSignals: [.sigterm, .sigint], logger: runtime.logger)
             try await group.run()
             return
         }
-        let (host, port) = try KuvertCore.Configuration.parseListen(listen, name: "--metrics-listen")
         let app = buildMetricsApplication(
             store: runtime.store, registry: registry, host: host, port: port, services: [mailer], logger: runtime.logger)
         try await app.runService()

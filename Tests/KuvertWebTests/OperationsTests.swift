@@ -1,51 +1,8 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import GRDB
 import KuvertTestSupport
 import Testing
 @testable import KuvertCore
-
-/// A port nobody listens on right now.
-func freePort() throws -> Int {
-    let socket = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(socket) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
-            bind(socket, generic, length) == 0 && getsockname(socket, generic, &length) == 0
-        }
-    }
-    guard bound else { throw POSIXError(.EADDRINUSE) }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
-
-/// `GET` or `POST` against a server the test started.
-func http(_ url: String, method: String = "GET", json: String? = nil) async throws -> (status: Int, body: String) {
-    var request = URLRequest(url: URL(string: url)!)
-    request.httpMethod = method
-    if let json {
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.httpBody = Data(json.utf8)
-    }
-    let (data, response) = try await URLSession.shared.data(for: request)
-    return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
-}
-
-/// The samples of a Prometheus text page, by series (`name{labels}`).
-private func samples(_ page: String) -> [String: Double] {
-    var values: [String: Double] = [:]
-    for line in page.split(separator: "\n") where !line.hasPrefix("#") {
-        guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
-        values[String(line[..<space])] = value
-    }
-    return values
-}
 
 @Suite("Running Kuvert: metrics, logs, shutdown and bad configurations", .serialized)
 struct OperationsTests {
@@ -139,6 +96,30 @@ struct OperationsTests {
         #expect(second.terminationStatus == 0)
         let received = smtp.messages().flatMap(\.to)
         #expect(received.sorted() == addresses.sorted())
+    }
+
+    @Test("kuvert worker --metrics-listen serves /metrics and /healthz beside the mailer, and counts its sends")
+    func workerMetrics() async throws {
+        let smtp = try SMTPTestServer()
+        let kuvert = KuvertCommand()
+        defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
+        let store = try kuvert.newsList()
+        _ = try await store.subscribe(try KuvertCommand.request("worker-metrics@example.se"), resendWindow: 0, now: Date())
+        let port = try freePort()
+        let base = "http://127.0.0.1:\(port)"
+        let worker = try kuvert.start(
+            "worker", "--metrics-listen", "127.0.0.1:\(port)", environment: ["KUVERT_SMTP_URL": smtp.url])
+        defer { if worker.isRunning { kill(worker.processIdentifier, SIGKILL) } }
+        try await smtp.waitFor { smtp.messages().count == 1 }
+        try await eventually(timeout: 20, "the worker's metrics count the send") {
+            guard let page = try? await http(base + "/metrics") else { return false }
+            return samples(page.body)[#"kuvert_messages_total{kind="confirmation",result="sent"}"#] == 1
+        }
+        #expect(try await http(base + "/healthz").status == 200)
+        #expect(try await http(base + "/subscribe", method: "POST", json: "{}").status == 404)
+        kill(worker.processIdentifier, SIGTERM)
+        worker.waitUntilExit()
+        #expect(worker.terminationStatus == 0)
     }
 
     @Test("bad configurations stop the start with one line and exit 1", arguments: [

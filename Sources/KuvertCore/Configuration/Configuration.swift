@@ -53,7 +53,7 @@ public struct Configuration: Sendable {
     /// `List-Unsubscribe` beside the link; nil for none.
     public var unsubscribeMailto: String?
     /// Where `kuvert worker` serves `/metrics` (`KUVERT_METRICS_LISTEN`); nil for nowhere.
-    public var metricsListen: String?
+    public var metricsListen: (host: String, port: Int)?
     /// `text` (one `key=value` line per event) or `json` (one object per line), `KUVERT_LOG_FORMAT`.
     public var logFormat: LogFormat
     /// The least severe level logged, `KUVERT_LOG_LEVEL` (default `info`).
@@ -163,8 +163,7 @@ public struct Configuration: Sendable {
             }
         }
         if let text = value("KUVERT_METRICS_LISTEN") {
-            _ = try Self.parseListen(text, name: "KUVERT_METRICS_LISTEN")
-            metricsListen = text
+            metricsListen = try Self.parseListen(text, name: "KUVERT_METRICS_LISTEN")
         }
         if let text = value("KUVERT_LOG_FORMAT") {
             guard let format = LogFormat(rawValue: text) else {
@@ -182,6 +181,12 @@ public struct Configuration: Sendable {
         if let text = value("KUVERT_MAX_BODY") {
             maxBodyBytes = try Self.parseCount(text, name: "KUVERT_MAX_BODY", range: 256...(16 * 1024 * 1024))
         }
+    }
+
+    /// True for names of this machine's loopback interface: links to them and
+    /// mail through them never leave the machine.
+    public static func isLoopback(_ host: String?) -> Bool {
+        ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host ?? "")
     }
 
     /// A duration such as `90`, `90s`, `15m`, `12h` or `7d`, in seconds.

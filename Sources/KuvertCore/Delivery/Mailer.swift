@@ -159,18 +159,19 @@ public final class Mailer: Service, Sendable {
         }
         let kind = delivery.message.kind
         switch record {
-        case .sent(let outcome): metrics.delivery(kind: kind, result: "sent", reply: outcome, duration: sendTime)
-        case .retry(let outcome, _): metrics.delivery(kind: kind, result: "retried", reply: outcome, duration: sendTime)
-        case .failed(let outcome):
-            metrics.delivery(kind: kind, result: "failed", reply: sendTime == nil ? nil : outcome, duration: sendTime)
-        case .skipped: metrics.delivery(kind: kind, result: "skipped", reply: nil, duration: nil)
-        }
-        switch record {
-        case .sent: logger.debug("sent")
+        case .sent(let outcome):
+            metrics.delivery(kind: kind, result: "sent", reply: outcome, duration: sendTime)
+            logger.debug("sent")
         case .retry(let outcome, let at):
+            metrics.delivery(kind: kind, result: "retried", reply: outcome, duration: sendTime)
             logger.info("will retry", metadata: ["reply": "\(LogRedaction.addresses(in: outcome.reply))", "at": "\(at)"])
-        case .failed(let outcome): logger.warning("failed", metadata: ["reply": "\(LogRedaction.addresses(in: outcome.reply))"])
-        case .skipped(let reason): logger.info("skipped", metadata: ["reason": "\(reason)"])
+        case .failed(let outcome):
+            // A render failure never reached the server: no SMTP reply to count.
+            metrics.delivery(kind: kind, result: "failed", reply: sendTime == nil ? nil : outcome, duration: sendTime)
+            logger.warning("failed", metadata: ["reply": "\(LogRedaction.addresses(in: outcome.reply))"])
+        case .skipped(let reason):
+            metrics.delivery(kind: kind, result: "skipped", reply: nil, duration: nil)
+            logger.info("skipped", metadata: ["reason": "\(reason)"])
         }
     }
 

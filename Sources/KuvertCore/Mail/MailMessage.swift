@@ -45,7 +45,7 @@ public struct MailMessage: Sendable {
         self.html = html
         self.headers = headers
         self.date = date
-        self.messageID = messageID ?? "\(Self.randomHex())@\(from.domain)"
+        self.messageID = messageID ?? "\(RandomHex.make())@\(from.domain)"
     }
 
     /// The message as bytes for SMTP `DATA`.
@@ -64,7 +64,7 @@ public struct MailMessage: Sendable {
             try Self.part(&out, type: "text/plain", body: text)
             return out.bytes
         }
-        let boundary = "=_kuvert_" + Self.randomHex()
+        let boundary = "=_kuvert_" + RandomHex.make()
         try out.header("Content-Type", "multipart/alternative; boundary=\"\(boundary)\"")
         out.line("")
         out.line("This is a message in MIME format: a plain-text and an HTML version.")
@@ -87,13 +87,6 @@ public struct MailMessage: Sendable {
         guard Mailbox.isPlausibleAddress(mailbox.address) else { throw .invalidMailbox(mailbox.address) }
         guard let name = mailbox.name, !name.isEmpty else { return mailbox.address }
         return try MIMEWriter.displayName(name, header: header) + " <" + mailbox.address + ">"
-    }
-
-    /// 128 random bits in lower-case hex.
-    static func randomHex() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return [generator.next() as UInt64, generator.next() as UInt64]
-            .map { String(repeating: "0", count: 16 - String($0, radix: 16).count) + String($0, radix: 16) }.joined()
     }
 
     /// `Sun, 22 Nov 2026 21:04:57 +0000`, always in UTC and English.

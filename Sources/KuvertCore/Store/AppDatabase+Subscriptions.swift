@@ -7,7 +7,7 @@ extension AppDatabase: SubscriptionStore {
     public func subscribe(_ request: SubscriptionRequest, resendWindow: TimeInterval, now: Date) async throws -> IntakeOutcome {
         let stamp = StoreTime.value(now)
         let dueAt = request.confirmationDueAt.map(StoreTime.value) ?? stamp
-        let nonce = Self.newNonce()
+        let nonce = RandomHex.make()
         return try await groupCommit.write { db in
             let list = try Self.listKey(db, slug: request.listSlug)
             let subscriberId = try Self.subscriberId(db, for: request.address, stamp: stamp)
@@ -211,7 +211,5 @@ extension AppDatabase: SubscriptionStore {
             subscription: subscription, list: list, terms: try currentTerms(db, listId: subscription.listId))
     }
 
-    /// 128 random bits as hex.
-    static func newNonce() -> String { MailMessage.randomHex() }
 
 }
