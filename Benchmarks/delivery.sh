@@ -4,7 +4,10 @@
 # `kuvert campaign send` until every message is recorded sent; then, in the same
 # run and into the same sink, Postfix's smtp-source pushes as many messages of
 # the same size over the same number of connections (reused, `-d`). Target: at
-# least half of smtp-source's rate at each concurrency.
+# least half of smtp-source's rate at each concurrency. A third figure is
+# libcurl's own ceiling (curl_ceiling.c: the same messages through libcurl with
+# no store and no rendering), since Kuvert sends through libcurl, which waits for
+# each SMTP reply where smtp-source pipelines them.
 #
 # Usage: Benchmarks/delivery.sh [N] [CONNECTIONS...]   KUVERT=path/to/kuvert picks the binary.
 set -euo pipefail
@@ -43,6 +46,8 @@ size=$(awk 'kept {bytes += length($0) + 2; next} /^(X-|Received:|\t)/ {next} {ke
 echo "binary: $kuvert"
 echo "message size: $size bytes; $count messages per run"
 
+gcc -O2 -o "$work/curl_ceiling" "$root/Benchmarks/curl_ceiling.c" -lcurl -lpthread
+
 smtp-sink -u nobody 127.0.0.1:$port 1000 &
 sleep 0.3
 for n in $connections; do
@@ -64,5 +69,7 @@ for n in $connections; do
   end=$(now)
   source_rate=$(awk -v s="$start" -v e="$end" -v n="$count" 'BEGIN { printf "%.0f", n / (e - s) }')
   ratio=$(awk -v a="$kuvert_rate" -v b="$source_rate" 'BEGIN { printf "%.2f", a / b }')
-  echo "connections $n: kuvert $kuvert_rate msg/s, smtp-source $source_rate msg/s, ratio $ratio, worker peak RSS ${rss} MB"
+  ceiling=$("$work/curl_ceiling" "smtp://127.0.0.1:$port" "$count" "$size" "$n")
+  ceiling_ratio=$(awk -v a="$ceiling" -v b="$source_rate" 'BEGIN { printf "%.2f", a / b }')
+  echo "connections $n: kuvert $kuvert_rate msg/s, smtp-source $source_rate msg/s, ratio $ratio, worker peak RSS ${rss} MB; libcurl alone $ceiling msg/s (ratio $ceiling_ratio)"
 done

@@ -57,6 +57,50 @@ struct GroupCommitTests {
         #expect(blocking == 40)
     }
 
+    @Test("a piece alone in its group that fails leaves nothing behind, and the store goes on")
+    func loneFailure() async throws {
+        let store = try TemporaryStore()
+        let writer = GroupCommit(writer: store.database.writer)
+        try await store.sql { db in try db.execute(sql: "CREATE TABLE note (id INTEGER PRIMARY KEY, text TEXT NOT NULL)") }
+        // Nothing else is writing: each call below is a group of one.
+        for durability in [GroupCommit.Durability.powerLoss, .processCrash] {
+            #expect(throws: DatabaseError.self) {
+                try writer.writeAndWait(durability) { db in
+                    try db.execute(sql: "INSERT INTO note (text) VALUES ('half')")
+                    try db.execute(sql: "INSERT INTO note (text) VALUES (NULL)")
+                }
+            }
+            await #expect(throws: DatabaseError.self) {
+                try await writer.write(durability) { db in
+                    try db.execute(sql: "INSERT INTO note (text) VALUES ('half')")
+                    try db.execute(sql: "INSERT INTO note (text) VALUES (NULL)")
+                }
+            }
+        }
+        #expect(try await store.count("note") == 0)
+        try writer.writeAndWait(.processCrash) { db in try db.execute(sql: "INSERT INTO note (text) VALUES ('after')") }
+        try await writer.write { db in try db.execute(sql: "INSERT INTO note (text) VALUES ('after')") }
+        #expect(try await store.count("note") == 2)
+        // A relaxed group puts full durability back for whoever writes next.
+        let synchronous = try await store.database.writer.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+        #expect(synchronous == 2)
+    }
+
+    @Test("records write their dates as StoreTime does, not through a DateFormatter")
+    func recordDates() throws {
+        func strategy<Record: EncodableRecord>(_: Record.Type) -> DatabaseDateEncodingStrategy {
+            Record.databaseDateEncodingStrategy(for: "occurredAt")
+        }
+        let date = Date(timeIntervalSince1970: 1_795_000_000.1234)
+        for record in [AuditEvent.self, OutboxMessage.self, Subscription.self, Campaign.self, ConsentEvent.self] as [any EncodableRecord.Type] {
+            guard case .custom(let encode) = strategy(record) else {
+                Issue.record("\(record) encodes dates with GRDB's default")
+                continue
+            }
+            #expect(encode(date)?.databaseValue == StoreTime.value(date))
+        }
+    }
+
     @Test("the store's time text is GRDB's, to the millisecond")
     func timeFormat() {
         var generator = SystemRandomNumberGenerator()

@@ -25,7 +25,7 @@ public protocol CampaignStore: Sendable {
     func outboxMessage(id: Int64) async throws -> OutboxMessage?
 }
 
-extension Campaign: FetchableRecord, MutablePersistableRecord {
+extension Campaign: FetchableRecord, MutablePersistableRecord, StoreTimeRecord {
     public static let databaseTableName = "campaign"
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
@@ -87,7 +87,7 @@ extension AppDatabase: CampaignStore {
                         WHERE listId = :list AND status = 'active' AND id > :after AND id <= :last
                         ON CONFLICT DO NOTHING
                         """,
-                    arguments: ["campaign": id, "due": sendAt, "now": now, "list": listId, "after": start, "last": last])
+                    arguments: ["campaign": id, "due": StoreTime.value(sendAt), "now": StoreTime.value(now), "list": listId, "after": start, "last": last])
                 return (last, db.changesCount)
             }
             guard let last else { break }
@@ -154,7 +154,7 @@ extension AppDatabase: CampaignStore {
                           count(*) FILTER (WHERE status = 'sent' AND sentAt > :minuteAgo) AS lastMinute
                         FROM outboxMessage WHERE campaignId = :id AND kind = 'newsletter'
                         """,
-                    arguments: ["id": campaign.id, "minuteAgo": now.addingTimeInterval(-60)]).orThrow()
+                    arguments: ["id": campaign.id, "minuteAgo": StoreTime.value(now.addingTimeInterval(-60))]).orThrow()
                 let slug = try String.fetchOne(db, sql: "SELECT slug FROM mailingList WHERE id = ?", arguments: [campaign.listId])
                 return CampaignProgress(
                     campaign: campaign, listSlug: slug ?? "?", queued: row["queued"], leased: row["leased"],

@@ -49,7 +49,7 @@ extension AppDatabase: DeliveryStore {
                         SELECT id FROM outboxMessage WHERE status = 'leased' AND leaseExpiresAt <= :now LIMIT :limit)
                     RETURNING *
                     """,
-                arguments: ["until": now.addingTimeInterval(leaseFor), "now": now, "limit": limit])
+                arguments: ["until": StoreTime.value(now.addingTimeInterval(leaseFor)), "now": StoreTime.value(now), "limit": limit])
             var campaigns: [Int64: Campaign] = [:]
             return try leased.sorted { ($0.id ?? 0) < ($1.id ?? 0) }.compactMap { try Self.delivery(db, for: $0, campaigns: &campaigns) }
         }
@@ -156,7 +156,7 @@ extension AppDatabase: DeliveryStore {
                 UPDATE subscription SET status = 'bounced', endedAt = :now, updatedAt = :now
                 WHERE id = :id AND status IN ('pending', 'active')
                 """,
-            arguments: ["now": now, "id": subscriptionId])
+            arguments: ["now": StoreTime.value(now), "id": subscriptionId])
         if db.changesCount > 0 {
             let subscription = try Subscription.fetchOne(db, key: subscriptionId)
             var audit = AuditEvent(

@@ -17,7 +17,7 @@ extension AppDatabase: OutboxStore {
                       count(*) FILTER (WHERE status = 'skipped') AS skipped
                     FROM outboxMessage
                     """,
-                arguments: ["now": now]).orThrow()
+                arguments: ["now": StoreTime.value(now)]).orThrow()
             return QueueOverview(
                 due: counts["due"], scheduled: counts["scheduled"], leased: counts["leased"],
                 retrying: counts["retrying"], sent: counts["sent"], failed: counts["failed"], skipped: counts["skipped"],

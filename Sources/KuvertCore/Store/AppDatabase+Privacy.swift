@@ -96,7 +96,7 @@ extension AppDatabase: PrivacyStore {
                     UPDATE subscriber SET address = '', addressKey = 'erased:' || id, erasedAt = :now WHERE id = :id;
                     INSERT OR IGNORE INTO suppression (keyHash, createdAt) VALUES (:hash, :now);
                     """,
-                arguments: ["id": id, "now": now, "address": subscriber.address, "hash": suppressionHash])
+                arguments: ["id": id, "now": StoreTime.value(now), "address": subscriber.address, "hash": suppressionHash])
             var audit = AuditEvent(occurredAt: now, actor: actor, action: "subscriber.erased", subscriberId: id)
             try audit.insert(db)
             return true

@@ -32,7 +32,7 @@ extension AppDatabase: PrivacyRequestStore {
                     SELECT count(*) FROM outboxMessage JOIN subscription ON subscription.id = outboxMessage.subscriptionId
                     WHERE subscription.subscriberId = ? AND outboxMessage.kind = 'privacy' AND outboxMessage.createdAt > ?
                     """,
-                arguments: [subscriberId, now.addingTimeInterval(-resendWindow)]) ?? 0
+                arguments: [subscriberId, StoreTime.value(now.addingTimeInterval(-resendWindow))]) ?? 0
             guard recent == 0 else { return false }
             var message = OutboxMessage(kind: .privacy, subscriptionId: subscriptionId, status: .queued, dueAt: now, createdAt: now)
             try message.insert(db)

@@ -19,13 +19,13 @@ extension AppDatabase: RetentionStore {
         try await writer.read { db in
             try Int.fetchOne(
                 db, sql: "SELECT count(*) FROM subscription WHERE status = 'pending' AND requestedAt < ?",
-                arguments: [before]) ?? 0
+                arguments: [StoreTime.value(before)]) ?? 0
         }
     }
 
     public func deleteExpiredPending(before: Date, now: Date) async throws -> Int {
         let deleted = try await writer.write { db -> Int in
-            try db.execute(sql: "DELETE FROM subscription WHERE status = 'pending' AND requestedAt < ?", arguments: [before])
+            try db.execute(sql: "DELETE FROM subscription WHERE status = 'pending' AND requestedAt < ?", arguments: [StoreTime.value(before)])
             let count = db.changesCount
             // A subscriber with no subscription left is only an address: it goes too.
             try db.execute(sql: """
@@ -57,7 +57,7 @@ extension AppDatabase: RetentionStore {
                         SELECT 1 FROM subscription WHERE subscriberId = subscriber.id
                         AND (status IN ('pending', 'active') OR endedAt IS NULL OR endedAt >= ?))
                     """,
-                arguments: [endedBefore]
+                arguments: [StoreTime.value(endedBefore)]
             ).compactMap { try? EmailAddress($0) }
         }
     }

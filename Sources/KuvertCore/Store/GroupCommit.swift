@@ -109,15 +109,23 @@ final class GroupCommit: Sendable {
     }
 
     /// One transaction for the group, synced to disk when any piece needs it.
+    /// Its control statements are prepared once per connection: parsing them
+    /// again for every group cost more than a small piece's own work.
     private func commit(_ group: [Job]) {
         let relaxed = group.allSatisfy { $0.durability == .processCrash }
         do {
             try writer.writeWithoutTransaction { db in
-                if relaxed { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
-                defer { if relaxed { try? db.execute(sql: "PRAGMA synchronous = FULL") } }
-                try db.inTransaction(.immediate) {
+                if relaxed { try db.cachedStatement(sql: "PRAGMA synchronous = NORMAL").execute() }
+                defer { if relaxed { try? db.cachedStatement(sql: "PRAGMA synchronous = FULL").execute() } }
+                try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
+                do {
                     try runPieces(group, db)
-                    return .commit
+                    // A group of one that failed was rolled back already.
+                    if db.isInsideTransaction { try db.cachedStatement(sql: "COMMIT TRANSACTION").execute() }
+                } catch {
+                    if !db.isInsideTransaction { throw error }
+                    try? db.cachedStatement(sql: "ROLLBACK TRANSACTION").execute()
+                    throw error
                 }
             }
             for job in group { job.finish(job.result!) }
@@ -127,18 +135,31 @@ final class GroupCommit: Sendable {
         }
     }
 
-    /// Each piece in a savepoint of its own: a piece that throws is undone alone.
+    /// Each piece in a savepoint of its own, so that a piece that throws is
+    /// undone alone. A group of one needs none: its failure undoes the
+    /// transaction, which holds nothing else.
     private func runPieces(_ group: [Job], _ db: Database) throws {
-        for job in group {
-            try db.inSavepoint {
-                do {
-                    job.result = .success(try job.run(db))
-                    return .commit
-                } catch {
-                    job.result = .failure(error)
-                    return .rollback
-                }
+        if group.count == 1, let job = group.first {
+            do {
+                job.result = .success(try job.run(db))
+            } catch {
+                job.result = .failure(error)
+                try db.cachedStatement(sql: "ROLLBACK TRANSACTION").execute()
             }
+            return
+        }
+        let savepoint = try db.cachedStatement(sql: "SAVEPOINT piece")
+        let release = try db.cachedStatement(sql: "RELEASE SAVEPOINT piece")
+        let undo = try db.cachedStatement(sql: "ROLLBACK TRANSACTION TO SAVEPOINT piece")
+        for job in group {
+            try savepoint.execute()
+            do {
+                job.result = .success(try job.run(db))
+            } catch {
+                job.result = .failure(error)
+                try undo.execute()
+            }
+            try release.execute()
         }
     }
 }

@@ -2,22 +2,33 @@ import GRDB
 
 // Domain types persist as GRDB records; column names match property names.
 
-extension MailingList: FetchableRecord, MutablePersistableRecord {
+/// A record whose dates are written as `StoreTime` writes them: the same text
+/// GRDB would write, without its `DateFormatter`, which costs microseconds a
+/// date and several megabytes of ICU data in every process that uses it.
+public protocol StoreTimeRecord: EncodableRecord {}
+
+extension StoreTimeRecord {
+    public static func databaseDateEncodingStrategy(for column: String) -> DatabaseDateEncodingStrategy {
+        .custom { StoreTime.value($0) }
+    }
+}
+
+extension MailingList: FetchableRecord, MutablePersistableRecord, StoreTimeRecord {
     public static let databaseTableName = "mailingList"
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
-extension TermsVersion: FetchableRecord, MutablePersistableRecord {
+extension TermsVersion: FetchableRecord, MutablePersistableRecord, StoreTimeRecord {
     public static let databaseTableName = "termsVersion"
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
-extension Subscriber: FetchableRecord, MutablePersistableRecord {
+extension Subscriber: FetchableRecord, MutablePersistableRecord, StoreTimeRecord {
     public static let databaseTableName = "subscriber"
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
-extension Subscription: FetchableRecord, MutablePersistableRecord {
+extension Subscription: FetchableRecord, MutablePersistableRecord, StoreTimeRecord {
     public static let databaseTableName = "subscription"
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
@@ -32,12 +43,12 @@ extension Subscription: FetchableRecord, MutablePersistableRecord {
     }
 }
 
-extension ConsentEvent: FetchableRecord, MutablePersistableRecord {
+extension ConsentEvent: FetchableRecord, MutablePersistableRecord, StoreTimeRecord {
     public static let databaseTableName = "consentEvent"
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
-extension OutboxMessage: FetchableRecord, MutablePersistableRecord {
+extension OutboxMessage: FetchableRecord, MutablePersistableRecord, StoreTimeRecord {
     public static let databaseTableName = "outboxMessage"
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
@@ -54,7 +65,7 @@ extension OutboxMessage: FetchableRecord, MutablePersistableRecord {
     }
 }
 
-extension AuditEvent: FetchableRecord, MutablePersistableRecord {
+extension AuditEvent: FetchableRecord, MutablePersistableRecord, StoreTimeRecord {
     public static let databaseTableName = "auditEvent"
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
