@@ -20,6 +20,10 @@ work=$(mktemp -d)
 chmod 755 "$work"
 port=${BENCH_SMTP_PORT:-2627}
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+# Something already listening would be measured instead of this run's servers.
+for busy in $port; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$busy") 2>/dev/null; then echo "port $busy is in use: stop what listens there first" >&2; exit 1; fi
+done
 export KUVERT_DATA_DIR=$work/data KUVERT_TEMPLATES=$root/Templates KUVERT_SMTP_URL=smtp://127.0.0.1:$port
 
 now() { date +%s.%N; }

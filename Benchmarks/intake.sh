@@ -18,6 +18,10 @@ port=${BENCH_HTTP_PORT:-18081}
 smtp_port=${BENCH_SMTP_PORT:-2627}
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+# Something already listening would be measured instead of this run's servers.
+for busy in $port $smtp_port; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$busy") 2>/dev/null; then echo "port $busy is in use: stop what listens there first" >&2; exit 1; fi
+done
 export KUVERT_DATA_DIR=$work/data KUVERT_TEMPLATES=$root/Templates KUVERT_SMTP_URL=smtp://127.0.0.1:$smtp_port
 # One load generator is one client: lift the per-client limit for the run.
 export KUVERT_RATE_LIMIT=100000000/1m
