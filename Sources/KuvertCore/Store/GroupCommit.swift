@@ -144,7 +144,8 @@ final class GroupCommit: Sendable {
                 job.result = .success(try job.run(db))
             } catch {
                 job.result = .failure(error)
-                try db.cachedStatement(sql: "ROLLBACK TRANSACTION").execute()
+                // SQLite may have rolled back already (a full disk does).
+                if db.isInsideTransaction { try db.cachedStatement(sql: "ROLLBACK TRANSACTION").execute() }
             }
             return
         }
