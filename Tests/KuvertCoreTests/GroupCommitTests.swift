@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import Testing
 @testable import KuvertCore
 
@@ -84,6 +85,46 @@ struct GroupCommitTests {
         // A relaxed group puts full durability back for whoever writes next.
         let synchronous = try await store.database.writer.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
         #expect(synchronous == 2)
+    }
+
+    @Test("a blocking writer writes its own group only; work queued meanwhile goes to the store's thread")
+    func blockingWriterHandsOn() async throws {
+        let store = try TemporaryStore()
+        let writer = GroupCommit(writer: store.database.writer)
+        try await store.sql { db in try db.execute(sql: "CREATE TABLE note (id INTEGER PRIMARY KEY, text TEXT NOT NULL)") }
+        // Which thread ran each piece, and whether the blocking one is inside its transaction.
+        final class Seen: Sendable {
+            let threads = Mutex<[String: ObjectIdentifier]>([:])
+            let writing = Mutex(false)
+        }
+        let seenBy = Seen()
+        let blocking = Thread {
+            try? writer.writeAndWait(.processCrash) { db in
+                try db.execute(sql: "INSERT INTO note (text) VALUES ('blocking')")
+                seenBy.threads.withLock { $0["blocking"] = ObjectIdentifier(Thread.current) }
+                seenBy.writing.withLock { $0 = true }
+                Thread.sleep(forTimeInterval: 0.3)
+            }
+        }
+        blocking.start()
+        while !seenBy.writing.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
+        // Queued while the blocking caller's group is being written.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<5 {
+                group.addTask {
+                    try await writer.write { db in
+                        try db.execute(sql: "INSERT INTO note (text) VALUES (?)", arguments: ["queued \(index)"])
+                        seenBy.threads.withLock { $0["queued \(index)"] = ObjectIdentifier(Thread.current) }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await store.count("note") == 6)
+        let seen = seenBy.threads.withLock { $0 }
+        let blockingThread = try #require(seen["blocking"])
+        #expect(seen.count == 6)
+        #expect(seen.filter { $0.key != "blocking" && $0.value == blockingThread }.isEmpty, "queued work ran on the blocking caller's thread")
     }
 
     @Test("records write their dates as StoreTime does, not through a DateFormatter")

@@ -75,7 +75,7 @@ final class GroupCommit: Sendable {
             box.withLock { $0 = result }
             done.signal()
         }
-        if enqueue(job, drainHere: true) { drain() }
+        if enqueue(job, drainHere: true) { drain(handingOn: true) }
         done.wait()
         return try box.withLock { $0! }.get() as! T
     }
@@ -95,7 +95,11 @@ final class GroupCommit: Sendable {
     }
 
     /// Commits groups until nothing is queued.
-    private func drain() {
+    /// - Parameter handingOn: after the first group, leave the rest to the
+    ///   queue's thread. A blocking caller writes its own group and no more:
+    ///   the mailer's threads run at a low priority, and one of them must not
+    ///   end up writing every request's work while the web is busy.
+    private func drain(handingOn: Bool = false) {
         while true {
             let group: [Job] = state.withLock { state in
                 let group = Array(state.pending.prefix(maximumGroup))
@@ -105,6 +109,14 @@ final class GroupCommit: Sendable {
             }
             if group.isEmpty { return }
             commit(group)
+            if handingOn {
+                let more = state.withLock { state in
+                    if state.pending.isEmpty { state.draining = false }
+                    return !state.pending.isEmpty
+                }
+                if more { queue.async { self.drain() } }
+                return
+            }
         }
     }
 
