@@ -30,9 +30,7 @@ struct GroupCommitTests {
 
     @Test("a failing piece rolls back alone; the rest of its group commits")
     func failureIsolated() async throws {
-        let store = try TemporaryStore()
-        let writer = GroupCommit(writer: store.database.writer)
-        try await store.sql { db in try db.execute(sql: "CREATE TABLE note (id INTEGER PRIMARY KEY, text TEXT NOT NULL)") }
+        let (store, writer) = try await Self.notes()
         let results = await withTaskGroup(of: Bool.self) { group in
             for index in 0..<50 {
                 group.addTask {
@@ -60,23 +58,16 @@ struct GroupCommitTests {
 
     @Test("a piece alone in its group that fails leaves nothing behind, and the store goes on")
     func loneFailure() async throws {
-        let store = try TemporaryStore()
-        let writer = GroupCommit(writer: store.database.writer)
-        try await store.sql { db in try db.execute(sql: "CREATE TABLE note (id INTEGER PRIMARY KEY, text TEXT NOT NULL)") }
+        let (store, writer) = try await Self.notes()
         // Nothing else is writing: each call below is a group of one.
+        // A row written, then a failure: the row must not survive.
+        let halfDone: @Sendable (Database) throws -> Void = { db in
+            try db.execute(sql: "INSERT INTO note (text) VALUES ('half')")
+            try db.execute(sql: "INSERT INTO note (text) VALUES (NULL)")
+        }
         for durability in [GroupCommit.Durability.powerLoss, .processCrash] {
-            #expect(throws: DatabaseError.self) {
-                try writer.writeAndWait(durability) { db in
-                    try db.execute(sql: "INSERT INTO note (text) VALUES ('half')")
-                    try db.execute(sql: "INSERT INTO note (text) VALUES (NULL)")
-                }
-            }
-            await #expect(throws: DatabaseError.self) {
-                try await writer.write(durability) { db in
-                    try db.execute(sql: "INSERT INTO note (text) VALUES ('half')")
-                    try db.execute(sql: "INSERT INTO note (text) VALUES (NULL)")
-                }
-            }
+            #expect(throws: DatabaseError.self) { try writer.writeAndWait(durability, halfDone) }
+            await #expect(throws: DatabaseError.self) { try await writer.write(durability, halfDone) }
         }
         #expect(try await store.count("note") == 0)
         try writer.writeAndWait(.processCrash) { db in try db.execute(sql: "INSERT INTO note (text) VALUES ('after')") }
@@ -89,10 +80,8 @@ struct GroupCommitTests {
 
     @Test("a blocking writer writes its own group only; work queued meanwhile goes to the store's thread")
     func blockingWriterHandsOn() async throws {
-        let store = try TemporaryStore()
-        let writer = GroupCommit(writer: store.database.writer)
-        try await store.sql { db in try db.execute(sql: "CREATE TABLE note (id INTEGER PRIMARY KEY, text TEXT NOT NULL)") }
-        // Which thread ran each piece, and whether the blocking one is inside its transaction.
+        let (store, writer) = try await Self.notes()
+        // Which thread ran each piece, and whether the blocking caller is inside its group yet.
         final class Seen: Sendable {
             let threads = Mutex<[String: ObjectIdentifier]>([:])
             let writing = Mutex(false)
@@ -153,5 +142,12 @@ struct GroupCommitTests {
             let date = Date(timeIntervalSince1970: seconds)
             #expect(StoreTime.text(date) == String.fromDatabaseValue(date.databaseValue), "\(seconds)")
         }
+    }
+
+    /// A store with a `note` table that rejects NULL text, and a group commit over it.
+    private static func notes() async throws -> (TemporaryStore, GroupCommit) {
+        let store = try TemporaryStore()
+        try await store.sql { db in try db.execute(sql: "CREATE TABLE note (id INTEGER PRIMARY KEY, text TEXT NOT NULL)") }
+        return (store, GroupCommit(writer: store.database.writer))
     }
 }

@@ -135,8 +135,7 @@ final class GroupCommit: Sendable {
                     // A group of one that failed was rolled back already.
                     if db.isInsideTransaction { try db.cachedStatement(sql: "COMMIT TRANSACTION").execute() }
                 } catch {
-                    if !db.isInsideTransaction { throw error }
-                    try? db.cachedStatement(sql: "ROLLBACK TRANSACTION").execute()
+                    if db.isInsideTransaction { try? db.cachedStatement(sql: "ROLLBACK TRANSACTION").execute() }
                     throw error
                 }
             }
