@@ -31,7 +31,9 @@ build: deps
 ## test: build and run the whole suite.
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --disable-xctest
+	@# The run's failures again at the end, where a long log is read first.
+	@set -o pipefail; $(SWIFT) test --skip-build --disable-xctest 2>&1 | tee .build/test.log || { \
+	  echo; echo "== make test failed; what failed:"; grep -E '^(✘|error|Fatal error)|recorded an issue' .build/test.log | head -60; exit 1; }
 
 ## run: start `kuvert serve` on http://127.0.0.1:8080 with data in ./data, a demo list,
 ##      and a local SMTP catcher on 127.0.0.1:2525 that keeps every mail in data/mail/new.

@@ -28,6 +28,7 @@ import tempfile
 import time
 
 from selenium import webdriver
+from selenium.common.exceptions import JavascriptException, StaleElementReferenceException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -125,8 +126,12 @@ def h1(driver, expected=None, timeout=10):
     """The page's heading; with `expected`, waits for a page whose heading starts with it."""
     deadline = time.time() + timeout
     while True:
-        headings = driver.find_elements(By.TAG_NAME, "h1")
-        text = headings[0].text if headings else ""
+        # One script reads the heading: an element found first and read after
+        # goes stale when the page is replaced in between (a form just sent).
+        try:
+            text = driver.execute_script("const h = document.querySelector('h1'); return h ? h.innerText : ''")
+        except (StaleElementReferenceException, JavascriptException):
+            text = ""  # The page is being replaced: ask again.
         if expected is None or text.startswith(expected) or time.time() > deadline:
             if expected is not None and not text.startswith(expected):
                 source = re.sub(r"\s+", " ", driver.page_source)[:600]

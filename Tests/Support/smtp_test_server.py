@@ -8,7 +8,9 @@ refuses mail from clients that did not log in.
 Prints "PORT <n>" once listening, then serves until stdin closes or SIGTERM.
 Every accepted message is written to OUTDIR/<n>.eml with its envelope in
 OUTDIR/<n>.json; every event is appended to OUTDIR/events.log ("ehlo" once per
-client session, "rcpt <code> <address>", "data <n>").
+client session, "rcpt <code> <address>", "data <n>"). aiosmtpd's own log
+(warnings, and the tracebacks of failures the tests provoke) goes to
+OUTDIR/server.log, not into the test run's output.
 
 Replies are chosen by the recipient's local part:
   reject...@   550 5.1.1 for the recipient, every time
@@ -21,6 +23,7 @@ Replies are chosen by the recipient's local part:
 """
 import asyncio
 import json
+import logging
 import os
 import re
 import signal
@@ -88,6 +91,8 @@ def main():
     port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     credentials = sys.argv[3] if len(sys.argv) > 3 else None
     os.makedirs(outdir, exist_ok=True)
+    logging.basicConfig(filename=os.path.join(outdir, "server.log"), level=logging.INFO)
+    logging.captureWarnings(True)
     recorder = Recorder(outdir)
     options = {}
     if credentials:
