@@ -38,7 +38,7 @@ struct PrivacyRoutesTests {
             let invalid = try await client.postForm("/privacy/request", "email=nonsense", headers: [.accept: "application/json"])
             #expect(invalid.status == .unprocessableContent)
 
-            try await server.waitFor(timeout: 5) { server.messages().count == 1 }
+            try await server.waitFor { server.messages().count == 1 }
             let mail = try #require(server.messages().first)
             #expect(mail.to == ["hanna@example.se"])
             let text = try #require(try mail.parsed().part("text/plain")).content
