@@ -28,12 +28,12 @@ deps:
 build: deps
 	$(SWIFT) build --product kuvert
 
-## test: build and run the whole suite.
+## test: build and run the whole suite; the output is kept in .build/test.log and,
+##       when something fails, what failed is listed again at the end.
 test: deps
 	$(SWIFT) build --build-tests
-	@# The run's failures again at the end, where a long log is read first.
 	@set -o pipefail; $(SWIFT) test --skip-build --disable-xctest 2>&1 | tee .build/test.log || { \
-	  echo; echo "== make test failed; what failed:"; grep -E '^(✘|error|Fatal error)|recorded an issue' .build/test.log | head -60; exit 1; }
+	  echo; echo "== make test failed; what failed:"; grep -E '^(✘|error|Fatal error)' .build/test.log | head -60; exit 1; }
 
 ## run: start `kuvert serve` on http://127.0.0.1:8080 with data in ./data, a demo list,
 ##      and a local SMTP catcher on 127.0.0.1:2525 that keeps every mail in data/mail/new.
