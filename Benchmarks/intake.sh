@@ -47,6 +47,7 @@ echo "serve idle RSS: $(awk '/VmRSS/ {print int($2 / 1024)}' /proc/$server_pid/s
 for round in $(seq "$rounds"); do
   for target in healthz subscribe; do
     drain
+    read -r rows_before _ <<< "$(outbox)"
     if [ "$target" = healthz ]; then
       out=$(wrk -t2 -c64 -d10s --latency http://127.0.0.1:$port/healthz)
     else
@@ -57,6 +58,17 @@ for round in $(seq "$rounds"); do
     p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
     errors=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
     echo "round $round $target: $rps req/s, p50 $p50, p99 $p99, non-2xx ${errors:-0}"
+    if [ "$target" = subscribe ]; then
+      # Every accepted request named a new address, so each must have queued one
+      # confirmation: fewer rows mean repeated addresses (a flattering figure).
+      # Requests still in flight when wrk stops may add up to 64 more rows.
+      requests=$(echo "$out" | awk '/requests in/ {print $1}')
+      accepted=$((requests - ${errors:-0}))
+      read -r rows_after _ <<< "$(outbox)"
+      rows=$((rows_after - rows_before))
+      echo "round $round subscribe: $rows new outbox rows for $accepted accepted requests"
+      if [ "$rows" -lt "$accepted" ]; then echo "addresses repeated: the figure above is not valid" >&2; exit 1; fi
+    fi
   done
 done
 drain

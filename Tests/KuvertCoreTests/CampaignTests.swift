@@ -45,7 +45,7 @@ struct CampaignTests {
         }
         // Again, after everything went out: still nothing new.
         #expect(try await harness.store.database.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 64) == 0)
-        try await harness.withMailer { _ in try await Task.sleep(for: .milliseconds(300)) }
+        try await harness.withMailer { mailer in try await harness.waitUntilLooked(mailer) }
         let recipients = harness.server.messages().flatMap(\.to)
         #expect(recipients.count == 500)
         #expect(Set(recipients) == Set((0..<500).map { "reader\($0)@example.se" }))
@@ -112,7 +112,7 @@ struct CampaignTests {
         _ = try await harness.store.database.changeCampaign(id: id, to: .paused, now: Date())
         try await harness.withMailer { mailer in
             // A worker that runs and finds only paused messages sends nothing.
-            try await Task.sleep(for: .milliseconds(500))
+            try await harness.waitUntilLooked(mailer)
             #expect(harness.server.messages().isEmpty)
             #expect(try await newsletters(harness).allSatisfy { $0.status == .queued })
             _ = try await harness.store.database.changeCampaign(id: id, to: .sending, now: Date())
@@ -128,7 +128,7 @@ struct CampaignTests {
         let id = try await prepare(harness, active: 10)
         _ = try await harness.store.database.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 10)
         _ = try await harness.store.database.changeCampaign(id: id, to: .cancelled, now: Date())
-        try await harness.withMailer { _ in try await Task.sleep(for: .milliseconds(300)) }
+        try await harness.withMailer { mailer in try await harness.waitUntilLooked(mailer) }
         #expect(harness.server.messages().isEmpty)
         #expect(try await newsletters(harness).allSatisfy { $0.status == .skipped && $0.lastReply == "campaign cancelled" })
         await #expect(throws: KuvertError.self) {
@@ -145,7 +145,7 @@ struct CampaignTests {
         let id = try await prepare(harness, active: 3)
         _ = try await harness.store.database.queueCampaign(
             id: id, sendAt: Date().addingTimeInterval(3_600), now: Date(), batchSize: 10)
-        try await harness.withMailer { _ in try await Task.sleep(for: .milliseconds(300)) }
+        try await harness.withMailer { mailer in try await harness.waitUntilLooked(mailer) }
         #expect(harness.server.messages().isEmpty)
         #expect(try await newsletters(harness).allSatisfy { $0.status == .queued })
     }

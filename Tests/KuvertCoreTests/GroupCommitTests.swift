@@ -85,6 +85,7 @@ struct GroupCommitTests {
         final class Seen: Sendable {
             let threads = Mutex<[String: ObjectIdentifier]>([:])
             let writing = Mutex(false)
+            let sawAllQueued = Mutex(false)
         }
         let seenBy = Seen()
         let blocking = Thread {
@@ -92,7 +93,10 @@ struct GroupCommitTests {
                 try db.execute(sql: "INSERT INTO note (text) VALUES ('blocking')")
                 seenBy.threads.withLock { $0["blocking"] = ObjectIdentifier(Thread.current) }
                 seenBy.writing.withLock { $0 = true }
-                Thread.sleep(forTimeInterval: 0.3)
+                // Hold this group open until the five writes below have queued behind it.
+                let deadline = Date().addingTimeInterval(20)
+                while writer.waiting < 5 && Date() < deadline { usleep(1_000) }
+                seenBy.sawAllQueued.withLock { $0 = writer.waiting == 5 }
             }
         }
         blocking.start()
@@ -109,6 +113,7 @@ struct GroupCommitTests {
             }
             try await group.waitForAll()
         }
+        #expect(seenBy.sawAllQueued.withLock { $0 }, "the five writes never queued behind the open group")
         #expect(try await store.count("note") == 6)
         let seen = seenBy.threads.withLock { $0 }
         let blockingThread = try #require(seen["blocking"])

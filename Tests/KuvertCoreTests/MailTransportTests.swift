@@ -126,7 +126,7 @@ struct MailTransportTests {
         let denied = wrong.send(from: from.address, to: "b@example.se", message: try message(to: "b@example.se").rendered())
         #expect(denied.kind == .transient)
         #expect(denied.code == 535, "\(denied)")
-        #expect(!denied.isMailboxRefusal)
+        #expect(!BouncePolicy.isMailboxRefusal(denied))
         let anonymous = try SMTPTransport(settings: SMTPSettings(url: server.url))
         let refused = anonymous.send(from: from.address, to: "c@example.se", message: try message(to: "c@example.se").rendered())
         #expect(refused.kind == .transient)
@@ -142,7 +142,7 @@ struct MailTransportTests {
         (451, "451 4.2.1 Try later", false), (250, "250 OK", false),
     ])
     func mailboxRefusals(code: Int, reply: String, counts: Bool) {
-        #expect(SendOutcome(code: code, reply: reply).isMailboxRefusal == counts)
+        #expect(BouncePolicy.isMailboxRefusal(SendOutcome(code: code, reply: reply)) == counts)
     }
 
     @Test("no server is a transient failure that names the cause")

@@ -109,7 +109,9 @@ struct PrivacyTests {
                 _ = try await database.subscribe(try TemporaryStore.request("writer\(index)@example.se"), resendWindow: 0, now: Date())
             }
         }
-        try await Task.sleep(for: .milliseconds(50))
+        // Back up mid-stream: once some writes are in, while the rest go on.
+        try await eventually(timeout: 20, "some writes committed") { try await store.count("subscriber") >= 20 }
+        let before = try await store.count("subscriber")
         let path = store.directory + "/backup.sqlite"
         try store.database.backup(to: path)
         try await writer.value
@@ -121,7 +123,9 @@ struct PrivacyTests {
         }
         #expect(check == "ok")
         #expect(subscribers == subscriptions)
-        #expect(subscribers > 0 && subscribers <= 300)
+        // Everything committed before the backup started is in it.
+        #expect(subscribers >= before && subscribers <= 300)
+        #expect(try await store.count("subscriber") == 300)
         #expect(await (try AppDatabase(copy)).isHealthy())
     }
 }

@@ -9,6 +9,7 @@ import Testing
 @Suite("Retention: unconfirmed requests expire, people who left are erased")
 struct RetentionTests {
     let day: TimeInterval = 86_400
+    let suppression = SuppressionKey(signingKey: SymmetricKey(size: .bits256))
 
     /// A store with: an old pending request, a fresh one, someone unsubscribed
     /// long ago, someone unsubscribed lately, someone bounced long ago, and
@@ -44,7 +45,7 @@ struct RetentionTests {
             try set("stays@example.se", "events", "active", endedAt: nil)
         }
         let retention = Retention(
-            store: store.database, suppression: SuppressionKey(signingKey: SymmetricKey(size: .bits256)),
+            store: store.database, suppression: suppression,
             confirmTTL: 7 * day, retention: 730 * day)
         return (store, retention)
     }
@@ -91,6 +92,23 @@ struct RetentionTests {
         task.cancel()
         try await task.value
         #expect(try await store.count("suppression") == 2)
+    }
+
+    @Test("a stored address that today's validator refuses is erased all the same, and suppressed under its stored key")
+    func addressTheValidatorNowRefuses() async throws {
+        let (store, retention) = try await scenario()
+        // As if an older, laxer validator had let this in: stored as it came.
+        let stored = "old..dots@example.se"
+        #expect(throws: (any Error).self) { try EmailAddress(stored) }
+        try await store.sql { db in
+            try db.execute(sql: "UPDATE subscriber SET address = ?, addressKey = ? WHERE addressKey = 'leftlongago@example.se'",
+                           arguments: [stored, stored])
+        }
+        let report = try await retention.purge(now: Date(), dryRun: false)
+        #expect(report.erased == 2)
+        #expect(!(try await addresses(store)).contains(stored))
+        #expect(try await store.count("subscriber WHERE erasedAt IS NOT NULL") == 2)
+        #expect(try await store.database.isSuppressed(suppression.hash(addressKey: stored)))
     }
 
     @Test("addresses are redacted from logged SMTP replies")

@@ -20,11 +20,19 @@ public final class Mailer: Service, Sendable {
     private let metrics: KuvertMetrics
     private let signal = WakeSignal()
     private let pace: SendPace?
+    private let holder: LeaseHolder
+    /// Lease rounds each session has finished, for tests that must know the
+    /// mailer looked (and found nothing it may send) rather than sleep.
+    private let rounds: Mutex<[Int]>
 
+    /// - Parameter holder: the name this mailer's leases carry; this process by default.
     public init(
         store: any DeliveryStore, composer: MessageComposer, settings: MailerSettings,
-        makeTransport: @escaping @Sendable () throws -> any MailTransport, logger: Logger, metrics: KuvertMetrics = .none
+        makeTransport: @escaping @Sendable () throws -> any MailTransport, logger: Logger, metrics: KuvertMetrics = .none,
+        holder: LeaseHolder = .current
     ) {
+        self.holder = holder
+        self.rounds = Mutex([Int](repeating: 0, count: settings.connections))
         self.store = store
         self.composer = composer
         self.settings = settings
@@ -38,6 +46,7 @@ public final class Mailer: Service, Sendable {
     /// them to finish their message in hand.
     public func run() async throws {
         logger.info("mailer starting", metadata: ["connections": "\(settings.connections)"])
+        reclaimLeasesOfGoneHolders()
         await withTaskCancellationOrGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 for session in 0..<settings.connections {
@@ -49,6 +58,28 @@ public final class Mailer: Service, Sendable {
         }
         logger.info("mailer stopped")
     }
+
+    /// Takes back at once the claims of holders on this host that are provably
+    /// gone (a process killed mid-batch), instead of waiting for their leases to
+    /// run out. Claims of holders elsewhere come back when their leases expire.
+    func reclaimLeasesOfGoneHolders() {
+        do {
+            for (name, messages) in try store.leaseHolders() {
+                guard let other = LeaseHolder(name), other != holder, other.isProvablyGone(seenFrom: holder) else { continue }
+                let released = try store.releaseLeases(heldBy: name)
+                logger.notice("took back the claims of a mailer that is gone", metadata: [
+                    "holderPid": "\(other.pid)", "messages": "\(released)", "claimed": "\(messages)",
+                ])
+            }
+        } catch {
+            logger.warning("cannot check for abandoned leases; they expire by themselves", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// How many lease rounds each session has finished so far. A round that
+    /// started after a moment ends at least one round after it: a session whose
+    /// count grew by two since then has looked at the outbox as it was then.
+    public var finishedRounds: [Int] { rounds.withLock { $0 } }
 
     /// Wakes idle sessions, as after a message was queued in this process.
     public func wake() {
@@ -95,12 +126,13 @@ public final class Mailer: Service, Sendable {
         while !signal.isStopped {
             let batch: [OutboxDelivery]
             do {
-                batch = try store.leaseDueMessages(limit: settings.batchSize, leaseFor: settings.leaseDuration, now: Date())
+                batch = try store.leaseDueMessages(limit: settings.batchSize, leaseFor: settings.leaseDuration, holder: holder, now: Date())
             } catch {
                 logger.error("cannot lease messages", metadata: ["error": "\(error)"])
                 signal.wait(seconds: settings.idlePoll)
                 continue
             }
+            defer { rounds.withLock { $0[session] += 1 } }
             if batch.isEmpty {
                 signal.wait(seconds: settings.idlePoll)
                 continue

@@ -200,7 +200,7 @@ extension String {
 
 extension EmailAddress {
     /// Why an address was refused, in words a person can act on.
-    public enum Invalid: Error, Equatable, Sendable, CustomStringConvertible {
+    public enum Invalid: Error, Equatable, Sendable, CaseIterable, CustomStringConvertible {
         case empty, tooLong, lineBreak, controlCharacter, displayName, missingAt
         case emptyLocalPart, localPartTooLong, misplacedDot, invalidLocalCharacter, unbalancedQuote
         case emptyDomain, addressLiteral, domainWithoutDot, emptyDomainLabel, hyphenAtLabelEdge

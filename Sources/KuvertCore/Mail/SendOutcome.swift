@@ -34,20 +34,6 @@ public struct SendOutcome: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// Whether a permanent refusal is about the recipient's mailbox, the only
-    /// kind that counts towards bouncing a subscription: an RFC 3463 status
-    /// `5.1.x` (address) or `5.2.x` (mailbox), or without one a bare 550 to 553.
-    /// Policy, protocol and system refusals (`5.7.x`, `5.5.x`, `5.3.x`) say
-    /// something about the sender or the relay instead.
-    public var isMailboxRefusal: Bool {
-        guard kind == .permanent, let code else { return false }
-        let words = reply.split(separator: " ")
-        if words.count > 1, let status = words.dropFirst().first, status.first == "5", status.filter({ $0 == "." }).count == 2 {
-            return status.hasPrefix("5.1.") || status.hasPrefix("5.2.")
-        }
-        return (550...553).contains(code)
-    }
-
     public var description: String { "\(kind.rawValue): \(reply)" }
 }
 

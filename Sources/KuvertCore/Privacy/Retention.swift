@@ -28,14 +28,15 @@ public struct Retention: Sendable {
     /// Applies retention at `now`; with `dryRun`, only counts.
     public func purge(now: Date, dryRun: Bool) async throws -> Report {
         let pendingBefore = now.addingTimeInterval(-confirmTTL)
-        let people = try await store.addressesToErase(endedBefore: now.addingTimeInterval(-retention))
+        let people = try await store.subscribersToErase(endedBefore: now.addingTimeInterval(-retention))
         if dryRun {
             return Report(expiredPending: try await store.expiredPendingCount(before: pendingBefore), erased: people.count)
         }
         let expired = try await store.deleteExpiredPending(before: pendingBefore, now: now)
         var erased = 0
-        for address in people where try await store.erase(
-            address, suppressionHash: suppression.hash(address), actor: "retention", now: now) {
+        for person in people where try await store.erase(
+            subscriberId: person.id, suppressionHash: suppression.hash(addressKey: person.addressKey), actor: "retention",
+            now: now) {
             erased += 1
         }
         return Report(expiredPending: expired, erased: erased)

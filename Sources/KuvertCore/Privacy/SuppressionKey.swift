@@ -14,6 +14,11 @@ public struct SuppressionKey: Sendable {
 
     /// Lower-case hex of the keyed hash of an address.
     public func hash(_ address: EmailAddress) -> String {
-        HMAC<SHA256>.authenticationCode(for: Data(address.key.utf8), using: key).map { String(format: "%02x", $0) }.joined()
+        hash(addressKey: address.key)
+    }
+
+    /// The keyed hash of an address's identity key as the store keeps it.
+    public func hash(addressKey: String) -> String {
+        HMAC<SHA256>.authenticationCode(for: Data(addressKey.utf8), using: key).map { String(format: "%02x", $0) }.joined()
     }
 }

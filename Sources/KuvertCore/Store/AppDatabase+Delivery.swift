@@ -17,13 +17,19 @@ public enum DeliveryRecord: Sendable, Equatable {
 /// threads of their own, never from the cooperative pool.
 public protocol DeliveryStore: Sendable {
     /// Claims up to `limit` messages that are due, or whose lease expired (a
-    /// crashed worker's), until `now + leaseFor`; one transaction.
-    func leaseDueMessages(limit: Int, leaseFor: TimeInterval, now: Date) throws -> [OutboxDelivery]
-    /// Records what became of a leased message; for a refusal of the mailbox,
-    /// marks the subscription `bounced` once `bounceLimit` refusals follow each other.
+    /// crashed worker's), for `holder` until `now + leaseFor`; one transaction.
+    func leaseDueMessages(limit: Int, leaseFor: TimeInterval, holder: LeaseHolder, now: Date) throws -> [OutboxDelivery]
+    /// Records what became of a leased message and applies `BouncePolicy`: a
+    /// delivery resets the subscription's count of mailbox refusals, a mailbox
+    /// refusal adds one, and at `bounceLimit` the subscription is `bounced`.
     func recordDelivery(_ id: Int64, _ record: DeliveryRecord, bounceLimit: Int, now: Date) throws
     /// Returns leased messages to the queue untouched, as at shutdown.
     func releaseLeases(_ ids: [Int64]) throws
+    /// Every holder of a lease now, with how many messages each holds.
+    func leaseHolders() throws -> [(holder: String, messages: Int)]
+    /// Returns every message `holder` claimed to the queue, as for a holder
+    /// known to be gone. Returns how many went back.
+    func releaseLeases(heldBy holder: String) throws -> Int
 }
 
 extension AppDatabase: DeliveryStore {
@@ -32,13 +38,13 @@ extension AppDatabase: DeliveryStore {
     // undo the last few, whose messages then go again. They are committed with
     // `synchronous = NORMAL` (see `GroupCommit.Durability`), together with
     // whatever other sessions are writing at the time.
-    public func leaseDueMessages(limit: Int, leaseFor: TimeInterval, now: Date) throws -> [OutboxDelivery] {
+    public func leaseDueMessages(limit: Int, leaseFor: TimeInterval, holder: LeaseHolder, now: Date) throws -> [OutboxDelivery] {
         try groupCommit.writeAndWait(.processCrash) { db in
             // Messages of paused or cancelled campaigns wait; tests of drafts go.
             let leased = try OutboxMessage.fetchAll(
                 db,
                 sql: """
-                    UPDATE outboxMessage SET status = 'leased', leaseExpiresAt = :until
+                    UPDATE outboxMessage SET status = 'leased', leaseExpiresAt = :until, leaseHolder = :holder
                     WHERE id IN (
                         SELECT id FROM outboxMessage
                         WHERE status = 'queued' AND dueAt <= :now
@@ -49,7 +55,10 @@ extension AppDatabase: DeliveryStore {
                         SELECT id FROM outboxMessage WHERE status = 'leased' AND leaseExpiresAt <= :now LIMIT :limit)
                     RETURNING *
                     """,
-                arguments: ["until": StoreTime.value(now.addingTimeInterval(leaseFor)), "now": StoreTime.value(now), "limit": limit])
+                arguments: [
+                    "until": StoreTime.value(now.addingTimeInterval(leaseFor)), "now": StoreTime.value(now), "limit": limit,
+                    "holder": holder.description,
+                ])
             var campaigns: [Int64: Campaign] = [:]
             return try leased.sorted { ($0.id ?? 0) < ($1.id ?? 0) }.compactMap { try Self.delivery(db, for: $0, campaigns: &campaigns) }
         }
@@ -73,11 +82,11 @@ extension AppDatabase: DeliveryStore {
                 try Self.update(db, id, status: .queued, outcome: outcome, dueAt: at, sentAt: nil, countsAttempt: true)
             case .failed(let outcome):
                 try Self.update(db, id, status: .failed, outcome: outcome, dueAt: nil, sentAt: nil, countsAttempt: true)
-                if outcome.isMailboxRefusal { try Self.bounceIfRepeated(db, messageId: id, limit: bounceLimit, now: now) }
             case .skipped(let reason):
                 try Self.update(db, id, status: .skipped, outcome: SendOutcome(kind: .permanent, code: nil, reply: reason),
                                 dueAt: nil, sentAt: nil, countsAttempt: false)
             }
+            try Self.apply(BouncePolicy.effect(of: record), messageId: id, limit: bounceLimit, now: now, db)
         }
     }
 
@@ -113,8 +122,35 @@ extension AppDatabase: DeliveryStore {
         guard !ids.isEmpty else { return }
         try writer.write { db in
             try db.execute(
-                sql: "UPDATE outboxMessage SET status = 'queued', leaseExpiresAt = NULL WHERE status = 'leased' AND id IN (\(databaseQuestionMarks(count: ids.count)))",
+                sql: """
+                    UPDATE outboxMessage SET status = 'queued', leaseExpiresAt = NULL, leaseHolder = NULL
+                    WHERE status = 'leased' AND id IN (\(databaseQuestionMarks(count: ids.count)))
+                    """,
                 arguments: StatementArguments(ids))
+        }
+    }
+
+    public func leaseHolders() throws -> [(holder: String, messages: Int)] {
+        try writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT leaseHolder, count(*) AS messages FROM outboxMessage
+                    WHERE status = 'leased' AND leaseHolder IS NOT NULL GROUP BY leaseHolder
+                    """
+            ).map { (holder: $0["leaseHolder"], messages: $0["messages"]) }
+        }
+    }
+
+    public func releaseLeases(heldBy holder: String) throws -> Int {
+        try writer.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE outboxMessage SET status = 'queued', leaseExpiresAt = NULL, leaseHolder = NULL
+                    WHERE status = 'leased' AND leaseHolder = ?
+                    """,
+                arguments: [holder])
+            return db.changesCount
         }
     }
 
@@ -125,7 +161,7 @@ extension AppDatabase: DeliveryStore {
         try db.cachedStatement(
             sql: """
                 UPDATE outboxMessage
-                SET status = :status, leaseExpiresAt = NULL, lastReply = :reply, lastReplyCode = :code,
+                SET status = :status, leaseExpiresAt = NULL, leaseHolder = NULL, lastReply = :reply, lastReplyCode = :code,
                     dueAt = coalesce(:dueAt, dueAt), sentAt = :sentAt, attempts = attempts + :attempt
                 WHERE id = :id
                 """).execute(
@@ -136,33 +172,31 @@ extension AppDatabase: DeliveryStore {
             ])
     }
 
-    /// Marks the message's subscription bounced when its last `limit` finished
-    /// messages were all refused with 5xx (this one for its mailbox).
-    private static func bounceIfRepeated(_ db: Database, messageId: Int64, limit: Int, now: Date) throws {
-        guard let subscriptionId = try Int64.fetchOne(
-            db, sql: "SELECT subscriptionId FROM outboxMessage WHERE id = ?", arguments: [messageId])
-        else { return }
-        let recent = try Int?.fetchAll(
-            db,
-            sql: """
-                SELECT lastReplyCode FROM outboxMessage
-                WHERE subscriptionId = ? AND status IN ('sent', 'failed')
-                ORDER BY id DESC LIMIT ?
-                """,
-            arguments: [subscriptionId, limit])
-        guard recent.count == limit, recent.allSatisfy({ ($0 ?? 0) >= 500 }) else { return }
-        try db.execute(
-            sql: """
-                UPDATE subscription SET status = 'bounced', endedAt = :now, updatedAt = :now
-                WHERE id = :id AND status IN ('pending', 'active')
-                """,
-            arguments: ["now": StoreTime.value(now), "id": subscriptionId])
-        if db.changesCount > 0 {
-            let subscription = try Subscription.fetchOne(db, key: subscriptionId)
-            var audit = AuditEvent(
-                occurredAt: now, actor: "worker", action: "subscription.bounced", subscriberId: subscription?.subscriberId,
-                listId: subscription?.listId, detail: "\(limit) permanent refusals")
-            try audit.insert(db)
+    /// Applies `BouncePolicy` to the message's subscription: resets or adds to
+    /// its count of mailbox refusals in a row, and marks it bounced at `limit`.
+    private static func apply(_ effect: BouncePolicy.Effect, messageId: Int64, limit: Int, now: Date, _ db: Database) throws {
+        let change: String
+        switch effect {
+        case .none: return
+        case .resetsCount: change = "0"
+        case .countsTowardsBounce: change = "refusalStreak + 1"
         }
+        let counted = try Row.fetchOne(
+            try db.cachedStatement(sql: """
+                UPDATE subscription SET refusalStreak = \(change)
+                WHERE id = (SELECT subscriptionId FROM outboxMessage WHERE id = ?)
+                RETURNING id, subscriberId, listId, status, refusalStreak
+                """),
+            arguments: [messageId])
+        guard effect == .countsTowardsBounce, let counted, counted["refusalStreak"] as Int >= limit,
+              ["pending", "active"].contains(counted["status"] as String)
+        else { return }
+        try db.execute(
+            sql: "UPDATE subscription SET status = 'bounced', endedAt = :now, updatedAt = :now WHERE id = :id",
+            arguments: ["now": StoreTime.value(now), "id": counted["id"] as Int64])
+        var audit = AuditEvent(
+            occurredAt: now, actor: "worker", action: "subscription.bounced", subscriberId: counted["subscriberId"],
+            listId: counted["listId"], detail: "\(limit) mailbox refusals in a row")
+        try audit.insert(db)
     }
 }

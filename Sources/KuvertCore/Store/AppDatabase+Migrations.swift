@@ -13,8 +13,19 @@ extension AppDatabase {
         migrator.registerMigration("v3-privacy") { db in
             try db.execute(sql: privacySchema)
         }
+        migrator.registerMigration("v4-lease-holder-and-refusal-streak") { db in
+            try db.execute(sql: leaseHolderAndStreakSchema)
+        }
         return migrator
     }
+
+    private static let leaseHolderAndStreakSchema = """
+        -- Who holds a lease (LeaseHolder: host, boot, pid, start time), so a
+        -- process starting on the same host takes back a dead holder's claims at once.
+        ALTER TABLE outboxMessage ADD COLUMN leaseHolder TEXT;
+        -- Mailbox refusals in a row (BouncePolicy); a delivery resets it.
+        ALTER TABLE subscription ADD COLUMN refusalStreak INTEGER NOT NULL DEFAULT 0 CHECK (refusalStreak >= 0);
+        """
 
     private static let privacySchema = """
         -- Keyed hashes of erased addresses: an import cannot bring them back.

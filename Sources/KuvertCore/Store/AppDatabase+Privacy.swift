@@ -12,6 +12,10 @@ public protocol PrivacyStore: Sendable {
     /// no copy of the data is left in it (with `secure_delete`, freed space in
     /// the file is zeroed). One transaction; false when the address is unknown.
     func erase(_ address: EmailAddress, suppressionHash: String, actor: String, now: Date) async throws -> Bool
+    /// The same erasure for the subscriber with this row id, whatever its
+    /// stored address looks like (retention erases by row). False when there
+    /// is no such subscriber or it was erased already.
+    func erase(subscriberId: Int64, suppressionHash: String, actor: String, now: Date) async throws -> Bool
     /// Whether an address was erased (its keyed hash is on the suppression list).
     func isSuppressed(_ suppressionHash: String) async throws -> Bool
     /// A consistent copy of the store through SQLite's online backup API, while
@@ -72,10 +76,18 @@ extension AppDatabase: PrivacyStore {
     }
 
     public func erase(_ address: EmailAddress, suppressionHash: String, actor: String, now: Date) async throws -> Bool {
+        try await erase(where: Column("addressKey") == address.key, suppressionHash: suppressionHash, actor: actor, now: now)
+    }
+
+    public func erase(subscriberId: Int64, suppressionHash: String, actor: String, now: Date) async throws -> Bool {
+        try await erase(
+            where: Column("id") == subscriberId && Column("erasedAt") == nil, suppressionHash: suppressionHash, actor: actor,
+            now: now)
+    }
+
+    private func erase(where condition: SQLExpression, suppressionHash: String, actor: String, now: Date) async throws -> Bool {
         let erased = try await writer.write { db -> Bool in
-            guard let subscriber = try Subscriber.filter(Column("addressKey") == address.key).fetchOne(db),
-                  let id = subscriber.id
-            else { return false }
+            guard let subscriber = try Subscriber.filter(condition).fetchOne(db), let id = subscriber.id else { return false }
             let mine = "SELECT id FROM subscription WHERE subscriberId = :id"
             try db.execute(
                 sql: """

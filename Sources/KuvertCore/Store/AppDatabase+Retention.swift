@@ -9,9 +9,10 @@ public protocol RetentionStore: Sendable {
     /// ledger and mail, and their subscriber when nothing else is left of them;
     /// then checkpoints the WAL. Returns how many subscriptions went.
     func deleteExpiredPending(before: Date, now: Date) async throws -> Int
-    /// Addresses of people whose every subscription ended (unsubscribed or
-    /// bounced) before `endedBefore`, not yet erased.
-    func addressesToErase(endedBefore: Date) async throws -> [EmailAddress]
+    /// People whose every subscription ended (unsubscribed or bounced) before
+    /// `endedBefore`, not yet erased: their row ids and stored address keys,
+    /// as stored (never re-parsed, so no stored address escapes retention).
+    func subscribersToErase(endedBefore: Date) async throws -> [(id: Int64, addressKey: String)]
 }
 
 extension AppDatabase: RetentionStore {
@@ -45,12 +46,12 @@ extension AppDatabase: RetentionStore {
         return deleted
     }
 
-    public func addressesToErase(endedBefore: Date) async throws -> [EmailAddress] {
+    public func subscribersToErase(endedBefore: Date) async throws -> [(id: Int64, addressKey: String)] {
         try await writer.read { db in
-            try String.fetchAll(
+            try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT address FROM subscriber
+                    SELECT id, addressKey FROM subscriber
                     WHERE erasedAt IS NULL
                       AND EXISTS (SELECT 1 FROM subscription WHERE subscriberId = subscriber.id)
                       AND NOT EXISTS (
@@ -58,7 +59,7 @@ extension AppDatabase: RetentionStore {
                         AND (status IN ('pending', 'active') OR endedAt IS NULL OR endedAt >= ?))
                     """,
                 arguments: [StoreTime.value(endedBefore)]
-            ).compactMap { try? EmailAddress($0) }
+            ).map { (id: $0["id"], addressKey: $0["addressKey"]) }
         }
     }
 }

@@ -54,6 +54,10 @@ final class GroupCommit: Sendable {
         self.maximumGroup = maximumGroup
     }
 
+    /// How many pieces wait for the next group (for tests that must hold a group
+    /// open until others queued behind it).
+    var waiting: Int { state.withLock { $0.pending.count } }
+
     /// Runs `work` in the next group's transaction and returns its result once committed.
     func write<T: Sendable>(
         _ durability: Durability = .powerLoss, _ work: @escaping @Sendable (Database) throws -> T

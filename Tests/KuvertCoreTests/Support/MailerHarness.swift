@@ -60,6 +60,17 @@ final class MailerHarness: Sendable {
         }
     }
 
+    /// Returns once every session of `mailer` has looked at the outbox as it is
+    /// now (two finished lease rounds since the call), so "nothing was sent"
+    /// afterwards means the mailer chose not to send, not that it had not looked.
+    func waitUntilLooked(_ mailer: Mailer) async throws {
+        let before = mailer.finishedRounds
+        mailer.wake()
+        try await eventually(timeout: 20, "every mailer session looked at the outbox") {
+            zip(mailer.finishedRounds, before).allSatisfy { $0 >= $1 + 2 }
+        }
+    }
+
     /// Asks for a subscription to `list` as the web form would.
     @discardableResult
     func subscribe(_ email: String, list: String = "news", name: String? = nil) async throws -> IntakeOutcome {

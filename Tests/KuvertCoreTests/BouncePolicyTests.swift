@@ -1,0 +1,55 @@
+import Foundation
+import GRDB
+import Testing
+@testable import KuvertCore
+
+@Suite("One bounce policy: only mailbox refusals in a row bounce a subscription")
+struct BouncePolicyTests {
+    static let mailbox = DeliveryRecord.failed(SendOutcome(code: 550, reply: "550 5.1.1 No such user"))
+    static let policy = DeliveryRecord.failed(SendOutcome(code: 550, reply: "550 5.7.1 Refused by policy"))
+    static let transientFailed = DeliveryRecord.failed(SendOutcome(code: 451, reply: "451 4.4.1 Try later"))
+    static let delivered = DeliveryRecord.sent(SendOutcome(code: 250, reply: "250 OK"))
+
+    @Test("each record's effect", arguments: [
+        (mailbox, BouncePolicy.Effect.countsTowardsBounce), (policy, .none), (transientFailed, .none), (delivered, .resetsCount),
+        (.retry(SendOutcome(code: 451, reply: "451 later"), at: Date()), .none), (.skipped(reason: "gone"), .none),
+    ])
+    func effects(record: DeliveryRecord, effect: BouncePolicy.Effect) {
+        #expect(BouncePolicy.effect(of: record) == effect)
+    }
+
+    /// Queues one confirmation for the same subscription per record, leases it
+    /// and records what became of it, as the mailer does; returns the final status.
+    func status(after records: [DeliveryRecord], limit: Int) async throws -> String? {
+        let store = try TemporaryStore()
+        try await store.addList()
+        for record in records {
+            _ = try await store.database.subscribe(try TemporaryStore.request("anna@example.se"), resendWindow: 0, now: Date())
+            let leased = try store.database.leaseDueMessages(limit: 10, leaseFor: 60, holder: .current, now: Date())
+            try #require(leased.count == 1)
+            try store.database.recordDelivery(try #require(leased[0].message.id), record, bounceLimit: limit, now: Date())
+        }
+        return try await store.sql { db in try String.fetchOne(db, sql: "SELECT status FROM subscription") }
+    }
+
+    @Test("two mailbox refusals in a row bounce at a limit of two")
+    func mailboxRefusalsInARow() async throws {
+        #expect(try await status(after: [Self.mailbox, Self.mailbox], limit: 2) == "bounced")
+    }
+
+    @Test("a policy refusal before a mailbox refusal does not make two")
+    func policyRefusalsDoNotCount() async throws {
+        #expect(try await status(after: [Self.policy, Self.mailbox], limit: 2) == "pending")
+        #expect(try await status(after: [Self.policy, Self.policy, Self.policy, Self.transientFailed], limit: 1) == "pending")
+    }
+
+    @Test("a policy refusal between mailbox refusals neither counts nor resets")
+    func policyRefusalBetween() async throws {
+        #expect(try await status(after: [Self.mailbox, Self.policy, Self.mailbox], limit: 2) == "bounced")
+    }
+
+    @Test("a delivery between mailbox refusals starts the count again")
+    func deliveryResets() async throws {
+        #expect(try await status(after: [Self.mailbox, Self.delivered, Self.mailbox], limit: 2) == "pending")
+    }
+}
