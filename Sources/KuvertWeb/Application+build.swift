@@ -43,9 +43,12 @@ public struct WebDependencies: Sendable {
 
 /// The router with every public route.
 public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequestContext> {
-    let router = Router(context: KuvertRequestContext.self)
+    // HEAD answers as GET does, without the body: link checkers and mail
+    // scanners send it first, and GET changes nothing anywhere.
+    let router = Router(context: KuvertRequestContext.self, options: .autoGenerateHeadEndpoints)
     let configuration = dependencies.configuration
     let metrics = dependencies.metrics
+    router.add(middleware: EarlyAnswerMiddleware())
     router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ClientAddressMiddleware(proxies: TrustedProxies(configuration.trustedProxies)))
@@ -73,9 +76,15 @@ public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequest
         mailQueued: dependencies.mailQueued, limits: limits
     ).register(on: router)
     HealthController(store: dependencies.store).register(on: router)
-    MetricsController(store: dependencies.store, registry: dependencies.registry, metrics: metrics).register(on: router)
+    // With a metrics listener of their own, metrics are served there only;
+    // otherwise here, to loopback clients only.
+    if configuration.metricsListen == nil {
+        MetricsController(store: dependencies.store, registry: dependencies.registry, metrics: metrics, loopbackOnly: true)
+            .register(on: router)
+    }
     // Checked at start with the other templates, so this cannot fail here; an empty sheet if it ever did.
     ((try? StyleController(renderer: dependencies.renderer)) ?? StyleController(stylesheet: ByteBuffer())).register(on: router)
+    router.answerOtherMethods()
     return router
 }
 
@@ -103,11 +112,14 @@ public func buildMetricsApplication(
     store: any KuvertStore, registry: PrometheusCollectorRegistry, host: String, port: Int,
     services: [any Service], logger: Logger
 ) -> some ApplicationProtocol {
-    let router = Router(context: KuvertRequestContext.self)
+    let router = Router(context: KuvertRequestContext.self, options: .autoGenerateHeadEndpoints)
     let metrics = WebDependencies.metrics(registry)
+    router.add(middleware: EarlyAnswerMiddleware())
     router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
     HealthController(store: store).register(on: router)
-    MetricsController(store: store, registry: registry, metrics: metrics).register(on: router)
+    // A listener of its own is the operator's to place: anyone who reaches it may read.
+    MetricsController(store: store, registry: registry, metrics: metrics, loopbackOnly: false).register(on: router)
+    router.answerOtherMethods()
     return Application(
         router: router, configuration: .init(address: .hostname(host, port: port), serverName: "Kuvert"),
         services: services, logger: logger)

@@ -6,12 +6,15 @@ import NIOCore
 public struct KuvertRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
+    /// The connection, so an early answer can close it (`EarlyAnswerMiddleware`).
+    let channel: any Channel
     /// The client's address as `ClientAddressMiddleware` worked it out.
     var resolvedClientIP: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress
+        self.channel = source.channel
     }
 
     /// The client's IP address as text, when known: the peer, or what a trusted

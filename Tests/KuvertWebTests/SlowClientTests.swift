@@ -29,6 +29,52 @@ final class RawConnection: Sendable {
         _ = text.utf8CString.withUnsafeBufferPointer { Glibc.send(socket, $0.baseAddress, $0.count - 1, Int32(MSG_NOSIGNAL)) }
     }
 
+    /// Writes all of `bytes` before reading anything, as simple clients do, on a
+    /// thread of its own; gives up when the server stops reading for `timeout`
+    /// seconds. Returns how many bytes went out.
+    func sendAll(_ bytes: [UInt8], timeout: Int = 10) async -> Int {
+        var limit = timeval(tv_sec: timeout, tv_usec: 0)
+        setsockopt(socket, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        return await withCheckedContinuation { done in
+            Thread {
+                var sent = 0
+                bytes.withUnsafeBufferPointer { buffer in
+                    while sent < buffer.count {
+                        let count = Glibc.send(self.socket, buffer.baseAddress! + sent, buffer.count - sent, Int32(MSG_NOSIGNAL))
+                        if count <= 0 { break }
+                        sent += count
+                    }
+                }
+                done.resume(returning: sent)
+            }.start()
+        }
+    }
+
+    /// One answer: its head and as many body bytes as its Content-Length says.
+    func readAnswer() async -> String {
+        await withCheckedContinuation { done in
+            Thread {
+                var data = [UInt8]()
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                while true {
+                    let text = String(decoding: data, as: UTF8.self)
+                    if let end = text.range(of: "\r\n\r\n") {
+                        let length = text[..<end.lowerBound].split(separator: "\r\n")
+                            .first { $0.lowercased().hasPrefix("content-length:") }
+                            .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
+                        if text.utf8.count - text.utf8.distance(from: text.startIndex, to: end.upperBound) >= length {
+                            break
+                        }
+                    }
+                    let count = recv(self.socket, &buffer, buffer.count, 0)
+                    if count <= 0 { break }
+                    data += buffer[0..<count]
+                }
+                done.resume(returning: String(decoding: data, as: UTF8.self))
+            }.start()
+        }
+    }
+
     /// Everything the server sends until it closes (or the read timeout passes),
     /// and whether it closed. The blocking reads run on a thread of their own:
     /// on the two-thread cooperative pool they would starve the server's handlers.
@@ -43,7 +89,9 @@ final class RawConnection: Sendable {
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
             let count = recv(socket, &buffer, buffer.count, 0)
-            if count == 0 { return (String(decoding: data, as: UTF8.self), true) }
+            // A reset after the answer closes the connection too (the server
+            // closes on a client still sending, and the kernel answers RST).
+            if count == 0 || (count < 0 && errno == ECONNRESET) { return (String(decoding: data, as: UTF8.self), true) }
             if count < 0 { return (String(decoding: data, as: UTF8.self), false) }
             data += buffer[0..<count]
         }
@@ -94,6 +142,52 @@ struct SlowClientTests {
             #expect(answer.text.hasPrefix("HTTP/1.1 408"))
             #expect(answer.text.contains("request_timeout"))
             #expect(Date().timeIntervalSince(start) < 14)
+        }
+    }
+
+    @Test(
+        "a client that writes its whole oversized or unsupported body before reading gets its answer",
+        arguments: [
+            ("/subscribe", "application/x-www-form-urlencoded", "413"), ("/subscribe", "text/plain", "415"),
+            ("/privacy/request", "application/x-www-form-urlencoded", "413"), ("/confirm/abc", "text/plain", "415"),
+            ("/healthz", "application/json", "405"),
+        ])
+    func wholeBodyFirst(path: String, contentType: String, status: String) async throws {
+        let app = try await TestApp()
+        try await app.addList()
+        try await app.application.test(.live) { client in
+            let port = try #require(client.port)
+            // As Python's urllib posts: Connection: close, then the whole body, then
+            // read. 12 MB: more than loopback's socket buffers take up by themselves.
+            let body = [UInt8]("email=".utf8) + [UInt8](repeating: UInt8(ascii: "a"), count: 12 * 1024 * 1024)
+            let head = "POST \(path) HTTP/1.1\r\nHost: kuvert\r\nConnection: close\r\nContent-Type: \(contentType)\r\n"
+                + "Content-Length: \(body.count)\r\n\r\n"
+            let connection = try RawConnection(port: port)
+            let sent = await connection.sendAll(Array(head.utf8) + body)
+            #expect(sent == head.utf8.count + body.count, "the server stopped reading: the client is stuck writing")
+            let answer = await connection.readAnswer()
+            #expect(answer.hasPrefix("HTTP/1.1 \(status)"))
+            // And the server is still there for everyone else.
+            #expect(try await client.execute(uri: "/healthz", method: .get).status == .ok)
+        }
+        #expect(try await app.count("SELECT count(*) FROM subscriber") == 0)
+    }
+
+    @Test("a body far over every bound gets its answer and then the connection is closed")
+    func hugeBody() async throws {
+        let app = try await TestApp()
+        try await app.application.test(.live) { client in
+            let port = try #require(client.port)
+            let connection = try RawConnection(port: port)
+            let body = [UInt8](repeating: UInt8(ascii: "a"), count: 64 * 1024 * 1024)
+            let head = "POST /subscribe HTTP/1.1\r\nHost: kuvert\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
+            // Write and read at once, as curl does: the answer comes, then the close.
+            async let sent = connection.sendAll(Array(head.utf8) + body)
+            let answer = await connection.readToEnd()
+            #expect(answer.text.hasPrefix("HTTP/1.1 413"))
+            #expect(answer.text.contains("Connection: close") || answer.text.contains("connection: close"))
+            #expect(answer.closed)
+            #expect(await sent < head.utf8.count + body.count)
         }
     }
 

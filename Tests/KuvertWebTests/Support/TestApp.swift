@@ -22,7 +22,7 @@ final class TestApp: Sendable {
         smtpURL: String? = nil, mailer: MailerBox? = nil,
         clientRateLimit: RateLimiter.Limit = .init(count: 100_000, window: 60),
         addressRateLimit: RateLimiter.Limit = .init(count: 100_000, window: 60), trustedProxies: [String] = [],
-        idleTimeout: TimeInterval = 30
+        idleTimeout: TimeInterval = 30, metricsListen: (host: String, port: Int)? = nil
     ) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("kuvert-web-\(UUID().uuidString)").path
         var configuration = KuvertCore.Configuration(dataDirectory: directory)
@@ -36,6 +36,7 @@ final class TestApp: Sendable {
         configuration.addressRateLimit = addressRateLimit
         configuration.trustedProxies = trustedProxies
         configuration.idleTimeout = idleTimeout
+        configuration.metricsListen = metricsListen
         store = try AppDatabase.open(path: configuration.databasePath)
         let renderer = try await TemplateRenderer(
             directory: Self.templatesDirectory,
