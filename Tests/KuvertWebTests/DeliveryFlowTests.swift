@@ -90,4 +90,62 @@ struct WorkerCrashTests {
         // At-least-once: a duplicate only for a message in flight in each of the 4 sessions at the kill.
         #expect(received.count - addresses.count <= 4)
     }
+
+    @Test("kill -9 of kuvert serve mid-campaign and a restart: the dead process's claims go out at once, not after the lease")
+    func serveKilledMidCampaign() async throws {
+        let server = try SMTPTestServer()
+        let kuvert = KuvertCommand()
+        defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
+        let terms = try kuvert.writeTerms("Terms")
+        #expect(try kuvert.run("lists", "add", "news", "--name", "News", "--terms", terms).status == 0)
+        let store = try AppDatabase.open(path: kuvert.dataDirectory + "/kuvert.sqlite")
+        let addresses = (0..<300).map { "reader\($0)@example.se" }
+        for address in addresses {
+            _ = try await store.subscribe(try KuvertCommand.request(address), resendWindow: 0, now: Date())
+        }
+        // Everyone confirmed long ago; their confirmation mails are done.
+        try await store.writer.write { db in
+            try db.execute(sql: """
+                UPDATE subscription SET status = 'active', confirmedAt = requestedAt;
+                UPDATE outboxMessage SET status = 'sent', sentAt = createdAt;
+                """)
+        }
+        let body = try kuvert.writeTerms("Hello, reader.")
+        let created = try kuvert.run("campaign", "create", "--list", "news", "--subject", "Issue 1", "--body", body)
+        let id = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        // The default lease (5 minutes): only knowing the holder is gone can bring its claims back in time.
+        let environment = [
+            "KUVERT_SMTP_URL": server.url, "KUVERT_SMTP_CONNECTIONS": "4", "KUVERT_SEND_RATE": "300",
+            "KUVERT_LISTEN": "127.0.0.1:\(try freePort())",
+        ]
+        let first = try kuvert.start("serve", environment: environment)
+        defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
+        #expect(try kuvert.run("campaign", "send", id).status == 0)
+        try await server.waitFor { server.messages().count >= 60 }
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        let claimed = try await store.writer.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM outboxMessage WHERE status = 'leased'") ?? 0
+        }
+        #expect(claimed > 0, "the kill came when nothing was claimed: the test proves nothing")
+
+        let restart = Date()
+        let second = try kuvert.start("serve", environment: environment.filter { $0.key != "KUVERT_SEND_RATE" })
+        defer { if second.isRunning { kill(second.processIdentifier, SIGKILL) } }
+        try await eventually(timeout: 30, "every subscriber has the issue") {
+            Set(server.messages().flatMap(\.to)).count == addresses.count
+        }
+        #expect(Date().timeIntervalSince(restart) < 30)
+        kill(second.processIdentifier, SIGTERM)
+        second.waitUntilExit()
+        #expect(second.terminationStatus == 0)
+        let received = server.messages().flatMap(\.to)
+        #expect(Set(received) == Set(addresses))
+        // At most the message in flight in each of the 4 sessions at the kill goes twice.
+        #expect(received.count - addresses.count <= 4)
+        let unsent = try await store.writer.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM outboxMessage WHERE status != 'sent'") ?? -1
+        }
+        #expect(unsent == 0)
+    }
 }
