@@ -93,17 +93,20 @@ struct Doctor: AsyncParsableCommand {
             relayHost = URL(string: settings.url)?.host
             let probe = try SMTPTransport(settings: settings).probe()
             if let error = probe.error {
-                report("SMTP", .fail, "\(settings.url): \(LogRedaction.addresses(in: error))"
-                       + (probe.replies.last.map { "; last reply: \($0)" } ?? ""))
+                report("SMTP", .fail, "\(settings.url): \(LogRedaction.addresses(in: error))")
             } else {
                 let tls = settings.url.hasPrefix("smtps://") ? "TLS from the start"
                     : probe.usedSTARTTLS ? "STARTTLS used" : "no TLS (STARTTLS not offered)"
                 let auth = configuration.smtpUser == nil ? "AUTH not configured" : probe.authenticated ? "AUTH accepted" : "AUTH not asked for"
                 let extensions = probe.extensions.map { $0.split(separator: " ").first.map(String.init) ?? $0 }
-                let cleartext = !settings.url.hasPrefix("smtps://") && !probe.usedSTARTTLS
-                    && !KuvertCore.Configuration.isLoopback(relayHost)
-                report("SMTP", cleartext ? .warn : .ok,
-                       "\(settings.url): \(probe.greeting ?? "no greeting"); EHLO offers \(extensions.joined(separator: ", ")); \(tls); \(auth); no mail sent")
+                let encrypted = settings.url.hasPrefix("smtps://") || probe.usedSTARTTLS
+                let cleartext = !encrypted && !KuvertCore.Configuration.isLoopback(relayHost)
+                // Only possible with KUVERT_SMTP_TLS=opportunistic set on purpose; a
+                // relay on this machine that wants a password should get it over TLS too.
+                let passwordInClear = !encrypted && configuration.smtpUser != nil
+                report("SMTP", passwordInClear ? .fail : cleartext ? .warn : .ok,
+                       "\(settings.url): \(probe.greeting ?? "no greeting"); EHLO offers \(extensions.joined(separator: ", ")); \(tls); \(auth); no mail sent"
+                       + (passwordInClear ? "; the password went out in clear: unset KUVERT_SMTP_TLS, or use smtps://" : ""))
             }
         } catch {
             report("SMTP", .fail, "\(error)")

@@ -6,7 +6,7 @@ import KuvertCore
 struct Queue: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the outbox: messages due, leased, retrying and failed, with the last SMTP reply.",
-        subcommands: [Overview.self, Show.self], defaultSubcommand: Overview.self)
+        subcommands: [Overview.self, Show.self, Retry.self], defaultSubcommand: Overview.self)
 
     struct Overview: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -71,6 +71,37 @@ struct Queue: AsyncParsableCommand {
             case .hold:
                 print("Message \(id) waits: its campaign is paused.")
             }
+        }
+    }
+
+    struct Retry: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Put failed messages back in the queue (after fixing what made them fail).",
+            discussion: "Each goes out again with a fresh count of attempts; what no longer applies is skipped when its turn comes.")
+
+        @Argument(help: "The failed message's id from 'kuvert queue'.")
+        var id: Int64?
+
+        @Flag(help: "Every failed message.")
+        var failed = false
+
+        @OptionGroup var options: ConfigurationOptions
+
+        func validate() throws {
+            guard (id == nil) != (!failed) else {
+                throw ValidationError("Give a message id or --failed, not both and not neither.")
+            }
+        }
+
+        func run() async throws {
+            let store = try options.openStore(try options.resolve())
+            let ids = try await store.retryFailed(id: failed ? nil : id, actor: "cli", now: Date())
+            if let id, !failed, ids.isEmpty {
+                let message = try await store.outboxDelivery(id: id)?.message
+                throw CommandFailure(message: message.map { "Message \(id) has not failed (it is \($0.status.rawValue)): nothing to retry." }
+                    ?? "No message has id \(id).")
+            }
+            print(ids.isEmpty ? "No failed messages." : "Queued again: \(ids.count) message\(ids.count == 1 ? "" : "s").")
         }
     }
 }

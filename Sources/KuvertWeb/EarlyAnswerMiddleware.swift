@@ -2,21 +2,23 @@ import Hummingbird
 import NIOCore
 
 /// Makes sure an answer given before the request body was read (413, 415,
-/// 408, 429, 404, 405 ...) reaches the client.
+/// 408, 429, 404, 405 ...) reaches the client, at once.
 ///
 /// Many clients (Python's urllib, most HTTP libraries) write the whole body
 /// before they read a byte of the answer. Hummingbird drains what a handler
-/// left unread on a keep-alive connection, but on one that asked for
-/// `Connection: close` it stops reading and waits for the client to close:
-/// such a client waits for ever, stuck writing. So whatever the handler left
-/// unread is read and thrown away here, up to `drainLimit` bytes and for at
-/// most `drainDeadline`, before the answer goes; a body beyond either bound
-/// gets its answer with `Connection: close`, and the connection is closed once
-/// the answer is written.
+/// left unread on a keep-alive connection, without bound, but on one that asked
+/// for `Connection: close` it stops reading and waits for the client to close:
+/// such a client waits for ever, stuck writing. So when a handler left part of
+/// the body unread, its answer goes out at once; then the rest of the body is
+/// read and thrown away (up to `drainLimit` bytes, for at most
+/// `drainDeadline`), so a client still writing can finish and read the answer.
+/// The connection stays open only for a keep-alive request whose declared body
+/// fits the bound and arrived in time; otherwise the answer says
+/// `Connection: close` and the connection is closed after the drain.
 struct EarlyAnswerMiddleware: RouterMiddleware {
     typealias Context = KuvertRequestContext
     var drainLimit = 16 * 1024 * 1024
-    var drainDeadline: Duration = .seconds(1)
+    var drainDeadline: Duration = .seconds(10)
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         // Requests that announce no body have nothing to leave unread.
@@ -32,13 +34,17 @@ struct EarlyAnswerMiddleware: RouterMiddleware {
         } catch let error as any HTTPResponseError {
             response = try error.response(from: request, context: context)
         }
-        if await body.discardRest(limit: drainLimit, deadline: drainDeadline) { return response }
-        let channel = context.channel
+        guard !body.isRead else { return response }
+        let declared = request.headers[.contentLength].flatMap { Int($0) }
+        let mayKeepOpen = request.headers[.connection]?.lowercased() != "close" && (declared.map { $0 <= drainLimit } ?? false)
+        if !mayKeepOpen { response.headers[.connection] = "close" }
+        let (channel, limit, deadline) = (context.channel, drainLimit, drainDeadline)
         let answer = response.body
-        response.headers[.connection] = "close"
         response.body = ResponseBody(contentLength: answer.contentLength) { writer in
-            defer { channel.close(promise: nil) }
+            var drained = false
+            defer { if !(mayKeepOpen && drained) { channel.close(promise: nil) } }
             try await answer.write(writer)
+            drained = await body.discardRest(limit: limit, deadline: deadline)
         }
         return response
     }
@@ -76,6 +82,9 @@ private final class TrackedBody: AsyncSequence, @unchecked Sendable {
             throw error
         }
     }
+
+    /// True when the body was read to its end.
+    var isRead: Bool { ended }
 
     /// Reads and drops the rest of the body; true when it ended within the bounds.
     func discardRest(limit: Int, deadline: Duration) async -> Bool {

@@ -32,6 +32,8 @@ struct ConfigurationTests {
         ("KUVERT_LISTEN", "8080"), ("KUVERT_LISTEN", "host:99999"), ("KUVERT_CONFIRM_TTL", "7 days"),
         ("KUVERT_CONFIRM_TTL", "0"), ("KUVERT_BASE_URL", "ftp://x"), ("KUVERT_SMTP_CONNECTIONS", "0"),
         ("KUVERT_SEND_RATE", "-1"), ("KUVERT_SMTP_TLS", "maybe"), ("KUVERT_RETENTION", "-3d"),
+        ("KUVERT_SMTP_CA_FILE", "/nonexistent/ca.pem"), ("KUVERT_SMTP_EHLO", "mail.example.se\r\nRSET"),
+        ("KUVERT_SMTP_EHLO", "-bad-.example"), ("KUVERT_SMTP_EHLO", "two words"),
     ])
     func refusals(name: String, value: String) {
         do {
@@ -41,6 +43,31 @@ struct ConfigurationTests {
             #expect(message.contains(name))
         } catch {
             Issue.record("unexpected error \(error)")
+        }
+    }
+
+    @Test("with credentials TLS is required unless KUVERT_SMTP_TLS says otherwise; the EHLO name goes into libcurl's URL")
+    func smtpSecurity() throws {
+        let plain = try Configuration(settings: ["KUVERT_SMTP_URL": "smtp://relay.example.se:587"])
+        #expect(!plain.smtpRequireTLS)
+        let credentials = ["KUVERT_SMTP_URL": "smtp://relay.example.se:587", "KUVERT_SMTP_USER": "u", "KUVERT_SMTP_PASSWORD": "p"]
+        #expect(try Configuration(settings: credentials).smtpRequireTLS)
+        #expect(try !Configuration(settings: credentials.merging(["KUVERT_SMTP_TLS": "opportunistic"]) { $1 }).smtpRequireTLS)
+        let named = try Configuration(settings: ["KUVERT_SMTP_URL": "smtp://relay.example.se:587", "KUVERT_SMTP_EHLO": "mail.example.se"])
+        #expect(try SMTPSettings(named).url == "smtp://relay.example.se:587/mail.example.se")
+        let both = try Configuration(settings: ["KUVERT_SMTP_URL": "smtp://relay.example.se:587/x.example", "KUVERT_SMTP_EHLO": "mail.example.se"])
+        #expect(throws: KuvertError.self) { try SMTPSettings(both) }
+    }
+
+    @Test("a libcurl option refused at setup stops the session with the setting's name; nothing is sent")
+    func refusedOption() throws {
+        // libcurl refuses URLs over 8 MB with CURLE_BAD_FUNCTION_ARGUMENT.
+        let settings = SMTPSettings(url: "smtp://127.0.0.1:1/" + String(repeating: "a", count: 9_000_000))
+        do {
+            _ = try SMTPTransport(settings: settings)
+            Issue.record("the session was set up")
+        } catch let KuvertError.configuration(message) {
+            #expect(message.contains("libcurl refused KUVERT_SMTP_URL") && message.contains("no mail is sent"), "\(message)")
         }
     }
 

@@ -163,33 +163,35 @@ struct OperationsTests {
 
 @Suite("kuvert doctor", .serialized)
 struct DoctorTests {
-    @Test("against a server that wants AUTH: ok with the right password, FAIL with 535 for a wrong one; no mail either way")
+    @Test("against a relay that wants STARTTLS and AUTH: ok with the right password, FAIL with 535 for a wrong one; no mail either way")
     func smtpChecks() throws {
-        let smtp = try SMTPTestServer(credentials: "kuvert:s3cret")
+        let upstream = try SMTPTestServer()
+        let relay = try PostfixRelay(upstreamPort: upstream.port)
         let kuvert = KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
         _ = try kuvert.newsList()
         let environment = [
-            "KUVERT_SMTP_URL": smtp.url, "KUVERT_SMTP_USER": "kuvert", "KUVERT_SMTP_PASSWORD": "s3cret",
-            "KUVERT_FROM": "Föreningen <nyheter@forening.example>",
+            "KUVERT_SMTP_URL": relay.url, "KUVERT_SMTP_USER": relay.user, "KUVERT_SMTP_PASSWORD": relay.password,
+            "KUVERT_SMTP_CA_FILE": relay.caFile, "KUVERT_FROM": "Föreningen <nyheter@forening.example>",
         ]
         let good = try kuvert.run(["doctor"], environment: environment)
         #expect(good.status == 0, "\(good.stdout)")
         let smtpLine = try #require(good.stdout.split(separator: "\n").first { $0.hasPrefix("SMTP") })
         #expect(smtpLine.contains("ok"))
-        #expect(smtpLine.contains("EHLO offers SIZE, 8BITMIME, SMTPUTF8, AUTH"))
-        #expect(smtpLine.contains("AUTH accepted"))
+        #expect(smtpLine.contains("EHLO offers PIPELINING, SIZE") && smtpLine.contains("AUTH"))
+        #expect(smtpLine.contains("STARTTLS used; AUTH accepted"))
         #expect(good.stdout.contains("store           ok"))
         #expect(good.stdout.contains("DNS records for mail from forening.example"))
         #expect(good.stdout.contains(#"_dmarc.forening.example. TXT "v=DMARC1;"#))
-        #expect(!good.stdout.contains("s3cret"))
+        #expect(!good.stdout.contains(relay.password))
 
         let bad = try kuvert.run(["doctor"], environment: environment.merging(["KUVERT_SMTP_PASSWORD": "wrong"]) { $1 })
         #expect(bad.status == 1)
         let badLine = try #require(bad.stdout.split(separator: "\n").first { $0.hasPrefix("SMTP") })
         #expect(badLine.contains("FAIL"))
-        #expect(badLine.contains("535"))
-        #expect(smtp.messages().isEmpty)
+        #expect(badLine.contains("the relay refused the credentials") && badLine.contains("535"), "\(badLine)")
+        #expect(upstream.messages().isEmpty)
+        #expect(!relay.sessions().contains { $0.contains("mail=") })
 
         let refused = try kuvert.run(["doctor"], environment: ["KUVERT_SMTP_URL": "smtp://127.0.0.1:1"])
         #expect(refused.status == 1)

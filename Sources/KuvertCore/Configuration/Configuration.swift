@@ -16,7 +16,15 @@ public struct Configuration: Sendable {
     public var smtpURL: String
     public var smtpUser: String?
     public var smtpPassword: String?
+    /// Refuse to send unless STARTTLS succeeds on `smtp://` (`KUVERT_SMTP_TLS=require`);
+    /// the default whenever credentials are set, so no password goes out in clear.
     public var smtpRequireTLS: Bool
+    /// A PEM file of CAs to trust for the relay's certificate (`KUVERT_SMTP_CA_FILE`).
+    public var smtpCAFile: String?
+    /// The relay's public key, pinned (`KUVERT_SMTP_PINNED_KEY`: `sha256//BASE64` or a key file).
+    public var smtpPinnedKey: String?
+    /// The name Kuvert gives in EHLO (`KUVERT_SMTP_EHLO`); nil for the machine's host name.
+    public var smtpEHLO: String?
     public var from: String
     /// A secret given directly; nil to use the key file in the data directory.
     public var secret: String?
@@ -70,6 +78,9 @@ public struct Configuration: Sendable {
         self.smtpUser = nil
         self.smtpPassword = nil
         self.smtpRequireTLS = false
+        self.smtpCAFile = nil
+        self.smtpPinnedKey = nil
+        self.smtpEHLO = nil
         self.from = "Kuvert <newsletter@localhost>"
         self.secret = nil
         self.templatesDirectory = "./Templates"
@@ -114,6 +125,24 @@ public struct Configuration: Sendable {
                 throw KuvertError.configuration("KUVERT_SMTP_TLS must be 'require' or 'opportunistic', not '\(tls)'.")
             }
             smtpRequireTLS = tls == "require"
+        } else {
+            // No password in clear unless the operator says so: with credentials,
+            // STARTTLS must succeed (smtps:// is TLS from the start anyway).
+            smtpRequireTLS = smtpUser != nil || smtpPassword != nil
+        }
+        if let path = value("KUVERT_SMTP_CA_FILE") {
+            guard FileManager.default.isReadableFile(atPath: path) else {
+                throw KuvertError.configuration("KUVERT_SMTP_CA_FILE names '\(path)', which is no readable file.")
+            }
+            smtpCAFile = path
+        }
+        smtpPinnedKey = value("KUVERT_SMTP_PINNED_KEY")
+        if let name = value("KUVERT_SMTP_EHLO") {
+            guard Self.isHostName(name) else {
+                throw KuvertError.configuration(
+                    "KUVERT_SMTP_EHLO must be a host name such as mail.example.se, not '\(name)'.")
+            }
+            smtpEHLO = name
         }
         if let from = value("KUVERT_FROM") { self.from = from }
         secret = value("KUVERT_SECRET")
@@ -180,6 +209,15 @@ public struct Configuration: Sendable {
         }
         if let text = value("KUVERT_MAX_BODY") {
             maxBodyBytes = try Self.parseCount(text, name: "KUVERT_MAX_BODY", range: 256...(16 * 1024 * 1024))
+        }
+    }
+
+    /// A DNS host name: dot-separated labels of letters, digits and inner hyphens.
+    static func isHostName(_ text: String) -> Bool {
+        guard !text.isEmpty, text.utf8.count <= 253 else { return false }
+        return text.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
+            !label.isEmpty && label.utf8.count <= 63 && label.first != "-" && label.last != "-"
+                && label.unicodeScalars.allSatisfy { ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) || $0 == "-" }
         }
     }
 

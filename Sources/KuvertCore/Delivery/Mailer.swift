@@ -196,7 +196,11 @@ public final class Mailer: Service, Sendable {
             logger.debug("sent")
         case .retry(let outcome, let at):
             metrics.delivery(kind: kind, result: "retried", reply: outcome, duration: sendTime)
-            logger.info("will retry", metadata: ["reply": "\(LogRedaction.addresses(in: outcome.reply))", "at": "\(at)"])
+            // A relay that cannot be reached, speaks no TLS or refuses the login
+            // will refuse every message: the operator must hear of it at once.
+            logger.log(
+                level: outcome.isRelayProblem ? .warning : .info, "will retry",
+                metadata: ["reply": "\(LogRedaction.addresses(in: outcome.reply))", "at": "\(at)"])
         case .failed(let outcome):
             // A render failure never reached the server: no SMTP reply to count.
             metrics.delivery(kind: kind, result: "failed", reply: sendTime == nil ? nil : outcome, duration: sendTime)

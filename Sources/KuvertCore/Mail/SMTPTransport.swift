@@ -13,11 +13,15 @@ public final class SMTPTransport: MailTransport {
     private var handle: UnsafeMutableRawPointer
     private let settings: SMTPSettings
     private let replies = ReplyLines(keep: 16)
+    private let errors = ErrorBuffer()
+    /// Why the session could not be set up again after a failed transfer; it then sends nothing.
+    private var brokenBecause: String?
 
     /// `curl_global_init`, once per process, before any handle exists.
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 
-    /// - Throws: `KuvertError.configuration` when libcurl cannot make a handle.
+    /// - Throws: `KuvertError.configuration` when libcurl cannot make a handle
+    ///   or refuses one of the settings (the session would not be what was configured).
     public init(settings: SMTPSettings) throws {
         _ = Self.globalInit
         guard let handle = curl_easy_init() else {
@@ -25,69 +29,110 @@ public final class SMTPTransport: MailTransport {
         }
         self.handle = handle
         self.settings = settings
-        configure()
+        // Every property is set: if this throws, deinit runs and frees the handle.
+        try configure()
     }
 
     /// Closes the session's connections by replacing its handle.
     private func replaceHandle() {
-        guard let fresh = curl_easy_init() else { return }
+        guard let fresh = curl_easy_init() else {
+            brokenBecause = "libcurl could not create an SMTP session."
+            return
+        }
         curl_easy_cleanup(handle)
         handle = fresh
-        configure()
+        do {
+            try configure()
+        } catch {
+            brokenBecause = "\(error)"
+        }
     }
 
     deinit {
         curl_easy_cleanup(handle)
     }
 
-    private func configure() {
-        Self.connect(handle, with: settings)
-        kuvert_curl_set_long(handle, CURLOPT_UPLOAD, 1)
-        kuvert_curl_set_callback(handle, CURLOPT_READFUNCTION) { buffer, size, count, context in
+    private func configure() throws {
+        try Self.connect(handle, with: settings, errors: errors)
+        try Self.set(handle, CURLOPT_UPLOAD, 1, "CURLOPT_UPLOAD")
+        try Self.check(kuvert_curl_set_callback(handle, CURLOPT_READFUNCTION) { buffer, size, count, context in
             guard let buffer, let context else { return 0 }
             return Unmanaged<MessageReader>.fromOpaque(context).takeUnretainedValue().read(into: buffer, capacity: size * count)
-        }
-        Self.collectReplies(handle, into: replies)
+        }, "CURLOPT_READFUNCTION")
+        try Self.collectReplies(handle, into: replies)
     }
 
-    /// Where and how to connect: URL, timeouts, TLS, credentials.
-    private static func connect(_ handle: UnsafeMutableRawPointer, with settings: SMTPSettings) {
-        kuvert_curl_set_string(handle, CURLOPT_URL, settings.url)
-        kuvert_curl_set_long(handle, CURLOPT_NOSIGNAL, 1)
-        kuvert_curl_set_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(settings.connectTimeout * 1000))
-        kuvert_curl_set_long(handle, CURLOPT_TIMEOUT_MS, Int(settings.transferTimeout * 1000))
-        kuvert_curl_set_long(handle, CURLOPT_SERVER_RESPONSE_TIMEOUT, Int(settings.transferTimeout))
+    /// Where and how to connect: URL, timeouts, TLS, trust, credentials. Every
+    /// option is checked: a session libcurl would set up other than configured
+    /// (TLS not enforced, another CA trusted) must not send.
+    private static func connect(_ handle: UnsafeMutableRawPointer, with settings: SMTPSettings, errors: ErrorBuffer) throws {
+        try check(kuvert_curl_set_pointer(handle, CURLOPT_ERRORBUFFER, errors.pointer), "CURLOPT_ERRORBUFFER")
+        try set(handle, CURLOPT_URL, settings.url, "KUVERT_SMTP_URL")
+        try set(handle, CURLOPT_NOSIGNAL, 1, "CURLOPT_NOSIGNAL")
+        try set(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(settings.connectTimeout * 1000), "CURLOPT_CONNECTTIMEOUT_MS")
+        try set(handle, CURLOPT_TIMEOUT_MS, Int(settings.transferTimeout * 1000), "CURLOPT_TIMEOUT_MS")
+        try set(handle, CURLOPT_SERVER_RESPONSE_TIMEOUT, Int(settings.transferTimeout), "CURLOPT_SERVER_RESPONSE_TIMEOUT")
         if settings.url.hasPrefix("smtp://") {
             let level = settings.requireTLS ? CURLUSESSL_ALL : CURLUSESSL_TRY
-            kuvert_curl_set_long(handle, CURLOPT_USE_SSL, Int(level.rawValue))
+            try set(handle, CURLOPT_USE_SSL, Int(level.rawValue), "KUVERT_SMTP_TLS")
         }
-        if let username = settings.username { kuvert_curl_set_string(handle, CURLOPT_USERNAME, username) }
-        if let password = settings.password { kuvert_curl_set_string(handle, CURLOPT_PASSWORD, password) }
+        if let path = settings.caFile { try set(handle, CURLOPT_CAINFO, path, "KUVERT_SMTP_CA_FILE") }
+        if let key = settings.pinnedPublicKey { try set(handle, CURLOPT_PINNEDPUBLICKEY, key, "KUVERT_SMTP_PINNED_KEY") }
+        if let username = settings.username { try set(handle, CURLOPT_USERNAME, username, "KUVERT_SMTP_USER") }
+        if let password = settings.password { try set(handle, CURLOPT_PASSWORD, password, "KUVERT_SMTP_PASSWORD") }
+    }
+
+    static func set(_ handle: UnsafeMutableRawPointer, _ option: CURLoption, _ value: Int, _ name: String) throws {
+        try check(kuvert_curl_set_long(handle, option, value), name)
+    }
+
+    static func set(_ handle: UnsafeMutableRawPointer, _ option: CURLoption, _ value: String, _ name: String) throws {
+        try check(kuvert_curl_set_string(handle, option, value), name)
+    }
+
+    /// - Throws: `KuvertError.configuration` naming the setting libcurl refused, and why.
+    static func check(_ code: CURLcode, _ name: String) throws {
+        guard code == CURLE_OK else {
+            throw KuvertError.configuration(
+                "libcurl refused \(name): \(String(cString: curl_easy_strerror(code))) (curl \(code.rawValue)); no mail is sent until it is fixed.")
+        }
     }
 
     /// libcurl hands every SMTP reply line to the header callback; `lines` keeps them.
-    private static func collectReplies(_ handle: UnsafeMutableRawPointer, into lines: ReplyLines) {
-        kuvert_curl_set_callback(handle, CURLOPT_HEADERFUNCTION) { buffer, size, count, context in
+    private static func collectReplies(_ handle: UnsafeMutableRawPointer, into lines: ReplyLines) throws {
+        try check(kuvert_curl_set_callback(handle, CURLOPT_HEADERFUNCTION) { buffer, size, count, context in
             guard let buffer, let context else { return 0 }
             let line = String(decoding: UnsafeRawBufferPointer(start: buffer, count: size * count), as: UTF8.self)
             Unmanaged<ReplyLines>.fromOpaque(context).takeUnretainedValue().append(line)
             return size * count
-        }
-        kuvert_curl_set_pointer(handle, CURLOPT_HEADERDATA, Unmanaged.passUnretained(lines).toOpaque())
+        }, "CURLOPT_HEADERFUNCTION")
+        try check(kuvert_curl_set_pointer(handle, CURLOPT_HEADERDATA, Unmanaged.passUnretained(lines).toOpaque()), "CURLOPT_HEADERDATA")
     }
 
     public func send(from: String, to: String, message: [UInt8]) -> SendOutcome {
+        if let brokenBecause { return SendOutcome(kind: .transient, code: nil, reply: brokenBecause) }
         let reader = MessageReader(message)
         let recipients = curl_slist_append(nil, "<\(to)>")
         defer { curl_slist_free_all(recipients) }
-        kuvert_curl_set_string(handle, CURLOPT_MAIL_FROM, "<\(from)>")
-        kuvert_curl_set_list(handle, CURLOPT_MAIL_RCPT, recipients)
-        kuvert_curl_set_long(handle, CURLOPT_INFILESIZE_LARGE, message.count)
         replies.reset()
-        let code = withExtendedLifetime(reader) {
-            kuvert_curl_set_pointer(handle, CURLOPT_READDATA, Unmanaged.passUnretained(reader).toOpaque())
-            return curl_easy_perform(handle)
+        errors.reset()
+        let code: CURLcode
+        do {
+            try Self.set(handle, CURLOPT_MAIL_FROM, "<\(from)>", "CURLOPT_MAIL_FROM")
+            try Self.check(kuvert_curl_set_list(handle, CURLOPT_MAIL_RCPT, recipients), "CURLOPT_MAIL_RCPT")
+            try Self.set(handle, CURLOPT_INFILESIZE_LARGE, message.count, "CURLOPT_INFILESIZE_LARGE")
+            code = try withExtendedLifetime(reader) {
+                try Self.check(
+                    kuvert_curl_set_pointer(handle, CURLOPT_READDATA, Unmanaged.passUnretained(reader).toOpaque()),
+                    "CURLOPT_READDATA")
+                return curl_easy_perform(handle)
+            }
+        } catch {
+            // Nothing was sent: the message goes again once a fresh handle takes the options.
+            replaceHandle()
+            return SendOutcome(kind: .transient, code: nil, reply: "\(error)")
         }
+        // Clearing these cannot fail: nil is always a valid value for them.
         kuvert_curl_set_pointer(handle, CURLOPT_READDATA, nil)
         kuvert_curl_set_list(handle, CURLOPT_MAIL_RCPT, nil)
         let result = outcome(of: code)
@@ -104,13 +149,22 @@ public final class SMTPTransport: MailTransport {
             return SMTPProbe(error: "libcurl could not create an SMTP session.", replies: [])
         }
         defer { curl_easy_cleanup(probe) }
-        Self.connect(probe, with: settings)
-        kuvert_curl_set_string(probe, CURLOPT_CUSTOMREQUEST, "NOOP")
-        Self.collectReplies(probe, into: transcript)
-        // The NOOP's reply also comes as a body; it is in the transcript already.
-        kuvert_curl_set_callback(probe, CURLOPT_WRITEFUNCTION) { _, size, count, _ in size * count }
+        let errors = ErrorBuffer()
+        do {
+            try Self.connect(probe, with: settings, errors: errors)
+            try Self.set(probe, CURLOPT_CUSTOMREQUEST, "NOOP", "CURLOPT_CUSTOMREQUEST")
+            try Self.collectReplies(probe, into: transcript)
+            // The NOOP's reply also comes as a body; it is in the transcript already.
+            try Self.check(kuvert_curl_set_callback(probe, CURLOPT_WRITEFUNCTION) { _, size, count, _ in size * count }, "CURLOPT_WRITEFUNCTION")
+        } catch {
+            return SMTPProbe(error: "\(error)", replies: [])
+        }
         let code = withExtendedLifetime(transcript) { curl_easy_perform(probe) }
-        return SMTPProbe(error: code == CURLE_OK ? nil : Self.describe(code), replies: transcript.all)
+        var responseCode = 0
+        kuvert_curl_get_long(probe, CURLINFO_RESPONSE_CODE, &responseCode)
+        return SMTPProbe(
+            error: code == CURLE_OK ? nil : Self.describe(code, errors: errors, reply: transcript.line(for: responseCode)),
+            replies: transcript.all)
     }
 
     /// Classifies a transfer: the CURLcode first (a timeout leaves a stale reply
@@ -122,19 +176,62 @@ public final class SMTPTransport: MailTransport {
         switch code {
         case CURLE_OK:
             return SendOutcome(code: responseCode, reply: replyLine ?? "\(responseCode)")
+        case CURLE_LOGIN_DENIED where responseCode >= 500:
+            // 535 and the like: SendOutcome keeps them transient (the sender's fault).
+            return SendOutcome(code: responseCode, reply: Self.describe(code, errors: errors, reply: replyLine))
         case CURLE_OPERATION_TIMEDOUT, CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_SSL_CONNECT_ERROR,
-             CURLE_GOT_NOTHING, CURLE_RECV_ERROR:
-            return SendOutcome(kind: .transient, code: nil, reply: Self.describe(code))
+             CURLE_GOT_NOTHING, CURLE_RECV_ERROR, CURLE_USE_SSL_FAILED, CURLE_PEER_FAILED_VERIFICATION,
+             CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_CACERT_BADFILE, CURLE_LOGIN_DENIED:
+            return SendOutcome(kind: .transient, code: nil, reply: Self.describe(code, errors: errors, reply: nil))
         default:
             if responseCode >= 400 {
                 return SendOutcome(code: responseCode, reply: replyLine ?? "\(responseCode)")
             }
-            return SendOutcome(kind: .transient, code: nil, reply: Self.describe(code))
+            return SendOutcome(kind: .transient, code: nil, reply: Self.describe(code, errors: errors, reply: nil))
         }
     }
 
-    private static func describe(_ code: CURLcode) -> String {
-        "\(String(cString: curl_easy_strerror(code))) (curl \(code.rawValue))"
+    /// What went wrong, in words an operator can act on: libcurl's own account
+    /// (its error buffer: "SSL certificate problem: self-signed certificate")
+    /// with a hint where there is one; the server's reply only when it is the cause.
+    static func describe(_ code: CURLcode, errors: ErrorBuffer, reply: String?) -> String {
+        let detail = errors.text ?? String(cString: curl_easy_strerror(code))
+        let what: String
+        switch code {
+        case CURLE_USE_SSL_FAILED:
+            what = "the relay offers no STARTTLS, and TLS is required (KUVERT_SMTP_TLS=require, the default with credentials)"
+        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE:
+            what = "\(detail): the relay's certificate is not trusted (a private CA? set KUVERT_SMTP_CA_FILE)"
+        case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+            what = "\(detail): the relay's key is not the one in KUVERT_SMTP_PINNED_KEY"
+        case CURLE_LOGIN_DENIED:
+            what = "the relay refused the credentials (KUVERT_SMTP_USER, KUVERT_SMTP_PASSWORD)" + (reply.map { ": \($0)" } ?? "")
+        default:
+            what = detail + (reply.map { "; the server said: \($0)" } ?? "")
+        }
+        return "\(what) (curl \(code.rawValue))"
+    }
+}
+
+/// libcurl's `CURLOPT_ERRORBUFFER`: its own words for the last failure, which
+/// say more than `curl_easy_strerror` ("SSL certificate problem: self-signed
+/// certificate" rather than "SSL peer certificate or SSH remote key was not OK").
+final class ErrorBuffer {
+    let pointer: UnsafeMutablePointer<CChar>
+
+    init() {
+        pointer = .allocate(capacity: Int(CURL_ERROR_SIZE))
+        pointer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
+    }
+
+    deinit { pointer.deallocate() }
+
+    func reset() { pointer[0] = 0 }
+
+    /// The message, without its line break; nil when libcurl wrote none.
+    var text: String? {
+        let text = String(cString: pointer).trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty ? nil : text
     }
 }
 

@@ -34,6 +34,12 @@ public struct SendOutcome: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// A failure of the relay or of how Kuvert reaches it (no connection, TLS,
+    /// authentication), not of this message: every message would meet it.
+    public var isRelayProblem: Bool {
+        kind == .transient && (code == nil || code == 530 || code == 535)
+    }
+
     public var description: String { "\(kind.rawValue): \(reply)" }
 }
 

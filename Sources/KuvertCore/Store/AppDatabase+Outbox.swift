@@ -2,6 +2,26 @@ import Foundation
 import GRDB
 
 extension AppDatabase: OutboxStore {
+    public func retryFailed(id: Int64?, actor: String, now: Date) async throws -> [Int64] {
+        try await writer.write { db in
+            let ids = try Int64.fetchAll(
+                db,
+                sql: """
+                    UPDATE outboxMessage SET status = 'queued', dueAt = :now, attempts = 0, leaseExpiresAt = NULL, leaseHolder = NULL
+                    WHERE status = 'failed' AND (:id IS NULL OR id = :id)
+                    RETURNING id
+                    """,
+                arguments: ["now": StoreTime.value(now), "id": id])
+            if !ids.isEmpty {
+                var audit = AuditEvent(
+                    occurredAt: now, actor: actor, action: "queue.retry",
+                    detail: ids.count == 1 ? "message #\(ids[0])" : "\(ids.count) failed messages")
+                try audit.insert(db)
+            }
+            return ids.sorted()
+        }
+    }
+
     public func queueOverview(now: Date, limit: Int) async throws -> QueueOverview {
         try await writer.read { db in
             let counts = try Row.fetchOne(

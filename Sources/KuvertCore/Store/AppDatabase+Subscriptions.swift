@@ -24,12 +24,26 @@ extension AppDatabase: SubscriptionStore {
                     """).execute(arguments: [stamp, request.actor, action, subscriberId, list.id, detail])
             }
 
+            let confirmationUnderway = { (id: Int64) in
+                try Bool.fetchOne(
+                    try db.cachedStatement(sql: """
+                        SELECT EXISTS (SELECT 1 FROM outboxMessage
+                                       WHERE subscriptionId = ? AND kind = 'confirmation' AND status IN ('queued', 'leased', 'sent'))
+                        """),
+                    arguments: [id]) ?? false
+            }
+            let repeatedWithinWindow = try status == .pending
+                && now.timeIntervalSince(existing!["requestedAt"] as Date) < resendWindow
+                && confirmationUnderway(existing!["id"])
+
             let subscriptionId: Int64
             switch status {
             case .active:
                 try audit("subscription.repeated", "active")
                 return .alreadyActive
-            case .pending where now.timeIntervalSince(existing!["requestedAt"] as Date) < resendWindow:
+            case .pending where repeatedWithinWindow:
+                // A confirmation is on its way or went: nothing more within the window.
+                // One that failed (retries spent) blocks nothing: the person asks again, a new one goes.
                 try audit("subscription.repeated", "pending")
                 return .alreadyPending
             case .pending:

@@ -45,6 +45,11 @@ public protocol OutboxStore: Sendable {
     /// How many messages wait, by state, from the outbox's index alone (cheap
     /// enough for every metrics scrape).
     func outboxDepth(now: Date) async throws -> OutboxDepth
+    /// Puts failed messages back in the queue, due now with a fresh count of
+    /// attempts: the one with `id`, or every failed one for nil. Each goes
+    /// through the composer again, which skips what no longer applies. One
+    /// transaction with an audit entry; returns the ids put back.
+    func retryFailed(id: Int64?, actor: String, now: Date) async throws -> [Int64]
 }
 
 /// Whether the store can be used.

@@ -1,0 +1,80 @@
+import Foundation
+
+/// A real Postfix relay (`Tests/Support/postfix_relay.sh`) on a loopback port of
+/// its own, with its own config, queue and data directories: STARTTLS with a
+/// certificate from a throwaway CA and SASL AUTH (or, `plain`, neither TLS nor
+/// protection of the password), relaying to `upstreamPort`. Stopped when freed.
+public final class PostfixRelay: Sendable {
+    public let directory: String
+    public let port: Int
+    public let user = "kuvert"
+    public let password = "relay-secret-\(UUID().uuidString.prefix(8))"
+
+    static let script = TestPaths.root.appendingPathComponent("Tests/Support/postfix_relay.sh").path
+
+    public init(upstreamPort: Int, plain: Bool = false) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("kuvert-relay-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        port = try freeLoopbackPort()
+        try Self.run([
+            "start", directory, String(port), String(upstreamPort), user, password,
+        ] + (plain ? ["plain"] : []))
+    }
+
+    deinit {
+        try? Self.run(["stop", directory])
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// The PEM file of the throwaway CA that signed the relay's certificate.
+    public var caFile: String { directory + "/ca.pem" }
+
+    /// `smtp://127.0.0.1:PORT`.
+    public var url: String { "smtp://127.0.0.1:\(port)" }
+
+    /// Postfix's log of this relay so far.
+    public func log() -> String {
+        (try? String(contentsOfFile: directory + "/maillog", encoding: .utf8)) ?? ""
+    }
+
+    /// The commands of each SMTP session that ended, as smtpd counts them
+    /// (`ehlo=2 starttls=1 auth=1 mail=1 ...`).
+    public func sessions() -> [String] {
+        log().split(separator: "\n").filter { $0.contains("postfix/smtpd") && $0.contains(" disconnect from ") }
+            .map { String($0.split(separator: "]", maxSplits: 1).last ?? "") }
+    }
+
+    private static func run(_ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [script] + arguments
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw PostfixRelayError.didNotStart(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        }
+    }
+}
+
+public enum PostfixRelayError: Error { case didNotStart(String) }
+
+/// A loopback port nobody listens on now (bound, read and closed again).
+public func freeLoopbackPort() throws -> Int {
+    let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(socket) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+            bind(socket, pointer, length) == 0 && getsockname(socket, pointer, &length) == 0
+        }
+    }
+    guard bound else { throw POSIXError(.EADDRINUSE) }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
