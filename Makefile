@@ -4,8 +4,12 @@ SWIFT ?= swift
 KUVERT := .build/debug/kuvert
 # Debian packages the build, the tests and the local mail catcher need
 # (systemd for systemd-analyze, which checks the units in Deploy/; Chromium, its
-# driver and Selenium for the browser journey in Tests/Browser/).
-APT_PACKAGES := libcurl4-openssl-dev libsqlite3-dev python3-aiosmtpd systemd chromium chromium-driver python3-selenium
+# driver and Selenium for the browser journey in Tests/Browser/; Postfix, Cyrus
+# SASL's tools and openssl for the tests' own relay with STARTTLS and AUTH,
+# Tests/Support/postfix_relay.sh: Postfix installs with "No configuration" and
+# its system daemon is never started).
+APT_PACKAGES := libcurl4-openssl-dev libsqlite3-dev python3-aiosmtpd systemd chromium chromium-driver python3-selenium \
+  postfix sasl2-bin openssl
 # Debian's aiosmtpd belongs to Debian's Python, which need not be first on PATH.
 DEBIAN_PYTHON := /usr/bin/python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -21,6 +25,7 @@ deps:
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing$$missing"; \
+	  echo "postfix postfix/main_mailer_type select No configuration" | $(SUDO) debconf-set-selections; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 

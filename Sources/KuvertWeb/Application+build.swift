@@ -55,11 +55,12 @@ public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequest
     let limits = RequestLimits(
         perClient: RateLimiter(configuration.clientRateLimit), perAddress: RateLimiter(configuration.addressRateLimit))
     let pages = Pages(renderer: dependencies.renderer)
+    let mailQueued = DelayedWake(dependencies.mailQueued)
     SubscribeController(
         intake: SubscriptionIntake(store: dependencies.store, resendWindow: configuration.resendWindow),
-        pages: pages, maximumBodyBytes: configuration.maxBodyBytes, mailQueued: dependencies.mailQueued, limits: limits,
+        pages: pages, maximumBodyBytes: configuration.maxBodyBytes, mailQueued: mailQueued, limits: limits,
         renderTime: FormRenderTime(signer: dependencies.signer, minimum: configuration.formMinimumSeconds),
-        metrics: metrics
+        metrics: metrics, answerFloor: AnswerFloor(seconds: configuration.answerFloor)
     ).register(on: router)
     ConfirmationController(
         confirmation: ConfirmationService(
@@ -73,7 +74,7 @@ public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequest
     PrivacyController(
         store: dependencies.store, signer: dependencies.signer, suppression: dependencies.suppression, pages: pages,
         maximumBodyBytes: configuration.maxBodyBytes, resendWindow: configuration.resendWindow,
-        mailQueued: dependencies.mailQueued, limits: limits
+        mailQueued: mailQueued, limits: limits, answerFloor: AnswerFloor(seconds: configuration.answerFloor)
     ).register(on: router)
     HealthController(store: dependencies.store).register(on: router)
     // With a metrics listener of their own, metrics are served there only;

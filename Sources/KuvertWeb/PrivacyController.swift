@@ -15,8 +15,9 @@ struct PrivacyController: Sendable {
     let pages: Pages
     let maximumBodyBytes: Int
     let resendWindow: TimeInterval
-    let mailQueued: @Sendable () -> Void
+    let mailQueued: DelayedWake
     let limits: RequestLimits
+    let answerFloor: AnswerFloor
 
     func register(on router: Router<KuvertRequestContext>) {
         router.get("privacy", use: form)
@@ -31,6 +32,7 @@ struct PrivacyController: Sendable {
     }
 
     @Sendable func request(_ request: Request, context: KuvertRequestContext) async throws -> Response {
+        let started = ContinuousClock.now
         let json = request.prefersJSON
         let language = request.browserLanguage ?? .en
         if let wait = limits.client(context) {
@@ -46,9 +48,13 @@ struct PrivacyController: Sendable {
             }
             let address: EmailAddress
             do { address = try EmailAddress(email) } catch { throw KuvertError.invalidAddress(error) }
-            if try await store.requestPrivacyLink(address, resendWindow: resendWindow, now: Date()) { mailQueued() }
-            if json { return JSONResponse.make(["status": "sent"], status: .accepted) }
-            return try pages.privacyRequest(sent: true, language: language)
+            let queued = try await store.requestPrivacyLink(address, resendWindow: resendWindow, now: Date())
+            // Known or not, the answer takes the same time.
+            await answerFloor.wait(since: started)
+            let response = json
+                ? JSONResponse.make(["status": "sent"], status: .accepted) : try pages.privacyRequest(sent: true, language: language)
+            if queued { mailQueued.request() }
+            return response
         } catch let problem as FormFields.Problem {
             return try answer(WebError(problem), json: json, language: language)
         } catch let error as KuvertError {

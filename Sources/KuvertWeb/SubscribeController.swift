@@ -11,10 +11,12 @@ struct SubscribeController: Sendable {
     let intake: SubscriptionIntake
     let pages: Pages
     let maximumBodyBytes: Int
-    let mailQueued: @Sendable () -> Void
+    /// Wakes a mailer in this process, a moment after the answer.
+    let mailQueued: DelayedWake
     let limits: RequestLimits
     let renderTime: FormRenderTime
     let metrics: KuvertMetrics
+    let answerFloor: AnswerFloor
 
     func register(on router: Router<KuvertRequestContext>) {
         router.post("subscribe", use: subscribe)
@@ -31,6 +33,7 @@ struct SubscribeController: Sendable {
     }
 
     @Sendable func subscribe(_ request: Request, context: KuvertRequestContext) async throws -> Response {
+        let started = ContinuousClock.now
         let browserLanguage = request.browserLanguage
         let answersJSON = request.prefersJSON
         var fields: FormFields?
@@ -53,16 +56,22 @@ struct SubscribeController: Sendable {
                 source: fields.encoding == .json ? "api" : "form")
             let receipt = try await intake.submit(
                 form, preferredLanguage: browserLanguage, origin: origin, actor: "web", now: Date())
-            if case .confirmationQueued = receipt.outcome { mailQueued() }
+            if case .confirmationQueued = receipt.outcome { mailQueued.request() }
             metrics.subscription(Self.describe(receipt.outcome))
             context.logger.info("subscription request", metadata: [
                 "list": .string(receipt.list.slug), "outcome": .string(Self.describe(receipt.outcome)),
             ])
-            if answersJSON { return JSONResponse.pending() }
-            if let thanksURL = receipt.list.thanksURL {
-                return Response(status: .seeOther, headers: [.location: thanksURL, .cacheControl: "no-store"])
+            // Whatever the address's state, the answer takes the same time.
+            await answerFloor.wait(since: started)
+            let response: Response
+            if answersJSON {
+                response = JSONResponse.pending()
+            } else if let thanksURL = receipt.list.thanksURL {
+                response = Response(status: .seeOther, headers: [.location: thanksURL, .cacheControl: "no-store"])
+            } else {
+                response = try pages.thanks(list: receipt.list, language: receipt.language)
             }
-            return try pages.thanks(list: receipt.list, language: receipt.language)
+            return response
         } catch let problem as FormFields.Problem {
             metrics.subscription("invalid")
             return try answer(WebError(problem), json: answersJSON, fields: fields, language: browserLanguage)

@@ -51,6 +51,10 @@ public struct Configuration: Sendable {
     /// The least time between rendering the embeddable form and submitting it;
     /// quicker submissions are taken for bots.
     public var formMinimumSeconds: TimeInterval
+    /// The least time before intake and privacy requests are answered, so that
+    /// what a request found (a new address, a known one) cannot be told from
+    /// the answer's timing (`KUVERT_ANSWER_FLOOR`, default 10 ms).
+    public var answerFloor: TimeInterval
     /// Requests per client address to the public POST routes.
     public var clientRateLimit: RateLimiter.Limit
     /// Requests naming one target address (subscribe, privacy link), from anyone.
@@ -96,6 +100,7 @@ public struct Configuration: Sendable {
         self.bounceLimit = 3
         self.unsubscribeMailto = nil
         self.formMinimumSeconds = 3
+        self.answerFloor = 0.01
         self.idleTimeout = 30
         self.clientRateLimit = .init(count: 30, window: 60)
         self.addressRateLimit = .init(count: 5, window: 3_600)
@@ -178,6 +183,12 @@ public struct Configuration: Sendable {
         if let text = value("KUVERT_IDLE_TIMEOUT") { idleTimeout = try Self.parseDuration(text, name: "KUVERT_IDLE_TIMEOUT") }
         if let text = value("KUVERT_FORM_MIN_SECONDS") {
             formMinimumSeconds = try Self.parseDuration(text, name: "KUVERT_FORM_MIN_SECONDS", allowZero: true)
+        }
+        if let text = value("KUVERT_ANSWER_FLOOR") {
+            answerFloor = try Self.parseDuration(text, name: "KUVERT_ANSWER_FLOOR", allowZero: true)
+            guard answerFloor <= 5 else {
+                throw KuvertError.configuration("KUVERT_ANSWER_FLOOR must be at most 5s, not '\(text)'.")
+            }
         }
         if let text = value("KUVERT_RATE_LIMIT") {
             clientRateLimit = try RateLimiter.Limit(parsing: text, setting: "KUVERT_RATE_LIMIT")
