@@ -49,6 +49,13 @@ struct RelayTests {
         environment["KUVERT_SMTP_CA_FILE"] = relay.caFile
         let trusted = try kuvert.run("doctor", environment: environment)
         #expect(trusted.stdout.contains("STARTTLS used; AUTH accepted"), "\(trusted.stdout)")
+        // A pinned key that is not the relay's: refused, and said so.
+        let pinned = try kuvert.run("doctor", environment: environment.merging([
+            "KUVERT_SMTP_PINNED_KEY": "sha256//" + Data(repeating: 7, count: 32).base64EncodedString(),
+        ]) { $1 })
+        #expect(pinned.status == 1)
+        #expect(pinned.stdout.contains("is not the one in KUVERT_SMTP_PINNED_KEY"), "\(pinned.stdout)")
+        #expect(!relay.sessions().contains { $0.contains("auth=") && !$0.contains("starttls=1") })
 
         _ = try await store.subscribe(try KuvertCommand.request("reader@example.se"), resendWindow: 0, now: Date())
         let worker = try kuvert.start("worker", environment: environment)

@@ -178,13 +178,13 @@ extension AppDatabase: DeliveryStore {
         let change: String
         switch effect {
         case .none: return
-        case .resetsCount: change = "0"
-        case .countsTowardsBounce: change = "refusalStreak + 1"
+        // Most deliveries find the count at 0 already: then nothing is written.
+        case .resetsCount: change = "0 WHERE refusalStreak != 0 AND"
+        case .countsTowardsBounce: change = "refusalStreak + 1 WHERE"
         }
         let counted = try Row.fetchOne(
             try db.cachedStatement(sql: """
-                UPDATE subscription SET refusalStreak = \(change)
-                WHERE id = (SELECT subscriptionId FROM outboxMessage WHERE id = ?)
+                UPDATE subscription SET refusalStreak = \(change) id = (SELECT subscriptionId FROM outboxMessage WHERE id = ?)
                 RETURNING id, subscriberId, listId, status, refusalStreak
                 """),
             arguments: [messageId])

@@ -29,25 +29,49 @@ public final class RateLimiter: Sendable {
 
     private struct Window { var start: Date; var count: Int }
 
-    private let limit: Limit
-    private let windows = Mutex<[String: Window]>([:])
-    /// Keys kept at most; past it, finished windows are dropped.
-    private let capacity = 100_000
-
-    public init(_ limit: Limit) {
-        self.limit = limit
+    /// The windows by key, and every window's key and start in the order they
+    /// began, so the oldest can be dropped in O(1) (an entry whose key has begun
+    /// a newer window since is skipped).
+    private struct State {
+        var windows: [String: Window] = [:]
+        var order: [(key: String, start: Date)] = []
+        var head = 0
     }
+
+    private let limit: Limit
+    private let state = Mutex(State())
+    /// Keys kept at most. Past it the oldest windows are dropped first: a flood
+    /// of new keys costs constant time per request and bounded memory (it can
+    /// make the limiter forget old keys early, never slow every request down).
+    private let capacity: Int
+
+    public init(_ limit: Limit, capacity: Int = 100_000) {
+        self.limit = limit
+        self.capacity = capacity
+    }
+
+    /// How many keys are counted now.
+    var trackedKeys: Int { state.withLock { $0.windows.count } }
 
     /// Counts a request for `key`; nil when allowed, else the seconds to wait.
     public func check(_ key: String, now: Date = Date()) -> Int? {
-        windows.withLock { windows in
-            if windows.count >= capacity {
-                windows = windows.filter { now.timeIntervalSince($0.value.start) < limit.window }
+        state.withLock { state in
+            // Drop windows that ended, and the oldest ones while at capacity.
+            while state.head < state.order.count {
+                let (oldest, start) = state.order[state.head]
+                guard state.windows.count >= capacity || now.timeIntervalSince(start) >= limit.window else { break }
+                if state.windows[oldest]?.start == start { state.windows[oldest] = nil }
+                state.head += 1
             }
-            var window = windows[key] ?? Window(start: now, count: 0)
+            if state.head > 1_024 && state.head * 2 > state.order.count {
+                state.order.removeFirst(state.head)
+                state.head = 0
+            }
+            var window = state.windows[key] ?? Window(start: now, count: 0)
             if now.timeIntervalSince(window.start) >= limit.window { window = Window(start: now, count: 0) }
+            if window.count == 0 { state.order.append((key, now)) }
             window.count += 1
-            windows[key] = window
+            state.windows[key] = window
             guard window.count > limit.count else { return nil }
             return max(1, Int((limit.window - now.timeIntervalSince(window.start)).rounded(.up)))
         }
