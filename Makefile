@@ -44,6 +44,7 @@ test: deps
 ##      and a local SMTP catcher on 127.0.0.1:2525 that keeps every mail in data/mail/new.
 run: build
 	@mkdir -p data/mail/tmp data/mail/new data/mail/cur
+	@$(KUVERT) migrate > /dev/null
 	@$(KUVERT) lists show | grep -q '^news ' || \
 	  $(KUVERT) lists add news --name "Kuvert News" --terms Deploy/terms.example.md
 	@$(DEBIAN_PYTHON) -m aiosmtpd -n --smtputf8 -l 127.0.0.1:2525 -c aiosmtpd.handlers.Mailbox data/mail & \

@@ -27,6 +27,7 @@ export KUVERT_DATA_DIR=$work/data KUVERT_TEMPLATES=$root/Templates KUVERT_SMTP_U
 export KUVERT_RATE_LIMIT=100000000/1m
 
 smtp-sink -u nobody 127.0.0.1:$smtp_port 1000 &
+"$kuvert" migrate > /dev/null
 "$kuvert" lists add bench --name Bench --terms "$root/Deploy/terms.example.md" > /dev/null
 /usr/bin/time -v -o "$work/serve.time" "$kuvert" serve --listen 127.0.0.1:$port > "$work/serve.log" 2>&1 &
 serve=$!

@@ -12,6 +12,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export KUVERT_DATA_DIR=$work KUVERT_TEMPLATES=$root/Templates
 
+"$kuvert" migrate > /dev/null
 "$kuvert" lists add bench --name Bench --terms "$root/Deploy/terms.example.md" > /dev/null
 seed_start=$(date +%s.%N)
 /usr/bin/python3 "$root/Benchmarks/seed_active.py" "$work/kuvert.sqlite" bench "$count"

@@ -27,10 +27,11 @@ struct ConfigurationOptions: ParsableArguments {
         return try KuvertCore.Configuration(settings: settings)
     }
 
-    /// The store named by the configuration, opened and migrated.
-    func openStore(_ configuration: KuvertCore.Configuration) throws -> AppDatabase {
+    /// The store named by the configuration. Only `kuvert migrate`, `serve` and
+    /// `worker` migrate it; other commands need it current and change no schema.
+    func openStore(_ configuration: KuvertCore.Configuration, schema: AppDatabase.Schema = .requireCurrent) throws -> AppDatabase {
         do {
-            return try AppDatabase.open(path: configuration.databasePath)
+            return try AppDatabase.open(path: configuration.databasePath, schema: schema)
         } catch let error as KuvertError {
             throw error
         } catch {

@@ -17,7 +17,8 @@ struct Runtime {
     /// at start fails here, with a one-line reason.
     init(options: ConfigurationOptions, extra: [String: String?] = [:], templates: [String]) async throws {
         configuration = try options.resolve(extra: extra)
-        store = try options.openStore(configuration)
+        // serve and worker own the schema: they migrate at start.
+        store = try options.openStore(configuration, schema: .migrate)
         keys = try SecretKeys.load(configuration)
         signer = TokenSigner(keys: keys)
         renderer = try await TemplateRenderer(directory: configuration.templatesDirectory, required: templates)

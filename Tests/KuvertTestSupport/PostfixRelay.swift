@@ -12,13 +12,23 @@ public final class PostfixRelay: Sendable {
 
     static let script = TestPaths.root.appendingPathComponent("Tests/Support/postfix_relay.sh").path
 
-    public init(upstreamPort: Int, plain: Bool = false) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("kuvert-relay-\(UUID().uuidString.prefix(8))").path
+    private init(directory: String, port: Int) {
+        self.directory = directory
+        self.port = port
+    }
+
+    /// Starts a relay (about two seconds: certificates, then Postfix's master)
+    /// on a thread of its own, so the tests' two-thread cooperative pool is not
+    /// blocked meanwhile.
+    public static func start(upstreamPort: Int, plain: Bool = false) async throws -> PostfixRelay {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kuvert-relay-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        port = try freeLoopbackPort()
-        try Self.run([
-            "start", directory, String(port), String(upstreamPort), user, password,
-        ] + (plain ? ["plain"] : []))
+        let relay = PostfixRelay(directory: directory, port: try freeLoopbackPort())
+        let arguments = ["start", directory, String(relay.port), String(upstreamPort), relay.user, relay.password] + (plain ? ["plain"] : [])
+        try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
+            Thread { done.resume(with: Result { try run(arguments) }) }.start()
+        }
+        return relay
     }
 
     deinit {

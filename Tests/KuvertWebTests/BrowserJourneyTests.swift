@@ -23,7 +23,7 @@ struct BrowserJourneyTests {
             du bekräftade. Du kan när som helst avsluta prenumerationen, ladda ned eller radera dina uppgifter.
             """)
         #expect(try kuvert.run("lists", "add", "nyheter", "--name", "Föreningens nyheter", "--terms", terms, "--locale", "sv").status == 0)
-        let port = try freePort()
+        let port = try freeLoopbackPort()
         let base = "http://127.0.0.1:\(port)"
         let environment = ["KUVERT_SMTP_URL": smtp.url, "KUVERT_BASE_URL": base]
         let serve = try kuvert.start(

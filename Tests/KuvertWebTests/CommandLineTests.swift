@@ -19,6 +19,15 @@ struct KuvertCommand {
 
     let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("kuvert-cli-\(UUID().uuidString)").path
 
+    /// A data directory of the test's own; with `migrate`, its store created
+    /// with `kuvert migrate` as an operator would before the first command.
+    init(migrate: Bool = true) {
+        if migrate {
+            let result = try? run("migrate")
+            precondition(result?.status == 0, "kuvert migrate failed: \(result?.stderr ?? "did not run")")
+        }
+    }
+
     /// `kuvert` with these arguments, in this test's data directory, not started.
     private func process(_ arguments: [String], environment: [String: String]) -> Process {
         let process = Process()

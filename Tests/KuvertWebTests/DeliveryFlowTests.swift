@@ -116,7 +116,7 @@ struct WorkerCrashTests {
         // The default lease (5 minutes): only knowing the holder is gone can bring its claims back in time.
         let environment = [
             "KUVERT_SMTP_URL": server.url, "KUVERT_SMTP_CONNECTIONS": "4", "KUVERT_SEND_RATE": "300",
-            "KUVERT_LISTEN": "127.0.0.1:\(try freePort())",
+            "KUVERT_LISTEN": "127.0.0.1:\(try freeLoopbackPort())",
         ]
         let first = try kuvert.start("serve", environment: environment)
         defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }

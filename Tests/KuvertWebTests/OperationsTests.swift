@@ -12,7 +12,7 @@ struct OperationsTests {
         let kuvert = KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
         _ = try kuvert.newsList()
-        let port = try freePort()
+        let port = try freeLoopbackPort()
         let base = "http://127.0.0.1:\(port)"
         let log = kuvert.dataDirectory + "/serve.log"
         let serve = try kuvert.start(
@@ -105,7 +105,7 @@ struct OperationsTests {
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
         let store = try kuvert.newsList()
         _ = try await store.subscribe(try KuvertCommand.request("worker-metrics@example.se"), resendWindow: 0, now: Date())
-        let port = try freePort()
+        let port = try freeLoopbackPort()
         let base = "http://127.0.0.1:\(port)"
         let worker = try kuvert.start(
             "worker", "--metrics-listen", "127.0.0.1:\(port)", environment: ["KUVERT_SMTP_URL": smtp.url])
@@ -164,9 +164,9 @@ struct OperationsTests {
 @Suite("kuvert doctor", .serialized)
 struct DoctorTests {
     @Test("against a relay that wants STARTTLS and AUTH: ok with the right password, FAIL with 535 for a wrong one; no mail either way")
-    func smtpChecks() throws {
+    func smtpChecks() async throws {
         let upstream = try SMTPTestServer()
-        let relay = try PostfixRelay(upstreamPort: upstream.port)
+        let relay = try await PostfixRelay.start(upstreamPort: upstream.port)
         let kuvert = KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
         _ = try kuvert.newsList()

@@ -9,9 +9,9 @@ import Testing
 @Suite("Through a real Postfix relay with STARTTLS and AUTH", .serialized)
 struct RelayTests {
     @Test("with credentials and a relay that offers no STARTTLS, the password never goes out and doctor says why")
-    func noPasswordInClear() throws {
+    func noPasswordInClear() async throws {
         let upstream = try SMTPTestServer()
-        let relay = try PostfixRelay(upstreamPort: upstream.port, plain: true)
+        let relay = try await PostfixRelay.start(upstreamPort: upstream.port, plain: true)
         let kuvert = KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
         let environment = ["KUVERT_SMTP_URL": relay.url, "KUVERT_SMTP_USER": relay.user, "KUVERT_SMTP_PASSWORD": relay.password]
@@ -32,7 +32,7 @@ struct RelayTests {
     @Test("a private CA's certificate is refused until KUVERT_SMTP_CA_FILE names the CA; then mail goes through STARTTLS and AUTH with the EHLO name set")
     func privateCA() async throws {
         let upstream = try SMTPTestServer()
-        let relay = try PostfixRelay(upstreamPort: upstream.port)
+        let relay = try await PostfixRelay.start(upstreamPort: upstream.port)
         let kuvert = KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
         let store = try kuvert.newsList()
@@ -74,7 +74,7 @@ struct RelayTests {
     @Test("a confirmation whose retries ran out blocks no new request, and queue retry --failed sends it again")
     func failedConfirmation() async throws {
         let upstream = try SMTPTestServer()
-        let relay = try PostfixRelay(upstreamPort: upstream.port)
+        let relay = try await PostfixRelay.start(upstreamPort: upstream.port)
         let kuvert = KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
         let store = try kuvert.newsList()

@@ -9,22 +9,64 @@ public struct AppDatabase: Sendable, StoreHealth {
     /// share transactions with whatever else is being written at that moment.
     let groupCommit: GroupCommit
 
-    /// Opens or creates the store and migrates it to the current schema.
+    /// What opening the store does with its schema.
+    public enum Schema: Sendable {
+        /// Applies the migrations this binary knows and the store lacks
+        /// (`kuvert migrate`, and `serve` and `worker` at start).
+        case migrate
+        /// Changes nothing: the store must already have the current schema
+        /// (every other command).
+        case requireCurrent
+    }
+
+    /// Opens the store, migrating it or checking its schema.
+    ///
+    /// A store migrated by a newer Kuvert (a migration this binary does not
+    /// know) is refused either way: this binary could misread it.
     /// - Parameter writer: a `DatabasePool` for files (WAL) or a queue in tests.
-    public init(_ writer: any DatabaseWriter) throws {
+    /// - Throws: `KuvertError.configuration` for a store that is newer than this
+    ///   binary, or not yet migrated with `.requireCurrent`.
+    public init(_ writer: any DatabaseWriter, schema: Schema = .migrate, name: String = "the store") throws {
         self.writer = writer
         self.groupCommit = GroupCommit(writer: writer)
-        try Self.migrator.migrate(writer)
+        let migrator = Self.migrator
+        let (superseded, current, newest) = try writer.read { db in
+            (try migrator.hasBeenSuperseded(db), try migrator.hasCompletedMigrations(db),
+             try migrator.appliedIdentifiers(db).subtracting(migrator.migrations).sorted().last)
+        }
+        if superseded {
+            throw KuvertError.configuration(
+                "\(name) has a newer schema (\(newest ?? "unknown")) than this kuvert knows (\(migrator.migrations.last ?? "none")): install the newer kuvert.")
+        }
+        switch schema {
+        case .migrate where !current:
+            try migrator.migrate(writer)
+        case .requireCurrent where !current:
+            throw KuvertError.configuration(
+                "\(name) has no schema or an older one: run 'kuvert migrate' (kuvert serve and kuvert worker do it at start).")
+        case .migrate, .requireCurrent:
+            break
+        }
     }
 
     /// Opens the store file at `path` in WAL mode, creating it when missing.
     ///
     /// Several processes may use one file at once (the server and the CLI): each
-    /// waits up to ten seconds for another's write lock.
-    public static func open(path: String) throws -> AppDatabase {
+    /// waits up to ten seconds for another's write lock. Processes that start at
+    /// once on a new file migrate it one after the other (an exclusive lock on
+    /// `PATH-migrate.lock`): the second finds the schema in place.
+    public static func open(path: String, schema: Schema = .migrate) throws -> AppDatabase {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty { try DataDirectory.prepare(directory) }
-        return try AppDatabase(DatabasePool(path: path, configuration: connectionConfiguration()))
+        if schema == .requireCurrent && !FileManager.default.fileExists(atPath: path) {
+            throw KuvertError.configuration(
+                "There is no store at \(path) yet: run 'kuvert migrate' (kuvert serve and kuvert worker do it at start).")
+        }
+        let pool = try DatabasePool(path: path, configuration: connectionConfiguration())
+        guard schema == .migrate else { return try AppDatabase(pool, schema: schema, name: "The store \(path)") }
+        return try MigrationLock.holding(path + "-migrate.lock") {
+            try AppDatabase(pool, schema: schema, name: "The store \(path)")
+        }
     }
 
     /// Settings for every connection.

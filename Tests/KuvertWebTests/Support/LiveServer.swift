@@ -6,24 +6,6 @@ import FoundationNetworking
 // Helpers for tests that start `kuvert serve` or `kuvert worker` as a process
 // and talk to it over real HTTP.
 
-/// A port nobody listens on right now.
-func freePort() throws -> Int {
-    let socket = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(socket) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
-            bind(socket, generic, length) == 0 && getsockname(socket, generic, &length) == 0
-        }
-    }
-    guard bound else { throw POSIXError(.EADDRINUSE) }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
-
 /// `GET` or `POST` against a server the test started.
 func http(_ url: String, method: String = "GET", json: String? = nil) async throws -> (status: Int, body: String) {
     var request = URLRequest(url: URL(string: url)!)

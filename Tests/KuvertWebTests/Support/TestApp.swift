@@ -22,7 +22,7 @@ final class TestApp: Sendable {
         smtpURL: String? = nil, mailer: MailerBox? = nil,
         clientRateLimit: RateLimiter.Limit = .init(count: 100_000, window: 60),
         addressRateLimit: RateLimiter.Limit = .init(count: 100_000, window: 60), trustedProxies: [String] = [],
-        idleTimeout: TimeInterval = 30, metricsListen: (host: String, port: Int)? = nil
+        idleTimeout: TimeInterval = 30, metricsListen: (host: String, port: Int)? = nil, formMinimumSeconds: TimeInterval = 3
     ) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("kuvert-web-\(UUID().uuidString)").path
         var configuration = KuvertCore.Configuration(dataDirectory: directory)
@@ -37,6 +37,7 @@ final class TestApp: Sendable {
         configuration.trustedProxies = trustedProxies
         configuration.idleTimeout = idleTimeout
         configuration.metricsListen = metricsListen
+        configuration.formMinimumSeconds = formMinimumSeconds
         store = try AppDatabase.open(path: configuration.databasePath)
         let renderer = try await TemplateRenderer(
             directory: Self.templatesDirectory,
