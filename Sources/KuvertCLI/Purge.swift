@@ -5,7 +5,7 @@ import KuvertCore
 /// `kuvert purge`: apply retention now.
 struct Purge: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Apply retention: delete unconfirmed requests older than KUVERT_CONFIRM_TTL, erase people who left longer ago than KUVERT_RETENTION.",
+        abstract: "Apply retention: delete unconfirmed requests older than KUVERT_CONFIRM_TTL, erase people who left longer ago than KUVERT_RETENTION, delete message records older than KUVERT_MESSAGE_RETENTION.",
         discussion: "'kuvert serve' does this at start and every hour.")
 
     @Flag(name: .customLong("dry-run"), help: "Only count what would go.") var dryRun = false
@@ -16,10 +16,12 @@ struct Purge: AsyncParsableCommand {
         let store = try options.openStore(configuration)
         let retention = Retention(
             store: store, suppression: SuppressionKey(signingKey: try SecretKeys.load(configuration)[0]),
-            confirmTTL: configuration.confirmTTL, retention: configuration.retention)
+            confirmTTL: configuration.confirmTTL, retention: configuration.retention,
+                messageRetention: configuration.messageRetention)
         let report = try await retention.purge(now: Date(), dryRun: dryRun)
         let verb = dryRun ? "Would delete" : "Deleted"
         print("\(verb) \(report.expiredPending) unconfirmed subscription\(report.expiredPending == 1 ? "" : "s"); "
-            + "\(dryRun ? "would erase" : "erased") \(report.erased) \(report.erased == 1 ? "person" : "people").")
+            + "\(dryRun ? "would erase" : "erased") \(report.erased) \(report.erased == 1 ? "person" : "people"); "
+            + "\(dryRun ? "would delete" : "deleted") \(report.messages) message record\(report.messages == 1 ? "" : "s").")
     }
 }

@@ -38,7 +38,8 @@ struct Serve: AsyncParsableCommand {
         let retention = RetentionService(
             retention: Retention(
                 store: runtime.store, suppression: SuppressionKey(signingKey: runtime.keys[0]),
-                confirmTTL: configuration.confirmTTL, retention: configuration.retention),
+                confirmTTL: configuration.confirmTTL, retention: configuration.retention,
+                messageRetention: configuration.messageRetention),
             logger: runtime.logger)
         let app = buildApplication(
             WebDependencies(

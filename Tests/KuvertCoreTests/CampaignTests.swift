@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GRDB
 import KuvertTestSupport
@@ -84,6 +85,49 @@ struct CampaignTests {
         #expect(try #require(second.part("text/plain")).content.hasPrefix("Hej,"))
         // Each link names its own subscription.
         #expect(second.headers["List-Unsubscribe"] != mail.headers["List-Unsubscribe"])
+    }
+
+    @Test("message retention deletes old per-message records; the campaign keeps its totals, the ledger and the audit of processing stay")
+    func messageRetention() async throws {
+        let harness = try await MailerHarness()
+        let id = try await prepare(harness, active: 5)
+        _ = try await harness.store.database.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 10)
+        try await harness.withMailer { _ in
+            try await harness.waitForOutbox("all sent") { $0.filter { $0.kind == .newsletter }.allSatisfy { $0.status == .sent } }
+        }
+        // A newsletter is proven by its campaign, not by an audit row per message.
+        #expect(try await harness.store.count("auditEvent WHERE action LIKE '%.sent'") == 0)
+        let long = Date().addingTimeInterval(-500 * 86_400)
+        try await harness.store.sql { db in
+            try db.execute(sql: "UPDATE outboxMessage SET sentAt = CASE WHEN sentAt IS NULL THEN NULL ELSE ? END, dueAt = ?",
+                           arguments: [StoreTime.value(long), StoreTime.value(long)])
+            try db.execute(sql: "UPDATE outboxMessage SET sentAt = ? WHERE id = (SELECT max(id) FROM outboxMessage)",
+                           arguments: [StoreTime.value(Date())])
+            // A per-message row as earlier versions wrote them.
+            try db.execute(sql: "INSERT INTO auditEvent (occurredAt, actor, action, detail) VALUES (?, 'worker', 'message.sent', 'newsletter #1')",
+                           arguments: [StoreTime.value(long)])
+        }
+        let consent = try await harness.store.count("consentEvent")
+        let processing = try await harness.store.count("auditEvent WHERE action != 'message.sent'")
+        let retention = Retention(
+            store: harness.store.database, suppression: SuppressionKey(signingKey: SymmetricKey(size: .bits256)),
+            confirmTTL: 7 * 86_400, retention: 730 * 86_400, messageRetention: 400 * 86_400)
+        #expect(try await retention.purge(now: Date(), dryRun: true).messages == 9)
+        let report = try await retention.purge(now: Date(), dryRun: false)
+        #expect(report.messages == 9)
+        // The newest newsletter was sent just now: it stays.
+        #expect(try await harness.store.count("outboxMessage") == 1)
+        let progress = try #require(try await harness.store.database.campaignProgress(id: id, now: Date()).first)
+        #expect(progress.sent == 5 && progress.remaining == 0 && progress.failed == 0)
+        #expect(try await harness.store.count("consentEvent") == consent)
+        #expect(try await harness.store.count("auditEvent WHERE action = 'message.sent'") == 0)
+        #expect(try await harness.store.count("auditEvent WHERE action != 'message.sent'") == processing + 1)
+        // Nothing left to do the second time.
+        #expect(try await retention.purge(now: Date(), dryRun: false).messages == 0)
+        // The rest of the audit log stays append-only.
+        await #expect(throws: (any Error).self) {
+            try await harness.store.sql { db in try db.execute(sql: "DELETE FROM auditEvent WHERE action = 'retention.messages'") }
+        }
     }
 
     @Test("someone who unsubscribes between queueing and sending is skipped")

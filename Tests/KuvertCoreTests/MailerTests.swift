@@ -40,7 +40,7 @@ struct MailerTests {
         #expect(outbox.first?.lastReply?.hasPrefix("250 2.0.0 Queued as") == true)
         #expect(outbox.first?.sentAt != nil)
         let sendAudit = try await harness.store.sql { db in
-            try AuditEvent.filter(sql: "action = 'message.sent'").fetchOne(db)
+            try AuditEvent.filter(sql: "action = 'confirmation.sent'").fetchOne(db)
         }
         #expect(sendAudit?.actor == "worker")
         #expect(sendAudit?.subscriberId == 1)

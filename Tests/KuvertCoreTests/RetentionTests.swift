@@ -67,7 +67,9 @@ struct RetentionTests {
     func purge() async throws {
         let (store, retention) = try await scenario()
         let report = try await retention.purge(now: Date(), dryRun: false)
-        #expect(report == Retention.Report(expiredPending: 1, erased: 2))
+        // The two erased people's confirmations, skipped by the erasure and
+        // due 800 days ago, are past the message retention too.
+        #expect(report == Retention.Report(expiredPending: 1, erased: 2, messages: 2))
         #expect(try await addresses(store) == ["newpending@example.se", "leftlately@example.se", "stays@example.se"])
         // The expired request left no trace of its address in the files.
         let data = try Data(contentsOf: URL(fileURLWithPath: store.directory + "/kuvert.sqlite"))

@@ -228,7 +228,7 @@ struct CommandLineTests {
 
         let dryRun = try kuvert.run("purge", "--dry-run")
         #expect(dryRun.status == 0)
-        #expect(dryRun.stdout == "Would delete 0 unconfirmed subscriptions; would erase 0 people.\n")
+        #expect(dryRun.stdout == "Would delete 0 unconfirmed subscriptions; would erase 0 people; would delete 0 message records.\n")
         #expect(try kuvert.run("purge", environment: ["KUVERT_RETENTION": "soon"]).status == 1)
 
         let audit = try kuvert.run("audit")

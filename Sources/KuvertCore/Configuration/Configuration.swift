@@ -38,6 +38,9 @@ public struct Configuration: Sendable {
     public var confirmTTL: TimeInterval
     /// How long unsubscribed and bounced people are kept before erasure.
     public var retention: TimeInterval
+    /// How long per-message delivery records are kept (`KUVERT_MESSAGE_RETENTION`);
+    /// campaigns keep their totals.
+    public var messageRetention: TimeInterval
     /// A repeated request for a pending subscription within this time sends no new mail.
     public var resendWindow: TimeInterval
     /// The largest request body accepted, in bytes.
@@ -94,6 +97,7 @@ public struct Configuration: Sendable {
         self.retryLimit = 8
         self.confirmTTL = 7 * 86_400
         self.retention = 730 * 86_400
+        self.messageRetention = 400 * 86_400
         self.resendWindow = 3_600
         self.maxBodyBytes = 16 * 1024
         self.leaseDuration = 300
@@ -167,6 +171,9 @@ public struct Configuration: Sendable {
         }
         if let text = value("KUVERT_CONFIRM_TTL") { confirmTTL = try Self.parseDuration(text, name: "KUVERT_CONFIRM_TTL") }
         if let text = value("KUVERT_RETENTION") { retention = try Self.parseDuration(text, name: "KUVERT_RETENTION") }
+        if let text = value("KUVERT_MESSAGE_RETENTION") {
+            messageRetention = try Self.parseDuration(text, name: "KUVERT_MESSAGE_RETENTION")
+        }
         if let text = value("KUVERT_RESEND_WINDOW") {
             resendWindow = try Self.parseDuration(text, name: "KUVERT_RESEND_WINDOW", allowZero: true)
         }

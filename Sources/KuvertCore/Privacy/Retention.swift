@@ -11,18 +11,31 @@ public struct Retention: Sendable {
     public struct Report: Sendable, Equatable {
         public var expiredPending: Int
         public var erased: Int
+        /// Per-message records older than the message retention.
+        public var messages: Int
+
+        public init(expiredPending: Int, erased: Int, messages: Int = 0) {
+            self.expiredPending = expiredPending
+            self.erased = erased
+            self.messages = messages
+        }
     }
 
     private let store: any PrivacyStore & RetentionStore
     private let suppression: SuppressionKey
     private let confirmTTL: TimeInterval
     private let retention: TimeInterval
+    private let messageRetention: TimeInterval
 
-    public init(store: any PrivacyStore & RetentionStore, suppression: SuppressionKey, confirmTTL: TimeInterval, retention: TimeInterval) {
+    public init(
+        store: any PrivacyStore & RetentionStore, suppression: SuppressionKey, confirmTTL: TimeInterval, retention: TimeInterval,
+        messageRetention: TimeInterval = 400 * 86_400
+    ) {
         self.store = store
         self.suppression = suppression
         self.confirmTTL = confirmTTL
         self.retention = retention
+        self.messageRetention = messageRetention
     }
 
     /// Applies retention at `now`; with `dryRun`, only counts.
@@ -30,7 +43,9 @@ public struct Retention: Sendable {
         let pendingBefore = now.addingTimeInterval(-confirmTTL)
         let people = try await store.subscribersToErase(endedBefore: now.addingTimeInterval(-retention))
         if dryRun {
-            return Report(expiredPending: try await store.expiredPendingCount(before: pendingBefore), erased: people.count)
+            return Report(
+                expiredPending: try await store.expiredPendingCount(before: pendingBefore), erased: people.count,
+                messages: try await store.oldMessageCount(before: now.addingTimeInterval(-messageRetention)))
         }
         let expired = try await store.deleteExpiredPending(before: pendingBefore, now: now)
         var erased = 0
@@ -39,7 +54,8 @@ public struct Retention: Sendable {
             now: now) {
             erased += 1
         }
-        return Report(expiredPending: expired, erased: erased)
+        let messages = try await store.deleteOldMessages(before: now.addingTimeInterval(-messageRetention), now: now, batch: 10_000)
+        return Report(expiredPending: expired, erased: erased, messages: messages)
     }
 }
 
@@ -59,9 +75,9 @@ public struct RetentionService: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 let report = try await retention.purge(now: Date(), dryRun: false)
-                if report.expiredPending + report.erased > 0 {
+                if report.expiredPending + report.erased + report.messages > 0 {
                     logger.info("retention applied", metadata: [
-                        "expiredPending": "\(report.expiredPending)", "erased": "\(report.erased)",
+                        "expiredPending": "\(report.expiredPending)", "erased": "\(report.erased)", "messages": "\(report.messages)",
                     ])
                 }
             } catch {

@@ -156,9 +156,14 @@ extension AppDatabase: CampaignStore {
                         """,
                     arguments: ["id": campaign.id, "minuteAgo": StoreTime.value(now.addingTimeInterval(-60))]).orThrow()
                 let slug = try String.fetchOne(db, sql: "SELECT slug FROM mailingList WHERE id = ?", arguments: [campaign.listId])
+                // What message retention deleted still counts.
+                let purged = try Row.fetchOne(
+                    db, sql: "SELECT purgedSent, purgedFailed, purgedSkipped FROM campaign WHERE id = ?", arguments: [campaign.id]
+                ).orThrow()
                 return CampaignProgress(
                     campaign: campaign, listSlug: slug ?? "?", queued: row["queued"], leased: row["leased"],
-                    sent: row["sent"], failed: row["failed"], skipped: row["skipped"], sentLastMinute: row["lastMinute"])
+                    sent: row["sent"] + (purged["purgedSent"] as Int), failed: row["failed"] + (purged["purgedFailed"] as Int),
+                    skipped: row["skipped"] + (purged["purgedSkipped"] as Int), sentLastMinute: row["lastMinute"])
             }
         }
     }

@@ -69,14 +69,17 @@ extension AppDatabase: DeliveryStore {
             switch record {
             case .sent(let outcome):
                 try Self.update(db, id, status: .sent, outcome: outcome, dueAt: nil, sentAt: now, countsAttempt: true)
-                // The outbox row changes; the audit log keeps the send for good.
+                // The audit log keeps a send that concerns one person's subscription
+                // (a confirmation, a privacy link) for good; a newsletter is proven by
+                // its campaign's events and totals, not by a row per message, which
+                // would grow the log by a row per subscriber per issue.
                 try db.cachedStatement(
                     sql: """
                         INSERT INTO auditEvent (occurredAt, actor, action, subscriberId, listId, detail)
-                        SELECT :now, 'worker', 'message.sent', subscription.subscriberId, subscription.listId,
+                        SELECT :now, 'worker', outboxMessage.kind || '.sent', subscription.subscriberId, subscription.listId,
                                outboxMessage.kind || ' #' || outboxMessage.id
                         FROM outboxMessage LEFT JOIN subscription ON subscription.id = outboxMessage.subscriptionId
-                        WHERE outboxMessage.id = :id
+                        WHERE outboxMessage.id = :id AND outboxMessage.kind IN ('confirmation', 'privacy')
                         """).execute(arguments: ["now": StoreTime.value(now), "id": id])
             case .retry(let outcome, let at):
                 try Self.update(db, id, status: .queued, outcome: outcome, dueAt: at, sentAt: nil, countsAttempt: true)

@@ -16,8 +16,26 @@ extension AppDatabase {
         migrator.registerMigration("v4-lease-holder-and-refusal-streak") { db in
             try db.execute(sql: leaseHolderAndStreakSchema)
         }
+        migrator.registerMigration("v5-message-retention") { db in
+            try db.execute(sql: messageRetentionSchema)
+        }
         return migrator
     }
+
+    private static let messageRetentionSchema = """
+        -- A campaign keeps its totals when its per-message records go (KUVERT_MESSAGE_RETENTION).
+        ALTER TABLE campaign ADD COLUMN purgedSent INTEGER NOT NULL DEFAULT 0 CHECK (purgedSent >= 0);
+        ALTER TABLE campaign ADD COLUMN purgedFailed INTEGER NOT NULL DEFAULT 0 CHECK (purgedFailed >= 0);
+        ALTER TABLE campaign ADD COLUMN purgedSkipped INTEGER NOT NULL DEFAULT 0 CHECK (purgedSkipped >= 0);
+        -- The audit log stays append-only, except for the per-message rows of
+        -- earlier versions ('message.sent'), which message retention removes with
+        -- their messages; what proves processing (per subscription, campaign, person) stays.
+        DROP TRIGGER auditEvent_kept;
+        CREATE TRIGGER auditEvent_kept BEFORE DELETE ON auditEvent
+        WHEN OLD.action != 'message.sent'
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        CREATE INDEX outboxMessage_finished ON outboxMessage(coalesce(sentAt, dueAt)) WHERE status IN ('sent', 'failed', 'skipped');
+        """
 
     private static let leaseHolderAndStreakSchema = """
         -- Who holds a lease (LeaseHolder: host, boot, pid, start time), so a

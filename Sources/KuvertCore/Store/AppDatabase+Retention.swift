@@ -13,6 +13,13 @@ public protocol RetentionStore: Sendable {
     /// `endedBefore`, not yet erased: their row ids and stored address keys,
     /// as stored (never re-parsed, so no stored address escapes retention).
     func subscribersToErase(endedBefore: Date) async throws -> [(id: Int64, addressKey: String)]
+    /// Finished messages (sent, failed, skipped) older than `before`.
+    func oldMessageCount(before: Date) async throws -> Int
+    /// Deletes finished messages older than `before`, in batches of `batch`
+    /// rows, each in one transaction that first adds them to their campaign's
+    /// totals; with them the per-message audit rows of earlier versions. The
+    /// consent ledger is untouched. Returns how many messages went.
+    func deleteOldMessages(before: Date, now: Date, batch: Int) async throws -> Int
 }
 
 extension AppDatabase: RetentionStore {
@@ -44,6 +51,52 @@ extension AppDatabase: RetentionStore {
             try await writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
         }
         return deleted
+    }
+
+    public func oldMessageCount(before: Date) async throws -> Int {
+        try await writer.read { db in
+            try Int.fetchOne(
+                db,
+                sql: "SELECT count(*) FROM outboxMessage WHERE status IN ('sent', 'failed', 'skipped') AND coalesce(sentAt, dueAt) < ?",
+                arguments: [StoreTime.value(before)]) ?? 0
+        }
+    }
+
+    public func deleteOldMessages(before: Date, now: Date, batch: Int) async throws -> Int {
+        var deleted = 0
+        while true {
+            let count = try await writer.write { db -> Int in
+                let cutoff = StoreTime.value(before)
+                try db.execute(
+                    sql: """
+                        CREATE TEMP TABLE IF NOT EXISTS purgedMessage (id INTEGER PRIMARY KEY, campaignId INTEGER, kind TEXT, status TEXT);
+                        DELETE FROM temp.purgedMessage;
+                        INSERT INTO temp.purgedMessage
+                        SELECT id, campaignId, kind, status FROM outboxMessage
+                        WHERE status IN ('sent', 'failed', 'skipped') AND coalesce(sentAt, dueAt) < ? LIMIT ?;
+                        UPDATE campaign SET
+                          purgedSent = purgedSent + (SELECT count(*) FROM temp.purgedMessage p
+                                                     WHERE p.campaignId = campaign.id AND p.kind = 'newsletter' AND p.status = 'sent'),
+                          purgedFailed = purgedFailed + (SELECT count(*) FROM temp.purgedMessage p
+                                                         WHERE p.campaignId = campaign.id AND p.kind = 'newsletter' AND p.status = 'failed'),
+                          purgedSkipped = purgedSkipped + (SELECT count(*) FROM temp.purgedMessage p
+                                                           WHERE p.campaignId = campaign.id AND p.kind = 'newsletter' AND p.status = 'skipped')
+                        WHERE id IN (SELECT campaignId FROM temp.purgedMessage);
+                        DELETE FROM outboxMessage WHERE id IN (SELECT id FROM temp.purgedMessage);
+                        """,
+                    arguments: [cutoff, batch])
+                let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM temp.purgedMessage") ?? 0
+                try db.execute(sql: "DELETE FROM auditEvent WHERE action = 'message.sent' AND occurredAt < ?", arguments: [cutoff])
+                if count > 0 {
+                    var audit = AuditEvent(
+                        occurredAt: now, actor: "retention", action: "retention.messages", detail: "\(count) message records")
+                    try audit.insert(db)
+                }
+                return count
+            }
+            deleted += count
+            if count < batch { return deleted }
+        }
     }
 
     public func subscribersToErase(endedBefore: Date) async throws -> [(id: Int64, addressKey: String)] {
