@@ -139,31 +139,30 @@ extension AppDatabase: CampaignStore {
 
     public func campaignProgress(id: Int64?, now: Date) async throws -> [CampaignProgress] {
         try await writer.read { db in
-            let campaigns = try id.map { try Campaign.filter(key: $0).fetchAll(db) }
-                ?? Campaign.order(Column("id").desc).limit(50).fetchAll(db)
-            return try campaigns.map { campaign in
-                let row = try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT
-                          count(*) FILTER (WHERE status = 'queued') AS queued,
-                          count(*) FILTER (WHERE status = 'leased') AS leased,
-                          count(*) FILTER (WHERE status = 'sent') AS sent,
-                          count(*) FILTER (WHERE status = 'failed') AS failed,
-                          count(*) FILTER (WHERE status = 'skipped') AS skipped,
-                          count(*) FILTER (WHERE status = 'sent' AND sentAt > :minuteAgo) AS lastMinute
-                        FROM outboxMessage WHERE campaignId = :id AND kind = 'newsletter'
-                        """,
-                    arguments: ["id": campaign.id, "minuteAgo": StoreTime.value(now.addingTimeInterval(-60))]).orThrow()
-                let slug = try String.fetchOne(db, sql: "SELECT slug FROM mailingList WHERE id = ?", arguments: [campaign.listId])
-                // What message retention deleted still counts.
-                let purged = try Row.fetchOne(
-                    db, sql: "SELECT purgedSent, purgedFailed, purgedSkipped FROM campaign WHERE id = ?", arguments: [campaign.id]
-                ).orThrow()
-                return CampaignProgress(
-                    campaign: campaign, listSlug: slug ?? "?", queued: row["queued"], leased: row["leased"],
-                    sent: row["sent"] + (purged["purgedSent"] as Int), failed: row["failed"] + (purged["purgedFailed"] as Int),
-                    skipped: row["skipped"] + (purged["purgedSkipped"] as Int), sentLastMinute: row["lastMinute"])
+            // One query: each campaign with its list's slug and its newsletters'
+            // counts, plus the totals of messages message retention deleted.
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT campaign.*, mailingList.slug AS listSlug,
+                      count(message.id) FILTER (WHERE message.status = 'queued') AS queuedCount,
+                      count(message.id) FILTER (WHERE message.status = 'leased') AS leasedCount,
+                      count(message.id) FILTER (WHERE message.status = 'sent') + campaign.purgedSent AS sentCount,
+                      count(message.id) FILTER (WHERE message.status = 'failed') + campaign.purgedFailed AS failedCount,
+                      count(message.id) FILTER (WHERE message.status = 'skipped') + campaign.purgedSkipped AS skippedCount,
+                      count(message.id) FILTER (WHERE message.status = 'sent' AND message.sentAt > :minuteAgo) AS lastMinute
+                    FROM campaign
+                    JOIN mailingList ON mailingList.id = campaign.listId
+                    LEFT JOIN outboxMessage AS message ON message.campaignId = campaign.id AND message.kind = 'newsletter'
+                    WHERE :id IS NULL OR campaign.id = :id
+                    GROUP BY campaign.id ORDER BY campaign.id DESC LIMIT 50
+                    """,
+                arguments: ["id": id, "minuteAgo": StoreTime.value(now.addingTimeInterval(-60))])
+            return try rows.map { row in
+                CampaignProgress(
+                    campaign: try Campaign(row: row), listSlug: row["listSlug"], queued: row["queuedCount"],
+                    leased: row["leasedCount"], sent: row["sentCount"], failed: row["failedCount"],
+                    skipped: row["skippedCount"], sentLastMinute: row["lastMinute"])
             }
         }
     }

@@ -41,9 +41,8 @@ extension AppDatabase: DeliveryStore {
     public func leaseDueMessages(limit: Int, leaseFor: TimeInterval, holder: LeaseHolder, now: Date) throws -> [OutboxDelivery] {
         try groupCommit.writeAndWait(.processCrash) { db in
             // Messages of paused or cancelled campaigns wait; tests of drafts go.
-            let leased = try OutboxMessage.fetchAll(
-                db,
-                sql: """
+            let ids = try Int64.fetchAll(
+                try db.cachedStatement(sql: """
                     UPDATE outboxMessage SET status = 'leased', leaseExpiresAt = :until, leaseHolder = :holder
                     WHERE id IN (
                         SELECT id FROM outboxMessage
@@ -53,14 +52,58 @@ extension AppDatabase: DeliveryStore {
                         ORDER BY dueAt, id LIMIT :limit)
                     OR id IN (
                         SELECT id FROM outboxMessage WHERE status = 'leased' AND leaseExpiresAt <= :now LIMIT :limit)
-                    RETURNING *
-                    """,
+                    RETURNING id
+                    """),
                 arguments: [
                     "until": StoreTime.value(now.addingTimeInterval(leaseFor)), "now": StoreTime.value(now), "limit": limit,
                     "holder": holder.description,
                 ])
-            var campaigns: [Int64: Campaign] = [:]
-            return try leased.sorted { ($0.id ?? 0) < ($1.id ?? 0) }.compactMap { try Self.delivery(db, for: $0, campaigns: &campaigns) }
+            return try Self.deliveries(db, ids: ids)
+        }
+    }
+
+    /// The outbox rows with these ids, each with its recipient, list,
+    /// subscription and campaign, in id order: one query for the rows and their
+    /// subscriptions, one per campaign. A row whose subscription is gone is left out.
+    static func deliveries(_ db: Database, ids: [Int64]) throws -> [OutboxDelivery] {
+        guard !ids.isEmpty else { return [] }
+        let adapters = try splittingRowAdapters(columnCounts: [
+            db.columns(in: "outboxMessage").count, db.columns(in: "subscription").count, 1,
+            db.columns(in: "mailingList").count,
+        ])
+        let adapter = ScopeAdapter(["message": adapters[0], "subscription": adapters[1], "address": adapters[2], "list": adapters[3]])
+        let rows = try Row.fetchAll(
+            try db.cachedStatement(sql: """
+                SELECT outboxMessage.*, subscription.*, subscriber.address, mailingList.*
+                FROM outboxMessage
+                LEFT JOIN subscription ON subscription.id = outboxMessage.subscriptionId
+                LEFT JOIN subscriber ON subscriber.id = subscription.subscriberId
+                LEFT JOIN mailingList ON mailingList.id = subscription.listId
+                WHERE outboxMessage.id IN (\(databaseQuestionMarks(count: ids.count)))
+                ORDER BY outboxMessage.id
+                """),
+            arguments: StatementArguments(ids), adapter: adapter)
+        var campaigns: [Int64: Campaign] = [:]
+        return try rows.compactMap { row -> OutboxDelivery? in
+            let message = try OutboxMessage(row: try row.scopes["message"].orThrow())
+            var campaign: Campaign?
+            if let campaignId = message.campaignId {
+                campaign = try campaigns[campaignId] ?? Campaign.fetchOne(db, key: campaignId)
+                campaigns[campaignId] = campaign
+            }
+            if message.subscriptionId != nil {
+                let joined = try row.scopes["subscription"].orThrow()
+                // The subscription went (erasure deletes nothing, but be safe): nothing to send.
+                guard !joined.hasNull(atIndex: 0) else { return nil }
+                return OutboxDelivery(
+                    message: message, address: try row.scopes["address"].orThrow()[0],
+                    list: try MailingList(row: try row.scopes["list"].orThrow()), subscription: try Subscription(row: joined),
+                    campaign: campaign)
+            }
+            guard let campaign, let recipient = message.testRecipient else { return nil }
+            return OutboxDelivery(
+                message: message, address: recipient, list: try MailingList.fetchOne(db, key: campaign.listId).orThrow(),
+                subscription: nil, campaign: campaign)
         }
     }
 
@@ -91,34 +134,6 @@ extension AppDatabase: DeliveryStore {
             }
             try Self.apply(BouncePolicy.effect(of: record), messageId: id, limit: bounceLimit, now: now, db)
         }
-    }
-
-    /// An outbox row with its recipient, list, subscription and campaign; nil
-    /// when what it refers to is gone.
-    /// - Parameter campaigns: campaigns read so far in this transaction, by id
-    ///   (a batch of newsletters shares one).
-    static func delivery(_ db: Database, for message: OutboxMessage, campaigns: inout [Int64: Campaign]) throws -> OutboxDelivery? {
-        var campaign: Campaign?
-        if let campaignId = message.campaignId {
-            campaign = try campaigns[campaignId] ?? Campaign.fetchOne(db, key: campaignId)
-            campaigns[campaignId] = campaign
-        }
-        if let subscriptionId = message.subscriptionId {
-            guard let subscription = try Subscription.fetchOne(
-                try db.cachedStatement(sql: "SELECT * FROM subscription WHERE id = ?"), arguments: [subscriptionId])
-            else { return nil }
-            let address = try String.fetchOne(
-                try db.cachedStatement(sql: "SELECT address FROM subscriber WHERE id = ?"), arguments: [subscription.subscriberId])
-            let list = try MailingList.fetchOne(
-                try db.cachedStatement(sql: "SELECT * FROM mailingList WHERE id = ?"), arguments: [subscription.listId])
-            return OutboxDelivery(
-                message: message, address: try address.orThrow(), list: try list.orThrow(),
-                subscription: subscription, campaign: campaign)
-        }
-        guard let campaign, let recipient = message.testRecipient else { return nil }
-        return OutboxDelivery(
-            message: message, address: recipient, list: try MailingList.fetchOne(db, key: campaign.listId).orThrow(),
-            subscription: nil, campaign: campaign)
     }
 
     public func releaseLeases(_ ids: [Int64]) throws {

@@ -41,19 +41,24 @@ extension AppDatabase: ListStore {
 
     public func listSummaries() async throws -> [ListSummary] {
         try await writer.read { db in
-            let lists = try MailingList.order(Column("id")).fetchAll(db)
-            return try lists.map { list in
-                let listId = try list.id.orThrow()
-                let version = try Int.fetchOne(
-                    db, sql: "SELECT max(version) FROM termsVersion WHERE listId = ?", arguments: [listId]) ?? 0
-                var counts: [SubscriptionStatus: Int] = [:]
-                let rows = try Row.fetchAll(
-                    db, sql: "SELECT status, count(*) AS n FROM subscription WHERE listId = ? GROUP BY status",
-                    arguments: [listId])
-                for row in rows {
-                    if let status = SubscriptionStatus(rawValue: row["status"]) { counts[status] = row["n"] }
-                }
-                return ListSummary(list: list, termsVersion: version, counts: counts)
+            // One query: each list with its newest terms version and a count per status.
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT mailingList.*,
+                      (SELECT max(version) FROM termsVersion WHERE listId = mailingList.id) AS termsVersion,
+                      \(SubscriptionStatus.allCases.map { status in
+                          "(SELECT count(*) FROM subscription WHERE listId = mailingList.id AND status = '\(status.rawValue)') AS \"\(status.rawValue)\""
+                      }.joined(separator: ",\n  "))
+                    FROM mailingList ORDER BY id
+                    """)
+            return try rows.map { row in
+                ListSummary(
+                    list: try MailingList(row: row), termsVersion: row["termsVersion"] ?? 0,
+                    counts: Dictionary(uniqueKeysWithValues: SubscriptionStatus.allCases.compactMap { status in
+                        let count: Int = row[status.rawValue]
+                        return count > 0 ? (status, count) : nil
+                    }))
             }
         }
     }

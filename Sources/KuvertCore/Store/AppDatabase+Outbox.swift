@@ -81,10 +81,6 @@ extension AppDatabase: OutboxStore {
     }
 
     public func outboxDelivery(id: Int64) async throws -> OutboxDelivery? {
-        try await writer.read { db in
-            guard let message = try OutboxMessage.fetchOne(db, key: id) else { return nil }
-            var campaigns: [Int64: Campaign] = [:]
-            return try Self.delivery(db, for: message, campaigns: &campaigns)
-        }
+        try await writer.read { db in try Self.deliveries(db, ids: [id]).first }
     }
 }
