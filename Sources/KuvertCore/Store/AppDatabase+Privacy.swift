@@ -33,36 +33,40 @@ extension AppDatabase: PrivacyStore {
             guard let subscriber = try Subscriber.filter(Column("addressKey") == address.key).fetchOne(db),
                   let subscriberId = subscriber.id
             else { return nil }
-            let subscriptions = try Subscription.filter(Column("subscriberId") == subscriberId).order(Column("id")).fetchAll(db)
-            let exported = try subscriptions.map { subscription in
-                let list = try MailingList.fetchOne(db, key: subscription.listId).orThrow()
-                let consent = try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT consentEvent.*, termsVersion.version AS termsVersion FROM consentEvent
-                        LEFT JOIN termsVersion ON termsVersion.id = consentEvent.termsVersionId
-                        WHERE subscriptionId = ? ORDER BY consentEvent.id
-                        """,
-                    arguments: [subscription.id])
-                let messages = try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT outboxMessage.kind, outboxMessage.status, outboxMessage.createdAt, outboxMessage.sentAt,
-                               campaign.subject
-                        FROM outboxMessage LEFT JOIN campaign ON campaign.id = outboxMessage.campaignId
-                        WHERE subscriptionId = ? ORDER BY outboxMessage.id
-                        """,
-                    arguments: [subscription.id])
-                return SubscriberExport.Subscription(
+            // Three queries for the whole person: subscriptions with lists, every
+            // consent entry, every message; grouped by subscription here.
+            let subscriptions = try Self.subscriptionsWithLists(db, subscriberId: subscriberId)
+            let consent = Dictionary(grouping: try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT consentEvent.*, termsVersion.version AS termsVersion FROM consentEvent
+                    JOIN subscription ON subscription.id = consentEvent.subscriptionId
+                    LEFT JOIN termsVersion ON termsVersion.id = consentEvent.termsVersionId
+                    WHERE subscription.subscriberId = ? ORDER BY consentEvent.id
+                    """,
+                arguments: [subscriberId])) { row -> Int64 in row["subscriptionId"] }
+            let messages = Dictionary(grouping: try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT outboxMessage.subscriptionId, outboxMessage.kind, outboxMessage.status, outboxMessage.createdAt,
+                           outboxMessage.sentAt, campaign.subject
+                    FROM outboxMessage
+                    JOIN subscription ON subscription.id = outboxMessage.subscriptionId
+                    LEFT JOIN campaign ON campaign.id = outboxMessage.campaignId
+                    WHERE subscription.subscriberId = ? ORDER BY outboxMessage.id
+                    """,
+                arguments: [subscriberId])) { row -> Int64 in row["subscriptionId"] }
+            let exported = subscriptions.map { subscription, list in
+                SubscriberExport.Subscription(
                     list: list.slug, listName: list.name, status: subscription.status.rawValue, name: subscription.name,
                     language: subscription.language.rawValue, requestedAt: subscription.requestedAt,
                     confirmedAt: subscription.confirmedAt, endedAt: subscription.endedAt,
-                    consent: consent.map { row in
+                    consent: (consent[subscription.id ?? -1] ?? []).map { row in
                         SubscriberExport.Consent(
                             kind: row["kind"], at: row["occurredAt"], source: row["source"], ip: row["ip"],
                             userAgent: row["userAgent"], termsVersion: row["termsVersion"], termsSHA256: row["termsSHA256"])
                     },
-                    messages: messages.map { row in
+                    messages: (messages[subscription.id ?? -1] ?? []).map { row in
                         SubscriberExport.Message(
                             kind: row["kind"], subject: row["subject"], status: row["status"], queuedAt: row["createdAt"],
                             sentAt: row["sentAt"])

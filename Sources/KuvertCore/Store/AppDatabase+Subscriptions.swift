@@ -144,24 +144,50 @@ extension AppDatabase: SubscriptionStore {
 
     public func subscriberRecord(address: EmailAddress) async throws -> SubscriberRecord? {
         try await writer.read { db in
-            guard let subscriber = try Subscriber.filter(Column("addressKey") == address.key).fetchOne(db) else {
-                return nil
+            guard let subscriber = try Subscriber.filter(Column("addressKey") == address.key).fetchOne(db),
+                  let subscriberId = subscriber.id
+            else { return nil }
+            let subscriptions = try Self.subscriptionsWithLists(db, subscriberId: subscriberId)
+            // Every consent entry of the person at once, with the terms version it names.
+            let consentRows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT consentEvent.*, termsVersion.version AS termsVersionNumber FROM consentEvent
+                    JOIN subscription ON subscription.id = consentEvent.subscriptionId
+                    LEFT JOIN termsVersion ON termsVersion.id = consentEvent.termsVersionId
+                    WHERE subscription.subscriberId = ? ORDER BY consentEvent.id
+                    """,
+                arguments: [subscriberId])
+            var consent: [Int64: [ConsentEvent]] = [:]
+            var versions: [Int64: Int] = [:]
+            for row in consentRows {
+                let event = try ConsentEvent(row: row)
+                consent[event.subscriptionId, default: []].append(event)
+                if let id = event.termsVersionId, let number: Int = row["termsVersionNumber"] { versions[id] = number }
             }
-            let subscriptions = try Subscription.filter(Column("subscriberId") == subscriber.id)
-                .order(Column("id")).fetchAll(db)
-            let entries = try subscriptions.map { subscription in
-                let consent = try ConsentEvent.filter(Column("subscriptionId") == subscription.id)
-                    .order(Column("id")).fetchAll(db)
-                let versions = try TermsVersion.fetchAll(db, keys: Set(consent.compactMap(\.termsVersionId)))
+            return SubscriberRecord(subscriber: subscriber, subscriptions: subscriptions.map { subscription, list in
+                let events = consent[subscription.id ?? -1] ?? []
                 return SubscriberRecord.ListSubscription(
-                    subscription: subscription,
-                    list: try MailingList.fetchOne(db, key: subscription.listId).orThrow(),
-                    consent: consent,
-                    termsVersions: Dictionary(uniqueKeysWithValues: versions.compactMap { version in
-                        version.id.map { ($0, version.version) }
-                    }))
-            }
-            return SubscriberRecord(subscriber: subscriber, subscriptions: entries)
+                    subscription: subscription, list: list, consent: events,
+                    termsVersions: versions.filter { id, _ in events.contains { $0.termsVersionId == id } })
+            })
+        }
+    }
+
+    /// A subscriber's subscriptions with their lists, oldest first, in one query.
+    static func subscriptionsWithLists(_ db: Database, subscriberId: Int64) throws -> [(Subscription, MailingList)] {
+        let adapters = try splittingRowAdapters(columnCounts: [db.columns(in: "subscription").count])
+        let adapter = ScopeAdapter(["subscription": adapters[0], "list": adapters[1]])
+        return try Row.fetchAll(
+            db,
+            sql: """
+                SELECT subscription.*, mailingList.* FROM subscription
+                JOIN mailingList ON mailingList.id = subscription.listId
+                WHERE subscription.subscriberId = ? ORDER BY subscription.id
+                """,
+            arguments: [subscriberId], adapter: adapter
+        ).map { row in
+            (try Subscription(row: try row.scopes["subscription"].orThrow()), try MailingList(row: try row.scopes["list"].orThrow()))
         }
     }
 
