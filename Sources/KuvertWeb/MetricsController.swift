@@ -49,27 +49,3 @@ extension MetricsController {
         return bare == "::1" || bare.hasPrefix("127.")
     }
 }
-
-/// Counts every answered request by matched route, method and status. The
-/// route is the pattern (`/confirm/{token}`), never the path, which holds tokens.
-struct RequestMetricsMiddleware: RouterMiddleware {
-    typealias Context = KuvertRequestContext
-    let metrics: KuvertMetrics
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        do {
-            let response = try await next(request, context)
-            metrics.httpRequest(route: Self.route(context), method: request.method.rawValue, status: response.status.code)
-            return response
-        } catch {
-            let status = (error as? any HTTPResponseError)?.status.code ?? 500
-            metrics.httpRequest(route: Self.route(context), method: request.method.rawValue, status: status)
-            throw error
-        }
-    }
-
-    private static func route(_ context: Context) -> String {
-        guard let path = context.endpointPath else { return "unmatched" }
-        return path.replacingOccurrences(of: ":token", with: "{token}")
-    }
-}

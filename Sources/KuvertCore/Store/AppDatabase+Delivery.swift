@@ -1,37 +1,6 @@
 import Foundation
 import GRDB
 
-/// What a worker decided about one leased message.
-public enum DeliveryRecord: Sendable, Equatable {
-    /// The server accepted it.
-    case sent(SendOutcome)
-    /// A transient failure: try again at the given time.
-    case retry(SendOutcome, at: Date)
-    /// Given up. A permanent refusal counts towards bouncing the subscription.
-    case failed(SendOutcome)
-    /// Not sent because it no longer applies.
-    case skipped(reason: String)
-}
-
-/// The outbox as mailer workers use it. Blocking: workers call these from
-/// threads of their own, never from the cooperative pool.
-public protocol DeliveryStore: Sendable {
-    /// Claims up to `limit` messages that are due, or whose lease expired (a
-    /// crashed worker's), for `holder` until `now + leaseFor`; one transaction.
-    func leaseDueMessages(limit: Int, leaseFor: TimeInterval, holder: LeaseHolder, now: Date) throws -> [OutboxDelivery]
-    /// Records what became of a leased message and applies `BouncePolicy`: a
-    /// delivery resets the subscription's count of mailbox refusals, a mailbox
-    /// refusal adds one, and at `bounceLimit` the subscription is `bounced`.
-    func recordDelivery(_ id: Int64, _ record: DeliveryRecord, bounceLimit: Int, now: Date) throws
-    /// Returns leased messages to the queue untouched, as at shutdown.
-    func releaseLeases(_ ids: [Int64]) throws
-    /// Every holder of a lease now, with how many messages each holds.
-    func leaseHolders() throws -> [(holder: String, messages: Int)]
-    /// Returns every message `holder` claimed to the queue, as for a holder
-    /// known to be gone. Returns how many went back.
-    func releaseLeases(heldBy holder: String) throws -> Int
-}
-
 extension AppDatabase: DeliveryStore {
     // Leases and delivery records are bookkeeping for at-least-once delivery: a
     // crash of the process loses none of them, and a power cut can at worst

@@ -1,0 +1,27 @@
+import Foundation
+
+/// Access, erasure, backup and the audit log.
+public protocol PrivacyStore: Sendable {
+    /// Everything held on an address; nil when it is unknown.
+    func export(_ address: EmailAddress, now: Date) async throws -> SubscriberExport?
+    /// Erases a person: address, name, IP addresses, user agents and SMTP
+    /// replies go; subscriptions end; the consent ledger, audit log and outbox
+    /// keep what proves what happened, without personal data. The address's
+    /// keyed hash joins the suppression list. Then the WAL is checkpointed so
+    /// no copy of the data is left in it (with `secure_delete`, freed space in
+    /// the file is zeroed). One transaction; false when the address is unknown.
+    func erase(_ address: EmailAddress, suppressionHash: String, actor: String, now: Date) async throws -> Bool
+    /// The same erasure for the subscriber with this row id, whatever its
+    /// stored address looks like (retention erases by row). False when there
+    /// is no such subscriber or it was erased already.
+    func erase(subscriberId: Int64, suppressionHash: String, actor: String, now: Date) async throws -> Bool
+    /// Whether an address was erased (its keyed hash is on the suppression list).
+    func isSuppressed(_ suppressionHash: String) async throws -> Bool
+    /// A consistent copy of the store through SQLite's online backup API, while
+    /// others keep using it.
+    func backup(to path: String) throws
+    /// The audit log, newest last, optionally of one subscriber.
+    func auditEvents(address: EmailAddress?, limit: Int) async throws -> [AuditEvent]
+    /// Appends an audit entry, about the subscriber with `address` when given.
+    func recordAudit(_ event: AuditEvent, address: EmailAddress?) async throws -> AuditEvent
+}
