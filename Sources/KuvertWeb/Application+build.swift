@@ -52,6 +52,7 @@ public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequest
     router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ClientAddressMiddleware(proxies: TrustedProxies(configuration.trustedProxies)))
+    router.add(middleware: ErrorResponseMiddleware())
     let limits = RequestLimits(
         perClient: RateLimiter(configuration.clientRateLimit), perAddress: RateLimiter(configuration.addressRateLimit))
     let pages = Pages(renderer: dependencies.renderer)
@@ -110,7 +111,7 @@ public func buildApplication(
 /// For `kuvert worker --metrics-listen`: `/metrics` and `/healthz` only, running
 /// `services` (the mailer) alongside.
 public func buildMetricsApplication(
-    store: any KuvertStore, registry: PrometheusCollectorRegistry, host: String, port: Int,
+    store: any StoreHealth & OutboxStore, registry: PrometheusCollectorRegistry, host: String, port: Int,
     services: [any Service], logger: Logger
 ) -> some ApplicationProtocol {
     let router = Router(context: KuvertRequestContext.self, options: .autoGenerateHeadEndpoints)

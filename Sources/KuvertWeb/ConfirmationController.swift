@@ -19,46 +19,48 @@ struct ConfirmationController: Sendable {
     }
 
     @Sendable func show(_ request: Request, context: KuvertRequestContext) async throws -> Response {
-        let token = context.parameters.get("token") ?? ""
-        do {
-            let opened = try await confirmation.open(token, now: Date())
-            if opened.subscription.status == .active { return try pages.welcome(opened, alreadyActive: true) }
-            return try pages.confirm(opened, token: token)
-        } catch let error as ConfirmationService.LinkError {
-            return try pages.linkError(error, language: request.browserLanguage ?? .en)
-        }
+        let token = context.token
+        let opened = try await linkWorks(request) { try await confirmation.open(token, now: Date()) }
+        if opened.subscription.status == .active { return try pages.welcome(opened, alreadyActive: true) }
+        return try pages.confirm(opened, token: token)
     }
 
     @Sendable func accept(_ request: Request, context: KuvertRequestContext) async throws -> Response {
-        let token = context.parameters.get("token") ?? ""
+        let token = context.token
         let fields: FormFields
         do {
             fields = try await FormFields.read(request, limit: maximumBodyBytes)
         } catch {
-            return try pages.formError(WebError(error), email: nil, listSlug: nil, language: request.browserLanguage ?? .en)
+            throw PageError(WebError(error), json: false, language: request.pageLanguage, pages: pages)
         }
         let shownVersion = fields["terms_version"].flatMap(Int.init)
         let origin = RequestOrigin(ip: context.clientIP, userAgent: request.headers[.userAgent], source: "confirm-page")
-        do {
-            let answer = try await confirmation.answer(
+        let answer = try await linkWorks(request) {
+            try await confirmation.answer(
                 token, accepted: fields["accept_terms"] == "yes", termsVersion: shownVersion, origin: origin, now: Date())
-            switch answer {
-            case .confirmed(let confirmed):
-                metrics.confirmed()
-                context.logger.info("subscription confirmed", metadata: ["list": .string(confirmed.list.slug)])
-                return try pages.welcome(confirmed, alreadyActive: false)
-            case .alreadyActive(let context):
-                return try pages.welcome(context, alreadyActive: true)
-            case .termsRequired(let confirmation):
-                let changed = fields["accept_terms"] == "yes"
-                context.logger.info("confirmation needs terms", metadata: ["termsChanged": .stringConvertible(changed)])
-                return try pages.confirm(
-                    confirmation, token: token, acceptMissing: !changed, termsChanged: changed,
-                    status: .unprocessableContent)
-            }
-        } catch let error as ConfirmationService.LinkError {
-            return try pages.linkError(error, language: request.browserLanguage ?? .en)
+        }
+        switch answer {
+        case .confirmed(let confirmed):
+            metrics.confirmed()
+            context.logger.info("subscription confirmed", metadata: ["list": .string(confirmed.list.slug)])
+            return try pages.welcome(confirmed, alreadyActive: false)
+        case .alreadyActive(let context):
+            return try pages.welcome(context, alreadyActive: true)
+        case .termsRequired(let confirmation):
+            let changed = fields["accept_terms"] == "yes"
+            context.logger.info("confirmation needs terms", metadata: ["termsChanged": .stringConvertible(changed)])
+            return try pages.confirm(
+                confirmation, token: token, acceptMissing: !changed, termsChanged: changed,
+                status: .unprocessableContent)
         }
     }
 
+    /// What `work` returns; a link that does not work becomes its page.
+    private func linkWorks<T>(_ request: Request, _ work: () async throws -> T) async throws -> T {
+        do {
+            return try await work()
+        } catch let error as ConfirmationService.LinkError {
+            throw PageError(link: error, language: request.pageLanguage, pages: pages)
+        }
+    }
 }

@@ -3,7 +3,7 @@ import KuvertCore
 
 /// `GET /healthz`: 200 when the store answers, 503 when it does not.
 struct HealthController: Sendable {
-    let store: any KuvertStore
+    let store: any StoreHealth
 
     func register(on router: Router<KuvertRequestContext>) {
         router.get("healthz") { _, _ -> Response in

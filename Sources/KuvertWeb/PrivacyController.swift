@@ -9,7 +9,7 @@ import Logging
 /// A link is mailed only to a known address, and the answer is the same
 /// either way; a link names the subscriber and lives one hour.
 struct PrivacyController: Sendable {
-    let store: any KuvertStore
+    let store: any PrivacyStore & PrivacyRequestStore
     let signer: TokenSigner
     let suppression: SuppressionKey
     let pages: Pages
@@ -28,15 +28,15 @@ struct PrivacyController: Sendable {
     }
 
     @Sendable func form(_ request: Request, context: KuvertRequestContext) async throws -> Response {
-        try pages.privacyRequest(sent: false, language: request.browserLanguage ?? .en)
+        try pages.privacyRequest(sent: false, language: request.pageLanguage)
     }
 
     @Sendable func request(_ request: Request, context: KuvertRequestContext) async throws -> Response {
         let started = ContinuousClock.now
         let json = request.prefersJSON
-        let language = request.browserLanguage ?? .en
+        let language = request.pageLanguage
         if let wait = limits.client(context) {
-            return try answer(RequestLimits.tooMany(retryAfter: wait), json: json, language: language, retryAfter: wait)
+            throw failure(RequestLimits.tooMany(retryAfter: wait), json: json, language: language, retryAfter: wait)
         }
         do {
             let fields = try await FormFields.read(request, limit: maximumBodyBytes)
@@ -44,7 +44,7 @@ struct PrivacyController: Sendable {
                 throw KuvertError.invalidField(name: "email", reason: "is required")
             }
             if let wait = limits.address(email) {
-                return try answer(RequestLimits.tooMany(retryAfter: wait), json: json, language: language, retryAfter: wait)
+                throw failure(RequestLimits.tooMany(retryAfter: wait), json: json, language: language, retryAfter: wait)
             }
             let address: EmailAddress
             do { address = try EmailAddress(email) } catch { throw KuvertError.invalidAddress(error) }
@@ -56,96 +56,79 @@ struct PrivacyController: Sendable {
             if queued { mailQueued.request() }
             return response
         } catch let problem as FormFields.Problem {
-            return try answer(WebError(problem), json: json, language: language)
+            throw failure(WebError(problem), json: json, language: language)
         } catch let error as KuvertError {
             guard let webError = WebError(error) else { throw error }
-            return try answer(webError, json: json, language: language)
+            throw failure(webError, json: json, language: language)
         }
     }
 
     @Sendable func overview(_ request: Request, context: KuvertRequestContext) async throws -> Response {
-        let token = context.parameters.get("token") ?? ""
-        switch try await held(token, request) {
-        case .failure(let page): return page.response
-        case .success(let (_, export)):
-            return try pages.privacy(export, token: token, language: Self.language(of: export, request))
-        }
+        let token = context.token
+        let (_, export) = try await held(token, request)
+        return try pages.privacy(export, token: token, language: Self.language(of: export, request))
     }
 
     @Sendable func export(_ request: Request, context: KuvertRequestContext) async throws -> Response {
-        let token = context.parameters.get("token") ?? ""
-        switch try await held(token, request) {
-        case .failure(let page): return page.response
-        case .success(let (address, export)):
-            _ = try await store.recordAudit(AuditEvent(occurredAt: Date(), actor: "web", action: "subscriber.exported"), address: address)
-            return Response(
-                status: .ok,
-                headers: [
-                    .contentType: "application/json; charset=utf-8", .cacheControl: "no-store",
-                    .contentDisposition: "attachment; filename=\"kuvert-export.json\"",
-                ],
-                body: .init(byteBuffer: ByteBuffer(bytes: try export.json())))
-        }
+        let token = context.token
+        let (address, export) = try await held(token, request)
+        _ = try await store.recordAudit(AuditEvent(occurredAt: Date(), actor: "web", action: "subscriber.exported"), address: address)
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "application/json; charset=utf-8", .cacheControl: "no-store",
+                .contentDisposition: "attachment; filename=\"kuvert-export.json\"",
+            ],
+            body: .init(byteBuffer: ByteBuffer(bytes: try export.json())))
     }
 
-    /// The address behind a privacy link and everything held on it, or the page that says why not.
-    private func held(_ token: String, _ request: Request) async throws -> Result<(EmailAddress, SubscriberExport), PageResponse> {
-        switch try await person(token, request) {
-        case .failure(let page): return .failure(page)
-        case .success(let address):
-            guard let export = try await store.export(address, now: Date()) else {
-                return .failure(PageResponse(try pages.linkError(.noLongerValid, language: request.browserLanguage ?? .en)))
-            }
-            return .success((address, export))
+    /// The address behind a privacy link and everything held on it.
+    /// - Throws: `PageError` with the page that says why not.
+    private func held(_ token: String, _ request: Request) async throws -> (EmailAddress, SubscriberExport) {
+        let address = try await person(token, request)
+        guard let export = try await store.export(address, now: Date()) else {
+            throw PageError(link: .noLongerValid, language: request.pageLanguage, pages: pages)
         }
+        return (address, export)
     }
 
     @Sendable func erase(_ request: Request, context: KuvertRequestContext) async throws -> Response {
-        let token = context.parameters.get("token") ?? ""
+        let token = context.token
         _ = try? await request.body.collect(upTo: maximumBodyBytes)
-        switch try await person(token, request) {
-        case .failure(let page): return page.response
-        case .success(let address):
-            let language = (try await store.export(address, now: Date())).map { Self.language(of: $0, request) }
-                ?? request.browserLanguage ?? .en
-            guard try await store.erase(address, suppressionHash: suppression.hash(address), actor: "web", now: Date()) else {
-                return try pages.linkError(.noLongerValid, language: language)
-            }
-            context.logger.info("erased on request")
-            return try pages.privacyErased(language: language)
+        let address = try await person(token, request)
+        let language = (try await store.export(address, now: Date())).map { Self.language(of: $0, request) }
+            ?? request.pageLanguage
+        guard try await store.erase(address, suppressionHash: suppression.hash(address), actor: "web", now: Date()) else {
+            throw PageError(link: .noLongerValid, language: language, pages: pages)
         }
+        context.logger.info("erased on request")
+        return try pages.privacyErased(language: language)
     }
 
-    /// The address behind a privacy link, or the page that says why there is none.
-    private func person(_ token: String, _ request: Request) async throws -> Result<EmailAddress, PageResponse> {
-        let language = request.browserLanguage ?? .en
+    /// The address behind a privacy link.
+    /// - Throws: `PageError` with the page that says why there is none.
+    private func person(_ token: String, _ request: Request) async throws -> EmailAddress {
+        let language = request.pageLanguage
         let id: Int64
         do {
             id = try PrivacyLink.subscriberId(in: token, signer: signer, now: Date())
         } catch .expired {
-            return .failure(PageResponse(try pages.linkError(.expired, language: language)))
+            throw PageError(link: .expired, language: language, pages: pages)
         } catch {
-            return .failure(PageResponse(try pages.linkError(.invalidLink, language: language)))
+            throw PageError(link: .invalidLink, language: language, pages: pages)
         }
         guard let address = try await store.subscriberAddress(id: id) else {
-            return .failure(PageResponse(try pages.linkError(.noLongerValid, language: language)))
+            throw PageError(link: .noLongerValid, language: language, pages: pages)
         }
-        return .success(address)
+        return address
     }
 
-    private func answer(_ error: WebError, json: Bool, language: Language, retryAfter: Int? = nil) throws -> Response {
-        var response = json ? JSONResponse.error(error) : try pages.formError(error, email: nil, listSlug: nil, language: language)
-        if let retryAfter { response.headers[.retryAfter] = String(retryAfter) }
-        return response
+    /// The failure to throw: JSON or the localised form error page.
+    private func failure(_ error: WebError, json: Bool, language: Language, retryAfter: Int? = nil) -> PageError {
+        PageError(error, json: json, language: language, retryAfter: retryAfter, pages: pages)
     }
 
     private static func language(of export: SubscriberExport, _ request: Request) -> Language {
-        export.subscriptions.last.flatMap { Language(rawValue: $0.language) } ?? request.browserLanguage ?? .en
+        export.subscriptions.last.flatMap { Language(rawValue: $0.language) } ?? request.pageLanguage
     }
-}
-
-/// A finished page, as the failure side of a lookup.
-struct PageResponse: Error {
-    var response: Response
-    init(_ response: Response) { self.response = response }
 }

@@ -28,7 +28,7 @@ struct SubscribeController: Sendable {
     /// and a signed render time.
     @Sendable func embeddableForm(_ request: Request, context: KuvertRequestContext) async throws -> Response {
         let slug = request.uri.queryParameters.get("list").flatMap { MailingList.isValidSlug($0) ? $0 : nil }
-        let language = request.uri.queryParameters.get("locale").flatMap { Language(tag: $0) } ?? request.browserLanguage ?? .en
+        let language = request.uri.queryParameters.get("locale").flatMap { Language(tag: $0) } ?? request.pageLanguage
         return try pages.embeddableForm(listSlug: slug, rendered: renderTime.token(renderedAt: Date()), language: language)
     }
 
@@ -39,14 +39,14 @@ struct SubscribeController: Sendable {
         var fields: FormFields?
         if let wait = limits.client(context) {
             metrics.subscription("rate_limited")
-            return try answer(RequestLimits.tooMany(retryAfter: wait), json: answersJSON, fields: nil, language: browserLanguage, retryAfter: wait)
+            throw failure(RequestLimits.tooMany(retryAfter: wait), json: answersJSON, fields: nil, language: browserLanguage, retryAfter: wait)
         }
         do {
             fields = try await FormFields.read(request, limit: maximumBodyBytes)
             guard let fields else { throw FormFields.Problem.malformed("The body is missing.") }
             if let email = fields["email"], let wait = limits.address(email) {
                 metrics.subscription("rate_limited")
-                return try answer(RequestLimits.tooMany(retryAfter: wait), json: answersJSON, fields: fields, language: browserLanguage, retryAfter: wait)
+                throw failure(RequestLimits.tooMany(retryAfter: wait), json: answersJSON, fields: fields, language: browserLanguage, retryAfter: wait)
             }
             let form = SubscribeForm(
                 email: fields["email"], list: fields["list"], name: fields["name"], locale: fields["locale"],
@@ -74,28 +74,22 @@ struct SubscribeController: Sendable {
             return response
         } catch let problem as FormFields.Problem {
             metrics.subscription("invalid")
-            return try answer(WebError(problem), json: answersJSON, fields: fields, language: browserLanguage)
+            throw failure(WebError(problem), json: answersJSON, fields: fields, language: browserLanguage)
         } catch let error as KuvertError {
             guard let webError = WebError(error) else { throw error }
             metrics.subscription("invalid")
-            return try answer(webError, json: answersJSON, fields: fields, language: browserLanguage)
+            throw failure(webError, json: answersJSON, fields: fields, language: browserLanguage)
         }
     }
 
-    private func answer(
+    /// The failure to throw: it renders JSON or the localised form error page itself.
+    private func failure(
         _ error: WebError, json: Bool, fields: FormFields?, language: Language?, retryAfter: Int? = nil
-    ) throws -> Response {
-        var response: Response
-        if json {
-            response = JSONResponse.error(error)
-        } else {
-            let language = fields?["locale"].flatMap { Language(tag: $0) } ?? language ?? .en
-            response = try pages.formError(error, email: fields?["email"], listSlug: fields?["list"], language: language)
-        }
-        if let retryAfter { response.headers[.retryAfter] = String(retryAfter) }
-        return response
+    ) -> PageError {
+        PageError(
+            error, json: json, language: fields?["locale"].flatMap { Language(tag: $0) } ?? language ?? .en,
+            email: fields?["email"], listSlug: fields?["list"], retryAfter: retryAfter, pages: pages)
     }
-
 
     private static func describe(_ outcome: IntakeOutcome?) -> String {
         switch outcome {

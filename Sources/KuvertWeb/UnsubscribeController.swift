@@ -22,26 +22,26 @@ struct UnsubscribeController: Sendable {
     }
 
     @Sendable func show(_ request: Request, context: KuvertRequestContext) async throws -> Response {
-        let token = context.parameters.get("token") ?? ""
+        let token = context.token
         guard let id = UnsubscribeLink.subscriptionId(in: token, signer: signer, now: Date()),
               let found = try await store.confirmationContext(subscriptionId: id)
-        else { return try pages.linkError(.invalidLink, language: request.browserLanguage ?? .en) }
+        else { throw PageError(link: .invalidLink, language: request.pageLanguage, pages: pages) }
         let ended = found.subscription.status == .unsubscribed || found.subscription.status == .bounced
         return try pages.unsubscribe(list: found.list, language: found.subscription.language, token: token, done: ended)
     }
 
     @Sendable func unsubscribe(_ request: Request, context: KuvertRequestContext) async throws -> Response {
-        let token = context.parameters.get("token") ?? ""
+        let token = context.token
         // The body only tells one-click from the page's button; its size is still bounded.
         let body = (try? await request.body.collect(upTo: maximumBodyBytes)).map { String(buffer: $0) } ?? ""
         guard let id = UnsubscribeLink.subscriptionId(in: token, signer: signer, now: Date()) else {
-            return try pages.linkError(.invalidLink, language: request.browserLanguage ?? .en)
+            throw PageError(link: .invalidLink, language: request.pageLanguage, pages: pages)
         }
         let origin = RequestOrigin(
             ip: context.clientIP, userAgent: request.headers[.userAgent],
             source: Self.isOneClick(body) ? "one-click" : "unsubscribe-page")
         guard let (subscription, list) = try await store.unsubscribe(subscriptionId: id, origin: origin, now: Date()) else {
-            return try pages.linkError(.invalidLink, language: request.browserLanguage ?? .en)
+            throw PageError(link: .invalidLink, language: request.pageLanguage, pages: pages)
         }
         metrics.unsubscribed(source: origin.source)
         context.logger.info("unsubscribed", metadata: ["list": .string(list.slug), "source": .string(origin.source)])

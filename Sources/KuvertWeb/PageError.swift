@@ -1,0 +1,86 @@
+import Hummingbird
+import KuvertCore
+
+/// A failure that answers for itself: JSON (`{"error","message"}`) for JSON
+/// clients, the localised page otherwise. Controllers throw it; Hummingbird
+/// asks it for its response.
+struct PageError: HTTPResponseError {
+    /// Which page a person sees.
+    enum Page: Sendable {
+        /// The form error page, offering the form again with what was typed.
+        case form(email: String?, listSlug: String?)
+        /// A link that is invalid, expired or no longer valid.
+        case link(ConfirmationService.LinkError)
+    }
+
+    let error: WebError
+    let page: Page
+    let json: Bool
+    let language: Language
+    var retryAfter: Int?
+    let pages: Pages
+
+    var status: HTTPResponse.Status { error.status }
+
+    /// A failed form post.
+    init(_ error: WebError, json: Bool, language: Language, email: String? = nil, listSlug: String? = nil,
+         retryAfter: Int? = nil, pages: Pages) {
+        self.error = error
+        self.page = .form(email: email, listSlug: listSlug)
+        self.json = json
+        self.language = language
+        self.retryAfter = retryAfter
+        self.pages = pages
+    }
+
+    /// A link that does not work (always a page: links are opened in browsers).
+    init(link: ConfirmationService.LinkError, language: Language, pages: Pages) {
+        let status: HTTPResponse.Status = link == .invalidLink ? .badRequest : .gone
+        self.error = WebError(status: status, code: link == .invalidLink ? "invalid_link" : "expired_link", message: "\(link)")
+        self.page = .link(link)
+        self.json = false
+        self.language = language
+        self.pages = pages
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        var response: Response
+        switch page {
+        case _ where json:
+            response = JSONResponse.error(error)
+        case .form(let email, let listSlug):
+            response = try pages.formError(error, email: email, listSlug: listSlug, language: language)
+        case .link(let link):
+            response = try pages.linkError(link, language: language)
+        }
+        if let retryAfter { response.headers[.retryAfter] = String(retryAfter) }
+        return response
+    }
+}
+
+extension Request {
+    /// The language of pages for this request when nothing else decides: the
+    /// browser's, else English.
+    var pageLanguage: Language { browserLanguage ?? .en }
+}
+
+extension KuvertRequestContext {
+    /// The route's `{token}`; empty when missing (which no token verifies).
+    var token: String { parameters.get("token") ?? "" }
+}
+
+/// Turns a thrown `HTTPResponseError` (a `PageError`, Hummingbird's own) into
+/// its response inside the middleware chain, so the outer middleware (security
+/// headers, metrics, early answers) and the router's `HEAD` handling see an
+/// ordinary response. Added last, so it sits innermost.
+struct ErrorResponseMiddleware: RouterMiddleware {
+    typealias Context = KuvertRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as any HTTPResponseError {
+            return try error.response(from: request, context: context)
+        }
+    }
+}
