@@ -62,10 +62,16 @@ public struct AppDatabase: Sendable, StoreHealth {
             throw KuvertError.configuration(
                 "There is no store at \(path) yet: run 'kuvert migrate' (kuvert serve and kuvert worker do it at start).")
         }
-        let pool = try DatabasePool(path: path, configuration: connectionConfiguration())
-        guard schema == .migrate else { return try AppDatabase(pool, schema: schema, name: "The store \(path)") }
+        guard schema == .migrate else {
+            return try AppDatabase(
+                DatabasePool(path: path, configuration: connectionConfiguration()), schema: schema, name: "The store \(path)")
+        }
+        // Opening a new file switches it to WAL, which SQLite refuses at once
+        // ("database is locked", no busy wait) while another process does the
+        // same: the pool is opened under the lock too.
         return try MigrationLock.holding(path + "-migrate.lock") {
-            try AppDatabase(pool, schema: schema, name: "The store \(path)")
+            try AppDatabase(
+                DatabasePool(path: path, configuration: connectionConfiguration()), schema: schema, name: "The store \(path)")
         }
     }
 
