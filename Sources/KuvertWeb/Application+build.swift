@@ -69,11 +69,13 @@ public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequest
         pages: pages, maximumBodyBytes: configuration.maxBodyBytes, metrics: metrics
     ).register(on: router)
     UnsubscribeController(
-        store: dependencies.store, signer: dependencies.signer, pages: pages, maximumBodyBytes: configuration.maxBodyBytes,
+        unsubscribing: UnsubscribeService(store: dependencies.store, signer: dependencies.signer), pages: pages,
+        maximumBodyBytes: configuration.maxBodyBytes,
         metrics: metrics
     ).register(on: router)
     PrivacyController(
-        store: dependencies.store, signer: dependencies.signer, suppression: dependencies.suppression, pages: pages,
+        privacy: PrivacyService(store: dependencies.store, signer: dependencies.signer, suppression: dependencies.suppression),
+        pages: pages,
         maximumBodyBytes: configuration.maxBodyBytes, resendWindow: configuration.resendWindow,
         mailQueued: mailQueued, limits: limits, answerFloor: AnswerFloor(seconds: configuration.answerFloor)
     ).register(on: router)

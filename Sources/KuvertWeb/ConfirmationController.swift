@@ -20,7 +20,7 @@ struct ConfirmationController: Sendable {
 
     @Sendable func show(_ request: Request, context: KuvertRequestContext) async throws -> Response {
         let token = context.token
-        let opened = try await linkWorks(request) { try await confirmation.open(token, now: Date()) }
+        let opened = try await pages.linkWorks(request) { try await confirmation.open(token, now: Date()) }
         if opened.subscription.status == .active { return try pages.welcome(opened, alreadyActive: true) }
         return try pages.confirm(opened, token: token)
     }
@@ -35,7 +35,7 @@ struct ConfirmationController: Sendable {
         }
         let shownVersion = fields["terms_version"].flatMap(Int.init)
         let origin = RequestOrigin(ip: context.clientIP, userAgent: request.headers[.userAgent], source: "confirm-page")
-        let answer = try await linkWorks(request) {
+        let answer = try await pages.linkWorks(request) {
             try await confirmation.answer(
                 token, accepted: fields["accept_terms"] == "yes", termsVersion: shownVersion, origin: origin, now: Date())
         }
@@ -52,15 +52,6 @@ struct ConfirmationController: Sendable {
             return try pages.confirm(
                 confirmation, token: token, acceptMissing: !changed, termsChanged: changed,
                 status: .unprocessableContent)
-        }
-    }
-
-    /// What `work` returns; a link that does not work becomes its page.
-    private func linkWorks<T>(_ request: Request, _ work: () async throws -> T) async throws -> T {
-        do {
-            return try await work()
-        } catch let error as ConfirmationService.LinkError {
-            throw PageError(link: error, language: request.pageLanguage, pages: pages)
         }
     }
 }

@@ -58,6 +58,18 @@ struct PageError: HTTPResponseError {
     }
 }
 
+extension Pages {
+    /// What `work` returns; a link that does not work (`ConfirmationService.LinkError`)
+    /// becomes a `PageError` that shows its page.
+    func linkWorks<T>(_ request: Request, _ work: () async throws -> T) async throws -> T {
+        do {
+            return try await work()
+        } catch let error as ConfirmationService.LinkError {
+            throw PageError(link: error, language: request.pageLanguage, pages: self)
+        }
+    }
+}
+
 extension Request {
     /// The language of pages for this request when nothing else decides: the
     /// browser's, else English.

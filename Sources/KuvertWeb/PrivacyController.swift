@@ -9,9 +9,7 @@ import Logging
 /// A link is mailed only to a known address, and the answer is the same
 /// either way; a link names the subscriber and lives one hour.
 struct PrivacyController: Sendable {
-    let store: any PrivacyStore & PrivacyRequestStore
-    let signer: TokenSigner
-    let suppression: SuppressionKey
+    let privacy: PrivacyService
     let pages: Pages
     let maximumBodyBytes: Int
     let resendWindow: TimeInterval
@@ -48,7 +46,7 @@ struct PrivacyController: Sendable {
             }
             let address: EmailAddress
             do { address = try EmailAddress(email) } catch { throw KuvertError.invalidAddress(error) }
-            let queued = try await store.requestPrivacyLink(address, resendWindow: resendWindow, now: Date())
+            let queued = try await privacy.requestLink(address, resendWindow: resendWindow, now: Date())
             // Known or not, the answer takes the same time.
             await answerFloor.wait(since: started)
             let response = json
@@ -65,14 +63,13 @@ struct PrivacyController: Sendable {
 
     @Sendable func overview(_ request: Request, context: KuvertRequestContext) async throws -> Response {
         let token = context.token
-        let (_, export) = try await held(token, request)
+        let (_, export) = try await pages.linkWorks(request) { try await privacy.held(token, now: Date()) }
         return try pages.privacy(export, token: token, language: Self.language(of: export, request))
     }
 
     @Sendable func export(_ request: Request, context: KuvertRequestContext) async throws -> Response {
         let token = context.token
-        let (address, export) = try await held(token, request)
-        _ = try await store.recordAudit(AuditEvent(occurredAt: Date(), actor: "web", action: "subscriber.exported"), address: address)
+        let export = try await pages.linkWorks(request) { try await privacy.export(token, actor: "web", now: Date()) }
         return Response(
             status: .ok,
             headers: [
@@ -82,45 +79,12 @@ struct PrivacyController: Sendable {
             body: .init(byteBuffer: ByteBuffer(bytes: try export.json())))
     }
 
-    /// The address behind a privacy link and everything held on it.
-    /// - Throws: `PageError` with the page that says why not.
-    private func held(_ token: String, _ request: Request) async throws -> (EmailAddress, SubscriberExport) {
-        let address = try await person(token, request)
-        guard let export = try await store.export(address, now: Date()) else {
-            throw PageError(link: .noLongerValid, language: request.pageLanguage, pages: pages)
-        }
-        return (address, export)
-    }
-
     @Sendable func erase(_ request: Request, context: KuvertRequestContext) async throws -> Response {
         let token = context.token
         _ = try? await request.body.collect(upTo: maximumBodyBytes)
-        let address = try await person(token, request)
-        let language = (try await store.export(address, now: Date())).map { Self.language(of: $0, request) }
-            ?? request.pageLanguage
-        guard try await store.erase(address, suppressionHash: suppression.hash(address), actor: "web", now: Date()) else {
-            throw PageError(link: .noLongerValid, language: language, pages: pages)
-        }
+        let language = try await pages.linkWorks(request) { try await privacy.erase(token, actor: "web", now: Date()) }
         context.logger.info("erased on request")
-        return try pages.privacyErased(language: language)
-    }
-
-    /// The address behind a privacy link.
-    /// - Throws: `PageError` with the page that says why there is none.
-    private func person(_ token: String, _ request: Request) async throws -> EmailAddress {
-        let language = request.pageLanguage
-        let id: Int64
-        do {
-            id = try PrivacyLink.subscriberId(in: token, signer: signer, now: Date())
-        } catch .expired {
-            throw PageError(link: .expired, language: language, pages: pages)
-        } catch {
-            throw PageError(link: .invalidLink, language: language, pages: pages)
-        }
-        guard let address = try await store.subscriberAddress(id: id) else {
-            throw PageError(link: .noLongerValid, language: language, pages: pages)
-        }
-        return address
+        return try pages.privacyErased(language: language ?? request.pageLanguage)
     }
 
     /// The failure to throw: JSON or the localised form error page.

@@ -10,8 +10,7 @@ import Logging
 /// form-encoded or multipart, no cookies) and the page's button alike. It
 /// answers 200 with a page, never a redirect.
 struct UnsubscribeController: Sendable {
-    let store: any SubscriptionStore
-    let signer: TokenSigner
+    let unsubscribing: UnsubscribeService
     let pages: Pages
     let maximumBodyBytes: Int
     let metrics: KuvertMetrics
@@ -23,9 +22,7 @@ struct UnsubscribeController: Sendable {
 
     @Sendable func show(_ request: Request, context: KuvertRequestContext) async throws -> Response {
         let token = context.token
-        guard let id = UnsubscribeLink.subscriptionId(in: token, signer: signer, now: Date()),
-              let found = try await store.confirmationContext(subscriptionId: id)
-        else { throw PageError(link: .invalidLink, language: request.pageLanguage, pages: pages) }
+        let found = try await pages.linkWorks(request) { try await unsubscribing.open(token, now: Date()) }
         let ended = found.subscription.status == .unsubscribed || found.subscription.status == .bounced
         return try pages.unsubscribe(list: found.list, language: found.subscription.language, token: token, done: ended)
     }
@@ -34,14 +31,11 @@ struct UnsubscribeController: Sendable {
         let token = context.token
         // The body only tells one-click from the page's button; its size is still bounded.
         let body = (try? await request.body.collect(upTo: maximumBodyBytes)).map { String(buffer: $0) } ?? ""
-        guard let id = UnsubscribeLink.subscriptionId(in: token, signer: signer, now: Date()) else {
-            throw PageError(link: .invalidLink, language: request.pageLanguage, pages: pages)
-        }
         let origin = RequestOrigin(
             ip: context.clientIP, userAgent: request.headers[.userAgent],
             source: Self.isOneClick(body) ? "one-click" : "unsubscribe-page")
-        guard let (subscription, list) = try await store.unsubscribe(subscriptionId: id, origin: origin, now: Date()) else {
-            throw PageError(link: .invalidLink, language: request.pageLanguage, pages: pages)
+        let (subscription, list) = try await pages.linkWorks(request) {
+            try await unsubscribing.unsubscribe(token, origin: origin, now: Date())
         }
         metrics.unsubscribed(source: origin.source)
         context.logger.info("unsubscribed", metadata: ["list": .string(list.slug), "source": .string(origin.source)])
