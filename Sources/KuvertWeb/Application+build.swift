@@ -120,6 +120,7 @@ public func buildMetricsApplication(
     let metrics = WebDependencies.metrics(registry)
     router.add(middleware: EarlyAnswerMiddleware())
     router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
+    router.add(middleware: ErrorResponseMiddleware())
     HealthController(store: store).register(on: router)
     // A listener of its own is the operator's to place: anyone who reaches it may read.
     MetricsController(store: store, registry: registry, metrics: metrics, loopbackOnly: false).register(on: router)

@@ -28,12 +28,8 @@ struct EarlyAnswerMiddleware: RouterMiddleware {
         let body = TrackedBody(request.body)
         var request = request
         request.body = RequestBody(asyncSequence: body)
-        var response: Response
-        do {
-            response = try await next(request, context)
-        } catch let error as any HTTPResponseError {
-            response = try error.response(from: request, context: context)
-        }
+        // Errors arrive here as responses (`ErrorResponseMiddleware` sits inside).
+        var response = try await next(request, context)
         guard !body.isRead else { return response }
         let declared = request.headers[.contentLength].flatMap { Int($0) }
         let mayKeepOpen = request.headers[.connection]?.lowercased() != "close" && (declared.map { $0 <= drainLimit } ?? false)

@@ -16,8 +16,9 @@ struct RequestMetricsMiddleware: RouterMiddleware {
             metrics.httpRequest(route: Self.route(context), method: request.method.rawValue, status: response.status.code)
             return response
         } catch {
-            let status = (error as? any HTTPResponseError)?.status.code ?? 500
-            metrics.httpRequest(route: Self.route(context), method: request.method.rawValue, status: status)
+            // Errors that answer for themselves became responses inside
+            // (`ErrorResponseMiddleware`); what still arrives here is a 500.
+            metrics.httpRequest(route: Self.route(context), method: request.method.rawValue, status: 500)
             throw error
         }
     }

@@ -42,6 +42,12 @@ public final class PostfixRelay: Sendable {
     /// `smtp://127.0.0.1:PORT`.
     public var url: String { "smtp://127.0.0.1:\(port)" }
 
+    /// Kuvert's settings for sending through this relay with its user (no CA
+    /// file: tests that want the relay trusted add `KUVERT_SMTP_CA_FILE`).
+    public var environment: [String: String] {
+        ["KUVERT_SMTP_URL": url, "KUVERT_SMTP_USER": user, "KUVERT_SMTP_PASSWORD": password]
+    }
+
     /// Postfix's log of this relay so far.
     public func log() -> String {
         (try? String(contentsOfFile: directory + "/maillog", encoding: .utf8)) ?? ""

@@ -45,21 +45,22 @@ struct DeliveryFlowTests {
 
 @Suite("A worker process killed mid-batch", .serialized)
 struct WorkerCrashTests {
+    /// The list `news` with 300 pending subscriptions, each with its confirmation queued.
+    static func readers(_ kuvert: KuvertCommand) async throws -> (AppDatabase, [String]) {
+        let store = try kuvert.newsList()
+        let addresses = (0..<300).map { "reader\($0)@example.se" }
+        for address in addresses {
+            _ = try await store.subscribe(try KuvertCommand.request(address), resendWindow: 0, now: Date())
+        }
+        return (store, addresses)
+    }
+
     @Test("SIGKILL mid-batch and a restart: every message sent at least once, none lost")
     func killAndRestart() async throws {
         let server = try SMTPTestServer()
         let kuvert = KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
-        let terms = try kuvert.writeTerms("Terms")
-        #expect(try kuvert.run("lists", "add", "news", "--name", "News", "--terms", terms).status == 0)
-        let store = try AppDatabase.open(path: kuvert.dataDirectory + "/kuvert.sqlite")
-        let addresses = (0..<300).map { "reader\($0)@example.se" }
-        for address in addresses {
-            _ = try await store.subscribe(
-                SubscriptionRequest(address: try EmailAddress(address), listSlug: "news", name: nil, language: nil,
-                                    origin: RequestOrigin(ip: nil, userAgent: nil, source: "test"), actor: "test"),
-                resendWindow: 0, now: Date())
-        }
+        let (store, addresses) = try await Self.readers(kuvert)
         let environment = [
             "KUVERT_SMTP_URL": server.url, "KUVERT_SMTP_CONNECTIONS": "4", "KUVERT_LEASE": "1s",
             "KUVERT_SEND_RATE": "400",
@@ -96,13 +97,7 @@ struct WorkerCrashTests {
         let server = try SMTPTestServer()
         let kuvert = KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
-        let terms = try kuvert.writeTerms("Terms")
-        #expect(try kuvert.run("lists", "add", "news", "--name", "News", "--terms", terms).status == 0)
-        let store = try AppDatabase.open(path: kuvert.dataDirectory + "/kuvert.sqlite")
-        let addresses = (0..<300).map { "reader\($0)@example.se" }
-        for address in addresses {
-            _ = try await store.subscribe(try KuvertCommand.request(address), resendWindow: 0, now: Date())
-        }
+        let (store, addresses) = try await Self.readers(kuvert)
         // Everyone confirmed long ago; their confirmation mails are done.
         try await store.writer.write { db in
             try db.execute(sql: """

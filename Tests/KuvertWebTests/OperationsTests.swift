@@ -122,6 +122,32 @@ struct OperationsTests {
         #expect(worker.terminationStatus == 0)
     }
 
+    @Test("kuvert serve --metrics-listen serves /metrics there, counting intake, and no longer on the public listener")
+    func serveMetricsListener() async throws {
+        let kuvert = KuvertCommand()
+        defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
+        _ = try kuvert.newsList()
+        let (publicPort, metricsPort) = (try freeLoopbackPort(), try freeLoopbackPort())
+        let serve = try kuvert.start(
+            "serve", "--no-mailer", "--listen", "127.0.0.1:\(publicPort)", "--metrics-listen", "127.0.0.1:\(metricsPort)")
+        defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
+        let (site, metrics) = ("http://127.0.0.1:\(publicPort)", "http://127.0.0.1:\(metricsPort)")
+        try await eventually(timeout: 20, "both listeners answer") {
+            let up = try? await http(site + "/healthz").status
+            let metricsUp = try? await http(metrics + "/healthz").status
+            return up == 200 && metricsUp == 200
+        }
+        #expect(try await http(site + "/subscribe", method: "POST", json: #"{"email":"listener@example.se"}"#).status == 202)
+        // The public listener has no metrics at all, even for a client on this machine.
+        #expect(try await http(site + "/metrics").status == 404)
+        let page = try await http(metrics + "/metrics")
+        #expect(page.status == 200)
+        #expect(samples(page.body)[#"kuvert_subscriptions_total{outcome="confirmation_queued"}"#] == 1)
+        kill(serve.processIdentifier, SIGTERM)
+        serve.waitUntilExit()
+        #expect(serve.terminationStatus == 0)
+    }
+
     @Test("bad configurations stop the start with one line and exit 1", arguments: [
         (["serve"], ["KUVERT_TEMPLATES": "/nonexistent/templates"], "The templates directory /nonexistent/templates does not exist"),
         (["worker"], ["KUVERT_SMTP_URL": "http://mail.example.se"], "KUVERT_SMTP_URL must look like smtp://host:port"),
@@ -170,10 +196,9 @@ struct DoctorTests {
         let kuvert = KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
         _ = try kuvert.newsList()
-        let environment = [
-            "KUVERT_SMTP_URL": relay.url, "KUVERT_SMTP_USER": relay.user, "KUVERT_SMTP_PASSWORD": relay.password,
+        let environment = relay.environment.merging([
             "KUVERT_SMTP_CA_FILE": relay.caFile, "KUVERT_FROM": "Föreningen <nyheter@forening.example>",
-        ]
+        ]) { $1 }
         let good = try kuvert.run(["doctor"], environment: environment)
         #expect(good.status == 0, "\(good.stdout)")
         let smtpLine = try #require(good.stdout.split(separator: "\n").first { $0.hasPrefix("SMTP") })

@@ -14,7 +14,7 @@ struct RelayTests {
         let relay = try await PostfixRelay.start(upstreamPort: upstream.port, plain: true)
         let kuvert = KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
-        let environment = ["KUVERT_SMTP_URL": relay.url, "KUVERT_SMTP_USER": relay.user, "KUVERT_SMTP_PASSWORD": relay.password]
+        let environment = relay.environment
         let doctor = try kuvert.run("doctor", environment: environment)
         #expect(doctor.status == 1)
         #expect(doctor.stdout.contains("the relay offers no STARTTLS"), "\(doctor.stdout)")
@@ -36,10 +36,9 @@ struct RelayTests {
         let kuvert = KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
         let store = try kuvert.newsList()
-        var environment = [
-            "KUVERT_SMTP_URL": relay.url, "KUVERT_SMTP_USER": relay.user, "KUVERT_SMTP_PASSWORD": relay.password,
+        var environment = relay.environment.merging([
             "KUVERT_SMTP_EHLO": "mail.kuvert.test", "KUVERT_FROM": "News <news@kuvert.test>",
-        ]
+        ]) { $1 }
         let untrusted = try kuvert.run("doctor", environment: environment)
         #expect(untrusted.status == 1)
         #expect(untrusted.stdout.contains("SSL certificate problem"), "\(untrusted.stdout)")
@@ -78,10 +77,10 @@ struct RelayTests {
         let kuvert = KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
         let store = try kuvert.newsList()
-        var environment = [
-            "KUVERT_SMTP_URL": relay.url, "KUVERT_SMTP_USER": relay.user, "KUVERT_SMTP_PASSWORD": "wrong",
-            "KUVERT_SMTP_CA_FILE": relay.caFile, "KUVERT_RETRY_BASE": "0.1", "KUVERT_RETRY_LIMIT": "2",
-        ]
+        var environment = relay.environment.merging([
+            "KUVERT_SMTP_PASSWORD": "wrong", "KUVERT_SMTP_CA_FILE": relay.caFile,
+            "KUVERT_RETRY_BASE": "0.1", "KUVERT_RETRY_LIMIT": "2",
+        ]) { $1 }
         _ = try await store.subscribe(try KuvertCommand.request("reader@example.se"), resendWindow: 3_600, now: Date())
         let log = kuvert.dataDirectory + "/worker.log"
         let worker = try kuvert.start("worker", environment: environment, log: log)

@@ -130,7 +130,7 @@ struct SlowClientTests {
         try await app.addList()
         try await app.application.test(.live) { client in
             let port = try #require(client.port)
-            let slow = try RawConnection(port: port, readTimeout: 20)
+            let slow = try RawConnection(port: port, readTimeout: 45)
             slow.send("POST /subscribe HTTP/1.1\r\nHost: kuvert\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: 200\r\n\r\n{")
             let trickle = Task.detached {
                 for _ in 0..<15 {
@@ -143,7 +143,10 @@ struct SlowClientTests {
             trickle.cancel()
             #expect(answer.text.hasPrefix("HTTP/1.1 408"))
             #expect(answer.text.contains("request_timeout"))
-            #expect(Date().timeIntervalSince(start) < 14)
+            // Closed by the body deadline (10 s), long before the 60 s idle timeout
+            // could; the margin is for a busy machine, not a speed goal.
+            #expect(answer.closed)
+            #expect(Date().timeIntervalSince(start) < 40)
         }
     }
 

@@ -10,15 +10,9 @@ extension AppDatabase: PrivacyStore {
             // Three queries for the whole person: subscriptions with lists, every
             // consent entry, every message; grouped by subscription here.
             let subscriptions = try Self.subscriptionsWithLists(db, subscriberId: subscriberId)
-            let consent = Dictionary(grouping: try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT consentEvent.*, termsVersion.version AS termsVersion FROM consentEvent
-                    JOIN subscription ON subscription.id = consentEvent.subscriptionId
-                    LEFT JOIN termsVersion ON termsVersion.id = consentEvent.termsVersionId
-                    WHERE subscription.subscriberId = ? ORDER BY consentEvent.id
-                    """,
-                arguments: [subscriberId])) { row -> Int64 in row["subscriptionId"] }
+            let consent = Dictionary(grouping: try Self.consentRows(db, subscriberId: subscriberId)) { row -> Int64 in
+                row["subscriptionId"]
+            }
             let messages = Dictionary(grouping: try Row.fetchAll(
                 db,
                 sql: """

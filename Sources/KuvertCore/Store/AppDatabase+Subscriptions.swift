@@ -148,22 +148,12 @@ extension AppDatabase: SubscriptionStore {
                   let subscriberId = subscriber.id
             else { return nil }
             let subscriptions = try Self.subscriptionsWithLists(db, subscriberId: subscriberId)
-            // Every consent entry of the person at once, with the terms version it names.
-            let consentRows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT consentEvent.*, termsVersion.version AS termsVersionNumber FROM consentEvent
-                    JOIN subscription ON subscription.id = consentEvent.subscriptionId
-                    LEFT JOIN termsVersion ON termsVersion.id = consentEvent.termsVersionId
-                    WHERE subscription.subscriberId = ? ORDER BY consentEvent.id
-                    """,
-                arguments: [subscriberId])
             var consent: [Int64: [ConsentEvent]] = [:]
             var versions: [Int64: Int] = [:]
-            for row in consentRows {
+            for row in try Self.consentRows(db, subscriberId: subscriberId) {
                 let event = try ConsentEvent(row: row)
                 consent[event.subscriptionId, default: []].append(event)
-                if let id = event.termsVersionId, let number: Int = row["termsVersionNumber"] { versions[id] = number }
+                if let id = event.termsVersionId, let number: Int = row["termsVersion"] { versions[id] = number }
             }
             return SubscriberRecord(subscriber: subscriber, subscriptions: subscriptions.map { subscription, list in
                 let events = consent[subscription.id ?? -1] ?? []
@@ -172,6 +162,20 @@ extension AppDatabase: SubscriptionStore {
                     termsVersions: versions.filter { id, _ in events.contains { $0.termsVersionId == id } })
             })
         }
+    }
+
+    /// Every consent entry of a subscriber, oldest first, in one query, each
+    /// with the number of the terms version it names (column `termsVersion`).
+    static func consentRows(_ db: Database, subscriberId: Int64) throws -> [Row] {
+        try Row.fetchAll(
+            db,
+            sql: """
+                SELECT consentEvent.*, termsVersion.version AS termsVersion FROM consentEvent
+                JOIN subscription ON subscription.id = consentEvent.subscriptionId
+                LEFT JOIN termsVersion ON termsVersion.id = consentEvent.termsVersionId
+                WHERE subscription.subscriberId = ? ORDER BY consentEvent.id
+                """,
+            arguments: [subscriberId])
     }
 
     /// A subscriber's subscriptions with their lists, oldest first, in one query.
