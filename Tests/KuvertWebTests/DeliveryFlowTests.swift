@@ -61,9 +61,12 @@ struct WorkerCrashTests {
         let kuvert = KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
         let (store, addresses) = try await Self.readers(kuvert)
+        // 50 a second: the kill after 60 messages leaves seconds of sending to
+        // interrupt even when a busy machine polls late (at 400 a second a CI run
+        // killed the worker only after all 300 were sent).
         let environment = [
             "KUVERT_SMTP_URL": server.url, "KUVERT_SMTP_CONNECTIONS": "4", "KUVERT_LEASE": "1s",
-            "KUVERT_SEND_RATE": "400",
+            "KUVERT_SEND_RATE": "50",
         ]
         let first = try kuvert.start("worker", environment: environment)
         try await server.waitFor { server.messages().count >= 60 }
@@ -110,7 +113,7 @@ struct WorkerCrashTests {
         let id = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         // The default lease (5 minutes): only knowing the holder is gone can bring its claims back in time.
         let environment = [
-            "KUVERT_SMTP_URL": server.url, "KUVERT_SMTP_CONNECTIONS": "4", "KUVERT_SEND_RATE": "300",
+            "KUVERT_SMTP_URL": server.url, "KUVERT_SMTP_CONNECTIONS": "4", "KUVERT_SEND_RATE": "50",
             "KUVERT_LISTEN": "127.0.0.1:\(try freeLoopbackPort())",
         ]
         let first = try kuvert.start("serve", environment: environment)
