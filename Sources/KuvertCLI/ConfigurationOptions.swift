@@ -1,4 +1,5 @@
 import ArgumentParser
+import Configuration
 import Foundation
 import KuvertCore
 
@@ -16,27 +17,42 @@ struct ConfigurationOptions: ParsableArguments {
     @Option(name: .customLong("base-url"), help: "Public address used in links (KUVERT_BASE_URL).")
     var baseURL: String?
 
-    /// The configuration: flags over the environment over the defaults.
-    func resolve(extra: [String: String?] = [:]) throws -> KuvertCore.Configuration {
-        var settings = ProcessInfo.processInfo.environment.filter { $0.key.hasPrefix("KUVERT_") }
+    @Option(name: .customLong("config"), help: "A file of KUVERT_NAME=value lines, under the environment (KUVERT_CONFIG).")
+    var configFile: String?
+
+    /// The settings, read in layers through swift-configuration: these flags (and
+    /// a command's own, in `extra`), then the environment, then the file of
+    /// `--config` or `KUVERT_CONFIG`, then the defaults.
+    /// - Throws: `KuvertError.configuration`, one line naming the setting or the file's line.
+    func settings(extra: [String: String?] = [:]) throws -> Settings {
         let flags: [String: String?] = [
             "KUVERT_DATA_DIR": dataDirectory, "KUVERT_DATABASE": database, "KUVERT_TEMPLATES": templates,
             "KUVERT_BASE_URL": baseURL,
         ].merging(extra) { $1 }
-        for case let (name, value?) in flags { settings[name] = value }
-        return try KuvertCore.Configuration(settings: settings)
+        var providers: [any ConfigProvider] = [
+            InMemoryProvider(name: "command line", values: Self.values(flags.compactMapValues { $0 })),
+            EnvironmentVariablesProvider(secretsSpecifier: .specific(Settings.secretNames)),
+        ]
+        let environment = ProcessInfo.processInfo.environment
+        if let path = configFile ?? environment["KUVERT_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            providers.append(InMemoryProvider(name: path, values: Self.values(try SettingsFile.read(path))))
+        }
+        let reader = ConfigReader(providers: providers)
+        return try Settings(SettingSource { name in
+            reader.string(forKey: ConfigKey(Self.key(name)), isSecret: Settings.secretNames.contains(name))
+        })
     }
 
-    /// The store named by the configuration. Only `kuvert migrate`, `serve` and
-    /// `worker` migrate it; other commands need it current and change no schema.
-    func openStore(_ configuration: KuvertCore.Configuration, schema: AppDatabase.Schema = .requireCurrent) throws -> AppDatabase {
-        do {
-            return try AppDatabase.open(path: configuration.databasePath, schema: schema)
-        } catch let error as KuvertError {
-            throw error
-        } catch {
-            throw CommandFailure(message: "Cannot open the database \(configuration.databasePath): \(error)")
-        }
+    /// The key of a variable: `KUVERT_SMTP_URL` is `kuvert.smtp.url`, which the
+    /// environment provider spells `KUVERT_SMTP_URL` again.
+    private static func key(_ name: String) -> [String] {
+        name.lowercased().split(separator: "_").map(String.init)
+    }
+
+    private static func values(_ settings: [String: String]) -> [AbsoluteConfigKey: ConfigValue] {
+        Dictionary(uniqueKeysWithValues: settings.map { name, value in
+            (AbsoluteConfigKey(key(name)), ConfigValue(.string(value), isSecret: Settings.secretNames.contains(name)))
+        })
     }
 }
 

@@ -23,9 +23,9 @@ struct Doctor: AsyncParsableCommand {
             print(check.padding(toLength: 16, withPad: " ", startingAt: 0) + verdict.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0) + detail)
         }
 
-        let configuration: KuvertCore.Configuration
+        let settings: Settings
         do {
-            configuration = try options.resolve()
+            settings = try options.settings()
             report("configuration", .ok, "KUVERT_* settings are valid")
         } catch {
             report("configuration", .fail, "\(error)")
@@ -33,8 +33,8 @@ struct Doctor: AsyncParsableCommand {
         }
 
         do {
-            let keys = try SecretKeys.load(configuration)
-            let source = configuration.secret == nil ? "key file in \(configuration.dataDirectory)" : "KUVERT_SECRET"
+            let keys = try SecretKeys.load(settings.storage)
+            let source = settings.storage.secret == nil ? "key file in \(settings.storage.dataDirectory)" : "KUVERT_SECRET"
             report("secret", .ok, "\(keys.count) key\(keys.count == 1 ? "" : "s") from \(source)")
         } catch {
             report("secret", .fail, "\(error)")
@@ -42,13 +42,13 @@ struct Doctor: AsyncParsableCommand {
 
         var store: AppDatabase?
         do {
-            let opened = try options.openStore(configuration)
+            let opened = try Runtime.openStore(settings.storage)
             let diagnosis = try await opened.diagnose()
             store = opened
             let verdict: Verdict = diagnosis.quickCheck == "ok" && diagnosis.journalMode == "wal" ? (diagnosis.lists == 0 ? .warn : .ok) : .fail
             report(
                 "store", verdict,
-                "\(configuration.databasePath): schema \(diagnosis.schema), journal \(diagnosis.journalMode), "
+                "\(settings.storage.databasePath): schema \(diagnosis.schema), journal \(diagnosis.journalMode), "
                     + "quick_check \(diagnosis.quickCheck), \(diagnosis.lists) list\(diagnosis.lists == 1 ? "" : "s")"
                     + (diagnosis.lists == 0 ? " (create one with kuvert lists add)" : ""))
         } catch {
@@ -57,28 +57,29 @@ struct Doctor: AsyncParsableCommand {
 
         let required = WebDependencies.requiredTemplates + Runtime.mailTemplates
         do {
-            _ = try await TemplateRenderer(directory: configuration.templatesDirectory, required: required)
-            report("templates", .ok, "\(required.count) templates in \(configuration.templatesDirectory)")
+            _ = try await TemplateRenderer(directory: settings.storage.templatesDirectory, required: required)
+            report("templates", .ok, "\(required.count) templates in \(settings.storage.templatesDirectory)")
         } catch {
             report("templates", .fail, "\(error)")
         }
 
-        let base = URL(string: configuration.baseURL)
-        let localBase = KuvertCore.Configuration.isLoopback(base?.host)
+        let baseURL = settings.mail.baseURL
+        let base = URL(string: baseURL)
+        let localBase = SettingSource.isLoopback(base?.host)
         if base?.scheme == "https" || localBase {
-            report("base URL", .ok, configuration.baseURL + (localBase ? " (local: links in mail only work on this machine)" : ""))
+            report("base URL", .ok, baseURL + (localBase ? " (local: links in mail only work on this machine)" : ""))
         } else {
-            report("base URL", .warn, "\(configuration.baseURL) is not https: confirmation and unsubscribe links travel in clear")
+            report("base URL", .warn, "\(baseURL) is not https: confirmation and unsubscribe links travel in clear")
         }
 
         var senderDomains: [String] = []
         do {
-            let sender = try Mailbox(parsing: configuration.from)
+            let sender = try settings.mail.sender()
             senderDomains.append(sender.domain)
-            report("sender", sender.domain == "localhost" ? .warn : .ok, configuration.from
+            report("sender", sender.domain == "localhost" ? .warn : .ok, settings.mail.from
                    + (sender.domain == "localhost" ? " (set KUVERT_FROM to an address of your domain)" : ""))
         } catch {
-            report("sender", .fail, "KUVERT_FROM '\(configuration.from)' is not a mailbox: \(error)")
+            report("sender", .fail, "\(error)")
         }
         if let store, let lists = try? await store.listSummaries() {
             for list in lists {
@@ -89,23 +90,23 @@ struct Doctor: AsyncParsableCommand {
 
         var relayHost: String?
         do {
-            let settings = try SMTPSettings(configuration)
-            relayHost = URL(string: settings.url)?.host
-            let probe = try SMTPTransport(settings: settings).probe()
+            let smtp = settings.smtp
+            relayHost = smtp.host
+            let probe = try SMTPTransport(settings: smtp).probe()
             if let error = probe.error {
-                report("SMTP", .fail, "\(settings.url): \(LogRedaction.addresses(in: error))")
+                report("SMTP", .fail, "\(smtp.url): \(LogRedaction.addresses(in: error))")
             } else {
-                let tls = settings.url.hasPrefix("smtps://") ? "TLS from the start"
+                let tls = smtp.url.hasPrefix("smtps://") ? "TLS from the start"
                     : probe.usedSTARTTLS ? "STARTTLS used" : "no TLS (STARTTLS not offered)"
-                let auth = configuration.smtpUser == nil ? "AUTH not configured" : probe.authenticated ? "AUTH accepted" : "AUTH not asked for"
+                let auth = smtp.username == nil ? "AUTH not configured" : probe.authenticated ? "AUTH accepted" : "AUTH not asked for"
                 let extensions = probe.extensions.map { $0.split(separator: " ").first.map(String.init) ?? $0 }
-                let encrypted = settings.url.hasPrefix("smtps://") || probe.usedSTARTTLS
-                let cleartext = !encrypted && !KuvertCore.Configuration.isLoopback(relayHost)
+                let encrypted = smtp.url.hasPrefix("smtps://") || probe.usedSTARTTLS
+                let cleartext = !encrypted && !SettingSource.isLoopback(relayHost)
                 // Only possible with KUVERT_SMTP_TLS=opportunistic set on purpose; a
                 // relay on this machine that wants a password should get it over TLS too.
-                let passwordInClear = !encrypted && configuration.smtpUser != nil
+                let passwordInClear = !encrypted && smtp.username != nil
                 report("SMTP", passwordInClear ? .fail : cleartext ? .warn : .ok,
-                       "\(settings.url): \(probe.greeting ?? "no greeting"); EHLO offers \(extensions.joined(separator: ", ")); \(tls); \(auth); no mail sent"
+                       "\(smtp.url): \(probe.greeting ?? "no greeting"); EHLO offers \(extensions.joined(separator: ", ")); \(tls); \(auth); no mail sent"
                        + (passwordInClear ? "; the password went out in clear: unset KUVERT_SMTP_TLS, or use smtps://" : ""))
             }
         } catch {

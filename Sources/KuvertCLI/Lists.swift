@@ -15,7 +15,7 @@ struct Lists: AsyncParsableCommand {
         @OptionGroup var options: ConfigurationOptions
 
         func run() async throws {
-            let store = try options.openStore(try options.resolve())
+            let store = try Runtime(options).store
             let summaries = try await store.listSummaries()
             guard !summaries.isEmpty else {
                 print("No lists yet. Create one with: kuvert lists add SLUG --name NAME --terms FILE")
@@ -72,7 +72,7 @@ struct Lists: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let store = try options.openStore(try options.resolve())
+            let store = try Runtime(options).store
             let text = try TermsFile.read(terms)
             let list = MailingList(
                 slug: slug, name: name.trimmingCharacters(in: .whitespaces), fromAddress: from, thanksURL: thanksURL,
@@ -95,7 +95,7 @@ struct Lists: AsyncParsableCommand {
         @OptionGroup var options: ConfigurationOptions
 
         func run() async throws {
-            let store = try options.openStore(try options.resolve())
+            let store = try Runtime(options).store
             let version = try await store.publishTerms(
                 listSlug: slug, body: try TermsFile.read(file), actor: "cli", now: Date())
             print("Published terms v\(version.version) for \(slug) (sha256 \(version.sha256)).")

@@ -13,8 +13,7 @@ struct Migrate: AsyncParsableCommand {
     @OptionGroup var options: ConfigurationOptions
 
     func run() async throws {
-        let configuration = try options.resolve()
-        let store = try options.openStore(configuration, schema: .migrate)
-        print("The store \(configuration.databasePath) has schema \(try await store.diagnose().schema).")
+        let runtime = try Runtime(options, schema: .migrate)
+        print("The store \(runtime.settings.storage.databasePath) has schema \(try await runtime.store.diagnose().schema).")
     }
 }

@@ -12,12 +12,8 @@ struct Purge: AsyncParsableCommand {
     @OptionGroup var options: ConfigurationOptions
 
     func run() async throws {
-        let configuration = try options.resolve()
-        let store = try options.openStore(configuration)
-        let retention = Retention(
-            store: store, suppression: SuppressionKey(signingKey: try SecretKeys.load(configuration)[0]),
-            confirmTTL: configuration.confirmTTL, retention: configuration.retention,
-                messageRetention: configuration.messageRetention)
+        let runtime = try Runtime(options)
+        let retention = runtime.retention(keys: try runtime.keys())
         let report = try await retention.purge(now: Date(), dryRun: dryRun)
         let verb = dryRun ? "Would delete" : "Deleted"
         print("\(verb) \(report.expiredPending) unconfirmed subscription\(report.expiredPending == 1 ? "" : "s"); "

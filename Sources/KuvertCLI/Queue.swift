@@ -18,7 +18,7 @@ struct Queue: AsyncParsableCommand {
         @OptionGroup var options: ConfigurationOptions
 
         func run() async throws {
-            let store = try options.openStore(try options.resolve())
+            let store = try Runtime(options).store
             let overview = try await store.queueOverview(now: Date(), limit: max(limit, 0))
             print("due \(overview.due), scheduled \(overview.scheduled), leased \(overview.leased), "
                 + "retrying \(overview.retrying), sent \(overview.sent), failed \(overview.failed), skipped \(overview.skipped)")
@@ -55,14 +55,11 @@ struct Queue: AsyncParsableCommand {
         @OptionGroup var options: ConfigurationOptions
 
         func run() async throws {
-            let configuration = try options.resolve()
-            let store = try options.openStore(configuration)
-            guard let delivery = try await store.outboxDelivery(id: id) else {
+            let runtime = try Runtime(options)
+            guard let delivery = try await runtime.store.outboxDelivery(id: id) else {
                 throw CommandFailure(message: "No message has id \(id).")
             }
-            let signer = TokenSigner(keys: try SecretKeys.load(configuration))
-            let renderer = try await TemplateRenderer(directory: configuration.templatesDirectory, required: Runtime.mailTemplates)
-            let composer = try MessageComposer(configuration: configuration, renderer: renderer, signer: signer)
+            let composer = try runtime.composer(keys: try runtime.keys(), renderer: try await runtime.renderer(Runtime.mailTemplates))
             switch try composer.compose(delivery, now: Date()) {
             case .send(let message):
                 print(MailText.decoded(message.bytes, html: html))
@@ -94,7 +91,7 @@ struct Queue: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let store = try options.openStore(try options.resolve())
+            let store = try Runtime(options).store
             let ids = try await store.retryFailed(id: failed ? nil : id, actor: "cli", now: Date())
             if let id, !failed, ids.isEmpty {
                 let message = try await store.outboxDelivery(id: id)?.message

@@ -1,45 +1,71 @@
-import Crypto
 import Foundation
 import KuvertCore
 import KuvertWeb
 import Logging
 
-/// The parts a running Kuvert is made of, built once from the configuration.
+/// The one place where a command's parts are built from the settings: the
+/// store, the keys, the templates, the mailer, the retention job.
 struct Runtime {
-    let configuration: KuvertCore.Configuration
+    let settings: Settings
     let store: AppDatabase
-    let keys: [SymmetricKey]
-    let signer: TokenSigner
-    let renderer: TemplateRenderer
-    let logger: Logger
 
-    /// Opens the store, loads the keys and templates: every check that can fail
-    /// at start fails here, with a one-line reason.
-    init(options: ConfigurationOptions, extra: [String: String?] = [:], templates: [String]) async throws {
-        configuration = try options.resolve(extra: extra)
-        // serve and worker own the schema: they migrate at start.
-        store = try options.openStore(configuration, schema: .migrate)
-        keys = try SecretKeys.load(configuration)
-        signer = TokenSigner(keys: keys)
-        renderer = try await TemplateRenderer(directory: configuration.templatesDirectory, required: templates)
-        let configuration = configuration
-        LoggingSystem.bootstrap { label in
-            KuvertLogHandler(label: label, format: configuration.logFormat, level: configuration.logLevel)
+    /// Reads the settings and opens the store. Only `kuvert migrate`, `serve`
+    /// and `worker` migrate it (`schema: .migrate`); other commands need it
+    /// current and change no schema.
+    init(_ options: ConfigurationOptions, extra: [String: String?] = [:], schema: AppDatabase.Schema = .requireCurrent) throws {
+        settings = try options.settings(extra: extra)
+        store = try Self.openStore(settings.storage, schema: schema)
+    }
+
+    /// The store of `storage`, or a one-line reason it cannot be opened.
+    static func openStore(_ storage: StorageSettings, schema: AppDatabase.Schema = .requireCurrent) throws -> AppDatabase {
+        do {
+            return try AppDatabase.open(path: storage.databasePath, schema: schema)
+        } catch let error as KuvertError {
+            throw error
+        } catch {
+            throw CommandFailure(message: "Cannot open the database \(storage.databasePath): \(error)")
         }
-        self.logger = Logger(label: "kuvert")
+    }
+
+    /// The signer of links and the suppression key, from `KUVERT_SECRET` or the key file.
+    func keys() throws -> KeyRing {
+        try KeyRing.load(settings.storage)
+    }
+
+    /// The templates, every one of `required` checked now.
+    func renderer(_ required: [String]) async throws -> TemplateRenderer {
+        try await TemplateRenderer(directory: settings.storage.templatesDirectory, required: required)
+    }
+
+    /// Logging as `KUVERT_LOG_FORMAT` and `KUVERT_LOG_LEVEL` say, for a long-running process.
+    func startLogging() -> Logger {
+        let logging = settings.logging
+        LoggingSystem.bootstrap { label in KuvertLogHandler(label: label, format: logging.format, level: logging.level) }
+        return Logger(label: "kuvert")
     }
 
     /// Every mail template the mailer needs.
     static let mailTemplates = MessageComposer.templateNames
 
+    /// Renders outbox rows into mail as the mailer sends them.
+    func composer(keys: KeyRing, renderer: TemplateRenderer) throws -> MessageComposer {
+        try MessageComposer(
+            mail: settings.mail, confirmTTL: settings.subscriptions.confirmTTL, renderer: renderer, signer: keys.signer)
+    }
+
     /// The mailer worker over libcurl SMTP sessions.
-    func mailer(metrics: KuvertMetrics) throws -> Mailer {
-        let smtp = try SMTPSettings(configuration)
+    func mailer(keys: KeyRing, renderer: TemplateRenderer, logger: Logger, metrics: KuvertMetrics) throws -> Mailer {
+        let smtp = settings.smtp
         return Mailer(
-            store: store,
-            composer: try MessageComposer(configuration: configuration, renderer: renderer, signer: signer),
-            settings: MailerSettings(configuration),
-            makeTransport: { try SMTPTransport(settings: smtp) },
-            logger: logger, metrics: metrics)
+            store: store, composer: try composer(keys: keys, renderer: renderer), settings: settings.mailer,
+            makeTransport: { try SMTPTransport(settings: smtp) }, logger: logger, metrics: metrics)
+    }
+
+    /// What retention deletes and erases, and when.
+    func retention(keys: KeyRing) -> Retention {
+        Retention(
+            store: store, suppression: keys.suppression, confirmTTL: settings.subscriptions.confirmTTL,
+            retention: settings.retention.retention, messageRetention: settings.retention.messageRetention)
     }
 }

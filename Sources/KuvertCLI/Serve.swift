@@ -29,37 +29,39 @@ struct Serve: AsyncParsableCommand {
     var metricsListen: String?
 
     func run() async throws {
-        let runtime = try await Runtime(
-            options: options, extra: ["KUVERT_LISTEN": listen, "KUVERT_METRICS_LISTEN": metricsListen],
-            templates: WebDependencies.requiredTemplates + Runtime.mailTemplates)
+        // A flag's error names the flag, not the variable it overrides.
+        if let listen { _ = try SettingSource.listen(listen, name: "--listen") }
+        if let metricsListen { _ = try SettingSource.listen(metricsListen, name: "--metrics-listen") }
+        let runtime = try Runtime(
+            options, extra: ["KUVERT_LISTEN": listen, "KUVERT_METRICS_LISTEN": metricsListen], schema: .migrate)
+        let keys = try runtime.keys()
+        let renderer = try await runtime.renderer(WebDependencies.requiredTemplates + Runtime.mailTemplates)
+        let logger = runtime.startLogging()
         let registry = PrometheusCollectorRegistry()
-        let mailer = noMailer ? nil : try runtime.mailer(metrics: WebDependencies.metrics(registry))
-        let configuration = runtime.configuration
-        let retention = RetentionService(
-            retention: Retention(
-                store: runtime.store, suppression: SuppressionKey(signingKey: runtime.keys[0]),
-                confirmTTL: configuration.confirmTTL, retention: configuration.retention,
-                messageRetention: configuration.messageRetention),
-            logger: runtime.logger)
+        let mailer = noMailer
+            ? nil
+            : try runtime.mailer(keys: keys, renderer: renderer, logger: logger, metrics: WebDependencies.metrics(registry))
+        let retention = RetentionService(retention: runtime.retention(keys: keys), logger: logger)
         let app = buildApplication(
             WebDependencies(
-                configuration: configuration, store: runtime.store, signer: runtime.signer, renderer: runtime.renderer,
-                suppression: SuppressionKey(signingKey: runtime.keys[0]), mailQueued: { mailer?.wake() },
-                registry: registry),
-            services: (mailer.map { [$0] } ?? []) + [retention] + metricsApplication(runtime, registry: registry),
-            logger: runtime.logger)
-        runtime.logger.info("kuvert serve starting", metadata: [
-            "listen": "\(configuration.listenHost):\(configuration.listenPort)",
-            "database": .string(configuration.databasePath),
+                settings: runtime.settings, store: runtime.store, keys: keys, renderer: renderer,
+                mailQueued: { mailer?.wake() }, registry: registry),
+            services: (mailer.map { [$0] } ?? []) + [retention]
+                + metricsApplication(runtime, registry: registry, logger: logger),
+            logger: logger)
+        let http = runtime.settings.http
+        logger.info("kuvert serve starting", metadata: [
+            "listen": "\(http.listenHost):\(http.listenPort)",
+            "database": .string(runtime.settings.storage.databasePath),
             "mailer": .stringConvertible(!noMailer),
         ])
         try await app.runService()
     }
 
     /// The listener of `KUVERT_METRICS_LISTEN`, when set.
-    private func metricsApplication(_ runtime: Runtime, registry: PrometheusCollectorRegistry) -> [any Service] {
-        guard let (host, port) = runtime.configuration.metricsListen else { return [] }
+    private func metricsApplication(_ runtime: Runtime, registry: PrometheusCollectorRegistry, logger: Logger) -> [any Service] {
+        guard let (host, port) = runtime.settings.http.metricsListen else { return [] }
         return [buildMetricsApplication(
-            store: runtime.store, registry: registry, host: host, port: port, services: [], logger: runtime.logger)]
+            store: runtime.store, registry: registry, host: host, port: port, services: [], logger: logger)]
     }
 }

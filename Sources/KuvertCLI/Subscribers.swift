@@ -23,14 +23,14 @@ struct Subscribers: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let configuration = try options.resolve()
-            let store = try options.openStore(configuration)
+            let runtime = try Runtime(options)
+            let store = runtime.store
             guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
                 throw CommandFailure(message: "Cannot read \(file) as UTF-8 text.")
             }
             let importer = CSVImport(
-                store: store, suppression: SuppressionKey(signingKey: try SecretKeys.load(configuration)[0]),
-                resendWindow: configuration.resendWindow, rate: rate)
+                store: store, suppression: try runtime.keys().suppression,
+                resendWindow: runtime.settings.subscriptions.resendWindow, rate: rate)
             let report = try await importer.run(text, listSlug: list, now: Date())
             _ = try await store.recordAudit(
                 AuditEvent(occurredAt: Date(), actor: "cli", action: "subscribers.imported",
@@ -60,7 +60,7 @@ struct Subscribers: AsyncParsableCommand {
 
         func run() async throws {
             let address = try Subscribers.address(email)
-            let store = try options.openStore(try options.resolve())
+            let store = try Runtime(options).store
             guard let export = try await store.export(address, now: Date()) else { throw KuvertError.unknownSubscriber }
             _ = try await store.recordAudit(AuditEvent(occurredAt: Date(), actor: "cli", action: "subscriber.exported"), address: address)
             FileHandle.standardOutput.write(try export.json() + Data("\n".utf8))
@@ -77,10 +77,9 @@ struct Subscribers: AsyncParsableCommand {
 
         func run() async throws {
             let address = try Subscribers.address(email)
-            let configuration = try options.resolve()
-            let store = try options.openStore(configuration)
-            let suppression = SuppressionKey(signingKey: try SecretKeys.load(configuration)[0])
-            guard try await store.erase(address, suppressionHash: suppression.hash(address), actor: "cli", now: Date()) else {
+            let runtime = try Runtime(options)
+            let suppression = try runtime.keys().suppression
+            guard try await runtime.store.erase(address, suppressionHash: suppression.hash(address), actor: "cli", now: Date()) else {
                 throw KuvertError.unknownSubscriber
             }
             print("Erased \(address.value).")
@@ -100,7 +99,7 @@ struct Subscribers: AsyncParsableCommand {
         @OptionGroup var options: ConfigurationOptions
 
         func run() async throws {
-            let store = try options.openStore(try options.resolve())
+            let store = try Runtime(options).store
             let listings = try await store.subscriptions(listSlug: list, status: status)
             var rows = [["ADDRESS", "LIST", "STATUS", "REQUESTED", "CONFIRMED"]]
             for listing in listings {
@@ -125,7 +124,7 @@ struct Subscribers: AsyncParsableCommand {
 
         func run() async throws {
             let address = try Subscribers.address(email)
-            let store = try options.openStore(try options.resolve())
+            let store = try Runtime(options).store
             guard let record = try await store.subscriberRecord(address: address) else {
                 throw KuvertError.unknownSubscriber
             }

@@ -24,18 +24,21 @@ struct Worker: AsyncParsableCommand {
     var metricsListen: String?
 
     func run() async throws {
-        let runtime = try await Runtime(options: options, templates: Runtime.mailTemplates)
+        // A flag's error names the flag, not the variable it overrides.
+        if let metricsListen { _ = try SettingSource.listen(metricsListen, name: "--metrics-listen") }
+        let runtime = try Runtime(options, extra: ["KUVERT_METRICS_LISTEN": metricsListen], schema: .migrate)
+        let logger = runtime.startLogging()
         let registry = PrometheusCollectorRegistry()
-        let mailer = try runtime.mailer(metrics: WebDependencies.metrics(registry))
-        let listen = try metricsListen.map { try KuvertCore.Configuration.parseListen($0, name: "--metrics-listen") }
-            ?? runtime.configuration.metricsListen
-        guard let (host, port) = listen else {
-            let group = ServiceGroup(services: [mailer], gracefulShutdownSignals: [.sigterm, .sigint], logger: runtime.logger)
+        let mailer = try runtime.mailer(
+            keys: try runtime.keys(), renderer: try await runtime.renderer(Runtime.mailTemplates), logger: logger,
+            metrics: WebDependencies.metrics(registry))
+        guard let (host, port) = runtime.settings.http.metricsListen else {
+            let group = ServiceGroup(services: [mailer], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             try await group.run()
             return
         }
         let app = buildMetricsApplication(
-            store: runtime.store, registry: registry, host: host, port: port, services: [mailer], logger: runtime.logger)
+            store: runtime.store, registry: registry, host: host, port: port, services: [mailer], logger: logger)
         try await app.runService()
     }
 }

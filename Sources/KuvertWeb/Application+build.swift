@@ -6,28 +6,34 @@ import ServiceLifecycle
 
 /// What the web layer needs, composed once by the executable (or a test).
 public struct WebDependencies: Sendable {
-    public var configuration: KuvertCore.Configuration
+    /// The listeners and what they accept.
+    public var http: HTTPSettings
+    /// Rate limits, trusted proxies, the answer floor, the form's minimum time.
+    public var security: SecuritySettings
+    /// The confirmation window and the resend window.
+    public var subscriptions: SubscriptionSettings
     public var store: any KuvertStore
-    public var signer: TokenSigner
+    /// The signer of links and the key of erased addresses' hashes.
+    public var keys: KeyRing
     public var renderer: TemplateRenderer
-    /// Keys the hashes of erased addresses.
-    public var suppression: SuppressionKey
     /// Called after a request queued mail, to wake a mailer in this process.
     public var mailQueued: @Sendable () -> Void
     /// Where this process's metrics are kept; `/metrics` shows it.
     public var registry: PrometheusCollectorRegistry
     public var metrics: KuvertMetrics { Self.metrics(registry) }
 
+    /// The web layer's part of `settings`: no SMTP credentials, no mailer settings.
     public init(
-        configuration: KuvertCore.Configuration, store: any KuvertStore, signer: TokenSigner, renderer: TemplateRenderer,
-        suppression: SuppressionKey, mailQueued: @escaping @Sendable () -> Void = {},
+        settings: Settings, store: any KuvertStore, keys: KeyRing, renderer: TemplateRenderer,
+        mailQueued: @escaping @Sendable () -> Void = {},
         registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
     ) {
-        self.configuration = configuration
+        self.http = settings.http
+        self.security = settings.security
+        self.subscriptions = settings.subscriptions
         self.store = store
-        self.signer = signer
+        self.keys = keys
         self.renderer = renderer
-        self.suppression = suppression
         self.mailQueued = mailQueued
         self.registry = registry
     }
@@ -46,43 +52,44 @@ public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequest
     // HEAD answers as GET does, without the body: link checkers and mail
     // scanners send it first, and GET changes nothing anywhere.
     let router = Router(context: KuvertRequestContext.self, options: .autoGenerateHeadEndpoints)
-    let configuration = dependencies.configuration
+    let (http, security, subscriptions) = (dependencies.http, dependencies.security, dependencies.subscriptions)
+    let signer = dependencies.keys.signer
     let metrics = dependencies.metrics
     router.add(middleware: EarlyAnswerMiddleware())
     router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
     router.add(middleware: SecurityHeadersMiddleware())
-    router.add(middleware: ClientAddressMiddleware(proxies: TrustedProxies(configuration.trustedProxies)))
+    router.add(middleware: ClientAddressMiddleware(proxies: TrustedProxies(security.trustedProxies)))
     router.add(middleware: ErrorResponseMiddleware())
     let limits = RequestLimits(
-        perClient: RateLimiter(configuration.clientRateLimit), perAddress: RateLimiter(configuration.addressRateLimit))
+        perClient: RateLimiter(security.clientRateLimit), perAddress: RateLimiter(security.addressRateLimit))
     let pages = Pages(renderer: dependencies.renderer)
     let mailQueued = DelayedWake(dependencies.mailQueued)
     SubscribeController(
-        intake: SubscriptionIntake(store: dependencies.store, resendWindow: configuration.resendWindow),
-        pages: pages, maximumBodyBytes: configuration.maxBodyBytes, mailQueued: mailQueued, limits: limits,
-        renderTime: FormRenderTime(signer: dependencies.signer, minimum: configuration.formMinimumSeconds),
-        metrics: metrics, answerFloor: AnswerFloor(seconds: configuration.answerFloor)
+        intake: SubscriptionIntake(store: dependencies.store, resendWindow: subscriptions.resendWindow),
+        pages: pages, maximumBodyBytes: http.maxBodyBytes, mailQueued: mailQueued, limits: limits,
+        renderTime: FormRenderTime(signer: signer, minimum: security.formMinimumSeconds),
+        metrics: metrics, answerFloor: AnswerFloor(seconds: security.answerFloor)
     ).register(on: router)
     ConfirmationController(
         confirmation: ConfirmationService(
-            store: dependencies.store, signer: dependencies.signer, confirmTTL: configuration.confirmTTL),
-        pages: pages, maximumBodyBytes: configuration.maxBodyBytes, metrics: metrics
+            store: dependencies.store, signer: signer, confirmTTL: subscriptions.confirmTTL),
+        pages: pages, maximumBodyBytes: http.maxBodyBytes, metrics: metrics
     ).register(on: router)
     UnsubscribeController(
-        unsubscribing: UnsubscribeService(store: dependencies.store, signer: dependencies.signer), pages: pages,
-        maximumBodyBytes: configuration.maxBodyBytes,
+        unsubscribing: UnsubscribeService(store: dependencies.store, signer: signer), pages: pages,
+        maximumBodyBytes: http.maxBodyBytes,
         metrics: metrics
     ).register(on: router)
     PrivacyController(
-        privacy: PrivacyService(store: dependencies.store, signer: dependencies.signer, suppression: dependencies.suppression),
+        privacy: PrivacyService(store: dependencies.store, signer: signer, suppression: dependencies.keys.suppression),
         pages: pages,
-        maximumBodyBytes: configuration.maxBodyBytes, resendWindow: configuration.resendWindow,
-        mailQueued: mailQueued, limits: limits, answerFloor: AnswerFloor(seconds: configuration.answerFloor)
+        maximumBodyBytes: http.maxBodyBytes, resendWindow: subscriptions.resendWindow,
+        mailQueued: mailQueued, limits: limits, answerFloor: AnswerFloor(seconds: security.answerFloor)
     ).register(on: router)
     HealthController(store: dependencies.store).register(on: router)
     // With a metrics listener of their own, metrics are served there only;
     // otherwise here, to loopback clients only.
-    if configuration.metricsListen == nil {
+    if http.metricsListen == nil {
         MetricsController(store: dependencies.store, registry: dependencies.registry, metrics: metrics, loopbackOnly: true)
             .register(on: router)
     }
@@ -96,16 +103,16 @@ public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequest
 public func buildApplication(
     _ dependencies: WebDependencies, services: [any Service] = [], logger: Logger
 ) -> some ApplicationProtocol {
-    let configuration = dependencies.configuration
+    let http = dependencies.http
     return Application(
         router: buildRouter(dependencies),
         // Idle connections are closed, so slow or silent clients do not pile up;
         // headers are capped well below NIO's defaults (no route needs more).
         server: .http1(configuration: .init(
-            idleTimeout: .milliseconds(Int64(configuration.idleTimeout * 1000)),
+            idleTimeout: .milliseconds(Int64(http.idleTimeout * 1000)),
             httpDecoderConfiguration: .init(maxHeaderFieldSize: 8 * 1024, maxHeaderListSize: 16 * 1024, maxHeaderFieldCount: 100))),
         configuration: .init(
-            address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: "Kuvert"),
+            address: .hostname(http.listenHost, port: http.listenPort), serverName: "Kuvert"),
         services: services,
         logger: logger)
 }

@@ -35,7 +35,7 @@ struct CampaignTests {
 
     @Test("500 confirmed subscribers get exactly one copy each; pending and unsubscribed get none; sending twice adds nothing")
     func exactlyOnce() async throws {
-        let harness = try await MailerHarness { $0.smtpConnections = 4 }
+        let harness = try await MailerHarness { $0.mailer.connections = 4 }
         let id = try await prepare(harness, active: 500, pending: 20, unsubscribed: 20)
         #expect(try await harness.store.database.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 64) == 500)
         #expect(try await harness.store.database.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 64) == 0)
@@ -56,7 +56,7 @@ struct CampaignTests {
 
     @Test("every newsletter carries List-Id, one-click unsubscribe headers and a visible link; Swedish survives")
     func headersAndEncoding() async throws {
-        let harness = try await MailerHarness { $0.unsubscribeMailto = "unsubscribe@example.se" }
+        let harness = try await MailerHarness { $0.mail.unsubscribeMailto = "unsubscribe@example.se" }
         let id = try await prepare(harness, active: 2)
         _ = try await harness.store.database.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 10)
         try await harness.withMailer { _ in try await harness.server.waitFor { harness.server.messages().count == 2 } }

@@ -53,7 +53,7 @@ struct LeaseHolderTests {
 
     @Test("a starting mailer takes back a dead local holder's claims at once and leaves a remote holder's alone")
     func reclaimAtStart() async throws {
-        let harness = try await MailerHarness { $0.leaseDuration = 300 }
+        let harness = try await MailerHarness { $0.mailer.leaseDuration = 300 }
         try await harness.store.addList()
         for index in 0..<6 { try await harness.subscribe("reader\(index)@example.se") }
         // A worker on this host claimed three and was killed; one elsewhere claimed three and runs on.

@@ -71,7 +71,7 @@ struct MailerTests {
 
     @Test("a transient failure gives up after the retry limit")
     func retryLimit() async throws {
-        let harness = try await MailerHarness { $0.retryLimit = 3 }
+        let harness = try await MailerHarness { $0.mailer.retryLimit = 3 }
         try await harness.store.addList()
         try await harness.subscribe("defer-10@example.se")
         try await harness.withMailer { _ in
@@ -85,7 +85,7 @@ struct MailerTests {
 
     @Test("550 is not retried, is recorded, and repeated refusals mark the subscription bounced")
     func rejectedIsPermanent() async throws {
-        let harness = try await MailerHarness { $0.bounceLimit = 2 }
+        let harness = try await MailerHarness { $0.mailer.bounceLimit = 2 }
         try await harness.store.addList()
         try await harness.subscribe("reject@example.se")
         try await harness.withMailer { _ in
@@ -108,7 +108,7 @@ struct MailerTests {
 
     @Test("policy refusals fail the message but never bounce the subscriber")
     func policyRefusalIsNoBounce() async throws {
-        let harness = try await MailerHarness { $0.bounceLimit = 1 }
+        let harness = try await MailerHarness { $0.mailer.bounceLimit = 1 }
         try await harness.store.addList()
         try await harness.subscribe("policy@example.se")
         try await harness.withMailer { _ in
@@ -120,7 +120,7 @@ struct MailerTests {
 
     @Test("with the server down for a while and then up, nothing is lost")
     func serverDownThenUp() async throws {
-        let harness = try await MailerHarness { $0.retryBase = 0.2 }
+        let harness = try await MailerHarness { $0.mailer.retryBase = 0.2 }
         try await harness.store.addList()
         let port = harness.server.port
         harness.server.stop()
@@ -137,7 +137,7 @@ struct MailerTests {
 
     @Test("200 messages over 4 sessions open only a handful of connections")
     func connectionReuse() async throws {
-        let harness = try await MailerHarness { $0.smtpConnections = 4 }
+        let harness = try await MailerHarness { $0.mailer.connections = 4 }
         try await harness.store.addList()
         for index in 0..<200 { try await harness.subscribe("reader\(index)@example.se") }
         try await harness.withMailer { _ in
@@ -151,8 +151,8 @@ struct MailerTests {
     @Test("stopping finishes the message in hand and returns the rest of the claim")
     func gracefulStop() async throws {
         let harness = try await MailerHarness { configuration in
-            configuration.smtpConnections = 1
-            configuration.sendRate = 20
+            configuration.mailer.connections = 1
+            configuration.mailer.sendRate = 20
         }
         try await harness.store.addList()
         for index in 0..<40 { try await harness.subscribe("reader\(index)@example.se") }
@@ -171,8 +171,8 @@ struct MailerTests {
     @Test("the sender-wide rate limit spaces messages out")
     func rateLimit() async throws {
         let harness = try await MailerHarness { configuration in
-            configuration.smtpConnections = 4
-            configuration.sendRate = 25
+            configuration.mailer.connections = 4
+            configuration.mailer.sendRate = 25
         }
         try await harness.store.addList()
         for index in 0..<11 { try await harness.subscribe("reader\(index)@example.se") }

@@ -299,7 +299,7 @@ struct CommandLineTests {
         let link = try #require(shown.stdout.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("https://news.example.se/confirm/") })
         // Decoded: the whole token on one line, no quoted-printable soft breaks.
         #expect(!link.contains("="))
-        let signer = TokenSigner(keys: try SecretKeys.load(KuvertCore.Configuration(dataDirectory: kuvert.dataDirectory)))
+        let signer = TokenSigner(keys: try SecretKeys.load(StorageSettings(dataDirectory: kuvert.dataDirectory)))
         let service = ConfirmationService(store: store, signer: signer, confirmTTL: 7 * 86_400)
         let context = try await service.open(String(link.split(separator: "/").last ?? ""), now: Date())
         #expect(context.subscription.status == .pending)

@@ -67,7 +67,7 @@ struct ConfirmationTests {
             let subject = try await app.store.writer.read { db in
                 try String.fetchOne(db, sql: "SELECT id || ':' || confirmNonce FROM subscription")
             } ?? ""
-            let unsubscribe = app.dependencies.signer.sign(Token(purpose: .unsubscribe, subject: subject, expiresAt: nil))
+            let unsubscribe = app.signer.sign(Token(purpose: .unsubscribe, subject: subject, expiresAt: nil))
             let foreign = TokenSigner(keys: [SymmetricKey(size: .bits256)]).sign(Token(purpose: .confirm, subject: subject, expiresAt: nil))
             let flipped = String(token.dropLast()) + (token.last == "A" ? "B" : "A")
             for bad in [unsubscribe, foreign, flipped, "x", "%3Cscript%3E", String(repeating: "A", count: 2000)] {

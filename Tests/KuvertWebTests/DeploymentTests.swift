@@ -8,10 +8,13 @@ struct DeploymentTests {
     static let deploy = TestPaths.root.appendingPathComponent("Deploy").path
 
     /// Runs a program to its end; its status and its output, both streams together.
-    func run(_ program: String, _ arguments: [String], in directory: String) throws -> (status: Int32, output: String) {
+    func run(
+        _ program: String, _ arguments: [String], in directory: String, environment: [String: String]? = nil
+    ) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: program)
         process.arguments = arguments
+        if let environment { process.environment = environment }
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         let pipe = Pipe()
         process.standardOutput = pipe
@@ -48,20 +51,38 @@ struct DeploymentTests {
         #expect(try #require(exposure, "\(security.output)") < 2.0)
     }
 
-    @Test("the environment example is a valid configuration for a public server")
+    @Test("the environment example is a valid configuration file for a public server")
     func environmentExample() throws {
         let text = try String(contentsOfFile: Self.deploy + "/kuvert.env.example", encoding: .utf8)
-        var settings: [String: String] = [:]
-        for line in text.split(separator: "\n") where !line.hasPrefix("#") && line.contains("=") {
-            let parts = line.split(separator: "=", maxSplits: 1)
-            settings[String(parts[0])] = String(parts[1])
-        }
-        let configuration = try Configuration(settings: settings)
-        #expect(configuration.baseURL.hasPrefix("https://"))
-        #expect(configuration.smtpRequireTLS)
-        #expect(configuration.trustedProxies == ["127.0.0.1"])
-        #expect(try SMTPSettings(configuration).url == "smtp://smtp.relay.example:587")
-        #expect(try Mailbox(parsing: configuration.from).domain == "example.se")
+        let settings = try Settings(SettingSource(try SettingsFile.parse(text, file: "kuvert.env.example")))
+        #expect(settings.mail.baseURL.hasPrefix("https://"))
+        #expect(settings.smtp.requireTLS)
+        #expect(settings.security.trustedProxies == ["127.0.0.1"])
+        #expect(settings.smtp.url == "smtp://smtp.relay.example:587")
+        #expect(try settings.mail.sender().domain == "example.se")
+    }
+
+    @Test("kuvert-admin runs a command with the settings of the environment file, which kuvert reads itself")
+    func adminScript() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kuvert-admin-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = directory + "/kuvert.env"
+        try "KUVERT_DATABASE=\(directory)/admin.sqlite\nKUVERT_SMTP_PASSWORD=\"a secret\"\n"
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        chmod(file, 0o640)
+        let environment = [
+            "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "KUVERT_ENV_FILE": file, "KUVERT_USER": "root",
+            "KUVERT_BINARY": KuvertCommand.executable.path, "KUVERT_DATA_DIR_OVERRIDE": directory + "/data",
+            "KUVERT_TEMPLATES_OVERRIDE": TestApp.templatesDirectory,
+        ]
+        let migrated = try run(Self.deploy + "/kuvert-admin", ["migrate"], in: directory, environment: environment)
+        #expect(migrated.status == 0, "\(migrated.output)")
+        #expect(migrated.output.contains("The store \(directory)/admin.sqlite has schema"))
+        try "KUVERT_DATABSE=\(directory)/admin.sqlite\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let typo = try run(Self.deploy + "/kuvert-admin", ["lists"], in: directory, environment: environment)
+        #expect(typo.status == 1)
+        #expect(typo.output == "kuvert: \(file) line 1: KUVERT_DATABSE is no Kuvert setting (see the README's configuration table).\n")
     }
 
     @Test("the form snippet posts only fields the intake knows, with the honeypot")

@@ -19,7 +19,7 @@ struct EmbeddableFormTests {
         // A minute: "quick" stays quick however slowly a busy machine runs this test.
         let app = try await TestApp(formMinimumSeconds: 60)
         try await app.addList()
-        let renderTime = FormRenderTime(signer: app.dependencies.signer, minimum: app.dependencies.configuration.formMinimumSeconds)
+        let renderTime = FormRenderTime(signer: app.signer, minimum: app.settings.security.formMinimumSeconds)
         try await app.application.test(.router) { client in
             let form = try await client.execute(uri: "/form?list=news&locale=sv", method: .get)
             #expect(form.status == .ok)

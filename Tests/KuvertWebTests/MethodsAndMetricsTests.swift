@@ -22,7 +22,7 @@ struct MethodsAndMetricsTests {
             try db.execute(sql: "UPDATE subscription SET status = 'active', confirmedAt = updatedAt WHERE id = 2")
             return try Subscription.fetchOne(db, key: 2)
         }
-        return (confirm, "/unsubscribe/" + UnsubscribeLink.token(for: try #require(active), signer: app.dependencies.signer))
+        return (confirm, "/unsubscribe/" + UnsubscribeLink.token(for: try #require(active), signer: app.signer))
     }
 
     @Test("HEAD on pages and /healthz answers as GET does, without a body, and changes nothing")

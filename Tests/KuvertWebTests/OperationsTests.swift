@@ -168,6 +168,37 @@ struct OperationsTests {
         #expect(result.stderr.split(separator: "\n").count == 1)
     }
 
+    @Test("settings come in layers: a flag over the environment over the configuration file over the defaults")
+    func layers() throws {
+        let kuvert = KuvertCommand(migrate: false)
+        let directory = kuvert.dataDirectory
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let file = directory + "/kuvert.env"
+        try "# test\nKUVERT_DATABASE=\"\(directory)/file.sqlite\"\nKUVERT_LOG_LEVEL=debug\n"
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        func store(_ arguments: [String], _ environment: [String: String]) throws -> String {
+            let result = try kuvert.run(["migrate"] + arguments, environment: environment)
+            #expect(result.status == 0, "\(result.stderr)")
+            return result.stdout
+        }
+        #expect(try store([], [:]).contains(directory + "/kuvert.sqlite"))
+        #expect(try store(["--config", file], [:]).contains(directory + "/file.sqlite"))
+        #expect(try store([], ["KUVERT_CONFIG": file]).contains(directory + "/file.sqlite"))
+        #expect(try store(["--config", file], ["KUVERT_DATABASE": directory + "/env.sqlite"]).contains(directory + "/env.sqlite"))
+        #expect(try store(["--config", file, "--database", directory + "/flag.sqlite"], ["KUVERT_DATABASE": directory + "/env.sqlite"])
+            .contains(directory + "/flag.sqlite"))
+
+        try "KUVERT_DATABASE=\(directory)/file.sqlite\nKUVERT_SMPT_URL=smtp://relay.example.se\n"
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        let typo = try kuvert.run(["migrate", "--config", file])
+        #expect(typo.status == 1)
+        #expect(typo.stderr == "kuvert: \(file) line 2: KUVERT_SMPT_URL is no Kuvert setting (see the README's configuration table).\n")
+        let missing = try kuvert.run(["serve"], environment: ["KUVERT_CONFIG": directory + "/none.env"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("Cannot read the configuration file \(directory)/none.env"))
+    }
+
     @Test("a templates directory missing a template, or with one that does not parse, is named at start")
     func brokenTemplates() throws {
         let kuvert = KuvertCommand()

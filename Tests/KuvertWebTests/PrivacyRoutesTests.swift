@@ -72,7 +72,7 @@ struct PrivacyRoutesTests {
     func badLinks() async throws {
         let app = try await TestApp()
         try await app.addList()
-        let signer = app.dependencies.signer
+        let signer = app.signer
         let expired = signer.sign(Token(purpose: .privacy, subject: "1", expiresAt: Date().addingTimeInterval(-1)))
         let unsubscribe = signer.sign(Token(purpose: .unsubscribe, subject: "1", expiresAt: nil))
         try await app.application.test(.router) { client in

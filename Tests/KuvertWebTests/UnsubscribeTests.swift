@@ -19,7 +19,7 @@ struct UnsubscribeTests {
             try db.execute(sql: "UPDATE subscription SET status = 'active', confirmedAt = updatedAt")
             return try Subscription.fetchOne(db)
         }
-        return "/unsubscribe/" + UnsubscribeLink.token(for: try #require(subscription), signer: app.dependencies.signer)
+        return "/unsubscribe/" + UnsubscribeLink.token(for: try #require(subscription), signer: app.signer)
     }
 
     static let oneClickBodies: [(String, String)] = [
@@ -70,7 +70,7 @@ struct UnsubscribeTests {
     func wrongTokens() async throws {
         let app = try await TestApp()
         _ = try await activeSubscriber(app)
-        let confirmToken = app.dependencies.signer.sign(Token(purpose: .confirm, subject: "1", expiresAt: nil))
+        let confirmToken = app.signer.sign(Token(purpose: .confirm, subject: "1", expiresAt: nil))
         try await app.application.test(.router) { client in
             for token in [confirmToken, "garbage", String(repeating: "x", count: 3000)] {
                 let response = try await client.execute(uri: "/unsubscribe/" + token, method: .post)

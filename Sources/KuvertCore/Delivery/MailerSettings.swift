@@ -10,7 +10,9 @@ public struct MailerSettings: Sendable {
     public var retryBase: TimeInterval
     /// Attempts before a message fails.
     public var retryLimit: Int
+    /// Permanent refusals in a row that mark a subscription bounced.
     public var bounceLimit: Int
+    /// How long a worker holds the messages it claimed before others may take them.
     public var leaseDuration: TimeInterval
     /// Messages a session claims at a time. Small, so sessions share the work
     /// and a crash holds few messages.
@@ -18,15 +20,33 @@ public struct MailerSettings: Sendable {
     /// How long an idle session sleeps before looking again (a wake-up comes sooner).
     public var idlePoll: TimeInterval
 
-    public init(_ configuration: Configuration) {
-        connections = configuration.smtpConnections
-        sendRate = configuration.sendRate
-        retryBase = configuration.retryBase
-        retryLimit = configuration.retryLimit
-        bounceLimit = configuration.bounceLimit
-        leaseDuration = configuration.leaseDuration
+    public init() {
+        connections = 4
+        sendRate = nil
+        retryBase = 30
+        retryLimit = 8
+        bounceLimit = 3
+        leaseDuration = 300
         batchSize = 32
         idlePoll = 1
+    }
+
+    /// The settings read from `KUVERT_SMTP_CONNECTIONS`, `KUVERT_SEND_RATE`,
+    /// `KUVERT_RETRY_BASE`, `KUVERT_RETRY_LIMIT`, `KUVERT_BOUNCE_LIMIT` and `KUVERT_LEASE`.
+    public init(_ source: SettingSource) throws {
+        self.init()
+        connections = try source.count("KUVERT_SMTP_CONNECTIONS", default: connections, range: 1...256)
+        if let text = source.string("KUVERT_SEND_RATE") {
+            guard let rate = Double(text), rate > 0, rate.isFinite else {
+                throw KuvertError.configuration(
+                    "KUVERT_SEND_RATE must be a positive number of messages per second, not '\(SettingSource.shown(text))'.")
+            }
+            sendRate = rate
+        }
+        retryBase = try source.duration("KUVERT_RETRY_BASE", default: retryBase)
+        retryLimit = try source.count("KUVERT_RETRY_LIMIT", default: retryLimit, range: 1...100)
+        bounceLimit = try source.count("KUVERT_BOUNCE_LIMIT", default: bounceLimit, range: 1...100)
+        leaseDuration = try source.duration("KUVERT_LEASE", default: leaseDuration)
     }
 
     /// The wait before attempt `attempt + 1` after `attempt` failures: the base

@@ -38,20 +38,17 @@ public struct MessageComposer: Sendable {
     private let listIdDomain: String
     private let unsubscribeMailto: String?
 
+    /// - Parameter confirmTTL: how long a confirmation link lives, which its mail says.
     /// - Throws: `KuvertError.configuration` when `KUVERT_FROM` is not a mailbox.
-    public init(configuration: Configuration, renderer: TemplateRenderer, signer: TokenSigner) throws {
-        do {
-            sender = try Mailbox(parsing: configuration.from)
-        } catch {
-            throw KuvertError.configuration("KUVERT_FROM must look like 'Name <news@example.se>': \(error)")
-        }
+    public init(mail: MailSettings, confirmTTL: TimeInterval, renderer: TemplateRenderer, signer: TokenSigner) throws {
+        sender = try mail.sender()
         self.renderer = renderer
         self.newsletters = NewsletterMail.Cache(renderer: renderer)
         self.signer = signer
-        self.baseURL = configuration.baseURL
-        self.confirmTTL = configuration.confirmTTL
-        self.listIdDomain = URL(string: configuration.baseURL)?.host ?? "localhost"
-        self.unsubscribeMailto = configuration.unsubscribeMailto
+        self.baseURL = mail.baseURL
+        self.confirmTTL = confirmTTL
+        self.listIdDomain = URL(string: mail.baseURL)?.host ?? "localhost"
+        self.unsubscribeMailto = mail.unsubscribeMailto
     }
 
     /// The message for an outbox row, or why it is not sent now.

@@ -15,7 +15,7 @@ public enum Deliverability {
 
     /// The records to publish for mail from `domain` sent through `relayHost`.
     public static func records(domain: String, relayHost: String?) -> [Record] {
-        let localRelay = relayHost == nil || Configuration.isLoopback(relayHost)
+        let localRelay = relayHost == nil || SettingSource.isLoopback(relayHost)
         let spf = localRelay
             ? "v=spf1 a mx -all"
             : "v=spf1 a:\(relayHost!) -all"

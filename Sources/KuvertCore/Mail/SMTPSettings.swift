@@ -34,28 +34,43 @@ public struct SMTPSettings: Sendable, Equatable {
     /// True when the session is encrypted before anything but EHLO is said.
     public var tlsIsCertain: Bool { url.hasPrefix("smtps://") || requireTLS }
 
-    /// The settings of a configuration.
+    /// The settings read from `KUVERT_SMTP_*`.
     /// - Throws: `KuvertError.configuration` for a URL that is not `smtp://` or
-    ///   `smtps://`, or an EHLO name that is no host name.
-    public init(_ configuration: Configuration) throws {
-        guard let parsed = URL(string: configuration.smtpURL), ["smtp", "smtps"].contains(parsed.scheme ?? ""),
-              parsed.host != nil
-        else {
+    ///   `smtps://`, an EHLO name that is no host name, or a CA file that cannot be read.
+    public init(_ source: SettingSource) throws {
+        let text = source.string("KUVERT_SMTP_URL") ?? "smtp://127.0.0.1:2525"
+        guard let parsed = URL(string: text), ["smtp", "smtps"].contains(parsed.scheme ?? ""), parsed.host != nil else {
             throw KuvertError.configuration(
-                "KUVERT_SMTP_URL must look like smtp://host:port or smtps://host:port, not '\(configuration.smtpURL)'.")
+                "KUVERT_SMTP_URL must look like smtp://host:port or smtps://host:port, not '\(SettingSource.shown(text))'.")
         }
-        var url = configuration.smtpURL
-        if let ehlo = configuration.smtpEHLO {
+        var url = text
+        if let ehlo = source.string("KUVERT_SMTP_EHLO") {
+            guard SettingSource.isHostName(ehlo) else {
+                throw KuvertError.configuration(
+                    "KUVERT_SMTP_EHLO must be a host name such as mail.example.se, not '\(SettingSource.shown(ehlo))'.")
+            }
             guard parsed.path.isEmpty || parsed.path == "/" else {
                 throw KuvertError.configuration(
-                    "KUVERT_SMTP_EHLO and an EHLO name in KUVERT_SMTP_URL's path ('\(parsed.path)') cannot both be set.")
+                    "KUVERT_SMTP_EHLO and an EHLO name in KUVERT_SMTP_URL's path ('\(SettingSource.shown(parsed.path))') cannot both be set.")
             }
             // libcurl says EHLO with the URL's path.
             url = (url.hasSuffix("/") ? String(url.dropLast()) : url) + "/" + ehlo
         }
+        let username = source.string("KUVERT_SMTP_USER")
+        let password = source.string("KUVERT_SMTP_PASSWORD")
+        // No password in clear unless the operator says so: with credentials,
+        // STARTTLS must succeed (smtps:// is TLS from the start anyway).
+        let requireTLS = try source.choice(
+            "KUVERT_SMTP_TLS", default: username != nil || password != nil, [("require", true), ("opportunistic", false)])
+        let caFile = source.string("KUVERT_SMTP_CA_FILE")
+        if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+            throw KuvertError.configuration("KUVERT_SMTP_CA_FILE names '\(SettingSource.shown(caFile))', which is no readable file.")
+        }
         self.init(
-            url: url, username: configuration.smtpUser, password: configuration.smtpPassword,
-            requireTLS: configuration.smtpRequireTLS, caFile: configuration.smtpCAFile,
-            pinnedPublicKey: configuration.smtpPinnedKey)
+            url: url, username: username, password: password, requireTLS: requireTLS, caFile: caFile,
+            pinnedPublicKey: source.string("KUVERT_SMTP_PINNED_KEY"))
     }
+
+    /// The relay's host name or address.
+    public var host: String? { URL(string: url)?.host }
 }

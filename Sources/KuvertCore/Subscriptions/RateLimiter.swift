@@ -21,9 +21,9 @@ public final class RateLimiter: Sendable {
         public init(parsing text: String, setting: String) throws {
             let parts = text.split(separator: "/")
             guard parts.count == 2, let count = Int(parts[0]), count > 0 else {
-                throw KuvertError.configuration("\(setting) must look like 20/1m (requests per time), not '\(text)'.")
+                throw KuvertError.configuration("\(setting) must look like 20/1m (requests per time), not '\(SettingSource.shown(text))'.")
             }
-            self.init(count: count, window: try Configuration.parseDuration(String(parts[1]), name: setting))
+            self.init(count: count, window: try SettingSource.duration(String(parts[1]), name: setting))
         }
     }
 

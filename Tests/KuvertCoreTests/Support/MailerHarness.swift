@@ -9,39 +9,40 @@ import Logging
 final class MailerHarness: Sendable {
     let store: TemporaryStore
     let server: SMTPTestServer
-    let configuration: KuvertCore.Configuration
+    let settings: Settings
     let signer = TokenSigner(keys: [SymmetricKey(size: .bits256)])
     let renderer: TemplateRenderer
 
-    init(configure: (inout KuvertCore.Configuration) -> Void = { _ in }) async throws {
+    init(configure: (inout Settings) -> Void = { _ in }) async throws {
         store = try TemporaryStore()
         server = try SMTPTestServer()
-        var configuration = KuvertCore.Configuration(dataDirectory: store.directory)
-        configuration.smtpURL = server.url
-        configuration.from = "Kuvert Test <news@kuvert.example>"
-        configuration.baseURL = "https://news.example.se"
-        configuration.retryBase = 0.05
-        configuration.resendWindow = 0
-        configure(&configuration)
-        self.configuration = configuration
+        var settings = Settings(dataDirectory: store.directory)
+        settings.smtp = SMTPSettings(url: server.url, connectTimeout: 2, transferTimeout: 10)
+        settings.mail.from = "Kuvert Test <news@kuvert.example>"
+        settings.mail.baseURL = "https://news.example.se"
+        settings.mailer.retryBase = 0.05
+        settings.subscriptions.resendWindow = 0
+        configure(&settings)
+        self.settings = settings
         renderer = try await TemplateRenderer(
             directory: TestPaths.templates, required: MessageComposer.templateNames)
     }
 
     var confirmation: ConfirmationService {
-        ConfirmationService(store: store.database, signer: signer, confirmTTL: configuration.confirmTTL)
+        ConfirmationService(store: store.database, signer: signer, confirmTTL: settings.subscriptions.confirmTTL)
     }
 
     func makeMailer(idlePoll: TimeInterval = 0.05) throws -> Mailer {
-        var settings = MailerSettings(configuration)
-        settings.idlePoll = idlePoll
-        let smtp = SMTPSettings(url: configuration.smtpURL, connectTimeout: 2, transferTimeout: 10)
+        var mailerSettings = settings.mailer
+        mailerSettings.idlePoll = idlePoll
+        let smtp = settings.smtp
         var logger = Logger(label: "mailer-test")
         logger.logLevel = .critical
         return Mailer(
             store: store.database,
-            composer: try MessageComposer(configuration: configuration, renderer: renderer, signer: signer),
-            settings: settings, makeTransport: { try SMTPTransport(settings: smtp) }, logger: logger)
+            composer: try MessageComposer(
+                mail: settings.mail, confirmTTL: settings.subscriptions.confirmTTL, renderer: renderer, signer: signer),
+            settings: mailerSettings, makeTransport: { try SMTPTransport(settings: smtp) }, logger: logger)
     }
 
     /// Runs a mailer while `body` runs, then stops it and waits for it to finish.

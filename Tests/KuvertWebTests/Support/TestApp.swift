@@ -16,6 +16,9 @@ final class TestApp: Sendable {
     let directory: String
     let store: AppDatabase
     let dependencies: WebDependencies
+    /// All of the settings; the web layer got its part in `dependencies`.
+    let settings: Settings
+    var signer: TokenSigner { dependencies.keys.signer }
 
     init(
         resendWindow: TimeInterval = 3_600, confirmTTL: TimeInterval = 7 * 86_400, maxBodyBytes: Int = 16 * 1024,
@@ -25,42 +28,43 @@ final class TestApp: Sendable {
         idleTimeout: TimeInterval = 30, metricsListen: (host: String, port: Int)? = nil, formMinimumSeconds: TimeInterval = 3
     ) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("kuvert-web-\(UUID().uuidString)").path
-        var configuration = KuvertCore.Configuration(dataDirectory: directory)
-        configuration.resendWindow = resendWindow
-        configuration.confirmTTL = confirmTTL
-        configuration.maxBodyBytes = maxBodyBytes
-        configuration.listenPort = 0
-        configuration.baseURL = "http://kuvert.test"
-        if let smtpURL { configuration.smtpURL = smtpURL }
-        configuration.clientRateLimit = clientRateLimit
-        configuration.addressRateLimit = addressRateLimit
-        configuration.trustedProxies = trustedProxies
-        configuration.idleTimeout = idleTimeout
-        configuration.metricsListen = metricsListen
-        configuration.formMinimumSeconds = formMinimumSeconds
-        store = try AppDatabase.open(path: configuration.databasePath)
+        var settings = Settings(dataDirectory: directory)
+        settings.subscriptions.resendWindow = resendWindow
+        settings.subscriptions.confirmTTL = confirmTTL
+        settings.http.maxBodyBytes = maxBodyBytes
+        settings.http.listenPort = 0
+        settings.mail.baseURL = "http://kuvert.test"
+        if let smtpURL { settings.smtp.url = smtpURL }
+        settings.security.clientRateLimit = clientRateLimit
+        settings.security.addressRateLimit = addressRateLimit
+        settings.security.trustedProxies = trustedProxies
+        settings.http.idleTimeout = idleTimeout
+        settings.http.metricsListen = metricsListen
+        settings.security.formMinimumSeconds = formMinimumSeconds
+        self.settings = settings
+        store = try AppDatabase.open(path: settings.storage.databasePath)
         let renderer = try await TemplateRenderer(
             directory: Self.templatesDirectory,
             required: WebDependencies.requiredTemplates + MessageComposer.templateNames)
         dependencies = WebDependencies(
-            configuration: configuration, store: store, signer: TokenSigner(keys: [SymmetricKey(size: .bits256)]),
-            renderer: renderer, suppression: SuppressionKey(signingKey: SymmetricKey(size: .bits256)),
+            settings: settings, store: store, keys: KeyRing(keys: [SymmetricKey(size: .bits256)]), renderer: renderer,
             mailQueued: { mailer?.mailer?.wake() })
     }
 
     /// A mailer sending through the configured SMTP server, as `kuvert serve` runs it.
     func makeMailer() throws -> Mailer {
-        let configuration = dependencies.configuration
-        let smtp = try SMTPSettings(configuration)
+        let smtp = settings.smtp
         var logger = Logger(label: "mailer-test")
         logger.logLevel = .critical
-        var settings = MailerSettings(configuration)
+        var mailerSettings = settings.mailer
         // Minutes: a test that gets its mail in seconds got it because intake woke the mailer.
-        settings.idlePoll = 120
+        mailerSettings.idlePoll = 120
         return Mailer(
             store: store,
-            composer: try MessageComposer(configuration: configuration, renderer: dependencies.renderer, signer: dependencies.signer),
-            settings: settings, makeTransport: { try SMTPTransport(settings: smtp) }, logger: logger)
+            composer: try MessageComposer(
+                mail: settings.mail, confirmTTL: settings.subscriptions.confirmTTL, renderer: dependencies.renderer,
+                signer: signer),
+            settings: mailerSettings, makeTransport: { try SMTPTransport(settings: smtp) }, logger: logger)
     }
 
     deinit { try? FileManager.default.removeItem(atPath: directory) }
@@ -85,10 +89,10 @@ final class TestApp: Sendable {
         }
         let delivery = try await store.outboxDelivery(id: id ?? -1)
         guard let delivery, let subscription = delivery.subscription else { throw TestAppError.noMail }
-        let service = ConfirmationService(store: store, signer: dependencies.signer, confirmTTL: dependencies.configuration.confirmTTL)
+        let service = ConfirmationService(store: store, signer: signer, confirmTTL: settings.subscriptions.confirmTTL)
         let mail = try ConfirmationMail.render(
             subscription, list: delivery.list, to: delivery.address, token: service.token(for: subscription), baseURL: "",
-            confirmTTL: dependencies.configuration.confirmTTL, renderer: dependencies.renderer)
+            confirmTTL: settings.subscriptions.confirmTTL, renderer: dependencies.renderer)
         guard let line = mail.text.split(separator: "\n").first(where: { $0.hasPrefix("/confirm/") }) else {
             throw TestAppError.noLink
         }

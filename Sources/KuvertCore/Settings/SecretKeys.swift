@@ -14,8 +14,8 @@ public enum SecretKeys {
     /// The signing key first, then older keys.
     /// - Throws: `KuvertError.configuration` when the secret is too short or the
     ///   key file cannot be read or created.
-    public static func load(_ configuration: Configuration) throws -> [SymmetricKey] {
-        if let secret = configuration.secret {
+    public static func load(_ storage: StorageSettings) throws -> [SymmetricKey] {
+        if let secret = storage.secret {
             // Several secrets, comma-separated: the first signs, the others still verify.
             let secrets = secret.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             guard !secrets.isEmpty, secrets.allSatisfy({ $0.utf8.count >= 32 }) else {
@@ -23,8 +23,8 @@ public enum SecretKeys {
             }
             return secrets.map { SymmetricKey(data: Data($0.utf8)) }
         }
-        try DataDirectory.prepare(configuration.dataDirectory)
-        let path = configuration.dataDirectory + "/" + fileName
+        try DataDirectory.prepare(storage.dataDirectory)
+        let path = storage.dataDirectory + "/" + fileName
         if !FileManager.default.fileExists(atPath: path) {
             try create(at: path)
         }

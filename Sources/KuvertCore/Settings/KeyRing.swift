@@ -1,0 +1,21 @@
+import Crypto
+
+/// The keys Kuvert works with, derived once from the secret keys: the signer
+/// of links and the key of the suppression list's hashes.
+public struct KeyRing: Sendable {
+    public let signer: TokenSigner
+    public let suppression: SuppressionKey
+
+    /// - Parameter keys: the signing key first, then older keys that still verify.
+    public init(keys: [SymmetricKey]) {
+        precondition(!keys.isEmpty, "a key ring needs a signing key")
+        signer = TokenSigner(keys: keys)
+        suppression = SuppressionKey(signingKey: keys[0])
+    }
+
+    /// The keys of `KUVERT_SECRET` or the data directory's key file.
+    /// - Throws: `KuvertError.configuration`, as `SecretKeys.load` does.
+    public static func load(_ storage: StorageSettings) throws -> KeyRing {
+        KeyRing(keys: try SecretKeys.load(storage))
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+
+/// What Kuvert's mail says about where it comes from and where its links go.
+public struct MailSettings: Sendable {
+    /// `KUVERT_BASE_URL`: the public address of the service, without a trailing
+    /// slash; links in mail point here.
+    public var baseURL: String
+    /// `KUVERT_FROM`: the sender of every list without a `From` of its own.
+    public var from: String
+    /// `KUVERT_UNSUBSCRIBE_MAILTO`: an address that takes unsubscribe requests
+    /// by mail, offered in `List-Unsubscribe` beside the link; nil for none.
+    public var unsubscribeMailto: String?
+
+    public init() {
+        baseURL = "http://127.0.0.1:8080"
+        from = "Kuvert <newsletter@localhost>"
+        unsubscribeMailto = nil
+    }
+
+    public init(_ source: SettingSource) throws {
+        self.init()
+        if let text = source.string("KUVERT_BASE_URL") { baseURL = try Self.baseURL(text) }
+        if let text = source.string("KUVERT_FROM") { from = text }
+        if let text = source.string("KUVERT_UNSUBSCRIBE_MAILTO") {
+            guard (try? EmailAddress(text)) != nil else {
+                throw KuvertError.configuration(
+                    "KUVERT_UNSUBSCRIBE_MAILTO must be an address such as unsubscribe@example.se, not '\(SettingSource.shown(text))'.")
+            }
+            unsubscribeMailto = text
+        }
+    }
+
+    /// The sender, parsed.
+    /// - Throws: `KuvertError.configuration` when `KUVERT_FROM` is not a mailbox.
+    public func sender() throws -> Mailbox {
+        do {
+            return try Mailbox(parsing: from)
+        } catch {
+            throw KuvertError.configuration("KUVERT_FROM must look like 'Name <news@example.se>': \(error)")
+        }
+    }
+
+    static func baseURL(_ text: String) throws -> String {
+        guard let url = URL(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host != nil,
+              url.query == nil, url.fragment == nil
+        else {
+            throw KuvertError.configuration(
+                "KUVERT_BASE_URL must be an http or https address such as https://news.example.se, not '\(SettingSource.shown(text))'.")
+        }
+        return text.hasSuffix("/") ? String(text.dropLast()) : text
+    }
+}

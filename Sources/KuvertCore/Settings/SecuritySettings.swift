@@ -1,0 +1,48 @@
+import Foundation
+
+/// What protects the public routes from abuse and from telling what they found.
+public struct SecuritySettings: Sendable {
+    /// `KUVERT_RATE_LIMIT`: requests per client address to the public POST routes.
+    public var clientRateLimit: RateLimiter.Limit
+    /// `KUVERT_ADDRESS_RATE_LIMIT`: requests naming one target address (subscribe, privacy link), from anyone.
+    public var addressRateLimit: RateLimiter.Limit
+    /// `KUVERT_TRUSTED_PROXIES`: proxies whose `X-Forwarded-For` is believed:
+    /// IPv4 addresses or CIDR ranges, IPv6 addresses.
+    public var trustedProxies: [String]
+    /// `KUVERT_FORM_MIN_SECONDS`: the least time between rendering the embeddable
+    /// form and submitting it; quicker submissions are taken for bots.
+    public var formMinimumSeconds: TimeInterval
+    /// `KUVERT_ANSWER_FLOOR`: the least time before intake and privacy requests
+    /// are answered, so that what a request found (a new address, a known one)
+    /// cannot be told from the answer's timing.
+    public var answerFloor: TimeInterval
+
+    public init() {
+        clientRateLimit = .init(count: 30, window: 60)
+        addressRateLimit = .init(count: 5, window: 3_600)
+        trustedProxies = []
+        formMinimumSeconds = 3
+        answerFloor = 0.01
+    }
+
+    public init(_ source: SettingSource) throws {
+        self.init()
+        if let text = source.string("KUVERT_RATE_LIMIT") {
+            clientRateLimit = try RateLimiter.Limit(parsing: text, setting: "KUVERT_RATE_LIMIT")
+        }
+        if let text = source.string("KUVERT_ADDRESS_RATE_LIMIT") {
+            addressRateLimit = try RateLimiter.Limit(parsing: text, setting: "KUVERT_ADDRESS_RATE_LIMIT")
+        }
+        if let text = source.string("KUVERT_TRUSTED_PROXIES") {
+            trustedProxies = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            for proxy in trustedProxies where !TrustedProxies.isValid(proxy) {
+                throw KuvertError.configuration("KUVERT_TRUSTED_PROXIES holds '\(SettingSource.shown(proxy))', which is no IP address or IPv4 CIDR range.")
+            }
+        }
+        formMinimumSeconds = try source.duration("KUVERT_FORM_MIN_SECONDS", default: formMinimumSeconds, allowZero: true)
+        answerFloor = try source.duration("KUVERT_ANSWER_FLOOR", default: answerFloor, allowZero: true)
+        guard answerFloor <= 5 else {
+            throw KuvertError.configuration("KUVERT_ANSWER_FLOOR must be at most 5s, not '\(SettingSource.shown(source.string("KUVERT_ANSWER_FLOOR") ?? ""))'.")
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+
+/// Everything Kuvert is configured with, by concern. The executable reads it
+/// once and gives each layer only its part: the web layer never sees the SMTP
+/// password, the mailer never sees the rate limits.
+///
+/// Read from `KUVERT_*` variables (`SettingSource`); `Settings()` is the
+/// defaults, which make `kuvert serve` work on a laptop.
+public struct Settings: Sendable {
+    public var storage: StorageSettings
+    public var http: HTTPSettings
+    public var security: SecuritySettings
+    public var subscriptions: SubscriptionSettings
+    public var mail: MailSettings
+    public var smtp: SMTPSettings
+    public var mailer: MailerSettings
+    public var retention: RetentionSettings
+    public var logging: LogSettings
+
+    /// The defaults, rooted at `dataDirectory`.
+    public init(dataDirectory: String = "./data") {
+        storage = StorageSettings(dataDirectory: dataDirectory)
+        http = HTTPSettings()
+        security = SecuritySettings()
+        subscriptions = SubscriptionSettings()
+        mail = MailSettings()
+        smtp = SMTPSettings(url: "smtp://127.0.0.1:2525")
+        mailer = MailerSettings()
+        retention = RetentionSettings()
+        logging = LogSettings()
+    }
+
+    /// The settings `source` holds, over the defaults.
+    /// - Throws: `KuvertError.configuration` naming the first setting that is wrong and what it must look like.
+    public init(_ source: SettingSource) throws {
+        storage = StorageSettings(source)
+        http = try HTTPSettings(source)
+        security = try SecuritySettings(source)
+        subscriptions = try SubscriptionSettings(source)
+        mail = try MailSettings(source)
+        smtp = try SMTPSettings(source)
+        mailer = try MailerSettings(source)
+        retention = try RetentionSettings(source)
+        logging = try LogSettings(source)
+    }
+
+    /// Every variable Kuvert reads (besides `KUVERT_CONFIG`, which names the file
+    /// that may set the others).
+    public static let names: Set<String> = [
+        "KUVERT_DATA_DIR", "KUVERT_DATABASE", "KUVERT_TEMPLATES", "KUVERT_SECRET",
+        "KUVERT_LISTEN", "KUVERT_MAX_BODY", "KUVERT_IDLE_TIMEOUT", "KUVERT_METRICS_LISTEN",
+        "KUVERT_RATE_LIMIT", "KUVERT_ADDRESS_RATE_LIMIT", "KUVERT_TRUSTED_PROXIES", "KUVERT_FORM_MIN_SECONDS",
+        "KUVERT_ANSWER_FLOOR",
+        "KUVERT_CONFIRM_TTL", "KUVERT_RESEND_WINDOW",
+        "KUVERT_BASE_URL", "KUVERT_FROM", "KUVERT_UNSUBSCRIBE_MAILTO",
+        "KUVERT_SMTP_URL", "KUVERT_SMTP_USER", "KUVERT_SMTP_PASSWORD", "KUVERT_SMTP_TLS", "KUVERT_SMTP_CA_FILE",
+        "KUVERT_SMTP_PINNED_KEY", "KUVERT_SMTP_EHLO",
+        "KUVERT_SMTP_CONNECTIONS", "KUVERT_SEND_RATE", "KUVERT_RETRY_BASE", "KUVERT_RETRY_LIMIT", "KUVERT_BOUNCE_LIMIT",
+        "KUVERT_LEASE",
+        "KUVERT_RETENTION", "KUVERT_MESSAGE_RETENTION",
+        "KUVERT_LOG_FORMAT", "KUVERT_LOG_LEVEL",
+    ]
+
+    /// The variables whose values are secrets: never printed, never logged.
+    public static let secretNames: Set<String> = ["KUVERT_SECRET", "KUVERT_SMTP_PASSWORD"]
+}
