@@ -7,9 +7,11 @@ KUVERT := .build/debug/kuvert
 # driver and Selenium for the browser journey in Tests/Browser/; Postfix, Cyrus
 # SASL's tools and openssl for the tests' own relay with STARTTLS and AUTH,
 # Tests/Support/postfix_relay.sh: Postfix installs with "No configuration" and
-# its system daemon is never started).
+# its system daemon is never started; dkimpy with PyNaCl and OpenDKIM's test
+# mode, the independent DKIM verifiers of Tests/Support/dkim_verify.py: no
+# daemon of theirs is started either, as policy-rc.d says while installing).
 APT_PACKAGES := libcurl4-openssl-dev libsqlite3-dev python3-aiosmtpd systemd chromium chromium-driver python3-selenium \
-  postfix sasl2-bin openssl
+  postfix sasl2-bin openssl python3-dkim python3-nacl opendkim opendkim-tools
 # Debian's aiosmtpd belongs to Debian's Python, which need not be first on PATH.
 DEBIAN_PYTHON := /usr/bin/python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -26,7 +28,14 @@ deps:
 	if [ -n "$$missing" ]; then \
 	  echo "Installing$$missing"; \
 	  echo "postfix postfix/main_mailer_type select No configuration" | $(SUDO) debconf-set-selections; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	  policy=""; \
+	  if [ ! -e /usr/sbin/policy-rc.d ]; then \
+	    printf '#!/bin/sh\nexit 101\n' | $(SUDO) tee /usr/sbin/policy-rc.d >/dev/null; \
+	    $(SUDO) chmod 755 /usr/sbin/policy-rc.d; policy=made; \
+	  fi; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; status=$$?; \
+	  if [ -n "$$policy" ]; then $(SUDO) rm -f /usr/sbin/policy-rc.d; fi; \
+	  exit $$status; \
 	fi
 
 ## build: compile the kuvert command (debug).

@@ -9,10 +9,10 @@ struct Kuvert: AsyncParsableCommand {
         commandName: "kuvert",
         abstract: "A self-hosted double opt-in newsletter service.",
         discussion: """
-            Settings come from KUVERT_* environment variables, overridden by flags.
+            Settings come from flags, then KUVERT_* environment variables, then the file of --config or KUVERT_CONFIG.
             Exit codes: 0 success, 1 failure (reason on stderr), 2 bad usage.
             """,
-        subcommands: [Serve.self, Worker.self, Migrate.self, Doctor.self, Lists.self, Subscribers.self, CampaignCommand.self, Queue.self, Purge.self, Backup.self, Audit.self])
+        subcommands: [Serve.self, Worker.self, Migrate.self, Doctor.self, DKIM.self, Lists.self, Subscribers.self, CampaignCommand.self, Queue.self, Purge.self, Backup.self, Audit.self])
 
     /// Runs a command and maps failures to the documented exit codes: 1 with a
     /// one-line reason for failures, 2 for bad usage.

@@ -48,10 +48,17 @@ struct Runtime {
     /// Every mail template the mailer needs.
     static let mailTemplates = MessageComposer.templateNames
 
-    /// Renders outbox rows into mail as the mailer sends them.
+    /// The DKIM keys in the data directory, loaded once; nil with `KUVERT_DKIM=off`.
+    func dkim() throws -> DKIMSigner? {
+        guard settings.mail.dkim else { return nil }
+        return DKIMSigner(try DKIMKeyDirectory(dataDirectory: settings.storage.dataDirectory).load())
+    }
+
+    /// Renders outbox rows into mail as the mailer sends them, signed where a key exists.
     func composer(keys: KeyRing, renderer: TemplateRenderer) throws -> MessageComposer {
         try MessageComposer(
-            mail: settings.mail, confirmTTL: settings.subscriptions.confirmTTL, renderer: renderer, signer: keys.signer)
+            mail: settings.mail, confirmTTL: settings.subscriptions.confirmTTL, renderer: renderer, signer: keys.signer,
+            dkim: try dkim())
     }
 
     /// The mailer worker over libcurl SMTP sessions.

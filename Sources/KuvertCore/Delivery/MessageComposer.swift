@@ -37,10 +37,17 @@ public struct MessageComposer: Sendable {
     private let confirmTTL: TimeInterval
     private let listIdDomain: String
     private let unsubscribeMailto: String?
+    private let dkim: DKIMSigner?
 
-    /// - Parameter confirmTTL: how long a confirmation link lives, which its mail says.
+    /// - Parameters:
+    ///   - confirmTTL: how long a confirmation link lives, which its mail says.
+    ///   - dkim: signs each message with the keys of its From domain; nil to leave signing to the relay.
     /// - Throws: `KuvertError.configuration` when `KUVERT_FROM` is not a mailbox.
-    public init(mail: MailSettings, confirmTTL: TimeInterval, renderer: TemplateRenderer, signer: TokenSigner) throws {
+    public init(
+        mail: MailSettings, confirmTTL: TimeInterval, renderer: TemplateRenderer, signer: TokenSigner,
+        dkim: DKIMSigner? = nil
+    ) throws {
+        self.dkim = dkim
         sender = try mail.sender()
         self.renderer = renderer
         self.newsletters = NewsletterMail.Cache(renderer: renderer)
@@ -132,6 +139,8 @@ public struct MessageComposer: Sendable {
         let message = MailMessage(
             from: from, to: Mailbox(name: nil, address: delivery.address), subject: subject, text: text, html: html,
             headers: headers, date: now)
-        return .send(ComposedMessage(envelopeFrom: from.address, envelopeTo: delivery.address, bytes: try message.rendered()))
+        var bytes = try message.rendered()
+        if let dkim { bytes = try dkim.sign(bytes, domain: from.domain, now: now) }
+        return .send(ComposedMessage(envelopeFrom: from.address, envelopeTo: delivery.address, bytes: bytes))
     }
 }

@@ -10,8 +10,12 @@ public struct MailSettings: Sendable {
     /// `KUVERT_UNSUBSCRIBE_MAILTO`: an address that takes unsubscribe requests
     /// by mail, offered in `List-Unsubscribe` beside the link; nil for none.
     public var unsubscribeMailto: String?
+    /// `KUVERT_DKIM`: sign with the keys in the data directory (`on`, the
+    /// default), or leave signing to the relay (`off`).
+    public var dkim: Bool
 
     public init() {
+        dkim = true
         baseURL = "http://127.0.0.1:8080"
         from = "Kuvert <newsletter@localhost>"
         unsubscribeMailto = nil
@@ -21,6 +25,7 @@ public struct MailSettings: Sendable {
         self.init()
         if let text = source.string("KUVERT_BASE_URL") { baseURL = try Self.baseURL(text) }
         if let text = source.string("KUVERT_FROM") { from = text }
+        dkim = try source.choice("KUVERT_DKIM", default: true, [("on", true), ("off", false)])
         if let text = source.string("KUVERT_UNSUBSCRIBE_MAILTO") {
             guard (try? EmailAddress(text)) != nil else {
                 throw KuvertError.configuration(

@@ -12,8 +12,11 @@ final class MailerHarness: Sendable {
     let settings: Settings
     let signer = TokenSigner(keys: [SymmetricKey(size: .bits256)])
     let renderer: TemplateRenderer
+    /// Signs what the mailer sends; nil for no signing.
+    let dkim: DKIMSigner?
 
-    init(configure: (inout Settings) -> Void = { _ in }) async throws {
+    init(dkim: DKIMSigner? = nil, configure: (inout Settings) -> Void = { _ in }) async throws {
+        self.dkim = dkim
         store = try TemporaryStore()
         server = try SMTPTestServer()
         var settings = Settings(dataDirectory: store.directory)
@@ -41,7 +44,8 @@ final class MailerHarness: Sendable {
         return Mailer(
             store: store.database,
             composer: try MessageComposer(
-                mail: settings.mail, confirmTTL: settings.subscriptions.confirmTTL, renderer: renderer, signer: signer),
+                mail: settings.mail, confirmTTL: settings.subscriptions.confirmTTL, renderer: renderer, signer: signer,
+                dkim: dkim),
             settings: mailerSettings, makeTransport: { try SMTPTransport(settings: smtp) }, logger: logger)
     }
 

@@ -21,10 +21,10 @@ final class TemporaryStore: Sendable {
     @discardableResult
     func addList(
         _ slug: String = "news", name: String = "News", language: Language = .en, terms: String = "# Terms\n\nBe nice.",
-        thanksURL: String? = nil
+        thanksURL: String? = nil, from: String? = nil
     ) async throws -> MailingList {
         try await database.createList(
-            MailingList(slug: slug, name: name, thanksURL: thanksURL, language: language, createdAt: Date()),
+            MailingList(slug: slug, name: name, fromAddress: from, thanksURL: thanksURL, language: language, createdAt: Date()),
             terms: terms, actor: "test")
     }
 
