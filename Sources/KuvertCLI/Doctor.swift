@@ -88,6 +88,30 @@ struct Doctor: AsyncParsableCommand {
             }
         }
 
+        var dkim = DKIMSigner([])
+        if settings.mail.dkim {
+            do {
+                let entries = try DKIMKeyDirectory(dataDirectory: settings.storage.dataDirectory).load()
+                dkim = DKIMSigner(entries)
+                let unsigned = senderDomains.filter { $0 != "localhost" && dkim.keys(for: $0).isEmpty }
+                let signing = senderDomains.filter { !dkim.keys(for: $0).isEmpty }.map { domain in
+                    domain + " (" + dkim.keys(for: domain).map { "\($0.selector), \($0.algorithm.tag)" }.joined(separator: "; ") + ")"
+                }
+                var parts: [String] = []
+                if !signing.isEmpty { parts.append("signs mail from " + signing.joined(separator: ", ")) }
+                if !unsigned.isEmpty {
+                    parts.append("no key for " + unsigned.joined(separator: ", ")
+                        + ": run kuvert dkim generate DOMAIN, or one-click unsubscribe rests on the relay's signature")
+                }
+                let detail = parts.isEmpty ? "no sending domain to sign (set KUVERT_FROM)" : parts.joined(separator: "; ")
+                report("DKIM", unsigned.isEmpty && !signing.isEmpty ? .ok : .warn, detail)
+            } catch {
+                report("DKIM", .fail, "\(error)")
+            }
+        } else {
+            report("DKIM", .warn, "KUVERT_DKIM=off: the relay must sign, with List-Unsubscribe and List-Unsubscribe-Post in its header list")
+        }
+
         var relayHost: String?
         do {
             let smtp = settings.smtp
@@ -115,8 +139,8 @@ struct Doctor: AsyncParsableCommand {
 
         for domain in senderDomains where domain != "localhost" {
             print("\nDNS records for mail from \(domain) (not looked up; publish them at your DNS host):")
-            for record in Deliverability.records(domain: domain, relayHost: relayHost) {
-                print("  \(record.purpose.padding(toLength: 6, withPad: " ", startingAt: 0)) \(record.name) \(record.type) \"\(record.value)\"")
+            for record in Deliverability.records(domain: domain, relayHost: relayHost, dkim: dkim.keys(for: domain)) {
+                print("  \(record.purpose.padding(toLength: 6, withPad: " ", startingAt: 0)) \(record.name) \(record.type) \(record.quotedValue)")
                 print("         \(record.note)")
             }
         }

@@ -6,13 +6,16 @@ import Testing
 
 @Suite("DKIM: Kuvert signs its own mail", .serialized)
 struct DKIMTests {
-    /// Keys for example.se (RSA and Ed25519) and lists.example.org (RSA), made once per test.
-    final class Keys: Sendable {
-        let directory: String
+    /// Keys for example.se (RSA and Ed25519) and lists.example.org (RSA),
+    /// written and read back as kuvert would, made once: RSA key generation is slow.
+    struct Keys: Sendable {
         let entries: [DKIMKeyDirectory.Entry]
 
+        static let shared = Result { try Keys() }
+
         init() throws {
-            directory = FileManager.default.temporaryDirectory.appendingPathComponent("kuvert-dkim-\(UUID().uuidString)").path
+            let directory = Self.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: directory) }
             let keys = DKIMKeyDirectory(dataDirectory: directory)
             _ = try keys.generate(domain: "example.se", selector: "kuvert", algorithm: .rsa)
             _ = try keys.generate(domain: "example.se", selector: "kuvert-ed25519", algorithm: .ed25519)
@@ -20,7 +23,9 @@ struct DKIMTests {
             entries = try keys.load()
         }
 
-        deinit { try? FileManager.default.removeItem(atPath: directory) }
+        static func temporaryDirectory() -> String {
+            FileManager.default.temporaryDirectory.appendingPathComponent("kuvert-dkim-\(UUID().uuidString)").path
+        }
 
         var signer: DKIMSigner { DKIMSigner(entries) }
         var records: [String: String] {
@@ -46,7 +51,7 @@ struct DKIMTests {
 
     @Test("a newsletter is signed with RSA, then Ed25519; both verifiers accept both; h= holds both List-Unsubscribe fields")
     func newsletter() async throws {
-        let keys = try Keys()
+        let keys = try Keys.shared.get()
         let harness = try await MailerHarness(dkim: keys.signer) { $0.mail.from = "Föreningen Nyheter <news@example.se>" }
         try await harness.store.addList(name: "Nyheter från Föreningen, ett mycket långt namn som måste vikas över flera rader i huvudet", language: .sv)
         try await harness.subscribe("reader@example.se", name: "Åsa Öberg")
@@ -69,7 +74,7 @@ struct DKIMTests {
 
     @Test("confirmation, privacy and test mails verify too; a list's own From signs with its domain; a domain without a key goes unsigned")
     func everyKind() async throws {
-        let keys = try Keys()
+        let keys = try Keys.shared.get()
         let harness = try await MailerHarness(dkim: keys.signer) { $0.mail.from = "Kuvert <news@example.se>" }
         try await harness.store.addList(name: "Nyheter", language: .sv)
         try await harness.store.addList("club", name: "Klubben", from: "Klubben <club@lists.example.org>")
@@ -104,7 +109,7 @@ struct DKIMTests {
 
     @Test("a message changed after signing fails with both verifiers: subject, body, an added From or List-Unsubscribe-Post")
     func tampering() async throws {
-        let keys = try Keys()
+        let keys = try Keys.shared.get()
         let harness = try await MailerHarness(dkim: keys.signer) { $0.mail.from = "Kuvert <news@example.se>" }
         try await harness.store.addList(name: "Nyheter", language: .sv)
         try await harness.subscribe("reader@example.se")
@@ -140,16 +145,19 @@ struct DKIMTests {
 
     @Test("KUVERT_DKIM=off, no keys, or a key others can read: each says so")
     func keyFiles() throws {
-        let keys = try Keys()
+        let path = Keys.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: path) }
         #expect(try Settings(SettingSource(["KUVERT_DKIM": "off"])).mail.dkim == false)
         #expect(throws: KuvertError.self) { try Settings(SettingSource(["KUVERT_DKIM": "maybe"])) }
-        #expect(try DKIMKeyDirectory(dataDirectory: keys.directory + "/none").load().isEmpty)
-        let directory = DKIMKeyDirectory(dataDirectory: keys.directory)
+        let directory = DKIMKeyDirectory(dataDirectory: path)
+        #expect(try directory.load().isEmpty)
+        _ = try directory.generate(domain: "example.se", selector: "kuvert", algorithm: .rsa)
+        #expect(try directory.load().map(\.key.recordName) == ["kuvert._domainkey.example.se"])
         // Never overwritten, and one DNS name holds one key.
         #expect(throws: KuvertError.self) { try directory.generate(domain: "example.se", selector: "kuvert", algorithm: .rsa) }
         #expect(throws: KuvertError.self) { try directory.generate(domain: "EXAMPLE.se", selector: "kuvert", algorithm: .ed25519) }
         #expect(throws: KuvertError.self) { try directory.generate(domain: "example.se", selector: "bad selector", algorithm: .rsa) }
-        let file = keys.directory + "/dkim/example.se/kuvert.rsa.pem"
+        let file = path + "/dkim/example.se/kuvert.rsa.pem"
         chmod(file, 0o640)
         #expect {
             try directory.load()
@@ -160,7 +168,7 @@ struct DKIMTests {
 
     @Test("the RSA record is SubjectPublicKeyInfo in quoted strings of at most 255 characters; Ed25519's is the raw key")
     func records() throws {
-        let keys = try Keys()
+        let keys = try Keys.shared.get()
         let rsa = try #require(keys.entries.first { $0.key.algorithm == .rsa && $0.key.domain == "example.se" }).key
         #expect(rsa.recordName == "kuvert._domainkey.example.se")
         let p = try #require(rsa.recordValue.components(separatedBy: "p=").last)

@@ -253,4 +253,37 @@ struct DoctorTests {
         #expect(refused.status == 1)
         #expect(refused.stdout.contains("Couldn't connect to server"))
     }
+
+    @Test("DKIM: kuvert dkim generate prints the record, refuses to overwrite; kuvert dkim lists; doctor warns of a sending domain without a key")
+    func dkim() throws {
+        let upstream = try SMTPTestServer()
+        let kuvert = KuvertCommand()
+        defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
+        _ = try kuvert.newsList()
+        let terms = try kuvert.writeTerms("Club terms")
+        #expect(try kuvert.run("lists", "add", "club", "--name", "Club", "--terms", terms, "--from", "Club <club@other.example>").status == 0)
+        let environment = ["KUVERT_SMTP_URL": upstream.url, "KUVERT_FROM": "Föreningen <nyheter@forening.example>"]
+
+        let created = try kuvert.run(["dkim", "generate", "forening.example"], environment: environment)
+        #expect(created.status == 0, "\(created.stderr)")
+        #expect(created.stdout.contains("name:  kuvert._domainkey.forening.example"))
+        let value = try #require(created.stdout.split(separator: "\n").first { $0.contains("value: ") })
+        #expect(value.contains("\"v=DKIM1; k=rsa; p=MIIB") && value.contains("\" \""))
+        let again = try kuvert.run(["dkim", "generate", "forening.example"], environment: environment)
+        #expect(again.status == 1)
+        #expect(again.stderr.contains("it is never overwritten"))
+        let ed = try kuvert.run(["dkim", "generate", "forening.example", "--algorithm", "ed25519"], environment: environment)
+        #expect(ed.stdout.contains("name:  kuvert-ed25519._domainkey.forening.example"), "\(ed.stdout)\(ed.stderr)")
+        let listed = try kuvert.run(["dkim"], environment: environment)
+        #expect(listed.stdout.contains("forening.example  selector kuvert  2048-bit RSA") && listed.stdout.contains("Ed25519"))
+
+        let doctor = try kuvert.run(["doctor"], environment: environment)
+        let line = try #require(doctor.stdout.split(separator: "\n").first { $0.hasPrefix("DKIM") })
+        #expect(line.contains("warn") && line.contains("signs mail from forening.example (kuvert, rsa-sha256; kuvert-ed25519, ed25519-sha256)"))
+        #expect(line.contains("no key for other.example"), "\(line)")
+        // The record doctor prints is the key's own, in strings DNS takes.
+        #expect(doctor.stdout.contains("DKIM   kuvert._domainkey.forening.example. TXT " + value.components(separatedBy: "value: ")[1]))
+        let off = try kuvert.run(["doctor"], environment: environment.merging(["KUVERT_DKIM": "off"]) { $1 })
+        #expect(off.stdout.contains("KUVERT_DKIM=off: the relay must sign"))
+    }
 }

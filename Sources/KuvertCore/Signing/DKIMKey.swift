@@ -95,15 +95,7 @@ public struct DKIMKey: Sendable {
     }
 
     /// The value as DNS zone files and most DNS hosts want it: quoted strings of at most 255 characters.
-    public var recordStrings: String {
-        var chunks: [Substring] = []
-        var rest = Substring(recordValue)
-        while !rest.isEmpty {
-            chunks.append(rest.prefix(255))
-            rest = rest.dropFirst(255)
-        }
-        return chunks.map { "\"\($0)\"" }.joined(separator: " ")
-    }
+    public var recordStrings: String { Deliverability.quotedStrings(recordValue) }
 
     /// The signature over the canonicalised header data: PKCS#1 v1.5 of its
     /// SHA-256 for RSA (swift-crypto's default, PSS, is no DKIM signature), or
