@@ -16,6 +16,12 @@ import dkim
 message_path, records_path, workdir = sys.argv[1:4]
 with open(message_path, "rb") as f:
     message = f.read()
+if b"\r\n" not in message:
+    # A Maildir file (make run's catcher) keeps lines with LF; on the wire they were CRLF.
+    message = message.replace(b"\n", b"\r\n")
+    message_path = os.path.join(workdir, "message.eml")
+    with open(message_path, "wb") as f:
+        f.write(message)
 records = {}
 with open(records_path) as f:
     for line in f:
