@@ -7,7 +7,9 @@
 # least half of smtp-source's rate at each concurrency. A third figure is
 # libcurl's own ceiling (curl_ceiling.c: the same messages through libcurl with
 # no store and no rendering), since Kuvert sends through libcurl, which waits for
-# each SMTP reply where smtp-source pipelines them.
+# each SMTP reply where smtp-source pipelines them. Each concurrency runs twice:
+# unsigned (KUVERT_DKIM=off), then DKIM-signed with an RSA-2048 key of the
+# From domain (kuvert dkim generate), the same campaign size each time.
 #
 # Usage: Benchmarks/delivery.sh [N] [CONNECTIONS...]   KUVERT=path/to/kuvert picks the binary.
 set -euo pipefail
@@ -25,11 +27,13 @@ for busy in $port; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$busy") 2>/dev/null; then echo "port $busy is in use: stop what listens there first" >&2; exit 1; fi
 done
 export KUVERT_DATA_DIR=$work/data KUVERT_TEMPLATES=$root/Templates KUVERT_SMTP_URL=smtp://127.0.0.1:$port
+export KUVERT_FROM="Bench <bench@example.se>" KUVERT_DKIM=off
 
 now() { date +%s.%N; }
 sent_count() { /usr/bin/python3 "$root/Benchmarks/outbox.py" "$KUVERT_DATA_DIR/kuvert.sqlite" "$1" | cut -d' ' -f2; }
 
 "$kuvert" migrate > /dev/null
+"$kuvert" dkim generate example.se > /dev/null
 "$kuvert" lists add bench --name Bench --terms "$root/Deploy/terms.example.md" > /dev/null
 /usr/bin/python3 "$root/Benchmarks/seed_active.py" "$KUVERT_DATA_DIR/kuvert.sqlite" bench "$count"
 printf '# Bench issue\n\nHello, this is the benchmark issue with [a link](https://example.se/).\n\n- one\n- two\n' > "$work/body.md"
@@ -48,6 +52,19 @@ sleep 0.3
 kill -TERM $probe_worker $sink; wait $probe_worker $sink 2>/dev/null || true
 # The dump starts with the sink's own X- and Received: lines; the rest is the message, sent with CRLF.
 size=$(awk 'kept {bytes += length($0) + 2; next} /^(X-|Received:|\t)/ {next} {kept = 1; bytes += length($0) + 2} END {print bytes}' "$work/dump/message")
+# The signed runs must really sign: one copy with KUVERT_DKIM=on, checked.
+rm -f "$work/dump/message"
+smtp-sink -u nobody -D "$work/dump/message" 127.0.0.1:$port 100 &
+sink=$!
+sleep 0.3
+"$kuvert" campaign test "$probe" --to probe@example.se > /dev/null
+KUVERT_DKIM=on "$kuvert" worker > "$work/probe-signed.log" 2>&1 &
+probe_worker=$!
+until [ -s "$work/dump/message" ]; do sleep 0.1; done
+sleep 0.3
+kill -TERM $probe_worker $sink; wait $probe_worker $sink 2>/dev/null || true
+grep -q '^DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.se' "$work/dump/message" \
+  || { echo "the signed probe carries no DKIM signature" >&2; exit 1; }
 echo "binary: $kuvert"
 echo "message size: $size bytes; $count messages per run"
 
@@ -55,9 +72,13 @@ gcc -O2 -o "$work/curl_ceiling" "$root/Benchmarks/curl_ceiling.c" -lcurl -lpthre
 
 smtp-sink -u nobody 127.0.0.1:$port 1000 &
 sleep 0.3
-for n in $connections; do
+# One campaign sent by a worker with `KUVERT_DKIM=$2` over $1 connections;
+# sets rate (msg/s) and rss (MB).
+deliver() {
+  local n=$1 signing=$2 id worker start end
   id=$("$kuvert" campaign create --list bench --subject "Bench issue" --body "$work/body.md")
-  KUVERT_SMTP_CONNECTIONS=$n /usr/bin/time -v -o "$work/worker-$n.time" "$kuvert" worker > "$work/worker-$n.log" 2>&1 &
+  KUVERT_DKIM=$signing KUVERT_SMTP_CONNECTIONS=$n /usr/bin/time -v -o "$work/worker-$n-$signing.time" \
+    "$kuvert" worker > "$work/worker-$n-$signing.log" 2>&1 &
   worker=$!
   sleep 1
   start=$(now)
@@ -66,8 +87,15 @@ for n in $connections; do
   end=$(now)
   # TERM to kuvert itself, so /usr/bin/time lives to write its figures.
   pkill -TERM -P $worker; wait $worker || true
-  rss=$(awk '/Maximum resident/ {print int($NF / 1024)}' "$work/worker-$n.time")
-  kuvert_rate=$(awk -v s="$start" -v e="$end" -v n="$count" 'BEGIN { printf "%.0f", n / (e - s) }')
+  rss=$(awk '/Maximum resident/ {print int($NF / 1024)}' "$work/worker-$n-$signing.time")
+  rate=$(awk -v s="$start" -v e="$end" -v n="$count" 'BEGIN { printf "%.0f", n / (e - s) }')
+}
+
+for n in $connections; do
+  deliver "$n" off
+  kuvert_rate=$rate unsigned_rss=$rss
+  deliver "$n" on
+  signed_rate=$rate signed_rss=$rss
 
   start=$(now)
   smtp-source -d -s "$n" -m "$count" -l "$size" -f bench@example.se -t sink@example.se 127.0.0.1:$port
@@ -76,5 +104,7 @@ for n in $connections; do
   ratio=$(awk -v a="$kuvert_rate" -v b="$source_rate" 'BEGIN { printf "%.2f", a / b }')
   ceiling=$("$work/curl_ceiling" "smtp://127.0.0.1:$port" "$count" "$size" "$n")
   ceiling_ratio=$(awk -v a="$ceiling" -v b="$source_rate" 'BEGIN { printf "%.2f", a / b }')
-  echo "connections $n: kuvert $kuvert_rate msg/s, smtp-source $source_rate msg/s, ratio $ratio, worker peak RSS ${rss} MB; libcurl alone $ceiling msg/s (ratio $ceiling_ratio)"
+  kuvert_ceiling=$(awk -v a="$kuvert_rate" -v b="$ceiling" 'BEGIN { printf "%.2f", a / b }')
+  signed_ceiling=$(awk -v a="$signed_rate" -v b="$ceiling" 'BEGIN { printf "%.2f", a / b }')
+  echo "connections $n: kuvert $kuvert_rate msg/s unsigned, $signed_rate msg/s DKIM-signed (RSA-2048), smtp-source $source_rate msg/s, ratio $ratio, worker peak RSS ${unsigned_rss}/${signed_rss} MB; libcurl alone $ceiling msg/s (ratio $ceiling_ratio; kuvert/libcurl $kuvert_ceiling unsigned, $signed_ceiling signed)"
 done

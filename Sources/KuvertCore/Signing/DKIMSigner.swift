@@ -35,7 +35,10 @@ public struct DKIMSigner: Sendable {
 
     /// The keys that sign mail from `domain`, RSA first; none for a domain without keys.
     public func keys(for domain: String) -> [DKIMKey] {
-        keysByDomain[domain.lowercased()] ?? []
+        if let keys = keysByDomain[domain.lowercased()] { return keys }
+        // An internationalised domain is kept as its xn-- form.
+        guard !domain.allSatisfy(\.isASCII), let ascii = try? DKIMKeyDirectory.domain(domain) else { return [] }
+        return keysByDomain[ascii] ?? []
     }
 
     /// `message` with a `DKIM-Signature` field for each key of `domain` in front;
