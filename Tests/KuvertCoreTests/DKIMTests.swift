@@ -151,8 +151,14 @@ struct DKIMTests {
         #expect(throws: KuvertError.self) { try Settings(SettingSource(["KUVERT_DKIM": "maybe"])) }
         let directory = DKIMKeyDirectory(dataDirectory: path)
         #expect(try directory.load().isEmpty)
+        _ = try directory.generate(domain: "Exämple.SE", selector: "kuvert", algorithm: .ed25519)
         _ = try directory.generate(domain: "example.se", selector: "kuvert", algorithm: .rsa)
-        #expect(try directory.load().map(\.key.recordName) == ["kuvert._domainkey.example.se"])
+        #expect(try directory.load().map(\.key.recordName) == ["kuvert._domainkey.example.se", "kuvert._domainkey.xn--exmple-cua.se"])
+        // A From domain finds its keys however it is written.
+        let signer = DKIMSigner(try directory.load())
+        #expect(signer.keys(for: "exämple.se").map(\.domain) == ["xn--exmple-cua.se"])
+        #expect(signer.keys(for: "EXAMPLE.SE").map(\.algorithm) == [.rsa])
+        #expect(signer.keys(for: "other.example").isEmpty)
         // Never overwritten, and one DNS name holds one key.
         #expect(throws: KuvertError.self) { try directory.generate(domain: "example.se", selector: "kuvert", algorithm: .rsa) }
         #expect(throws: KuvertError.self) { try directory.generate(domain: "EXAMPLE.se", selector: "kuvert", algorithm: .ed25519) }

@@ -285,5 +285,12 @@ struct DoctorTests {
         #expect(doctor.stdout.contains("DKIM   kuvert._domainkey.forening.example. TXT " + value.components(separatedBy: "value: ")[1]))
         let off = try kuvert.run(["doctor"], environment: environment.merging(["KUVERT_DKIM": "off"]) { $1 })
         #expect(off.stdout.contains("KUVERT_DKIM=off: the relay must sign"))
+
+        // A key others can read stops the mailer at start, with the fix.
+        let key = kuvert.dataDirectory + "/dkim/forening.example/kuvert.rsa.pem"
+        chmod(key, 0o644)
+        let worker = try kuvert.run(["worker"], environment: environment)
+        #expect(worker.status == 1)
+        #expect(worker.stderr == "kuvert: The DKIM key \(key) can be read by others (mode 644): run chmod 600 \(key).\n")
     }
 }

@@ -21,7 +21,7 @@ public struct DKIMKey: Sendable {
         public var tag: String { self == .rsa ? "rsa-sha256" : "ed25519-sha256" }
     }
 
-    enum PrivateKey: @unchecked Sendable {
+    enum PrivateKey: Sendable {
         case rsa(_RSA.Signing.PrivateKey)
         case ed25519(Curve25519.Signing.PrivateKey)
     }
