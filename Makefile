@@ -9,9 +9,11 @@ KUVERT := .build/debug/kuvert
 # Tests/Support/postfix_relay.sh: Postfix installs with "No configuration" and
 # its system daemon is never started; dkimpy with PyNaCl and OpenDKIM's test
 # mode, the independent DKIM verifiers of Tests/Support/dkim_verify.py: no
-# daemon of theirs is started either, as policy-rc.d says while installing).
+# daemon of theirs is started either, as policy-rc.d says while installing;
+# PostgreSQL, whose throwaway clusters Tests/Support/postgres_cluster.sh starts:
+# the system cluster Debian creates is never started).
 APT_PACKAGES := libcurl4-openssl-dev libsqlite3-dev python3-aiosmtpd systemd chromium chromium-driver python3-selenium \
-  postfix sasl2-bin openssl python3-dkim python3-nacl opendkim opendkim-tools
+  postfix sasl2-bin openssl python3-dkim python3-nacl opendkim opendkim-tools postgresql
 # Debian's aiosmtpd belongs to Debian's Python, which need not be first on PATH.
 DEBIAN_PYTHON := /usr/bin/python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

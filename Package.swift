@@ -31,6 +31,7 @@ let package = Package(
         // Layered settings (flags, environment, file); no file formats needed: the
         // file is KUVERT_NAME=value lines, read by SettingsFile.
         .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: []),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(
@@ -53,6 +54,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The PostgreSQL store, apart so that what knows SQL of each store stays in its own module.
+        .target(
+            name: "KuvertPostgres",
+            dependencies: [
+                "KuvertCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "KuvertWeb",
             dependencies: [
@@ -69,6 +80,7 @@ let package = Package(
             name: "KuvertCLI",
             dependencies: [
                 "KuvertCore",
+                "KuvertPostgres",
                 "KuvertWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KuvertCore
+import KuvertPostgres
 import KuvertWeb
 
 /// `kuvert doctor`: checks what a running Kuvert depends on, sending nothing.
@@ -15,6 +16,32 @@ struct Doctor: AsyncParsableCommand {
     @OptionGroup var options: ConfigurationOptions
 
     private enum Verdict: String { case ok, warn, fail = "FAIL" }
+
+    /// The store's line, and the SQLite store for the checks that read it.
+    private func storeCheck(_ settings: Settings) async -> (Verdict, String, AppDatabase?) {
+        do {
+            switch settings.storage.store {
+            case .postgres(let location):
+                let diagnosis = try await Runtime.withPostgres(location, schema: .requireCurrent) { try await $0.diagnose() }
+                return (
+                    diagnosis.lists == 0 ? .warn : .ok,
+                    "\(location): PostgreSQL \(diagnosis.serverVersion), schema \(diagnosis.schema), "
+                        + "\(diagnosis.connections) of \(diagnosis.maxConnections) connections in use, "
+                        + "\(diagnosis.lists) list\(diagnosis.lists == 1 ? "" : "s")", nil)
+            case .sqlite(let path):
+                let store = try Runtime.openStore(settings.storage)
+                let diagnosis = try await store.diagnose()
+                let healthy = diagnosis.quickCheck == "ok" && diagnosis.journalMode == "wal"
+                return (
+                    healthy ? (diagnosis.lists == 0 ? .warn : .ok) : .fail,
+                    "\(path): schema \(diagnosis.schema), journal \(diagnosis.journalMode), "
+                        + "quick_check \(diagnosis.quickCheck), \(diagnosis.lists) list\(diagnosis.lists == 1 ? "" : "s")"
+                        + (diagnosis.lists == 0 ? " (create one with kuvert lists add)" : ""), store)
+            }
+        } catch {
+            return (.fail, "\(error)", nil)
+        }
+    }
 
     func run() async throws {
         var failed = false
@@ -40,20 +67,8 @@ struct Doctor: AsyncParsableCommand {
             report("secret", .fail, "\(error)")
         }
 
-        var store: AppDatabase?
-        do {
-            let opened = try Runtime.openStore(settings.storage)
-            let diagnosis = try await opened.diagnose()
-            store = opened
-            let verdict: Verdict = diagnosis.quickCheck == "ok" && diagnosis.journalMode == "wal" ? (diagnosis.lists == 0 ? .warn : .ok) : .fail
-            report(
-                "store", verdict,
-                "\(settings.storage.databasePath): schema \(diagnosis.schema), journal \(diagnosis.journalMode), "
-                    + "quick_check \(diagnosis.quickCheck), \(diagnosis.lists) list\(diagnosis.lists == 1 ? "" : "s")"
-                    + (diagnosis.lists == 0 ? " (create one with kuvert lists add)" : ""))
-        } catch {
-            report("store", .fail, "\(error)")
-        }
+        let (verdict, detail, store) = await storeCheck(settings)
+        report("store", verdict, detail)
 
         let required = WebDependencies.requiredTemplates + Runtime.mailTemplates
         do {

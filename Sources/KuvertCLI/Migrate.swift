@@ -1,5 +1,6 @@
 import ArgumentParser
 import KuvertCore
+import KuvertPostgres
 
 /// `kuvert migrate`: applies the schema to the store.
 struct Migrate: AsyncParsableCommand {
@@ -13,7 +14,13 @@ struct Migrate: AsyncParsableCommand {
     @OptionGroup var options: ConfigurationOptions
 
     func run() async throws {
+        let settings = try options.settings()
+        if case .postgres(let location) = settings.storage.store {
+            let schema = try await Runtime.withPostgres(location, schema: .migrate) { try await $0.diagnose().schema }
+            print("The store \(location) has schema \(schema).")
+            return
+        }
         let runtime = try Runtime(options, schema: .migrate)
-        print("The store \(runtime.settings.storage.databasePath) has schema \(try await runtime.store.diagnose().schema).")
+        print("The store \(settings.storage.store) has schema \(try await runtime.store.diagnose().schema).")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import KuvertCore
+import KuvertPostgres
 import KuvertWeb
 import Logging
 
@@ -19,12 +20,34 @@ struct Runtime {
 
     /// The store of `storage`, or a one-line reason it cannot be opened.
     static func openStore(_ storage: StorageSettings, schema: AppDatabase.Schema = .requireCurrent) throws -> AppDatabase {
+        guard case .sqlite(let path) = storage.store else {
+            throw CommandFailure(message: "KUVERT_DATABASE names a PostgreSQL store: this kuvert runs only kuvert migrate "
+                + "and kuvert doctor on PostgreSQL; every other command needs a SQLite store for now.")
+        }
         do {
-            return try AppDatabase.open(path: storage.databasePath, schema: schema)
+            return try AppDatabase.open(path: path, schema: schema)
         } catch let error as KuvertError {
             throw error
         } catch {
             throw CommandFailure(message: "Cannot open the database \(storage.databasePath): \(error)")
+        }
+    }
+
+    /// `body` with the PostgreSQL store of `location`, migrated or checked; the
+    /// client stops afterwards. Its background logs are quiet but for errors.
+    static func withPostgres<T>(
+        _ location: PostgresLocation, schema: AppDatabase.Schema, _ body: (PostgresStore) async throws -> T
+    ) async throws -> T {
+        var logger = Logger(label: "kuvert.postgres")
+        logger.logLevel = .error
+        let store = try await PostgresStore.open(location, schema: schema, logger: logger)
+        do {
+            let result = try await body(store)
+            await store.close()
+            return result
+        } catch {
+            await store.close()
+            throw error
         }
     }
 

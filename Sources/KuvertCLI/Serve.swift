@@ -52,7 +52,7 @@ struct Serve: AsyncParsableCommand {
         let http = runtime.settings.http
         logger.info("kuvert serve starting", metadata: [
             "listen": "\(http.listenHost):\(http.listenPort)",
-            "database": .string(runtime.settings.storage.databasePath),
+            "database": .string(runtime.settings.storage.store.description),
             "mailer": .stringConvertible(!noMailer),
         ])
         try await app.runService()

@@ -129,6 +129,39 @@ struct SettingsTests {
         }
     }
 
+    @Test("KUVERT_DATABASE: a file path is SQLite; a postgres:// URL names a server, a socket directory, TLS; its password is never shown")
+    func storeLocation() throws {
+        #expect(try StoreLocation("/var/lib/kuvert/kuvert.sqlite") == .sqlite(path: "/var/lib/kuvert/kuvert.sqlite"))
+        guard case .postgres(let server) = try StoreLocation("postgres://kuvert:s%40cret@db.example.se:5433/news?sslmode=require") else {
+            Issue.record("not PostgreSQL")
+            return
+        }
+        #expect(server.host == "db.example.se" && server.port == 5433 && server.database == "news")
+        #expect(server.user == "kuvert" && server.password == "s@cret" && server.sslMode == .require && server.socketPath == nil)
+        #expect(server.description == "postgres://kuvert@db.example.se:5433/news")
+        guard case .postgres(let socket) = try StoreLocation("postgresql://kuvert@/kuvert?host=/run/postgresql") else {
+            Issue.record("not PostgreSQL")
+            return
+        }
+        #expect(socket.socketPath == "/run/postgresql/.s.PGSQL.5432" && socket.host == nil && socket.sslMode == .disable)
+        for bad in [
+            "postgres://db.example.se/news", "postgres://kuvert@db/news?sslmode=maybe", "postgres://kuvert@db/news?host=relative",
+            "postgres://kuvert@db/news?application_name=x", "postgres://kuvert@/news?host=/run/pg&sslmode=require",
+            "postgres://kuvert:hunter2@db:99999/news",
+        ] {
+            #expect {
+                try StoreLocation(bad)
+            } throws: { error in
+                guard case let KuvertError.configuration(message) = error else { return false }
+                return message.hasPrefix("KUVERT_DATABASE") && !message.contains("hunter2")
+            }
+        }
+        // A URL with a password makes a configuration file a secret; a path does not.
+        #expect(Settings.isSecret("KUVERT_DATABASE", value: "postgres://kuvert:pw@db/news"))
+        #expect(!Settings.isSecret("KUVERT_DATABASE", value: "postgres://kuvert@db/news"))
+        #expect(!Settings.isSecret("KUVERT_DATABASE", value: "/var/lib/kuvert/kuvert.sqlite"))
+    }
+
     @Test("every setting is in the README's configuration table")
     func documented() throws {
         let readme = try String(contentsOfFile: TestPaths.root.appendingPathComponent("README.md").path, encoding: .utf8)

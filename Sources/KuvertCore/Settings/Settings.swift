@@ -33,7 +33,7 @@ public struct Settings: Sendable {
     /// The settings `source` holds, over the defaults.
     /// - Throws: `KuvertError.configuration` naming the first setting that is wrong and what it must look like.
     public init(_ source: SettingSource) throws {
-        storage = StorageSettings(source)
+        storage = try StorageSettings(source)
         http = try HTTPSettings(source)
         security = try SecuritySettings(source)
         subscriptions = try SubscriptionSettings(source)
@@ -61,6 +61,16 @@ public struct Settings: Sendable {
         "KUVERT_LOG_FORMAT", "KUVERT_LOG_LEVEL",
     ]
 
-    /// The variables whose values are secrets: never printed, never logged.
-    public static let secretNames: Set<String> = ["KUVERT_SECRET", "KUVERT_SMTP_PASSWORD"]
+    /// The variables whose values are, or may hold, secrets: never printed, never
+    /// logged (`KUVERT_DATABASE` may be a URL with a password).
+    public static let secretNames: Set<String> = ["KUVERT_SECRET", "KUVERT_SMTP_PASSWORD", "KUVERT_DATABASE"]
+
+    /// True when `value` of `name` is a secret: a key, a password, or a database URL with one.
+    public static func isSecret(_ name: String, value: String) -> Bool {
+        switch name {
+        case "KUVERT_SECRET", "KUVERT_SMTP_PASSWORD": true
+        case "KUVERT_DATABASE": if case .postgres(let location)? = try? StoreLocation(value) { location.password != nil } else { false }
+        default: false
+        }
+    }
 }

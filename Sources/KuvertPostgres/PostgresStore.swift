@@ -1,0 +1,168 @@
+import Foundation
+import KuvertCore
+import Logging
+import PostgresNIO
+
+/// The store on a PostgreSQL server, shared by every node that names it
+/// (`KUVERT_DATABASE=postgres://…`), through postgres-nio's `PostgresClient`.
+///
+/// The client runs in a task of the store's own from `open` until `close`.
+public final class PostgresStore: Sendable {
+    public let location: PostgresLocation
+    let client: PostgresClient
+    let logger: Logger
+    private let running: Task<Void, Never>
+
+    private init(_ location: PostgresLocation, logger: Logger) {
+        self.location = location
+        self.logger = logger
+        let configuration: PostgresClient.Configuration
+        if let socket = location.socketPath {
+            configuration = .init(
+                unixSocketPath: socket, username: location.user, password: location.password, database: location.database)
+        } else {
+            let tls: PostgresClient.Configuration.TLS = switch location.sslMode {
+            case .disable: .disable
+            case .prefer: .prefer(.makeClientConfiguration())
+            case .require: .require(.makeClientConfiguration())
+            }
+            configuration = .init(
+                host: location.host ?? "localhost", port: location.port, username: location.user,
+                password: location.password, database: location.database, tls: tls)
+        }
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
+        running = Task { await client.run() }
+    }
+
+    /// Connects and migrates the schema, or checks that it is current.
+    /// - Throws: `KuvertError.configuration` with one line: the server cannot be
+    ///   reached, its schema is newer than this binary, or older than it (run `kuvert migrate`).
+    public static func open(_ location: PostgresLocation, schema: AppDatabase.Schema, logger: Logger) async throws -> PostgresStore {
+        let store = PostgresStore(location, logger: logger)
+        do {
+            try await store.prepare(schema)
+            return store
+        } catch {
+            await store.close()
+            throw error
+        }
+    }
+
+    /// Stops the client; the store cannot be used afterwards.
+    public func close() async {
+        running.cancel()
+        await running.value
+    }
+
+    /// The advisory lock every migrator takes: several nodes starting at once
+    /// migrate one after the other, and the later ones find nothing to do.
+    static let migrationLock: Int64 = 0x6B75_7665_7274 // "kuvert"
+
+    private func prepare(_ schema: AppDatabase.Schema) async throws {
+        if let socket = location.socketPath, !FileManager.default.fileExists(atPath: socket) {
+            throw KuvertError.configuration("The PostgreSQL store \(location) cannot be used: no server listens at \(socket).")
+        }
+        let known = PostgresSchema.migrations.map(\.identifier)
+        try await reachable { [self] in
+            try await client.withTransaction(logger: logger) { connection in
+                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
+                try await connection.query(
+                    "CREATE TABLE IF NOT EXISTS kuvertMigration (identifier TEXT PRIMARY KEY, appliedAt TIMESTAMPTZ NOT NULL DEFAULT now())",
+                    logger: logger)
+                var applied: [String] = []
+                for try await identifier in try await connection.query(
+                    "SELECT identifier FROM kuvertMigration ORDER BY appliedAt, identifier", logger: logger
+                ).decode(String.self) {
+                    applied.append(identifier)
+                }
+                if let unknown = applied.first(where: { !known.contains($0) }) {
+                    throw KuvertError.configuration(
+                        "The store \(location) has a schema newer than this kuvert (migration \(unknown)): run the newer kuvert.")
+                }
+                let missing = PostgresSchema.migrations.filter { !applied.contains($0.identifier) }
+                guard !missing.isEmpty else { return }
+                guard schema == .migrate else {
+                    throw KuvertError.configuration(
+                        "The store \(location) lacks migration \(missing[0].identifier): run kuvert migrate first.")
+                }
+                for migration in missing {
+                    for statement in PostgresSchema.statements(migration.sql) {
+                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    }
+                    try await connection.query(
+                        "INSERT INTO kuvertMigration (identifier) VALUES (\(migration.identifier))", logger: logger)
+                }
+            }
+        }
+    }
+
+    /// How long a command waits for the server before it says it cannot be reached
+    /// (postgres-nio's pool would go on trying to connect).
+    static let reachTimeout: Duration = .seconds(10)
+
+    /// `body`, within `reachTimeout`, with a server that cannot be reached, refuses
+    /// the login or refuses a statement said in one line.
+    func reachable<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        do {
+            return try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask { try await body() }
+                group.addTask {
+                    try await Task.sleep(for: Self.reachTimeout)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let value = first else {
+                    throw KuvertError.configuration(
+                        "The PostgreSQL store \(location) cannot be used: no answer within \(Self.reachTimeout).")
+                }
+                return value
+            }
+        } catch {
+            throw Self.oneLine(error, location: location)
+        }
+    }
+
+    /// A PostgreSQL or postgres-nio error as one line naming the store.
+    static func oneLine(_ error: any Error, location: PostgresLocation) -> any Error {
+        switch error {
+        case let error as KuvertError: return error
+        case let error as PostgresTransactionError:
+            return oneLine(error.closureError ?? error.beginError ?? error.commitError ?? error, location: location)
+        case let error as PSQLError:
+            let reason = error.serverInfo?[.message] ?? "\(error.code)"
+            return KuvertError.configuration("The PostgreSQL store \(location) cannot be used: \(reason).")
+        default:
+            return KuvertError.configuration("The PostgreSQL store \(location) cannot be used: \(error).")
+        }
+    }
+
+    /// The schema, the server's version, and the connections it has and allows.
+    public func diagnose() async throws -> PostgresDiagnosis {
+        try await reachable { [self] in
+            let rows = try await client.query(
+                """
+                SELECT (SELECT identifier FROM kuvertMigration ORDER BY appliedAt DESC, identifier DESC LIMIT 1),
+                       current_setting('server_version'),
+                       (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()),
+                       current_setting('max_connections')::int,
+                       (SELECT count(*) FROM mailingList)
+                """, logger: logger)
+            for try await (schema, version, connections, maximum, lists) in rows.decode((String?, String, Int, Int, Int).self) {
+                return PostgresDiagnosis(
+                    schema: schema ?? "none", serverVersion: version, connections: connections, maxConnections: maximum,
+                    lists: lists)
+            }
+            throw KuvertError.configuration("The PostgreSQL store \(location) gave no answer.")
+        }
+    }
+}
+
+/// What `kuvert doctor` reports of a PostgreSQL store.
+public struct PostgresDiagnosis: Sendable {
+    public var schema: String
+    public var serverVersion: String
+    public var connections: Int
+    public var maxConnections: Int
+    public var lists: Int
+}

@@ -1,0 +1,101 @@
+import Foundation
+import KuvertTestSupport
+import Testing
+@testable import KuvertCore
+
+@Suite("PostgreSQL: the store on a real server the tests start", .serialized)
+struct PostgresStoreTests {
+    @Test("kuvert migrate creates the schema once, however many run at once; doctor reads the server")
+    func migrate() throws {
+        let cluster = try PostgresCluster()
+        let kuvert = KuvertCommand(migrate: false)
+        defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
+        let environment = ["KUVERT_DATABASE": cluster.url]
+        // Four at once: the advisory lock lets one migrate; the others find the schema in place.
+        let logs = (0..<4).map { kuvert.dataDirectory + "-migrate-\($0).log" }
+        defer { for log in logs { try? FileManager.default.removeItem(atPath: log) } }
+        let processes = try logs.map { try kuvert.start("migrate", environment: environment, log: $0) }
+        for (process, log) in zip(processes, logs) {
+            process.waitUntilExit()
+            let output = try String(contentsOfFile: log, encoding: .utf8)
+            #expect(process.terminationStatus == 0, "\(output)")
+            #expect(output.hasPrefix("The store postgres://kuvert@localhost:5432/kuvert?host="), "\(output)")
+            #expect(output.hasSuffix("has schema pg1-foundation.\n"), "\(output)")
+        }
+        #expect(try cluster.psql("SELECT count(*) FROM kuvertMigration").output == "1\n")
+        let doctor = try kuvert.run(["doctor"], environment: environment)
+        let line = try #require(doctor.stdout.split(separator: "\n").first { $0.hasPrefix("store") })
+        #expect(line.contains("PostgreSQL 15") && line.contains("schema pg1-foundation") && line.contains("connections in use"), "\(line)")
+    }
+
+    @Test("a schema newer than the binary, an older one, a server that is not there, and commands not yet on PostgreSQL: one line each")
+    func refusals() throws {
+        let cluster = try PostgresCluster()
+        let kuvert = KuvertCommand(migrate: false)
+        defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
+        let environment = ["KUVERT_DATABASE": cluster.url]
+        let older = try kuvert.run(["doctor"], environment: environment)
+        #expect(older.stdout.contains("lacks migration pg1-foundation: run kuvert migrate first"), "\(older.stdout)")
+        #expect(try kuvert.run(["migrate"], environment: environment).status == 0)
+        #expect(try cluster.psql("INSERT INTO kuvertMigration (identifier) VALUES ('pg99-from-the-future')").status == 0)
+        let newer = try kuvert.run(["migrate"], environment: environment)
+        #expect(newer.status == 1)
+        #expect(newer.stderr.contains("has a schema newer than this kuvert (migration pg99-from-the-future)"), "\(newer.stderr)")
+        #expect(newer.stderr.split(separator: "\n").count == 1)
+
+        let absent = try kuvert.run(["migrate"], environment: ["KUVERT_DATABASE": "postgres://kuvert@localhost/kuvert?host=/nonexistent/sock"])
+        #expect(absent.status == 1)
+        #expect(absent.stderr.hasPrefix("kuvert: The PostgreSQL store postgres://kuvert@localhost:5432/kuvert?host=/nonexistent/sock cannot be used"), "\(absent.stderr)")
+
+        let lists = try kuvert.run(["lists"], environment: environment)
+        #expect(lists.status == 1)
+        #expect(lists.stderr.contains("runs only kuvert migrate and kuvert doctor on PostgreSQL"))
+
+        let password = try kuvert.run(["migrate"], environment: ["KUVERT_DATABASE": "postgres://kuvert:hunter2@127.0.0.1:1/kuvert?sslmode=maybe"])
+        #expect(password.status == 1)
+        #expect(password.stderr.contains("sslmode=maybe") && !password.stderr.contains("hunter2"), "\(password.stderr)")
+    }
+
+    @Test("the schema is as strict as SQLite's: the consent ledger, terms and audit log are append-only; erasure cascades")
+    func strictness() throws {
+        let cluster = try PostgresCluster()
+        let kuvert = KuvertCommand(migrate: false)
+        defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
+        #expect(try kuvert.run(["migrate"], environment: ["KUVERT_DATABASE": cluster.url]).status == 0)
+        let setUp = try cluster.psql("""
+            INSERT INTO mailingList (slug, name, language, createdAt) VALUES ('news', 'News', 'en', now());
+            INSERT INTO termsVersion (listId, version, body, sha256, publishedAt) VALUES (1, 1, 'Terms', repeat('a', 64), now());
+            INSERT INTO subscriber (address, addressKey, createdAt) VALUES ('anna@example.se', 'anna@example.se', now());
+            INSERT INTO subscription (subscriberId, listId, status, language, confirmNonce, requestedAt, updatedAt)
+                VALUES (1, 1, 'pending', 'en', repeat('n', 16), now(), now());
+            INSERT INTO consentEvent (subscriptionId, kind, occurredAt, ip, userAgent, source)
+                VALUES (1, 'requested', now(), '192.0.2.1', 'UA', 'form');
+            INSERT INTO auditEvent (occurredAt, actor, action, subscriberId) VALUES (now(), 'web', 'subscription.requested', 1);
+            """)
+        #expect(setUp.status == 0, "\(setUp.output)")
+        let refused = [
+            "UPDATE consentEvent SET kind = 'confirmed'",
+            "UPDATE consentEvent SET ip = '198.51.100.7'",
+            "DELETE FROM consentEvent",
+            "UPDATE termsVersion SET body = 'Other terms'",
+            "DELETE FROM termsVersion",
+            "UPDATE auditEvent SET action = 'nothing'",
+            "DELETE FROM auditEvent",
+            "INSERT INTO mailingList (slug, name, language, createdAt) VALUES ('Bad Slug', 'x', 'en', now())",
+            "UPDATE subscription SET status = 'active'",
+            "INSERT INTO consentEvent (subscriptionId, kind, occurredAt, source) VALUES (1, 'confirmed', now(), 'web')",
+        ]
+        for sql in refused {
+            let result = try cluster.psql(sql)
+            #expect(result.status != 0, "accepted: \(sql)")
+        }
+        // Erasure may clear network data and the audit's reference; the person's rows go with them.
+        #expect(try cluster.psql("UPDATE consentEvent SET ip = NULL, userAgent = NULL").status == 0)
+        #expect(try cluster.psql("DELETE FROM subscriber WHERE id = 1").status == 0)
+        #expect(try cluster.psql("SELECT (SELECT count(*) FROM consentEvent), (SELECT count(*) FROM auditEvent WHERE subscriberId IS NULL)").output == "0|1\n")
+        // Identity ids are never reused.
+        #expect(try cluster.psql("""
+            INSERT INTO subscriber (address, addressKey, createdAt) VALUES ('bo@example.se', 'bo@example.se', now()) RETURNING id
+            """).output == "2\n")
+    }
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL cluster for the tests: its own data directory, a Unix
+# socket in a directory of its own (no TCP port, nothing to clash with), no
+# fsync. Never the system's instance.
+#
+#   postgres_cluster.sh start DIR   prints the KUVERT_DATABASE URL of database kuvert
+#   postgres_cluster.sh stop DIR    stops the server and removes DIR
+#
+# initdb refuses to run as root, so as root the cluster belongs to the postgres
+# user; connections are trusted on the socket only.
+set -euo pipefail
+bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+[ -n "$bin" ] || { echo "PostgreSQL is not installed (apt-get install postgresql)" >&2; exit 1; }
+as_owner() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+command=$1
+dir=$2
+case "$command" in
+start)
+  mkdir -p "$dir/sock"
+  [ "$(id -u)" = 0 ] && chown -R postgres: "$dir"
+  chmod 700 "$dir"
+  as_owner "$bin/initdb" -D "$dir/data" -U kuvert --auth=trust --no-sync -E UTF8 --locale=C.UTF-8 > "$dir/initdb.log"
+  as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
+    -o "-k $dir/sock -c listen_addresses='' -c fsync=off -c full_page_writes=off -c max_connections=200" start \
+    < /dev/null > /dev/null 2>&1 || { cat "$dir/server.log" >&2; exit 1; }  # the server holds none of our pipes
+  as_owner "$bin/createdb" -h "$dir/sock" -U kuvert kuvert
+  echo "postgres://kuvert@localhost/kuvert?host=$dir/sock"
+  ;;
+stop)
+  if [ -d "$dir/data" ]; then as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop > /dev/null 2>&1 || true; fi
+  rm -rf "$dir"
+  ;;
+*)
+  echo "usage: $0 start|stop DIR" >&2
+  exit 2
+  ;;
+esac
