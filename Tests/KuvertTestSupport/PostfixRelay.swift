@@ -21,14 +21,24 @@ public final class PostfixRelay: Sendable {
     /// on a thread of its own, so the tests' two-thread cooperative pool is not
     /// blocked meanwhile.
     public static func start(upstreamPort: Int, plain: Bool = false) async throws -> PostfixRelay {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kuvert-relay-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let relay = PostfixRelay(directory: directory, port: try freeLoopbackPort())
-        let arguments = ["start", directory, String(relay.port), String(upstreamPort), relay.user, relay.password] + (plain ? ["plain"] : [])
-        try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
-            Thread { done.resume(with: Result { try run(arguments) }) }.start()
+        // The port is free when picked, but another test may bind it before
+        // Postfix does: a start that fails is tried again on a new port, twice.
+        var failures: [String] = []
+        for _ in 0..<3 {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kuvert-relay-\(UUID().uuidString.prefix(8))").path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let relay = PostfixRelay(directory: directory, port: try freeLoopbackPort())
+            let arguments = ["start", directory, String(relay.port), String(upstreamPort), relay.user, relay.password] + (plain ? ["plain"] : [])
+            do {
+                try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
+                    Thread { done.resume(with: Result { try run(arguments) }) }.start()
+                }
+                return relay
+            } catch PostfixRelayError.didNotStart(let reason) {
+                failures.append(reason)
+            }
         }
-        return relay
+        throw PostfixRelayError.didNotStart(failures.joined(separator: "\n"))
     }
 
     deinit {

@@ -113,7 +113,8 @@ mkdir -p "$dir/queue/pid" "$dir/queue/maildrop" "$dir/queue/public"
 chown postfix:postdrop "$dir/queue/maildrop" "$dir/queue/public"
 chmod 730 "$dir/queue/maildrop"; chmod 710 "$dir/queue/public"
 chown postfix "$dir/data"
-"$master" -c "$dir/etc" -w
+# master -w reports a failed start (a port taken meanwhile, say) only in the log.
+"$master" -c "$dir/etc" -w || { echo "postfix master did not start:"; tail -n 5 "$dir/maillog" 2>/dev/null; exit 1; } >&2
 for _ in $(seq 100); do
   (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && exit 0
   sleep 0.1
