@@ -20,6 +20,11 @@ struct ConfigurationOptions: ParsableArguments {
     @Option(name: .customLong("config"), help: "A file of KUVERT_NAME=value lines, under the environment (KUVERT_CONFIG).")
     var configFile: String?
 
+    /// The configuration file of `--config` or `KUVERT_CONFIG`, if any.
+    var file: String? {
+        configFile ?? ProcessInfo.processInfo.environment["KUVERT_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
     /// The settings, read in layers through swift-configuration: these flags (and
     /// a command's own, in `extra`), then the environment, then the file of
     /// `--config` or `KUVERT_CONFIG`, then the defaults.
@@ -33,8 +38,7 @@ struct ConfigurationOptions: ParsableArguments {
             InMemoryProvider(name: "command line", values: Self.values(flags.compactMapValues { $0 })),
             EnvironmentVariablesProvider(secretsSpecifier: .specific(Settings.secretNames)),
         ]
-        let environment = ProcessInfo.processInfo.environment
-        if let path = configFile ?? environment["KUVERT_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) {
+        if let path = file {
             providers.append(InMemoryProvider(name: path, values: Self.values(try SettingsFile.read(path))))
         }
         let reader = ConfigReader(providers: providers)

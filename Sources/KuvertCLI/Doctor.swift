@@ -53,7 +53,7 @@ struct Doctor: AsyncParsableCommand {
         let settings: Settings
         do {
             settings = try options.settings()
-            report("configuration", .ok, "KUVERT_* settings are valid")
+            report("configuration", .ok, "KUVERT_* settings are valid" + (options.file.map { " (with the file \($0))" } ?? ""))
         } catch {
             report("configuration", .fail, "\(error)")
             throw ExitCode.failure

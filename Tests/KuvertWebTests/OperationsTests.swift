@@ -185,6 +185,8 @@ struct OperationsTests {
         #expect(try store([], [:]).contains(directory + "/kuvert.sqlite"))
         #expect(try store(["--config", file], [:]).contains(directory + "/file.sqlite"))
         #expect(try store([], ["KUVERT_CONFIG": file]).contains(directory + "/file.sqlite"))
+        let doctor = try kuvert.run(["doctor", "--config", file])
+        #expect(doctor.stdout.contains("KUVERT_* settings are valid (with the file \(file))"), "\(doctor.stdout)")
         #expect(try store(["--config", file], ["KUVERT_DATABASE": directory + "/env.sqlite"]).contains(directory + "/env.sqlite"))
         #expect(try store(["--config", file, "--database", directory + "/flag.sqlite"], ["KUVERT_DATABASE": directory + "/env.sqlite"])
             .contains(directory + "/flag.sqlite"))
