@@ -15,8 +15,7 @@ struct Lists: AsyncParsableCommand {
         @OptionGroup var options: ConfigurationOptions
 
         func run() async throws {
-            let store = try Runtime(options).store
-            let summaries = try await store.listSummaries()
+            let summaries = try await Runtime.withLists(options) { try await $0.listSummaries() }
             guard !summaries.isEmpty else {
                 print("No lists yet. Create one with: kuvert lists add SLUG --name NAME --terms FILE")
                 return
@@ -72,12 +71,11 @@ struct Lists: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let store = try Runtime(options).store
             let text = try TermsFile.read(terms)
             let list = MailingList(
                 slug: slug, name: name.trimmingCharacters(in: .whitespaces), fromAddress: from, thanksURL: thanksURL,
                 language: Language(rawValue: locale) ?? .en, createdAt: Date())
-            _ = try await store.createList(list, terms: text, actor: "cli")
+            _ = try await Runtime.withLists(options) { try await $0.createList(list, terms: text, actor: "cli") }
             print("Created list \(slug) with terms v1.")
         }
     }
@@ -95,9 +93,10 @@ struct Lists: AsyncParsableCommand {
         @OptionGroup var options: ConfigurationOptions
 
         func run() async throws {
-            let store = try Runtime(options).store
-            let version = try await store.publishTerms(
-                listSlug: slug, body: try TermsFile.read(file), actor: "cli", now: Date())
+            let body = try TermsFile.read(file)
+            let version = try await Runtime.withLists(options) {
+                try await $0.publishTerms(listSlug: slug, body: body, actor: "cli", now: Date())
+            }
             print("Published terms v\(version.version) for \(slug) (sha256 \(version.sha256)).")
         }
     }

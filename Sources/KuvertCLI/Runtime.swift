@@ -21,8 +21,8 @@ struct Runtime {
     /// The store of `storage`, or a one-line reason it cannot be opened.
     static func openStore(_ storage: StorageSettings, schema: AppDatabase.Schema = .requireCurrent) throws -> AppDatabase {
         guard case .sqlite(let path) = storage.store else {
-            throw CommandFailure(message: "KUVERT_DATABASE names a PostgreSQL store: this kuvert runs only kuvert migrate "
-                + "and kuvert doctor on PostgreSQL; every other command needs a SQLite store for now.")
+            throw CommandFailure(message: "KUVERT_DATABASE names a PostgreSQL store: this kuvert runs only kuvert migrate, "
+                + "kuvert doctor and kuvert lists on PostgreSQL; every other command needs a SQLite store for now.")
         }
         do {
             return try AppDatabase.open(path: path, schema: schema)
@@ -30,6 +30,16 @@ struct Runtime {
             throw error
         } catch {
             throw CommandFailure(message: "Cannot open the database \(storage.databasePath): \(error)")
+        }
+    }
+
+    /// `body` with the lists of whichever store `KUVERT_DATABASE` names, which
+    /// must have the current schema.
+    static func withLists<T>(_ options: ConfigurationOptions, _ body: (any ListStore) async throws -> T) async throws -> T {
+        let settings = try options.settings()
+        switch settings.storage.store {
+        case .postgres(let location): return try await withPostgres(location, schema: .requireCurrent, body)
+        case .sqlite: return try await body(try openStore(settings.storage))
         }
     }
 

@@ -56,7 +56,7 @@ struct PrivacyTests {
         #expect(subscription.status == "active" && subscription.name == "Hanna Hemlig")
         #expect(subscription.consent.map(\.kind) == ["requested", "confirmed"])
         #expect(subscription.consent.last?.termsVersion == 1)
-        #expect(subscription.consent.last?.termsSHA256 == AppDatabase.sha256Hex("The terms"))
+        #expect(subscription.consent.last?.termsSHA256 == TermsVersion.digest("The terms"))
         #expect(subscription.consent.last?.ip == "198.51.100.77")
         #expect(subscription.messages.map(\.kind) == ["confirmation", "newsletter"])
         #expect(subscription.messages.last?.subject == "Nummer 1" && subscription.messages.last?.sentAt != nil)
@@ -83,7 +83,7 @@ struct PrivacyTests {
         let consent = try await harness.store.sql { db in try ConsentEvent.order(Column("id")).fetchAll(db) }
         #expect(consent.map(\.kind) == [.requested, .confirmed, .withdrawn])
         #expect(consent.allSatisfy { $0.ip == nil && $0.userAgent == nil })
-        #expect(consent[1].termsSHA256 == AppDatabase.sha256Hex("The terms"))
+        #expect(consent[1].termsSHA256 == TermsVersion.digest("The terms"))
         #expect(try await harness.store.count("outboxMessage") == 2)
         #expect(try await harness.store.database.subscriptions(listSlug: nil, status: .unsubscribed).count == 1)
         #expect(try await harness.store.database.isSuppressed(suppression.hash(address)))

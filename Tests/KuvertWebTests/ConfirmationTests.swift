@@ -52,7 +52,7 @@ struct ConfirmationTests {
         let consent = try #require(record.subscriptions.first).consent
         #expect(consent.map(\.kind) == [.requested, .confirmed])
         #expect(consent.last?.userAgent == "Browser/2")
-        #expect(consent.last?.termsSHA256 == AppDatabase.sha256Hex("# Terms v1\n\nWe send *one* letter a month."))
+        #expect(consent.last?.termsSHA256 == TermsVersion.digest("# Terms v1\n\nWe send *one* letter a month."))
         #expect(consent.last?.termsVersionId != nil)
     }
 

@@ -47,9 +47,9 @@ struct PostgresStoreTests {
         #expect(absent.status == 1)
         #expect(absent.stderr.hasPrefix("kuvert: The PostgreSQL store postgres://kuvert@localhost:5432/kuvert?host=/nonexistent/sock cannot be used"), "\(absent.stderr)")
 
-        let lists = try kuvert.run(["lists"], environment: environment)
-        #expect(lists.status == 1)
-        #expect(lists.stderr.contains("runs only kuvert migrate and kuvert doctor on PostgreSQL"))
+        let subscribers = try kuvert.run(["subscribers"], environment: environment)
+        #expect(subscribers.status == 1)
+        #expect(subscribers.stderr.contains("runs only kuvert migrate, kuvert doctor and kuvert lists on PostgreSQL"))
 
         let password = try kuvert.run(["migrate"], environment: ["KUVERT_DATABASE": "postgres://kuvert:hunter2@127.0.0.1:1/kuvert?sslmode=maybe"])
         #expect(password.status == 1)
@@ -97,5 +97,43 @@ struct PostgresStoreTests {
         #expect(try cluster.psql("""
             INSERT INTO subscriber (address, addressKey, createdAt) VALUES ('bo@example.se', 'bo@example.se', now()) RETURNING id
             """).output == "2\n")
+    }
+
+    @Test("kuvert lists on PostgreSQL: add, show with counts, publish terms, refuse a second slug; each with its audit row")
+    func lists() throws {
+        let cluster = try PostgresCluster()
+        let kuvert = KuvertCommand(migrate: false)
+        defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
+        let environment = ["KUVERT_DATABASE": cluster.url]
+        #expect(try kuvert.run(["migrate"], environment: environment).status == 0)
+        #expect(try kuvert.run(["lists"], environment: environment).stdout.contains("No lists yet"))
+        let terms = try kuvert.writeTerms("# Villkor\n\nEtt brev i månaden.")
+        let added = try kuvert.run(
+            ["lists", "add", "nyheter", "--name", "Nyheter från Föreningen", "--terms", terms, "--locale", "sv",
+             "--from", "Föreningen <nyheter@forening.example>"], environment: environment)
+        #expect(added.status == 0, "\(added.stderr)")
+        let again = try kuvert.run(["lists", "add", "nyheter", "--name", "Again", "--terms", terms], environment: environment)
+        #expect(again.status == 1)
+        #expect(again.stderr.contains("nyheter"), "\(again.stderr)")
+        #expect(try kuvert.run(["lists", "add", "Bad Slug", "--name", "x", "--terms", terms], environment: environment).status != 0)
+        let newer = try kuvert.writeTerms("# Villkor v2")
+        let published = try kuvert.run(["lists", "terms", "nyheter", "--file", newer], environment: environment)
+        #expect(published.stdout.hasPrefix("Published terms v2 for nyheter (sha256 \(TermsVersion.digest(try String(contentsOfFile: newer, encoding: .utf8)))"),
+                "\(published.stdout)\(published.stderr)")
+        #expect(try kuvert.run(["lists", "terms", "gone", "--file", newer], environment: environment).status == 1)
+
+        // A subscription written straight into the database shows in the counts.
+        #expect(try cluster.psql("""
+            INSERT INTO subscriber (address, addressKey, createdAt) VALUES ('a@example.se', 'a@example.se', now());
+            INSERT INTO subscription (subscriberId, listId, status, language, confirmNonce, requestedAt, updatedAt)
+                VALUES (1, 1, 'pending', 'sv', repeat('n', 16), now(), now());
+            """).status == 0)
+        let shown = try kuvert.run(["lists"], environment: environment)
+        let row = try #require(shown.stdout.split(separator: "\n").first { $0.hasPrefix("nyheter") })
+        #expect(row.contains("Nyheter från Föreningen") && row.contains("sv") && row.contains("v2"), "\(row)")
+        #expect(row.split(separator: " ").filter { !$0.isEmpty }.suffix(4) == ["1", "0", "0", "0"], "\(row)")
+        #expect(try cluster.psql("SELECT action || ' ' || detail FROM auditEvent ORDER BY id").output
+            == "list.created terms v1\nterms.published terms v2\n")
+        #expect(try cluster.psql("SELECT fromAddress FROM mailingList").output == "Föreningen <nyheter@forening.example>\n")
     }
 }

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// A newsletter people subscribe to, with its own terms, sender and language.
@@ -48,6 +49,20 @@ public struct TermsVersion: Equatable, Sendable, Codable {
     /// Lower-case hex SHA-256 of `body` in UTF-8: what a consent record proves was shown.
     public var sha256: String
     public var publishedAt: Date
+
+    public init(id: Int64? = nil, listId: Int64, version: Int, body: String, sha256: String, publishedAt: Date) {
+        self.id = id
+        self.listId = listId
+        self.version = version
+        self.body = body
+        self.sha256 = sha256
+        self.publishedAt = publishedAt
+    }
+
+    /// Lower-case hex SHA-256 of `body` in UTF-8, as `sha256` holds it.
+    public static func digest(_ body: String) -> String {
+        SHA256.hash(data: Data(body.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
 }
 
 /// A list with its current terms and subscription counts, for overviews.
@@ -55,4 +70,10 @@ public struct ListSummary: Equatable, Sendable {
     public var list: MailingList
     public var termsVersion: Int
     public var counts: [SubscriptionStatus: Int]
+
+    public init(list: MailingList, termsVersion: Int, counts: [SubscriptionStatus: Int]) {
+        self.list = list
+        self.termsVersion = termsVersion
+        self.counts = counts
+    }
 }

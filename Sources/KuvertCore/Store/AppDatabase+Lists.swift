@@ -13,7 +13,7 @@ extension AppDatabase: ListStore {
             try list.insert(db)
             let listId = try list.id.orThrow()
             var version = TermsVersion(
-                listId: listId, version: 1, body: terms, sha256: Self.sha256Hex(terms), publishedAt: list.createdAt)
+                listId: listId, version: 1, body: terms, sha256: TermsVersion.digest(terms), publishedAt: list.createdAt)
             try version.insert(db)
             var audit = AuditEvent(
                 occurredAt: list.createdAt, actor: actor, action: "list.created", listId: listId, detail: "terms v1")
@@ -29,7 +29,7 @@ extension AppDatabase: ListStore {
             let current = try Int.fetchOne(
                 db, sql: "SELECT max(version) FROM termsVersion WHERE listId = ?", arguments: [listId]) ?? 0
             var version = TermsVersion(
-                listId: listId, version: current + 1, body: body, sha256: Self.sha256Hex(body), publishedAt: now)
+                listId: listId, version: current + 1, body: body, sha256: TermsVersion.digest(body), publishedAt: now)
             try version.insert(db)
             var audit = AuditEvent(
                 occurredAt: now, actor: actor, action: "terms.published", listId: listId,
@@ -81,10 +81,6 @@ extension AppDatabase: ListStore {
 
     static func currentTerms(_ db: Database, listId: Int64) throws -> TermsVersion {
         try TermsVersion.filter(Column("listId") == listId).order(Column("version").desc).fetchOne(db).orThrow()
-    }
-
-    static func sha256Hex(_ text: String) -> String {
-        SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 }
 
