@@ -20,7 +20,7 @@ struct Migrate: AsyncParsableCommand {
             print("The store \(location) has schema \(schema).")
             return
         }
-        let runtime = try Runtime(options, schema: .migrate)
+        let runtime = try Runtime(settings, schema: .migrate)
         print("The store \(settings.storage.store) has schema \(try await runtime.store.diagnose().schema).")
     }
 }

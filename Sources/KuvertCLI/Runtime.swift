@@ -14,7 +14,12 @@ struct Runtime {
     /// and `worker` migrate it (`schema: .migrate`); other commands need it
     /// current and change no schema.
     init(_ options: ConfigurationOptions, extra: [String: String?] = [:], schema: AppDatabase.Schema = .requireCurrent) throws {
-        settings = try options.settings(extra: extra)
+        try self.init(try options.settings(extra: extra), schema: schema)
+    }
+
+    /// The store of settings already read.
+    init(_ settings: Settings, schema: AppDatabase.Schema = .requireCurrent) throws {
+        self.settings = settings
         store = try Self.openStore(settings.storage, schema: schema)
     }
 
@@ -29,7 +34,7 @@ struct Runtime {
         } catch let error as KuvertError {
             throw error
         } catch {
-            throw CommandFailure(message: "Cannot open the database \(storage.databasePath): \(error)")
+            throw CommandFailure(message: "Cannot open the database \(path): \(error)")
         }
     }
 

@@ -89,7 +89,8 @@ private final class TrackedBody: AsyncSequence, @unchecked Sendable {
         return await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 var seen = 0
-                while let buffer = try? await self.next() {
+                // The deadline cancels this task: stop then, however fast the client still writes.
+                while !Task.isCancelled, let buffer = try? await self.next() {
                     seen += buffer.readableBytes
                     if seen > limit { return false }
                 }

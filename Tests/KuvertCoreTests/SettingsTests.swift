@@ -13,7 +13,7 @@ struct SettingsTests {
     @Test("defaults make a laptop setup work")
     func defaults() throws {
         let settings = try read([:])
-        #expect(settings.storage.databasePath == "./data/kuvert.sqlite")
+        #expect(settings.storage.store == .sqlite(path: "./data/kuvert.sqlite"))
         #expect(settings.http.listenHost == "127.0.0.1" && settings.http.listenPort == 8080)
         #expect(settings.subscriptions.confirmTTL == 7 * 86_400)
         #expect(settings.retention.retention == 730 * 86_400)
@@ -28,7 +28,7 @@ struct SettingsTests {
             "KUVERT_BASE_URL": "https://news.example.se/", "KUVERT_RESEND_WINDOW": "0", "KUVERT_RETRY_BASE": "15m",
             "KUVERT_LOG_LEVEL": "debug", "KUVERT_LOG_FORMAT": "json", "KUVERT_SMTP_CONNECTIONS": "",
         ])
-        #expect(settings.storage.databasePath == "/var/lib/kuvert/kuvert.sqlite")
+        #expect(settings.storage.store == .sqlite(path: "/var/lib/kuvert/kuvert.sqlite"))
         #expect(settings.http.listenHost == "::1" && settings.http.listenPort == 9000)
         #expect(settings.subscriptions.confirmTTL == 2 * 86_400)
         #expect(settings.mail.baseURL == "https://news.example.se")

@@ -49,24 +49,12 @@ public enum DKIMVerifiers {
         try message.write(to: messageFile)
         let recordsFile = directory.appendingPathComponent("records")
         try records.map { "\($0.key) \($0.value)\n" }.joined().write(to: recordsFile, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [
-            TestPaths.root.appendingPathComponent("Tests/Support/dkim_verify.py").path, messageFile.path, recordsFile.path,
-            directory.path,
-        ]
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw VerifierFailure(output: String(decoding: output + errors, as: UTF8.self))
-        }
-        return try JSONDecoder().decode(Report.self, from: output)
+        let result = try TestProcess.run([
+            "/usr/bin/python3", TestPaths.root.appendingPathComponent("Tests/Support/dkim_verify.py").path, messageFile.path,
+            recordsFile.path, directory.path,
+        ])
+        guard result.status == 0 else { throw VerifierFailure(output: result.stdout + result.stderr) }
+        return try JSONDecoder().decode(Report.self, from: Data(result.stdout.utf8))
     }
 
     public struct VerifierFailure: Error, CustomStringConvertible {

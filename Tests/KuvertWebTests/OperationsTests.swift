@@ -288,11 +288,30 @@ struct DoctorTests {
         let off = try kuvert.run(["doctor"], environment: environment.merging(["KUVERT_DKIM": "off"]) { $1 })
         #expect(off.stdout.contains("KUVERT_DKIM=off: the relay must sign"))
 
+        // kuvert worker signs what it sends with the keys it loaded at start:
+        // a campaign's test copy, caught by a real SMTP server, verifies with both verifiers.
+        let body = try kuvert.writeTerms("# Höstens nyheter\n\nVi ses på årsmötet.")
+        let campaign = try kuvert.run(
+            ["campaign", "create", "--list", "news", "--subject", "Höstens nyheter", "--body", body], environment: environment)
+        let id = campaign.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let worker = try kuvert.start("worker", environment: environment)
+        defer {
+            if worker.isRunning { worker.terminate() }
+            worker.waitUntilExit()
+        }
+        let test = try kuvert.run(["campaign", "test", id, "--to", "redaktion@forening.example"], environment: environment)
+        #expect(test.status == 0, "\(test.stdout)\(test.stderr)")
+        let mail = try #require(upstream.messages().first { $0.to == ["redaktion@forening.example"] })
+        let records = Dictionary(uniqueKeysWithValues: try DKIMKeyDirectory(dataDirectory: kuvert.dataDirectory).load()
+            .map { ($0.key.recordName, $0.key.recordValue) })
+        let report = try DKIMVerifiers.verify(mail.raw, records: records)
+        #expect(report.signatures.map(\.a) == ["rsa-sha256", "ed25519-sha256"] && report.allVerified, "\(report)")
+
         // A key others can read stops the mailer at start, with the fix.
         let key = kuvert.dataDirectory + "/dkim/forening.example/kuvert.rsa.pem"
         chmod(key, 0o644)
-        let worker = try kuvert.run(["worker"], environment: environment)
-        #expect(worker.status == 1)
-        #expect(worker.stderr == "kuvert: The DKIM key \(key) can be read by others (mode 644): run chmod 600 \(key).\n")
+        let refused = try kuvert.run(["worker"], environment: environment)
+        #expect(refused.status == 1)
+        #expect(refused.stderr == "kuvert: The DKIM key \(key) can be read by others (mode 644): run chmod 600 \(key).\n")
     }
 }

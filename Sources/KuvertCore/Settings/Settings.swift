@@ -67,10 +67,10 @@ public struct Settings: Sendable {
 
     /// True when `value` of `name` is a secret: a key, a password, or a database URL with one.
     public static func isSecret(_ name: String, value: String) -> Bool {
-        switch name {
-        case "KUVERT_SECRET", "KUVERT_SMTP_PASSWORD": true
-        case "KUVERT_DATABASE": if case .postgres(let location)? = try? StoreLocation(value) { location.password != nil } else { false }
-        default: false
-        }
+        guard secretNames.contains(name) else { return false }
+        // A database URL is a secret only when it holds a password; a file path is none.
+        guard name == "KUVERT_DATABASE" else { return true }
+        if case .postgres(let location)? = try? StoreLocation(value) { return location.password != nil }
+        return false
     }
 }

@@ -42,7 +42,7 @@ final class TestApp: Sendable {
         settings.http.metricsListen = metricsListen
         settings.security.formMinimumSeconds = formMinimumSeconds
         self.settings = settings
-        store = try AppDatabase.open(path: settings.storage.databasePath)
+        store = try AppDatabase.open(path: directory + "/kuvert.sqlite")
         let renderer = try await TemplateRenderer(
             directory: Self.templatesDirectory,
             required: WebDependencies.requiredTemplates + MessageComposer.templateNames)
