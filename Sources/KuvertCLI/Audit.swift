@@ -13,7 +13,7 @@ struct Audit: AsyncParsableCommand {
 
     func run() async throws {
         let address = try email.map { try Subscribers.address($0) }
-        let store = try Runtime(options).store
+        let store = try await Runtime(options).store
         let events = try await store.auditEvents(address: address, limit: max(limit, 1))
         var rows = [["TIME", "ACTOR", "ACTION", "SUBSCRIBER", "LIST", "DETAIL"]]
         for event in events {

@@ -15,7 +15,7 @@ struct Backup: AsyncParsableCommand {
         guard !FileManager.default.fileExists(atPath: file) else {
             throw CommandFailure(message: "\(file) exists already; choose a new file name.")
         }
-        let store = try Runtime(options).store
+        let store = try await Runtime(options).store
         do {
             try store.backup(to: file)
         } catch {

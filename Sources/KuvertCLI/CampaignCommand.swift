@@ -25,7 +25,7 @@ struct CampaignCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let store = try Runtime(options).store
+            let store = try await Runtime(options).store
             let markdown = try TermsFile.read(body)
             let (html, text) = NewsletterMail.bodies(markdown: markdown)
             let campaign = try await store.createCampaign(
@@ -44,7 +44,7 @@ struct CampaignCommand: AsyncParsableCommand {
         @OptionGroup var options: ConfigurationOptions
 
         func run() async throws {
-            let runtime = try Runtime(options)
+            let runtime = try await Runtime(options)
             guard let (campaign, list) = try await runtime.store.campaign(id: id) else { throw KuvertError.unknownCampaign(id) }
             let renderer = try await runtime.renderer(NewsletterMail.templateNames)
             let mail = try NewsletterMail.render(
@@ -68,7 +68,7 @@ struct CampaignCommand: AsyncParsableCommand {
         func run() async throws {
             let address: EmailAddress
             do { address = try EmailAddress(to) } catch { throw ValidationError("--to: \(error)") }
-            let store = try Runtime(options).store
+            let store = try await Runtime(options).store
             let messageId = try await store.queueTestMessage(campaignId: id, to: address, now: Date())
             let deadline = Date().addingTimeInterval(TimeInterval(max(wait, 0)))
             while Date() < deadline {
@@ -102,7 +102,7 @@ struct CampaignCommand: AsyncParsableCommand {
                 }
                 sendAt = date
             }
-            let store = try Runtime(options).store
+            let store = try await Runtime(options).store
             let queued = try await store.queueCampaign(id: id, sendAt: sendAt, now: Date(), batchSize: 50_000)
             print("Queued \(queued) message\(queued == 1 ? "" : "s") for campaign \(id), due \(sendAt.cliText)Z.")
         }
@@ -116,7 +116,7 @@ struct CampaignCommand: AsyncParsableCommand {
         @OptionGroup var options: ConfigurationOptions
 
         func run() async throws {
-            let store = try Runtime(options).store
+            let store = try await Runtime(options).store
             let terminal = isatty(STDOUT_FILENO) == 1
             while true {
                 let progress = try await store.campaignProgress(id: id, now: Date())
@@ -157,7 +157,7 @@ struct CampaignCommand: AsyncParsableCommand {
     }
 
     static func change(_ id: Int64, to status: Campaign.Status, options: ConfigurationOptions, done: String) async throws {
-        let store = try Runtime(options).store
+        let store = try await Runtime(options).store
         _ = try await store.changeCampaign(id: id, to: status, now: Date())
         print("Campaign \(id) \(done).")
     }

@@ -18,18 +18,18 @@ struct Doctor: AsyncParsableCommand {
     private enum Verdict: String { case ok, warn, fail = "FAIL" }
 
     /// The store's line, and the SQLite store for the checks that read it.
-    private func storeCheck(_ settings: Settings) async -> (Verdict, String, AppDatabase?) {
+    private func storeCheck(_ settings: Settings) async -> (Verdict, String, (any KuvertStore)?) {
         do {
-            switch settings.storage.store {
-            case .postgres(let location):
-                let diagnosis = try await Runtime.withPostgres(location, schema: .requireCurrent) { try await $0.diagnose() }
+            let runtime = try await Runtime(settings, schema: .requireCurrent)
+            switch (settings.storage.store, runtime.store) {
+            case (.postgres(let location), let store as PostgresStore):
+                let diagnosis = try await store.diagnose()
                 return (
                     diagnosis.lists == 0 ? .warn : .ok,
                     "\(location): PostgreSQL \(diagnosis.serverVersion), schema \(diagnosis.schema), "
                         + "\(diagnosis.connections) of \(diagnosis.maxConnections) connections in use, "
-                        + "\(diagnosis.lists) list\(diagnosis.lists == 1 ? "" : "s")", nil)
-            case .sqlite(let path):
-                let store = try Runtime.openStore(settings.storage)
+                        + "\(diagnosis.lists) list\(diagnosis.lists == 1 ? "" : "s")", store)
+            case (.sqlite(let path), let store as AppDatabase):
                 let diagnosis = try await store.diagnose()
                 let healthy = diagnosis.quickCheck == "ok" && diagnosis.journalMode == "wal"
                 return (
@@ -37,6 +37,8 @@ struct Doctor: AsyncParsableCommand {
                     "\(path): schema \(diagnosis.schema), journal \(diagnosis.journalMode), "
                         + "quick_check \(diagnosis.quickCheck), \(diagnosis.lists) list\(diagnosis.lists == 1 ? "" : "s")"
                         + (diagnosis.lists == 0 ? " (create one with kuvert lists add)" : ""), store)
+            default:
+                return (.fail, "the store opened is not the one KUVERT_DATABASE names", nil)
             }
         } catch {
             return (.fail, "\(error)", nil)

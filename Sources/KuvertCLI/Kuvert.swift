@@ -20,11 +20,17 @@ struct Kuvert: AsyncParsableCommand {
         unblockShutdownSignals()
         do {
             var command = try parseAsRoot()
-            if var command = command as? any AsyncParsableCommand {
-                try await command.run()
-            } else {
-                try command.run()
+            do {
+                if var command = command as? any AsyncParsableCommand {
+                    try await command.run()
+                } else {
+                    try command.run()
+                }
+            } catch {
+                await Runtime.closeStores()
+                throw error
             }
+            await Runtime.closeStores()
         } catch let error as KuvertError {
             fail(error.description)
         } catch let error as CommandFailure {

@@ -15,7 +15,7 @@ struct Lists: AsyncParsableCommand {
         @OptionGroup var options: ConfigurationOptions
 
         func run() async throws {
-            let summaries = try await Runtime.withLists(options) { try await $0.listSummaries() }
+            let summaries = try await Runtime(options).store.listSummaries()
             guard !summaries.isEmpty else {
                 print("No lists yet. Create one with: kuvert lists add SLUG --name NAME --terms FILE")
                 return
@@ -75,7 +75,7 @@ struct Lists: AsyncParsableCommand {
             let list = MailingList(
                 slug: slug, name: name.trimmingCharacters(in: .whitespaces), fromAddress: from, thanksURL: thanksURL,
                 language: Language(rawValue: locale) ?? .en, createdAt: Date())
-            _ = try await Runtime.withLists(options) { try await $0.createList(list, terms: text, actor: "cli") }
+            _ = try await Runtime(options).store.createList(list, terms: text, actor: "cli")
             print("Created list \(slug) with terms v1.")
         }
     }
@@ -94,9 +94,7 @@ struct Lists: AsyncParsableCommand {
 
         func run() async throws {
             let body = try TermsFile.read(file)
-            let version = try await Runtime.withLists(options) {
-                try await $0.publishTerms(listSlug: slug, body: body, actor: "cli", now: Date())
-            }
+            let version = try await Runtime(options).store.publishTerms(listSlug: slug, body: body, actor: "cli", now: Date())
             print("Published terms v\(version.version) for \(slug) (sha256 \(version.sha256)).")
         }
     }

@@ -15,12 +15,12 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try options.settings()
-        if case .postgres(let location) = settings.storage.store {
-            let schema = try await Runtime.withPostgres(location, schema: .migrate) { try await $0.diagnose().schema }
-            print("The store \(location) has schema \(schema).")
-            return
+        let runtime = try await Runtime(settings, schema: .migrate)
+        let schema = switch runtime.store {
+        case let store as PostgresStore: try await store.diagnose().schema
+        case let store as AppDatabase: try await store.diagnose().schema
+        default: "unknown"
         }
-        let runtime = try Runtime(settings, schema: .migrate)
-        print("The store \(settings.storage.store) has schema \(try await runtime.store.diagnose().schema).")
+        print("The store \(settings.storage.store) has schema \(schema).")
     }
 }

@@ -12,7 +12,7 @@ struct Purge: AsyncParsableCommand {
     @OptionGroup var options: ConfigurationOptions
 
     func run() async throws {
-        let runtime = try Runtime(options)
+        let runtime = try await Runtime(options)
         let retention = runtime.retention(keys: try runtime.keys())
         let report = try await retention.purge(now: Date(), dryRun: dryRun)
         let verb = dryRun ? "Would delete" : "Deleted"

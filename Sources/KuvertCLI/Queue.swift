@@ -18,7 +18,7 @@ struct Queue: AsyncParsableCommand {
         @OptionGroup var options: ConfigurationOptions
 
         func run() async throws {
-            let store = try Runtime(options).store
+            let store = try await Runtime(options).store
             let overview = try await store.queueOverview(now: Date(), limit: max(limit, 0))
             print("due \(overview.due), scheduled \(overview.scheduled), leased \(overview.leased), "
                 + "retrying \(overview.retrying), sent \(overview.sent), failed \(overview.failed), skipped \(overview.skipped)")
@@ -55,7 +55,7 @@ struct Queue: AsyncParsableCommand {
         @OptionGroup var options: ConfigurationOptions
 
         func run() async throws {
-            let runtime = try Runtime(options)
+            let runtime = try await Runtime(options)
             guard let delivery = try await runtime.store.outboxDelivery(id: id) else {
                 throw CommandFailure(message: "No message has id \(id).")
             }
@@ -91,7 +91,7 @@ struct Queue: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let store = try Runtime(options).store
+            let store = try await Runtime(options).store
             let ids = try await store.retryFailed(id: failed ? nil : id, actor: "cli", now: Date())
             if let id, !failed, ids.isEmpty {
                 let message = try await store.outboxDelivery(id: id)?.message

@@ -3,32 +3,59 @@ import KuvertCore
 import KuvertPostgres
 import KuvertWeb
 import Logging
+import ServiceLifecycle
+import Synchronization
 
 /// The one place where a command's parts are built from the settings: the
-/// store, the keys, the templates, the mailer, the retention job.
+/// store, the keys, the templates, the mailer, the retention job. Nothing
+/// past here knows which store runs.
 struct Runtime {
     let settings: Settings
-    let store: AppDatabase
+    let store: any KuvertStore
+    /// What must run in the process's `ServiceGroup` for the store to work
+    /// (PostgreSQL's client, for `serve` and `worker`), first, so that it stops last.
+    let storeServices: [any Service]
 
-    /// Reads the settings and opens the store. Only `kuvert migrate`, `serve`
-    /// and `worker` migrate it (`schema: .migrate`); other commands need it
-    /// current and change no schema.
-    init(_ options: ConfigurationOptions, extra: [String: String?] = [:], schema: AppDatabase.Schema = .requireCurrent) throws {
-        try self.init(try options.settings(extra: extra), schema: schema)
+    /// Reads the settings and opens the store, which must have the current
+    /// schema (every command but `migrate`, `serve` and `worker` changes none).
+    init(_ options: ConfigurationOptions, extra: [String: String?] = [:]) async throws {
+        try await self.init(try options.settings(extra: extra), schema: .requireCurrent)
     }
 
-    /// The store of settings already read.
-    init(_ settings: Settings, schema: AppDatabase.Schema = .requireCurrent) throws {
+    /// The store of settings already read, migrated or checked. A PostgreSQL
+    /// store's client runs until the command ends (`closeStores`).
+    init(_ settings: Settings, schema: AppDatabase.Schema) async throws {
         self.settings = settings
-        store = try Self.openStore(settings.storage, schema: schema)
+        storeServices = []
+        switch settings.storage.store {
+        case .sqlite(let path):
+            store = try Self.openSQLite(path, schema: schema)
+        case .postgres(let location):
+            let store = try await PostgresStore.open(location, schema: schema, logger: Self.postgresLogger)
+            Self.opened.withLock { $0.append(store) }
+            self.store = store
+        }
     }
 
-    /// The store of `storage`, or a one-line reason it cannot be opened.
-    static func openStore(_ storage: StorageSettings, schema: AppDatabase.Schema = .requireCurrent) throws -> AppDatabase {
-        guard case .sqlite(let path) = storage.store else {
-            throw CommandFailure(message: "KUVERT_DATABASE names a PostgreSQL store: this kuvert runs only kuvert migrate, "
-                + "kuvert doctor and kuvert lists on PostgreSQL; every other command needs a SQLite store for now.")
+    /// For `serve` and `worker`: the settings, and the store migrated. A
+    /// PostgreSQL store's client is one of the process's services.
+    static func serving(_ options: ConfigurationOptions, extra: [String: String?]) async throws -> Runtime {
+        let settings = try options.settings(extra: extra)
+        guard case .postgres(let location) = settings.storage.store else {
+            return try await Runtime(settings, schema: .migrate)
         }
+        try await withPostgres(location, schema: .migrate) { _ in }
+        return Runtime(settings: settings, service: PostgresStore.service(location, logger: postgresLogger))
+    }
+
+    private init(settings: Settings, service store: PostgresStore) {
+        self.settings = settings
+        self.store = store
+        storeServices = [store]
+    }
+
+    /// The SQLite store at `path`, or a one-line reason it cannot be opened.
+    static func openSQLite(_ path: String, schema: AppDatabase.Schema) throws -> AppDatabase {
         do {
             return try AppDatabase.open(path: path, schema: schema)
         } catch let error as KuvertError {
@@ -38,24 +65,27 @@ struct Runtime {
         }
     }
 
-    /// `body` with the lists of whichever store `KUVERT_DATABASE` names, which
-    /// must have the current schema.
-    static func withLists<T>(_ options: ConfigurationOptions, _ body: (any ListStore) async throws -> T) async throws -> T {
-        let settings = try options.settings()
-        switch settings.storage.store {
-        case .postgres(let location): return try await withPostgres(location, schema: .requireCurrent, body)
-        case .sqlite: return try await body(try openStore(settings.storage))
-        }
+    /// PostgreSQL stores opened by commands, closed when the command ends.
+    private static let opened = Mutex<[PostgresStore]>([])
+
+    /// Closes what commands opened: called once by `Kuvert.main` as the command ends.
+    static func closeStores() async {
+        for store in opened.withLock({ stores in defer { stores = [] }; return stores }) { await store.close() }
+    }
+
+    /// postgres-nio's background logs, quiet but for errors.
+    static var postgresLogger: Logger {
+        var logger = Logger(label: "kuvert.postgres")
+        logger.logLevel = .error
+        return logger
     }
 
     /// `body` with the PostgreSQL store of `location`, migrated or checked; the
-    /// client stops afterwards. Its background logs are quiet but for errors.
+    /// client stops afterwards.
     static func withPostgres<T>(
         _ location: PostgresLocation, schema: AppDatabase.Schema, _ body: (PostgresStore) async throws -> T
     ) async throws -> T {
-        var logger = Logger(label: "kuvert.postgres")
-        logger.logLevel = .error
-        let store = try await PostgresStore.open(location, schema: schema, logger: logger)
+        let store = try await PostgresStore.open(location, schema: schema, logger: postgresLogger)
         do {
             let result = try await body(store)
             await store.close()

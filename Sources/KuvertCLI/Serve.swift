@@ -32,8 +32,8 @@ struct Serve: AsyncParsableCommand {
         // A flag's error names the flag, not the variable it overrides.
         if let listen { _ = try SettingSource.listen(listen, name: "--listen") }
         if let metricsListen { _ = try SettingSource.listen(metricsListen, name: "--metrics-listen") }
-        let runtime = try Runtime(
-            options, extra: ["KUVERT_LISTEN": listen, "KUVERT_METRICS_LISTEN": metricsListen], schema: .migrate)
+        let runtime = try await Runtime.serving(
+            options, extra: ["KUVERT_LISTEN": listen, "KUVERT_METRICS_LISTEN": metricsListen])
         let keys = try runtime.keys()
         let renderer = try await runtime.renderer(WebDependencies.requiredTemplates + Runtime.mailTemplates)
         let logger = runtime.startLogging()
@@ -46,7 +46,7 @@ struct Serve: AsyncParsableCommand {
             WebDependencies(
                 settings: runtime.settings, store: runtime.store, keys: keys, renderer: renderer,
                 mailQueued: { mailer?.wake() }, registry: registry),
-            services: (mailer.map { [$0] } ?? []) + [retention]
+            services: runtime.storeServices + (mailer.map { [$0] } ?? []) + [retention]
                 + metricsApplication(runtime, registry: registry, logger: logger),
             logger: logger)
         let http = runtime.settings.http

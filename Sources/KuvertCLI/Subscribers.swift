@@ -23,7 +23,7 @@ struct Subscribers: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let runtime = try Runtime(options)
+            let runtime = try await Runtime(options)
             let store = runtime.store
             guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
                 throw CommandFailure(message: "Cannot read \(file) as UTF-8 text.")
@@ -60,7 +60,7 @@ struct Subscribers: AsyncParsableCommand {
 
         func run() async throws {
             let address = try Subscribers.address(email)
-            let store = try Runtime(options).store
+            let store = try await Runtime(options).store
             guard let export = try await store.export(address, now: Date()) else { throw KuvertError.unknownSubscriber }
             _ = try await store.recordAudit(AuditEvent(occurredAt: Date(), actor: "cli", action: "subscriber.exported"), address: address)
             FileHandle.standardOutput.write(try export.json() + Data("\n".utf8))
@@ -77,7 +77,7 @@ struct Subscribers: AsyncParsableCommand {
 
         func run() async throws {
             let address = try Subscribers.address(email)
-            let runtime = try Runtime(options)
+            let runtime = try await Runtime(options)
             let suppression = try runtime.keys().suppression
             guard try await runtime.store.erase(address, suppressionHash: suppression.hash(address), actor: "cli", now: Date()) else {
                 throw KuvertError.unknownSubscriber
@@ -99,7 +99,7 @@ struct Subscribers: AsyncParsableCommand {
         @OptionGroup var options: ConfigurationOptions
 
         func run() async throws {
-            let store = try Runtime(options).store
+            let store = try await Runtime(options).store
             let listings = try await store.subscriptions(listSlug: list, status: status)
             var rows = [["ADDRESS", "LIST", "STATUS", "REQUESTED", "CONFIRMED"]]
             for listing in listings {
@@ -124,7 +124,7 @@ struct Subscribers: AsyncParsableCommand {
 
         func run() async throws {
             let address = try Subscribers.address(email)
-            let store = try Runtime(options).store
+            let store = try await Runtime(options).store
             guard let record = try await store.subscriberRecord(address: address) else {
                 throw KuvertError.unknownSubscriber
             }

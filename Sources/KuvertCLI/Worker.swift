@@ -26,19 +26,19 @@ struct Worker: AsyncParsableCommand {
     func run() async throws {
         // A flag's error names the flag, not the variable it overrides.
         if let metricsListen { _ = try SettingSource.listen(metricsListen, name: "--metrics-listen") }
-        let runtime = try Runtime(options, extra: ["KUVERT_METRICS_LISTEN": metricsListen], schema: .migrate)
+        let runtime = try await Runtime.serving(options, extra: ["KUVERT_METRICS_LISTEN": metricsListen])
         let logger = runtime.startLogging()
         let registry = PrometheusCollectorRegistry()
         let mailer = try runtime.mailer(
             keys: try runtime.keys(), renderer: try await runtime.renderer(Runtime.mailTemplates), logger: logger,
             metrics: WebDependencies.metrics(registry))
         guard let (host, port) = runtime.settings.http.metricsListen else {
-            let group = ServiceGroup(services: [mailer], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            let group = ServiceGroup(services: runtime.storeServices + [mailer], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             try await group.run()
             return
         }
         let app = buildMetricsApplication(
-            store: runtime.store, registry: registry, host: host, port: port, services: [mailer], logger: logger)
+            store: runtime.store, registry: registry, host: host, port: port, services: runtime.storeServices + [mailer], logger: logger)
         try await app.runService()
     }
 }

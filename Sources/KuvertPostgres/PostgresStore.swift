@@ -2,18 +2,21 @@ import Foundation
 import KuvertCore
 import Logging
 import PostgresNIO
+import ServiceLifecycle
 
 /// The store on a PostgreSQL server, shared by every node that names it
 /// (`KUVERT_DATABASE=postgres://…`), through postgres-nio's `PostgresClient`.
 ///
-/// The client runs in a task of the store's own from `open` until `close`.
-public final class PostgresStore: Sendable {
+/// For a command, the client runs in a task of the store's own from `open`
+/// until `close`; for `serve` and `worker` it runs as a service of the
+/// process's `ServiceGroup` (`service(_:logger:)`), stopped after the others.
+public final class PostgresStore: Sendable, Service {
     public let location: PostgresLocation
     let client: PostgresClient
     let logger: Logger
-    private let running: Task<Void, Never>
+    private let running: Task<Void, Never>?
 
-    private init(_ location: PostgresLocation, logger: Logger) {
+    private init(_ location: PostgresLocation, logger: Logger, runsItself: Bool) {
         self.location = location
         self.logger = logger
         let configuration: PostgresClient.Configuration
@@ -32,14 +35,14 @@ public final class PostgresStore: Sendable {
         }
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
-        running = Task { await client.run() }
+        running = runsItself ? Task { await client.run() } : nil
     }
 
     /// Connects and migrates the schema, or checks that it is current.
     /// - Throws: `KuvertError.configuration` with one line: the server cannot be
     ///   reached, its schema is newer than this binary, or older than it (run `kuvert migrate`).
     public static func open(_ location: PostgresLocation, schema: AppDatabase.Schema, logger: Logger) async throws -> PostgresStore {
-        let store = PostgresStore(location, logger: logger)
+        let store = PostgresStore(location, logger: logger, runsItself: true)
         do {
             try await store.prepare(schema)
             return store
@@ -49,11 +52,29 @@ public final class PostgresStore: Sendable {
         }
     }
 
-    /// Stops the client; the store cannot be used afterwards.
-    public func close() async {
-        running.cancel()
-        await running.value
+    /// A store whose client runs when the process's `ServiceGroup` runs it
+    /// (`run()`); its schema must have been migrated or checked with `open` first.
+    public static func service(_ location: PostgresLocation, logger: Logger) -> PostgresStore {
+        PostgresStore(location, logger: logger, runsItself: false)
     }
+
+    /// Runs the client of a `service` store until the group shuts down.
+    public func run() async throws {
+        await client.run()
+    }
+
+    /// Stops the client of an `open` store; the store cannot be used afterwards.
+    public func close() async {
+        running?.cancel()
+        await running?.value
+    }
+
+    /// The logger of statements: postgres-nio logs at debug level and below only.
+    static let quiet: Logger = {
+        var logger = Logger(label: "kuvert.postgres")
+        logger.logLevel = .error
+        return logger
+    }()
 
     /// The advisory lock every migrator takes: several nodes starting at once
     /// migrate one after the other, and the later ones find nothing to do.
@@ -165,4 +186,44 @@ public struct PostgresDiagnosis: Sendable {
     public var connections: Int
     public var maxConnections: Int
     public var lists: Int
+}
+
+extension PostgresStore {
+    /// `body` in one transaction, within `reachTimeout`.
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await reachable { [self] in
+            try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+        }
+    }
+
+    /// `body` on a connection of the pool, outside a transaction (reads, and
+    /// writes of one statement), within `reachTimeout`.
+    func connection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await reachable { [self] in
+            try await client.withConnection { connection in try await body(connection) }
+        }
+    }
+}
+
+extension PostgresConnection {
+    /// Runs `query` and returns its rows, each with random access by column name.
+    func rows(_ query: PostgresQuery) async throws -> [PostgresRandomAccessRow] {
+        try await self.query(query, logger: PostgresStore.quiet).rows()
+    }
+
+    /// Runs `query` and returns the first column of each row.
+    func column<T: PostgresDecodable>(_ query: PostgresQuery, as type: T.Type) async throws -> [T] {
+        try await self.query(query, logger: PostgresStore.quiet).column(T.self)
+    }
+
+    /// Runs `query` and returns the first column of its first row, if any.
+    func value<T: PostgresDecodable>(_ query: PostgresQuery, as type: T.Type) async throws -> T? {
+        try await self.query(query, logger: PostgresStore.quiet).first(T.self)
+    }
+
+    /// Runs a statement whose rows, if any, do not matter.
+    func run(_ query: PostgresQuery) async throws {
+        let rows = try await self.query(query, logger: PostgresStore.quiet)
+        for try await _ in rows {}
+    }
 }

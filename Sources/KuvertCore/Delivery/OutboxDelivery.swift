@@ -9,4 +9,16 @@ public struct OutboxDelivery: Sendable, Equatable {
     public var subscription: Subscription?
     /// For newsletters and test messages.
     public var campaign: Campaign?
+
+    /// Every field, as a store reads it from its rows.
+    public init(
+        message: OutboxMessage, address: String, list: MailingList, subscription: Subscription? = nil,
+        campaign: Campaign? = nil
+    ) {
+        self.message = message
+        self.address = address
+        self.list = list
+        self.subscription = subscription
+        self.campaign = campaign
+    }
 }

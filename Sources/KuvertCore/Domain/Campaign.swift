@@ -61,4 +61,19 @@ public struct CampaignProgress: Sendable, Equatable {
 
     public var total: Int { queued + leased + sent + failed + skipped }
     public var remaining: Int { queued + leased }
+
+    /// Every field, as a store reads it from its rows.
+    public init(
+        campaign: Campaign, listSlug: String, queued: Int, leased: Int, sent: Int, failed: Int, skipped: Int,
+        sentLastMinute: Int
+    ) {
+        self.campaign = campaign
+        self.listSlug = listSlug
+        self.queued = queued
+        self.leased = leased
+        self.sent = sent
+        self.failed = failed
+        self.skipped = skipped
+        self.sentLastMinute = sentLastMinute
+    }
 }

@@ -23,6 +23,22 @@ public struct ConsentEvent: Equatable, Sendable, Codable {
     /// For `confirmed`: the terms version accepted and its hash.
     public var termsVersionId: Int64?
     public var termsSHA256: String?
+
+    /// Every field, as a store reads it from its rows.
+    public init(
+        id: Int64? = nil, subscriptionId: Int64, kind: Kind, occurredAt: Date, ip: String? = nil,
+        userAgent: String? = nil, source: String, termsVersionId: Int64? = nil, termsSHA256: String? = nil
+    ) {
+        self.id = id
+        self.subscriptionId = subscriptionId
+        self.kind = kind
+        self.occurredAt = occurredAt
+        self.ip = ip
+        self.userAgent = userAgent
+        self.source = source
+        self.termsVersionId = termsVersionId
+        self.termsSHA256 = termsSHA256
+    }
 }
 
 /// Where a request came from, as recorded in the consent ledger.

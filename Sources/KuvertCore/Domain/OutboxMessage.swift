@@ -67,6 +67,15 @@ public struct QueueOverview: Sendable {
         public var message: OutboxMessage
         public var listSlug: String
         public var address: String
+
+        /// Every field, as a store reads it from its rows.
+        public init(
+            message: OutboxMessage, listSlug: String, address: String
+        ) {
+            self.message = message
+            self.listSlug = listSlug
+            self.address = address
+        }
     }
 
     public var due: Int
@@ -80,4 +89,20 @@ public struct QueueOverview: Sendable {
     public var waiting: [Entry]
     /// The most recent failures, newest first.
     public var recentFailures: [Entry]
+
+    /// Every field, as a store reads it from its rows.
+    public init(
+        due: Int, scheduled: Int, leased: Int, retrying: Int, sent: Int, failed: Int, skipped: Int, waiting: [Entry],
+        recentFailures: [Entry]
+    ) {
+        self.due = due
+        self.scheduled = scheduled
+        self.leased = leased
+        self.retrying = retrying
+        self.sent = sent
+        self.failed = failed
+        self.skipped = skipped
+        self.waiting = waiting
+        self.recentFailures = recentFailures
+    }
 }

@@ -1,7 +1,8 @@
 /// 128 random bits in lower-case hex (32 characters): confirmation nonces,
 /// Message-IDs and MIME boundaries.
-enum RandomHex {
-    static func make() -> String {
+public enum RandomHex {
+    /// A fresh random value.
+    public static func make() -> String {
         var generator = SystemRandomNumberGenerator()
         return [generator.next() as UInt64, generator.next() as UInt64].map { word in
             let hex = String(word, radix: 16)

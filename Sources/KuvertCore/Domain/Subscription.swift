@@ -22,6 +22,17 @@ public struct Subscriber: Equatable, Sendable, Codable {
     public var createdAt: Date
     /// When the person was erased; their address is gone from then on.
     public var erasedAt: Date?
+
+    /// Every field, as a store reads it from its rows.
+    public init(
+        id: Int64? = nil, address: String, addressKey: String, createdAt: Date, erasedAt: Date? = nil
+    ) {
+        self.id = id
+        self.address = address
+        self.addressKey = addressKey
+        self.createdAt = createdAt
+        self.erasedAt = erasedAt
+    }
 }
 
 /// A person's relation to one list.
@@ -41,6 +52,25 @@ public struct Subscription: Equatable, Sendable, Codable {
     public var confirmedAt: Date?
     public var endedAt: Date?
     public var updatedAt: Date
+
+    /// Every field, as a store reads it from its rows.
+    public init(
+        id: Int64? = nil, subscriberId: Int64, listId: Int64, status: SubscriptionStatus, name: String? = nil,
+        language: Language, confirmNonce: String, requestedAt: Date, confirmedAt: Date? = nil, endedAt: Date? = nil,
+        updatedAt: Date
+    ) {
+        self.id = id
+        self.subscriberId = subscriberId
+        self.listId = listId
+        self.status = status
+        self.name = name
+        self.language = language
+        self.confirmNonce = confirmNonce
+        self.requestedAt = requestedAt
+        self.confirmedAt = confirmedAt
+        self.endedAt = endedAt
+        self.updatedAt = updatedAt
+    }
 }
 
 /// Everything known about one subscriber, for `kuvert subscribers show`.
@@ -51,10 +81,28 @@ public struct SubscriberRecord: Sendable {
         public var consent: [ConsentEvent]
         /// The version number of each terms version a consent entry names, by id.
         public var termsVersions: [Int64: Int]
+
+        /// Every field, as a store reads it from its rows.
+        public init(
+            subscription: Subscription, list: MailingList, consent: [ConsentEvent], termsVersions: [Int64: Int]
+        ) {
+            self.subscription = subscription
+            self.list = list
+            self.consent = consent
+            self.termsVersions = termsVersions
+        }
     }
 
     public var subscriber: Subscriber
     public var subscriptions: [ListSubscription]
+
+    /// Every field, as a store reads it from its rows.
+    public init(
+        subscriber: Subscriber, subscriptions: [ListSubscription]
+    ) {
+        self.subscriber = subscriber
+        self.subscriptions = subscriptions
+    }
 }
 
 /// One line of a subscriber listing.
@@ -64,4 +112,15 @@ public struct SubscriptionListing: Sendable, Equatable {
     public var status: SubscriptionStatus
     public var requestedAt: Date
     public var confirmedAt: Date?
+
+    /// Every field, as a store reads it from its rows.
+    public init(
+        address: String, listSlug: String, status: SubscriptionStatus, requestedAt: Date, confirmedAt: Date? = nil
+    ) {
+        self.address = address
+        self.listSlug = listSlug
+        self.status = status
+        self.requestedAt = requestedAt
+        self.confirmedAt = confirmedAt
+    }
 }

@@ -45,6 +45,15 @@ public struct ConfirmationContext: Sendable, Equatable {
     public var list: MailingList
     /// The list's current terms.
     public var terms: TermsVersion
+
+    /// Every field, as a store reads it from its rows.
+    public init(
+        subscription: Subscription, list: MailingList, terms: TermsVersion
+    ) {
+        self.subscription = subscription
+        self.list = list
+        self.terms = terms
+    }
 }
 
 /// A person's acceptance of a list's terms through a confirmation link.

@@ -13,6 +13,23 @@ public struct SubscriberExport: Codable, Sendable, Equatable {
         public var endedAt: Date?
         public var consent: [Consent]
         public var messages: [Message]
+
+        /// Every field, as a store reads it from its rows.
+        public init(
+            list: String, listName: String, status: String, name: String? = nil, language: String, requestedAt: Date,
+            confirmedAt: Date? = nil, endedAt: Date? = nil, consent: [Consent], messages: [Message]
+        ) {
+            self.list = list
+            self.listName = listName
+            self.status = status
+            self.name = name
+            self.language = language
+            self.requestedAt = requestedAt
+            self.confirmedAt = confirmedAt
+            self.endedAt = endedAt
+            self.consent = consent
+            self.messages = messages
+        }
     }
 
     public struct Consent: Codable, Sendable, Equatable {
@@ -23,6 +40,20 @@ public struct SubscriberExport: Codable, Sendable, Equatable {
         public var userAgent: String?
         public var termsVersion: Int?
         public var termsSHA256: String?
+
+        /// Every field, as a store reads it from its rows.
+        public init(
+            kind: String, at: Date, source: String, ip: String? = nil, userAgent: String? = nil,
+            termsVersion: Int? = nil, termsSHA256: String? = nil
+        ) {
+            self.kind = kind
+            self.at = at
+            self.source = source
+            self.ip = ip
+            self.userAgent = userAgent
+            self.termsVersion = termsVersion
+            self.termsSHA256 = termsSHA256
+        }
     }
 
     public struct Message: Codable, Sendable, Equatable {
@@ -31,6 +62,17 @@ public struct SubscriberExport: Codable, Sendable, Equatable {
         public var status: String
         public var queuedAt: Date
         public var sentAt: Date?
+
+        /// Every field, as a store reads it from its rows.
+        public init(
+            kind: String, subject: String? = nil, status: String, queuedAt: Date, sentAt: Date? = nil
+        ) {
+            self.kind = kind
+            self.subject = subject
+            self.status = status
+            self.queuedAt = queuedAt
+            self.sentAt = sentAt
+        }
     }
 
     public struct Event: Codable, Sendable, Equatable {
@@ -38,6 +80,16 @@ public struct SubscriberExport: Codable, Sendable, Equatable {
         public var actor: String
         public var action: String
         public var detail: String?
+
+        /// Every field, as a store reads it from its rows.
+        public init(
+            at: Date, actor: String, action: String, detail: String? = nil
+        ) {
+            self.at = at
+            self.actor = actor
+            self.action = action
+            self.detail = detail
+        }
     }
 
     public var address: String
@@ -52,5 +104,16 @@ public struct SubscriberExport: Codable, Sendable, Equatable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
         return try encoder.encode(self)
+    }
+
+    /// Every field, as a store reads it from its rows.
+    public init(
+        address: String, knownSince: Date, exportedAt: Date, subscriptions: [Subscription], auditEvents: [Event]
+    ) {
+        self.address = address
+        self.knownSince = knownSince
+        self.exportedAt = exportedAt
+        self.subscriptions = subscriptions
+        self.auditEvents = auditEvents
     }
 }

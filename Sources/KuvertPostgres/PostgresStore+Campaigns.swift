@@ -1,0 +1,176 @@
+import Foundation
+import KuvertCore
+import PostgresNIO
+
+extension PostgresStore: CampaignStore {
+    public func createCampaign(_ campaign: Campaign, listSlug: String) async throws -> Campaign {
+        try await transaction { c in
+            var campaign = campaign
+            let (listId, _) = try await Self.listKey(c, slug: listSlug)
+            campaign.listId = listId
+            let id = try await c.value(
+                """
+                INSERT INTO campaign (listId, subject, bodyMarkdown, bodyHTML, bodyText, status, createdAt, sendAt, queuedAt)
+                VALUES (\(listId), \(campaign.subject), \(campaign.bodyMarkdown), \(campaign.bodyHTML), \(campaign.bodyText),
+                        \(campaign.status.rawValue), \(campaign.createdAt), \(campaign.sendAt), \(campaign.queuedAt))
+                RETURNING id
+                """, as: Int64.self).orThrow()
+            campaign.id = id
+            try await c.run(
+                """
+                INSERT INTO auditEvent (occurredAt, actor, action, listId, detail)
+                VALUES (\(campaign.createdAt), 'cli', 'campaign.created', \(listId), \("campaign \(id)"))
+                """)
+            return campaign
+        }
+    }
+
+    public func campaign(id: Int64) async throws -> (Campaign, MailingList)? {
+        let found = try await connection { c in try await Self.campaign(c, id: id, locking: false) }
+        return found.map { ($0.campaign, $0.list) }
+    }
+
+    public func queueCampaign(id: Int64, sendAt: Date, now: Date, batchSize: Int) async throws -> Int {
+        let listId = try await transaction { c -> Int64 in
+            guard let found = try await Self.campaign(c, id: id, locking: true) else { throw KuvertError.unknownCampaign(id) }
+            guard found.campaign.status != .cancelled else {
+                throw KuvertError.campaignState("Campaign \(id) is cancelled; create a new one to send again.")
+            }
+            try await c.run(
+                """
+                WITH queued AS (
+                    UPDATE campaign SET status = CASE WHEN status = 'draft' THEN 'sending' ELSE status END,
+                        sendAt = \(sendAt), queuedAt = \(now)
+                    WHERE id = \(id)
+                )
+                INSERT INTO auditEvent (occurredAt, actor, action, listId, detail)
+                VALUES (\(now), 'cli', 'campaign.queued', \(found.campaign.listId), \("campaign \(id)"))
+                """)
+            return found.campaign.listId
+        }
+        // In batches, each its own transaction, so the list is never held or in memory at once.
+        var queued = 0
+        var after: Int64 = 0
+        while true {
+            let start = after
+            let (last, inserted) = try await transaction { c -> (Int64?, Int) in
+                let last = try await c.value(
+                    """
+                    SELECT max(id) FROM (SELECT id FROM subscription
+                    WHERE listId = \(listId) AND status = 'active' AND id > \(start) ORDER BY id LIMIT \(batchSize)) batch
+                    """, as: Int64?.self) ?? nil
+                guard let last else { return (nil, 0) }
+                let inserted = try await c.value(
+                    """
+                    WITH inserted AS (
+                        INSERT INTO outboxMessage (kind, subscriptionId, campaignId, status, dueAt, attempts, createdAt)
+                        SELECT 'newsletter', id, \(id), 'queued', \(sendAt), 0, \(now) FROM subscription
+                        WHERE listId = \(listId) AND status = 'active' AND id > \(start) AND id <= \(last)
+                        ON CONFLICT DO NOTHING RETURNING 1
+                    )
+                    SELECT count(*) FROM inserted
+                    """, as: Int.self) ?? 0
+                return (last, inserted)
+            }
+            guard let last else { break }
+            queued += inserted
+            after = last
+        }
+        return queued
+    }
+
+    public func queueTestMessage(campaignId: Int64, to address: EmailAddress, now: Date) async throws -> Int64 {
+        try await transaction { c in
+            guard try await Self.campaign(c, id: campaignId, locking: false) != nil else {
+                throw KuvertError.unknownCampaign(campaignId)
+            }
+            return try await c.value(
+                """
+                INSERT INTO outboxMessage (kind, status, dueAt, attempts, createdAt, campaignId, testRecipient)
+                VALUES ('test', 'queued', \(now), 0, \(now), \(campaignId), \(address.value)) RETURNING id
+                """, as: Int64.self).orThrow()
+        }
+    }
+
+    public func changeCampaign(id: Int64, to status: Campaign.Status, now: Date) async throws -> Campaign {
+        try await transaction { c in
+            guard var campaign = try await Self.campaign(c, id: id, locking: true)?.campaign else {
+                throw KuvertError.unknownCampaign(id)
+            }
+            switch (campaign.status, status) {
+            case (.sending, .paused), (.paused, .sending), (.sending, .cancelled), (.paused, .cancelled), (.draft, .cancelled):
+                break
+            case (let from, let to) where from == to:
+                return campaign
+            case (let from, let to):
+                throw KuvertError.campaignState("Campaign \(id) is \(from.rawValue); it cannot become \(to.rawValue).")
+            }
+            campaign.status = status
+            try await c.run("UPDATE campaign SET status = \(status.rawValue) WHERE id = \(id)")
+            if status == .cancelled {
+                try await c.run(
+                    """
+                    UPDATE outboxMessage SET status = 'skipped', lastReply = 'campaign cancelled', leaseExpiresAt = NULL,
+                        leaseHolder = NULL
+                    WHERE campaignId = \(id) AND kind = 'newsletter' AND status IN ('queued', 'leased')
+                    """)
+            }
+            try await c.run(
+                """
+                INSERT INTO auditEvent (occurredAt, actor, action, listId, detail)
+                VALUES (\(now), 'cli', \("campaign.\(status == .sending ? "resumed" : status.rawValue)"), \(campaign.listId),
+                        \("campaign \(id)"))
+                """)
+            return campaign
+        }
+    }
+
+    public func campaignProgress(id: Int64?, now: Date) async throws -> [CampaignProgress] {
+        try await connection { c in
+            try await c.rows(
+                """
+                SELECT \(unescaped: Campaign.select("c")), l.slug,
+                  count(m.id) FILTER (WHERE m.status = 'queued') AS queued,
+                  count(m.id) FILTER (WHERE m.status = 'leased') AS leased,
+                  count(m.id) FILTER (WHERE m.status = 'sent') + c.purgedSent AS sent,
+                  count(m.id) FILTER (WHERE m.status = 'failed') + c.purgedFailed AS failed,
+                  count(m.id) FILTER (WHERE m.status = 'skipped') + c.purgedSkipped AS skipped,
+                  count(m.id) FILTER (WHERE m.status = 'sent' AND m.sentAt > \(now.addingTimeInterval(-60))) AS lastMinute
+                FROM campaign c JOIN mailingList l ON l.id = c.listId
+                LEFT JOIN outboxMessage m ON m.campaignId = c.id AND m.kind = 'newsletter'
+                WHERE \(id)::bigint IS NULL OR c.id = \(id)
+                GROUP BY c.id, l.slug ORDER BY c.id DESC LIMIT 50
+                """
+            ).map { row in
+                CampaignProgress(
+                    campaign: try Campaign(row, "c"), listSlug: try row["slug"].decode(String.self),
+                    queued: try row["queued"].decode(Int.self), leased: try row["leased"].decode(Int.self),
+                    sent: try row["sent"].decode(Int.self), failed: try row["failed"].decode(Int.self),
+                    skipped: try row["skipped"].decode(Int.self), sentLastMinute: try row["lastminute"].decode(Int.self))
+            }
+        }
+    }
+
+    public func outboxMessage(id: Int64) async throws -> OutboxMessage? {
+        try await connection { c in
+            try await c.rows("SELECT \(unescaped: OutboxMessage.select("m")) FROM outboxMessage m WHERE m.id = \(id)")
+                .first.map { try OutboxMessage($0, "m") }
+        }
+    }
+
+    /// A campaign with its list; with `locking`, the campaign's row stays locked
+    /// until the transaction ends.
+    static func campaign(_ c: PostgresConnection, id: Int64, locking: Bool) async throws -> CampaignAndList? {
+        try await c.rows(
+            """
+            SELECT \(unescaped: Campaign.select("c")), \(unescaped: MailingList.select("l"))
+            FROM campaign c JOIN mailingList l ON l.id = c.listId WHERE c.id = \(id) \(unescaped: locking ? "FOR UPDATE OF c" : "")
+            """
+        ).first.map { CampaignAndList(campaign: try Campaign($0, "c"), list: try MailingList($0, "l")) }
+    }
+
+    struct CampaignAndList: Sendable {
+        var campaign: Campaign
+        var list: MailingList
+    }
+}

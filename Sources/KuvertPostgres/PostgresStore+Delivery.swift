@@ -1,0 +1,215 @@
+import Dispatch
+import Foundation
+import KuvertCore
+import PostgresNIO
+import Synchronization
+
+// The mailer's threads block on libcurl and call `DeliveryStore` from there;
+// each call here runs the store's async work in a task and waits for it on
+// the calling thread, never on the cooperative pool.
+extension PostgresStore: DeliveryStore {
+    public func leaseDueMessages(limit: Int, leaseFor: TimeInterval, holder: LeaseHolder, now: Date) throws -> [OutboxDelivery] {
+        try blocking { [self] in
+            try await leaseDue(limit: limit, leaseFor: leaseFor, holder: holder.description, now: now)
+        }
+    }
+
+    public func recordDelivery(_ id: Int64, _ record: DeliveryRecord, bounceLimit: Int, now: Date) throws {
+        try blocking { [self] in try await store(id, record, bounceLimit: bounceLimit, now: now) }
+    }
+
+    public func releaseLeases(_ ids: [Int64]) throws {
+        guard !ids.isEmpty else { return }
+        try blocking { [self] in
+            try await connection { c in
+                try await c.run(
+                    """
+                    UPDATE outboxMessage SET status = 'queued', leaseExpiresAt = NULL, leaseHolder = NULL
+                    WHERE status = 'leased' AND id = ANY(\(ids))
+                    """)
+            }
+        }
+    }
+
+    public func leaseHolders() throws -> [(holder: String, messages: Int)] {
+        try blocking { [self] in
+            try await connection { c in
+                try await c.query(
+                    """
+                    SELECT leaseHolder, count(*) FROM outboxMessage
+                    WHERE status = 'leased' AND leaseHolder IS NOT NULL GROUP BY leaseHolder
+                    """, logger: Self.quiet
+                ).decode((String, Int).self).reduce(into: [HolderCount]()) { $0.append(HolderCount(holder: $1.0, messages: $1.1)) }
+            }
+        }.map { ($0.holder, $0.messages) }
+    }
+
+    public func releaseLeases(heldBy holder: String) throws -> Int {
+        try blocking { [self] in
+            try await connection { c in
+                try await c.value(
+                    """
+                    WITH released AS (
+                        UPDATE outboxMessage SET status = 'queued', leaseExpiresAt = NULL, leaseHolder = NULL
+                        WHERE status = 'leased' AND leaseHolder = \(holder) RETURNING 1
+                    )
+                    SELECT count(*) FROM released
+                    """, as: Int.self) ?? 0
+            }
+        }
+    }
+
+    struct HolderCount: Sendable {
+        var holder: String
+        var messages: Int
+    }
+
+    /// Claims due messages (and those whose lease expired) with `FOR UPDATE SKIP
+    /// LOCKED`, so workers on several machines never claim the same row, and
+    /// loads them with their recipients in the same statement; the campaigns
+    /// they belong to come in one more query. The claim commits before anything
+    /// is sent: no transaction stays open across SMTP.
+    func leaseDue(limit: Int, leaseFor: TimeInterval, holder: String, now: Date) async throws -> [OutboxDelivery] {
+        try await transaction { c in
+            let rows = try await c.rows(
+                """
+                WITH claimed AS (
+                    UPDATE outboxMessage SET status = 'leased', leaseExpiresAt = \(now.addingTimeInterval(leaseFor)),
+                        leaseHolder = \(holder)
+                    WHERE id IN (
+                        SELECT id FROM outboxMessage
+                        WHERE (status = 'queued' AND dueAt <= \(now)
+                               AND (campaignId IS NULL OR kind = 'test'
+                                    OR campaignId IN (SELECT id FROM campaign WHERE status = 'sending')))
+                           OR (status = 'leased' AND leaseExpiresAt <= \(now))
+                        ORDER BY dueAt, id LIMIT \(limit) FOR UPDATE SKIP LOCKED)
+                    RETURNING *
+                )
+                \(unescaped: Self.deliverySelect("claimed"))
+                """)
+            return try await Self.deliveries(c, rows)
+        }
+    }
+
+    /// Outbox rows of `source` (a table or a CTE) with subscription, address and list.
+    static func deliverySelect(_ source: String) -> String {
+        """
+        SELECT \(OutboxMessage.select("m")), \(Subscription.select("s")), p.address AS p_address,
+               \(MailingList.select("l"))
+        FROM \(source) m
+        LEFT JOIN subscription s ON s.id = m.subscriptionId
+        LEFT JOIN subscriber p ON p.id = s.subscriberId
+        LEFT JOIN campaign c ON c.id = m.campaignId
+        LEFT JOIN mailingList l ON l.id = coalesce(s.listId, c.listId)
+        ORDER BY m.id
+        """
+    }
+
+    /// Rows of `deliverySelect` as deliveries, with their campaigns loaded in
+    /// one query. A row whose subscription went, or a test without its
+    /// recipient, is left out.
+    static func deliveries(_ c: PostgresConnection, _ rows: [PostgresRandomAccessRow]) async throws -> [OutboxDelivery] {
+        let messages = try rows.map { try OutboxMessage($0, "m") }
+        let campaignIds = Array(Set(messages.compactMap(\.campaignId)))
+        var campaigns: [Int64: Campaign] = [:]
+        if !campaignIds.isEmpty {
+            for row in try await c.rows(
+                "SELECT \(unescaped: Campaign.select("c")) FROM campaign c WHERE c.id = ANY(\(campaignIds))") {
+                let campaign = try Campaign(row, "c")
+                campaigns[try campaign.id.orThrow()] = campaign
+            }
+        }
+        return try zip(rows, messages).compactMap { row, message -> OutboxDelivery? in
+            let campaign = message.campaignId.flatMap { campaigns[$0] }
+            let subscription = Cells(row: row, prefix: "s_")
+            guard !Cells(row: row, prefix: "l_").isAbsent else { return nil }
+            if message.subscriptionId != nil {
+                guard !subscription.isAbsent else { return nil }
+                return OutboxDelivery(
+                    message: message, address: try row["p_address"].decode(String.self), list: try MailingList(row, "l"),
+                    subscription: try Subscription(subscription), campaign: campaign)
+            }
+            guard let campaign, let recipient = message.testRecipient else { return nil }
+            return OutboxDelivery(
+                message: message, address: recipient, list: try MailingList(row, "l"), subscription: nil, campaign: campaign)
+        }
+    }
+
+    /// What became of a leased message, and `BouncePolicy` applied, in one transaction.
+    func store(_ id: Int64, _ record: DeliveryRecord, bounceLimit: Int, now: Date) async throws {
+        let (status, outcome, dueAt, sentAt, counts): (OutboxMessage.Status, SendOutcome, Date?, Date?, Bool) = switch record {
+        case .sent(let outcome): (.sent, outcome, nil, now, true)
+        case .retry(let outcome, let at): (.queued, outcome, at, nil, true)
+        case .failed(let outcome): (.failed, outcome, nil, nil, true)
+        case .skipped(let reason): (.skipped, SendOutcome(kind: .permanent, code: nil, reply: reason), nil, nil, false)
+        }
+        let effect = BouncePolicy.effect(of: record)
+        try await transaction { c in
+            // A send that concerns one person's subscription (a confirmation, a
+            // privacy link) stays in the audit log; a newsletter is proven by its
+            // campaign's events and totals.
+            try await c.run(
+                """
+                WITH updated AS (
+                    UPDATE outboxMessage
+                    SET status = \(status.rawValue), leaseExpiresAt = NULL, leaseHolder = NULL,
+                        lastReply = \(String(outcome.reply.prefix(512))), lastReplyCode = \(outcome.code),
+                        dueAt = coalesce(\(dueAt), dueAt), sentAt = \(sentAt), attempts = attempts + \(counts ? 1 : 0)
+                    WHERE id = \(id) RETURNING id, kind, subscriptionId
+                )
+                INSERT INTO auditEvent (occurredAt, actor, action, subscriberId, listId, detail)
+                SELECT \(now), 'worker', u.kind || '.sent', s.subscriberId, s.listId, u.kind || ' #' || u.id
+                FROM updated u LEFT JOIN subscription s ON s.id = u.subscriptionId
+                WHERE \(status == .sent) AND u.kind IN ('confirmation', 'privacy')
+                """)
+            try await Self.apply(effect, messageId: id, limit: bounceLimit, now: now, c)
+        }
+    }
+
+    /// Resets or adds to the subscription's count of mailbox refusals in a row,
+    /// and marks it bounced at `limit`.
+    private static func apply(_ effect: BouncePolicy.Effect, messageId: Int64, limit: Int, now: Date, _ c: PostgresConnection) async throws {
+        switch effect {
+        case .none:
+            return
+        case .resetsCount:
+            // Most deliveries find the count at 0 already: then nothing is written.
+            try await c.run(
+                """
+                UPDATE subscription SET refusalStreak = 0
+                WHERE refusalStreak != 0 AND id = (SELECT subscriptionId FROM outboxMessage WHERE id = \(messageId))
+                """)
+        case .countsTowardsBounce:
+            try await c.run(
+                """
+                WITH counted AS (
+                    UPDATE subscription SET refusalStreak = refusalStreak + 1
+                    WHERE id = (SELECT subscriptionId FROM outboxMessage WHERE id = \(messageId))
+                    RETURNING id, subscriberId, listId, status, refusalStreak
+                ), bounced AS (
+                    UPDATE subscription SET status = 'bounced', endedAt = \(now), updatedAt = \(now)
+                    WHERE id IN (SELECT id FROM counted WHERE refusalStreak >= \(limit) AND status IN ('pending', 'active'))
+                    RETURNING subscriberId, listId
+                )
+                INSERT INTO auditEvent (occurredAt, actor, action, subscriberId, listId, detail)
+                SELECT \(now), 'worker', 'subscription.bounced', subscriberId, listId, \("\(limit) mailbox refusals in a row")
+                FROM bounced
+                """)
+        }
+    }
+
+    /// Runs `body` in a task and waits for it on the calling thread (one of the
+    /// mailer's own, which may block).
+    func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+        let done = DispatchSemaphore(value: 0)
+        let result = Mutex<Result<T, any Error>?>(nil)
+        Task {
+            let outcome: Result<T, any Error>
+            do { outcome = .success(try await body()) } catch { outcome = .failure(error) }
+            result.withLock { $0 = outcome }
+            done.signal()
+        }
+        done.wait()
+        return try result.withLock { $0! }.get()
+    }
+}
