@@ -110,6 +110,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The store scenarios, each run against SQLite and a PostgreSQL cluster of the tests' own.
+        .testTarget(
+            name: "KuvertStoreTests",
+            dependencies: [
+                "KuvertCore",
+                "KuvertPostgres",
+                "KuvertTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "KuvertWebTests",
             dependencies: [

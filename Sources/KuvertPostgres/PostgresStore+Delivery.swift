@@ -182,18 +182,21 @@ extension PostgresStore: DeliveryStore {
         case .countsTowardsBounce:
             try await c.run(
                 """
-                WITH counted AS (
-                    UPDATE subscription SET refusalStreak = refusalStreak + 1
-                    WHERE id = (SELECT subscriptionId FROM outboxMessage WHERE id = \(messageId))
-                    RETURNING id, subscriberId, listId, status, refusalStreak
-                ), bounced AS (
-                    UPDATE subscription SET status = 'bounced', endedAt = \(now), updatedAt = \(now)
-                    WHERE id IN (SELECT id FROM counted WHERE refusalStreak >= \(limit) AND status IN ('pending', 'active'))
-                    RETURNING subscriberId, listId
+                WITH target AS (
+                    SELECT id, status AS before, refusalStreak + 1 >= \(limit) AND status IN ('pending', 'active') AS bounces
+                    FROM subscription WHERE id = (SELECT subscriptionId FROM outboxMessage WHERE id = \(messageId)) FOR UPDATE
+                ), counted AS (
+                    -- One UPDATE for the count and the status: PostgreSQL applies only one change to a row per statement.
+                    UPDATE subscription s SET refusalStreak = s.refusalStreak + 1,
+                        status = CASE WHEN t.bounces THEN 'bounced' ELSE s.status END,
+                        endedAt = CASE WHEN t.bounces THEN \(now) ELSE s.endedAt END,
+                        updatedAt = CASE WHEN t.bounces THEN \(now) ELSE s.updatedAt END
+                    FROM target t WHERE s.id = t.id
+                    RETURNING s.subscriberId, s.listId, t.bounces
                 )
                 INSERT INTO auditEvent (occurredAt, actor, action, subscriberId, listId, detail)
                 SELECT \(now), 'worker', 'subscription.bounced', subscriberId, listId, \("\(limit) mailbox refusals in a row")
-                FROM bounced
+                FROM counted WHERE bounces
                 """)
         }
     }

@@ -103,7 +103,7 @@ extension PostgresStore: PrivacyStore, PrivacyRequestStore {
                 UPDATE outboxMessage SET testRecipient = NULL, lastReply = NULL,
                     status = CASE WHEN status IN ('queued', 'leased') THEN 'skipped' ELSE status END,
                     leaseExpiresAt = CASE WHEN status IN ('queued', 'leased') THEN NULL ELSE leaseExpiresAt END
-                WHERE testRecipient = \(address)
+                WHERE lower(testRecipient) = lower(\(address))
                 """)
             try await c.run(
                 "UPDATE subscriber SET address = '', addressKey = 'erased:' || id, erasedAt = \(now) WHERE id = \(id)")

@@ -14,11 +14,14 @@ public final class PostgresStore: Sendable, Service {
     public let location: PostgresLocation
     let client: PostgresClient
     let logger: Logger
+    /// How long a call waits for the server before it says it cannot be reached.
+    let patience: Duration
     private let running: Task<Void, Never>?
 
-    private init(_ location: PostgresLocation, logger: Logger, runsItself: Bool) {
+    private init(_ location: PostgresLocation, logger: Logger, runsItself: Bool, patience: Duration) {
         self.location = location
         self.logger = logger
+        self.patience = patience
         let configuration: PostgresClient.Configuration
         if let socket = location.socketPath {
             configuration = .init(
@@ -41,8 +44,12 @@ public final class PostgresStore: Sendable, Service {
     /// Connects and migrates the schema, or checks that it is current.
     /// - Throws: `KuvertError.configuration` with one line: the server cannot be
     ///   reached, its schema is newer than this binary, or older than it (run `kuvert migrate`).
-    public static func open(_ location: PostgresLocation, schema: AppDatabase.Schema, logger: Logger) async throws -> PostgresStore {
-        let store = PostgresStore(location, logger: logger, runsItself: true)
+    /// - Parameter patience: how long any call waits for the server before it
+    ///   gives up with "no answer" (postgres-nio's pool would go on trying).
+    public static func open(
+        _ location: PostgresLocation, schema: AppDatabase.Schema, logger: Logger, patience: Duration = .seconds(10)
+    ) async throws -> PostgresStore {
+        let store = PostgresStore(location, logger: logger, runsItself: true, patience: patience)
         do {
             try await store.prepare(schema)
             return store
@@ -54,8 +61,8 @@ public final class PostgresStore: Sendable, Service {
 
     /// A store whose client runs when the process's `ServiceGroup` runs it
     /// (`run()`); its schema must have been migrated or checked with `open` first.
-    public static func service(_ location: PostgresLocation, logger: Logger) -> PostgresStore {
-        PostgresStore(location, logger: logger, runsItself: false)
+    public static func service(_ location: PostgresLocation, logger: Logger, patience: Duration = .seconds(10)) -> PostgresStore {
+        PostgresStore(location, logger: logger, runsItself: false, patience: patience)
     }
 
     /// Runs the client of a `service` store until the group shuts down.
@@ -118,24 +125,21 @@ public final class PostgresStore: Sendable, Service {
         }
     }
 
-    /// How long a command waits for the server before it says it cannot be reached
-    /// (postgres-nio's pool would go on trying to connect).
-    static let reachTimeout: Duration = .seconds(10)
-
-    /// `body`, within `reachTimeout`, with a server that cannot be reached, refuses
+    /// `body`, within `patience`, with a server that cannot be reached, refuses
     /// the login or refuses a statement said in one line.
     func reachable<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let patience = patience
         do {
             return try await withThrowingTaskGroup(of: T?.self) { group in
                 group.addTask { try await body() }
                 group.addTask {
-                    try await Task.sleep(for: Self.reachTimeout)
+                    try await Task.sleep(for: patience)
                     return nil
                 }
                 defer { group.cancelAll() }
                 guard let first = try await group.next(), let value = first else {
                     throw KuvertError.configuration(
-                        "The PostgreSQL store \(location) cannot be used: no answer within \(Self.reachTimeout).")
+                        "The PostgreSQL store \(location) cannot be used: no answer within \(patience).")
                 }
                 return value
             }
@@ -189,7 +193,7 @@ public struct PostgresDiagnosis: Sendable {
 }
 
 extension PostgresStore {
-    /// `body` in one transaction, within `reachTimeout`.
+    /// `body` in one transaction, within `patience`.
     func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         try await reachable { [self] in
             try await client.withTransaction(logger: logger) { connection in try await body(connection) }
@@ -197,7 +201,7 @@ extension PostgresStore {
     }
 
     /// `body` on a connection of the pool, outside a transaction (reads, and
-    /// writes of one statement), within `reachTimeout`.
+    /// writes of one statement), within `patience`.
     func connection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         try await reachable { [self] in
             try await client.withConnection { connection in try await body(connection) }

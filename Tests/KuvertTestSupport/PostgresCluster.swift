@@ -14,13 +14,22 @@ public final class PostgresCluster: Sendable {
 
     deinit { _ = try? Self.script(["stop", directory]) }
 
-    /// Runs SQL through psql as the cluster's user; its output, unaligned, one row a line.
-    public func psql(_ sql: String) throws -> (status: Int32, output: String) {
+    /// Runs SQL through psql as the cluster's user in `database`; its output,
+    /// unaligned, one row a line, columns apart by `|`.
+    /// NULL prints as `null` (empty unless given).
+    public func psql(_ sql: String, database: String = "kuvert", null: String = "") throws -> (status: Int32, output: String) {
         let result = try TestProcess.run([
-            "/usr/bin/psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", directory + "/sock", "-U", "kuvert",
-            "-d", "kuvert", "-c", sql,
+            "/usr/bin/psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-P", "null=\(null)", "-h", directory + "/sock",
+            "-U", "kuvert", "-d", database, "-c", sql,
         ])
         return (result.status, result.stdout + result.stderr)
+    }
+
+    /// Creates an empty database `name` and returns its `KUVERT_DATABASE` URL.
+    public func createDatabase(_ name: String) throws -> String {
+        let result = try psql("CREATE DATABASE \(name)")
+        guard result.status == 0 else { throw ClusterFailure(message: result.output) }
+        return url.replacingOccurrences(of: "/kuvert?", with: "/\(name)?")
     }
 
     private static func script(_ arguments: [String]) throws -> String {

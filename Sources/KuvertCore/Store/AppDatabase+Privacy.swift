@@ -76,7 +76,7 @@ extension AppDatabase: PrivacyStore {
                     WHERE subscriptionId IN (\(mine)) AND status IN ('queued', 'leased');
                     UPDATE outboxMessage SET testRecipient = NULL, lastReply = NULL,
                         status = CASE WHEN status IN ('queued', 'leased') THEN 'skipped' ELSE status END
-                    WHERE testRecipient = :address;
+                    WHERE lower(testRecipient) = lower(:address);
                     UPDATE subscriber SET address = '', addressKey = 'erased:' || id, erasedAt = :now WHERE id = :id;
                     INSERT OR IGNORE INTO suppression (keyHash, createdAt) VALUES (:hash, :now);
                     """,

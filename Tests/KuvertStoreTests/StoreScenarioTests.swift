@@ -1,0 +1,365 @@
+import Foundation
+import KuvertTestSupport
+import Testing
+@testable import KuvertCore
+
+/// Every store protocol, the same scenarios on both stores: what one store
+/// does, the other must do too.
+@Suite("Store scenarios on SQLite and PostgreSQL", .postgresCluster)
+struct StoreScenarioTests {
+    static let holder = LeaseHolder(host: "node-a", boot: "boot-a", pid: 41, started: 1)
+    static let other = LeaseHolder(host: "node-b", boot: "boot-b", pid: 42, started: 2)
+
+    @Test("intake: a new address, repeats within and after the window, an active one, a renewal, unknown lists", arguments: StoreKind.allCases)
+    func intake(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { subject in
+            let store = subject.store
+            try await subject.addList()
+            let now = Date()
+            let request = try StoreUnderTest.request("Anna@Example.se", name: "Anna")
+            guard case .confirmationQueued(let id) = try await store.subscribe(request, resendWindow: 600, now: now) else {
+                Issue.record("no confirmation queued")
+                return
+            }
+            #expect(try await subject.texts("SELECT address || ' ' || addressKey FROM subscriber") == ["Anna@example.se anna@example.se"])
+            #expect(try await subject.texts("SELECT status || ' ' || name || ' ' || language FROM subscription") == ["pending Anna en"])
+            #expect(try await subject.texts("SELECT kind || ' ' || ip || ' ' || userAgent || ' ' || source FROM consentEvent")
+                == ["requested 192.0.2.7 TestAgent/1.0 form"])
+            #expect(try await subject.texts("SELECT kind || ' ' || status FROM outboxMessage") == ["confirmation queued"])
+
+            // Again within the window: nothing new. After it: one more mail, the same nonce.
+            #expect(try await store.subscribe(request, resendWindow: 600, now: now.addingTimeInterval(60)) == .alreadyPending)
+            let nonce = try await subject.texts("SELECT confirmNonce FROM subscription")
+            #expect(try await store.subscribe(request, resendWindow: 600, now: now.addingTimeInterval(601))
+                == .confirmationQueued(subscriptionId: id))
+            #expect(try await subject.count("outboxMessage") == 2)
+            #expect(try await subject.texts("SELECT confirmNonce FROM subscription") == nonce)
+
+            // Active: nothing changes, whatever the request says.
+            try await subject.execute("UPDATE subscription SET status = 'active', confirmedAt = requestedAt")
+            var hostile = try StoreUnderTest.request("ANNA@example.se", name: "Mallory")
+            hostile.language = .sv
+            #expect(try await store.subscribe(hostile, resendWindow: 600, now: now.addingTimeInterval(700)) == .alreadyActive)
+            #expect(try await subject.texts("SELECT name || ' ' || language FROM subscription") == ["Anna en"])
+
+            // Ended: a new double opt-in with a new nonce.
+            try await subject.execute("UPDATE subscription SET status = 'unsubscribed', endedAt = requestedAt")
+            #expect(try await store.subscribe(request, resendWindow: 600, now: now.addingTimeInterval(800))
+                == .confirmationQueued(subscriptionId: id))
+            #expect(try await subject.texts("SELECT status FROM subscription") == ["pending"])
+            #expect(try await subject.texts("SELECT confirmNonce FROM subscription") != nonce)
+
+            await #expect(throws: KuvertError.unknownList("nope")) {
+                try await store.subscribe(try StoreUnderTest.request("bo@example.se", list: "nope"), resendWindow: 600, now: now)
+            }
+            #expect(try await subject.count("subscriber") == 1)
+            #expect(try await subject.texts("SELECT action FROM auditEvent ORDER BY id") == [
+                "list.created", "subscription.requested", "subscription.repeated", "subscription.requested",
+                "subscription.repeated", "subscription.requested",
+            ])
+        }
+    }
+
+    @Test("50 requests at once for one address: one subscriber, one subscription, one mail", arguments: StoreKind.allCases)
+    func concurrentIntake(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { subject in
+            try await subject.addList()
+            let store = subject.store
+            let now = Date()
+            let outcomes = try await withThrowingTaskGroup(of: IntakeOutcome.self) { group in
+                for index in 0..<50 {
+                    group.addTask {
+                        try await store.subscribe(
+                            try StoreUnderTest.request(index % 2 == 0 ? "bo@example.se" : "BO@example.se"), resendWindow: 600, now: now)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(outcomes.filter { if case .confirmationQueued = $0 { true } else { false } }.count == 1)
+            #expect(try await subject.count("subscriber") == 1)
+            #expect(try await subject.count("subscription") == 1)
+            #expect(try await subject.count("outboxMessage") == 1)
+        }
+    }
+
+    @Test("confirmation: the nonce, the window, changed terms, the ledger; unsubscribing ends it once", arguments: StoreKind.allCases)
+    func confirmation(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { subject in
+            let store = subject.store
+            try await subject.addList()
+            let now = Date()
+            guard case .confirmationQueued(let id) = try await store.subscribe(
+                try StoreUnderTest.request("cay@example.se"), resendWindow: 600, now: now)
+            else { Issue.record("no confirmation queued"); return }
+            let context = try #require(try await store.confirmationContext(subscriptionId: id))
+            #expect(context.list.slug == "news" && context.terms.version == 1 && context.subscription.status == .pending)
+            #expect(try await store.confirmationContext(subscriptionId: id + 1000) == nil)
+            let origin = RequestOrigin(ip: "198.51.100.4", userAgent: "Browser", source: "web")
+            func accept(_ nonce: String, version: Int? = nil, at: Date = now) async throws -> ConfirmOutcome {
+                try await store.confirm(
+                    TermsAcceptance(subscriptionId: id, nonce: nonce, termsVersion: version, origin: origin, confirmWindow: 3_600),
+                    now: at)
+            }
+            #expect(try await accept("0123456789abcdef0123456789abcdef") == .superseded)
+            #expect(try await accept(context.subscription.confirmNonce, at: now.addingTimeInterval(3_601)) == .expired)
+            _ = try await store.publishTerms(listSlug: "news", body: "# Terms v2", actor: "test", now: now)
+            guard case .termsChanged(let changed) = try await accept(context.subscription.confirmNonce, version: 1) else {
+                Issue.record("changed terms not noticed"); return
+            }
+            #expect(changed.terms.version == 2)
+            guard case .confirmed(let confirmed) = try await accept(context.subscription.confirmNonce, version: 2) else {
+                Issue.record("not confirmed"); return
+            }
+            #expect(confirmed.subscription.status == .active)
+            guard case .alreadyActive = try await accept(context.subscription.confirmNonce) else { Issue.record("confirmed twice"); return }
+            #expect(try await subject.texts("SELECT kind || ' ' || coalesce(termsSHA256, '-') FROM consentEvent ORDER BY id")
+                == ["requested -", "confirmed \(TermsVersion.digest("# Terms v2"))"])
+
+            let (ended, list) = try #require(try await store.unsubscribe(subscriptionId: id, origin: origin, now: now))
+            #expect(ended.status == .unsubscribed && list.slug == "news")
+            let again = try #require(try await store.unsubscribe(subscriptionId: id, origin: origin, now: now))
+            #expect(again.0.status == .unsubscribed)
+            #expect(try await store.unsubscribe(subscriptionId: id + 1000, origin: origin, now: now) == nil)
+            #expect(try await subject.count("consentEvent", where: "kind = 'withdrawn'") == 1)
+            #expect(try await accept(context.subscription.confirmNonce) == .ended)
+
+            let record = try #require(try await store.subscriberRecord(address: try EmailAddress("CAY@example.se")))
+            #expect(record.subscriptions.map(\.subscription.status) == [.unsubscribed])
+            #expect(record.subscriptions.first?.consent.map(\.kind) == [.requested, .confirmed, .withdrawn])
+            #expect(record.subscriptions.first?.termsVersions.values.sorted() == [2])
+            let listing = try await store.subscriptions(listSlug: "news", status: .unsubscribed)
+            #expect(listing.map(\.address) == ["cay@example.se"])
+            #expect(try await store.subscriptions(listSlug: nil, status: .active).isEmpty)
+            await #expect(throws: KuvertError.unknownList("gone")) { try await store.subscriptions(listSlug: "gone", status: nil) }
+        }
+    }
+
+    @Test("campaigns: queued in batches once per subscriber, paused, resumed, cancelled; a test copy; progress", arguments: StoreKind.allCases)
+    func campaigns(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { subject in
+            let store = subject.store
+            try await subject.addList()
+            for index in 0..<7 { try await subject.activate("reader\(index)@example.se") }
+            _ = try await store.subscribe(try StoreUnderTest.request("pending@example.se"), resendWindow: 600, now: Date())
+            try await subject.execute("UPDATE outboxMessage SET status = 'skipped'")
+            let draft = try await store.createCampaign(
+                Campaign(listId: 0, subject: "Autumn", bodyMarkdown: "# Hi", bodyHTML: "<h1>Hi</h1>", bodyText: "Hi",
+                         status: .draft, createdAt: Date()), listSlug: "news")
+            let id = try #require(draft.id)
+            await #expect(throws: KuvertError.unknownList("gone")) {
+                try await store.createCampaign(draft, listSlug: "gone")
+            }
+            let (found, list) = try #require(try await store.campaign(id: id))
+            #expect(found.subject == "Autumn" && found.status == .draft && list.slug == "news")
+            #expect(try await store.campaign(id: id + 100) == nil)
+
+            let testId = try await store.queueTestMessage(campaignId: id, to: try EmailAddress("editor@example.se"), now: Date())
+            #expect(try await store.outboxMessage(id: testId)?.kind == .test)
+            #expect(try await store.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 3) == 7)
+            #expect(try await store.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 3) == 0)
+            #expect(try await store.campaign(id: id)?.0.status == .sending)
+            var progress = try #require(try await store.campaignProgress(id: id, now: Date()).first)
+            #expect(progress.queued == 7 && progress.total == 7 && progress.listSlug == "news")
+
+            #expect(try await store.changeCampaign(id: id, to: .paused, now: Date()).status == .paused)
+            // Paused: only the test copy can be claimed.
+            let leased = try await subject.delivery { try $0.leaseDueMessages(limit: 100, leaseFor: 60, holder: Self.holder, now: Date()) }
+            #expect(leased.map(\.message.kind) == [.test])
+            #expect(leased.first?.address == "editor@example.se" && leased.first?.campaign?.subject == "Autumn")
+            #expect(try await store.changeCampaign(id: id, to: .sending, now: Date()).status == .sending)
+            await #expect(throws: KuvertError.self) { try await store.changeCampaign(id: id, to: .draft, now: Date()) }
+            #expect(try await store.changeCampaign(id: id, to: .cancelled, now: Date()).status == .cancelled)
+            progress = try #require(try await store.campaignProgress(id: nil, now: Date()).first)
+            #expect(progress.skipped == 7 && progress.queued == 0)
+            await #expect(throws: KuvertError.self) { try await store.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 3) }
+            await #expect(throws: KuvertError.unknownCampaign(id + 100)) {
+                try await store.changeCampaign(id: id + 100, to: .paused, now: Date())
+            }
+            #expect(try await subject.texts("SELECT action FROM auditEvent WHERE action LIKE 'campaign.%' ORDER BY id")
+                == ["campaign.created", "campaign.queued", "campaign.queued", "campaign.paused", "campaign.resumed", "campaign.cancelled"])
+        }
+    }
+
+    @Test("delivery: claims by holder, records, the bounce limit, expired leases, releases", arguments: StoreKind.allCases)
+    func delivery(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { subject in
+            let store = subject.store
+            try await subject.addList()
+            let now = Date()
+            for index in 0..<4 {
+                _ = try await store.subscribe(try StoreUnderTest.request("d\(index)@example.se"), resendWindow: 600, now: now)
+            }
+            let first = try await subject.delivery { try $0.leaseDueMessages(limit: 2, leaseFor: 60, holder: Self.holder, now: now) }
+            let second = try await subject.delivery { try $0.leaseDueMessages(limit: 10, leaseFor: 60, holder: Self.other, now: now) }
+            #expect(first.count == 2 && second.count == 2)
+            #expect(Set(first.compactMap(\.message.id)).isDisjoint(with: second.compactMap(\.message.id)))
+            #expect(first.allSatisfy { $0.subscription?.status == .pending && $0.list.slug == "news" && $0.address.hasPrefix("d") })
+            let holders = try await subject.delivery { try $0.leaseHolders() }.sorted { $0.holder < $1.holder }
+            #expect(holders.map(\.holder) == [Self.holder.description, Self.other.description])
+            #expect(holders.map(\.messages) == [2, 2])
+            #expect(try await subject.delivery { try $0.leaseDueMessages(limit: 10, leaseFor: 60, holder: Self.holder, now: now) }.isEmpty)
+
+            let sentId = try #require(first[0].message.id)
+            try await subject.delivery { try $0.recordDelivery(sentId, .sent(SendOutcome(code: 250, reply: "2.0.0 Ok")), bounceLimit: 2, now: now) }
+            let retryId = try #require(first[1].message.id)
+            try await subject.delivery { try $0.recordDelivery(
+                retryId, .retry(SendOutcome(code: 451, reply: "4.3.0 later"), at: now.addingTimeInterval(30)), bounceLimit: 2, now: now) }
+            #expect(try await store.outboxMessage(id: sentId)?.status == .sent)
+            let retried = try #require(try await store.outboxMessage(id: retryId))
+            #expect(retried.status == .queued && retried.attempts == 1 && retried.lastReplyCode == 451)
+            #expect(try await subject.count("auditEvent", where: "action = 'confirmation.sent'") == 1)
+
+            // The other holder is gone: its claims go back, and are claimed again.
+            #expect(try await subject.delivery { try $0.releaseLeases(heldBy: Self.other.description) } == 2)
+            #expect(try await subject.delivery { try $0.leaseHolders() }.isEmpty)
+            let again = try await subject.delivery { try $0.leaseDueMessages(limit: 10, leaseFor: 60, holder: Self.holder, now: now) }
+            #expect(again.count == 2)
+            try await subject.delivery { try $0.releaseLeases(again.compactMap(\.message.id)) }
+            // A lease that expired is claimed by the next worker to ask.
+            let expiring = try await subject.delivery { try $0.leaseDueMessages(limit: 1, leaseFor: 1, holder: Self.other, now: now) }
+            let reclaimed = try await subject.delivery { try $0.leaseDueMessages(limit: 10, leaseFor: 60, holder: Self.holder, now: now.addingTimeInterval(5)) }
+            #expect(reclaimed.compactMap(\.message.id).contains(try #require(expiring.first?.message.id)))
+
+            // Mailbox refusals in a row bounce the subscription at the limit; a delivery resets the count.
+            let refused = try #require(reclaimed.first)
+            let refusedId = try #require(refused.message.id)
+            let mailbox = SendOutcome(code: 550, reply: "5.1.1 no such user")
+            try await subject.delivery { try $0.recordDelivery(refusedId, .failed(mailbox), bounceLimit: 2, now: now) }
+            #expect(try await subject.texts("SELECT refusalStreak FROM subscription WHERE id = \(try #require(refused.subscription?.id))")
+                == ["1"])
+            try await subject.execute("UPDATE outboxMessage SET status = 'queued', attempts = 0 WHERE id = \(try #require(refused.message.id))")
+            let next = try await subject.delivery { try $0.leaseDueMessages(limit: 10, leaseFor: 60, holder: Self.holder, now: now.addingTimeInterval(6)) }
+            #expect(next.map(\.message.id) == [refused.message.id])
+            try await subject.delivery { try $0.recordDelivery(refusedId, .failed(mailbox), bounceLimit: 2, now: now) }
+            #expect(try await subject.texts("SELECT status FROM subscription WHERE id = \(try #require(refused.subscription?.id))")
+                == ["bounced"])
+            #expect(try await subject.count("auditEvent", where: "action = 'subscription.bounced'") == 1)
+        }
+    }
+
+    @Test("the outbox as operators see it: overview, depth, one message, retrying failures", arguments: StoreKind.allCases)
+    func outbox(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { subject in
+            let store = subject.store
+            try await subject.addList()
+            let now = Date()
+            for index in 0..<3 {
+                _ = try await store.subscribe(try StoreUnderTest.request("o\(index)@example.se"), resendWindow: 600, now: now)
+            }
+            let leased = try await subject.delivery { try $0.leaseDueMessages(limit: 2, leaseFor: 60, holder: Self.holder, now: now) }
+            let failedId = try #require(leased.first?.message.id)
+            try await subject.delivery { try $0.recordDelivery(failedId, .failed(SendOutcome(code: 554, reply: "5.7.1 policy")), bounceLimit: 3, now: now) }
+            let overview = try await store.queueOverview(now: now, limit: 10)
+            #expect(overview.due == 1 && overview.leased == 1 && overview.failed == 1 && overview.sent == 0)
+            #expect(overview.waiting.count == 2 && overview.recentFailures.map(\.message.id) == [failedId])
+            #expect(overview.recentFailures.first?.address == "o0@example.se" && overview.recentFailures.first?.listSlug == "news")
+            let depth = try await store.outboxDepth(now: now)
+            #expect(depth.due == 1 && depth.leased == 1 && depth.scheduled == 0 && depth.oldestDueAt != nil)
+            let delivery = try #require(try await store.outboxDelivery(id: failedId))
+            #expect(delivery.address == "o0@example.se" && delivery.message.lastReplyCode == 554)
+            #expect(try await store.outboxDelivery(id: failedId + 100) == nil)
+            #expect(try await store.retryFailed(id: nil, actor: "cli", now: now) == [failedId])
+            #expect(try await store.retryFailed(id: failedId, actor: "cli", now: now) == [])
+            #expect(try await store.outboxMessage(id: failedId)?.status == .queued)
+            #expect(try await subject.count("auditEvent", where: "action = 'queue.retry'") == 1)
+            #expect(await store.isHealthy())
+        }
+    }
+
+    @Test("privacy: export, a privacy link once a window, erasure everywhere, suppression, the audit log", arguments: StoreKind.allCases)
+    func privacy(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { subject in
+            let store = subject.store
+            try await subject.addList()
+            try await subject.addList("other")
+            let now = Date()
+            let id = try await subject.activate("eva@example.se")
+            _ = try await store.subscribe(try StoreUnderTest.request("eva@example.se", list: "other", name: "Eva"), resendWindow: 600, now: now)
+            let address = try EmailAddress("Eva@example.se")
+            let export = try #require(try await store.export(address, now: now))
+            #expect(export.address == "eva@example.se" && export.subscriptions.map(\.list) == ["news", "other"])
+            #expect(export.subscriptions[0].consent.map(\.kind) == ["requested", "confirmed"])
+            #expect(export.subscriptions[0].consent[1].termsVersion == 1)
+            #expect(export.subscriptions[0].messages.map(\.kind) == ["confirmation"])
+            #expect(export.auditEvents.map(\.action).contains("subscription.confirmed"))
+            #expect(try await store.export(try EmailAddress("nobody@example.se"), now: now) == nil)
+
+            #expect(try await store.requestPrivacyLink(address, resendWindow: 600, now: now))
+            #expect(try await !store.requestPrivacyLink(address, resendWindow: 600, now: now.addingTimeInterval(60)))
+            #expect(try await !store.requestPrivacyLink(try EmailAddress("nobody@example.se"), resendWindow: 600, now: now))
+            let subscriberId = try #require(Int64(try await subject.texts("SELECT subscriberId FROM subscription WHERE id = \(id)").first ?? ""))
+            #expect(try await store.subscriberAddress(id: subscriberId)?.value == "eva@example.se")
+
+            let testId = try await store.queueTestMessage(
+                campaignId: try #require(try await store.createCampaign(
+                    Campaign(listId: 0, subject: "S", bodyMarkdown: "b", bodyHTML: "b", bodyText: "b", status: .draft, createdAt: now),
+                    listSlug: "news").id),
+                to: address, now: now)
+            let hash = String(repeating: "e", count: 64)
+            #expect(try await store.erase(address, suppressionHash: hash, actor: "cli", now: now))
+            #expect(try await !store.erase(address, suppressionHash: hash, actor: "cli", now: now))
+            #expect(try await !store.erase(subscriberId: subscriberId, suppressionHash: hash, actor: "retention", now: now))
+            #expect(try await store.isSuppressed(hash))
+            #expect(try await !store.isSuppressed(String(repeating: "f", count: 64)))
+            #expect(try await store.subscriberAddress(id: subscriberId) == nil)
+            #expect(try await store.export(address, now: now) == nil)
+            // Nothing of the person is left in any column.
+            for (table, column) in [("subscriber", "address"), ("subscription", "name"), ("consentEvent", "ip"),
+                                    ("consentEvent", "userAgent"), ("outboxMessage", "testRecipient"), ("outboxMessage", "lastReply")] {
+                #expect(try await subject.count(table, where: "\(column) LIKE '%eva%' OR \(column) LIKE '%192.0.2.7%' OR \(column) = 'Eva'") == 0,
+                        "\(table).\(column)")
+            }
+            #expect(try await subject.texts("SELECT status FROM subscription ORDER BY id") == ["unsubscribed", "unsubscribed"])
+            #expect(try await subject.texts("SELECT status FROM outboxMessage WHERE id = \(testId)") == ["skipped"])
+            #expect(try await subject.count("outboxMessage", where: "status IN ('queued', 'leased')") == 0)
+            #expect(try await subject.count("consentEvent", where: "source = 'erasure'") == 2)
+
+            let audit = try await store.recordAudit(AuditEvent(occurredAt: now, actor: "cli", action: "store.backup"), address: nil)
+            #expect(audit.id != nil)
+            let newest = try await store.auditEvents(address: nil, limit: 2)
+            #expect(newest.map(\.action) == ["subscriber.erased", "store.backup"])
+            #expect(try await store.auditEvents(address: address, limit: 10).isEmpty)
+        }
+    }
+
+    @Test("retention: expired requests go with their person, old messages go into their campaign's totals, the departed are found", arguments: StoreKind.allCases)
+    func retention(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { subject in
+            let store = subject.store
+            try await subject.addList()
+            let now = Date()
+            let old = now.addingTimeInterval(-30 * 86_400)
+            _ = try await store.subscribe(try StoreUnderTest.request("stale@example.se"), resendWindow: 600, now: old)
+            _ = try await store.subscribe(try StoreUnderTest.request("fresh@example.se"), resendWindow: 600, now: now)
+            let leaving = try await subject.activate("leaving@example.se", now: old)
+            let staying = try await subject.activate("staying@example.se", now: old)
+            #expect(try await store.expiredPendingCount(before: now.addingTimeInterval(-86_400)) == 1)
+            #expect(try await store.deleteExpiredPending(before: now.addingTimeInterval(-86_400), now: now) == 1)
+            #expect(try await subject.count("subscriber", where: "addressKey = 'stale@example.se'") == 0)
+            #expect(try await subject.count("subscriber") == 3)
+
+            _ = try await store.unsubscribe(subscriptionId: leaving, origin: RequestOrigin(ip: nil, userAgent: nil, source: "web"), now: old)
+            let doomed = try await store.subscribersToErase(endedBefore: now.addingTimeInterval(-86_400))
+            #expect(doomed.map(\.addressKey) == ["leaving@example.se"])
+
+            let campaign = try #require(try await store.createCampaign(
+                Campaign(listId: 0, subject: "S", bodyMarkdown: "b", bodyHTML: "b", bodyText: "b", status: .draft, createdAt: old),
+                listSlug: "news").id)
+            #expect(try await store.queueCampaign(id: campaign, sendAt: old, now: old, batchSize: 10) == 1)
+            let claimed = try await subject.delivery { try $0.leaseDueMessages(limit: 10, leaseFor: 60, holder: Self.holder, now: old) }
+            for id in claimed.compactMap(\.message.id) {
+                try await subject.delivery { try $0.recordDelivery(id, .sent(SendOutcome(code: 250, reply: "ok")), bounceLimit: 3, now: old) }
+            }
+            #expect(claimed.count == 3)  // two confirmations (stale's went with it; fresh's is not due) and the newsletter
+            let before = try await store.campaignProgress(id: campaign, now: now).first
+            #expect(before?.sent == 1)
+            #expect(try await store.oldMessageCount(before: now.addingTimeInterval(-86_400)) == 3)
+            #expect(try await store.deleteOldMessages(before: now.addingTimeInterval(-86_400), now: now, batch: 2) == 3)
+            #expect(try await subject.count("outboxMessage") == 1)
+            let after = try await store.campaignProgress(id: campaign, now: now).first
+            #expect(after?.sent == 1 && after?.total == 1)
+            #expect(try await subject.count("subscription", where: "id = \(staying)") == 1)
+            #expect(try await subject.count("consentEvent") == 6)
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import KuvertTestSupport
+import Testing
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Kuvert on several machines: processes that share nothing but one
+/// PostgreSQL database (and, as nodes behind one name would, the secret and the base URL).
+@Suite("Several nodes on one PostgreSQL database", .serialized)
+struct MultiNodeTests {
+    static let secret = String(repeating: "5eC2e7", count: 8)
+
+    /// A `kuvert serve` node; stopped with SIGKILL if the test ends early.
+    struct Node {
+        let process: Process
+        let base: String
+    }
+
+    @Test("two serve and two worker processes: posts to either node, confirmation through the other, 2,000 subscribers, a worker killed mid-send")
+    func twoNodes() async throws {
+        let cluster = try PostgresCluster()
+        let smtp = try SMTPTestServer()
+        let kuvert = KuvertCommand(migrate: false)
+        defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
+        let shared = [
+            "KUVERT_DATABASE": cluster.url, "KUVERT_SECRET": Self.secret, "KUVERT_SMTP_URL": smtp.url,
+            "KUVERT_BASE_URL": "http://kuvert.test", "KUVERT_RATE_LIMIT": "1000/1m", "KUVERT_LEASE": "3s",
+        ]
+        #expect(try kuvert.run(["migrate"], environment: shared).status == 0)
+        let terms = try kuvert.writeTerms("# Terms\n\nOne letter a month.")
+        #expect(try kuvert.run(["lists", "add", "news", "--name", "News", "--terms", terms], environment: shared).status == 0)
+
+        var processes: [Process] = []
+        defer { for process in processes where process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        var nodes: [Node] = []
+        for index in 0..<2 {
+            let port = try freeLoopbackPort()
+            let process = try kuvert.start(
+                "serve", "--no-mailer", environment: shared.merging(["KUVERT_LISTEN": "127.0.0.1:\(port)"]) { $1 },
+                log: kuvert.dataDirectory + "/serve-\(index).log")
+            processes.append(process)
+            nodes.append(Node(process: process, base: "http://127.0.0.1:\(port)"))
+        }
+        for node in nodes {
+            try await eventually(timeout: 30, "\(node.base) answers") { (try? await http(node.base + "/healthz").status) == 200 }
+        }
+        // Workers send slowly enough that the kill comes mid-campaign.
+        let workerEnvironment = shared.merging(["KUVERT_SMTP_CONNECTIONS": "4", "KUVERT_SEND_RATE": "150"]) { $1 }
+        let workers = try (0..<2).map { index in
+            try kuvert.start("worker", environment: workerEnvironment, log: kuvert.dataDirectory + "/worker-\(index).log")
+        }
+        processes += workers
+
+        // 20 people subscribe, alternately through each node; each confirms through the other one.
+        let people = (0..<20).map { "person\($0)@example.se" }
+        for (index, person) in people.enumerated() {
+            let posted = try await postForm(nodes[index % 2].base + "/subscribe", "email=\(person)&list=news")
+            #expect(posted == 200)
+        }
+        try await smtp.waitFor(timeout: 60) { smtp.messages().count >= people.count }
+        for mail in smtp.messages() {
+            let recipient = try #require(mail.to.first)
+            let index = try #require(people.firstIndex(of: recipient))
+            let text = try #require(try mail.parsed().part("text/plain")).content
+            let link = try #require(text.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("http://kuvert.test/confirm/") })
+            let other = nodes[(index + 1) % 2].base
+            let accepted = try await postForm(other + link.dropFirst("http://kuvert.test".count), "accept_terms=yes&terms_version=1")
+            #expect(accepted == 200)
+        }
+        #expect(try cluster.psql("SELECT count(*) FROM subscription WHERE status = 'active'").output == "20\n")
+
+        // 1,980 more confirmed long ago, written straight into the database: 2,000 readers.
+        #expect(try cluster.psql("""
+            INSERT INTO subscriber (address, addressKey, createdAt)
+                SELECT 'reader' || n || '@example.se', 'reader' || n || '@example.se', now() FROM generate_series(1, 1980) n;
+            INSERT INTO subscription (subscriberId, listId, status, language, confirmNonce, requestedAt, confirmedAt, updatedAt)
+                SELECT id, 1, 'active', 'en', md5(addressKey), now(), now(), now() FROM subscriber WHERE addressKey LIKE 'reader%';
+            """).status == 0)
+        let readers = Set(people + (1...1980).map { "reader\($0)@example.se" })
+        let body = try kuvert.writeTerms("Hello, reader.")
+        let created = try kuvert.run(
+            ["campaign", "create", "--list", "news", "--subject", "Issue 1", "--body", body], environment: shared)
+        let id = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let before = smtp.messages().count
+        let sent = try kuvert.run(["campaign", "send", id], environment: shared)
+        #expect(sent.status == 0, "\(sent.stderr)")
+
+        try await smtp.waitFor(timeout: 60) { smtp.messages().count - before >= 300 }
+        kill(workers[0].processIdentifier, SIGKILL)
+        workers[0].waitUntilExit()
+        #expect(workers[0].terminationReason == .uncaughtSignal)
+        let unsent = try cluster.psql("SELECT count(*) FROM outboxMessage WHERE kind = 'newsletter' AND status != 'sent'").output
+        #expect((Int(unsent.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 0, "the kill came after the campaign: it proves nothing")
+
+        // The other worker finishes the campaign, the dead one's claims included once its lease ends.
+        try await eventually(timeout: 90, "every reader has the issue") {
+            Set(smtp.messages().dropFirst(before).flatMap(\.to)).isSuperset(of: readers)
+        }
+        try await eventually(timeout: 30, "every newsletter recorded sent") {
+            try cluster.psql("SELECT count(*) FROM outboxMessage WHERE status != 'sent'").output == "0\n"
+        }
+        let received = smtp.messages().dropFirst(before).flatMap(\.to)
+        #expect(Set(received) == readers)
+        // At most the message in flight in each of the killed worker's 4 sessions goes twice.
+        #expect(received.count - readers.count <= 4, "\(received.count - readers.count) duplicates")
+        #expect(try cluster.psql("SELECT count(*) FROM outboxMessage WHERE status = 'leased'").output == "0\n")
+
+        for process in [nodes[0].process, nodes[1].process, workers[1]] {
+            kill(process.processIdentifier, SIGTERM)
+            process.waitUntilExit()
+            #expect(process.terminationReason == .exit && process.terminationStatus == 0)
+        }
+    }
+
+    /// Posts a form and returns the status.
+    func postForm(_ url: String, _ body: String) async throws -> Int {
+        var request = URLRequest(url: try #require(URL(string: url)))
+        request.httpMethod = "POST"
+        request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
+        request.httpBody = Data(body.utf8)
+        let (_, response) = try await URLSession.shared.data(for: request)
+        return (response as? HTTPURLResponse)?.statusCode ?? 0
+    }
+}
