@@ -6,7 +6,11 @@ import KuvertCore
 struct Backup: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write a consistent copy of the store to FILE, while Kuvert keeps running.",
-        discussion: "Uses SQLite's online backup API. To restore: stop Kuvert, replace the database file with the copy (and remove its -wal and -shm files), start Kuvert.")
+        discussion: """
+            SQLite: a copy through SQLite's online backup API; to restore, stop Kuvert, replace the database file with \
+            the copy (and remove its -wal and -shm files), start Kuvert. PostgreSQL: pg_dump's custom format of one \
+            snapshot; to restore, pg_restore --clean --dbname=DATABASE FILE with every node stopped.
+            """)
 
     @Argument(help: "Where to write the copy; it must not exist yet.") var file: String
     @OptionGroup var options: ConfigurationOptions

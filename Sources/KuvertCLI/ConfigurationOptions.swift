@@ -8,7 +8,7 @@ struct ConfigurationOptions: ParsableArguments {
     @Option(name: .customLong("data-dir"), help: "Data directory (KUVERT_DATA_DIR, default ./data).")
     var dataDirectory: String?
 
-    @Option(help: "SQLite database file (KUVERT_DATABASE, default DATA_DIR/kuvert.sqlite).")
+    @Option(help: "The store: a SQLite file or a postgres:// URL (KUVERT_DATABASE, default DATA_DIR/kuvert.sqlite).")
     var database: String?
 
     @Option(help: "Templates directory (KUVERT_TEMPLATES, default ./Templates).")

@@ -17,7 +17,7 @@ struct Doctor: AsyncParsableCommand {
 
     private enum Verdict: String { case ok, warn, fail = "FAIL" }
 
-    /// The store's line, and the SQLite store for the checks that read it.
+    /// The store's line, and the store for the checks that read it.
     private func storeCheck(_ settings: Settings) async -> (Verdict, String, (any KuvertStore)?) {
         do {
             let runtime = try await Runtime(settings, schema: .requireCurrent)

@@ -69,7 +69,7 @@ struct Subscribers: AsyncParsableCommand {
 
     struct Erase: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Erase a person: address, name and network data go, also from the database file.",
+            abstract: "Erase a person: address, name and network data go, in one transaction (also from SQLite's file; see the README for PostgreSQL).",
             discussion: "What proves consent and delivery stays without personal data. A keyed hash of the address is kept so that an import cannot bring it back; only the person's own new double opt-in can.")
 
         @Argument(help: "The subscriber's email address.") var email: String

@@ -8,6 +8,7 @@ enum PostgresSchema {
     /// Identifiers and SQL, in order. Each runs in the transaction that holds the migration lock.
     static let migrations: [(identifier: String, sql: String)] = [
         ("pg1-foundation", foundation),
+        ("pg2-rate-limits", rateLimits),
     ]
 
     /// `sql` as single statements (the extended protocol takes one at a time):
@@ -208,5 +209,16 @@ enum PostgresSchema {
             keyHash TEXT PRIMARY KEY CHECK (length(keyHash) = 64),
             createdAt TIMESTAMPTZ NOT NULL
         );
+        """
+
+    /// Request counts that every node shares (`SharedRateLimits`): one row per
+    /// keyed hash of a client address or target address, in a fixed window.
+    private static let rateLimits = """
+        CREATE TABLE rateWindow (
+            keyHash TEXT PRIMARY KEY CHECK (length(keyHash) = 64),
+            windowStart TIMESTAMPTZ NOT NULL,
+            count INTEGER NOT NULL CHECK (count >= 1)
+        );
+        CREATE INDEX rateWindow_start ON rateWindow(windowStart);
         """
 }

@@ -61,7 +61,8 @@ public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequest
     router.add(middleware: ClientAddressMiddleware(proxies: TrustedProxies(security.trustedProxies)))
     router.add(middleware: ErrorResponseMiddleware())
     let limits = RequestLimits(
-        perClient: RateLimiter(security.clientRateLimit), perAddress: RateLimiter(security.addressRateLimit))
+        perClient: RateLimiter(security.clientRateLimit), perAddress: RateLimiter(security.addressRateLimit),
+        shared: (dependencies.store as? any SharedRateLimits).map { ($0, dependencies.keys.suppression) })
     let pages = Pages(renderer: dependencies.renderer)
     let mailQueued = DelayedWake(dependencies.mailQueued)
     SubscribeController(

@@ -3,20 +3,36 @@ import HTTPTypes
 import Hummingbird
 import KuvertCore
 
-/// The rate limits of the public POST routes.
+/// The rate limits of the public POST routes: counted in this process, and
+/// also in the store when it is shared by several nodes, so that a client
+/// cannot multiply its allowance by the number of nodes.
 struct RequestLimits: Sendable {
     let perClient: RateLimiter
     let perAddress: RateLimiter
+    /// The store's shared counts, and the key that hashes what they count
+    /// (client and target addresses are personal data: never stored in clear).
+    let shared: (counts: any SharedRateLimits, key: SuppressionKey)?
 
     /// Seconds to wait when the client has sent too many requests.
-    func client(_ context: KuvertRequestContext) -> Int? {
-        perClient.check(context.clientIP ?? "unknown")
+    func client(_ context: KuvertRequestContext) async -> Int? {
+        let client = context.clientIP ?? "unknown"
+        return await check(perClient, scope: "client", key: client)
     }
 
     /// Seconds to wait when too many requests named this address, from anyone.
-    func address(_ raw: String) -> Int? {
+    func address(_ raw: String) async -> Int? {
         let key = (try? EmailAddress(raw).key) ?? String(raw.trimmingCharacters(in: .whitespaces).lowercased().prefix(320))
-        return perAddress.check(key)
+        return await check(perAddress, scope: "address", key: key)
+    }
+
+    /// The local count first (it also stops a flood before it reaches the
+    /// store), then the shared one. Should the store not answer, the local
+    /// count decides: the request itself will then fail on the store anyway.
+    private func check(_ local: RateLimiter, scope: String, key: String) async -> Int? {
+        if let wait = local.check(key) { return wait }
+        guard let shared else { return nil }
+        let hashed = shared.key.hash(addressKey: "rate-limit \(scope) \(key)")
+        return (try? await shared.counts.countRequest(key: hashed, limit: local.limit, now: Date())) ?? nil
     }
 
     static func tooMany(retryAfter seconds: Int) -> WebError {

@@ -113,6 +113,51 @@ struct MultiNodeTests {
         }
     }
 
+    @Test("a client's rate limit and an address's limit hold across nodes, counted in the database under keyed hashes")
+    func sharedRateLimits() async throws {
+        let cluster = try PostgresCluster()
+        let kuvert = KuvertCommand(migrate: false)
+        defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
+        let shared = [
+            "KUVERT_DATABASE": cluster.url, "KUVERT_SECRET": Self.secret, "KUVERT_SMTP_URL": "smtp://127.0.0.1:9",
+            "KUVERT_RATE_LIMIT": "6/1h", "KUVERT_ADDRESS_RATE_LIMIT": "2/1h",
+        ]
+        #expect(try kuvert.run(["migrate"], environment: shared).status == 0)
+        let terms = try kuvert.writeTerms("Terms")
+        #expect(try kuvert.run(["lists", "add", "news", "--name", "News", "--terms", terms], environment: shared).status == 0)
+        var nodes: [String] = []
+        var processes: [Process] = []
+        defer { for process in processes where process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        for _ in 0..<2 {
+            let port = try freeLoopbackPort()
+            processes.append(try kuvert.start(
+                "serve", "--no-mailer", environment: shared.merging(["KUVERT_LISTEN": "127.0.0.1:\(port)"]) { $1 }))
+            nodes.append("http://127.0.0.1:\(port)")
+        }
+        for node in nodes {
+            try await eventually(timeout: 30, "\(node) answers") { (try? await http(node + "/healthz").status) == 200 }
+        }
+        // One address, asked for once through each node: the third request, wherever it goes, is refused.
+        #expect(try await postForm(nodes[0] + "/subscribe", "email=same@example.se") == 200)
+        #expect(try await postForm(nodes[1] + "/subscribe", "email=same@example.se") == 200)
+        #expect(try await postForm(nodes[0] + "/subscribe", "email=same@example.se") == 429)
+        // Six requests from this client in all, three through each node; the seventh is refused on either.
+        for index in 0..<3 {
+            #expect(try await postForm(nodes[1] + "/subscribe", "email=other\(index)@example.se") == 200)
+        }
+        #expect(try await postForm(nodes[0] + "/subscribe", "email=last@example.se") == 429)
+        #expect(try await postForm(nodes[1] + "/subscribe", "email=last@example.se") == 429)
+        // What the database holds: hashes and counts, no address and no IP.
+        let windows = try cluster.psql("SELECT keyHash || ' ' || count FROM rateWindow ORDER BY count").output
+        #expect(!windows.contains("example.se") && !windows.contains("127.0.0.1"), "\(windows)")
+        #expect(windows.split(separator: "\n").count == 5, "\(windows)")  // the client, four addresses
+        for process in processes {
+            kill(process.processIdentifier, SIGTERM)
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+        }
+    }
+
     /// Posts a form and returns the status.
     func postForm(_ url: String, _ body: String) async throws -> Int {
         var request = URLRequest(url: try #require(URL(string: url)))

@@ -20,12 +20,12 @@ struct PostgresStoreTests {
             let output = try String(contentsOfFile: log, encoding: .utf8)
             #expect(process.terminationStatus == 0, "\(output)")
             #expect(output.hasPrefix("The store postgres://kuvert@localhost:5432/kuvert?host="), "\(output)")
-            #expect(output.hasSuffix("has schema pg1-foundation.\n"), "\(output)")
+            #expect(output.hasSuffix("has schema pg2-rate-limits.\n"), "\(output)")
         }
-        #expect(try cluster.psql("SELECT count(*) FROM kuvertMigration").output == "1\n")
+        #expect(try cluster.psql("SELECT count(*) FROM kuvertMigration").output == "2\n")
         let doctor = try kuvert.run(["doctor"], environment: environment)
         let line = try #require(doctor.stdout.split(separator: "\n").first { $0.hasPrefix("store") })
-        #expect(line.contains("PostgreSQL 15") && line.contains("schema pg1-foundation") && line.contains("connections in use"), "\(line)")
+        #expect(line.contains("PostgreSQL 15") && line.contains("schema pg2-rate-limits") && line.contains("connections in use"), "\(line)")
     }
 
     @Test("a schema newer than the binary, an older one, a server that is not there, a bad URL: one line each")
@@ -131,5 +131,59 @@ struct PostgresStoreTests {
         #expect(try cluster.psql("SELECT action || ' ' || detail FROM auditEvent ORDER BY id").output
             == "list.created terms v1\nterms.published terms v2\n")
         #expect(try cluster.psql("SELECT fromAddress FROM mailingList").output == "Föreningen <nyheter@forening.example>\n")
+    }
+
+    @Test("every command on PostgreSQL: import, show, export, campaigns, the queue, purge, backup with pg_dump, erase, audit")
+    func commands() throws {
+        let cluster = try PostgresCluster()
+        let kuvert = KuvertCommand(migrate: false)
+        defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
+        let environment = ["KUVERT_DATABASE": cluster.url, "KUVERT_SMTP_URL": "smtp://127.0.0.1:9"]
+        func run(_ arguments: String...) throws -> KuvertCommand.Result {
+            let result = try kuvert.run(arguments, environment: environment)
+            #expect(result.status == 0, "kuvert \(arguments.joined(separator: " ")): \(result.stderr)")
+            return result
+        }
+        _ = try run("migrate")
+        _ = try run("lists", "add", "news", "--name", "News", "--terms", try kuvert.writeTerms("Terms"))
+        let csv = kuvert.dataDirectory + "/people.csv"
+        try "email,name\nanna@example.se,Anna\nbo@example.se,Bo\nnot an address,X\n".write(toFile: csv, atomically: true, encoding: .utf8)
+        let imported = try kuvert.run(["subscribers", "import", csv, "--list", "news", "--rate", "1000"], environment: environment)
+        #expect(imported.stdout.contains("Queued 2 confirmation mails") && imported.stdout.contains("line 4"), "\(imported.stdout)")
+        #expect(try run("subscribers").stdout.contains("2 subscriptions"))
+        #expect(try run("subscribers", "show", "anna@example.se").stdout.contains("requested via import"))
+        let export = try run("subscribers", "export", "anna@example.se").stdout
+        #expect(export.contains("\"address\" : \"anna@example.se\""), "\(export)")
+
+        #expect(try cluster.psql("UPDATE subscription SET status = 'active', confirmedAt = now()").status == 0)
+        let id = try run("campaign", "create", "--list", "news", "--subject", "Issue 1", "--body", try kuvert.writeTerms("# Hello"))
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try run("campaign", "preview", id).stdout.contains("Issue 1"))
+        // No worker runs: the copy stays queued and the command says so at once.
+        #expect(try run("campaign", "test", id, "--to", "editor@example.se", "--wait", "0").stdout.contains("Queued the test copy as message 3"))
+        _ = try run("campaign", "send", id)
+        #expect(try run("campaign", "status", id).stdout.contains("Issue 1"))
+        _ = try run("campaign", "pause", id)
+        _ = try run("campaign", "resume", id)
+        let queue = try run("queue").stdout
+        #expect(queue.contains("bo@example.se"), "\(queue)")
+        #expect(try run("queue", "show", "4").stdout.contains("Subject: Issue 1"))
+        #expect(try cluster.psql("UPDATE outboxMessage SET status = 'failed' WHERE id = 1").status == 0)
+        #expect(try run("queue", "retry", "1").stdout.contains("1"))
+        _ = try run("campaign", "cancel", id)
+        #expect(try run("purge", "--dry-run").stdout.hasPrefix("Would delete 0 unconfirmed"))
+
+        let backup = kuvert.dataDirectory + "/kuvert.dump"
+        _ = try run("backup", backup)
+        let restored = try TestProcess.run(["/usr/bin/pg_restore", "--list", backup])
+        #expect(restored.status == 0 && restored.stdout.contains("TABLE DATA public subscriber"), "\(restored.stderr)")
+
+        #expect(try run("subscribers", "erase", "anna@example.se").stdout == "Erased anna@example.se.\n")
+        #expect(try kuvert.run(["subscribers", "show", "anna@example.se"], environment: environment).status == 1)
+        #expect(try cluster.psql("SELECT count(*) FROM subscriber WHERE address LIKE '%anna%'").output == "0\n")
+        let audit = try run("audit").stdout
+        for action in ["subscriber.erased", "store.backup", "campaign.cancelled", "queue.retry", "subscription.requested"] {
+            #expect(audit.contains(action), "\(action)")
+        }
     }
 }

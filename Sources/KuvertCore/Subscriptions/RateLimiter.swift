@@ -38,7 +38,8 @@ public final class RateLimiter: Sendable {
         var head = 0
     }
 
-    private let limit: Limit
+    /// The number of requests per window it allows.
+    public let limit: Limit
     private let state = Mutex(State())
     /// Keys kept at most. Past it the oldest windows are dropped first: a flood
     /// of new keys costs constant time per request and bounded memory (it can
