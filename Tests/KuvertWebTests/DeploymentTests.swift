@@ -62,6 +62,22 @@ struct DeploymentTests {
         #expect(try settings.mail.sender().domain == "example.se")
     }
 
+    @Test("the several-machines example names a PostgreSQL store over TLS, a private listener and its proxy")
+    func nodesExample() throws {
+        let text = try String(contentsOfFile: Self.deploy + "/kuvert-nodes.env.example", encoding: .utf8)
+        let settings = try Settings(SettingSource(try SettingsFile.parse(text, file: "kuvert-nodes.env.example")))
+        guard case .postgres(let location) = settings.storage.store else {
+            Issue.record("not a PostgreSQL store: \(settings.storage.store)")
+            return
+        }
+        #expect(location.sslMode == .require && location.host == "db.internal" && location.password == "change-me")
+        #expect(!settings.storage.store.description.contains("change-me"))
+        #expect(settings.http.listenHost == "10.0.0.11" && settings.security.trustedProxies == ["10.0.0.10"])
+        #expect(settings.mail.baseURL.hasPrefix("https://"))
+        let nginx = try String(contentsOfFile: Self.deploy + "/nginx/kuvert-nodes.conf", encoding: .utf8)
+        #expect(nginx.contains("server 10.0.0.11:8080") && nginx.contains("proxy_set_header X-Forwarded-For $remote_addr"))
+    }
+
     @Test("kuvert-admin runs a command with the settings of the environment file, which kuvert reads itself")
     func adminScript() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kuvert-admin-\(UUID().uuidString)").path
