@@ -21,7 +21,8 @@ kuvert=${KUVERT:-$root/.build/release/kuvert}
 work=$(mktemp -d)
 chmod 755 "$work"
 port=${BENCH_SMTP_PORT:-2627}
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+source "$root/Benchmarks/store.sh"
+trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; store_stop; rm -rf "$work"' EXIT
 # Something already listening would be measured instead of this run's servers.
 for busy in $port; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$busy") 2>/dev/null; then echo "port $busy is in use: stop what listens there first" >&2; exit 1; fi
@@ -30,12 +31,13 @@ export KUVERT_DATA_DIR=$work/data KUVERT_TEMPLATES=$root/Templates KUVERT_SMTP_U
 export KUVERT_FROM="Bench <bench@example.se>" KUVERT_DKIM=off
 
 now() { date +%s.%N; }
-sent_count() { /usr/bin/python3 "$root/Benchmarks/outbox.py" "$KUVERT_DATA_DIR/kuvert.sqlite" "$1" | cut -d' ' -f2; }
+sent_count() { outbox_counts "$1" | cut -d' ' -f2; }
 
+store_start
 "$kuvert" migrate > /dev/null
 "$kuvert" dkim generate example.se > /dev/null
 "$kuvert" lists add bench --name Bench --terms "$root/Deploy/terms.example.md" > /dev/null
-/usr/bin/python3 "$root/Benchmarks/seed_active.py" "$KUVERT_DATA_DIR/kuvert.sqlite" bench "$count"
+seed_active bench "$count"
 printf '# Bench issue\n\nHello, this is the benchmark issue with [a link](https://example.se/).\n\n- one\n- two\n' > "$work/body.md"
 
 # The size of one message as it goes over the wire, for smtp-source's -l.
@@ -65,7 +67,7 @@ sleep 0.3
 kill -TERM $probe_worker $sink; wait $probe_worker $sink 2>/dev/null || true
 grep -q '^DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.se' "$work/dump/message" \
   || { echo "the signed probe carries no DKIM signature" >&2; exit 1; }
-echo "binary: $kuvert"
+echo "binary: $kuvert; store: $bench_store"
 echo "message size: $size bytes; $count messages per run"
 
 gcc -O2 -o "$work/curl_ceiling" "$root/Benchmarks/curl_ceiling.c" -lcurl -lpthread

@@ -17,7 +17,8 @@ kuvert=${KUVERT:-$root/.build/release/kuvert}
 port=${BENCH_HTTP_PORT:-18081}
 smtp_port=${BENCH_SMTP_PORT:-2627}
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+source "$root/Benchmarks/store.sh"
+trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; store_stop; rm -rf "$work"' EXIT
 # Something already listening would be measured instead of this run's servers.
 for busy in $port $smtp_port; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$busy") 2>/dev/null; then echo "port $busy is in use: stop what listens there first" >&2; exit 1; fi
@@ -27,6 +28,7 @@ export KUVERT_DATA_DIR=$work/data KUVERT_TEMPLATES=$root/Templates KUVERT_SMTP_U
 export KUVERT_RATE_LIMIT=100000000/1m
 
 smtp-sink -u nobody 127.0.0.1:$smtp_port 1000 &
+store_start
 "$kuvert" migrate > /dev/null
 "$kuvert" lists add bench --name Bench --terms "$root/Deploy/terms.example.md" > /dev/null
 /usr/bin/time -v -o "$work/serve.time" "$kuvert" serve --listen 127.0.0.1:$port > "$work/serve.log" 2>&1 &
@@ -34,7 +36,7 @@ serve=$!
 for _ in $(seq 100); do curl -sf http://127.0.0.1:$port/healthz > /dev/null && break; sleep 0.1; done
 sleep 2
 server_pid=$(pgrep -P $serve -f "kuvert serve" || echo $serve)
-outbox() { /usr/bin/python3 "$root/Benchmarks/outbox.py" "$KUVERT_DATA_DIR/kuvert.sqlite"; }
+outbox() { outbox_counts; }
 drain() {
   for _ in $(seq 1800); do
     read -r total sent <<< "$(outbox)"
@@ -43,7 +45,7 @@ drain() {
   done
   echo "the outbox did not drain within 180 s: $sent of $total sent"
 }
-echo "binary: $kuvert"
+echo "binary: $kuvert; store: $bench_store"
 echo "serve idle RSS: $(awk '/VmRSS/ {print int($2 / 1024)}' /proc/$server_pid/status) MB"
 for round in $(seq "$rounds"); do
   for target in healthz subscribe; do

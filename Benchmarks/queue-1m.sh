@@ -9,17 +9,19 @@ count=${1:-1000000}
 kuvert=${KUVERT:-$root/.build/release/kuvert}
 [ -x "$kuvert" ] || kuvert=$root/.build/debug/kuvert
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+source "$root/Benchmarks/store.sh"
+trap 'store_stop; rm -rf "$work"' EXIT
 export KUVERT_DATA_DIR=$work KUVERT_TEMPLATES=$root/Templates
 
+store_start
 "$kuvert" migrate > /dev/null
 "$kuvert" lists add bench --name Bench --terms "$root/Deploy/terms.example.md" > /dev/null
 seed_start=$(date +%s.%N)
-/usr/bin/python3 "$root/Benchmarks/seed_active.py" "$work/kuvert.sqlite" bench "$count"
+seed_active bench "$count"
 printf '# Bench\n\nHello.\n' > "$work/body.md"
 id=$("$kuvert" campaign create --list bench --subject Bench --body "$work/body.md")
-echo "binary: $kuvert"
+echo "binary: $kuvert; store: $bench_store"
 awk -v s="$seed_start" -v e="$(date +%s.%N)" -v n="$count" 'BEGIN { printf "seeded %d active subscriptions in %.1f s\n", n, e - s }'
 /usr/bin/time -v "$kuvert" campaign send "$id" 2> "$work/time.txt"
 grep -E "Elapsed \(wall clock\)|Maximum resident set size" "$work/time.txt" | sed 's/^\s*/  /'
-echo "outbox rows: $(/usr/bin/python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from outboxMessage where kind=\"newsletter\"').fetchone()[0])" "$work/kuvert.sqlite")"
+echo "outbox rows: $(store_sql "SELECT count(*) FROM outboxMessage WHERE kind = 'newsletter'")"

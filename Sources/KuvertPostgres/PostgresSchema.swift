@@ -213,8 +213,10 @@ enum PostgresSchema {
 
     /// Request counts that every node shares (`SharedRateLimits`): one row per
     /// keyed hash of a client address or target address, in a fixed window.
+    /// Unlogged: counting writes no WAL and waits for no disk, and a crash of
+    /// the server, which empties the table, only forgets some counts.
     private static let rateLimits = """
-        CREATE TABLE rateWindow (
+        CREATE UNLOGGED TABLE rateWindow (
             keyHash TEXT PRIMARY KEY CHECK (length(keyHash) = 64),
             windowStart TIMESTAMPTZ NOT NULL,
             count INTEGER NOT NULL CHECK (count >= 1)

@@ -67,10 +67,10 @@ extension PostgresStore: DeliveryStore {
     /// Claims due messages (and those whose lease expired) with `FOR UPDATE SKIP
     /// LOCKED`, so workers on several machines never claim the same row, and
     /// loads them with their recipients in the same statement; the campaigns
-    /// they belong to come in one more query. The claim commits before anything
-    /// is sent: no transaction stays open across SMTP.
+    /// they belong to come in one more query. The claim commits (as
+    /// `bookkeeping`) before anything is sent: no transaction stays open across SMTP.
     func leaseDue(limit: Int, leaseFor: TimeInterval, holder: String, now: Date) async throws -> [OutboxDelivery] {
-        try await transaction { c in
+        try await connection { c in
             let rows = try await c.rows(
                 """
                 WITH claimed AS (
@@ -83,6 +83,7 @@ extension PostgresStore: DeliveryStore {
                                     OR campaignId IN (SELECT id FROM campaign WHERE status = 'sending')))
                            OR (status = 'leased' AND leaseExpiresAt <= \(now))
                         ORDER BY dueAt, id LIMIT \(limit) FOR UPDATE SKIP LOCKED)
+                      AND \(unescaped: Self.bookkeeping)
                     RETURNING *
                 )
                 \(unescaped: Self.deliverySelect("claimed"))
@@ -135,7 +136,9 @@ extension PostgresStore: DeliveryStore {
         }
     }
 
-    /// What became of a leased message, and `BouncePolicy` applied, in one transaction.
+    /// What became of a leased message, and `BouncePolicy` applied to its
+    /// subscription (a delivery resets the count of mailbox refusals in a row,
+    /// a refusal adds one and bounces the subscription at `limit`): one statement.
     func store(_ id: Int64, _ record: DeliveryRecord, bounceLimit: Int, now: Date) async throws {
         let (status, outcome, dueAt, sentAt, counts): (OutboxMessage.Status, SendOutcome, Date?, Date?, Bool) = switch record {
         case .sent(let outcome): (.sent, outcome, nil, now, true)
@@ -143,11 +146,16 @@ extension PostgresStore: DeliveryStore {
         case .failed(let outcome): (.failed, outcome, nil, nil, true)
         case .skipped(let reason): (.skipped, SendOutcome(kind: .permanent, code: nil, reply: reason), nil, nil, false)
         }
-        let effect = BouncePolicy.effect(of: record)
-        try await transaction { c in
+        let effect = switch BouncePolicy.effect(of: record) {
+        case .none: "none"
+        case .resetsCount: "reset"
+        case .countsTowardsBounce: "count"
+        }
+        try await connection { c in
             // A send that concerns one person's subscription (a confirmation, a
             // privacy link) stays in the audit log; a newsletter is proven by its
-            // campaign's events and totals.
+            // campaign's events and totals. Most deliveries find the count at 0
+            // already: then the subscription is not written.
             try await c.run(
                 """
                 WITH updated AS (
@@ -155,39 +163,22 @@ extension PostgresStore: DeliveryStore {
                     SET status = \(status.rawValue), leaseExpiresAt = NULL, leaseHolder = NULL,
                         lastReply = \(String(outcome.reply.prefix(512))), lastReplyCode = \(outcome.code),
                         dueAt = coalesce(\(dueAt), dueAt), sentAt = \(sentAt), attempts = attempts + \(counts ? 1 : 0)
-                    WHERE id = \(id) RETURNING id, kind, subscriptionId
-                )
-                INSERT INTO auditEvent (occurredAt, actor, action, subscriberId, listId, detail)
-                SELECT \(now), 'worker', u.kind || '.sent', s.subscriberId, s.listId, u.kind || ' #' || u.id
-                FROM updated u LEFT JOIN subscription s ON s.id = u.subscriptionId
-                WHERE \(status == .sent) AND u.kind IN ('confirmation', 'privacy')
-                """)
-            try await Self.apply(effect, messageId: id, limit: bounceLimit, now: now, c)
-        }
-    }
-
-    /// Resets or adds to the subscription's count of mailbox refusals in a row,
-    /// and marks it bounced at `limit`.
-    private static func apply(_ effect: BouncePolicy.Effect, messageId: Int64, limit: Int, now: Date, _ c: PostgresConnection) async throws {
-        switch effect {
-        case .none:
-            return
-        case .resetsCount:
-            // Most deliveries find the count at 0 already: then nothing is written.
-            try await c.run(
-                """
-                UPDATE subscription SET refusalStreak = 0
-                WHERE refusalStreak != 0 AND id = (SELECT subscriptionId FROM outboxMessage WHERE id = \(messageId))
-                """)
-        case .countsTowardsBounce:
-            try await c.run(
-                """
-                WITH target AS (
-                    SELECT id, status AS before, refusalStreak + 1 >= \(limit) AND status IN ('pending', 'active') AS bounces
-                    FROM subscription WHERE id = (SELECT subscriptionId FROM outboxMessage WHERE id = \(messageId)) FOR UPDATE
+                    WHERE id = \(id) AND \(unescaped: Self.bookkeeping)
+                    RETURNING id, kind, subscriptionId
+                ), audit AS (
+                    INSERT INTO auditEvent (occurredAt, actor, action, subscriberId, listId, detail)
+                    SELECT \(now), 'worker', u.kind || '.sent', s.subscriberId, s.listId, u.kind || ' #' || u.id
+                    FROM updated u LEFT JOIN subscription s ON s.id = u.subscriptionId
+                    WHERE \(status == .sent) AND u.kind IN ('confirmation', 'privacy')
+                ), target AS (
+                    SELECT id, \(effect) = 'count' AND refusalStreak + 1 >= \(bounceLimit) AND status IN ('pending', 'active') AS bounces
+                    FROM subscription WHERE id = (SELECT subscriptionId FROM updated)
+                      AND (\(effect) = 'count' OR (\(effect) = 'reset' AND refusalStreak != 0))
+                    FOR UPDATE
                 ), counted AS (
                     -- One UPDATE for the count and the status: PostgreSQL applies only one change to a row per statement.
-                    UPDATE subscription s SET refusalStreak = s.refusalStreak + 1,
+                    UPDATE subscription s
+                    SET refusalStreak = CASE WHEN \(effect) = 'reset' THEN 0 ELSE s.refusalStreak + 1 END,
                         status = CASE WHEN t.bounces THEN 'bounced' ELSE s.status END,
                         endedAt = CASE WHEN t.bounces THEN \(now) ELSE s.endedAt END,
                         updatedAt = CASE WHEN t.bounces THEN \(now) ELSE s.updatedAt END
@@ -195,11 +186,19 @@ extension PostgresStore: DeliveryStore {
                     RETURNING s.subscriberId, s.listId, t.bounces
                 )
                 INSERT INTO auditEvent (occurredAt, actor, action, subscriberId, listId, detail)
-                SELECT \(now), 'worker', 'subscription.bounced', subscriberId, listId, \("\(limit) mailbox refusals in a row")
+                SELECT \(now), 'worker', 'subscription.bounced', subscriberId, listId, \("\(bounceLimit) mailbox refusals in a row")
                 FROM counted WHERE bounces
                 """)
         }
     }
+
+    /// A condition that is always true and, evaluated once before the statement
+    /// runs, lets its transaction commit without waiting for the WAL to reach
+    /// the disk: leases and delivery records are bookkeeping for at-least-once
+    /// delivery, as on SQLite (`synchronous = NORMAL`). A crash of the database
+    /// server can undo the last fraction of a second of them, and their
+    /// messages then go again; what a person was told is never committed so.
+    static let bookkeeping = "(SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL"
 
     /// Runs `body` in a task and waits for it on the calling thread (one of the
     /// mailer's own, which may block).

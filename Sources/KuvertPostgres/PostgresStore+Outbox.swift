@@ -72,8 +72,9 @@ extension PostgresStore: OutboxStore, StoreHealth {
         }
     }
 
+    /// Within `patience`: a server that went away answers false, not never.
     public func isHealthy() async -> Bool {
-        (try? await connection { c in try await c.value("SELECT 1", as: Int.self) }) == 1
+        (try? await reachable { [self] in try await connection { c in try await c.value("SELECT 1", as: Int.self) } }) == 1
     }
 
     private static func entries(_ c: PostgresConnection, where condition: String, order: String, limit: Int) async throws -> [QueueOverview.Entry] {

@@ -11,24 +11,38 @@ extension PostgresStore: SubscriptionStore {
         let dueAt = request.confirmationDueAt ?? now
         let nonce = RandomHex.make()
         return try await transaction { c in
-            let (listId, listLanguage) = try await Self.listKey(c, slug: request.listSlug)
-            // Inserting or finding the person locks their row: two nodes taking
-            // the same address at once go one after the other.
-            let subscriberId = try await c.value(
+            // Finding the list and inserting or finding the person, which locks
+            // their row until the transaction ends: two nodes taking the same
+            // address at once go one after the other. An unknown list throws
+            // below, and the transaction takes the person's row back with it.
+            let slug = request.listSlug
+            guard let person = try await c.rows(
                 """
-                INSERT INTO subscriber (address, addressKey, createdAt) VALUES (\(request.address.value), \(request.address.key), \(now))
-                ON CONFLICT (addressKey) DO UPDATE SET addressKey = EXCLUDED.addressKey RETURNING id
-                """, as: Int64.self).orThrow()
-            let existing = try await c.rows(
+                WITH l AS (
+                    SELECT id, language FROM mailingList WHERE \(slug)::text IS NULL OR slug = \(slug) ORDER BY id LIMIT 1
+                ), p AS (
+                    INSERT INTO subscriber (address, addressKey, createdAt)
+                    VALUES (\(request.address.value), \(request.address.key), \(now))
+                    ON CONFLICT (addressKey) DO UPDATE SET addressKey = EXCLUDED.addressKey RETURNING id
+                )
+                SELECT l.id AS list, l.language AS listLanguage, p.id AS subscriber FROM l CROSS JOIN p
                 """
-                SELECT id, status, requestedAt, language FROM subscription
-                WHERE subscriberId = \(subscriberId) AND listId = \(listId) FOR UPDATE
+            ).first else { throw request.listSlug.map { KuvertError.unknownList($0) } ?? KuvertError.noDefaultList }
+            // Read after the lock, in a statement of its own: its snapshot sees
+            // what a request that held the lock before committed.
+            let listId = try person["list"].decode(Int64.self)
+            let subscriberId = try person["subscriber"].decode(Int64.self)
+            let found = try await c.rows(
+                """
+                SELECT s.status, s.requestedAt, s.language,
+                       EXISTS (SELECT 1 FROM outboxMessage m WHERE m.subscriptionId = s.id AND m.kind = 'confirmation'
+                               AND m.status IN ('queued', 'leased', 'sent')) AS underway
+                FROM subscription s WHERE s.subscriberId = \(subscriberId) AND s.listId = \(listId)
                 """
             ).first
-            let existingId = try existing?["id"].decode(Int64.self)
-            let status = try existing.flatMap { SubscriptionStatus(rawValue: try $0["status"].decode(String.self)) }
-            let requestedAt = try existing?["requestedat"].decode(Date.self)
-            let stored = try existing.flatMap { Language(rawValue: try $0["language"].decode(String.self)) }
+            let status = try found.flatMap { SubscriptionStatus(rawValue: try $0["status"].decode(String.self)) }
+            let stored = try found.flatMap { Language(rawValue: try $0["language"].decode(String.self)) }
+            let listLanguage = Language(rawValue: try person["listlanguage"].decode(String.self)) ?? .en
             let language = (request.language ?? stored ?? listLanguage).rawValue
             let audit = { (action: String, detail: String?) in
                 try await c.run(
@@ -38,60 +52,48 @@ extension PostgresStore: SubscriptionStore {
                     """)
             }
 
-            let subscriptionId: Int64
             switch status {
             case .active:
                 try await audit("subscription.repeated", "active")
                 return .alreadyActive
             case .pending:
-                let id = try existingId.orThrow()
-                if let requestedAt, now.timeIntervalSince(requestedAt) < resendWindow,
-                   try await c.value(
-                       """
-                       SELECT EXISTS (SELECT 1 FROM outboxMessage WHERE subscriptionId = \(id) AND kind = 'confirmation'
-                                      AND status IN ('queued', 'leased', 'sent'))
-                       """, as: Bool.self) == true {
+                let pending = try found.orThrow()
+                if now.timeIntervalSince(try pending["requestedat"].decode(Date.self)) < resendWindow,
+                   try pending["underway"].decode(Bool.self) {
                     // A confirmation is on its way or went: nothing more within the window.
                     try await audit("subscription.repeated", "pending")
                     return .alreadyPending
                 }
-                // Asked again after the resend window: a new mail with the same link.
-                subscriptionId = id
-                try await c.run(
-                    """
-                    UPDATE subscription SET requestedAt = \(now), name = \(request.name), language = \(language), updatedAt = \(now)
-                    WHERE id = \(id)
-                    """)
-            case .unsubscribed, .bounced:
-                // A new double opt-in; a new nonce retires links from before it ended.
-                subscriptionId = try existingId.orThrow()
-                try await c.run(
-                    """
-                    UPDATE subscription
-                    SET status = 'pending', confirmNonce = \(nonce), requestedAt = \(now), confirmedAt = NULL, endedAt = NULL,
-                        name = \(request.name), language = \(language), updatedAt = \(now)
-                    WHERE id = \(subscriptionId)
-                    """)
-            case nil:
-                subscriptionId = try await c.value(
-                    """
+            case .unsubscribed, .bounced, nil:
+                break
+            }
+            // One statement: the subscription (new; pending again after the resend
+            // window with the same link; or a new double opt-in after it ended, whose
+            // new nonce retires links from before), the ledger's entry, the
+            // confirmation mail and the audit entry.
+            let query: PostgresQuery = """
+                WITH sub AS (
                     INSERT INTO subscription (subscriberId, listId, status, name, language, confirmNonce, requestedAt, updatedAt)
                     VALUES (\(subscriberId), \(listId), 'pending', \(request.name), \(language), \(nonce), \(now), \(now))
+                    ON CONFLICT (subscriberId, listId) DO UPDATE SET
+                        confirmNonce = CASE WHEN subscription.status = 'pending' THEN subscription.confirmNonce
+                                            ELSE EXCLUDED.confirmNonce END,
+                        status = 'pending', requestedAt = EXCLUDED.requestedAt, confirmedAt = NULL, endedAt = NULL,
+                        name = EXCLUDED.name, language = EXCLUDED.language, updatedAt = EXCLUDED.updatedAt
                     RETURNING id
-                    """, as: Int64.self).orThrow()
-            }
-            try await c.run(
-                """
-                WITH consent AS (
+                ), consent AS (
                     INSERT INTO consentEvent (subscriptionId, kind, occurredAt, ip, userAgent, source)
-                    VALUES (\(subscriptionId), 'requested', \(now), \(request.origin.ip), \(request.origin.userAgent), \(request.origin.source))
+                    SELECT id, 'requested', \(now), \(request.origin.ip), \(request.origin.userAgent), \(request.origin.source) FROM sub
                 ), mail AS (
                     INSERT INTO outboxMessage (kind, subscriptionId, status, dueAt, attempts, createdAt)
-                    VALUES ('confirmation', \(subscriptionId), 'queued', \(dueAt), 0, \(now))
+                    SELECT 'confirmation', id, 'queued', \(dueAt), 0, \(now) FROM sub
+                ), audit AS (
+                    INSERT INTO auditEvent (occurredAt, actor, action, subscriberId, listId, detail)
+                    VALUES (\(now), \(request.actor), 'subscription.requested', \(subscriberId), \(listId), \(request.origin.source))
                 )
-                INSERT INTO auditEvent (occurredAt, actor, action, subscriberId, listId, detail)
-                VALUES (\(now), \(request.actor), 'subscription.requested', \(subscriberId), \(listId), \(request.origin.source))
-                """)
+                SELECT id FROM sub
+                """
+            let subscriptionId = try await c.value(query, as: Int64.self).orThrow()
             return .confirmationQueued(subscriptionId: subscriptionId)
         }
     }

@@ -193,18 +193,28 @@ public struct PostgresDiagnosis: Sendable {
 }
 
 extension PostgresStore {
-    /// `body` in one transaction, within `patience`.
+    /// `body` in one transaction; a PostgreSQL error said in one line.
+    ///
+    /// No deadline here: a timer per call cost more than the statements of a
+    /// request (each arms and cancels a timer on another thread). Commands meet
+    /// a server that is not there in `open`, which waits `patience`; a server
+    /// that goes away later shows in `isHealthy` (`/healthz`), which waits no
+    /// longer than that either.
     func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        try await reachable { [self] in
-            try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+        do {
+            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+        } catch {
+            throw Self.oneLine(error, location: location)
         }
     }
 
     /// `body` on a connection of the pool, outside a transaction (reads, and
-    /// writes of one statement), within `patience`.
+    /// writes of one statement), as `transaction` does.
     func connection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        try await reachable { [self] in
-            try await client.withConnection { connection in try await body(connection) }
+        do {
+            return try await client.withConnection { connection in try await body(connection) }
+        } catch {
+            throw Self.oneLine(error, location: location)
         }
     }
 }

@@ -1,0 +1,52 @@
+# Sourced by the benchmarks: the store they run on. BENCH_STORE=sqlite (the
+# default: $KUVERT_DATA_DIR/kuvert.sqlite) or postgres (a cluster of the run's
+# own, tuned as a user would run it: Tests/Support/postgres_cluster.sh durable).
+# Needs $root and KUVERT_DATA_DIR set.
+bench_store=${BENCH_STORE:-sqlite}
+bench_pg=""
+
+# Starts the store's server, if it has one, and points KUVERT_DATABASE at it.
+store_start() {
+  if [ "$bench_store" = postgres ]; then
+    bench_pg=$(mktemp -d /tmp/kuvert-bench-pg-XXXXXX)
+    KUVERT_DATABASE=$("$root/Tests/Support/postgres_cluster.sh" start "$bench_pg" durable)
+    export KUVERT_DATABASE
+  fi
+}
+
+# Stops it and removes its files.
+store_stop() {
+  if [ -n "$bench_pg" ]; then "$root/Tests/Support/postgres_cluster.sh" stop "$bench_pg"; bench_pg=""; fi
+}
+
+# Runs SQL (the same text on both stores) and prints its rows, columns apart by spaces.
+store_sql() {
+  if [ "$bench_store" = postgres ]; then
+    psql -X -q -A -t -F ' ' -v ON_ERROR_STOP=1 -h "$bench_pg/sock" -U kuvert -d kuvert -c "$1"
+  else
+    /usr/bin/python3 -c 'import sqlite3, sys
+for row in sqlite3.connect(sys.argv[1], isolation_level=None).execute(sys.argv[2]): print(*row)' \
+      "$KUVERT_DATA_DIR/kuvert.sqlite" "$1"
+  fi
+}
+
+# `total sent` of every outbox message, or of campaign $1's.
+outbox_counts() {
+  store_sql "SELECT count(*), count(*) FILTER (WHERE status = 'sent') FROM outboxMessage ${1:+WHERE campaignId = $1}"
+}
+
+# N active, confirmed subscriptions of list $1 (benchmark set-up only: real
+# people only ever become active through their own confirmation).
+seed_active() {
+  if [ "$bench_store" = postgres ]; then
+    store_sql "
+      INSERT INTO subscriber (address, addressKey, createdAt)
+        SELECT 'bench' || n || '@example.se', 'bench' || n || '@example.se', now() FROM generate_series(1, $2) n;
+      INSERT INTO subscription (subscriberId, listId, status, language, confirmNonce, requestedAt, confirmedAt, updatedAt)
+        SELECT s.id, l.id, 'active', 'sv', '0123456789abcdef0123456789abcdef', now(), now(), now()
+        FROM subscriber s, mailingList l WHERE l.slug = '$1' AND s.addressKey LIKE 'bench%';
+      ANALYZE;" > /dev/null
+  else
+    /usr/bin/python3 "$root/Benchmarks/seed_active.py" "$KUVERT_DATA_DIR/kuvert.sqlite" "$1" "$2"
+  fi
+}
