@@ -97,14 +97,7 @@ extension PostgresStore: CampaignStore {
             guard var campaign = try await Self.campaign(c, id: id, locking: true)?.campaign else {
                 throw KuvertError.unknownCampaign(id)
             }
-            switch (campaign.status, status) {
-            case (.sending, .paused), (.paused, .sending), (.sending, .cancelled), (.paused, .cancelled), (.draft, .cancelled):
-                break
-            case (let from, let to) where from == to:
-                return campaign
-            case (let from, let to):
-                throw KuvertError.campaignState("Campaign \(id) is \(from.rawValue); it cannot become \(to.rawValue).")
-            }
+            guard try campaign.status.changes(to: status, campaign: id) else { return campaign }
             campaign.status = status
             try await c.run("UPDATE campaign SET status = \(status.rawValue) WHERE id = \(id)")
             if status == .cancelled {

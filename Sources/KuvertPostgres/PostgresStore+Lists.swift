@@ -73,51 +73,44 @@ extension PostgresStore: ListStore {
 
     public func listSummaries() async throws -> [ListSummary] {
         try await reachable { [self] in
-            // One query: each list with its newest terms version and a count per status.
-            let rows = try await client.query(
-                """
-                SELECT l.id, l.slug, l.name, l.fromAddress, l.thanksURL, l.language, l.createdAt,
-                       (SELECT max(version) FROM termsVersion WHERE listId = l.id),
-                       count(s.id) FILTER (WHERE s.status = 'pending'),
-                       count(s.id) FILTER (WHERE s.status = 'active'),
-                       count(s.id) FILTER (WHERE s.status = 'unsubscribed'),
-                       count(s.id) FILTER (WHERE s.status = 'bounced')
-                FROM mailingList l LEFT JOIN subscription s ON s.listId = l.id
-                GROUP BY l.id ORDER BY l.id
-                """, logger: logger)
-            var summaries: [ListSummary] = []
-            for try await (id, slug, name, from, thanks, language, created, terms, pending, active, unsubscribed, bounced)
-                in rows.decode((Int64, String, String, String?, String?, String, Date, Int?, Int, Int, Int, Int).self) {
-                let counts: [SubscriptionStatus: Int] = [
-                    .pending: pending, .active: active, .unsubscribed: unsubscribed, .bounced: bounced,
-                ].filter { $0.value > 0 }
-                summaries.append(ListSummary(
-                    list: try Self.list(id, slug, name, from, thanks, language, created), termsVersion: terms ?? 0,
-                    counts: counts))
+            try await connection { c in
+                // One query: each list with its newest terms version and a count per status.
+                try await c.rows(
+                    """
+                    SELECT \(unescaped: MailingList.select("l")),
+                           (SELECT max(version) FROM termsVersion WHERE listId = l.id) AS terms,
+                           count(s.id) FILTER (WHERE s.status = 'pending') AS pending,
+                           count(s.id) FILTER (WHERE s.status = 'active') AS active,
+                           count(s.id) FILTER (WHERE s.status = 'unsubscribed') AS unsubscribed,
+                           count(s.id) FILTER (WHERE s.status = 'bounced') AS bounced
+                    FROM mailingList l LEFT JOIN subscription s ON s.listId = l.id
+                    GROUP BY l.id ORDER BY l.id
+                    """
+                ).map { row in
+                    var counts: [SubscriptionStatus: Int] = [:]
+                    for status in SubscriptionStatus.allCases {
+                        let count = try row[status.rawValue].decode(Int.self)
+                        if count > 0 { counts[status] = count }
+                    }
+                    return ListSummary(
+                        list: try MailingList(row, "l"), termsVersion: try row["terms"].decode(Int?.self) ?? 0, counts: counts)
+                }
             }
-            return summaries
         }
     }
 
     public func mailingList(slug: String?) async throws -> MailingList {
         try await reachable { [self] in
-            let rows = try await client.query(
-                slug.map {
-                    "SELECT id, slug, name, fromAddress, thanksURL, language, createdAt FROM mailingList WHERE slug = \($0)"
-                } ?? "SELECT id, slug, name, fromAddress, thanksURL, language, createdAt FROM mailingList ORDER BY id LIMIT 1",
-                logger: logger)
-            for try await (id, slug, name, from, thanks, language, created)
-                in rows.decode((Int64, String, String, String?, String?, String, Date).self) {
-                return try Self.list(id, slug, name, from, thanks, language, created)
+            try await connection { c in
+                let row = try await c.rows(
+                    """
+                    SELECT \(unescaped: MailingList.select("l")) FROM mailingList l
+                    WHERE \(slug)::text IS NULL OR l.slug = \(slug) ORDER BY l.id LIMIT 1
+                    """
+                ).first
+                guard let row else { throw slug.map { KuvertError.unknownList($0) } ?? KuvertError.noDefaultList }
+                return try MailingList(row, "l")
             }
-            throw slug.map { KuvertError.unknownList($0) } ?? KuvertError.noDefaultList
         }
-    }
-
-    private static func list(
-        _ id: Int64, _ slug: String, _ name: String, _ from: String?, _ thanks: String?, _ language: String, _ created: Date
-    ) throws -> MailingList {
-        guard let language = Language(rawValue: language) else { throw KuvertError.configuration("The store holds an unknown language '\(language)'.") }
-        return MailingList(id: id, slug: slug, name: name, fromAddress: from, thanksURL: thanks, language: language, createdAt: created)
     }
 }

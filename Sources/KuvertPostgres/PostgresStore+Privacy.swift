@@ -5,11 +5,7 @@ import PostgresNIO
 extension PostgresStore: PrivacyStore, PrivacyRequestStore {
     public func export(_ address: EmailAddress, now: Date) async throws -> SubscriberExport? {
         try await transaction { c in
-            guard let row = try await c.rows(
-                "SELECT \(unescaped: Subscriber.select("p")) FROM subscriber p WHERE p.addressKey = \(address.key)"
-            ).first else { return nil }
-            let subscriber = try Subscriber(row, "p")
-            let subscriberId = try subscriber.id.orThrow()
+            guard let subscriber = try await Self.subscriber(c, address), let subscriberId = subscriber.id else { return nil }
             let subscriptions = try await Self.subscriptionsWithLists(c, subscriberId: subscriberId)
             var consent: [Int64: [SubscriberExport.Consent]] = [:]
             for row in try await Self.consentRows(c, subscriberId: subscriberId) {

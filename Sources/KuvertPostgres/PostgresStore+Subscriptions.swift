@@ -168,11 +168,7 @@ extension PostgresStore: SubscriptionStore {
 
     public func subscriberRecord(address: EmailAddress) async throws -> SubscriberRecord? {
         try await connection { c in
-            guard let row = try await c.rows(
-                "SELECT \(unescaped: Subscriber.select("p")) FROM subscriber p WHERE p.addressKey = \(address.key)"
-            ).first else { return nil }
-            let subscriber = try Subscriber(row, "p")
-            let subscriberId = try subscriber.id.orThrow()
+            guard let subscriber = try await Self.subscriber(c, address), let subscriberId = subscriber.id else { return nil }
             let subscriptions = try await Self.subscriptionsWithLists(c, subscriberId: subscriberId)
             var consent: [Int64: [ConsentEvent]] = [:]
             var versions: [Int64: Int] = [:]
@@ -242,6 +238,12 @@ extension PostgresStore: SubscriptionStore {
             """
         ).first else { return nil }
         return ConfirmationContext(subscription: try Subscription(row, "s"), list: try MailingList(row, "l"), terms: try TermsVersion(row, "t"))
+    }
+
+    /// The person with this address, erased or not.
+    static func subscriber(_ c: PostgresConnection, _ address: EmailAddress) async throws -> Subscriber? {
+        try await c.rows("SELECT \(unescaped: Subscriber.select("p")) FROM subscriber p WHERE p.addressKey = \(address.key)")
+            .first.map { try Subscriber($0, "p") }
     }
 
     /// A subscriber's subscriptions with their lists, oldest first.

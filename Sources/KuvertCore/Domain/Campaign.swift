@@ -11,6 +11,20 @@ public struct Campaign: Equatable, Sendable, Codable {
         case paused
         /// Stopped; unsent messages were skipped.
         case cancelled
+
+        /// Whether an operator's change to `status` applies: true for a change,
+        /// false when the campaign is there already (nothing to do).
+        /// - Throws: `KuvertError.campaignState` for a change that makes no sense.
+        public func changes(to status: Status, campaign id: Int64) throws -> Bool {
+            switch (self, status) {
+            case (.sending, .paused), (.paused, .sending), (.sending, .cancelled), (.paused, .cancelled), (.draft, .cancelled):
+                return true
+            case (let from, let to) where from == to:
+                return false
+            case (let from, let to):
+                throw KuvertError.campaignState("Campaign \(id) is \(from.rawValue); it cannot become \(to.rawValue).")
+            }
+        }
     }
 
     public var id: Int64?

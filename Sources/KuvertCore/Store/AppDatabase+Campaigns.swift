@@ -87,14 +87,7 @@ extension AppDatabase: CampaignStore {
     public func changeCampaign(id: Int64, to status: Campaign.Status, now: Date) async throws -> Campaign {
         try await writer.write { db in
             guard var campaign = try Campaign.fetchOne(db, key: id) else { throw KuvertError.unknownCampaign(id) }
-            switch (campaign.status, status) {
-            case (.sending, .paused), (.paused, .sending), (.sending, .cancelled), (.paused, .cancelled), (.draft, .cancelled):
-                break
-            case (let from, let to) where from == to:
-                return campaign
-            case (let from, let to):
-                throw KuvertError.campaignState("Campaign \(id) is \(from.rawValue); it cannot become \(to.rawValue).")
-            }
+            guard try campaign.status.changes(to: status, campaign: id) else { return campaign }
             campaign.status = status
             try campaign.update(db)
             if status == .cancelled {
