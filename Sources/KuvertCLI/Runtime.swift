@@ -44,7 +44,12 @@ struct Runtime {
         guard case .postgres(let location) = settings.storage.store else {
             return try await Runtime(settings, schema: .migrate)
         }
-        try await withPostgres(location, schema: .migrate) { _ in }
+        // Every node must verify the links every other node signs: checked
+        // against the keys of the nodes started within the links' lifetime.
+        let keys = try KeyRing.load(settings.storage)
+        try await withPostgres(location, schema: .migrate) { store in
+            try await store.checkSigningKeys(keys, window: max(settings.subscriptions.confirmTTL, 86_400), now: Date())
+        }
         return Runtime(settings: settings, service: PostgresStore.service(location, logger: postgresLogger))
     }
 

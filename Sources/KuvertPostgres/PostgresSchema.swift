@@ -9,6 +9,7 @@ enum PostgresSchema {
     static let migrations: [(identifier: String, sql: String)] = [
         ("pg1-foundation", foundation),
         ("pg2-rate-limits", rateLimits),
+        ("pg3-signing-keys", signingKeys),
     ]
 
     /// `sql` as single statements (the extended protocol takes one at a time):
@@ -222,5 +223,13 @@ enum PostgresSchema {
             count INTEGER NOT NULL CHECK (count >= 1)
         );
         CREATE INDEX rateWindow_start ON rateWindow(windowStart);
+        """
+
+    /// Fingerprints of the keys nodes sign links with (`SharedKeys`), never the keys.
+    private static let signingKeys = """
+        CREATE TABLE signingKey (
+            fingerprint TEXT PRIMARY KEY CHECK (length(fingerprint) = 64),
+            lastSeenAt TIMESTAMPTZ NOT NULL
+        );
         """
 }

@@ -158,6 +158,46 @@ struct MultiNodeTests {
         }
     }
 
+    @Test("a node whose secret differs from the other nodes' refuses to start and says what to copy; a rotation in two steps passes")
+    func sameSecretEverywhere() async throws {
+        let cluster = try PostgresCluster()
+        let kuvert = KuvertCommand(migrate: false)
+        defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
+        let (old, new) = (String(repeating: "0ld-key-", count: 5), String(repeating: "n3w-key-", count: 5))
+        let shared = ["KUVERT_DATABASE": cluster.url, "KUVERT_SMTP_URL": "smtp://127.0.0.1:9"]
+        try FileManager.default.createDirectory(atPath: kuvert.dataDirectory, withIntermediateDirectories: true)
+        /// Starts a worker with `secret`; true once it recorded its key, false when it refused to start.
+        func start(_ secret: String) async throws -> (started: Bool, stderr: String) {
+            let log = kuvert.dataDirectory + "/worker-\(UUID().uuidString).log"
+            let worker = try kuvert.start("worker", environment: shared.merging(["KUVERT_SECRET": secret]) { $1 }, log: log)
+            defer { if worker.isRunning { kill(worker.processIdentifier, SIGKILL) } }
+            let before = try cluster.psql("SELECT coalesce(max(lastSeenAt)::text, '') FROM signingKey").output
+            try await eventually(timeout: 30, "the worker started or refused") {
+                try !worker.isRunning || cluster.psql("SELECT coalesce(max(lastSeenAt)::text, '') FROM signingKey").output != before
+            }
+            guard worker.isRunning else {
+                return (false, try String(contentsOfFile: log, encoding: .utf8))
+            }
+            kill(worker.processIdentifier, SIGTERM)
+            worker.waitUntilExit()
+            #expect(worker.terminationStatus == 0)
+            return (true, "")
+        }
+        #expect(try await start(old).started)
+        // A node set up on its own, with a key of its own: refused, in one line that says what to do.
+        let stranger = try await start(new)
+        #expect(!stranger.started)
+        #expect(stranger.stderr.contains("signs links with a key this node does not have")
+            && stranger.stderr.contains("copy secret.key"), "\(stranger.stderr)")
+        #expect(!stranger.stderr.contains(old) && !stranger.stderr.contains(new))
+        // Rotation: the new key beside the old on every node, then first.
+        #expect(try await start("\(old),\(new)").started)
+        #expect(try await start("\(new),\(old)").started)
+        // A node that still has only the old key no longer verifies what the others sign.
+        #expect(try await !start(old).started)
+        #expect(try cluster.psql("SELECT count(*) FROM signingKey").output == "2\n")
+    }
+
     /// Posts a form and returns the status.
     func postForm(_ url: String, _ body: String) async throws -> Int {
         var request = URLRequest(url: try #require(URL(string: url)))

@@ -61,7 +61,7 @@ public struct TermsVersion: Equatable, Sendable, Codable {
 
     /// Lower-case hex SHA-256 of `body` in UTF-8, as `sha256` holds it.
     public static func digest(_ body: String) -> String {
-        SHA256.hash(data: Data(body.utf8)).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: Data(body.utf8)).lowercaseHex
     }
 }
 

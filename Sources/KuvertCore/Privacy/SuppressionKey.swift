@@ -19,6 +19,6 @@ public struct SuppressionKey: Sendable {
 
     /// The keyed hash of an address's identity key as the store keeps it.
     public func hash(addressKey: String) -> String {
-        HMAC<SHA256>.authenticationCode(for: Data(addressKey.utf8), using: key).map { String(format: "%02x", $0) }.joined()
+        HMAC<SHA256>.authenticationCode(for: Data(addressKey.utf8), using: key).lowercaseHex
     }
 }

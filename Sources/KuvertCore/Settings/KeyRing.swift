@@ -5,12 +5,18 @@ import Crypto
 public struct KeyRing: Sendable {
     public let signer: TokenSigner
     public let suppression: SuppressionKey
+    /// A fingerprint of each key, the signing key's first: an HMAC of a fixed
+    /// text under the key, which tells keys apart and reveals nothing of them.
+    public let fingerprints: [String]
 
     /// - Parameter keys: the signing key first, then older keys that still verify.
     public init(keys: [SymmetricKey]) {
         precondition(!keys.isEmpty, "a key ring needs a signing key")
         signer = TokenSigner(keys: keys)
         suppression = SuppressionKey(signingKey: keys[0])
+        fingerprints = keys.map { key in
+            HMAC<SHA256>.authenticationCode(for: Array("kuvert key fingerprint v1".utf8), using: key).lowercaseHex
+        }
     }
 
     /// The keys of `KUVERT_SECRET` or the data directory's key file.
