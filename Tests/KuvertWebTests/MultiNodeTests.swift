@@ -169,11 +169,14 @@ struct MultiNodeTests {
         /// Starts a worker with `secret`; true once it recorded its key, false when it refused to start.
         func start(_ secret: String) async throws -> (started: Bool, stderr: String) {
             let log = kuvert.dataDirectory + "/worker-\(UUID().uuidString).log"
-            let worker = try kuvert.start("worker", environment: shared.merging(["KUVERT_SECRET": secret]) { $1 }, log: log)
+            let metrics = "127.0.0.1:\(try freeLoopbackPort())"
+            let worker = try kuvert.start(
+                "worker", "--metrics-listen", metrics, environment: shared.merging(["KUVERT_SECRET": secret]) { $1 }, log: log)
             defer { if worker.isRunning { kill(worker.processIdentifier, SIGKILL) } }
-            let before = try cluster.psql("SELECT coalesce(max(lastSeenAt)::text, '') FROM signingKey").output
+            // Up (its /healthz answers, so it handles SIGTERM) or gone.
             try await eventually(timeout: 30, "the worker started or refused") {
-                try !worker.isRunning || cluster.psql("SELECT coalesce(max(lastSeenAt)::text, '') FROM signingKey").output != before
+                guard worker.isRunning else { return true }
+                return (try? await http("http://\(metrics)/healthz").status) == 200
             }
             guard worker.isRunning else {
                 return (false, try String(contentsOfFile: log, encoding: .utf8))
