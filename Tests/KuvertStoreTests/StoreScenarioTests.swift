@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import KuvertTestSupport
 import Testing
@@ -360,6 +361,26 @@ struct StoreScenarioTests {
             #expect(after?.sent == 1 && after?.total == 1)
             #expect(try await subject.count("subscription", where: "id = \(staying)") == 1)
             #expect(try await subject.count("consentEvent") == 6)
+        }
+    }
+
+    @Test("an address erased before a key rotation stays suppressed for imports while its old key is in the ring", arguments: StoreKind.allCases)
+    func suppressionAcrossRotation(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { subject in
+            try await subject.addList()
+            let (old, new) = (SymmetricKey(size: .bits256), SymmetricKey(size: .bits256))
+            let address = try EmailAddress("gone@example.se")
+            _ = try await subject.store.subscribe(try StoreUnderTest.request("gone@example.se"), resendWindow: 600, now: Date())
+            let before = KeyRing(keys: [old])
+            #expect(try await subject.store.erase(address, suppressionHash: before.suppression.hash(address), actor: "cli", now: Date()))
+            func importing(_ ring: KeyRing) async throws -> CSVImport.Report {
+                try await CSVImport(store: subject.store, suppression: ring.suppression, resendWindow: 600, rate: 1000)
+                    .run("email\nGone@example.se\n", listSlug: "news", now: Date())
+            }
+            let rotated = try await importing(KeyRing(keys: [new, old]))
+            #expect(rotated.queued == 0 && rotated.refused.first?.reason.hasPrefix("Erased at the person's request") == true)
+            // Once the old key leaves the ring, its hashes can no longer be matched: the README says to keep it.
+            #expect(try await importing(KeyRing(keys: [new])).queued == 1)
         }
     }
 }

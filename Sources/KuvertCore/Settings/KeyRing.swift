@@ -13,7 +13,7 @@ public struct KeyRing: Sendable {
     public init(keys: [SymmetricKey]) {
         precondition(!keys.isEmpty, "a key ring needs a signing key")
         signer = TokenSigner(keys: keys)
-        suppression = SuppressionKey(signingKey: keys[0])
+        suppression = SuppressionKey(keys: keys)
         fingerprints = keys.map { key in
             HMAC<SHA256>.authenticationCode(for: Array("kuvert key fingerprint v1".utf8), using: key).lowercaseHex
         }

@@ -55,7 +55,12 @@ public struct CSVImport: Sendable {
                 continue
             }
             seen[address.key] = line
-            if try await store.isSuppressed(suppression.hash(address)) {
+            var erased = false
+            for hash in suppression.hashes(address) where try await store.isSuppressed(hash) {
+                erased = true
+                break
+            }
+            if erased {
                 report.refused.append((line, "Erased at the person's request: only their own sign-up can bring it back."))
                 continue
             }
