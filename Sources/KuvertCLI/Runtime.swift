@@ -131,7 +131,7 @@ struct Runtime {
     func composer(keys: KeyRing, renderer: TemplateRenderer) throws -> MessageComposer {
         try MessageComposer(
             mail: settings.mail, confirmTTL: settings.subscriptions.confirmTTL, renderer: renderer, signer: keys.signer,
-            dkim: try dkim())
+            dkim: try dkim(), bounces: settings.mail.bounceDomain.map(keys.bounceAddresses(domain:)))
     }
 
     /// The mailer worker over libcurl SMTP sessions.

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GRDB
 import Hummingbird
@@ -40,6 +41,39 @@ struct DeliveryFlowTests {
         #expect(try await app.status(of: "erik@example.se") == "active")
         mailerTask.cancel()
         try await mailerTask.value
+    }
+
+    @Test("with KUVERT_BOUNCE_DOMAIN every message leaves with its own signed envelope sender; From stays the list's")
+    func signedEnvelopeSenders() async throws {
+        let server = try SMTPTestServer()
+        let kuvert = KuvertCommand()
+        defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
+        let store = try kuvert.newsList()
+        let addresses = (0..<5).map { "reader\($0)@example.se" }
+        for address in addresses {
+            _ = try await store.subscribe(try KuvertCommand.request(address), resendWindow: 0, now: Date())
+        }
+        let secret = String(repeating: "b0unce-k3y-", count: 4)
+        let worker = try kuvert.start(
+            "worker", environment: ["KUVERT_SMTP_URL": server.url, "KUVERT_BOUNCE_DOMAIN": "Bounces.Example.se", "KUVERT_SECRET": secret])
+        defer { if worker.isRunning { kill(worker.processIdentifier, SIGKILL) } }
+        try await server.waitFor { server.messages().count == addresses.count }
+        kill(worker.processIdentifier, SIGTERM)
+        worker.waitUntilExit()
+        let bounces = KeyRing(keys: [SymmetricKey(data: Data(secret.utf8))]).bounceAddresses(domain: "bounces.example.se")
+        var named: [Int64: String] = [:]
+        for mail in server.messages() {
+            let id = try #require(bounces.messageId(of: mail.from), "\(mail.from)")
+            named[id] = try #require(mail.to.first)
+            #expect(mail.from.hasSuffix("@bounces.example.se") && mail.from == mail.from.lowercased())
+            #expect(try mail.parsed().headers["From"] == "Kuvert <newsletter@localhost>")
+        }
+        // Each envelope names the outbox row of the message it carried.
+        for (id, recipient) in named {
+            let row = try #require(try await store.outboxDelivery(id: id))
+            #expect(row.address == recipient)
+        }
+        #expect(Set(named.values) == Set(addresses))
     }
 }
 

@@ -38,16 +38,19 @@ public struct MessageComposer: Sendable {
     private let listIdDomain: String
     private let unsubscribeMailto: String?
     private let dkim: DKIMSigner?
+    private let bounces: BounceAddresses?
 
     /// - Parameters:
     ///   - confirmTTL: how long a confirmation link lives, which its mail says.
     ///   - dkim: signs each message with the keys of its From domain; nil to leave signing to the relay.
+    ///   - bounces: each message's own signed envelope sender; nil to send with the From address.
     /// - Throws: `KuvertError.configuration` when `KUVERT_FROM` is not a mailbox.
     public init(
         mail: MailSettings, confirmTTL: TimeInterval, renderer: TemplateRenderer, signer: TokenSigner,
-        dkim: DKIMSigner? = nil
+        dkim: DKIMSigner? = nil, bounces: BounceAddresses? = nil
     ) throws {
         self.dkim = dkim
+        self.bounces = bounces
         sender = try mail.sender()
         self.renderer = renderer
         self.newsletters = NewsletterMail.Cache(renderer: renderer)
@@ -141,6 +144,8 @@ public struct MessageComposer: Sendable {
             headers: headers, date: now)
         var bytes = try message.rendered()
         if let dkim { bytes = try dkim.sign(bytes, domain: from.domain, now: now) }
-        return .send(ComposedMessage(envelopeFrom: from.address, envelopeTo: delivery.address, bytes: bytes))
+        // The envelope sender names the message (a bounce finds it); From and DKIM's d= stay the list's.
+        let envelopeFrom = bounces.flatMap { bounces in delivery.message.id.map(bounces.address(for:)) } ?? from.address
+        return .send(ComposedMessage(envelopeFrom: envelopeFrom, envelopeTo: delivery.address, bytes: bytes))
     }
 }

@@ -13,6 +13,9 @@ public struct MailSettings: Sendable {
     /// `KUVERT_DKIM`: sign with the keys in the data directory (`on`, the
     /// default), or leave signing to the relay (`off`).
     public var dkim: Bool
+    /// `KUVERT_BOUNCE_DOMAIN`: the domain of the signed envelope senders
+    /// (`BounceAddresses`), lower case; nil sends with the From address.
+    public var bounceDomain: String?
 
     public init() {
         dkim = true
@@ -26,6 +29,18 @@ public struct MailSettings: Sendable {
         if let text = source.string("KUVERT_BASE_URL") { baseURL = try Self.baseURL(text) }
         if let text = source.string("KUVERT_FROM") { from = text }
         dkim = try source.choice("KUVERT_DKIM", default: true, [("on", true), ("off", false)])
+        if let text = source.string("KUVERT_BOUNCE_DOMAIN") {
+            let domain = text.lowercased()
+            let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
+            guard domain.count <= 200, labels.count >= 2, labels.allSatisfy({ label in
+                (1...63).contains(label.count) && label.first != "-" && label.last != "-"
+                    && label.utf8.allSatisfy { $0 == 0x2D || (0x30...0x39).contains($0) || (0x61...0x7A).contains($0) }
+            }) else {
+                throw KuvertError.configuration(
+                    "KUVERT_BOUNCE_DOMAIN must be a domain such as bounces.example.se, not '\(SettingSource.shown(text))'.")
+            }
+            bounceDomain = domain
+        }
         if let text = source.string("KUVERT_UNSUBSCRIBE_MAILTO") {
             guard (try? EmailAddress(text)) != nil else {
                 throw KuvertError.configuration(
