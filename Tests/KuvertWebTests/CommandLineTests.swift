@@ -62,6 +62,10 @@ struct KuvertCommand {
     /// Starts a long-running command, such as `worker`, with its output
     /// discarded or, given `log`, written to that file.
     func start(_ arguments: String..., environment: [String: String] = [:], log: String? = nil) throws -> Process {
+        try start(arguments, environment: environment, log: log)
+    }
+
+    func start(_ arguments: [String], environment: [String: String] = [:], log: String? = nil) throws -> Process {
         let process = process(arguments, environment: environment)
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

@@ -34,10 +34,12 @@ struct MultiNodeTests {
         var processes: [Process] = []
         defer { for process in processes where process.isRunning { kill(process.processIdentifier, SIGKILL) } }
         var nodes: [Node] = []
+        // The first node sends too, with the mailer of its own; the second serves HTTP only.
         for index in 0..<2 {
             let port = try freeLoopbackPort()
             let process = try kuvert.start(
-                "serve", "--no-mailer", environment: shared.merging(["KUVERT_LISTEN": "127.0.0.1:\(port)"]) { $1 },
+                ["serve"] + (index == 0 ? [] : ["--no-mailer"]),
+                environment: shared.merging(["KUVERT_LISTEN": "127.0.0.1:\(port)", "KUVERT_SEND_RATE": "150"]) { $1 },
                 log: kuvert.dataDirectory + "/serve-\(index).log")
             processes.append(process)
             nodes.append(Node(process: process, base: "http://127.0.0.1:\(port)"))
@@ -105,6 +107,21 @@ struct MultiNodeTests {
         // At most the message in flight in each of the killed worker's 4 sessions goes twice.
         #expect(received.count - readers.count <= 4, "\(received.count - readers.count) duplicates")
         #expect(try cluster.psql("SELECT count(*) FROM outboxMessage WHERE status = 'leased'").output == "0\n")
+
+        // Four readers leave with the one-click POST of their issue's List-Unsubscribe, through either node.
+        let leaving = Array(people.prefix(4))
+        for (index, person) in leaving.enumerated() {
+            let mail = try #require(smtp.messages().dropFirst(before).first { $0.to == [person] })
+            let header = try #require(try mail.parsed().headers["List-Unsubscribe"])
+            let link = try #require(header.split(separator: "<").compactMap { $0.split(separator: ">").first }
+                .first { $0.hasPrefix("http://kuvert.test/unsubscribe/") })
+            let status = try await postForm(nodes[index % 2].base + link.dropFirst("http://kuvert.test".count), "List-Unsubscribe=One-Click")
+            #expect(status == 200)
+        }
+        #expect(try cluster.psql("""
+            SELECT count(*) FROM subscription s JOIN subscriber p ON p.id = s.subscriberId
+            WHERE s.status = 'unsubscribed' AND p.addressKey IN ('person0@example.se', 'person1@example.se', 'person2@example.se', 'person3@example.se')
+            """).output == "4\n")
 
         for process in [nodes[0].process, nodes[1].process, workers[1]] {
             kill(process.processIdentifier, SIGTERM)

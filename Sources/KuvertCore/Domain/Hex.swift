@@ -2,7 +2,7 @@
 /// Foundation's formatting (which costs microseconds a byte).
 extension Sequence where Element == UInt8 {
     public var lowercaseHex: String {
-        let digits = Array("0123456789abcdef".utf8)
+        let digits = hexDigits
         var text: [UInt8] = []
         text.reserveCapacity(underestimatedCount * 2)
         for byte in self {
@@ -12,3 +12,5 @@ extension Sequence where Element == UInt8 {
         return String(decoding: text, as: UTF8.self)
     }
 }
+
+private let hexDigits = Array("0123456789abcdef".utf8)
