@@ -157,6 +157,19 @@ extension AuditEvent: PostgresRecord {
     }
 }
 
+extension BounceEvent: PostgresRecord {
+    static let columns = [
+        "id", "receivedAt", "outboxMessageId", "subscriptionId", "kind", "status", "action", "diagnostic", "outcome",
+    ]
+
+    init(_ cells: Cells) throws {
+        self.init(
+            id: try cells("id"), receivedAt: try cells("receivedAt"), outboxMessageId: try cells("outboxMessageId"),
+            subscriptionId: try cells("subscriptionId"), kind: try cells.value("kind"), status: try cells("status"),
+            action: try cells("action"), diagnostic: try cells("diagnostic"), outcome: try cells.value("outcome"))
+    }
+}
+
 extension PostgresRowSequence {
     /// Every row as random-access cells.
     func rows() async throws -> [PostgresRandomAccessRow] {

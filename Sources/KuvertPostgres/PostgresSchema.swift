@@ -10,7 +10,26 @@ enum PostgresSchema {
         ("pg1-foundation", foundation),
         ("pg2-rate-limits", rateLimits),
         ("pg3-signing-keys", signingKeys),
+        ("pg4-bounces", bounces),
     ]
+
+    /// SQLite's v6: what came back to the bounce addresses.
+    private static let bounces = """
+        CREATE TABLE bounceEvent (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            receivedAt TIMESTAMPTZ NOT NULL,
+            outboxMessageId BIGINT REFERENCES outboxMessage(id) ON DELETE SET NULL,
+            subscriptionId BIGINT REFERENCES subscription(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('hard', 'soft', 'policy', 'transient', 'complaint', 'auto-reply', 'ignored')),
+            status TEXT CHECK (char_length(status) <= 12),
+            action TEXT CHECK (char_length(action) <= 32),
+            diagnostic TEXT CHECK (char_length(diagnostic) <= 300),
+            outcome TEXT NOT NULL CHECK (outcome IN ('bounced', 'counted', 'unsubscribed', 'unchanged'))
+        );
+        CREATE INDEX bounceEvent_message ON bounceEvent(outboxMessageId);
+        CREATE INDEX bounceEvent_subscription ON bounceEvent(subscriptionId);
+        CREATE INDEX bounceEvent_received ON bounceEvent(receivedAt);
+        """
 
     /// `sql` as single statements (the extended protocol takes one at a time):
     /// split at a semicolon that ends a line, except inside a `$$` function body.

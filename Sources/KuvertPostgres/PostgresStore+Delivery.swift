@@ -147,9 +147,11 @@ extension PostgresStore: DeliveryStore {
         case .skipped(let reason): (.skipped, SendOutcome(kind: .permanent, code: nil, reply: reason), nil, nil, false)
         }
         let effect = switch BouncePolicy.effect(of: record) {
-        case .none: "none"
+        // No delivery record unsubscribes anyone.
+        case .none, .unsubscribes: "none"
         case .resetsCount: "reset"
         case .countsTowardsBounce: "count"
+        case .bouncesNow: "bounce"
         }
         try await connection { c in
             // A send that concerns one person's subscription (a confirmation, a
@@ -171,9 +173,10 @@ extension PostgresStore: DeliveryStore {
                     FROM updated u LEFT JOIN subscription s ON s.id = u.subscriptionId
                     WHERE \(status == .sent) AND u.kind IN ('confirmation', 'privacy')
                 ), target AS (
-                    SELECT id, \(effect) = 'count' AND refusalStreak + 1 >= \(bounceLimit) AND status IN ('pending', 'active') AS bounces
+                    SELECT id, status IN ('pending', 'active')
+                               AND (\(effect) = 'bounce' OR (\(effect) = 'count' AND refusalStreak + 1 >= \(bounceLimit))) AS bounces
                     FROM subscription WHERE id = (SELECT subscriptionId FROM updated)
-                      AND (\(effect) = 'count' OR (\(effect) = 'reset' AND refusalStreak != 0))
+                      AND (\(effect) IN ('count', 'bounce') OR (\(effect) = 'reset' AND refusalStreak != 0))
                     FOR UPDATE
                 ), counted AS (
                     -- One UPDATE for the count and the status: PostgreSQL applies only one change to a row per statement.
@@ -186,7 +189,8 @@ extension PostgresStore: DeliveryStore {
                     RETURNING s.subscriberId, s.listId, t.bounces
                 )
                 INSERT INTO auditEvent (occurredAt, actor, action, subscriberId, listId, detail)
-                SELECT \(now), 'worker', 'subscription.bounced', subscriberId, listId, \("\(bounceLimit) mailbox refusals in a row")
+                SELECT \(now), 'worker', 'subscription.bounced', subscriberId, listId,
+                       \(effect == "bounce" ? "the mailbox does not exist" : "\(bounceLimit) permanent failures in a row")
                 FROM counted WHERE bounces
                 """)
         }

@@ -31,6 +31,7 @@ extension PostgresStore: PrivacyStore, PrivacyRequestStore {
             let events = try await c.rows(
                 "SELECT \(unescaped: AuditEvent.select("a")) FROM auditEvent a WHERE a.subscriberId = \(subscriberId) ORDER BY a.id"
             ).map { try AuditEvent($0, "a") }
+            let bounces = try await Self.bounces(c, subscriberId: subscriberId)
             return SubscriberExport(
                 address: subscriber.address, knownSince: subscriber.createdAt, exportedAt: now,
                 subscriptions: subscriptions.map { subscription, list in
@@ -38,7 +39,8 @@ extension PostgresStore: PrivacyStore, PrivacyRequestStore {
                         list: list.slug, listName: list.name, status: subscription.status.rawValue, name: subscription.name,
                         language: subscription.language.rawValue, requestedAt: subscription.requestedAt,
                         confirmedAt: subscription.confirmedAt, endedAt: subscription.endedAt,
-                        consent: consent[subscription.id ?? -1] ?? [], messages: messages[subscription.id ?? -1] ?? [])
+                        consent: consent[subscription.id ?? -1] ?? [], messages: messages[subscription.id ?? -1] ?? [],
+                        bounces: (bounces[subscription.id ?? -1] ?? []).map(SubscriberExport.Bounce.init))
                 },
                 auditEvents: events.map { .init(at: $0.occurredAt, actor: $0.actor, action: $0.action, detail: $0.detail) })
         }
@@ -92,6 +94,12 @@ extension PostgresStore: PrivacyStore, PrivacyRequestStore {
                     status = CASE WHEN status IN ('queued', 'leased') THEN 'skipped' ELSE status END,
                     leaseExpiresAt = CASE WHEN status IN ('queued', 'leased') THEN NULL ELSE leaseExpiresAt END,
                     leaseHolder = CASE WHEN status IN ('queued', 'leased') THEN NULL ELSE leaseHolder END
+                WHERE subscriptionId IN (SELECT id FROM subscription WHERE subscriberId = \(id))
+                """)
+            // A diagnostic may quote the address.
+            try await c.run(
+                """
+                UPDATE bounceEvent SET diagnostic = NULL
                 WHERE subscriptionId IN (SELECT id FROM subscription WHERE subscriberId = \(id))
                 """)
             try await c.run(

@@ -78,6 +78,7 @@ extension PostgresStore: RetentionStore {
                     SELECT count(*) FROM gone
                     """, as: Int.self) ?? 0
                 try await c.run("DELETE FROM auditEvent WHERE action = 'message.sent' AND occurredAt < \(before)")
+                try await c.run("DELETE FROM bounceEvent WHERE receivedAt < \(before)")
                 if count > 0 {
                     try await c.run(
                         """

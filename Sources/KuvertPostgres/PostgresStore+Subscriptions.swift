@@ -177,11 +177,13 @@ extension PostgresStore: SubscriptionStore {
                 consent[event.subscriptionId, default: []].append(event)
                 if let id = event.termsVersionId, let number = try row["termsversion"].decode(Int?.self) { versions[id] = number }
             }
+            let bounces = try await Self.bounces(c, subscriberId: subscriberId)
             return SubscriberRecord(subscriber: subscriber, subscriptions: subscriptions.map { subscription, list in
                 let events = consent[subscription.id ?? -1] ?? []
                 return SubscriberRecord.ListSubscription(
                     subscription: subscription, list: list, consent: events,
-                    termsVersions: versions.filter { id, _ in events.contains { $0.termsVersionId == id } })
+                    termsVersions: versions.filter { id, _ in events.contains { $0.termsVersionId == id } },
+                    bounces: bounces[subscription.id ?? -1] ?? [])
             })
         }
     }

@@ -3,15 +3,16 @@ import GRDB
 import Testing
 @testable import KuvertCore
 
-@Suite("One bounce policy: only mailbox refusals in a row bounce a subscription")
+@Suite("One bounce policy: a missing mailbox bounces at once, other permanent failures in a row at the limit")
 struct BouncePolicyTests {
-    static let mailbox = DeliveryRecord.failed(SendOutcome(code: 550, reply: "550 5.1.1 No such user"))
+    static let missing = DeliveryRecord.failed(SendOutcome(code: 550, reply: "550 5.1.1 No such user"))
+    static let mailbox = DeliveryRecord.failed(SendOutcome(code: 552, reply: "552 5.2.2 Mailbox full"))
     static let policy = DeliveryRecord.failed(SendOutcome(code: 550, reply: "550 5.7.1 Refused by policy"))
     static let transientFailed = DeliveryRecord.failed(SendOutcome(code: 451, reply: "451 4.4.1 Try later"))
     static let delivered = DeliveryRecord.sent(SendOutcome(code: 250, reply: "250 OK"))
 
     @Test("each record's effect", arguments: [
-        (mailbox, BouncePolicy.Effect.countsTowardsBounce), (policy, .none), (transientFailed, .none), (delivered, .resetsCount),
+        (missing, BouncePolicy.Effect.bouncesNow), (mailbox, .countsTowardsBounce), (policy, .none), (transientFailed, .none), (delivered, .resetsCount),
         (.retry(SendOutcome(code: 451, reply: "451 later"), at: Date()), .none), (.skipped(reason: "gone"), .none),
     ])
     func effects(record: DeliveryRecord, effect: BouncePolicy.Effect) {
@@ -30,6 +31,12 @@ struct BouncePolicyTests {
             try store.database.recordDelivery(try #require(leased[0].message.id), record, bounceLimit: limit, now: Date())
         }
         return try await store.sql { db in try String.fetchOne(db, sql: "SELECT status FROM subscription") }
+    }
+
+    @Test("a mailbox that does not exist bounces at once, whatever the limit")
+    func missingMailbox() async throws {
+        #expect(try await status(after: [Self.missing], limit: 3) == "bounced")
+        #expect(try await status(after: [Self.policy, Self.transientFailed], limit: 3) == "pending")
     }
 
     @Test("two mailbox refusals in a row bounce at a limit of two")

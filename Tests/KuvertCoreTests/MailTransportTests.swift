@@ -126,7 +126,7 @@ struct MailTransportTests {
         let denied = wrong.send(from: from.address, to: "b@example.se", message: try message(to: "b@example.se").rendered())
         #expect(denied.kind == .transient)
         #expect(denied.code == 535, "\(denied)")
-        #expect(!BouncePolicy.isMailboxRefusal(denied))
+        #expect(BouncePolicy.kind(of: denied) == .transient)
         let anonymous = try SMTPTransport(settings: SMTPSettings(url: server.url))
         let refused = anonymous.send(from: from.address, to: "c@example.se", message: try message(to: "c@example.se").rendered())
         #expect(refused.kind == .transient)
@@ -135,14 +135,14 @@ struct MailTransportTests {
         #expect(server.events().contains("auth ok") && server.events().contains("auth denied"))
     }
 
-    @Test("only refusals of the mailbox count towards bouncing", arguments: [
-        (550, "550 5.1.1 No such user", true), (550, "550 No such user", true), (553, "553 Bad address", true),
-        (552, "552 5.2.2 Mailbox full", true), (550, "550 5.7.1 Policy refusal", false),
-        (554, "554 5.7.1 Spam", false), (554, "554 Transaction failed", false), (500, "500 5.5.1 Syntax", false),
-        (451, "451 4.2.1 Try later", false), (250, "250 OK", false),
+    @Test("a refusal at send time is judged by its enhanced status code, else by its mailbox reply code", arguments: [
+        (550, "550 5.1.1 No such user", BounceKind.hard), (550, "550 5.1.10 Null MX", .hard), (550, "550 No such user", .soft),
+        (553, "553 Bad address", .soft), (552, "552 5.2.2 Mailbox full", .soft), (550, "550 5.7.1 Policy refusal", .policy),
+        (554, "554 5.7.1 Spam", .policy), (554, "554 Transaction failed", .policy), (500, "500 5.5.1 Syntax", .soft),
+        (451, "451 4.2.1 Try later", .transient), (250, "250 OK", .ignored),
     ])
-    func mailboxRefusals(code: Int, reply: String, counts: Bool) {
-        #expect(BouncePolicy.isMailboxRefusal(SendOutcome(code: code, reply: reply)) == counts)
+    func refusalKinds(code: Int, reply: String, kind: BounceKind) {
+        #expect(BouncePolicy.kind(of: SendOutcome(code: code, reply: reply)) == kind)
     }
 
     @Test("no server is a transient failure that names the cause")

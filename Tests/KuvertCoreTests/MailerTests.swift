@@ -83,22 +83,39 @@ struct MailerTests {
         #expect(harness.server.messages().isEmpty)
     }
 
-    @Test("550 is not retried, is recorded, and repeated refusals mark the subscription bounced")
-    func rejectedIsPermanent() async throws {
-        let harness = try await MailerHarness { $0.mailer.bounceLimit = 2 }
+    @Test("550 5.1.1 is not retried, is recorded, and bounces the subscription at once")
+    func missingMailbox() async throws {
+        let harness = try await MailerHarness { $0.mailer.bounceLimit = 3 }
         try await harness.store.addList()
         try await harness.subscribe("reject@example.se")
         try await harness.withMailer { _ in
             try await harness.waitForOutbox("failed") { $0.first?.status == .failed }
+        }
+        let outbox = try await harness.outbox()
+        #expect(outbox.map(\.attempts) == [1] && outbox.first?.lastReply?.contains("5.1.1") == true)
+        #expect(try await harness.store.database.subscriptions(listSlug: nil, status: .bounced).count == 1)
+        let audit = try await harness.store.sql { db in
+            try String.fetchAll(db, sql: "SELECT detail FROM auditEvent WHERE action = 'subscription.bounced'")
+        }
+        #expect(audit == ["the mailbox does not exist"])
+    }
+
+    @Test("552 is not retried, is recorded, and refusals in a row mark the subscription bounced at the limit")
+    func rejectedIsPermanent() async throws {
+        let harness = try await MailerHarness { $0.mailer.bounceLimit = 2 }
+        try await harness.store.addList()
+        try await harness.subscribe("full@example.se")
+        try await harness.withMailer { _ in
+            try await harness.waitForOutbox("failed") { $0.first?.status == .failed }
             #expect(try await harness.store.database.subscriptions(listSlug: nil, status: .pending).count == 1)
             // A second request, a second refusal: now it is bounced.
-            try await harness.subscribe("reject@example.se")
+            try await harness.subscribe("full@example.se")
             try await harness.waitForOutbox("second failed") { $0.count == 2 && $0.allSatisfy { $0.status == .failed } }
         }
         let outbox = try await harness.outbox()
         #expect(outbox.map(\.attempts) == [1, 1])
-        #expect(outbox.allSatisfy { $0.lastReplyCode == 550 && $0.lastReply?.contains("No such user") == true })
-        #expect(harness.server.events().filter { $0.hasPrefix("rcpt 550") }.count == 2)
+        #expect(outbox.allSatisfy { $0.lastReplyCode == 552 && $0.lastReply?.contains("Mailbox full") == true })
+        #expect(harness.server.events().filter { $0.hasPrefix("rcpt 552") }.count == 2)
         #expect(try await harness.store.database.subscriptions(listSlug: nil, status: .bounced).count == 1)
         let audit = try await harness.store.sql { db in
             try String.fetchAll(db, sql: "SELECT action FROM auditEvent WHERE action = 'subscription.bounced'")

@@ -221,10 +221,10 @@ struct StoreScenarioTests {
             let reclaimed = try await subject.delivery { try $0.leaseDueMessages(limit: 10, leaseFor: 60, holder: Self.holder, now: now.addingTimeInterval(5)) }
             #expect(reclaimed.compactMap(\.message.id).contains(try #require(expiring.first?.message.id)))
 
-            // Mailbox refusals in a row bounce the subscription at the limit; a delivery resets the count.
+            // Permanent failures in a row bounce the subscription at the limit; a delivery resets the count.
             let refused = try #require(reclaimed.first)
             let refusedId = try #require(refused.message.id)
-            let mailbox = SendOutcome(code: 550, reply: "5.1.1 no such user")
+            let mailbox = SendOutcome(code: 552, reply: "552 5.2.2 mailbox full")
             try await subject.delivery { try $0.recordDelivery(refusedId, .failed(mailbox), bounceLimit: 2, now: now) }
             #expect(try await subject.texts("SELECT refusalStreak FROM subscription WHERE id = \(try #require(refused.subscription?.id))")
                 == ["1"])

@@ -8,6 +8,11 @@ public enum TestPaths {
 
     /// The templates the product ships.
     public static let templates = root.appendingPathComponent("Templates").path
+
+    /// A message in `Tests/Fixtures/bounces` (see its README), as bytes.
+    public static func bounceFixture(_ name: String) throws -> [UInt8] {
+        [UInt8](try Data(contentsOf: root.appendingPathComponent("Tests/Fixtures/bounces/\(name)")))
+    }
 }
 
 /// Polls `condition` until it holds or `timeout` passes.

@@ -13,18 +13,8 @@
 # Writes DIR/ca.pem (the CA to trust) and logs to DIR/maillog.
 set -euo pipefail
 command=$1 dir=$2
-# master(8) runs directly: postfix(1) refuses a config directory that the
-# system's main.cf does not list in alternate_config_directories.
-master=/usr/lib/postfix/sbin/master
-if [ "$command" = stop ]; then
-  pid=$(cat "$dir/queue/pid/master.pid" 2>/dev/null | tr -d ' ') || true
-  if [ -n "${pid:-}" ]; then
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || exit 0; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-  fi
-  exit 0
-fi
+source "$(dirname "$0")/postfix_instance.sh"
+if [ "$command" = stop ]; then postfix_stop "$dir"; exit 0; fi
 port=$3 upstream=$4 user=$5 password=$6 mode=${7:-tls}
 mkdir -p "$dir/etc/sasl" "$dir/queue" "$dir/data"
 
@@ -81,43 +71,5 @@ smtpd_relay_restrictions = permit_sasl_authenticated, reject
 smtpd_recipient_restrictions = permit_sasl_authenticated, reject
 $tls
 CONF
-# Only what a relay needs, none chrooted (the directories are the test's own).
-cat > "$dir/etc/master.cf" <<CONF
-127.0.0.1:$port inet n - n - - smtpd
-pickup    unix n - n 60 1 pickup
-cleanup   unix n - n - 0 cleanup
-qmgr      unix n - n 300 1 qmgr
-tlsmgr    unix - - n 1000? 1 tlsmgr
-rewrite   unix - - n - - trivial-rewrite
-bounce    unix - - n - 0 bounce
-defer     unix - - n - 0 bounce
-trace     unix - - n - 0 bounce
-verify    unix - - n - 1 verify
-flush     unix n - n 1000? 0 flush
-proxymap  unix - - n - - proxymap
-smtp      unix - - n - - smtp
-relay     unix - - n - - smtp
-showq     unix n - n - - showq
-error     unix - - n - - error
-retry     unix - - n - - error
-discard   unix - - n - - discard
-anvil     unix - - n - 1 anvil
-scache    unix - - n - 1 scache
-postlog   unix-dgram n - n - 1 postlogd
-CONF
-# The queue's layout, as postfix-files has it.
-for queue in active bounce corrupt defer deferred flush hold incoming private saved trace; do
-  mkdir -p "$dir/queue/$queue"; chown postfix "$dir/queue/$queue"; chmod 700 "$dir/queue/$queue"
-done
-mkdir -p "$dir/queue/pid" "$dir/queue/maildrop" "$dir/queue/public"
-chown postfix:postdrop "$dir/queue/maildrop" "$dir/queue/public"
-chmod 730 "$dir/queue/maildrop"; chmod 710 "$dir/queue/public"
-chown postfix "$dir/data"
-# master -w reports a failed start (a port taken meanwhile, say) only in the log.
-"$master" -c "$dir/etc" -w || { echo "postfix master did not start:"; tail -n 5 "$dir/maillog" 2>/dev/null; exit 1; } >&2
-for _ in $(seq 100); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && exit 0
-  sleep 0.1
-done
-echo "the relay did not start listening on 127.0.0.1:$port; see $dir/maillog" >&2
-exit 1
+postfix_master_cf "$dir" "$port" < /dev/null
+postfix_start "$dir" "$port"

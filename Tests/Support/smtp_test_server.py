@@ -15,6 +15,7 @@ OUTDIR/server.log, not into the test run's output.
 Replies are chosen by the recipient's local part:
   reject...@   550 5.1.1 for the recipient, every time
   policy...@   550 5.7.1 (a policy refusal, not about the mailbox)
+  full...@     552 5.2.2 (mailbox full: permanent, counts towards a bounce)
   defer-N...@  451 for the first N attempts (defer...@ without N: once)
   dataerror@   accepted as a recipient, then the handler fails during DATA
                (aiosmtpd answers 500 and keeps the transaction open, as a
@@ -53,6 +54,9 @@ class Recorder:
         if local.startswith("reject"):
             self.event(f"rcpt 550 {address}")
             return "550 5.1.1 No such user here"
+        if local.startswith("full"):
+            self.event(f"rcpt 552 {address}")
+            return "552 5.2.2 Mailbox full"
         if local.startswith("policy"):
             self.event(f"rcpt 550 {address}")
             return "550 5.7.1 Sender not allowed by policy"

@@ -81,15 +81,19 @@ public struct SubscriberRecord: Sendable {
         public var consent: [ConsentEvent]
         /// The version number of each terms version a consent entry names, by id.
         public var termsVersions: [Int64: Int]
+        /// What came back to the bounce addresses of its messages, oldest first.
+        public var bounces: [BounceEvent]
 
         /// Every field, as a store reads it from its rows.
         public init(
-            subscription: Subscription, list: MailingList, consent: [ConsentEvent], termsVersions: [Int64: Int]
+            subscription: Subscription, list: MailingList, consent: [ConsentEvent], termsVersions: [Int64: Int],
+            bounces: [BounceEvent] = []
         ) {
             self.subscription = subscription
             self.list = list
             self.consent = consent
             self.termsVersions = termsVersions
+            self.bounces = bounces
         }
     }
 

@@ -13,11 +13,13 @@ public struct SubscriberExport: Codable, Sendable, Equatable {
         public var endedAt: Date?
         public var consent: [Consent]
         public var messages: [Message]
+        /// What came back to the bounce addresses: bounces, complaints, replies.
+        public var bounces: [Bounce]
 
         /// Every field, as a store reads it from its rows.
         public init(
             list: String, listName: String, status: String, name: String? = nil, language: String, requestedAt: Date,
-            confirmedAt: Date? = nil, endedAt: Date? = nil, consent: [Consent], messages: [Message]
+            confirmedAt: Date? = nil, endedAt: Date? = nil, consent: [Consent], messages: [Message], bounces: [Bounce] = []
         ) {
             self.list = list
             self.listName = listName
@@ -29,6 +31,26 @@ public struct SubscriberExport: Codable, Sendable, Equatable {
             self.endedAt = endedAt
             self.consent = consent
             self.messages = messages
+            self.bounces = bounces
+        }
+    }
+
+    public struct Bounce: Codable, Sendable, Equatable {
+        public var at: Date
+        public var kind: String
+        public var status: String?
+        public var action: String?
+        public var diagnostic: String?
+        public var outcome: String
+
+        /// The export of one stored event.
+        public init(_ event: BounceEvent) {
+            at = event.receivedAt
+            kind = event.kind.rawValue
+            status = event.status
+            action = event.action
+            diagnostic = event.diagnostic
+            outcome = event.outcome.rawValue
         }
     }
 

@@ -78,9 +78,10 @@ extension AppDatabase: DeliveryStore {
 
     public func recordDelivery(_ id: Int64, _ record: DeliveryRecord, bounceLimit: Int, now: Date) throws {
         try groupCommit.writeAndWait(.processCrash) { db in
+            let subscriptionId: Int64?
             switch record {
             case .sent(let outcome):
-                try Self.update(db, id, status: .sent, outcome: outcome, dueAt: nil, sentAt: now, countsAttempt: true)
+                subscriptionId = try Self.update(db, id, status: .sent, outcome: outcome, dueAt: nil, sentAt: now, countsAttempt: true)
                 // The audit log keeps a send that concerns one person's subscription
                 // (a confirmation, a privacy link) for good; a newsletter is proven by
                 // its campaign's events and totals, not by a row per message, which
@@ -94,14 +95,15 @@ extension AppDatabase: DeliveryStore {
                         WHERE outboxMessage.id = :id AND outboxMessage.kind IN ('confirmation', 'privacy')
                         """).execute(arguments: ["now": StoreTime.value(now), "id": id])
             case .retry(let outcome, let at):
-                try Self.update(db, id, status: .queued, outcome: outcome, dueAt: at, sentAt: nil, countsAttempt: true)
+                subscriptionId = try Self.update(db, id, status: .queued, outcome: outcome, dueAt: at, sentAt: nil, countsAttempt: true)
             case .failed(let outcome):
-                try Self.update(db, id, status: .failed, outcome: outcome, dueAt: nil, sentAt: nil, countsAttempt: true)
+                subscriptionId = try Self.update(db, id, status: .failed, outcome: outcome, dueAt: nil, sentAt: nil, countsAttempt: true)
             case .skipped(let reason):
-                try Self.update(db, id, status: .skipped, outcome: SendOutcome(kind: .permanent, code: nil, reply: reason),
+                subscriptionId = try Self.update(db, id, status: .skipped, outcome: SendOutcome(kind: .permanent, code: nil, reply: reason),
                                 dueAt: nil, sentAt: nil, countsAttempt: false)
             }
-            try Self.apply(BouncePolicy.effect(of: record), messageId: id, limit: bounceLimit, now: now, db)
+            _ = try Self.apply(
+                BouncePolicy.effect(of: record), subscriptionId: subscriptionId, limit: bounceLimit, now: now, actor: "worker", db)
         }
     }
 
@@ -144,14 +146,14 @@ extension AppDatabase: DeliveryStore {
     private static func update(
         _ db: Database, _ id: Int64, status: OutboxMessage.Status, outcome: SendOutcome, dueAt: Date?, sentAt: Date?,
         countsAttempt: Bool
-    ) throws {
-        try db.cachedStatement(
-            sql: """
+    ) throws -> Int64? {
+        try Int64.fetchOne(
+            try db.cachedStatement(sql: """
                 UPDATE outboxMessage
                 SET status = :status, leaseExpiresAt = NULL, leaseHolder = NULL, lastReply = :reply, lastReplyCode = :code,
                     dueAt = coalesce(:dueAt, dueAt), sentAt = :sentAt, attempts = attempts + :attempt
-                WHERE id = :id
-                """).execute(
+                WHERE id = :id RETURNING subscriptionId
+                """),
             arguments: [
                 "status": status.rawValue, "reply": String(outcome.reply.prefix(512)), "code": outcome.code,
                 "dueAt": dueAt.map(StoreTime.value), "sentAt": sentAt.map(StoreTime.value), "attempt": countsAttempt ? 1 : 0,
@@ -159,31 +161,60 @@ extension AppDatabase: DeliveryStore {
             ])
     }
 
-    /// Applies `BouncePolicy` to the message's subscription: resets or adds to
-    /// its count of mailbox refusals in a row, and marks it bounced at `limit`.
-    private static func apply(_ effect: BouncePolicy.Effect, messageId: Int64, limit: Int, now: Date, _ db: Database) throws {
+    /// Applies a `BouncePolicy` effect to a subscription and says what it
+    /// changed: a delivery resets the count of permanent failures in a row; a
+    /// failure adds one and bounces an active or pending subscription at `limit`
+    /// (a hard one at once); a complaint unsubscribes it. Audited as `actor`.
+    static func apply(
+        _ effect: BouncePolicy.Effect, subscriptionId: Int64?, limit: Int, now: Date, actor: String, _ db: Database
+    ) throws -> BounceEvent.Outcome {
+        guard let subscriptionId else { return .unchanged }
         let change: String
         switch effect {
-        case .none: return
+        case .none: return .unchanged
         // Most deliveries find the count at 0 already: then nothing is written.
         case .resetsCount: change = "0 WHERE refusalStreak != 0 AND"
-        case .countsTowardsBounce: change = "refusalStreak + 1 WHERE"
+        case .countsTowardsBounce, .bouncesNow: change = "refusalStreak + 1 WHERE"
+        case .unsubscribes: return try unsubscribeOnComplaint(subscriptionId, now: now, actor: actor, db)
         }
         let counted = try Row.fetchOne(
             try db.cachedStatement(sql: """
-                UPDATE subscription SET refusalStreak = \(change) id = (SELECT subscriptionId FROM outboxMessage WHERE id = ?)
+                UPDATE subscription SET refusalStreak = \(change) id = ?
                 RETURNING id, subscriberId, listId, status, refusalStreak
                 """),
-            arguments: [messageId])
-        guard effect == .countsTowardsBounce, let counted, counted["refusalStreak"] as Int >= limit,
-              ["pending", "active"].contains(counted["status"] as String)
-        else { return }
+            arguments: [subscriptionId])
+        guard effect != .resetsCount, let counted, ["pending", "active"].contains(counted["status"] as String) else {
+            return .unchanged
+        }
+        guard effect == .bouncesNow || counted["refusalStreak"] as Int >= limit else { return .counted }
         try db.execute(
             sql: "UPDATE subscription SET status = 'bounced', endedAt = :now, updatedAt = :now WHERE id = :id",
-            arguments: ["now": StoreTime.value(now), "id": counted["id"] as Int64])
+            arguments: ["now": StoreTime.value(now), "id": subscriptionId])
         var audit = AuditEvent(
-            occurredAt: now, actor: "worker", action: "subscription.bounced", subscriberId: counted["subscriberId"],
-            listId: counted["listId"], detail: "\(limit) mailbox refusals in a row")
+            occurredAt: now, actor: actor, action: "subscription.bounced", subscriberId: counted["subscriberId"],
+            listId: counted["listId"],
+            detail: effect == .bouncesNow ? "the mailbox does not exist" : "\(limit) permanent failures in a row")
         try audit.insert(db)
+        return .bounced
+    }
+
+    /// A complaint ends an active or pending subscription, as an unsubscribe
+    /// would, with a `withdrawn` consent entry of source `complaint`.
+    private static func unsubscribeOnComplaint(_ id: Int64, now: Date, actor: String, _ db: Database) throws -> BounceEvent.Outcome {
+        guard let ended = try Row.fetchOne(
+            db,
+            sql: """
+                UPDATE subscription SET status = 'unsubscribed', endedAt = :now, updatedAt = :now
+                WHERE id = :id AND status IN ('pending', 'active') RETURNING subscriberId, listId
+                """,
+            arguments: ["now": StoreTime.value(now), "id": id])
+        else { return .unchanged }
+        var consent = ConsentEvent(subscriptionId: id, kind: .withdrawn, occurredAt: now, source: "complaint")
+        try consent.insert(db)
+        var audit = AuditEvent(
+            occurredAt: now, actor: actor, action: "subscription.withdrawn", subscriberId: ended["subscriberId"],
+            listId: ended["listId"], detail: "complaint")
+        try audit.insert(db)
+        return .unsubscribed
     }
 }

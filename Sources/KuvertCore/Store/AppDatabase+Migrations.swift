@@ -19,8 +19,30 @@ extension AppDatabase {
         migrator.registerMigration("v5-message-retention") { db in
             try db.execute(sql: messageRetentionSchema)
         }
+        migrator.registerMigration("v6-bounces") { db in
+            try db.execute(sql: bounceSchema)
+        }
         return migrator
     }
+
+    private static let bounceSchema = """
+        -- What came back to the bounce addresses (BounceEvent), kept as long as
+        -- the message records (KUVERT_MESSAGE_RETENTION).
+        CREATE TABLE bounceEvent (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            receivedAt TEXT NOT NULL,
+            outboxMessageId INTEGER REFERENCES outboxMessage(id) ON DELETE SET NULL,
+            subscriptionId INTEGER REFERENCES subscription(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('hard', 'soft', 'policy', 'transient', 'complaint', 'auto-reply', 'ignored')),
+            status TEXT CHECK (length(status) <= 12),
+            action TEXT CHECK (length(action) <= 32),
+            diagnostic TEXT CHECK (length(diagnostic) <= 300),
+            outcome TEXT NOT NULL CHECK (outcome IN ('bounced', 'counted', 'unsubscribed', 'unchanged'))
+        ) STRICT;
+        CREATE INDEX bounceEvent_message ON bounceEvent(outboxMessageId);
+        CREATE INDEX bounceEvent_subscription ON bounceEvent(subscriptionId);
+        CREATE INDEX bounceEvent_received ON bounceEvent(receivedAt);
+        """
 
     private static let messageRetentionSchema = """
         -- A campaign keeps its totals when its per-message records go (KUVERT_MESSAGE_RETENTION).

@@ -24,6 +24,7 @@ extension AppDatabase: PrivacyStore {
                     WHERE subscription.subscriberId = ? ORDER BY outboxMessage.id
                     """,
                 arguments: [subscriberId])) { row -> Int64 in row["subscriptionId"] }
+            let bounces = try Self.bounces(db, subscriberId: subscriberId)
             let exported = subscriptions.map { subscription, list in
                 SubscriberExport.Subscription(
                     list: list.slug, listName: list.name, status: subscription.status.rawValue, name: subscription.name,
@@ -38,7 +39,8 @@ extension AppDatabase: PrivacyStore {
                         SubscriberExport.Message(
                             kind: row["kind"], subject: row["subject"], status: row["status"], queuedAt: row["createdAt"],
                             sentAt: row["sentAt"])
-                    })
+                    },
+                    bounces: (bounces[subscription.id ?? -1] ?? []).map(SubscriberExport.Bounce.init))
             }
             let events = try AuditEvent.filter(Column("subscriberId") == subscriberId).order(Column("id")).fetchAll(db)
             return SubscriberExport(
@@ -72,6 +74,7 @@ extension AppDatabase: PrivacyStore {
                     WHERE subscriberId = :id;
                     UPDATE consentEvent SET ip = NULL, userAgent = NULL WHERE subscriptionId IN (\(mine));
                     UPDATE outboxMessage SET lastReply = NULL WHERE subscriptionId IN (\(mine));
+                    UPDATE bounceEvent SET diagnostic = NULL WHERE subscriptionId IN (\(mine));
                     UPDATE outboxMessage SET status = 'skipped', leaseExpiresAt = NULL
                     WHERE subscriptionId IN (\(mine)) AND status IN ('queued', 'leased');
                     UPDATE outboxMessage SET testRecipient = NULL, lastReply = NULL,

@@ -66,6 +66,7 @@ extension AppDatabase: RetentionStore {
                     arguments: [cutoff, batch])
                 let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM temp.purgedMessage") ?? 0
                 try db.execute(sql: "DELETE FROM auditEvent WHERE action = 'message.sent' AND occurredAt < ?", arguments: [cutoff])
+                try db.execute(sql: "DELETE FROM bounceEvent WHERE receivedAt < ?", arguments: [cutoff])
                 if count > 0 {
                     var audit = AuditEvent(
                         occurredAt: now, actor: "retention", action: "retention.messages", detail: "\(count) message records")

@@ -155,11 +155,13 @@ extension AppDatabase: SubscriptionStore {
                 consent[event.subscriptionId, default: []].append(event)
                 if let id = event.termsVersionId, let number: Int = row["termsVersion"] { versions[id] = number }
             }
+            let bounces = try Self.bounces(db, subscriberId: subscriberId)
             return SubscriberRecord(subscriber: subscriber, subscriptions: subscriptions.map { subscription, list in
                 let events = consent[subscription.id ?? -1] ?? []
                 return SubscriberRecord.ListSubscription(
                     subscription: subscription, list: list, consent: events,
-                    termsVersions: versions.filter { id, _ in events.contains { $0.termsVersionId == id } })
+                    termsVersions: versions.filter { id, _ in events.contains { $0.termsVersionId == id } },
+                    bounces: bounces[subscription.id ?? -1] ?? [])
             })
         }
     }

@@ -69,3 +69,8 @@ extension AuditEvent: FetchableRecord, MutablePersistableRecord, StoreTimeRecord
     public static let databaseTableName = "auditEvent"
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
+
+extension BounceEvent: FetchableRecord, MutablePersistableRecord, StoreTimeRecord {
+    public static let databaseTableName = "bounceEvent"
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}

@@ -1,0 +1,108 @@
+import Foundation
+
+/// What a report or a refusal says about a recipient's mailbox. Stored with
+/// each bounce event and the label of `kuvert_bounces_total{kind}`.
+public enum BounceKind: String, Sendable, Codable, CaseIterable {
+    /// The mailbox or its domain does not exist (`5.1.1`, `5.1.10`, `5.1.2`).
+    case hard
+    /// Any other permanent failure of the recipient (`5.x.x` but `5.7.x`).
+    case soft
+    /// A refusal by policy (`5.7.x`): about the sender or the message, not the mailbox.
+    case policy
+    /// A transient failure or a delay (`4.x.x`, whatever the `Action`).
+    case transient
+    /// A feedback report (RFC 5965): the recipient called the message unwanted.
+    case complaint
+    /// An automatic reply (RFC 3834).
+    case autoReply = "auto-reply"
+    /// Nothing Kuvert recognises, or a report of success.
+    case ignored
+}
+
+/// The one place that decides what a refusal at send time, a delivery status
+/// notification or a complaint does to a subscription, as DESIGN.md
+/// "Bounces and complaints" has it:
+///
+/// - a mailbox or domain that does not exist bounces the subscription at once;
+/// - any other permanent failure counts: at `KUVERT_BOUNCE_LIMIT` in a row it bounces;
+/// - policy refusals (`5.7.x`) and transient failures (`4.x.x`, also when a DSN
+///   says `failed` after a queue lifetime of `4.4.x`) change nothing;
+/// - a delivery starts the count again;
+/// - a complaint unsubscribes.
+///
+/// Judged by the status code, never by the `Action` a DSN names.
+public enum BouncePolicy {
+    public enum Effect: Sendable, Equatable {
+        /// The mailbox does not exist: bounced now.
+        case bouncesNow
+        /// One more permanent failure in a row.
+        case countsTowardsBounce
+        /// The mailbox took a message: the count starts again.
+        case resetsCount
+        /// The person called the message unwanted.
+        case unsubscribes
+        /// Says nothing about the mailbox.
+        case none
+    }
+
+    public static func effect(of kind: BounceKind) -> Effect {
+        switch kind {
+        case .hard: .bouncesNow
+        case .soft: .countsTowardsBounce
+        case .complaint: .unsubscribes
+        case .policy, .transient, .autoReply, .ignored: .none
+        }
+    }
+
+    /// The effect of one delivery record made at send time.
+    public static func effect(of record: DeliveryRecord) -> Effect {
+        switch record {
+        case .sent: .resetsCount
+        case .failed(let outcome): outcome.kind == .permanent ? effect(of: kind(of: outcome)) : .none
+        case .retry, .skipped: .none
+        }
+    }
+
+    /// What a report says.
+    public static func kind(of report: BounceReport) -> BounceKind {
+        switch report {
+        case .deliveryStatus(let status, _, let diagnostic): kind(status: status, diagnostic: diagnostic)
+        case .complaint: .complaint
+        case .autoReply: .autoReply
+        case .unrecognised: .ignored
+        }
+    }
+
+    /// What a refusal at send time says: its enhanced status code when the
+    /// reply has one; else, of the bare codes, the mailbox ones (550, 551,
+    /// 552, 553) count and the rest (554 "transaction failed", 500 to 504,
+    /// which say nothing of the mailbox) are taken as policy.
+    public static func kind(of outcome: SendOutcome) -> BounceKind {
+        switch outcome.kind {
+        case .delivered: return .ignored
+        case .transient: return .transient
+        case .permanent: break
+        }
+        let words = outcome.reply.split(separator: " ")
+        if words.count > 1, let status = BounceReport.statusCode(in: String(words[1])) {
+            return kind(status: status, diagnostic: outcome.reply)
+        }
+        guard let code = outcome.code else { return .policy }
+        return (550...553).contains(code) ? .soft : .policy
+    }
+
+    /// What an RFC 3463 status code says. A domain that does not exist is
+    /// `5.1.2`, or Postfix's `5.4.4` with "Host or domain name not found".
+    public static func kind(status: String, diagnostic: String?) -> BounceKind {
+        switch status.first {
+        case "4": return .transient
+        case "5": break
+        default: return .ignored
+        }
+        if ["5.1.1", "5.1.10", "5.1.2"].contains(status) { return .hard }
+        if status == "5.4.4", diagnostic?.localizedCaseInsensitiveContains("host or domain name not found") == true {
+            return .hard
+        }
+        return status.hasPrefix("5.7.") ? .policy : .soft
+    }
+}

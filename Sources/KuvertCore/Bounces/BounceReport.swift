@@ -1,0 +1,136 @@
+import Foundation
+
+/// What a message sent to a bounce address says about the message it names:
+/// read from a delivery status notification (RFC 3464), a feedback report
+/// (RFC 5965) or an automatic reply (RFC 3834). Anything else is unrecognised.
+public enum BounceReport: Sendable, Equatable {
+    /// A delivery status notification; its most serious recipient.
+    case deliveryStatus(status: String, action: String?, diagnostic: String?)
+    /// A feedback report: the recipient called the message unwanted.
+    case complaint(feedbackType: String)
+    /// An automatic reply (vacation, out of office).
+    case autoReply
+    /// None of those; `subject` is kept so that an operator can see what came.
+    case unrecognised(subject: String?)
+
+    /// Reads one message.
+    public init(message bytes: [UInt8]) {
+        self = Self.read(MailReader(bytes))
+    }
+
+    private static func read(_ message: MailReader) -> BounceReport {
+        let parts = message.parts
+        let type = message.contentType
+        let reportType = type.mediaType == "multipart/report" ? type.parameters["report-type"]?.lowercased() : nil
+        // A report's machine-readable part, whatever its report-type says.
+        if let feedback = parts.first(where: { $0.contentType.mediaType == "message/feedback-report" }) {
+            let fields = Self.fieldGroups(feedback.decodedBody).first ?? [:]
+            let feedbackType = Self.printable(fields["feedback-type"] ?? "abuse", limit: 32).lowercased()
+            // "not-spam" (RFC 6650) reports the opposite of a complaint.
+            if feedbackType != "not-spam" { return .complaint(feedbackType: feedbackType) }
+            return .unrecognised(subject: Self.subject(of: message))
+        }
+        if let status = parts.first(where: {
+            ["message/delivery-status", "message/global-delivery-status"].contains($0.contentType.mediaType)
+        }), let report = Self.deliveryStatus(status.decodedBody) {
+            return report
+        }
+        if reportType == nil, Self.isAutoReply(message) { return .autoReply }
+        return .unrecognised(subject: Self.subject(of: message))
+    }
+
+    /// The most serious recipient of a `message/delivery-status` body: a
+    /// permanent status before a transient one before any other.
+    private static func deliveryStatus(_ body: [UInt8]) -> BounceReport? {
+        var best: (rank: Int, report: BounceReport)?
+        // The first group is about the message; the others each about one recipient.
+        for fields in Self.fieldGroups(body).dropFirst() {
+            let diagnostic = fields["diagnostic-code"].map { Self.printable($0, limit: 300) }
+            guard let status = Self.statusCode(in: fields["status"]) ?? Self.statusCode(inReply: diagnostic) else { continue }
+            let rank = switch status.first { case "5": 3; case "4": 2; default: 1 }
+            if rank > (best?.rank ?? 0) {
+                let action = fields["action"].map { Self.printable($0, limit: 32).lowercased() }
+                best = (rank, .deliveryStatus(status: status, action: action, diagnostic: diagnostic))
+            }
+        }
+        return best?.report
+    }
+
+    /// RFC 3834's `Auto-Submitted` (any value but `no`), and the fields that
+    /// common vacation programs set instead.
+    private static func isAutoReply(_ message: MailReader) -> Bool {
+        if let value = message.field("auto-submitted")?.lowercased(), !value.hasPrefix("no") { return true }
+        if message.field("x-autoreply") != nil || message.field("x-autorespond") != nil { return true }
+        return message.field("precedence")?.lowercased() == "auto_reply"
+    }
+
+    private static func subject(of message: MailReader) -> String? {
+        message.field("subject").map { printable($0, limit: 200) }
+    }
+
+    /// Groups of header-style fields separated by blank lines, as in a
+    /// `message/delivery-status` or `message/feedback-report` body; names
+    /// lower-cased, continuation lines unfolded, the first of a name kept.
+    static func fieldGroups(_ body: [UInt8]) -> [[String: String]] {
+        var groups: [[String: String]] = []
+        var group: [String: String] = [:]
+        var last: String?
+        var position = body.startIndex
+        let bytes = body[...]
+        while position < bytes.endIndex {
+            let (line, next) = MailReader.line(in: bytes, from: position)
+            position = next
+            if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) {
+                if !group.isEmpty { groups.append(group); group = [:] }
+                last = nil
+                continue
+            }
+            if line.first == UInt8(ascii: " ") || line.first == UInt8(ascii: "\t") {
+                if let last, group[last] != nil {
+                    group[last]! += " " + MailReader.text(line).trimmingCharacters(in: .whitespaces)
+                }
+                continue
+            }
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { continue }
+            let name = MailReader.text(line[line.startIndex..<colon]).trimmingCharacters(in: .whitespaces).lowercased()
+            if group[name] == nil {
+                group[name] = MailReader.text(line[(colon + 1)...]).trimmingCharacters(in: .whitespaces)
+                last = name
+            } else {
+                last = nil
+            }
+        }
+        if !group.isEmpty { groups.append(group) }
+        return groups
+    }
+
+    /// An RFC 3463 status code (`5.1.1`) at the start of a `Status` field.
+    static func statusCode(in field: String?) -> String? {
+        guard let field, let word = field.split(whereSeparator: { $0 == " " || $0 == "(" }).first else { return nil }
+        return isStatusCode(word) ? String(word) : nil
+    }
+
+    /// The status code in a reply quoted by `Diagnostic-Code` ("smtp; 550 5.1.1 …").
+    static func statusCode(inReply diagnostic: String?) -> String? {
+        guard let diagnostic else { return nil }
+        let words = diagnostic.split(whereSeparator: { $0 == " " || $0 == ";" || $0 == "-" })
+        for (index, word) in words.enumerated() where word.count == 3 && word.allSatisfy(\.isNumber) {
+            if index + 1 < words.count, isStatusCode(words[index + 1]), words[index + 1].first == word.first {
+                return String(words[index + 1])
+            }
+        }
+        return nil
+    }
+
+    private static func isStatusCode(_ word: Substring) -> Bool {
+        let pieces = word.split(separator: ".", omittingEmptySubsequences: false)
+        guard pieces.count == 3, ["2", "4", "5"].contains(pieces[0]) else { return false }
+        return pieces.dropFirst().allSatisfy { (1...3).contains($0.count) && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }
+    }
+
+    /// `value` with control characters made spaces and cut at `limit` characters:
+    /// safe to store and print on one line.
+    static func printable(_ value: String, limit: Int) -> String {
+        String(value.unicodeScalars.prefix(limit).map { $0.properties.generalCategory == .control ? " " : Character($0) })
+    }
+}
