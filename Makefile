@@ -11,14 +11,19 @@ KUVERT := .build/debug/kuvert
 # mode, the independent DKIM verifiers of Tests/Support/dkim_verify.py: no
 # daemon of theirs is started either, as policy-rc.d says while installing;
 # PostgreSQL, whose throwaway clusters Tests/Support/postgres_cluster.sh starts:
-# the system cluster Debian creates is never started).
+# the system cluster Debian creates is never started; python3-venv for the
+# tests' own Python packages, PYTHON_TEST_PACKAGES, in .build/pyenv).
 APT_PACKAGES := libcurl4-openssl-dev libsqlite3-dev python3-aiosmtpd systemd chromium chromium-driver python3-selenium \
-  postfix sasl2-bin openssl python3-dkim python3-nacl opendkim opendkim-tools postgresql
+  postfix sasl2-bin openssl python3-dkim python3-nacl opendkim opendkim-tools postgresql python3-venv
+# From PyPI, for the tests: flufl.bounce, the independent DSN parser that
+# Tests/Support/flufl_verdicts.py cross-checks Kuvert's verdicts with.
+PYTHON_TEST_PACKAGES := flufl.bounce==6.0.0
+PYENV := .build/pyenv
 # Debian's aiosmtpd belongs to Debian's Python, which need not be first on PATH.
 DEBIAN_PYTHON := /usr/bin/python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps build test run mail bench bench-deps clean
+.PHONY: deps pyenv build test run mail bench bench-deps clean
 
 ## deps: install the Debian packages that are missing (nothing when all are there).
 deps:
@@ -40,6 +45,11 @@ deps:
 	  exit $$status; \
 	fi
 
+## pyenv: a virtual environment of Debian's Python with the tests' PyPI packages.
+pyenv: deps
+	@[ -x $(PYENV)/bin/python ] || $(DEBIAN_PYTHON) -m venv $(PYENV)
+	@$(PYENV)/bin/python -c 'import flufl.bounce' 2>/dev/null || $(PYENV)/bin/pip install -q $(PYTHON_TEST_PACKAGES)
+
 ## build: compile the kuvert command (debug).
 build: deps
 	$(SWIFT) build --product kuvert
@@ -49,7 +59,7 @@ build: deps
 ##       several-nodes test (four kuvert processes and a PostgreSQL cluster) runs
 ##       on its own afterwards, so that it does not compete for the two cores with
 ##       the tests that measure time.
-test: deps
+test: deps pyenv
 	$(SWIFT) build --build-tests
 	@set -o pipefail; { $(SWIFT) test --skip-build --disable-xctest --skip MultiNodeTests \
 	  && $(SWIFT) test --skip-build --disable-xctest --filter MultiNodeTests; } 2>&1 | tee .build/test.log || { \

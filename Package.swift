@@ -32,6 +32,7 @@ let package = Package(
         // file is KUVERT_NAME=value lines, read by SettingsFile.
         .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: []),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
     ],
     targets: [
         .systemLibrary(
@@ -65,6 +66,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The LMTP listener for bounces (KUVERT_LMTP_LISTEN), on SwiftNIO.
+        .target(
+            name: "KuvertLMTP",
+            dependencies: [
+                "KuvertCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "KuvertWeb",
             dependencies: [
@@ -81,6 +94,7 @@ let package = Package(
             name: "KuvertCLI",
             dependencies: [
                 "KuvertCore",
+                "KuvertLMTP",
                 "KuvertPostgres",
                 "KuvertWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -127,7 +141,9 @@ let package = Package(
             name: "KuvertWebTests",
             dependencies: [
                 "KuvertWeb",
+                "KuvertLMTP",
                 "KuvertTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -68,6 +68,12 @@ struct Queue: AsyncParsableCommand {
             case .hold:
                 print("Message \(id) waits: its campaign is paused.")
             }
+            let bounces = try await runtime.store.bounces(messageId: id)
+            if !bounces.isEmpty {
+                print("")
+                print("Came back to its bounce address:")
+                for event in bounces { print("  " + event.cliLine) }
+            }
         }
     }
 

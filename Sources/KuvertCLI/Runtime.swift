@@ -142,6 +142,15 @@ struct Runtime {
             makeTransport: { try SMTPTransport(settings: smtp) }, logger: logger, metrics: metrics)
     }
 
+    /// What takes messages for the bounce addresses; nil without `KUVERT_BOUNCE_DOMAIN`.
+    func bounceIntake(keys: KeyRing, logger: Logger, metrics: KuvertMetrics) -> BounceIntake? {
+        settings.mail.bounceDomain.map { domain in
+            BounceIntake(
+                addresses: keys.bounceAddresses(domain: domain), store: store, bounceLimit: settings.mailer.bounceLimit,
+                metrics: metrics, logger: logger)
+        }
+    }
+
     /// What retention deletes and erases, and when.
     func retention(keys: KeyRing) -> Retention {
         Retention(

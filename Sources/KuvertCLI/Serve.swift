@@ -1,6 +1,7 @@
 import ArgumentParser
 import Hummingbird
 import KuvertCore
+import KuvertLMTP
 import KuvertWeb
 import Logging
 import Prometheus
@@ -42,11 +43,17 @@ struct Serve: AsyncParsableCommand {
             ? nil
             : try runtime.mailer(keys: keys, renderer: renderer, logger: logger, metrics: WebDependencies.metrics(registry))
         let retention = RetentionService(retention: runtime.retention(keys: keys), logger: logger)
+        var lmtp: [any Service] = []
+        if let (host, port) = runtime.settings.mail.lmtpListen,
+           let intake = runtime.bounceIntake(keys: keys, logger: logger, metrics: WebDependencies.metrics(registry))
+        {
+            lmtp = [LMTPServer(host: host, port: port, intake: intake, logger: logger)]
+        }
         let app = buildApplication(
             WebDependencies(
                 settings: runtime.settings, store: runtime.store, keys: keys, renderer: renderer,
                 mailQueued: { mailer?.wake() }, registry: registry),
-            services: runtime.storeServices + (mailer.map { [$0] } ?? []) + [retention]
+            services: runtime.storeServices + (mailer.map { [$0] } ?? []) + [retention] + lmtp
                 + metricsApplication(runtime, registry: registry, logger: logger),
             logger: logger)
         let http = runtime.settings.http

@@ -145,6 +145,10 @@ struct Subscribers: AsyncParsableCommand {
                     line += ", ip \(event.ip ?? "-"), user agent \(event.userAgent.map { "\"\($0)\"" } ?? "-")"
                     print(line)
                 }
+                if !entry.bounces.isEmpty {
+                    print("  bounces:")
+                    for event in entry.bounces { print("    " + event.cliLine) }
+                }
             }
         }
     }

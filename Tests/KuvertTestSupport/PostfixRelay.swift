@@ -21,28 +21,13 @@ public final class PostfixRelay: Sendable {
     /// on a thread of its own, so the tests' two-thread cooperative pool is not
     /// blocked meanwhile.
     public static func start(upstreamPort: Int, plain: Bool = false) async throws -> PostfixRelay {
-        // The port is free when picked, but another test may bind it before
-        // Postfix does: a start that fails is tried again on a new port, twice.
-        var failures: [String] = []
-        for _ in 0..<3 {
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kuvert-relay-\(UUID().uuidString.prefix(8))").path
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let relay = PostfixRelay(directory: directory, port: try freeLoopbackPort())
-            let arguments = ["start", directory, String(relay.port), String(upstreamPort), relay.user, relay.password] + (plain ? ["plain"] : [])
-            do {
-                try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
-                    Thread { done.resume(with: Result { try run(arguments) }) }.start()
-                }
-                return relay
-            } catch PostfixRelayError.didNotStart(let reason) {
-                failures.append(reason)
-            }
+        try await startPostfix(script: script, name: "relay", make: PostfixRelay.init) { relay in
+            [String(upstreamPort), relay.user, relay.password] + (plain ? ["plain"] : [])
         }
-        throw PostfixRelayError.didNotStart(failures.joined(separator: "\n"))
     }
 
     deinit {
-        try? Self.run(["stop", directory])
+        try? runPostfixScript(Self.script, ["stop", directory])
         try? FileManager.default.removeItem(atPath: directory)
     }
 
@@ -69,20 +54,6 @@ public final class PostfixRelay: Sendable {
         log().split(separator: "\n").filter { $0.contains("postfix/smtpd") && $0.contains(" disconnect from ") }
             .map { String($0.split(separator: "]", maxSplits: 1).last ?? "") }
     }
-
-    private static func run(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [script] + arguments
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw PostfixRelayError.didNotStart(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
-        }
-    }
 }
 
 public enum PostfixRelayError: Error { case didNotStart(String) }
@@ -103,4 +74,46 @@ public func freeLoopbackPort() throws -> Int {
     }
     guard bound else { throw POSIXError(.EADDRINUSE) }
     return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// Starts a Postfix instance of the tests' own with `script start DIR PORT
+/// arguments…`, on a thread of its own (the tests' two-thread cooperative pool
+/// is not blocked meanwhile). The port is free when picked, but another test may
+/// bind it before Postfix does: a start that fails is tried again on a new
+/// port, twice.
+func startPostfix<Instance>(
+    script: String, name: String, make: (String, Int) -> Instance, arguments: (Instance) -> [String]
+) async throws -> Instance {
+    var failures: [String] = []
+    for _ in 0..<3 {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kuvert-\(name)-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let port = try freeLoopbackPort()
+        let instance = make(directory, port)
+        let command = ["start", directory, String(port)] + arguments(instance)
+        do {
+            try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
+                Thread { done.resume(with: Result { try runPostfixScript(script, command) }) }.start()
+            }
+            return instance
+        } catch PostfixRelayError.didNotStart(let reason) {
+            failures.append(reason)
+        }
+    }
+    throw PostfixRelayError.didNotStart(failures.joined(separator: "\n"))
+}
+
+/// Runs one of the Postfix scripts; throws with its standard error when it fails.
+func runPostfixScript(_ script: String, _ arguments: [String]) throws {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/bash")
+    process.arguments = [script] + arguments
+    let errors = Pipe()
+    process.standardError = errors
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else {
+        throw PostfixRelayError.didNotStart(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+    }
 }

@@ -32,6 +32,11 @@ public struct KuvertMetrics: Sendable {
         counter("kuvert_unsubscribes_total", ("source", source)).increment()
     }
 
+    /// One message reached a bounce address; `kind` is `BounceKind`'s name.
+    public func bounce(kind: BounceKind) {
+        counter("kuvert_bounces_total", ("kind", kind.rawValue)).increment()
+    }
+
     /// What became of one delivery attempt, with the SMTP reply's class and how long the send took.
     func delivery(kind: OutboxMessage.Kind, result: String, reply: SendOutcome?, duration: Duration?) {
         counter("kuvert_messages_total", ("kind", kind.rawValue), ("result", result)).increment()

@@ -16,6 +16,9 @@ public struct MailSettings: Sendable {
     /// `KUVERT_BOUNCE_DOMAIN`: the domain of the signed envelope senders
     /// (`BounceAddresses`), lower case; nil sends with the From address.
     public var bounceDomain: String?
+    /// `KUVERT_LMTP_LISTEN`: where `kuvert serve` takes the bounce domain's
+    /// mail over LMTP; nil for nowhere. Needs `bounceDomain`.
+    public var lmtpListen: (host: String, port: Int)?
 
     public init() {
         dkim = true
@@ -40,6 +43,11 @@ public struct MailSettings: Sendable {
                     "KUVERT_BOUNCE_DOMAIN must be a domain such as bounces.example.se, not '\(SettingSource.shown(text))'.")
             }
             bounceDomain = domain
+        }
+        lmtpListen = try source.listen("KUVERT_LMTP_LISTEN")
+        if lmtpListen != nil, bounceDomain == nil {
+            throw KuvertError.configuration(
+                "KUVERT_LMTP_LISTEN takes mail for the bounce addresses: set KUVERT_BOUNCE_DOMAIN too.")
         }
         if let text = source.string("KUVERT_UNSUBSCRIBE_MAILTO") {
             guard (try? EmailAddress(text)) != nil else {

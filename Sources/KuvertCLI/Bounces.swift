@@ -1,0 +1,113 @@
+import ArgumentParser
+import Foundation
+import KuvertCore
+
+/// `kuvert bounces`: what came back to the bounce addresses, and `ingest` to
+/// take one message from standard input (Postfix `pipe(8)`, a Maildir loop).
+struct Bounces: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the latest bounces and complaints, newest first.",
+        subcommands: [List.self, Ingest.self], defaultSubcommand: List.self)
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "List the latest bounces and complaints, newest first.")
+
+        @Option(help: "How many events to list.")
+        var limit = 50
+
+        @OptionGroup var options: ConfigurationOptions
+
+        func validate() throws {
+            guard (1...10_000).contains(limit) else { throw ValidationError("--limit must be between 1 and 10000.") }
+        }
+
+        func run() async throws {
+            let listings = try await Runtime(options).store.latestBounces(limit: limit)
+            guard !listings.isEmpty else {
+                print("No bounces yet.")
+                return
+            }
+            var rows = [["received", "kind", "status", "outcome", "message", "list", "address", "diagnostic"]]
+            for listing in listings {
+                let event = listing.event
+                rows.append([
+                    event.receivedAt.cliText, event.kind.rawValue, event.status ?? event.action ?? "-", event.outcome.rawValue,
+                    event.outboxMessageId.map { "#\($0)" } ?? "-", listing.listSlug ?? "-", listing.address ?? "-",
+                    event.diagnostic ?? "-",
+                ])
+            }
+            print(Table.render(rows))
+        }
+    }
+
+    struct Ingest: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Process one message for a bounce address, read from standard input.",
+            discussion: """
+                For Postfix pipe(8) or a Maildir loop. Exit codes: 0 the message was taken (handled, or recognised \
+                as no bounce); 67 the recipient is no valid signed address; 65 the message is larger than 4 MiB; \
+                75 the store cannot be reached or Kuvert is not set up for bounces (the MTA tries again later).
+                """)
+
+        @Option(help: "The address the message was sent to (Postfix: ${original_recipient}).")
+        var recipient: String
+
+        @OptionGroup var options: ConfigurationOptions
+
+        func run() async throws {
+            let runtime: Runtime
+            let intake: BounceIntake
+            do {
+                runtime = try await Runtime(options)
+                let logger = runtime.startLogging()
+                guard let made = runtime.bounceIntake(keys: try runtime.keys(), logger: logger, metrics: .none) else {
+                    throw ExitStatus(75, "KUVERT_BOUNCE_DOMAIN is not set: no bounce address is valid yet.")
+                }
+                intake = made
+            } catch let status as ExitStatus {
+                throw status
+            } catch {
+                throw ExitStatus(75, "\(error)")
+            }
+            guard let messageId = intake.messageId(recipient: recipient) else {
+                throw ExitStatus(67, "Not a bounce address of this Kuvert (domain \(intake.addresses.domain)).")
+            }
+            let input = FileHandle.standardInput.readData(ofLength: BounceIntake.maximumSize + 1)
+            guard input.count <= BounceIntake.maximumSize else {
+                throw ExitStatus(65, "The message is larger than \(BounceIntake.maximumSize) octets.")
+            }
+            do {
+                let event = try await intake.take([UInt8](input), messageId: messageId)
+                print("Taken: \(event.kind.rawValue), \(event.outcome.rawValue).")
+            } catch {
+                throw ExitStatus(75, "Could not store the message: \(error)")
+            }
+        }
+    }
+}
+
+/// Ends the command with a given exit status and a one-line reason, for
+/// commands that other programs read by status (sysexits.h).
+struct ExitStatus: Error {
+    var code: Int32
+    var message: String
+
+    init(_ code: Int32, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+}
+
+extension BounceEvent {
+    /// One line for `queue show` and `subscribers show`.
+    var cliLine: String {
+        var line = "\(receivedAt.cliText) \(kind.rawValue)"
+        if let status { line += " \(status)" }
+        if let action { line += " (\(action))" }
+        line += ": \(outcome.rawValue)"
+        if let outboxMessageId { line += ", message #\(outboxMessageId)" }
+        if let diagnostic { line += ", \"\(diagnostic)\"" }
+        return line
+    }
+}
