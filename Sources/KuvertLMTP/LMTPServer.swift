@@ -19,12 +19,16 @@ public struct LMTPServer: Service {
     let idleTimeout: TimeAmount
     let limits: LMTPSession.Limits
     let maximumConnections: Int
+    let onListening: (@Sendable (Int) -> Void)?
     private let sessions = Sessions()
 
-    /// - Parameter idleTimeout: how long a session may say nothing (RFC 5321 suggests five minutes).
+    /// - Parameters:
+    ///   - port: 0 for any free port, which `onListening` is told.
+    ///   - idleTimeout: how long a session may say nothing (RFC 5321 suggests five minutes).
+    ///   - onListening: called with the port once the listener is bound.
     public init(
         host: String, port: Int, intake: BounceIntake, logger: Logger, idleTimeout: Duration = .seconds(300),
-        maximumConnections: Int = 64
+        maximumConnections: Int = 64, onListening: (@Sendable (Int) -> Void)? = nil
     ) {
         self.host = host
         self.port = port
@@ -36,6 +40,7 @@ public struct LMTPServer: Service {
         limits.messageSize = BounceIntake.maximumSize
         self.limits = limits
         self.maximumConnections = maximumConnections
+        self.onListening = onListening
     }
 
     public func run() async throws {
@@ -53,7 +58,9 @@ public struct LMTPServer: Service {
                     return try NIOAsyncChannel<LMTPLine, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
-        logger.info("LMTP listening", metadata: ["listen": "\(host):\(port)", "domain": .string(intake.addresses.domain)])
+        let bound = server.channel.localAddress?.port ?? port
+        logger.info("LMTP listening", metadata: ["listen": "\(host):\(bound)", "domain": .string(intake.addresses.domain)])
+        onListening?(bound)
         // At shutdown the listener and every open session close (a message
         // not yet answered is the MTA's to send again); then the loop ends
         // with every accepted connection served, as NIO requires.

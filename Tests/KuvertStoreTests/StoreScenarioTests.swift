@@ -238,6 +238,87 @@ struct StoreScenarioTests {
         }
     }
 
+    @Test("bounces: hard at once, soft at the limit, a delivery resets, a complaint unsubscribes, an erased person stays erased",
+          arguments: StoreKind.allCases)
+    func bounces(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { subject in
+            let store = subject.store
+            try await subject.addList()
+            let now = Date()
+            var messages: [String: Int64] = [:]
+            for reader in ["hard", "soft", "complainer", "erased", "ended"] {
+                guard case .confirmationQueued = try await store.subscribe(
+                    try StoreUnderTest.request("\(reader)@example.se"), resendWindow: 600, now: now)
+                else { throw StoreScenarioError.notQueued }
+                messages[reader] = Int64(try await subject.texts("SELECT max(id) FROM outboxMessage")[0])
+            }
+            func record(_ reader: String, _ report: BounceReport, limit: Int = 2) async throws -> BounceEvent {
+                try await store.recordBounce(
+                    BounceEvent(report: report, messageId: try #require(messages[reader]), receivedAt: now), bounceLimit: limit)
+            }
+            func status(_ reader: String) async throws -> String {
+                try await subject.texts("""
+                    SELECT s.status FROM subscription s JOIN subscriber p ON p.id = s.subscriberId
+                    WHERE p.addressKey = '\(reader)@example.se' OR (p.erasedAt IS NOT NULL AND '\(reader)' = 'erased')
+                    """).first ?? "-"
+            }
+            let unknown = BounceReport.deliveryStatus(status: "5.1.1", action: "failed", diagnostic: "smtp; 550 5.1.1 <hard@example.se>")
+            let full = BounceReport.deliveryStatus(status: "5.2.2", action: "failed", diagnostic: "mailbox full")
+            let expired = BounceReport.deliveryStatus(status: "4.4.1", action: "failed", diagnostic: "connection refused")
+
+            // A missing mailbox: bounced at once, whatever the limit.
+            let hard = try await record("hard", unknown, limit: 5)
+            #expect(hard.outcome == .bounced && hard.kind == .hard && hard.subscriptionId != nil && hard.id != nil)
+            #expect(try await status("hard") == "bounced")
+            #expect(try await subject.count("auditEvent", where: "action = 'subscription.bounced' AND detail = 'the mailbox does not exist'") == 1)
+            // A transient failure, then a full mailbox twice in a row, a delivery between resetting the count.
+            #expect(try await record("soft", expired).outcome == .unchanged)
+            #expect(try await record("soft", full).outcome == .counted)
+            let softMessage = try #require(messages["soft"])
+            try await subject.delivery { try $0.recordDelivery(softMessage, .sent(SendOutcome(code: 250, reply: "250 ok")), bounceLimit: 2, now: now) }
+            #expect(try await record("soft", full).outcome == .counted)
+            #expect(try await status("soft") == "pending")
+            #expect(try await record("soft", full).outcome == .bounced)
+            #expect(try await status("soft") == "bounced")
+            // A complaint: unsubscribed with a withdrawn entry of source complaint; a second changes nothing.
+            #expect(try await record("complainer", .complaint(feedbackType: "abuse")).outcome == .unsubscribed)
+            #expect(try await record("complainer", .complaint(feedbackType: "abuse")).outcome == .unchanged)
+            #expect(try await status("complainer") == "unsubscribed")
+            #expect(try await subject.count("consentEvent", where: "kind = 'withdrawn' AND source = 'complaint'") == 1)
+            // An ended subscription is not bounced again.
+            try await subject.execute("UPDATE subscription SET status = 'unsubscribed' WHERE id = (SELECT subscriptionId FROM outboxMessage WHERE id = \(messages["ended"]!))")
+            #expect(try await record("ended", unknown).outcome == .unchanged)
+            #expect(try await status("ended") == "unsubscribed")
+            // An erased person: nothing to revive, and no diagnostic kept.
+            let erasedAddress = try EmailAddress("erased@example.se")
+            #expect(try await store.erase(erasedAddress, suppressionHash: String(repeating: "e", count: 64), actor: "cli", now: now))
+            let late = try await record("erased", unknown)
+            #expect(late.outcome == .unchanged && late.diagnostic == nil)
+            #expect(try await status("erased") == "unsubscribed")
+            // A message whose record is gone: kept, naming none.
+            let orphan = try await store.recordBounce(
+                BounceEvent(report: .autoReply, messageId: 9_999, receivedAt: now), bounceLimit: 2)
+            #expect(orphan.outboxMessageId == nil && orphan.subscriptionId == nil && orphan.outcome == .unchanged)
+
+            // Where an operator and the person see them.
+            let latest = try await store.latestBounces(limit: 3)
+            #expect(latest.map(\.event.kind) == [.autoReply, .hard, .hard])
+            #expect(latest[1].address == nil && latest[2].address == "ended@example.se" && latest[2].listSlug == "news")
+            #expect(try await store.bounces(messageId: messages["soft"]!).map(\.outcome) == [.unchanged, .counted, .counted, .bounced])
+            let record = try #require(try await store.subscriberRecord(address: try EmailAddress("hard@example.se")))
+            #expect(record.subscriptions.first?.bounces.map(\.status) == ["5.1.1"])
+            let export = try #require(try await store.export(try EmailAddress("complainer@example.se"), now: now))
+            #expect(export.subscriptions.first?.bounces.map(\.kind) == ["complaint", "complaint"])
+            #expect(try await subject.count("auditEvent", where: "action = 'bounce.received'") == 10)
+            // Erasure of a bounced person drops the diagnostic that quotes the address.
+            #expect(try await store.erase(try EmailAddress("hard@example.se"), suppressionHash: String(repeating: "f", count: 64), actor: "cli", now: now))
+            #expect(try await subject.texts("SELECT coalesce(diagnostic, '-') FROM bounceEvent WHERE id = \(try #require(hard.id))") == ["-"])
+            // Message retention takes the events with the messages.
+            _ = try await store.deleteOldMessages(before: now.addingTimeInterval(1), now: now, batch: 100)
+            #expect(try await subject.count("bounceEvent") == 0)
+        }
+    }
+
     @Test("the outbox as operators see it: overview, depth, one message, retrying failures", arguments: StoreKind.allCases)
     func outbox(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
@@ -384,3 +465,5 @@ struct StoreScenarioTests {
         }
     }
 }
+
+enum StoreScenarioError: Error { case notQueued }

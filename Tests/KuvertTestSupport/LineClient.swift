@@ -9,7 +9,8 @@ import Glibc
 /// blocking calls run on a queue of its own, never on the tests' cooperative
 /// pool (two threads here: a server under test needs them).
 public final class LineClient: @unchecked Sendable {
-    private let socket: Int32
+    /// -1 once closed.
+    private var socket: Int32
     /// Touched only on `queue`.
     private var buffer: [UInt8] = []
     private let queue = DispatchQueue(label: "line-client")
@@ -26,13 +27,17 @@ public final class LineClient: @unchecked Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else {
+            let error = POSIXError(POSIXErrorCode(rawValue: errno) ?? .ECONNREFUSED)
+            // deinit runs for a class whose init throws once every property is
+            // set: it must not close the number again (by then another file's).
             close(socket)
-            throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .ECONNREFUSED)
+            socket = -1
+            throw error
         }
     }
 
     deinit {
-        close(socket)
+        if socket >= 0 { close(socket) }
     }
 
     /// Writes `text` as it is (add "\r\n" where a line ends).
