@@ -12,9 +12,12 @@ KUVERT := .build/debug/kuvert
 # daemon of theirs is started either, as policy-rc.d says while installing;
 # PostgreSQL, whose throwaway clusters Tests/Support/postgres_cluster.sh starts:
 # the system cluster Debian creates is never started; python3-venv for the
-# tests' own Python packages, PYTHON_TEST_PACKAGES, in .build/pyenv).
+# tests' own Python packages, PYTHON_TEST_PACKAGES, in .build/pyenv; Dovecot's
+# IMAP server, which Tests/Support/dovecot_imap.sh runs from a config of its own
+# as the hosted bounce mailbox: its system daemon is never started).
 APT_PACKAGES := libcurl4-openssl-dev libsqlite3-dev python3-aiosmtpd systemd chromium chromium-driver python3-selenium \
-  postfix sasl2-bin openssl python3-dkim python3-nacl opendkim opendkim-tools postgresql python3-venv
+  postfix sasl2-bin openssl python3-dkim python3-nacl opendkim opendkim-tools postgresql python3-venv \
+  dovecot-imapd
 # From PyPI, for the tests: flufl.bounce, the independent DSN parser that
 # Tests/Support/flufl_verdicts.py cross-checks Kuvert's verdicts with.
 PYTHON_TEST_PACKAGES := flufl.bounce==6.0.0

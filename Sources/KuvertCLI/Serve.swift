@@ -43,17 +43,21 @@ struct Serve: AsyncParsableCommand {
             ? nil
             : try runtime.mailer(keys: keys, renderer: renderer, logger: logger, metrics: WebDependencies.metrics(registry))
         let retention = RetentionService(retention: runtime.retention(keys: keys), logger: logger)
-        var lmtp: [any Service] = []
-        if let (host, port) = runtime.settings.mail.lmtpListen,
-           let intake = runtime.bounceIntake(keys: keys, logger: logger, metrics: WebDependencies.metrics(registry))
-        {
-            lmtp = [LMTPServer(host: host, port: port, intake: intake, logger: logger)]
+        // What takes the bounce domain's mail: the LMTP listener, the mailbox reader.
+        var bounces: [any Service] = []
+        if let intake = runtime.bounceIntake(keys: keys, logger: logger, metrics: WebDependencies.metrics(registry)) {
+            if let (host, port) = runtime.settings.mail.lmtpListen {
+                bounces.append(LMTPServer(host: host, port: port, intake: intake, logger: logger))
+            }
+            if let mailbox = runtime.settings.mail.bounceMailbox {
+                bounces.append(BounceMailboxPoller(settings: mailbox, intake: intake, logger: logger))
+            }
         }
         let app = buildApplication(
             WebDependencies(
                 settings: runtime.settings, store: runtime.store, keys: keys, renderer: renderer,
                 mailQueued: { mailer?.wake() }, registry: registry),
-            services: runtime.storeServices + (mailer.map { [$0] } ?? []) + [retention] + lmtp
+            services: runtime.storeServices + (mailer.map { [$0] } ?? []) + [retention] + bounces
                 + metricsApplication(runtime, registry: registry, logger: logger),
             logger: logger)
         let http = runtime.settings.http

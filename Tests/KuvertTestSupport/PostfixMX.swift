@@ -18,11 +18,11 @@ public final class PostfixMX: Sendable {
 
     /// Starts an instance that hands mail for `bounceDomain` to 127.0.0.1:`lmtpPort`.
     public static func start(lmtpPort: Int, bounceDomain: String = "bounces.kuvert.test") async throws -> PostfixMX {
-        try await startPostfix(script: script, name: "mx", make: PostfixMX.init) { _ in [String(lmtpPort), bounceDomain] }
+        try await startScriptedServer(script: script, name: "mx", make: PostfixMX.init) { _ in [String(lmtpPort), bounceDomain] }
     }
 
     deinit {
-        try? runPostfixScript(Self.script, ["stop", directory])
+        try? runServerScript(Self.script, ["stop", directory])
         try? FileManager.default.removeItem(atPath: directory)
     }
 

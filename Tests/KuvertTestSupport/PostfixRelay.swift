@@ -21,13 +21,13 @@ public final class PostfixRelay: Sendable {
     /// on a thread of its own, so the tests' two-thread cooperative pool is not
     /// blocked meanwhile.
     public static func start(upstreamPort: Int, plain: Bool = false) async throws -> PostfixRelay {
-        try await startPostfix(script: script, name: "relay", make: PostfixRelay.init) { relay in
+        try await startScriptedServer(script: script, name: "relay", make: PostfixRelay.init) { relay in
             [String(upstreamPort), relay.user, relay.password] + (plain ? ["plain"] : [])
         }
     }
 
     deinit {
-        try? runPostfixScript(Self.script, ["stop", directory])
+        try? runServerScript(Self.script, ["stop", directory])
         try? FileManager.default.removeItem(atPath: directory)
     }
 
@@ -76,12 +76,12 @@ public func freeLoopbackPort() throws -> Int {
     return Int(UInt16(bigEndian: address.sin_port))
 }
 
-/// Starts a Postfix instance of the tests' own with `script start DIR PORT
+/// Starts a server of the tests' own (Postfix, Dovecot) with `script start DIR PORT
 /// arguments…`, on a thread of its own (the tests' two-thread cooperative pool
 /// is not blocked meanwhile). The port is free when picked, but another test may
 /// bind it before Postfix does: a start that fails is tried again on a new
 /// port, twice.
-func startPostfix<Instance>(
+func startScriptedServer<Instance>(
     script: String, name: String, make: (String, Int) -> Instance, arguments: (Instance) -> [String]
 ) async throws -> Instance {
     var failures: [String] = []
@@ -93,7 +93,7 @@ func startPostfix<Instance>(
         let command = ["start", directory, String(port)] + arguments(instance)
         do {
             try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
-                Thread { done.resume(with: Result { try runPostfixScript(script, command) }) }.start()
+                Thread { done.resume(with: Result { try runServerScript(script, command) }) }.start()
             }
             return instance
         } catch PostfixRelayError.didNotStart(let reason) {
@@ -103,17 +103,11 @@ func startPostfix<Instance>(
     throw PostfixRelayError.didNotStart(failures.joined(separator: "\n"))
 }
 
-/// Runs one of the Postfix scripts; throws with its standard error when it fails.
-func runPostfixScript(_ script: String, _ arguments: [String]) throws {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/bash")
-    process.arguments = [script] + arguments
-    let errors = Pipe()
-    process.standardError = errors
-    process.standardOutput = FileHandle.nullDevice
-    try process.run()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw PostfixRelayError.didNotStart(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
-    }
+/// Runs one of the server scripts (Tests/Support); throws with its standard
+/// error when it fails. Through `TestProcess` (posix_spawn and waitpid):
+/// Foundation's `Process` never saw a script end once it had started a daemon
+/// (Dovecot, PostgreSQL).
+func runServerScript(_ script: String, _ arguments: [String]) throws {
+    let result = try TestProcess.run(["/bin/bash", script] + arguments)
+    guard result.status == 0 else { throw PostfixRelayError.didNotStart(result.stderr) }
 }

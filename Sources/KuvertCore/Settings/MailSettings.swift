@@ -19,6 +19,9 @@ public struct MailSettings: Sendable {
     /// `KUVERT_LMTP_LISTEN`: where `kuvert serve` takes the bounce domain's
     /// mail over LMTP; nil for nowhere. Needs `bounceDomain`.
     public var lmtpListen: (host: String, port: Int)?
+    /// `KUVERT_BOUNCE_MAILBOX`: a mailbox the bounce domain's mail goes to,
+    /// read over IMAP instead of (or besides) LMTP; nil for none. Needs `bounceDomain`.
+    public var bounceMailbox: BounceMailboxSettings?
 
     public init() {
         dkim = true
@@ -48,6 +51,13 @@ public struct MailSettings: Sendable {
         if lmtpListen != nil, bounceDomain == nil {
             throw KuvertError.configuration(
                 "KUVERT_LMTP_LISTEN takes mail for the bounce addresses: set KUVERT_BOUNCE_DOMAIN too.")
+        }
+        if let text = source.string("KUVERT_BOUNCE_MAILBOX") {
+            guard bounceDomain != nil else {
+                throw KuvertError.configuration(
+                    "KUVERT_BOUNCE_MAILBOX holds mail for the bounce addresses: set KUVERT_BOUNCE_DOMAIN too.")
+            }
+            bounceMailbox = try BounceMailboxSettings(text)
         }
         if let text = source.string("KUVERT_UNSUBSCRIBE_MAILTO") {
             guard (try? EmailAddress(text)) != nil else {
