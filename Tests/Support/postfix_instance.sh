@@ -19,6 +19,24 @@ postfix_stop() {
   fi
 }
 
+# The head of main.cf every instance shares: its own queue, data and log under
+# DIR; the rest of main.cf follows from stdin.
+postfix_main_cf() {
+  local dir=$1
+  mkdir -p "$dir/etc" "$dir/queue" "$dir/data"
+  {
+    cat <<CONF
+compatibility_level = 3.6
+meta_directory = /etc/postfix
+queue_directory = $dir/queue
+data_directory = $dir/data
+maillog_file = $dir/maillog
+maillog_file_prefixes = $dir
+CONF
+    cat
+  } > "$dir/etc/main.cf"
+}
+
 # The services every instance needs (none chrooted: the directories are the
 # test's own), after an smtpd on 127.0.0.1:PORT; extra lines follow from stdin.
 postfix_master_cf() {

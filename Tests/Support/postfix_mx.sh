@@ -18,13 +18,7 @@ source "$(dirname "$0")/postfix_instance.sh"
 if [ "$command" = stop ]; then postfix_stop "$dir"; exit 0; fi
 port=$3 lmtp=$4 bounces=${5:-bounces.kuvert.test}
 mkdir -p "$dir/etc" "$dir/queue" "$dir/data"
-cat > "$dir/etc/main.cf" <<CONF
-compatibility_level = 3.6
-meta_directory = /etc/postfix
-queue_directory = $dir/queue
-data_directory = $dir/data
-maillog_file = $dir/maillog
-maillog_file_prefixes = $dir
+postfix_main_cf "$dir" <<CONF
 myhostname = mx.kuvert.test
 mydomain = kuvert.test
 myorigin = kuvert.test

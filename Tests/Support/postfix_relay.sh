@@ -46,13 +46,7 @@ smtpd_tls_auth_only = yes
 smtpd_tls_cert_file = $dir/etc/relay.pem
 smtpd_tls_key_file = $dir/etc/relay.key"
 fi
-cat > "$dir/etc/main.cf" <<CONF
-compatibility_level = 3.6
-meta_directory = /etc/postfix
-queue_directory = $dir/queue
-data_directory = $dir/data
-maillog_file = $dir/maillog
-maillog_file_prefixes = $dir
+postfix_main_cf "$dir" <<CONF
 myhostname = relay.kuvert.test
 mydestination =
 mynetworks =
