@@ -12,7 +12,7 @@ struct Kuvert: AsyncParsableCommand {
             Settings come from flags, then KUVERT_* environment variables, then the file of --config or KUVERT_CONFIG.
             Exit codes: 0 success, 1 failure (reason on stderr), 2 bad usage.
             """,
-        subcommands: [Serve.self, Worker.self, Migrate.self, Doctor.self, DKIM.self, Lists.self, Subscribers.self, CampaignCommand.self, Queue.self, Purge.self, Backup.self, Audit.self, Bounces.self])
+        subcommands: [Serve.self, Worker.self, Migrate.self, Doctor.self, DKIM.self, Lists.self, Subscribers.self, CampaignCommand.self, Queue.self, Purge.self, Backup.self, Audit.self, Bounces.self, APITokens.self])
 
     /// Runs a command and maps failures to the documented exit codes: 1 with a
     /// one-line reason for failures, 2 for bad usage.

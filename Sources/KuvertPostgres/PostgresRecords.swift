@@ -170,6 +170,16 @@ extension BounceEvent: PostgresRecord {
     }
 }
 
+extension APIToken: PostgresRecord {
+    static let columns = ["id", "name", "tokenHash", "createdAt", "revokedAt"]
+
+    init(_ cells: Cells) throws {
+        self.init(
+            id: try cells("id"), name: try cells("name"), tokenHash: try cells("tokenHash"), createdAt: try cells("createdAt"),
+            revokedAt: try cells("revokedAt"))
+    }
+}
+
 extension PostgresRowSequence {
     /// Every row as random-access cells.
     func rows() async throws -> [PostgresRandomAccessRow] {

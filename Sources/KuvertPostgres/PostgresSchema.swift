@@ -11,7 +11,20 @@ enum PostgresSchema {
         ("pg2-rate-limits", rateLimits),
         ("pg3-signing-keys", signingKeys),
         ("pg4-bounces", bounces),
+        ("pg5-api-tokens", apiTokens),
     ]
+
+    /// SQLite's v7: the API's bearer tokens, kept as hashes.
+    private static let apiTokens = """
+        CREATE TABLE apiToken (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            name TEXT NOT NULL CHECK (char_length(name) BETWEEN 1 AND 64),
+            tokenHash TEXT NOT NULL UNIQUE CHECK (char_length(tokenHash) = 64),
+            createdAt TIMESTAMPTZ NOT NULL,
+            revokedAt TIMESTAMPTZ
+        );
+        CREATE UNIQUE INDEX apiToken_active_name ON apiToken(name) WHERE revokedAt IS NULL;
+        """
 
     /// SQLite's v6: what came back to the bounce addresses.
     private static let bounces = """

@@ -10,6 +10,8 @@ public struct KuvertRequestContext: RequestContext, RemoteAddressRequestContext 
     let channel: any Channel
     /// The client's address as `ClientAddressMiddleware` worked it out.
     var resolvedClientIP: String?
+    /// The name of the API token the request came with (`APIAuthentication`).
+    var apiToken: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

@@ -45,7 +45,7 @@ struct WebError: Error, Equatable {
             self.init(status: .unprocessableContent, code: "unknown_list", message: error.description)
         case .noDefaultList:
             self.init(status: .unprocessableContent, code: "unknown_list", message: "This service has no list to subscribe to yet.")
-        case .listExists, .invalidSlug, .unknownSubscriber, .unknownCampaign, .campaignState, .configuration:
+        case .listExists, .invalidSlug, .unknownSubscriber, .unknownCampaign, .campaignState, .configuration, .apiTokenExists:
             return nil
         }
     }

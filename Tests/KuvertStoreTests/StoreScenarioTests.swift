@@ -319,6 +319,29 @@ struct StoreScenarioTests {
         }
     }
 
+    @Test("API tokens: created once per active name, found by hash, revoked, the name free again", arguments: StoreKind.allCases)
+    func apiTokens(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { subject in
+            let store = subject.store
+            let now = Date()
+            let (first, second) = (APIToken.newSecret(), APIToken.newSecret())
+            let token = try await store.createAPIToken(name: "shop", tokenHash: APIToken.hash(first), actor: "cli", now: now)
+            #expect(token.id != nil && token.revokedAt == nil)
+            await #expect(throws: KuvertError.apiTokenExists("shop")) {
+                try await store.createAPIToken(name: "shop", tokenHash: APIToken.hash(second), actor: "cli", now: now)
+            }
+            #expect(try await store.activeAPIToken(hash: APIToken.hash(first))?.name == "shop")
+            #expect(try await store.activeAPIToken(hash: APIToken.hash(second)) == nil)
+            #expect(try await store.revokeAPIToken(name: "shop", actor: "cli", now: now))
+            #expect(try await !store.revokeAPIToken(name: "shop", actor: "cli", now: now))
+            #expect(try await store.activeAPIToken(hash: APIToken.hash(first)) == nil)
+            _ = try await store.createAPIToken(name: "shop", tokenHash: APIToken.hash(second), actor: "cli", now: now)
+            let tokens = try await store.apiTokens()
+            #expect(tokens.map(\.name) == ["shop", "shop"] && tokens[0].revokedAt != nil && tokens[1].revokedAt == nil)
+            #expect(try await subject.count("auditEvent", where: "action LIKE 'api-token.%' AND detail = 'shop'") == 3)
+        }
+    }
+
     @Test("the outbox as operators see it: overview, depth, one message, retrying failures", arguments: StoreKind.allCases)
     func outbox(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in

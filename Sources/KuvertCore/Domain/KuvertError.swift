@@ -17,6 +17,8 @@ public enum KuvertError: Error, Equatable, Sendable, CustomStringConvertible {
     case campaignState(String)
     /// A configuration value that cannot be used.
     case configuration(String)
+    /// An active API token has this name already.
+    case apiTokenExists(String)
 
     public var description: String {
         switch self {
@@ -29,6 +31,7 @@ public enum KuvertError: Error, Equatable, Sendable, CustomStringConvertible {
             "'\(slug)' is not a valid list name: use 1 to 64 lower-case letters, digits and hyphens."
         case .unknownSubscriber: "No subscriber has that address."
         case .unknownCampaign(let id): "There is no campaign \(id)."
+        case .apiTokenExists(let name): "An API token called '\(name)' exists already: revoke it first, or choose another name."
         case .campaignState(let message): message
         case .configuration(let message): message
         }

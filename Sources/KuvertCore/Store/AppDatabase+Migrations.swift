@@ -22,8 +22,24 @@ extension AppDatabase {
         migrator.registerMigration("v6-bounces") { db in
             try db.execute(sql: bounceSchema)
         }
+        migrator.registerMigration("v7-api-tokens") { db in
+            try db.execute(sql: apiTokenSchema)
+        }
         return migrator
     }
+
+    private static let apiTokenSchema = """
+        -- Bearer tokens of /api/v1/, kept as SHA-256 hashes (APIToken); a name
+        -- is free again once its token is revoked.
+        CREATE TABLE apiToken (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 64),
+            tokenHash TEXT NOT NULL UNIQUE CHECK (length(tokenHash) = 64),
+            createdAt TEXT NOT NULL,
+            revokedAt TEXT
+        ) STRICT;
+        CREATE UNIQUE INDEX apiToken_active_name ON apiToken(name) WHERE revokedAt IS NULL;
+        """
 
     private static let bounceSchema = """
         -- What came back to the bounce addresses (BounceEvent), kept as long as

@@ -74,3 +74,8 @@ extension BounceEvent: FetchableRecord, MutablePersistableRecord, StoreTimeRecor
     public static let databaseTableName = "bounceEvent"
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
+
+extension APIToken: FetchableRecord, MutablePersistableRecord, StoreTimeRecord {
+    public static let databaseTableName = "apiToken"
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
