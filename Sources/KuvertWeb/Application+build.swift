@@ -88,7 +88,10 @@ public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequest
         mailQueued: mailQueued, limits: limits, answerFloor: AnswerFloor(seconds: security.answerFloor)
     ).register(on: router)
     HealthController(store: dependencies.store).register(on: router)
-    APIController(store: dependencies.store).register(on: router)
+    APIController(
+        store: dependencies.store, intake: SubscriptionIntake(store: dependencies.store, resendWindow: subscriptions.resendWindow),
+        suppression: dependencies.keys.suppression, maximumBodyBytes: http.maxBodyBytes, mailQueued: mailQueued
+    ).register(on: router)
     // With a metrics listener of their own, metrics are served there only;
     // otherwise here, to loopback clients only.
     if http.metricsListen == nil {

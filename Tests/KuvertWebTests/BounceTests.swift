@@ -280,9 +280,9 @@ struct RealBounceTests {
 
     @Test("a real MTA's DSN reaches the subscription: Kuvert sends through Postfix, Postfix bounces, its DSN comes back over LMTP")
     func postfixBounce() async throws {
-        let kuvert = KuvertCommand()
+        let kuvert = await KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
-        let store = try kuvert.newsList()
+        let store = try await kuvert.newsList()
         // No mailbox at kuvert.test: Postfix takes it, then bounces it. A domain that
         // refuses connections: Postfix gives up at once, "failed" with 4.4.1.
         for address in ["nobody-here@kuvert.test", "someone@expired.kuvert.test"] {
@@ -316,16 +316,16 @@ struct RealBounceTests {
         let metrics = try await http(base + "/metrics").body
         #expect(metrics.contains(#"kuvert_bounces_total{kind="hard"} 1"#), "\(metrics)")
         #expect(metrics.contains(#"kuvert_bounces_total{kind="transient"} 1"#))
-        let listing = try kuvert.run("bounces")
+        let listing = try await kuvert.run("bounces")
         #expect(listing.status == 0)
         #expect(listing.stdout.contains("nobody-here@kuvert.test") && listing.stdout.contains("5.1.1")
             && listing.stdout.contains("4.4.1"), "\(listing.stdout)")
-        let shown = try kuvert.run("subscribers", "show", "nobody-here@kuvert.test")
+        let shown = try await kuvert.run("subscribers", "show", "nobody-here@kuvert.test")
         #expect(shown.stdout.contains("bounces:") && shown.stdout.contains("hard 5.1.1 (failed): bounced"), "\(shown.stdout)")
         let messageId = try #require(bounced.subscriptions.first?.bounces.first?.outboxMessageId)
-        let message = try kuvert.run("queue", "show", String(messageId))
+        let message = try await kuvert.run("queue", "show", String(messageId))
         #expect(message.stdout.contains("Came back to its bounce address:"), "\(message.stdout)")
-        let export = try kuvert.run("subscribers", "export", "nobody-here@kuvert.test")
+        let export = try await kuvert.run("subscribers", "export", "nobody-here@kuvert.test")
         #expect(export.stdout.contains(#""outcome" : "bounced""#), "\(export.stdout)")
 
         kill(serve.processIdentifier, SIGTERM)
@@ -335,28 +335,28 @@ struct RealBounceTests {
 
     @Test("ingest: 0 when taken, 67 for no signed address, 65 when too large, 75 without a bounce domain or a store")
     func ingest() async throws {
-        let kuvert = KuvertCommand()
+        let kuvert = await KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
-        let store = try kuvert.newsList()
+        let store = try await kuvert.newsList()
         _ = try await store.subscribe(try KuvertCommand.request("reader@example.se"), resendWindow: 0, now: Date())
         let addresses = KeyRing(keys: [SymmetricKey(data: Data(Self.secret.utf8))]).bounceAddresses(domain: "bounces.kuvert.test")
         let environment = ["KUVERT_BOUNCE_DOMAIN": "bounces.kuvert.test", "KUVERT_SECRET": Self.secret]
         let dsn = try TestPaths.bounceFixture("postfix-unknown-user.eml")
         let ingest = { (recipient: String, environment: [String: String], input: [UInt8]) in
-            try kuvert.run(["bounces", "ingest", "--recipient", recipient], environment: environment, input: input)
+            try await kuvert.run(["bounces", "ingest", "--recipient", recipient], environment: environment, input: input)
         }
 
-        let taken = try ingest(addresses.address(for: 1).uppercased(), environment, dsn)
+        let taken = try await ingest(addresses.address(for: 1).uppercased(), environment, dsn)
         #expect(taken.status == 0 && taken.stdout == "Taken: hard, bounced.\n", "\(taken)")
-        let again = try ingest(addresses.address(for: 1), environment, dsn)
+        let again = try await ingest(addresses.address(for: 1), environment, dsn)
         #expect(again.status == 0 && again.stdout == "Taken: hard, unchanged.\n", "\(again)")
-        let forged = try ingest("m1-aaaaaaaaaaaaaaaa@bounces.kuvert.test", environment, dsn)
+        let forged = try await ingest("m1-aaaaaaaaaaaaaaaa@bounces.kuvert.test", environment, dsn)
         #expect(forged.status == 67 && forged.stderr.contains("Not a bounce address"), "\(forged)")
-        let large = try ingest(addresses.address(for: 1), environment, [UInt8](repeating: 65, count: BounceIntake.maximumSize + 1))
+        let large = try await ingest(addresses.address(for: 1), environment, [UInt8](repeating: 65, count: BounceIntake.maximumSize + 1))
         #expect(large.status == 65, "\(large)")
-        let unset = try ingest(addresses.address(for: 1), ["KUVERT_SECRET": Self.secret], dsn)
+        let unset = try await ingest(addresses.address(for: 1), ["KUVERT_SECRET": Self.secret], dsn)
         #expect(unset.status == 75 && unset.stderr.contains("KUVERT_BOUNCE_DOMAIN"), "\(unset)")
-        let noStore = try ingest(addresses.address(for: 1), environment.merging(["KUVERT_DATABASE": "/proc/kuvert/kuvert.sqlite"]) { $1 }, dsn)
+        let noStore = try await ingest(addresses.address(for: 1), environment.merging(["KUVERT_DATABASE": "/proc/kuvert/kuvert.sqlite"]) { $1 }, dsn)
         #expect(noStore.status == 75, "\(noStore)")
         // Two events stored, one audit line each; the subscription bounced once.
         #expect(try await store.latestBounces(limit: 10).map(\.event.outcome) == [.unchanged, .bounced])

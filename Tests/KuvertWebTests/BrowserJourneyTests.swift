@@ -12,7 +12,7 @@ struct BrowserJourneyTests {
     @Test("website form, check-your-inbox, the mail's link, terms ticked by keyboard, welcome, a newsletter's unsubscribe link, unsubscribed")
     func journey() async throws {
         let smtp = try SMTPTestServer()
-        let kuvert = KuvertCommand()
+        let kuvert = await KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
         let terms = try kuvert.writeTerms("""
             # Villkor för Föreningens nyhetsbrev
@@ -22,7 +22,7 @@ struct BrowserJourneyTests {
             **Personuppgifter:** vi sparar din e-postadress, ditt namn om du anger det, och när och varifrån \
             du bekräftade. Du kan när som helst avsluta prenumerationen, ladda ned eller radera dina uppgifter.
             """)
-        #expect(try kuvert.run("lists", "add", "nyheter", "--name", "Föreningens nyheter", "--terms", terms, "--locale", "sv").status == 0)
+        #expect(try await kuvert.run("lists", "add", "nyheter", "--name", "Föreningens nyheter", "--terms", terms, "--locale", "sv").status == 0)
         let port = try freeLoopbackPort()
         let base = "http://127.0.0.1:\(port)"
         let environment = ["KUVERT_SMTP_URL": smtp.url, "KUVERT_BASE_URL": base]

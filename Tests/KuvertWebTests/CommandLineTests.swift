@@ -21,9 +21,9 @@ struct KuvertCommand {
 
     /// A data directory of the test's own; with `migrate`, its store created
     /// with `kuvert migrate` as an operator would before the first command.
-    init(migrate: Bool = true) {
+    init(migrate: Bool = true) async {
         if migrate {
-            let result = try? run("migrate")
+            let result = try? await run("migrate")
             precondition(result?.status == 0, "kuvert migrate failed: \(result?.stderr ?? "did not run")")
         }
     }
@@ -40,12 +40,21 @@ struct KuvertCommand {
     }
 
     /// Runs a command to its end and collects its output.
-    func run(_ arguments: String..., environment: [String: String] = [:]) throws -> Result {
-        try run(arguments, environment: environment)
+    func run(_ arguments: String..., environment: [String: String] = [:]) async throws -> Result {
+        try await run(arguments, environment: environment)
     }
 
+    /// Runs a command to its end and collects its output, waiting on a thread of
+    /// its own: the tests' cooperative pool has two threads here, and a command
+    /// blocking one of them for a second starves the servers other tests run.
     /// `input`, when given, is the command's standard input.
-    func run(_ arguments: [String], environment: [String: String] = [:], input: [UInt8]? = nil) throws -> Result {
+    func run(_ arguments: [String], environment: [String: String] = [:], input: [UInt8]? = nil) async throws -> Result {
+        try await withCheckedThrowingContinuation { done in
+            Thread { done.resume(with: Swift.Result { try runBlocking(arguments, environment: environment, input: input) }) }.start()
+        }
+    }
+
+    private func runBlocking(_ arguments: [String], environment: [String: String], input: [UInt8]?) throws -> Result {
         let process = process(arguments, environment: environment)
         let out = Pipe()
         let err = Pipe()
@@ -92,9 +101,9 @@ struct KuvertCommand {
     }
 
     /// Given a list `news` made with `kuvert lists add`, the store in this data directory.
-    func newsList() throws -> AppDatabase {
+    func newsList() async throws -> AppDatabase {
         let terms = try writeTerms("Terms")
-        #expect(try run("lists", "add", "news", "--name", "News", "--terms", terms).status == 0)
+        #expect(try await run("lists", "add", "news", "--name", "News", "--terms", terms).status == 0)
         return try AppDatabase.open(path: dataDirectory + "/kuvert.sqlite")
     }
 
@@ -116,154 +125,154 @@ struct KuvertCommand {
 @Suite("The kuvert command")
 struct CommandLineTests {
     @Test("lists: add, show, publish terms; duplicates and bad usage get exit codes 1 and 2")
-    func lists() throws {
-        let kuvert = KuvertCommand()
+    func lists() async throws {
+        let kuvert = await KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
         let terms = try kuvert.writeTerms("# Villkor\n\nVi skickar ett brev i månaden.")
 
-        let empty = try kuvert.run("lists")
+        let empty = try await kuvert.run("lists")
         #expect(empty.status == 0)
         #expect(empty.stdout.contains("No lists yet"))
 
-        let added = try kuvert.run("lists", "add", "nyheter", "--name", "Nyheter", "--terms", terms, "--locale", "sv")
+        let added = try await kuvert.run("lists", "add", "nyheter", "--name", "Nyheter", "--terms", terms, "--locale", "sv")
         #expect(added.status == 0, "\(added.stderr)")
-        let again = try kuvert.run("lists", "add", "nyheter", "--name", "Nyheter", "--terms", terms)
+        let again = try await kuvert.run("lists", "add", "nyheter", "--name", "Nyheter", "--terms", terms)
         #expect(again.status == 1)
         #expect(again.stderr == "kuvert: A list called 'nyheter' exists already.\n")
-        let badSlug = try kuvert.run("lists", "add", "Bad Slug", "--name", "X", "--terms", terms)
+        let badSlug = try await kuvert.run("lists", "add", "Bad Slug", "--name", "X", "--terms", terms)
         #expect(badSlug.status == 2)
-        let badLocale = try kuvert.run("lists", "add", "x", "--name", "X", "--terms", terms, "--locale", "de")
+        let badLocale = try await kuvert.run("lists", "add", "x", "--name", "X", "--terms", terms, "--locale", "de")
         #expect(badLocale.status == 2)
-        let missingTerms = try kuvert.run("lists", "add", "x", "--name", "X", "--terms", "/nonexistent.md")
+        let missingTerms = try await kuvert.run("lists", "add", "x", "--name", "X", "--terms", "/nonexistent.md")
         #expect(missingTerms.status == 1)
         #expect(missingTerms.stderr.contains("Cannot read the terms file /nonexistent.md"))
 
-        let published = try kuvert.run("lists", "terms", "nyheter", "--file", terms)
+        let published = try await kuvert.run("lists", "terms", "nyheter", "--file", terms)
         #expect(published.status == 0)
         #expect(published.stdout.contains("Published terms v2"))
-        let shown = try kuvert.run("lists")
+        let shown = try await kuvert.run("lists")
         #expect(shown.stdout.contains("nyheter  Nyheter  sv    v2"))
-        let unknown = try kuvert.run("lists", "terms", "nope", "--file", terms)
+        let unknown = try await kuvert.run("lists", "terms", "nope", "--file", terms)
         #expect(unknown.status == 1)
         #expect(unknown.stderr == "kuvert: There is no list called 'nope'.\n")
     }
 
     @Test("subscribers and queue: unknown addresses, empty outbox, bad settings")
-    func subscribersAndQueue() throws {
-        let kuvert = KuvertCommand()
+    func subscribersAndQueue() async throws {
+        let kuvert = await KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
-        let unknown = try kuvert.run("subscribers", "show", "nobody@example.se")
+        let unknown = try await kuvert.run("subscribers", "show", "nobody@example.se")
         #expect(unknown.status == 1)
         #expect(unknown.stderr == "kuvert: No subscriber has that address.\n")
-        let invalid = try kuvert.run("subscribers", "show", "not an address")
+        let invalid = try await kuvert.run("subscribers", "show", "not an address")
         #expect(invalid.status == 2)
-        let badStatus = try kuvert.run("subscribers", "--status", "happy")
+        let badStatus = try await kuvert.run("subscribers", "--status", "happy")
         #expect(badStatus.status == 2)
-        let queue = try kuvert.run("queue")
+        let queue = try await kuvert.run("queue")
         #expect(queue.status == 0)
         #expect(queue.stdout.contains("due 0, scheduled 0, leased 0, retrying 0, sent 0, failed 0"))
-        let missing = try kuvert.run("queue", "show", "7")
+        let missing = try await kuvert.run("queue", "show", "7")
         #expect(missing.status == 1)
-        let badSetting = try kuvert.run("queue", environment: ["KUVERT_CONFIRM_TTL": "a week"])
+        let badSetting = try await kuvert.run("queue", environment: ["KUVERT_CONFIRM_TTL": "a week"])
         #expect(badSetting.status == 1)
         #expect(badSetting.stderr.hasPrefix("kuvert: KUVERT_CONFIRM_TTL must be a duration"))
         #expect(badSetting.stderr.split(separator: "\n").count == 1)
-        let help = try kuvert.run("--help")
+        let help = try await kuvert.run("--help")
         #expect(help.status == 0)
         #expect(help.stdout.contains("serve"))
-        let nonsense = try kuvert.run("frobnicate")
+        let nonsense = try await kuvert.run("frobnicate")
         #expect(nonsense.status == 2)
     }
 
     @Test("campaign: create prints an id; bad input and impossible changes get exit codes 1 and 2")
-    func campaigns() throws {
-        let kuvert = KuvertCommand()
+    func campaigns() async throws {
+        let kuvert = await KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
         let terms = try kuvert.writeTerms("Terms")
-        #expect(try kuvert.run("lists", "add", "news", "--name", "News", "--terms", terms).status == 0)
+        #expect(try await kuvert.run("lists", "add", "news", "--name", "News", "--terms", terms).status == 0)
         let body = try kuvert.writeTerms("# Hello\n\nFirst issue.")
 
-        let created = try kuvert.run("campaign", "create", "--list", "news", "--subject", "Issue 1", "--body", body)
+        let created = try await kuvert.run("campaign", "create", "--list", "news", "--subject", "Issue 1", "--body", body)
         #expect(created.status == 0)
         let id = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(Int(id) != nil)
-        let unknownList = try kuvert.run("campaign", "create", "--list", "nope", "--subject", "x", "--body", body)
+        let unknownList = try await kuvert.run("campaign", "create", "--list", "nope", "--subject", "x", "--body", body)
         #expect(unknownList.status == 1)
         #expect(unknownList.stderr == "kuvert: There is no list called 'nope'.\n")
-        let emptySubject = try kuvert.run("campaign", "create", "--list", "news", "--subject", " ", "--body", body)
+        let emptySubject = try await kuvert.run("campaign", "create", "--list", "news", "--subject", " ", "--body", body)
         #expect(emptySubject.status == 2)
 
-        let preview = try kuvert.run("campaign", "preview", id)
+        let preview = try await kuvert.run("campaign", "preview", id)
         #expect(preview.status == 0)
         #expect(preview.stdout.contains("Subject: Issue 1") && preview.stdout.contains("First issue."))
-        let pauseDraft = try kuvert.run("campaign", "pause", id)
+        let pauseDraft = try await kuvert.run("campaign", "pause", id)
         #expect(pauseDraft.status == 1)
         #expect(pauseDraft.stderr.contains("is draft; it cannot become paused"))
-        let badTime = try kuvert.run("campaign", "send", id, "--at", "tomorrow")
+        let badTime = try await kuvert.run("campaign", "send", id, "--at", "tomorrow")
         #expect(badTime.status == 2)
-        let sent = try kuvert.run("campaign", "send", id, "--at", "2030-01-01T08:00:00Z")
+        let sent = try await kuvert.run("campaign", "send", id, "--at", "2030-01-01T08:00:00Z")
         #expect(sent.status == 0)
         #expect(sent.stdout.contains("Queued 0 messages"))
-        #expect(try kuvert.run("campaign", "pause", id).status == 0)
-        #expect(try kuvert.run("campaign", "resume", id).status == 0)
-        let status = try kuvert.run("campaign", "status", id)
+        #expect(try await kuvert.run("campaign", "pause", id).status == 0)
+        #expect(try await kuvert.run("campaign", "resume", id).status == 0)
+        let status = try await kuvert.run("campaign", "status", id)
         #expect(status.status == 0)
         #expect(status.stdout.contains("\"Issue 1\" sending"))
-        #expect(try kuvert.run("campaign", "cancel", id).status == 0)
-        #expect(try kuvert.run("campaign", "send", id).status == 1)
-        let missing = try kuvert.run("campaign", "status", "999")
+        #expect(try await kuvert.run("campaign", "cancel", id).status == 0)
+        #expect(try await kuvert.run("campaign", "send", id).status == 1)
+        let missing = try await kuvert.run("campaign", "status", "999")
         #expect(missing.status == 1)
         #expect(missing.stderr == "kuvert: There is no campaign 999.\n")
     }
 
     @Test("subscribers export and erase, audit and backup from the command line")
     func privacy() async throws {
-        let kuvert = KuvertCommand()
+        let kuvert = await KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
-        let store = try kuvert.newsList()
+        let store = try await kuvert.newsList()
         _ = try await store.subscribe(try KuvertCommand.request("anna@example.se", name: "Anna"), resendWindow: 0, now: Date())
 
-        let export = try kuvert.run("subscribers", "export", "anna@example.se")
+        let export = try await kuvert.run("subscribers", "export", "anna@example.se")
         #expect(export.status == 0)
         let json = try JSONSerialization.jsonObject(with: Data(export.stdout.utf8)) as? [String: Any]
         #expect(json?["address"] as? String == "anna@example.se")
         #expect((json?["subscriptions"] as? [Any])?.count == 1)
 
         let backupPath = kuvert.dataDirectory + "/copy.sqlite"
-        #expect(try kuvert.run("backup", backupPath).status == 0)
-        let again = try kuvert.run("backup", backupPath)
+        #expect(try await kuvert.run("backup", backupPath).status == 0)
+        let again = try await kuvert.run("backup", backupPath)
         #expect(again.status == 1)
         #expect(again.stderr.contains("exists already"))
 
-        let erase = try kuvert.run("subscribers", "erase", "anna@example.se")
+        let erase = try await kuvert.run("subscribers", "erase", "anna@example.se")
         #expect(erase.status == 0)
-        let twice = try kuvert.run("subscribers", "erase", "anna@example.se")
+        let twice = try await kuvert.run("subscribers", "erase", "anna@example.se")
         #expect(twice.status == 1)
         #expect(twice.stderr == "kuvert: No subscriber has that address.\n")
-        #expect(try kuvert.run("subscribers", "export", "anna@example.se").status == 1)
+        #expect(try await kuvert.run("subscribers", "export", "anna@example.se").status == 1)
 
-        let dryRun = try kuvert.run("purge", "--dry-run")
+        let dryRun = try await kuvert.run("purge", "--dry-run")
         #expect(dryRun.status == 0)
         #expect(dryRun.stdout == "Would delete 0 unconfirmed subscriptions; would erase 0 people; would delete 0 message records.\n")
-        #expect(try kuvert.run("purge", environment: ["KUVERT_RETENTION": "soon"]).status == 1)
+        #expect(try await kuvert.run("purge", environment: ["KUVERT_RETENTION": "soon"]).status == 1)
 
-        let audit = try kuvert.run("audit")
+        let audit = try await kuvert.run("audit")
         #expect(audit.status == 0)
         for action in ["list.created", "subscription.requested", "subscriber.exported", "store.backup", "subscriber.erased"] {
             #expect(audit.stdout.contains(action), "\(action)")
         }
         #expect(!audit.stdout.contains("anna@"))
-        #expect(try kuvert.run("audit", "--email", "not an address").status == 2)
+        #expect(try await kuvert.run("audit", "--email", "not an address").status == 2)
     }
 
     @Test("import: every row pending with a spread-out confirmation, refusals with line numbers, erased addresses stay out")
     func importCSV() async throws {
-        let kuvert = KuvertCommand()
+        let kuvert = await KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
         // An address that was erased before.
-        let store = try kuvert.newsList()
+        let store = try await kuvert.newsList()
         _ = try await store.subscribe(try KuvertCommand.request("gone@example.se"), resendWindow: 0, now: Date())
-        #expect(try kuvert.run("subscribers", "erase", "gone@example.se").status == 0)
+        #expect(try await kuvert.run("subscribers", "erase", "gone@example.se").status == 0)
 
         let csv = try kuvert.writeTerms("""
             email,name,locale
@@ -274,7 +283,7 @@ struct CommandLineTests {
             gone@example.se,Gone
             cecilia@exempel.se,"Cecilia ""CC"" Ek",en
             """)
-        let result = try kuvert.run("subscribers", "import", csv, "--list", "news", "--rate", "5")
+        let result = try await kuvert.run("subscribers", "import", csv, "--list", "news", "--rate", "5")
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines.first == "Queued 3 confirmation mails; 0 already pending, 0 already subscribed, 3 refused.")
@@ -296,19 +305,19 @@ struct CommandLineTests {
         // Five per second: the third mail is due 0.4 s after the first.
         let due = rows.map { $0["dueAt"] as Date }
         #expect(abs(due[2].timeIntervalSince(due[0]) - 0.4) < 0.01)
-        #expect(try kuvert.run("subscribers", "import", csv, "--list", "nope").status == 1)
-        #expect(try kuvert.run("subscribers", "import", "/nonexistent.csv", "--list", "news").status == 1)
+        #expect(try await kuvert.run("subscribers", "import", csv, "--list", "nope").status == 1)
+        #expect(try await kuvert.run("subscribers", "import", "/nonexistent.csv", "--list", "news").status == 1)
     }
 
     @Test("queue show prints the waiting confirmation decoded, with a link that works")
     func queueShow() async throws {
-        let kuvert = KuvertCommand()
+        let kuvert = await KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
-        let store = try kuvert.newsList()
+        let store = try await kuvert.newsList()
         _ = try await store.subscribe(try KuvertCommand.request("åsa@example.se"), resendWindow: 0, now: Date())
-        let queue = try kuvert.run("queue")
+        let queue = try await kuvert.run("queue")
         #expect(queue.stdout.contains("due 1,") && queue.stdout.contains("åsa@example.se"))
-        let shown = try kuvert.run("queue", "show", "1", environment: ["KUVERT_BASE_URL": "https://news.example.se"])
+        let shown = try await kuvert.run("queue", "show", "1", environment: ["KUVERT_BASE_URL": "https://news.example.se"])
         #expect(shown.status == 0, "\(shown.stderr)")
         #expect(shown.stdout.contains("To: åsa@example.se"))
         #expect(shown.stdout.contains("Subject: Confirm your subscription to News"))
@@ -319,7 +328,7 @@ struct CommandLineTests {
         let service = ConfirmationService(store: store, signer: signer, confirmTTL: 7 * 86_400)
         let context = try await service.open(String(link.split(separator: "/").last ?? ""), now: Date())
         #expect(context.subscription.status == .pending)
-        let html = try kuvert.run("queue", "show", "1", "--html")
+        let html = try await kuvert.run("queue", "show", "1", "--html")
         #expect(html.stdout.contains("<a href=\"http://127.0.0.1:8080/confirm/"))
     }
 }

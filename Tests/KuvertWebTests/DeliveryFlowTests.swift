@@ -46,9 +46,9 @@ struct DeliveryFlowTests {
     @Test("with KUVERT_BOUNCE_DOMAIN every message leaves with its own signed envelope sender; From stays the list's")
     func signedEnvelopeSenders() async throws {
         let server = try SMTPTestServer()
-        let kuvert = KuvertCommand()
+        let kuvert = await KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
-        let store = try kuvert.newsList()
+        let store = try await kuvert.newsList()
         let addresses = (0..<5).map { "reader\($0)@example.se" }
         for address in addresses {
             _ = try await store.subscribe(try KuvertCommand.request(address), resendWindow: 0, now: Date())
@@ -81,7 +81,7 @@ struct DeliveryFlowTests {
 struct WorkerCrashTests {
     /// The list `news` with 300 pending subscriptions, each with its confirmation queued.
     static func readers(_ kuvert: KuvertCommand) async throws -> (AppDatabase, [String]) {
-        let store = try kuvert.newsList()
+        let store = try await kuvert.newsList()
         let addresses = (0..<300).map { "reader\($0)@example.se" }
         for address in addresses {
             _ = try await store.subscribe(try KuvertCommand.request(address), resendWindow: 0, now: Date())
@@ -92,7 +92,7 @@ struct WorkerCrashTests {
     @Test("SIGKILL mid-batch and a restart: every message sent at least once, none lost")
     func killAndRestart() async throws {
         let server = try SMTPTestServer()
-        let kuvert = KuvertCommand()
+        let kuvert = await KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
         let (store, addresses) = try await Self.readers(kuvert)
         // 50 a second: the kill after 60 messages leaves seconds of sending to
@@ -132,7 +132,7 @@ struct WorkerCrashTests {
     @Test("kill -9 of kuvert serve mid-campaign and a restart: the dead process's claims go out at once, not after the lease")
     func serveKilledMidCampaign() async throws {
         let server = try SMTPTestServer()
-        let kuvert = KuvertCommand()
+        let kuvert = await KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
         let (store, addresses) = try await Self.readers(kuvert)
         // Everyone confirmed long ago; their confirmation mails are done.
@@ -143,7 +143,7 @@ struct WorkerCrashTests {
                 """)
         }
         let body = try kuvert.writeTerms("Hello, reader.")
-        let created = try kuvert.run("campaign", "create", "--list", "news", "--subject", "Issue 1", "--body", body)
+        let created = try await kuvert.run("campaign", "create", "--list", "news", "--subject", "Issue 1", "--body", body)
         let id = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         // The default lease (5 minutes): only knowing the holder is gone can bring its claims back in time.
         let environment = [
@@ -152,7 +152,7 @@ struct WorkerCrashTests {
         ]
         let first = try kuvert.start("serve", environment: environment)
         defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
-        #expect(try kuvert.run("campaign", "send", id).status == 0)
+        #expect(try await kuvert.run("campaign", "send", id).status == 0)
         try await server.waitFor { server.messages().count >= 60 }
         kill(first.processIdentifier, SIGKILL)
         first.waitUntilExit()

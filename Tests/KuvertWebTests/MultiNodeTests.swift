@@ -21,15 +21,15 @@ struct MultiNodeTests {
     func twoNodes() async throws {
         let cluster = try PostgresCluster()
         let smtp = try SMTPTestServer()
-        let kuvert = KuvertCommand(migrate: false)
+        let kuvert = await KuvertCommand(migrate: false)
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
         let shared = [
             "KUVERT_DATABASE": cluster.url, "KUVERT_SECRET": Self.secret, "KUVERT_SMTP_URL": smtp.url,
             "KUVERT_BASE_URL": "http://kuvert.test", "KUVERT_RATE_LIMIT": "1000/1m", "KUVERT_LEASE": "3s",
         ]
-        #expect(try kuvert.run(["migrate"], environment: shared).status == 0)
+        #expect(try await kuvert.run(["migrate"], environment: shared).status == 0)
         let terms = try kuvert.writeTerms("# Terms\n\nOne letter a month.")
-        #expect(try kuvert.run(["lists", "add", "news", "--name", "News", "--terms", terms], environment: shared).status == 0)
+        #expect(try await kuvert.run(["lists", "add", "news", "--name", "News", "--terms", terms], environment: shared).status == 0)
 
         var processes: [Process] = []
         defer { for process in processes where process.isRunning { kill(process.processIdentifier, SIGKILL) } }
@@ -81,11 +81,11 @@ struct MultiNodeTests {
             """).status == 0)
         let readers = Set(people + (1...1980).map { "reader\($0)@example.se" })
         let body = try kuvert.writeTerms("Hello, reader.")
-        let created = try kuvert.run(
+        let created = try await kuvert.run(
             ["campaign", "create", "--list", "news", "--subject", "Issue 1", "--body", body], environment: shared)
         let id = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let before = smtp.messages().count
-        let sent = try kuvert.run(["campaign", "send", id], environment: shared)
+        let sent = try await kuvert.run(["campaign", "send", id], environment: shared)
         #expect(sent.status == 0, "\(sent.stderr)")
 
         try await smtp.waitFor(timeout: 60) { smtp.messages().count - before >= 300 }
@@ -133,15 +133,15 @@ struct MultiNodeTests {
     @Test("a client's rate limit and an address's limit hold across nodes, counted in the database under keyed hashes")
     func sharedRateLimits() async throws {
         let cluster = try PostgresCluster()
-        let kuvert = KuvertCommand(migrate: false)
+        let kuvert = await KuvertCommand(migrate: false)
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
         let shared = [
             "KUVERT_DATABASE": cluster.url, "KUVERT_SECRET": Self.secret, "KUVERT_SMTP_URL": "smtp://127.0.0.1:9",
             "KUVERT_RATE_LIMIT": "6/1h", "KUVERT_ADDRESS_RATE_LIMIT": "2/1h",
         ]
-        #expect(try kuvert.run(["migrate"], environment: shared).status == 0)
+        #expect(try await kuvert.run(["migrate"], environment: shared).status == 0)
         let terms = try kuvert.writeTerms("Terms")
-        #expect(try kuvert.run(["lists", "add", "news", "--name", "News", "--terms", terms], environment: shared).status == 0)
+        #expect(try await kuvert.run(["lists", "add", "news", "--name", "News", "--terms", terms], environment: shared).status == 0)
         var nodes: [String] = []
         var processes: [Process] = []
         defer { for process in processes where process.isRunning { kill(process.processIdentifier, SIGKILL) } }
@@ -178,7 +178,7 @@ struct MultiNodeTests {
     @Test("a node whose secret differs from the other nodes' refuses to start and says what to copy; a rotation in two steps passes")
     func sameSecretEverywhere() async throws {
         let cluster = try PostgresCluster()
-        let kuvert = KuvertCommand(migrate: false)
+        let kuvert = await KuvertCommand(migrate: false)
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
         let (old, new) = (String(repeating: "0ld-key-", count: 5), String(repeating: "n3w-key-", count: 5))
         let shared = ["KUVERT_DATABASE": cluster.url, "KUVERT_SMTP_URL": "smtp://127.0.0.1:9"]

@@ -9,9 +9,9 @@ struct OperationsTests {
     @Test("metrics move after a subscribe and its mail; the log has request ids and no address; SIGTERM exits 0")
     func metricsAndLogs() async throws {
         let smtp = try SMTPTestServer()
-        let kuvert = KuvertCommand()
+        let kuvert = await KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
-        _ = try kuvert.newsList()
+        _ = try await kuvert.newsList()
         let port = try freeLoopbackPort()
         let base = "http://127.0.0.1:\(port)"
         let log = kuvert.dataDirectory + "/serve.log"
@@ -59,9 +59,9 @@ struct OperationsTests {
     @Test("SIGTERM during a send: exit 0, the message in hand recorded, the rest back in the queue, nothing lost or doubled")
     func gracefulStop() async throws {
         let smtp = try SMTPTestServer()
-        let kuvert = KuvertCommand()
+        let kuvert = await KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
-        let store = try kuvert.newsList()
+        let store = try await kuvert.newsList()
         let addresses = (0..<120).map { "reader\($0)@example.se" }
         for address in addresses {
             _ = try await store.subscribe(try KuvertCommand.request(address), resendWindow: 0, now: Date())
@@ -101,9 +101,9 @@ struct OperationsTests {
     @Test("kuvert worker --metrics-listen serves /metrics and /healthz beside the mailer, and counts its sends")
     func workerMetrics() async throws {
         let smtp = try SMTPTestServer()
-        let kuvert = KuvertCommand()
+        let kuvert = await KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
-        let store = try kuvert.newsList()
+        let store = try await kuvert.newsList()
         _ = try await store.subscribe(try KuvertCommand.request("worker-metrics@example.se"), resendWindow: 0, now: Date())
         let port = try freeLoopbackPort()
         let base = "http://127.0.0.1:\(port)"
@@ -124,9 +124,9 @@ struct OperationsTests {
 
     @Test("kuvert serve --metrics-listen serves /metrics there, counting intake, and no longer on the public listener")
     func serveMetricsListener() async throws {
-        let kuvert = KuvertCommand()
+        let kuvert = await KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
-        _ = try kuvert.newsList()
+        _ = try await kuvert.newsList()
         let (publicPort, metricsPort) = (try freeLoopbackPort(), try freeLoopbackPort())
         let serve = try kuvert.start(
             "serve", "--no-mailer", "--listen", "127.0.0.1:\(publicPort)", "--metrics-listen", "127.0.0.1:\(metricsPort)")
@@ -158,10 +158,10 @@ struct OperationsTests {
         (["worker"], ["KUVERT_LOG_FORMAT": "xml"], "KUVERT_LOG_FORMAT must be 'text' or 'json'"),
         (["worker", "--metrics-listen", "nowhere"], [:], "--metrics-listen must be HOST:PORT"),
     ])
-    func badConfiguration(arguments: [String], environment: [String: String], message: String) throws {
-        let kuvert = KuvertCommand()
+    func badConfiguration(arguments: [String], environment: [String: String], message: String) async throws {
+        let kuvert = await KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
-        let result = try kuvert.run(arguments, environment: environment)
+        let result = try await kuvert.run(arguments, environment: environment)
         #expect(result.status == 1)
         #expect(result.stderr.hasPrefix("kuvert: "))
         #expect(result.stderr.contains(message), "\(result.stderr)")
@@ -169,51 +169,51 @@ struct OperationsTests {
     }
 
     @Test("settings come in layers: a flag over the environment over the configuration file over the defaults")
-    func layers() throws {
-        let kuvert = KuvertCommand(migrate: false)
+    func layers() async throws {
+        let kuvert = await KuvertCommand(migrate: false)
         let directory = kuvert.dataDirectory
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let file = directory + "/kuvert.env"
         try "# test\nKUVERT_DATABASE=\"\(directory)/file.sqlite\"\nKUVERT_LOG_LEVEL=debug\n"
             .write(toFile: file, atomically: true, encoding: .utf8)
-        func store(_ arguments: [String], _ environment: [String: String]) throws -> String {
-            let result = try kuvert.run(["migrate"] + arguments, environment: environment)
+        func store(_ arguments: [String], _ environment: [String: String]) async throws -> String {
+            let result = try await kuvert.run(["migrate"] + arguments, environment: environment)
             #expect(result.status == 0, "\(result.stderr)")
             return result.stdout
         }
-        #expect(try store([], [:]).contains(directory + "/kuvert.sqlite"))
-        #expect(try store(["--config", file], [:]).contains(directory + "/file.sqlite"))
-        #expect(try store([], ["KUVERT_CONFIG": file]).contains(directory + "/file.sqlite"))
-        let doctor = try kuvert.run(["doctor", "--config", file])
+        #expect(try await store([], [:]).contains(directory + "/kuvert.sqlite"))
+        #expect(try await store(["--config", file], [:]).contains(directory + "/file.sqlite"))
+        #expect(try await store([], ["KUVERT_CONFIG": file]).contains(directory + "/file.sqlite"))
+        let doctor = try await kuvert.run(["doctor", "--config", file])
         #expect(doctor.stdout.contains("KUVERT_* settings are valid (with the file \(file))"), "\(doctor.stdout)")
-        #expect(try store(["--config", file], ["KUVERT_DATABASE": directory + "/env.sqlite"]).contains(directory + "/env.sqlite"))
-        #expect(try store(["--config", file, "--database", directory + "/flag.sqlite"], ["KUVERT_DATABASE": directory + "/env.sqlite"])
+        #expect(try await store(["--config", file], ["KUVERT_DATABASE": directory + "/env.sqlite"]).contains(directory + "/env.sqlite"))
+        #expect(try await store(["--config", file, "--database", directory + "/flag.sqlite"], ["KUVERT_DATABASE": directory + "/env.sqlite"])
             .contains(directory + "/flag.sqlite"))
 
         try "KUVERT_DATABASE=\(directory)/file.sqlite\nKUVERT_SMPT_URL=smtp://relay.example.se\n"
             .write(toFile: file, atomically: true, encoding: .utf8)
-        let typo = try kuvert.run(["migrate", "--config", file])
+        let typo = try await kuvert.run(["migrate", "--config", file])
         #expect(typo.status == 1)
         #expect(typo.stderr == "kuvert: \(file) line 2: KUVERT_SMPT_URL is no Kuvert setting (see the README's configuration table).\n")
-        let missing = try kuvert.run(["serve"], environment: ["KUVERT_CONFIG": directory + "/none.env"])
+        let missing = try await kuvert.run(["serve"], environment: ["KUVERT_CONFIG": directory + "/none.env"])
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("Cannot read the configuration file \(directory)/none.env"))
     }
 
     @Test("a templates directory missing a template, or with one that does not parse, is named at start")
-    func brokenTemplates() throws {
-        let kuvert = KuvertCommand()
+    func brokenTemplates() async throws {
+        let kuvert = await KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
         let copy = kuvert.dataDirectory + "-templates"
         defer { try? FileManager.default.removeItem(atPath: copy) }
         try FileManager.default.copyItem(atPath: TestApp.templatesDirectory, toPath: copy)
         try FileManager.default.removeItem(atPath: copy + "/mail/sv/confirmation.subject.mustache")
-        let missing = try kuvert.run(["worker"], environment: ["KUVERT_TEMPLATES": copy])
+        let missing = try await kuvert.run(["worker"], environment: ["KUVERT_TEMPLATES": copy])
         #expect(missing.status == 1)
         #expect(missing.stderr == "kuvert: The template mail.sv.confirmation.subject is missing from \(copy).\n")
         try "{{#open}} never closed".write(toFile: copy + "/mail/sv/confirmation.subject.mustache", atomically: true, encoding: .utf8)
-        let broken = try kuvert.run(["serve"], environment: ["KUVERT_TEMPLATES": copy])
+        let broken = try await kuvert.run(["serve"], environment: ["KUVERT_TEMPLATES": copy])
         #expect(broken.status == 1)
         #expect(broken.stderr.hasPrefix("kuvert: The template mail/sv/confirmation.subject.mustache does not parse"))
         #expect(broken.stderr.split(separator: "\n").count == 1)
@@ -226,13 +226,13 @@ struct DoctorTests {
     func smtpChecks() async throws {
         let upstream = try SMTPTestServer()
         let relay = try await PostfixRelay.start(upstreamPort: upstream.port)
-        let kuvert = KuvertCommand()
+        let kuvert = await KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
-        _ = try kuvert.newsList()
+        _ = try await kuvert.newsList()
         let environment = relay.environment.merging([
             "KUVERT_SMTP_CA_FILE": relay.caFile, "KUVERT_FROM": "Föreningen <nyheter@forening.example>",
         ]) { $1 }
-        let good = try kuvert.run(["doctor"], environment: environment)
+        let good = try await kuvert.run(["doctor"], environment: environment)
         #expect(good.status == 0, "\(good.stdout)")
         let smtpLine = try #require(good.stdout.split(separator: "\n").first { $0.hasPrefix("SMTP") })
         #expect(smtpLine.contains("ok"))
@@ -243,7 +243,7 @@ struct DoctorTests {
         #expect(good.stdout.contains(#"_dmarc.forening.example. TXT "v=DMARC1;"#))
         #expect(!good.stdout.contains(relay.password))
 
-        let bad = try kuvert.run(["doctor"], environment: environment.merging(["KUVERT_SMTP_PASSWORD": "wrong"]) { $1 })
+        let bad = try await kuvert.run(["doctor"], environment: environment.merging(["KUVERT_SMTP_PASSWORD": "wrong"]) { $1 })
         #expect(bad.status == 1)
         let badLine = try #require(bad.stdout.split(separator: "\n").first { $0.hasPrefix("SMTP") })
         #expect(badLine.contains("FAIL"))
@@ -251,47 +251,47 @@ struct DoctorTests {
         #expect(upstream.messages().isEmpty)
         #expect(!relay.sessions().contains { $0.contains("mail=") })
 
-        let refused = try kuvert.run(["doctor"], environment: ["KUVERT_SMTP_URL": "smtp://127.0.0.1:1"])
+        let refused = try await kuvert.run(["doctor"], environment: ["KUVERT_SMTP_URL": "smtp://127.0.0.1:1"])
         #expect(refused.status == 1)
         #expect(refused.stdout.contains("Couldn't connect to server"))
     }
 
     @Test("DKIM: kuvert dkim generate prints the record, refuses to overwrite; kuvert dkim lists; doctor warns of a sending domain without a key")
-    func dkim() throws {
+    func dkim() async throws {
         let upstream = try SMTPTestServer()
-        let kuvert = KuvertCommand()
+        let kuvert = await KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
-        _ = try kuvert.newsList()
+        _ = try await kuvert.newsList()
         let terms = try kuvert.writeTerms("Club terms")
-        #expect(try kuvert.run("lists", "add", "club", "--name", "Club", "--terms", terms, "--from", "Club <club@other.example>").status == 0)
+        #expect(try await kuvert.run("lists", "add", "club", "--name", "Club", "--terms", terms, "--from", "Club <club@other.example>").status == 0)
         let environment = ["KUVERT_SMTP_URL": upstream.url, "KUVERT_FROM": "Föreningen <nyheter@forening.example>"]
 
-        let created = try kuvert.run(["dkim", "generate", "forening.example"], environment: environment)
+        let created = try await kuvert.run(["dkim", "generate", "forening.example"], environment: environment)
         #expect(created.status == 0, "\(created.stderr)")
         #expect(created.stdout.contains("name:  kuvert._domainkey.forening.example"))
         let value = try #require(created.stdout.split(separator: "\n").first { $0.contains("value: ") })
         #expect(value.contains("\"v=DKIM1; k=rsa; p=MIIB") && value.contains("\" \""))
-        let again = try kuvert.run(["dkim", "generate", "forening.example"], environment: environment)
+        let again = try await kuvert.run(["dkim", "generate", "forening.example"], environment: environment)
         #expect(again.status == 1)
         #expect(again.stderr.contains("it is never overwritten"))
-        let ed = try kuvert.run(["dkim", "generate", "forening.example", "--algorithm", "ed25519"], environment: environment)
+        let ed = try await kuvert.run(["dkim", "generate", "forening.example", "--algorithm", "ed25519"], environment: environment)
         #expect(ed.stdout.contains("name:  kuvert-ed25519._domainkey.forening.example"), "\(ed.stdout)\(ed.stderr)")
-        let listed = try kuvert.run(["dkim"], environment: environment)
+        let listed = try await kuvert.run(["dkim"], environment: environment)
         #expect(listed.stdout.contains("forening.example  selector kuvert  2048-bit RSA") && listed.stdout.contains("Ed25519"))
 
-        let doctor = try kuvert.run(["doctor"], environment: environment)
+        let doctor = try await kuvert.run(["doctor"], environment: environment)
         let line = try #require(doctor.stdout.split(separator: "\n").first { $0.hasPrefix("DKIM") })
         #expect(line.contains("warn") && line.contains("signs mail from forening.example (kuvert, rsa-sha256; kuvert-ed25519, ed25519-sha256)"))
         #expect(line.contains("no key for other.example"), "\(line)")
         // The record doctor prints is the key's own, in strings DNS takes.
         #expect(doctor.stdout.contains("DKIM   kuvert._domainkey.forening.example. TXT " + value.components(separatedBy: "value: ")[1]))
-        let off = try kuvert.run(["doctor"], environment: environment.merging(["KUVERT_DKIM": "off"]) { $1 })
+        let off = try await kuvert.run(["doctor"], environment: environment.merging(["KUVERT_DKIM": "off"]) { $1 })
         #expect(off.stdout.contains("KUVERT_DKIM=off: the relay must sign"))
 
         // kuvert worker signs what it sends with the keys it loaded at start:
         // a campaign's test copy, caught by a real SMTP server, verifies with both verifiers.
         let body = try kuvert.writeTerms("# Höstens nyheter\n\nVi ses på årsmötet.")
-        let campaign = try kuvert.run(
+        let campaign = try await kuvert.run(
             ["campaign", "create", "--list", "news", "--subject", "Höstens nyheter", "--body", body], environment: environment)
         let id = campaign.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let worker = try kuvert.start("worker", environment: environment)
@@ -299,7 +299,7 @@ struct DoctorTests {
             if worker.isRunning { worker.terminate() }
             worker.waitUntilExit()
         }
-        let test = try kuvert.run(["campaign", "test", id, "--to", "redaktion@forening.example"], environment: environment)
+        let test = try await kuvert.run(["campaign", "test", id, "--to", "redaktion@forening.example"], environment: environment)
         #expect(test.status == 0, "\(test.stdout)\(test.stderr)")
         let mail = try #require(upstream.messages().first { $0.to == ["redaktion@forening.example"] })
         let records = Dictionary(uniqueKeysWithValues: try DKIMKeyDirectory(dataDirectory: kuvert.dataDirectory).load()
@@ -310,7 +310,7 @@ struct DoctorTests {
         // A key others can read stops the mailer at start, with the fix.
         let key = kuvert.dataDirectory + "/dkim/forening.example/kuvert.rsa.pem"
         chmod(key, 0o644)
-        let refused = try kuvert.run(["worker"], environment: environment)
+        let refused = try await kuvert.run(["worker"], environment: environment)
         #expect(refused.status == 1)
         #expect(refused.stderr == "kuvert: The DKIM key \(key) can be read by others (mode 644): run chmod 600 \(key).\n")
     }

@@ -6,9 +6,9 @@ import Testing
 @Suite("PostgreSQL: the store on a real server the tests start", .serialized)
 struct PostgresStoreTests {
     @Test("kuvert migrate creates the schema once, however many run at once; doctor reads the server")
-    func migrate() throws {
+    func migrate() async throws {
         let cluster = try PostgresCluster()
-        let kuvert = KuvertCommand(migrate: false)
+        let kuvert = await KuvertCommand(migrate: false)
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
         let environment = ["KUVERT_DATABASE": cluster.url]
         // Four at once: the advisory lock lets one migrate; the others find the schema in place.
@@ -23,41 +23,41 @@ struct PostgresStoreTests {
             #expect(output.hasSuffix("has schema pg5-api-tokens.\n"), "\(output)")
         }
         #expect(try cluster.psql("SELECT count(*) FROM kuvertMigration").output == "5\n")
-        let doctor = try kuvert.run(["doctor"], environment: environment)
+        let doctor = try await kuvert.run(["doctor"], environment: environment)
         let line = try #require(doctor.stdout.split(separator: "\n").first { $0.hasPrefix("store") })
         #expect(line.contains("PostgreSQL 15") && line.contains("schema pg5-api-tokens") && line.contains("connections in use"), "\(line)")
     }
 
     @Test("a schema newer than the binary, an older one, a server that is not there, a bad URL: one line each")
-    func refusals() throws {
+    func refusals() async throws {
         let cluster = try PostgresCluster()
-        let kuvert = KuvertCommand(migrate: false)
+        let kuvert = await KuvertCommand(migrate: false)
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
         let environment = ["KUVERT_DATABASE": cluster.url]
-        let older = try kuvert.run(["doctor"], environment: environment)
+        let older = try await kuvert.run(["doctor"], environment: environment)
         #expect(older.stdout.contains("lacks migration pg1-foundation: run kuvert migrate first"), "\(older.stdout)")
-        #expect(try kuvert.run(["migrate"], environment: environment).status == 0)
+        #expect(try await kuvert.run(["migrate"], environment: environment).status == 0)
         #expect(try cluster.psql("INSERT INTO kuvertMigration (identifier) VALUES ('pg99-from-the-future')").status == 0)
-        let newer = try kuvert.run(["migrate"], environment: environment)
+        let newer = try await kuvert.run(["migrate"], environment: environment)
         #expect(newer.status == 1)
         #expect(newer.stderr.contains("has a schema newer than this kuvert (migration pg99-from-the-future)"), "\(newer.stderr)")
         #expect(newer.stderr.split(separator: "\n").count == 1)
 
-        let absent = try kuvert.run(["migrate"], environment: ["KUVERT_DATABASE": "postgres://kuvert@localhost/kuvert?host=/nonexistent/sock"])
+        let absent = try await kuvert.run(["migrate"], environment: ["KUVERT_DATABASE": "postgres://kuvert@localhost/kuvert?host=/nonexistent/sock"])
         #expect(absent.status == 1)
         #expect(absent.stderr.hasPrefix("kuvert: The PostgreSQL store postgres://kuvert@localhost:5432/kuvert?host=/nonexistent/sock cannot be used"), "\(absent.stderr)")
 
-        let password = try kuvert.run(["migrate"], environment: ["KUVERT_DATABASE": "postgres://kuvert:hunter2@127.0.0.1:1/kuvert?sslmode=maybe"])
+        let password = try await kuvert.run(["migrate"], environment: ["KUVERT_DATABASE": "postgres://kuvert:hunter2@127.0.0.1:1/kuvert?sslmode=maybe"])
         #expect(password.status == 1)
         #expect(password.stderr.contains("sslmode=maybe") && !password.stderr.contains("hunter2"), "\(password.stderr)")
     }
 
     @Test("the schema is as strict as SQLite's: the consent ledger, terms and audit log are append-only; erasure cascades")
-    func strictness() throws {
+    func strictness() async throws {
         let cluster = try PostgresCluster()
-        let kuvert = KuvertCommand(migrate: false)
+        let kuvert = await KuvertCommand(migrate: false)
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
-        #expect(try kuvert.run(["migrate"], environment: ["KUVERT_DATABASE": cluster.url]).status == 0)
+        #expect(try await kuvert.run(["migrate"], environment: ["KUVERT_DATABASE": cluster.url]).status == 0)
         let setUp = try cluster.psql("""
             INSERT INTO mailingList (slug, name, language, createdAt) VALUES ('news', 'News', 'en', now());
             INSERT INTO termsVersion (listId, version, body, sha256, publishedAt) VALUES (1, 1, 'Terms', repeat('a', 64), now());
@@ -96,27 +96,27 @@ struct PostgresStoreTests {
     }
 
     @Test("kuvert lists on PostgreSQL: add, show with counts, publish terms, refuse a second slug; each with its audit row")
-    func lists() throws {
+    func lists() async throws {
         let cluster = try PostgresCluster()
-        let kuvert = KuvertCommand(migrate: false)
+        let kuvert = await KuvertCommand(migrate: false)
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
         let environment = ["KUVERT_DATABASE": cluster.url]
-        #expect(try kuvert.run(["migrate"], environment: environment).status == 0)
-        #expect(try kuvert.run(["lists"], environment: environment).stdout.contains("No lists yet"))
+        #expect(try await kuvert.run(["migrate"], environment: environment).status == 0)
+        #expect(try await kuvert.run(["lists"], environment: environment).stdout.contains("No lists yet"))
         let terms = try kuvert.writeTerms("# Villkor\n\nEtt brev i månaden.")
-        let added = try kuvert.run(
+        let added = try await kuvert.run(
             ["lists", "add", "nyheter", "--name", "Nyheter från Föreningen", "--terms", terms, "--locale", "sv",
              "--from", "Föreningen <nyheter@forening.example>"], environment: environment)
         #expect(added.status == 0, "\(added.stderr)")
-        let again = try kuvert.run(["lists", "add", "nyheter", "--name", "Again", "--terms", terms], environment: environment)
+        let again = try await kuvert.run(["lists", "add", "nyheter", "--name", "Again", "--terms", terms], environment: environment)
         #expect(again.status == 1)
         #expect(again.stderr.contains("nyheter"), "\(again.stderr)")
-        #expect(try kuvert.run(["lists", "add", "Bad Slug", "--name", "x", "--terms", terms], environment: environment).status != 0)
+        #expect(try await kuvert.run(["lists", "add", "Bad Slug", "--name", "x", "--terms", terms], environment: environment).status != 0)
         let newer = try kuvert.writeTerms("# Villkor v2")
-        let published = try kuvert.run(["lists", "terms", "nyheter", "--file", newer], environment: environment)
+        let published = try await kuvert.run(["lists", "terms", "nyheter", "--file", newer], environment: environment)
         #expect(published.stdout.hasPrefix("Published terms v2 for nyheter (sha256 \(TermsVersion.digest(try String(contentsOfFile: newer, encoding: .utf8)))"),
                 "\(published.stdout)\(published.stderr)")
-        #expect(try kuvert.run(["lists", "terms", "gone", "--file", newer], environment: environment).status == 1)
+        #expect(try await kuvert.run(["lists", "terms", "gone", "--file", newer], environment: environment).status == 1)
 
         // A subscription written straight into the database shows in the counts.
         #expect(try cluster.psql("""
@@ -124,7 +124,7 @@ struct PostgresStoreTests {
             INSERT INTO subscription (subscriberId, listId, status, language, confirmNonce, requestedAt, updatedAt)
                 VALUES (1, 1, 'pending', 'sv', repeat('n', 16), now(), now());
             """).status == 0)
-        let shown = try kuvert.run(["lists"], environment: environment)
+        let shown = try await kuvert.run(["lists"], environment: environment)
         let row = try #require(shown.stdout.split(separator: "\n").first { $0.hasPrefix("nyheter") })
         #expect(row.contains("Nyheter från Föreningen") && row.contains("sv") && row.contains("v2"), "\(row)")
         #expect(row.split(separator: " ").filter { !$0.isEmpty }.suffix(4) == ["1", "0", "0", "0"], "\(row)")
@@ -134,54 +134,54 @@ struct PostgresStoreTests {
     }
 
     @Test("every command on PostgreSQL: import, show, export, campaigns, the queue, purge, backup with pg_dump, erase, audit")
-    func commands() throws {
+    func commands() async throws {
         let cluster = try PostgresCluster()
-        let kuvert = KuvertCommand(migrate: false)
+        let kuvert = await KuvertCommand(migrate: false)
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
         let environment = ["KUVERT_DATABASE": cluster.url, "KUVERT_SMTP_URL": "smtp://127.0.0.1:9"]
-        func run(_ arguments: String...) throws -> KuvertCommand.Result {
-            let result = try kuvert.run(arguments, environment: environment)
+        func run(_ arguments: String...) async throws -> KuvertCommand.Result {
+            let result = try await kuvert.run(arguments, environment: environment)
             #expect(result.status == 0, "kuvert \(arguments.joined(separator: " ")): \(result.stderr)")
             return result
         }
-        _ = try run("migrate")
-        _ = try run("lists", "add", "news", "--name", "News", "--terms", try kuvert.writeTerms("Terms"))
+        _ = try await run("migrate")
+        _ = try await run("lists", "add", "news", "--name", "News", "--terms", try kuvert.writeTerms("Terms"))
         let csv = kuvert.dataDirectory + "/people.csv"
         try "email,name\nanna@example.se,Anna\nbo@example.se,Bo\nnot an address,X\n".write(toFile: csv, atomically: true, encoding: .utf8)
-        let imported = try kuvert.run(["subscribers", "import", csv, "--list", "news", "--rate", "1000"], environment: environment)
+        let imported = try await kuvert.run(["subscribers", "import", csv, "--list", "news", "--rate", "1000"], environment: environment)
         #expect(imported.stdout.contains("Queued 2 confirmation mails") && imported.stdout.contains("line 4"), "\(imported.stdout)")
-        #expect(try run("subscribers").stdout.contains("2 subscriptions"))
-        #expect(try run("subscribers", "show", "anna@example.se").stdout.contains("requested via import"))
-        let export = try run("subscribers", "export", "anna@example.se").stdout
+        #expect(try await run("subscribers").stdout.contains("2 subscriptions"))
+        #expect(try await run("subscribers", "show", "anna@example.se").stdout.contains("requested via import"))
+        let export = try await run("subscribers", "export", "anna@example.se").stdout
         #expect(export.contains("\"address\" : \"anna@example.se\""), "\(export)")
 
         #expect(try cluster.psql("UPDATE subscription SET status = 'active', confirmedAt = now()").status == 0)
-        let id = try run("campaign", "create", "--list", "news", "--subject", "Issue 1", "--body", try kuvert.writeTerms("# Hello"))
+        let id = try await run("campaign", "create", "--list", "news", "--subject", "Issue 1", "--body", try kuvert.writeTerms("# Hello"))
             .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(try run("campaign", "preview", id).stdout.contains("Issue 1"))
+        #expect(try await run("campaign", "preview", id).stdout.contains("Issue 1"))
         // No worker runs: the copy stays queued and the command says so at once.
-        #expect(try run("campaign", "test", id, "--to", "editor@example.se", "--wait", "0").stdout.contains("Queued the test copy as message 3"))
-        _ = try run("campaign", "send", id)
-        #expect(try run("campaign", "status", id).stdout.contains("Issue 1"))
-        _ = try run("campaign", "pause", id)
-        _ = try run("campaign", "resume", id)
-        let queue = try run("queue").stdout
+        #expect(try await run("campaign", "test", id, "--to", "editor@example.se", "--wait", "0").stdout.contains("Queued the test copy as message 3"))
+        _ = try await run("campaign", "send", id)
+        #expect(try await run("campaign", "status", id).stdout.contains("Issue 1"))
+        _ = try await run("campaign", "pause", id)
+        _ = try await run("campaign", "resume", id)
+        let queue = try await run("queue").stdout
         #expect(queue.contains("bo@example.se"), "\(queue)")
-        #expect(try run("queue", "show", "4").stdout.contains("Subject: Issue 1"))
+        #expect(try await run("queue", "show", "4").stdout.contains("Subject: Issue 1"))
         #expect(try cluster.psql("UPDATE outboxMessage SET status = 'failed' WHERE id = 1").status == 0)
-        #expect(try run("queue", "retry", "1").stdout.contains("1"))
-        _ = try run("campaign", "cancel", id)
-        #expect(try run("purge", "--dry-run").stdout.hasPrefix("Would delete 0 unconfirmed"))
+        #expect(try await run("queue", "retry", "1").stdout.contains("1"))
+        _ = try await run("campaign", "cancel", id)
+        #expect(try await run("purge", "--dry-run").stdout.hasPrefix("Would delete 0 unconfirmed"))
 
         let backup = kuvert.dataDirectory + "/kuvert.dump"
-        _ = try run("backup", backup)
+        _ = try await run("backup", backup)
         let restored = try TestProcess.run(["/usr/bin/pg_restore", "--list", backup])
         #expect(restored.status == 0 && restored.stdout.contains("TABLE DATA public subscriber"), "\(restored.stderr)")
 
-        #expect(try run("subscribers", "erase", "anna@example.se").stdout == "Erased anna@example.se.\n")
-        #expect(try kuvert.run(["subscribers", "show", "anna@example.se"], environment: environment).status == 1)
+        #expect(try await run("subscribers", "erase", "anna@example.se").stdout == "Erased anna@example.se.\n")
+        #expect(try await kuvert.run(["subscribers", "show", "anna@example.se"], environment: environment).status == 1)
         #expect(try cluster.psql("SELECT count(*) FROM subscriber WHERE address LIKE '%anna%'").output == "0\n")
-        let audit = try run("audit").stdout
+        let audit = try await run("audit").stdout
         for action in ["subscriber.erased", "store.backup", "campaign.cancelled", "queue.retry", "subscription.requested"] {
             #expect(audit.contains(action), "\(action)")
         }

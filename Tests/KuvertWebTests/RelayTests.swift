@@ -12,10 +12,10 @@ struct RelayTests {
     func noPasswordInClear() async throws {
         let upstream = try SMTPTestServer()
         let relay = try await PostfixRelay.start(upstreamPort: upstream.port, plain: true)
-        let kuvert = KuvertCommand()
+        let kuvert = await KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
         let environment = relay.environment
-        let doctor = try kuvert.run("doctor", environment: environment)
+        let doctor = try await kuvert.run("doctor", environment: environment)
         #expect(doctor.status == 1)
         #expect(doctor.stdout.contains("the relay offers no STARTTLS"), "\(doctor.stdout)")
         #expect(!doctor.stdout.contains("last reply"))
@@ -23,7 +23,7 @@ struct RelayTests {
         #expect(!relay.sessions().isEmpty && relay.sessions().allSatisfy { !$0.contains("auth=") }, "\(relay.sessions())")
 
         // Opting out on purpose sends it (the relay logs the AUTH), and doctor fails all the same.
-        let optedOut = try kuvert.run("doctor", environment: environment.merging(["KUVERT_SMTP_TLS": "opportunistic"]) { $1 })
+        let optedOut = try await kuvert.run("doctor", environment: environment.merging(["KUVERT_SMTP_TLS": "opportunistic"]) { $1 })
         #expect(optedOut.status == 1)
         #expect(optedOut.stdout.contains("the password went out in clear"), "\(optedOut.stdout)")
         #expect(relay.sessions().contains { $0.contains("auth=1") })
@@ -33,23 +33,23 @@ struct RelayTests {
     func privateCA() async throws {
         let upstream = try SMTPTestServer()
         let relay = try await PostfixRelay.start(upstreamPort: upstream.port)
-        let kuvert = KuvertCommand()
+        let kuvert = await KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
-        let store = try kuvert.newsList()
+        let store = try await kuvert.newsList()
         var environment = relay.environment.merging([
             "KUVERT_SMTP_EHLO": "mail.kuvert.test", "KUVERT_FROM": "News <news@kuvert.test>",
         ]) { $1 }
-        let untrusted = try kuvert.run("doctor", environment: environment)
+        let untrusted = try await kuvert.run("doctor", environment: environment)
         #expect(untrusted.status == 1)
         #expect(untrusted.stdout.contains("SSL certificate problem"), "\(untrusted.stdout)")
         #expect(untrusted.stdout.contains("KUVERT_SMTP_CA_FILE"))
         #expect(!untrusted.stdout.contains("last reply"))
 
         environment["KUVERT_SMTP_CA_FILE"] = relay.caFile
-        let trusted = try kuvert.run("doctor", environment: environment)
+        let trusted = try await kuvert.run("doctor", environment: environment)
         #expect(trusted.stdout.contains("STARTTLS used; AUTH accepted"), "\(trusted.stdout)")
         // A pinned key that is not the relay's: refused, and said so.
-        let pinned = try kuvert.run("doctor", environment: environment.merging([
+        let pinned = try await kuvert.run("doctor", environment: environment.merging([
             "KUVERT_SMTP_PINNED_KEY": "sha256//" + Data(repeating: 7, count: 32).base64EncodedString(),
         ]) { $1 })
         #expect(pinned.status == 1)
@@ -74,9 +74,9 @@ struct RelayTests {
     func failedConfirmation() async throws {
         let upstream = try SMTPTestServer()
         let relay = try await PostfixRelay.start(upstreamPort: upstream.port)
-        let kuvert = KuvertCommand()
+        let kuvert = await KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
-        let store = try kuvert.newsList()
+        let store = try await kuvert.newsList()
         var environment = relay.environment.merging([
             "KUVERT_SMTP_PASSWORD": "wrong", "KUVERT_SMTP_CA_FILE": relay.caFile,
             "KUVERT_RETRY_BASE": "0.1", "KUVERT_RETRY_LIMIT": "2",
@@ -99,10 +99,10 @@ struct RelayTests {
         // Within the resend window, a new request queues a new confirmation.
         let again = try await store.subscribe(try KuvertCommand.request("reader@example.se"), resendWindow: 3_600, now: Date())
         guard case .confirmationQueued = again else { Issue.record("got \(again)"); return }
-        let retried = try kuvert.run("queue", "retry", "--failed")
+        let retried = try await kuvert.run("queue", "retry", "--failed")
         #expect(retried.status == 0 && retried.stdout.contains("Queued again: 1 message"), "\(retried.stdout)")
-        #expect(try kuvert.run("queue", "retry", "--failed").stdout.contains("No failed messages."))
-        let neither = try kuvert.run("queue", "retry")
+        #expect(try await kuvert.run("queue", "retry", "--failed").stdout.contains("No failed messages."))
+        let neither = try await kuvert.run("queue", "retry")
         #expect(neither.status == 2)
 
         environment["KUVERT_SMTP_PASSWORD"] = relay.password
