@@ -10,7 +10,7 @@ struct Kuvert: AsyncParsableCommand {
         abstract: "A self-hosted double opt-in newsletter service.",
         discussion: """
             Settings come from flags, then KUVERT_* environment variables, then the file of --config or KUVERT_CONFIG.
-            Exit codes: 0 success, 1 failure (reason on stderr), 2 bad usage.
+            Exit codes: 0 success, 1 failure (reason on stderr), 2 bad usage; 'bounces ingest' uses sysexits for its MTA (see its help).
             """,
         subcommands: [Serve.self, Worker.self, Migrate.self, Doctor.self, DKIM.self, Lists.self, Subscribers.self, CampaignCommand.self, Queue.self, Purge.self, Backup.self, Audit.self, Bounces.self, APITokens.self])
 
@@ -36,8 +36,7 @@ struct Kuvert: AsyncParsableCommand {
         } catch let error as CommandFailure {
             fail(error.message)
         } catch let status as ExitStatus {
-            FileHandle.standardError.write(Data("kuvert: \(status.message.split(whereSeparator: \.isNewline).joined(separator: " "))\n".utf8))
-            Foundation.exit(status.code)
+            fail(status.message, code: status.code)
         } catch {
             let code = exitCode(for: error)
             if code == .success {
@@ -63,10 +62,10 @@ struct Kuvert: AsyncParsableCommand {
         pthread_sigmask(SIG_UNBLOCK, &signals, nil)
     }
 
-    private static func fail(_ message: String) -> Never {
+    private static func fail(_ message: String, code: Int32 = 1) -> Never {
         let line = message.split(whereSeparator: \.isNewline).joined(separator: " ")
         FileHandle.standardError.write(Data("kuvert: \(line)\n".utf8))
-        Foundation.exit(1)
+        Foundation.exit(code)
     }
 }
 

@@ -106,8 +106,9 @@ public struct LMTPServer: Service {
                         try await outbound.write(Self.buffer(text))
                         return
                     case .deliver(let message, let recipients):
+                        let report = BounceReport(message: message)
                         for id in recipients {
-                            try await outbound.write(Self.buffer(await deliver(message, to: id)))
+                            try await outbound.write(Self.buffer(await deliver(report, to: id)))
                         }
                     }
                 }
@@ -118,9 +119,9 @@ public struct LMTPServer: Service {
     }
 
     /// The reply for one recipient: `250` once the message is stored for it.
-    private func deliver(_ message: [UInt8], to id: Int64) async -> String {
+    private func deliver(_ report: BounceReport, to id: Int64) async -> String {
         do {
-            let event = try await intake.take(message, messageId: id)
+            let event = try await intake.take(report, messageId: id)
             return "250 2.0.0 Taken: \(event.kind.rawValue), \(event.outcome.rawValue)"
         } catch {
             logger.error("LMTP: could not store a bounce", metadata: ["message": "\(id)", "error": "\(error)"])

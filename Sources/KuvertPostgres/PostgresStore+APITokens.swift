@@ -6,6 +6,9 @@ extension PostgresStore: APITokenStore {
     public func createAPIToken(name: String, tokenHash: String, actor: String, now: Date) async throws -> APIToken {
         do {
             return try await transaction { c in
+                guard try await c.value(
+                    "SELECT 1 FROM apiToken WHERE name = \(name) AND revokedAt IS NULL", as: Int.self) == nil
+                else { throw KuvertError.apiTokenExists(name) }
                 let id = try await c.value(
                     """
                     INSERT INTO apiToken (name, tokenHash, createdAt) VALUES (\(name), \(tokenHash), \(now)) RETURNING id
@@ -17,7 +20,8 @@ extension PostgresStore: APITokenStore {
                 return APIToken(id: id, name: name, tokenHash: tokenHash, createdAt: now)
             }
         } catch {
-            // The partial unique index on active names: another active token has it.
+            // Another node made one of that name between the check and the insert:
+            // the partial unique index on active names refused it (said in the one-line error).
             if "\(error)".contains("apitoken_active_name") { throw KuvertError.apiTokenExists(name) }
             throw error
         }

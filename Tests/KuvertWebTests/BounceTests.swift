@@ -333,6 +333,35 @@ struct RealBounceTests {
         #expect(serve.terminationStatus == 0)
     }
 
+    @Test("kuvert serve reads a hosted bounce mailbox (KUVERT_BOUNCE_MAILBOX, Dovecot) at start and takes what it finds")
+    func serveReadsMailbox() async throws {
+        let imap = try await DovecotIMAP.start()
+        let kuvert = await KuvertCommand()
+        defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
+        let store = try await kuvert.newsList()
+        _ = try await store.subscribe(try KuvertCommand.request("gone@example.se"), resendWindow: 0, now: Date())
+        let addresses = KeyRing(keys: [SymmetricKey(data: Data(Self.secret.utf8))]).bounceAddresses(domain: "bounces.kuvert.test")
+        try imap.deliver(
+            Array("Delivered-To: \(addresses.address(for: 1))\n".utf8) + (try TestPaths.bounceFixture("postfix-unknown-user.eml")),
+            name: "1.kuvert")
+        let httpPort = try freeLoopbackPort()
+        let serve = try kuvert.start(
+            "serve", "--no-mailer", "--listen", "127.0.0.1:\(httpPort)",
+            environment: [
+                "KUVERT_BOUNCE_DOMAIN": "bounces.kuvert.test", "KUVERT_BOUNCE_MAILBOX": imap.mailboxURL, "KUVERT_SECRET": Self.secret,
+            ],
+            log: kuvert.dataDirectory + "/serve.log")
+        defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
+        try await eventually(timeout: 30, "the mailbox read") { imap.count() == 0 }
+        let record = try #require(try await store.subscriberRecord(address: try EmailAddress("gone@example.se")))
+        #expect(record.subscriptions.first?.subscription.status == .bounced)
+        let log = (try? String(contentsOfFile: kuvert.dataDirectory + "/serve.log", encoding: .utf8)) ?? ""
+        #expect(log.contains("bounce mailbox read") && !log.contains(imap.password) && !log.contains("gone@example.se"), "\(log)")
+        kill(serve.processIdentifier, SIGTERM)
+        serve.waitUntilExit()
+        #expect(serve.terminationStatus == 0)
+    }
+
     @Test("ingest: 0 when taken, 67 for no signed address, 65 when too large, 75 without a bounce domain or a store")
     func ingest() async throws {
         let kuvert = await KuvertCommand()
@@ -385,25 +414,29 @@ struct BounceMailboxTests {
             .replacingOccurrences(of: "To: <m1-aaaaaaaaaaaaaaaa@bounces.kuvert.test>", with: "To: <\(addresses.address(for: 2))>")
         try imap.deliver(Array(complaint.utf8), name: "2.kuvert")
         try imap.deliver(Array("Delivered-To: m1-aaaaaaaaaaaaaaaa@bounces.kuvert.test\n".utf8) + dsn, name: "3.kuvert")
-        #expect(imap.count() == 3)
+        // Larger than any bounce Kuvert takes: it cannot be fetched, and must not stop the others.
+        let huge = "Delivered-To: \(addresses.address(for: 1))\nSubject: big\n\n"
+            + String(repeating: String(repeating: "x", count: 76) + "\n", count: BounceIntake.maximumSize / 77 + 20_000)
+        try imap.deliver(Array(huge.utf8), name: "0.kuvert")
+        #expect(imap.count() == 4)
 
         let settings = try BounceMailboxSettings(imap.mailboxURL)
         #expect(!settings.url.contains(imap.password) && settings.password == imap.password && !settings.requireTLS)
         var wrong = settings
         wrong.password = "wrong"
         await #expect(throws: (any Error).self) { try await BounceMailboxPoller(settings: wrong, intake: intake, logger: logger).poll() }
-        #expect(imap.count() == 3)
+        #expect(imap.count() == 4)
         #expect(try await app.status(of: "gone@example.se") == "pending")
 
         let poller = BounceMailboxPoller(settings: settings, intake: intake, logger: logger)
         let pass = try await poller.poll()
-        #expect(pass.taken == 2 && pass.left == 1)
+        #expect(pass.taken == 2 && pass.left == 2)
         #expect(try await app.status(of: "gone@example.se") == "bounced")
         #expect(try await app.status(of: "angry@example.se") == "unsubscribed")
-        // The forged one stays for the operator to see, and is not taken twice.
-        #expect(imap.count() == 1)
+        // The forged and the oversized one stay for the operator to see, and nothing is taken twice.
+        #expect(imap.count() == 2)
         let again = try await poller.poll()
-        #expect(again.taken == 0 && again.left == 1)
+        #expect(again.taken == 0 && again.left == 2)
         #expect(try await app.count("SELECT count(*) FROM bounceEvent") == 2)
     }
 

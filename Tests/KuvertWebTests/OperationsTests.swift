@@ -157,6 +157,11 @@ struct OperationsTests {
         (["serve"], ["KUVERT_LISTEN": "localhost"], "KUVERT_LISTEN must be HOST:PORT"),
         (["worker"], ["KUVERT_LOG_FORMAT": "xml"], "KUVERT_LOG_FORMAT must be 'text' or 'json'"),
         (["worker", "--metrics-listen", "nowhere"], [:], "--metrics-listen must be HOST:PORT"),
+        (["serve"], ["KUVERT_LMTP_LISTEN": "127.0.0.1:2424"], "KUVERT_LMTP_LISTEN takes mail for the bounce addresses: set KUVERT_BOUNCE_DOMAIN too"),
+        (["serve"], ["KUVERT_BOUNCE_MAILBOX": "imaps://u:p@imap.example.se/INBOX"], "set KUVERT_BOUNCE_DOMAIN too"),
+        (["serve"], ["KUVERT_BOUNCE_DOMAIN": "bounces.example.se", "KUVERT_BOUNCE_MAILBOX": "pop3://u:secret@h/INBOX"],
+         "KUVERT_BOUNCE_MAILBOX must be imaps://USER:PASSWORD@HOST/MAILBOX"),
+        (["serve"], ["KUVERT_BOUNCE_DOMAIN": "bounces_example"], "KUVERT_BOUNCE_DOMAIN must be a domain"),
     ])
     func badConfiguration(arguments: [String], environment: [String: String], message: String) async throws {
         let kuvert = await KuvertCommand()

@@ -35,7 +35,12 @@ public struct BounceIntake: Sendable {
     /// what it says. Throws only when the store cannot take it (the sender
     /// should try again later).
     public func take(_ message: [UInt8], messageId: Int64, now: Date = Date()) async throws -> BounceEvent {
-        let report = BounceReport(message: message)
+        try await take(BounceReport(message: message), messageId: messageId, now: now)
+    }
+
+    /// Stores what a report already read says about outbox message `messageId`
+    /// (one message over LMTP with several recipients is read once).
+    public func take(_ report: BounceReport, messageId: Int64, now: Date = Date()) async throws -> BounceEvent {
         let event = try await store.recordBounce(
             BounceEvent(report: report, messageId: messageId, receivedAt: now), bounceLimit: bounceLimit)
         metrics.bounce(kind: event.kind)

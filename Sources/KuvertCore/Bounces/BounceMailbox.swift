@@ -32,13 +32,13 @@ public struct BounceMailboxSettings: Sendable, Equatable {
               let user = components.user, !user.isEmpty, let password = components.password,
               components.query == nil, components.fragment == nil
         else { throw problem }
-        let mailbox = components.path.isEmpty || components.path == "/" ? "/INBOX" : components.path
-        guard !mailbox.contains(";") else { throw problem }
+        // libcurl reads ";UID=" and the like in the path: a mailbox name never has one here.
+        guard !components.path.contains(";") else { throw problem }
         var bare = URLComponents()
         bare.scheme = scheme
         bare.host = host
         bare.port = components.port
-        bare.percentEncodedPath = components.percentEncodedPath.isEmpty ? "/INBOX" : components.percentEncodedPath
+        bare.percentEncodedPath = ["", "/"].contains(components.percentEncodedPath) ? "/INBOX" : components.percentEncodedPath
         guard let url = bare.string else { throw problem }
         self.init(
             url: url, username: user, password: password,
@@ -46,41 +46,56 @@ public struct BounceMailboxSettings: Sendable, Equatable {
     }
 }
 
-/// One IMAP session through libcurl: list the messages by UID, fetch one,
-/// delete some. Every call blocks: use it on a thread of its own.
-final class IMAPSession {
+/// One IMAP session through libcurl (one login, kept between calls): list the
+/// messages by UID, fetch one, delete some. Every call blocks: use it on a
+/// thread of its own, one thread at a time.
+final class IMAPSession: @unchecked Sendable {
     private let handle: UnsafeMutableRawPointer
     private let settings: BounceMailboxSettings
     private let errors = ErrorBuffer()
     private let body = ResponseBody()
 
     init(settings: BounceMailboxSettings) throws {
-        curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+        _ = Curl.globalInit
         guard let handle = curl_easy_init() else {
             throw KuvertError.configuration("libcurl could not create an IMAP session.")
         }
         self.handle = handle
         self.settings = settings
-        try SMTPTransport.check(kuvert_curl_set_pointer(handle, CURLOPT_ERRORBUFFER, errors.pointer), "CURLOPT_ERRORBUFFER")
-        try SMTPTransport.set(handle, CURLOPT_NOSIGNAL, 1, "CURLOPT_NOSIGNAL")
-        try SMTPTransport.set(handle, CURLOPT_CONNECTTIMEOUT_MS, 10_000, "CURLOPT_CONNECTTIMEOUT_MS")
-        try SMTPTransport.set(handle, CURLOPT_TIMEOUT_MS, 120_000, "CURLOPT_TIMEOUT_MS")
+        try Self.check(kuvert_curl_set_pointer(handle, CURLOPT_ERRORBUFFER, errors.pointer), "CURLOPT_ERRORBUFFER")
+        try Self.set(handle, CURLOPT_NOSIGNAL, 1, "CURLOPT_NOSIGNAL")
+        try Self.set(handle, CURLOPT_CONNECTTIMEOUT_MS, 10_000, "CURLOPT_CONNECTTIMEOUT_MS")
+        try Self.set(handle, CURLOPT_TIMEOUT_MS, 120_000, "CURLOPT_TIMEOUT_MS")
         if settings.requireTLS {
-            try SMTPTransport.set(handle, CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue), "KUVERT_BOUNCE_MAILBOX")
+            try Self.set(handle, CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue), "KUVERT_BOUNCE_MAILBOX")
         }
-        try SMTPTransport.set(handle, CURLOPT_USERNAME, settings.username, "KUVERT_BOUNCE_MAILBOX")
-        try SMTPTransport.set(handle, CURLOPT_PASSWORD, settings.password, "KUVERT_BOUNCE_MAILBOX")
-        try SMTPTransport.check(kuvert_curl_set_callback(handle, CURLOPT_WRITEFUNCTION) { buffer, size, count, context in
+        try Self.set(handle, CURLOPT_USERNAME, settings.username, "KUVERT_BOUNCE_MAILBOX")
+        try Self.set(handle, CURLOPT_PASSWORD, settings.password, "KUVERT_BOUNCE_MAILBOX")
+        try Self.check(kuvert_curl_set_callback(handle, CURLOPT_WRITEFUNCTION) { buffer, size, count, context in
             guard let buffer, let context else { return 0 }
             let body = Unmanaged<ResponseBody>.fromOpaque(context).takeUnretainedValue()
             return body.append(UnsafeRawBufferPointer(start: buffer, count: size * count)) ? size * count : 0
         }, "CURLOPT_WRITEFUNCTION")
-        try SMTPTransport.check(
+        try Self.check(
             kuvert_curl_set_pointer(handle, CURLOPT_WRITEDATA, Unmanaged.passUnretained(body).toOpaque()), "CURLOPT_WRITEDATA")
     }
 
     deinit {
         curl_easy_cleanup(handle)
+    }
+
+    private static let consequence = "no bounce mailbox is read until it is fixed"
+
+    private static func set(_ handle: UnsafeMutableRawPointer, _ option: CURLoption, _ value: Int, _ name: String) throws {
+        try Curl.set(handle, option, value, name, consequence)
+    }
+
+    private static func set(_ handle: UnsafeMutableRawPointer, _ option: CURLoption, _ value: String, _ name: String) throws {
+        try Curl.set(handle, option, value, name, consequence)
+    }
+
+    private static func check(_ code: CURLcode, _ name: String) throws {
+        try Curl.check(code, name, consequence)
     }
 
     /// The UIDs of every message in the mailbox, oldest first.
@@ -108,8 +123,8 @@ final class IMAPSession {
     private func perform(url: String, command: String?) throws -> [UInt8] {
         body.reset()
         errors.reset()
-        try SMTPTransport.set(handle, CURLOPT_URL, url, "KUVERT_BOUNCE_MAILBOX")
-        try SMTPTransport.check(
+        try Self.set(handle, CURLOPT_URL, url, "KUVERT_BOUNCE_MAILBOX")
+        try Self.check(
             command.map { kuvert_curl_set_string(handle, CURLOPT_CUSTOMREQUEST, $0) }
                 ?? kuvert_curl_set_pointer(handle, CURLOPT_CUSTOMREQUEST, nil),
             "CURLOPT_CUSTOMREQUEST")

@@ -37,15 +37,21 @@ public struct BounceMailboxPoller: Service {
         }
     }
 
-    /// One pass over the mailbox: how many messages were taken (and deleted) and how many were left.
+    /// One pass over the mailbox, in one IMAP session: how many messages were
+    /// taken (and deleted) and how many were left. A message that cannot be
+    /// fetched (larger than a bounce can be, say) stays and the pass goes on.
     public func poll() async throws -> (taken: Int, left: Int) {
-        let settings = settings
-        let messages = try await Self.onThread {
-            let session = try IMAPSession(settings: settings)
-            return try session.uids().prefix(Self.batch).map { uid in (uid, try session.fetch(uid: uid)) }
-        }
+        let session = try IMAPSession(settings: settings)
+        let uids = try await Self.onThread { Array(try session.uids().prefix(Self.batch)) }
         var taken: [Int] = []
-        for (uid, message) in messages {
+        for uid in uids {
+            let message: [UInt8]
+            do {
+                message = try await Self.onThread { try session.fetch(uid: uid) }
+            } catch {
+                logger.warning("bounce mailbox: could not fetch message \(uid); it stays", metadata: ["error": "\(error)"])
+                continue
+            }
             guard let messageId = recipient(of: message) else { continue }
             do {
                 _ = try await intake.take(message, messageId: messageId)
@@ -55,8 +61,8 @@ public struct BounceMailboxPoller: Service {
             }
         }
         let deleted = taken
-        try await Self.onThread { try IMAPSession(settings: settings).delete(uids: deleted) }
-        return (taken.count, messages.count - taken.count)
+        try await Self.onThread { try session.delete(uids: deleted) }
+        return (taken.count, uids.count - taken.count)
     }
 
     /// The outbox message the first signed bounce address among the message's

@@ -17,13 +17,10 @@ public final class SMTPTransport: MailTransport {
     /// Why the session could not be set up again after a failed transfer; it then sends nothing.
     private var brokenBecause: String?
 
-    /// `curl_global_init`, once per process, before any handle exists.
-    private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
-
     /// - Throws: `KuvertError.configuration` when libcurl cannot make a handle
     ///   or refuses one of the settings (the session would not be what was configured).
     public init(settings: SMTPSettings) throws {
-        _ = Self.globalInit
+        _ = Curl.globalInit
         guard let handle = curl_easy_init() else {
             throw KuvertError.configuration("libcurl could not create an SMTP session.")
         }
@@ -82,20 +79,18 @@ public final class SMTPTransport: MailTransport {
         if let password = settings.password { try set(handle, CURLOPT_PASSWORD, password, "KUVERT_SMTP_PASSWORD") }
     }
 
+    private static let consequence = "no mail is sent until it is fixed"
+
     static func set(_ handle: UnsafeMutableRawPointer, _ option: CURLoption, _ value: Int, _ name: String) throws {
-        try check(kuvert_curl_set_long(handle, option, value), name)
+        try Curl.set(handle, option, value, name, consequence)
     }
 
     static func set(_ handle: UnsafeMutableRawPointer, _ option: CURLoption, _ value: String, _ name: String) throws {
-        try check(kuvert_curl_set_string(handle, option, value), name)
+        try Curl.set(handle, option, value, name, consequence)
     }
 
-    /// - Throws: `KuvertError.configuration` naming the setting libcurl refused, and why.
     static func check(_ code: CURLcode, _ name: String) throws {
-        guard code == CURLE_OK else {
-            throw KuvertError.configuration(
-                "libcurl refused \(name): \(String(cString: curl_easy_strerror(code))) (curl \(code.rawValue)); no mail is sent until it is fixed.")
-        }
+        try Curl.check(code, name, consequence)
     }
 
     /// libcurl hands every SMTP reply line to the header callback; `lines` keeps them.
