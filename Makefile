@@ -19,8 +19,9 @@ APT_PACKAGES := libcurl4-openssl-dev libsqlite3-dev python3-aiosmtpd systemd chr
   postfix sasl2-bin openssl python3-dkim python3-nacl opendkim opendkim-tools postgresql python3-venv \
   dovecot-imapd
 # From PyPI, for the tests: flufl.bounce, the independent DSN parser that
-# Tests/Support/flufl_verdicts.py cross-checks Kuvert's verdicts with.
-PYTHON_TEST_PACKAGES := flufl.bounce==6.0.0
+# Tests/Support/flufl_verdicts.py cross-checks Kuvert's verdicts with, and
+# schemathesis, the fuzzer Tests/KuvertWebTests/APIFuzzTests.swift runs over the API.
+PYTHON_TEST_PACKAGES := flufl.bounce==6.0.0 schemathesis==4.32.5
 PYENV := .build/pyenv
 # Debian's aiosmtpd belongs to Debian's Python, which need not be first on PATH.
 DEBIAN_PYTHON := /usr/bin/python3
@@ -51,7 +52,7 @@ deps:
 ## pyenv: a virtual environment of Debian's Python with the tests' PyPI packages.
 pyenv: deps
 	@[ -x $(PYENV)/bin/python ] || $(DEBIAN_PYTHON) -m venv $(PYENV)
-	@$(PYENV)/bin/python -c 'import flufl.bounce' 2>/dev/null || $(PYENV)/bin/pip install -q $(PYTHON_TEST_PACKAGES)
+	@$(PYENV)/bin/pip install -q $(PYTHON_TEST_PACKAGES)
 
 ## build: compile the kuvert command (debug).
 build: deps
@@ -59,13 +60,14 @@ build: deps
 
 ## test: build and run the whole suite; the output is kept in .build/test.log and,
 ##       when something fails, what failed is listed again at the end. The
-##       several-nodes test (four kuvert processes and a PostgreSQL cluster) runs
-##       on its own afterwards, so that it does not compete for the two cores with
-##       the tests that measure time.
+##       several-nodes test (four kuvert processes and a PostgreSQL cluster) and
+##       the API fuzzer (schemathesis against kuvert serve) run on their own
+##       afterwards, so that they do not compete for the two cores with the tests
+##       that measure time.
 test: deps pyenv
 	$(SWIFT) build --build-tests
-	@set -o pipefail; { $(SWIFT) test --skip-build --disable-xctest --skip MultiNodeTests \
-	  && $(SWIFT) test --skip-build --disable-xctest --filter MultiNodeTests; } 2>&1 | tee .build/test.log || { \
+	@set -o pipefail; { $(SWIFT) test --skip-build --disable-xctest --skip 'MultiNodeTests|APIFuzzTests' \
+	  && $(SWIFT) test --skip-build --disable-xctest --filter 'MultiNodeTests|APIFuzzTests'; } 2>&1 | tee .build/test.log || { \
 	  echo; echo "== make test failed; what failed:"; grep -E '^(✘|error|Fatal error)' .build/test.log | head -60; exit 1; }
 
 ## run: start `kuvert serve` on http://127.0.0.1:8080 with data in ./data, a demo list,

@@ -18,20 +18,13 @@ struct CampaignCommand: AsyncParsableCommand {
         @OptionGroup var options: ConfigurationOptions
 
         func validate() throws {
-            let trimmed = subject.trimmingCharacters(in: .whitespaces)
-            guard !trimmed.isEmpty, trimmed.count <= Campaign.maximumSubjectLength,
-                  !trimmed.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
-            else { throw ValidationError("--subject must be 1 to \(Campaign.maximumSubjectLength) characters on one line.") }
+            do { _ = try Campaign.validSubject(subject) } catch { throw ValidationError("--subject: \(error)") }
         }
 
         func run() async throws {
             let store = try await Runtime(options).store
-            let markdown = try TermsFile.read(body)
-            let (html, text) = NewsletterMail.bodies(markdown: markdown)
-            let campaign = try await store.createCampaign(
-                Campaign(listId: 0, subject: subject.trimmingCharacters(in: .whitespaces), bodyMarkdown: markdown,
-                         bodyHTML: html, bodyText: text, status: .draft, createdAt: Date()),
-                listSlug: list)
+            let draft = try Campaign.draft(subject: subject, markdown: try TermsFile.read(body), now: Date())
+            let campaign = try await store.createCampaign(draft, listSlug: list, actor: "cli")
             print(campaign.id ?? 0)
         }
     }
@@ -97,13 +90,13 @@ struct CampaignCommand: AsyncParsableCommand {
         func run() async throws {
             var sendAt = Date()
             if let at {
-                guard let date = try? Date(at, strategy: .iso8601) else {
+                guard let date = InternetTime.parse(at) else {
                     throw ValidationError("--at must be an ISO 8601 time such as 2026-12-01T08:00:00Z, not '\(at)'.")
                 }
                 sendAt = date
             }
             let store = try await Runtime(options).store
-            let queued = try await store.queueCampaign(id: id, sendAt: sendAt, now: Date(), batchSize: 50_000)
+            let queued = try await store.queueCampaign(id: id, sendAt: sendAt, now: Date(), batchSize: 50_000, actor: "cli")
             print("Queued \(queued) message\(queued == 1 ? "" : "s") for campaign \(id), due \(sendAt.cliText)Z.")
         }
     }
@@ -158,7 +151,7 @@ struct CampaignCommand: AsyncParsableCommand {
 
     static func change(_ id: Int64, to status: Campaign.Status, options: ConfigurationOptions, done: String) async throws {
         let store = try await Runtime(options).store
-        _ = try await store.changeCampaign(id: id, to: status, now: Date())
+        _ = try await store.changeCampaign(id: id, to: status, now: Date(), actor: "cli")
         print("Campaign \(id) \(done).")
     }
 }

@@ -75,7 +75,8 @@ struct Doctor: AsyncParsableCommand {
         let required = WebDependencies.requiredTemplates + Runtime.mailTemplates
         do {
             _ = try await TemplateRenderer(directory: settings.storage.templatesDirectory, required: required)
-            report("templates", .ok, "\(required.count) templates in \(settings.storage.templatesDirectory)")
+            _ = try APIDocument(templatesDirectory: settings.storage.templatesDirectory)
+            report("templates", .ok, "\(required.count) templates and the API document in \(settings.storage.templatesDirectory)")
         } catch {
             report("templates", .fail, "\(error)")
         }

@@ -54,7 +54,7 @@ struct Serve: AsyncParsableCommand {
             }
         }
         let app = buildApplication(
-            WebDependencies(
+            try WebDependencies(
                 settings: runtime.settings, store: runtime.store, keys: keys, renderer: renderer,
                 mailQueued: { mailer?.wake() }, registry: registry),
             services: runtime.storeServices + (mailer.map { [$0] } ?? []) + [retention] + bounces

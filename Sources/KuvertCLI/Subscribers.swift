@@ -15,7 +15,7 @@ struct Subscribers: AsyncParsableCommand {
 
         @Argument(help: "The CSV file.") var file: String
         @Option(help: "The list to import into.") var list: String
-        @Option(help: "Confirmation mails per second to queue.") var rate: Double = 10
+        @Option(help: "Confirmation mails per second to queue.") var rate: Double = CSVImport.defaultRate
         @OptionGroup var options: ConfigurationOptions
 
         func validate() throws {
@@ -31,11 +31,7 @@ struct Subscribers: AsyncParsableCommand {
             let importer = CSVImport(
                 store: store, suppression: try runtime.keys().suppression,
                 resendWindow: runtime.settings.subscriptions.resendWindow, rate: rate)
-            let report = try await importer.run(text, listSlug: list, now: Date())
-            _ = try await store.recordAudit(
-                AuditEvent(occurredAt: Date(), actor: "cli", action: "subscribers.imported",
-                           detail: "\(report.queued) queued, \(report.refused.count) refused"),
-                address: nil)
+            let report = try await importer.run(text, listSlug: list, actor: "cli", now: Date())
             print("Queued \(report.queued) confirmation mail\(report.queued == 1 ? "" : "s"); "
                 + "\(report.alreadyPending) already pending, \(report.alreadyActive) already subscribed, \(report.refused.count) refused.")
             for refusal in report.refused { print("line \(refusal.line): \(refusal.reason)") }

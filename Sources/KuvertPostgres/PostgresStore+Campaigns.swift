@@ -3,7 +3,7 @@ import KuvertCore
 import PostgresNIO
 
 extension PostgresStore: CampaignStore {
-    public func createCampaign(_ campaign: Campaign, listSlug: String) async throws -> Campaign {
+    public func createCampaign(_ campaign: Campaign, listSlug: String, actor: String) async throws -> Campaign {
         try await transaction { c in
             var campaign = campaign
             let (listId, _) = try await Self.listKey(c, slug: listSlug)
@@ -19,7 +19,7 @@ extension PostgresStore: CampaignStore {
             try await c.run(
                 """
                 INSERT INTO auditEvent (occurredAt, actor, action, listId, detail)
-                VALUES (\(campaign.createdAt), 'cli', 'campaign.created', \(listId), \("campaign \(id)"))
+                VALUES (\(campaign.createdAt), \(actor), 'campaign.created', \(listId), \("campaign \(id)"))
                 """)
             return campaign
         }
@@ -30,7 +30,7 @@ extension PostgresStore: CampaignStore {
         return found.map { ($0.campaign, $0.list) }
     }
 
-    public func queueCampaign(id: Int64, sendAt: Date, now: Date, batchSize: Int) async throws -> Int {
+    public func queueCampaign(id: Int64, sendAt: Date, now: Date, batchSize: Int, actor: String) async throws -> Int {
         let listId = try await transaction { c -> Int64 in
             guard let found = try await Self.campaign(c, id: id, locking: true) else { throw KuvertError.unknownCampaign(id) }
             guard found.campaign.status != .cancelled else {
@@ -44,7 +44,7 @@ extension PostgresStore: CampaignStore {
                     WHERE id = \(id)
                 )
                 INSERT INTO auditEvent (occurredAt, actor, action, listId, detail)
-                VALUES (\(now), 'cli', 'campaign.queued', \(found.campaign.listId), \("campaign \(id)"))
+                VALUES (\(now), \(actor), 'campaign.queued', \(found.campaign.listId), \("campaign \(id)"))
                 """)
             return found.campaign.listId
         }
@@ -92,7 +92,7 @@ extension PostgresStore: CampaignStore {
         }
     }
 
-    public func changeCampaign(id: Int64, to status: Campaign.Status, now: Date) async throws -> Campaign {
+    public func changeCampaign(id: Int64, to status: Campaign.Status, now: Date, actor: String) async throws -> Campaign {
         try await transaction { c in
             guard var campaign = try await Self.campaign(c, id: id, locking: true)?.campaign else {
                 throw KuvertError.unknownCampaign(id)
@@ -111,14 +111,14 @@ extension PostgresStore: CampaignStore {
             try await c.run(
                 """
                 INSERT INTO auditEvent (occurredAt, actor, action, listId, detail)
-                VALUES (\(now), 'cli', \("campaign.\(status == .sending ? "resumed" : status.rawValue)"), \(campaign.listId),
+                VALUES (\(now), \(actor), \("campaign.\(status == .sending ? "resumed" : status.rawValue)"), \(campaign.listId),
                         \("campaign \(id)"))
                 """)
             return campaign
         }
     }
 
-    public func campaignProgress(id: Int64?, now: Date) async throws -> [CampaignProgress] {
+    public func campaignProgress(id: Int64?, before: Int64?, limit: Int, now: Date) async throws -> [CampaignProgress] {
         try await connection { c in
             try await c.rows(
                 """
@@ -131,8 +131,8 @@ extension PostgresStore: CampaignStore {
                   count(m.id) FILTER (WHERE m.status = 'sent' AND m.sentAt > \(now.addingTimeInterval(-60))) AS lastMinute
                 FROM campaign c JOIN mailingList l ON l.id = c.listId
                 LEFT JOIN outboxMessage m ON m.campaignId = c.id AND m.kind = 'newsletter'
-                WHERE \(id)::bigint IS NULL OR c.id = \(id)
-                GROUP BY c.id, l.slug ORDER BY c.id DESC LIMIT 50
+                WHERE (\(id)::bigint IS NULL OR c.id = \(id)) AND (\(before)::bigint IS NULL OR c.id < \(before))
+                GROUP BY c.id, l.slug ORDER BY c.id DESC LIMIT \(max(limit, 0))
                 """
             ).map { row in
                 CampaignProgress(

@@ -16,6 +16,8 @@ public struct WebDependencies: Sendable {
     /// The signer of links and the key of erased addresses' hashes.
     public var keys: KeyRing
     public var renderer: TemplateRenderer
+    /// The API's OpenAPI document, served at `/api/v1/openapi.json`.
+    public var apiDocument: APIDocument
     /// Called after a request queued mail, to wake a mailer in this process.
     public var mailQueued: @Sendable () -> Void
     /// Where this process's metrics are kept; `/metrics` shows it.
@@ -23,17 +25,19 @@ public struct WebDependencies: Sendable {
     public var metrics: KuvertMetrics { Self.metrics(registry) }
 
     /// The web layer's part of `settings`: no SMTP credentials, no mailer settings.
+    /// - Throws: `KuvertError.configuration` when the templates directory has no API document.
     public init(
         settings: Settings, store: any KuvertStore, keys: KeyRing, renderer: TemplateRenderer,
         mailQueued: @escaping @Sendable () -> Void = {},
         registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
-    ) {
+    ) throws {
         self.http = settings.http
         self.security = settings.security
         self.subscriptions = settings.subscriptions
         self.store = store
         self.keys = keys
         self.renderer = renderer
+        self.apiDocument = try APIDocument(templatesDirectory: settings.storage.templatesDirectory)
         self.mailQueued = mailQueued
         self.registry = registry
     }
@@ -62,6 +66,7 @@ public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequest
     router.add(middleware: ErrorResponseMiddleware())
     let limits = RequestLimits(
         perClient: RateLimiter(security.clientRateLimit), perAddress: RateLimiter(security.addressRateLimit),
+        perToken: RateLimiter(security.apiRateLimit),
         shared: (dependencies.store as? any SharedRateLimits).map { ($0, dependencies.keys.suppression) })
     let pages = Pages(renderer: dependencies.renderer)
     let mailQueued = DelayedWake(dependencies.mailQueued)
@@ -90,7 +95,11 @@ public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequest
     HealthController(store: dependencies.store).register(on: router)
     APIController(
         store: dependencies.store, intake: SubscriptionIntake(store: dependencies.store, resendWindow: subscriptions.resendWindow),
-        suppression: dependencies.keys.suppression, maximumBodyBytes: http.maxBodyBytes, mailQueued: mailQueued
+        importer: CSVImport(
+            store: dependencies.store, suppression: dependencies.keys.suppression, resendWindow: subscriptions.resendWindow,
+            rate: CSVImport.defaultRate),
+        suppression: dependencies.keys.suppression, limits: limits, document: dependencies.apiDocument,
+        maximumBodyBytes: http.maxBodyBytes, mailQueued: mailQueued
     ).register(on: router)
     // With a metrics listener of their own, metrics are served there only;
     // otherwise here, to loopback clients only.

@@ -12,6 +12,8 @@ struct FormFields: Sendable {
         case duplicate(String)
         case notAString(String)
         case tooManyFields
+        /// A field the route does not read (the API refuses them; forms ignore them).
+        case unknownField(String)
         /// The body did not arrive within the deadline.
         case tooSlow(seconds: Int)
     }
@@ -32,12 +34,36 @@ struct FormFields: Sendable {
     /// Reads and parses a request body of at most `limit` bytes, arriving within `deadline`.
     static func read(_ request: Request, limit: Int, deadline: Duration = bodyDeadline) async throws(Problem) -> FormFields {
         guard let encoding = encoding(of: request) else { throw .unsupportedMediaType }
+        let bytes = Array(try await body(request, limit: limit, deadline: deadline).readableBytesView)
+        switch encoding {
+        case .form: return FormFields(encoding: .form, values: try parseURLEncoded(bytes))
+        case .json: return FormFields(encoding: .json, values: try parseJSON(bytes))
+        }
+    }
+
+    /// A JSON object of strings as the API reads it, stricter than a form: only
+    /// the fields in `allowed`, and no `null`s.
+    static func readJSON(_ request: Request, limit: Int, allowed: Set<String>) async throws(Problem) -> FormFields {
+        guard encoding(of: request) == .json else { throw .unsupportedMediaType }
+        return try json(Array(try await body(request, limit: limit).readableBytesView), allowed: allowed)
+    }
+
+    /// `bytes` read as `readJSON` reads a body.
+    static func json(_ bytes: [UInt8], allowed: Set<String>) throws(Problem) -> FormFields {
+        let values = try parseJSON(bytes, nullsAllowed: false)
+        if let unknown = values.keys.sorted().first(where: { !allowed.contains($0) }) { throw .unknownField(unknown) }
+        return FormFields(encoding: .json, values: values)
+    }
+
+    /// The raw body of at most `limit` bytes, or `.tooSlow` when it takes longer
+    /// than `deadline`: a client trickling its body would otherwise hold its
+    /// connection for ever.
+    static func body(_ request: Request, limit: Int, deadline: Duration = bodyDeadline) async throws(Problem) -> ByteBuffer {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             throw .tooLarge(limit: limit)
         }
-        let buffer: ByteBuffer
         do {
-            buffer = try await collect(request.body, limit: limit, deadline: deadline)
+            return try await collect(request.body, limit: limit, deadline: deadline)
         } catch let problem as Problem {
             throw problem
         } catch let error as HTTPError where error.status == .contentTooLarge {
@@ -45,15 +71,8 @@ struct FormFields: Sendable {
         } catch {
             throw .malformed("The request body could not be read.")
         }
-        let bytes = Array(buffer.readableBytesView)
-        switch encoding {
-        case .form: return FormFields(encoding: .form, values: try parseURLEncoded(bytes))
-        case .json: return FormFields(encoding: .json, values: try parseJSON(bytes))
-        }
     }
 
-    /// The body, or `.tooSlow` when it takes longer than `deadline`: a client
-    /// trickling its body would otherwise hold its connection for ever.
     private static func collect(_ body: RequestBody, limit: Int, deadline: Duration) async throws -> ByteBuffer {
         try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
             group.addTask { try await body.collect(upTo: limit) }
@@ -107,7 +126,7 @@ struct FormFields: Sendable {
         component.replacingOccurrences(of: "+", with: " ").removingPercentEncoding
     }
 
-    static func parseJSON(_ bytes: [UInt8]) throws(Problem) -> [String: String] {
+    static func parseJSON(_ bytes: [UInt8], nullsAllowed: Bool = true) throws(Problem) -> [String: String] {
         // Only a flat object is meaningful; refusing nesting early keeps hostile
         // documents from costing parser time and stack.
         guard nestingDepth(bytes) <= 2 else { throw .malformed("The JSON body must be one flat object.") }
@@ -123,7 +142,7 @@ struct FormFields: Sendable {
         for (name, value) in dictionary {
             switch value {
             case let string as String: values[name] = string
-            case is NSNull: continue
+            case is NSNull where nullsAllowed: continue
             default: throw .notAString(name)
             }
         }

@@ -9,6 +9,7 @@ import KuvertCore
 struct RequestLimits: Sendable {
     let perClient: RateLimiter
     let perAddress: RateLimiter
+    let perToken: RateLimiter
     /// The store's shared counts, and the key that hashes what they count
     /// (client and target addresses are personal data: never stored in clear).
     let shared: (counts: any SharedRateLimits, key: SuppressionKey)?
@@ -23,6 +24,11 @@ struct RequestLimits: Sendable {
     func address(_ raw: String) async -> Int? {
         let key = (try? EmailAddress(raw).key) ?? String(raw.trimmingCharacters(in: .whitespaces).lowercased().prefix(320))
         return await check(perAddress, scope: "address", key: key)
+    }
+
+    /// Seconds to wait when the API token `name` has made too many requests.
+    func token(_ name: String) async -> Int? {
+        await check(perToken, scope: "token", key: name)
     }
 
     /// The local count first (it also stops a flood before it reaches the

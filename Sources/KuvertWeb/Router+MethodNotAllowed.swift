@@ -2,8 +2,11 @@ import Hummingbird
 
 extension Router where Context == KuvertRequestContext {
     /// The methods a known path answers `405 Method Not Allowed` for when it has
-    /// no route for them (others, such as `TRACE`, stay `404`).
-    static var answeredMethods: [HTTPRequest.Method] { [.get, .head, .post, .put, .delete, .patch, .options] }
+    /// no route for them (others, such as `CONNECT`, stay `404`). `QUERY` is
+    /// the safe method with a body of the HTTP working group's current draft.
+    static var answeredMethods: [HTTPRequest.Method] {
+        [.get, .head, .post, .put, .delete, .patch, .options, .trace, HTTPRequest.Method("QUERY")!]
+    }
 
     /// Gives every path with routes a `405` with `Allow` for the other common
     /// methods, instead of Hummingbird's `404`. Call after every route is added;

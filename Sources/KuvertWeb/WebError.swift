@@ -29,6 +29,8 @@ struct WebError: Error, Equatable {
             self.init(status: .unprocessableContent, code: "invalid_field", message: "The field '\(Self.clip(name))' must be a string.")
         case .tooSlow(let seconds):
             self.init(status: .requestTimeout, code: "request_timeout", message: "The request body did not arrive within \(seconds) seconds.")
+        case .unknownField(let name):
+            self.init(status: .unprocessableContent, code: "unknown_field", message: "The field '\(Self.clip(name))' is not one this route reads.")
         case .tooManyFields:
             self.init(status: .unprocessableContent, code: "too_many_fields", message: "The form has more than \(FormFields.maximumFieldCount) fields.")
         }

@@ -25,7 +25,7 @@ struct CampaignTests {
         let campaign = try await harness.store.database.createCampaign(
             Campaign(listId: 0, subject: "Höstens nyheter: årsmöte & räksmörgåsar", bodyMarkdown: Self.body,
                      bodyHTML: html, bodyText: text, status: .draft, createdAt: Date()),
-            listSlug: "news")
+            listSlug: "news", actor: "cli")
         return try #require(campaign.id)
     }
 
@@ -37,15 +37,15 @@ struct CampaignTests {
     func exactlyOnce() async throws {
         let harness = try await MailerHarness { $0.mailer.connections = 4 }
         let id = try await prepare(harness, active: 500, pending: 20, unsubscribed: 20)
-        #expect(try await harness.store.database.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 64) == 500)
-        #expect(try await harness.store.database.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 64) == 0)
+        #expect(try await harness.store.database.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 64, actor: "cli") == 500)
+        #expect(try await harness.store.database.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 64, actor: "cli") == 0)
         try await harness.withMailer { _ in
             try await harness.waitForOutbox("all sent", timeout: 60) { messages in
                 messages.filter { $0.kind == .newsletter }.allSatisfy { $0.status == .sent }
             }
         }
         // Again, after everything went out: still nothing new.
-        #expect(try await harness.store.database.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 64) == 0)
+        #expect(try await harness.store.database.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 64, actor: "cli") == 0)
         try await harness.withMailer { mailer in try await harness.waitUntilLooked(mailer) }
         let recipients = harness.server.messages().flatMap(\.to)
         #expect(recipients.count == 500)
@@ -58,7 +58,7 @@ struct CampaignTests {
     func headersAndEncoding() async throws {
         let harness = try await MailerHarness { $0.mail.unsubscribeMailto = "unsubscribe@example.se" }
         let id = try await prepare(harness, active: 2)
-        _ = try await harness.store.database.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 10)
+        _ = try await harness.store.database.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 10, actor: "cli")
         try await harness.withMailer { _ in try await harness.server.waitFor { harness.server.messages().count == 2 } }
         let first = try #require(harness.server.messages().first { $0.to == ["reader0@example.se"] })
         let mail = try first.parsed()
@@ -91,7 +91,7 @@ struct CampaignTests {
     func messageRetention() async throws {
         let harness = try await MailerHarness()
         let id = try await prepare(harness, active: 5)
-        _ = try await harness.store.database.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 10)
+        _ = try await harness.store.database.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 10, actor: "cli")
         try await harness.withMailer { _ in
             try await harness.waitForOutbox("all sent") { $0.filter { $0.kind == .newsletter }.allSatisfy { $0.status == .sent } }
         }
@@ -134,7 +134,7 @@ struct CampaignTests {
     func unsubscribeBeforeSend() async throws {
         let harness = try await MailerHarness()
         let id = try await prepare(harness, active: 3)
-        _ = try await harness.store.database.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 10)
+        _ = try await harness.store.database.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 10, actor: "cli")
         _ = try await harness.store.database.unsubscribe(
             subscriptionId: 2, origin: RequestOrigin(ip: nil, userAgent: nil, source: "one-click"), now: Date())
         try await harness.withMailer { _ in
@@ -152,14 +152,14 @@ struct CampaignTests {
     func pauseAndResume() async throws {
         let harness = try await MailerHarness()
         let id = try await prepare(harness, active: 20)
-        _ = try await harness.store.database.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 10)
-        _ = try await harness.store.database.changeCampaign(id: id, to: .paused, now: Date())
+        _ = try await harness.store.database.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 10, actor: "cli")
+        _ = try await harness.store.database.changeCampaign(id: id, to: .paused, now: Date(), actor: "cli")
         try await harness.withMailer { mailer in
             // A worker that runs and finds only paused messages sends nothing.
             try await harness.waitUntilLooked(mailer)
             #expect(harness.server.messages().isEmpty)
             #expect(try await newsletters(harness).allSatisfy { $0.status == .queued })
-            _ = try await harness.store.database.changeCampaign(id: id, to: .sending, now: Date())
+            _ = try await harness.store.database.changeCampaign(id: id, to: .sending, now: Date(), actor: "cli")
             mailer.wake()
             try await harness.server.waitFor { harness.server.messages().count == 20 }
         }
@@ -170,16 +170,16 @@ struct CampaignTests {
     func cancel() async throws {
         let harness = try await MailerHarness()
         let id = try await prepare(harness, active: 10)
-        _ = try await harness.store.database.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 10)
-        _ = try await harness.store.database.changeCampaign(id: id, to: .cancelled, now: Date())
+        _ = try await harness.store.database.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 10, actor: "cli")
+        _ = try await harness.store.database.changeCampaign(id: id, to: .cancelled, now: Date(), actor: "cli")
         try await harness.withMailer { mailer in try await harness.waitUntilLooked(mailer) }
         #expect(harness.server.messages().isEmpty)
         #expect(try await newsletters(harness).allSatisfy { $0.status == .skipped && $0.lastReply == "campaign cancelled" })
         await #expect(throws: KuvertError.self) {
-            try await harness.store.database.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 10)
+            try await harness.store.database.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 10, actor: "cli")
         }
         await #expect(throws: KuvertError.self) {
-            try await harness.store.database.changeCampaign(id: id, to: .sending, now: Date())
+            try await harness.store.database.changeCampaign(id: id, to: .sending, now: Date(), actor: "cli")
         }
     }
 
@@ -188,7 +188,7 @@ struct CampaignTests {
         let harness = try await MailerHarness()
         let id = try await prepare(harness, active: 3)
         _ = try await harness.store.database.queueCampaign(
-            id: id, sendAt: Date().addingTimeInterval(3_600), now: Date(), batchSize: 10)
+            id: id, sendAt: Date().addingTimeInterval(3_600), now: Date(), batchSize: 10, actor: "cli")
         try await harness.withMailer { mailer in try await harness.waitUntilLooked(mailer) }
         #expect(harness.server.messages().isEmpty)
         #expect(try await newsletters(harness).allSatisfy { $0.status == .queued })

@@ -185,7 +185,7 @@ extension MailerHarness {
             // The confirmation mail is not what these tests look at.
             try db.execute(sql: "UPDATE outboxMessage SET status = 'skipped'")
         }
-        _ = try await store.database.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 10)
+        _ = try await store.database.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 10, actor: "cli")
         try await withMailer { _ in try await server.waitFor { self.server.messages().count == 1 } }
         return try #require(server.messages().first).raw
     }
@@ -196,7 +196,7 @@ extension MailerHarness {
         let (html, text) = NewsletterMail.bodies(markdown: body)
         let campaign = try await store.database.createCampaign(
             Campaign(listId: 0, subject: subject, bodyMarkdown: body, bodyHTML: html, bodyText: text, status: .draft, createdAt: Date()),
-            listSlug: "news")
+            listSlug: "news", actor: "cli")
         return try #require(campaign.id)
     }
 }

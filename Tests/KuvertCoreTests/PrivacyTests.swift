@@ -26,8 +26,8 @@ struct PrivacyTests {
         let (html, text) = NewsletterMail.bodies(markdown: "Hej")
         let campaign = try await harness.store.database.createCampaign(
             Campaign(listId: 0, subject: "Nummer 1", bodyMarkdown: "Hej", bodyHTML: html, bodyText: text, status: .draft, createdAt: Date()),
-            listSlug: "news")
-        _ = try await harness.store.database.queueCampaign(id: try #require(campaign.id), sendAt: Date(), now: Date(), batchSize: 10)
+            listSlug: "news", actor: "cli")
+        _ = try await harness.store.database.queueCampaign(id: try #require(campaign.id), sendAt: Date(), now: Date(), batchSize: 10, actor: "cli")
         // The confirmation mail is skipped (confirmed before it left); the newsletter goes.
         try await harness.withMailer { _ in
             try await harness.waitForOutbox("both done") { $0.count == 2 && $0.allSatisfy { $0.status == .sent || $0.status == .skipped } }

@@ -145,10 +145,10 @@ struct StoreScenarioTests {
             try await subject.execute("UPDATE outboxMessage SET status = 'skipped'")
             let draft = try await store.createCampaign(
                 Campaign(listId: 0, subject: "Autumn", bodyMarkdown: "# Hi", bodyHTML: "<h1>Hi</h1>", bodyText: "Hi",
-                         status: .draft, createdAt: Date()), listSlug: "news")
+                         status: .draft, createdAt: Date()), listSlug: "news", actor: "cli")
             let id = try #require(draft.id)
             await #expect(throws: KuvertError.unknownList("gone")) {
-                try await store.createCampaign(draft, listSlug: "gone")
+                try await store.createCampaign(draft, listSlug: "gone", actor: "cli")
             }
             let (found, list) = try #require(try await store.campaign(id: id))
             #expect(found.subject == "Autumn" && found.status == .draft && list.slug == "news")
@@ -156,25 +156,25 @@ struct StoreScenarioTests {
 
             let testId = try await store.queueTestMessage(campaignId: id, to: try EmailAddress("editor@example.se"), now: Date())
             #expect(try await store.outboxMessage(id: testId)?.kind == .test)
-            #expect(try await store.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 3) == 7)
-            #expect(try await store.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 3) == 0)
+            #expect(try await store.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 3, actor: "cli") == 7)
+            #expect(try await store.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 3, actor: "cli") == 0)
             #expect(try await store.campaign(id: id)?.0.status == .sending)
             var progress = try #require(try await store.campaignProgress(id: id, now: Date()).first)
             #expect(progress.queued == 7 && progress.total == 7 && progress.listSlug == "news")
 
-            #expect(try await store.changeCampaign(id: id, to: .paused, now: Date()).status == .paused)
+            #expect(try await store.changeCampaign(id: id, to: .paused, now: Date(), actor: "cli").status == .paused)
             // Paused: only the test copy can be claimed.
             let leased = try await subject.delivery { try $0.leaseDueMessages(limit: 100, leaseFor: 60, holder: Self.holder, now: Date()) }
             #expect(leased.map(\.message.kind) == [.test])
             #expect(leased.first?.address == "editor@example.se" && leased.first?.campaign?.subject == "Autumn")
-            #expect(try await store.changeCampaign(id: id, to: .sending, now: Date()).status == .sending)
-            await #expect(throws: KuvertError.self) { try await store.changeCampaign(id: id, to: .draft, now: Date()) }
-            #expect(try await store.changeCampaign(id: id, to: .cancelled, now: Date()).status == .cancelled)
+            #expect(try await store.changeCampaign(id: id, to: .sending, now: Date(), actor: "cli").status == .sending)
+            await #expect(throws: KuvertError.self) { try await store.changeCampaign(id: id, to: .draft, now: Date(), actor: "cli") }
+            #expect(try await store.changeCampaign(id: id, to: .cancelled, now: Date(), actor: "cli").status == .cancelled)
             progress = try #require(try await store.campaignProgress(id: nil, now: Date()).first)
             #expect(progress.skipped == 7 && progress.queued == 0)
-            await #expect(throws: KuvertError.self) { try await store.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 3) }
+            await #expect(throws: KuvertError.self) { try await store.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 3, actor: "cli") }
             await #expect(throws: KuvertError.unknownCampaign(id + 100)) {
-                try await store.changeCampaign(id: id + 100, to: .paused, now: Date())
+                try await store.changeCampaign(id: id + 100, to: .paused, now: Date(), actor: "cli")
             }
             #expect(try await subject.texts("SELECT action FROM auditEvent WHERE action LIKE 'campaign.%' ORDER BY id")
                 == ["campaign.created", "campaign.queued", "campaign.queued", "campaign.paused", "campaign.resumed", "campaign.cancelled"])
@@ -398,7 +398,7 @@ struct StoreScenarioTests {
             let testId = try await store.queueTestMessage(
                 campaignId: try #require(try await store.createCampaign(
                     Campaign(listId: 0, subject: "S", bodyMarkdown: "b", bodyHTML: "b", bodyText: "b", status: .draft, createdAt: now),
-                    listSlug: "news").id),
+                    listSlug: "news", actor: "cli").id),
                 to: address, now: now)
             let hash = String(repeating: "e", count: 64)
             #expect(try await store.erase(address, suppressionHash: hash, actor: "cli", now: now))
@@ -449,8 +449,8 @@ struct StoreScenarioTests {
 
             let campaign = try #require(try await store.createCampaign(
                 Campaign(listId: 0, subject: "S", bodyMarkdown: "b", bodyHTML: "b", bodyText: "b", status: .draft, createdAt: old),
-                listSlug: "news").id)
-            #expect(try await store.queueCampaign(id: campaign, sendAt: old, now: old, batchSize: 10) == 1)
+                listSlug: "news", actor: "cli").id)
+            #expect(try await store.queueCampaign(id: campaign, sendAt: old, now: old, batchSize: 10, actor: "cli") == 1)
             let claimed = try await subject.delivery { try $0.leaseDueMessages(limit: 10, leaseFor: 60, holder: Self.holder, now: old) }
             for id in claimed.compactMap(\.message.id) {
                 try await subject.delivery { try $0.recordDelivery(id, .sent(SendOutcome(code: 250, reply: "ok")), bounceLimit: 3, now: old) }
@@ -479,7 +479,7 @@ struct StoreScenarioTests {
             #expect(try await subject.store.erase(address, suppressionHash: before.suppression.hash(address), actor: "cli", now: Date()))
             func importing(_ ring: KeyRing) async throws -> CSVImport.Report {
                 try await CSVImport(store: subject.store, suppression: ring.suppression, resendWindow: 600, rate: 1000)
-                    .run("email\nGone@example.se\n", listSlug: "news", now: Date())
+                    .run("email\nGone@example.se\n", listSlug: "news", actor: "cli", now: Date())
             }
             let rotated = try await importing(KeyRing(keys: [new, old]))
             #expect(rotated.queued == 0 && rotated.refused.first?.reason.hasPrefix("Erased at the person's request") == true)

@@ -6,6 +6,8 @@ public struct SecuritySettings: Sendable {
     public var clientRateLimit: RateLimiter.Limit
     /// `KUVERT_ADDRESS_RATE_LIMIT`: requests naming one target address (subscribe, privacy link), from anyone.
     public var addressRateLimit: RateLimiter.Limit
+    /// `KUVERT_API_RATE_LIMIT`: requests per API token to `/api/v1/`.
+    public var apiRateLimit: RateLimiter.Limit
     /// `KUVERT_TRUSTED_PROXIES`: proxies whose `X-Forwarded-For` is believed:
     /// IPv4 addresses or CIDR ranges, IPv6 addresses.
     public var trustedProxies: [String]
@@ -20,6 +22,7 @@ public struct SecuritySettings: Sendable {
     public init() {
         clientRateLimit = .init(count: 30, window: 60)
         addressRateLimit = .init(count: 5, window: 3_600)
+        apiRateLimit = .init(count: 600, window: 60)
         trustedProxies = []
         formMinimumSeconds = 3
         answerFloor = 0.01
@@ -32,6 +35,9 @@ public struct SecuritySettings: Sendable {
         }
         if let text = source.string("KUVERT_ADDRESS_RATE_LIMIT") {
             addressRateLimit = try RateLimiter.Limit(parsing: text, setting: "KUVERT_ADDRESS_RATE_LIMIT")
+        }
+        if let text = source.string("KUVERT_API_RATE_LIMIT") {
+            apiRateLimit = try RateLimiter.Limit(parsing: text, setting: "KUVERT_API_RATE_LIMIT")
         }
         if let text = source.string("KUVERT_TRUSTED_PROXIES") {
             trustedProxies = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }

@@ -7,14 +7,14 @@ extension Campaign: FetchableRecord, MutablePersistableRecord, StoreTimeRecord {
 }
 
 extension AppDatabase: CampaignStore {
-    public func createCampaign(_ campaign: Campaign, listSlug: String) async throws -> Campaign {
+    public func createCampaign(_ campaign: Campaign, listSlug: String, actor: String) async throws -> Campaign {
         try await writer.write { db in
             var campaign = campaign
             let list = try Self.list(db, slug: listSlug)
             campaign.listId = try list.id.orThrow()
             try campaign.insert(db)
             var audit = AuditEvent(
-                occurredAt: campaign.createdAt, actor: "cli", action: "campaign.created", listId: list.id,
+                occurredAt: campaign.createdAt, actor: actor, action: "campaign.created", listId: list.id,
                 detail: "campaign \(campaign.id ?? 0)")
             try audit.insert(db)
             return campaign
@@ -28,7 +28,7 @@ extension AppDatabase: CampaignStore {
         }
     }
 
-    public func queueCampaign(id: Int64, sendAt: Date, now: Date, batchSize: Int) async throws -> Int {
+    public func queueCampaign(id: Int64, sendAt: Date, now: Date, batchSize: Int, actor: String) async throws -> Int {
         let listId = try await writer.write { db -> Int64 in
             guard var campaign = try Campaign.fetchOne(db, key: id) else { throw KuvertError.unknownCampaign(id) }
             guard campaign.status != .cancelled else {
@@ -39,7 +39,7 @@ extension AppDatabase: CampaignStore {
             campaign.queuedAt = now
             try campaign.update(db)
             var audit = AuditEvent(
-                occurredAt: now, actor: "cli", action: "campaign.queued", listId: campaign.listId, detail: "campaign \(id)")
+                occurredAt: now, actor: actor, action: "campaign.queued", listId: campaign.listId, detail: "campaign \(id)")
             try audit.insert(db)
             return campaign.listId
         }
@@ -84,7 +84,7 @@ extension AppDatabase: CampaignStore {
         }
     }
 
-    public func changeCampaign(id: Int64, to status: Campaign.Status, now: Date) async throws -> Campaign {
+    public func changeCampaign(id: Int64, to status: Campaign.Status, now: Date, actor: String) async throws -> Campaign {
         try await writer.write { db in
             guard var campaign = try Campaign.fetchOne(db, key: id) else { throw KuvertError.unknownCampaign(id) }
             guard try campaign.status.changes(to: status, campaign: id) else { return campaign }
@@ -99,14 +99,14 @@ extension AppDatabase: CampaignStore {
                     arguments: [id])
             }
             var audit = AuditEvent(
-                occurredAt: now, actor: "cli", action: "campaign.\(status == .sending ? "resumed" : status.rawValue)",
+                occurredAt: now, actor: actor, action: "campaign.\(status == .sending ? "resumed" : status.rawValue)",
                 listId: campaign.listId, detail: "campaign \(id)")
             try audit.insert(db)
             return campaign
         }
     }
 
-    public func campaignProgress(id: Int64?, now: Date) async throws -> [CampaignProgress] {
+    public func campaignProgress(id: Int64?, before: Int64?, limit: Int, now: Date) async throws -> [CampaignProgress] {
         try await writer.read { db in
             // One query: each campaign with its list's slug and its newsletters'
             // counts, plus the totals of messages message retention deleted.
@@ -123,10 +123,13 @@ extension AppDatabase: CampaignStore {
                     FROM campaign
                     JOIN mailingList ON mailingList.id = campaign.listId
                     LEFT JOIN outboxMessage AS message ON message.campaignId = campaign.id AND message.kind = 'newsletter'
-                    WHERE :id IS NULL OR campaign.id = :id
-                    GROUP BY campaign.id ORDER BY campaign.id DESC LIMIT 50
+                    WHERE (:id IS NULL OR campaign.id = :id) AND (:before IS NULL OR campaign.id < :before)
+                    GROUP BY campaign.id ORDER BY campaign.id DESC LIMIT :limit
                     """,
-                arguments: ["id": id, "minuteAgo": StoreTime.value(now.addingTimeInterval(-60))])
+                arguments: [
+                    "id": id, "before": before, "limit": max(limit, 0),
+                    "minuteAgo": StoreTime.value(now.addingTimeInterval(-60)),
+                ])
             return try rows.map { row in
                 CampaignProgress(
                     campaign: try Campaign(row: row), listSlug: row["listSlug"], queued: row["queuedCount"],

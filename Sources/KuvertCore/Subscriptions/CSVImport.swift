@@ -21,22 +21,29 @@ public struct CSVImport: Sendable {
         }
     }
 
-    private let store: any SubscriptionStore & PrivacyStore
+    /// Confirmation mails per second an import queues unless told otherwise.
+    public static let defaultRate: Double = 10
+
+    private let store: any SubscriptionStore & PrivacyStore & ListStore
     private let suppression: SuppressionKey
     private let resendWindow: TimeInterval
     /// Confirmation mails per second the import queues.
     private let rate: Double
 
-    public init(store: any SubscriptionStore & PrivacyStore, suppression: SuppressionKey, resendWindow: TimeInterval, rate: Double) {
+    public init(store: any SubscriptionStore & PrivacyStore & ListStore, suppression: SuppressionKey, resendWindow: TimeInterval, rate: Double) {
         self.store = store
         self.suppression = suppression
         self.resendWindow = resendWindow
         self.rate = rate
     }
 
-    /// Imports `text` into the list `listSlug`.
+    /// Imports `text` into the list `listSlug` for `actor` (`cli`, `api:NAME`):
+    /// each new address gets a pending subscription whose consent ledger names
+    /// the import as its source, and the import as a whole is audited.
     /// - Throws: `KuvertError.unknownList`; store errors.
-    public func run(_ text: String, listSlug: String, now: Date) async throws -> Report {
+    public func run(_ text: String, listSlug: String, actor: String, now: Date) async throws -> Report {
+        let source = actor == "cli" ? "import" : "import \(actor)"
+        _ = try await store.mailingList(slug: listSlug)
         var report = Report()
         var seen: [String: Int] = [:]
         for (index, fields) in Self.rows(text).enumerated() {
@@ -74,7 +81,7 @@ public struct CSVImport: Sendable {
             var request = SubscriptionRequest(
                 address: address, listSlug: listSlug, name: name,
                 language: fields.count > 2 ? Language(tag: fields[2].trimmingCharacters(in: .whitespaces)) : nil,
-                origin: RequestOrigin(ip: nil, userAgent: nil, source: "import"), actor: "cli")
+                origin: RequestOrigin(ip: nil, userAgent: nil, source: source), actor: actor)
             request.confirmationDueAt = now.addingTimeInterval(Double(report.queued) / rate)
             switch try await store.subscribe(request, resendWindow: resendWindow, now: now) {
             case .confirmationQueued: report.queued += 1
@@ -82,6 +89,10 @@ public struct CSVImport: Sendable {
             case .alreadyActive: report.alreadyActive += 1
             }
         }
+        _ = try await store.recordAudit(
+            AuditEvent(occurredAt: now, actor: actor, action: "subscribers.imported",
+                       detail: "\(report.queued) queued, \(report.refused.count) refused"),
+            address: nil)
         return report
     }
 

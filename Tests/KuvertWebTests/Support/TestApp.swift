@@ -24,7 +24,8 @@ final class TestApp: Sendable {
         resendWindow: TimeInterval = 3_600, confirmTTL: TimeInterval = 7 * 86_400, maxBodyBytes: Int = 16 * 1024,
         smtpURL: String? = nil, mailer: MailerBox? = nil,
         clientRateLimit: RateLimiter.Limit = .init(count: 100_000, window: 60),
-        addressRateLimit: RateLimiter.Limit = .init(count: 100_000, window: 60), trustedProxies: [String] = [],
+        addressRateLimit: RateLimiter.Limit = .init(count: 100_000, window: 60),
+        apiRateLimit: RateLimiter.Limit = .init(count: 100_000, window: 60), trustedProxies: [String] = [],
         idleTimeout: TimeInterval = 30, metricsListen: (host: String, port: Int)? = nil, formMinimumSeconds: TimeInterval = 3
     ) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("kuvert-web-\(UUID().uuidString)").path
@@ -37,16 +38,18 @@ final class TestApp: Sendable {
         if let smtpURL { settings.smtp.url = smtpURL }
         settings.security.clientRateLimit = clientRateLimit
         settings.security.addressRateLimit = addressRateLimit
+        settings.security.apiRateLimit = apiRateLimit
         settings.security.trustedProxies = trustedProxies
         settings.http.idleTimeout = idleTimeout
         settings.http.metricsListen = metricsListen
         settings.security.formMinimumSeconds = formMinimumSeconds
+        settings.storage.templatesDirectory = Self.templatesDirectory
         self.settings = settings
         store = try AppDatabase.open(path: directory + "/kuvert.sqlite")
         let renderer = try await TemplateRenderer(
             directory: Self.templatesDirectory,
             required: WebDependencies.requiredTemplates + MessageComposer.templateNames)
-        dependencies = WebDependencies(
+        dependencies = try WebDependencies(
             settings: settings, store: store, keys: KeyRing(keys: [SymmetricKey(size: .bits256)]), renderer: renderer,
             mailQueued: { mailer?.mailer?.wake() })
     }

@@ -1,0 +1,59 @@
+import Foundation
+import Hummingbird
+import KuvertCore
+
+extension APIController {
+    /// Starting double opt-in, and one person's data: look, export, erase.
+    func registerSubscribers(on api: RouterGroup<KuvertRequestContext>) {
+        api.post("subscriptions", use: subscribe)
+        api.get("subscribers/:email") { _, context -> Response in
+            let address = try Self.address(context)
+            guard let record = try await store.subscriberRecord(address: address) else { throw KuvertError.unknownSubscriber }
+            return try APIJSON.response(APIAnswer.Subscriber(record))
+        }
+        api.get("subscribers/:email/export") { _, context -> Response in
+            let address = try Self.address(context)
+            guard let export = try await store.export(address, now: Date()) else { throw KuvertError.unknownSubscriber }
+            _ = try await store.recordAudit(
+                AuditEvent(occurredAt: Date(), actor: context.apiActor, action: "subscriber.exported"), address: address)
+            return try APIJSON.response(export)
+        }
+        api.delete("subscribers/:email") { _, context -> Response in
+            let address = try Self.address(context)
+            guard try await store.erase(address, suppressionHash: suppression.hash(address), actor: context.apiActor, now: Date())
+            else { throw KuvertError.unknownSubscriber }
+            return Response(status: .noContent, headers: [.cacheControl: "no-store"])
+        }
+    }
+
+    /// `POST /api/v1/subscriptions`: `{"email","list","name","locale"}` starts
+    /// the double opt-in, as the form does, and answers `202` whatever the
+    /// address's state; the consent ledger's source names the token. The
+    /// per-address rate limit of the form holds here too.
+    @Sendable func subscribe(_ request: Request, context: KuvertRequestContext) async throws -> Response {
+        let fields = try await FormFields.readJSON(request, limit: maximumBodyBytes, allowed: ["email", "list", "name", "locale"])
+        if fields["list"]?.isEmpty == true {
+            throw KuvertError.invalidField(name: "list", reason: "is empty: name a list, or leave the field out for the default list")
+        }
+        if let locale = fields["locale"], locale.wholeMatch(of: /[A-Za-z]{1,8}([-_][A-Za-z0-9]{1,8}){0,3}/) == nil {
+            throw KuvertError.invalidField(name: "locale", reason: "must be a language tag such as sv or en-GB")
+        }
+        if let email = fields["email"], let wait = await limits.address(email) { throw APIError.rateLimited(retryAfter: wait) }
+        let form = SubscribeForm(email: fields["email"], list: fields["list"], name: fields["name"], locale: fields["locale"])
+        let origin = RequestOrigin(ip: context.clientIP, userAgent: request.headers[.userAgent], source: context.apiActor)
+        let receipt = try await intake.submit(form, preferredLanguage: nil, origin: origin, actor: context.apiActor, now: Date())
+        if case .confirmationQueued = receipt.outcome { mailQueued.request() }
+        return JSONResponse.pending()
+    }
+
+    /// The address in the path.
+    /// - Throws: `KuvertError.invalidAddress` (`422`) when it is none.
+    static func address(_ context: KuvertRequestContext) throws -> EmailAddress {
+        let raw = context.parameters.get("email").flatMap { $0.removingPercentEncoding } ?? ""
+        do {
+            return try EmailAddress(raw)
+        } catch {
+            throw KuvertError.invalidAddress(error)
+        }
+    }
+}
