@@ -41,14 +41,19 @@ struct Runtime {
     /// PostgreSQL store's client is one of the process's services.
     static func serving(_ options: ConfigurationOptions, extra: [String: String?]) async throws -> Runtime {
         let settings = try options.settings(extra: extra)
+        // Webhook events queue only while a webhook is set; each node says so at start.
+        let webhooks = settings.webhook != nil
         guard case .postgres(let location) = settings.storage.store else {
-            return try await Runtime(settings, schema: .migrate)
+            let runtime = try await Runtime(settings, schema: .migrate)
+            try await runtime.store.setWebhooks(enabled: webhooks)
+            return runtime
         }
         // Every node must verify the links every other node signs: checked
         // against the keys of the nodes started within the links' lifetime.
         let keys = try KeyRing.load(settings.storage)
         try await withPostgres(location, schema: .migrate) { store in
             try await store.checkSigningKeys(keys, window: max(settings.subscriptions.confirmTTL, 86_400), now: Date())
+            try await store.setWebhooks(enabled: webhooks)
         }
         return Runtime(settings: settings, service: PostgresStore.service(location, logger: postgresLogger))
     }
@@ -140,6 +145,13 @@ struct Runtime {
         return Mailer(
             store: store, composer: try composer(keys: keys, renderer: renderer), settings: settings.mailer,
             makeTransport: { try SMTPTransport(settings: smtp) }, logger: logger, metrics: metrics)
+    }
+
+    /// What sends the webhook outbox; nil without `KUVERT_WEBHOOK_URL`.
+    func webhookSender(logger: Logger, metrics: KuvertMetrics) -> WebhookSender? {
+        settings.webhook.map { webhook in
+            WebhookSender(settings: webhook, store: store, mailer: settings.mailer, holder: .current, metrics: metrics, logger: logger)
+        }
     }
 
     /// What takes messages for the bounce addresses; nil without `KUVERT_BOUNCE_DOMAIN`.

@@ -42,6 +42,8 @@ struct Serve: AsyncParsableCommand {
         let mailer = noMailer
             ? nil
             : try runtime.mailer(keys: keys, renderer: renderer, logger: logger, metrics: WebDependencies.metrics(registry))
+        // Nodes that send mail send webhooks too.
+        let webhooks = mailer == nil ? nil : runtime.webhookSender(logger: logger, metrics: WebDependencies.metrics(registry))
         let retention = RetentionService(retention: runtime.retention(keys: keys), logger: logger)
         // What takes the bounce domain's mail: the LMTP listener, the mailbox reader.
         var bounces: [any Service] = []
@@ -57,7 +59,7 @@ struct Serve: AsyncParsableCommand {
             try WebDependencies(
                 settings: runtime.settings, store: runtime.store, keys: keys, renderer: renderer,
                 mailQueued: { mailer?.wake() }, registry: registry),
-            services: runtime.storeServices + (mailer.map { [$0] } ?? []) + [retention] + bounces
+            services: runtime.storeServices + (mailer.map { [$0] } ?? []) + (webhooks.map { [$0] } ?? []) + [retention] + bounces
                 + metricsApplication(runtime, registry: registry, logger: logger),
             logger: logger)
         let http = runtime.settings.http

@@ -32,13 +32,15 @@ struct Worker: AsyncParsableCommand {
         let mailer = try runtime.mailer(
             keys: try runtime.keys(), renderer: try await runtime.renderer(Runtime.mailTemplates), logger: logger,
             metrics: WebDependencies.metrics(registry))
+        let webhooks = runtime.webhookSender(logger: logger, metrics: WebDependencies.metrics(registry))
+        let services: [any Service] = runtime.storeServices + [mailer] + (webhooks.map { [$0] } ?? [])
         guard let (host, port) = runtime.settings.http.metricsListen else {
-            let group = ServiceGroup(services: runtime.storeServices + [mailer], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             try await group.run()
             return
         }
         let app = buildMetricsApplication(
-            store: runtime.store, registry: registry, host: host, port: port, services: runtime.storeServices + [mailer], logger: logger)
+            store: runtime.store, registry: registry, host: host, port: port, services: services, logger: logger)
         try await app.runService()
     }
 }

@@ -12,9 +12,67 @@ enum PostgresSchema {
         ("pg3-signing-keys", signingKeys),
         ("pg4-bounces", bounces),
         ("pg5-api-tokens", apiTokens),
+        ("pg6-webhooks", webhooks),
     ]
 
     /// SQLite's v7: the API's bearer tokens, kept as hashes.
+    /// SQLite's v8: the webhook outbox, filled by triggers in the transaction of each change.
+    private static let webhooks = """
+        CREATE TABLE webhookSetting (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            enabled BOOLEAN NOT NULL
+        );
+        INSERT INTO webhookSetting (id, enabled) VALUES (1, false);
+
+        CREATE TABLE webhookEvent (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            event TEXT NOT NULL CHECK (event IN (
+                'subscription.confirmed', 'subscription.unsubscribed', 'subscription.bounced', 'subscriber.erased')),
+            subscriptionId BIGINT NOT NULL,
+            listId BIGINT NOT NULL REFERENCES mailingList(id) ON DELETE CASCADE,
+            occurredAt TIMESTAMPTZ NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('queued', 'leased', 'sent', 'failed')),
+            dueAt TIMESTAMPTZ NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+            leaseExpiresAt TIMESTAMPTZ,
+            leaseHolder TEXT,
+            lastReply TEXT,
+            sentAt TIMESTAMPTZ,
+            CHECK (status != 'leased' OR leaseExpiresAt IS NOT NULL)
+        );
+        CREATE INDEX webhookEvent_due ON webhookEvent(status, dueAt);
+        CREATE INDEX webhookEvent_subscription ON webhookEvent(subscriptionId, id);
+
+        -- A confirmation, and the end of an active subscription.
+        CREATE FUNCTION subscription_webhook() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF (SELECT enabled FROM webhookSetting WHERE id = 1) THEN
+                INSERT INTO webhookEvent (event, subscriptionId, listId, occurredAt, status, dueAt)
+                VALUES ('subscription.' || CASE NEW.status WHEN 'active' THEN 'confirmed' ELSE NEW.status END,
+                        NEW.id, NEW.listId, NEW.updatedAt, 'queued', NEW.updatedAt);
+            END IF;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER subscription_webhook AFTER UPDATE OF status ON subscription FOR EACH ROW
+        WHEN (NEW.status IS DISTINCT FROM OLD.status
+              AND (NEW.status = 'active' OR (OLD.status = 'active' AND NEW.status IN ('unsubscribed', 'bounced'))))
+        EXECUTE FUNCTION subscription_webhook();
+
+        -- An erasure, once per subscription the person had.
+        CREATE FUNCTION subscriber_erased_webhook() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF (SELECT enabled FROM webhookSetting WHERE id = 1) THEN
+                INSERT INTO webhookEvent (event, subscriptionId, listId, occurredAt, status, dueAt)
+                SELECT 'subscriber.erased', id, listId, NEW.erasedAt, 'queued', NEW.erasedAt
+                FROM subscription WHERE subscriberId = NEW.id;
+            END IF;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER subscriber_erased_webhook AFTER UPDATE OF erasedAt ON subscriber FOR EACH ROW
+        WHEN (OLD.erasedAt IS NULL AND NEW.erasedAt IS NOT NULL)
+        EXECUTE FUNCTION subscriber_erased_webhook();
+        """
+
     private static let apiTokens = """
         CREATE TABLE apiToken (
             id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

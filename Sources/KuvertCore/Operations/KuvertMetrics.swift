@@ -37,6 +37,11 @@ public struct KuvertMetrics: Sendable {
         counter("kuvert_bounces_total", ("kind", kind.rawValue)).increment()
     }
 
+    /// What became of one webhook POST: `sent`, `retry` or `failed` (given up).
+    func webhook(_ event: WebhookEvent.Kind, result: String) {
+        counter("kuvert_webhooks_total", ("event", event.rawValue), ("result", result)).increment()
+    }
+
     /// What became of one delivery attempt, with the SMTP reply's class and how long the send took.
     func delivery(kind: OutboxMessage.Kind, result: String, reply: SendOutcome?, duration: Duration?) {
         counter("kuvert_messages_total", ("kind", kind.rawValue), ("result", result)).increment()

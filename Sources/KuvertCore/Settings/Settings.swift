@@ -16,6 +16,8 @@ public struct Settings: Sendable {
     public var mailer: MailerSettings
     public var retention: RetentionSettings
     public var logging: LogSettings
+    /// `KUVERT_WEBHOOK_URL` and `KUVERT_WEBHOOK_SECRET`; nil when no webhook is set.
+    public var webhook: WebhookSettings?
 
     /// The defaults, rooted at `dataDirectory`.
     public init(dataDirectory: String = "./data") {
@@ -42,6 +44,7 @@ public struct Settings: Sendable {
         mailer = try MailerSettings(source)
         retention = try RetentionSettings(source)
         logging = try LogSettings(source)
+        webhook = try WebhookSettings.from(source)
     }
 
     /// Every variable Kuvert reads (besides `KUVERT_CONFIG`, which names the file
@@ -59,12 +62,12 @@ public struct Settings: Sendable {
         "KUVERT_SMTP_CONNECTIONS", "KUVERT_SEND_RATE", "KUVERT_RETRY_BASE", "KUVERT_RETRY_LIMIT", "KUVERT_BOUNCE_LIMIT",
         "KUVERT_LEASE",
         "KUVERT_RETENTION", "KUVERT_MESSAGE_RETENTION",
-        "KUVERT_LOG_FORMAT", "KUVERT_LOG_LEVEL",
+        "KUVERT_LOG_FORMAT", "KUVERT_LOG_LEVEL", "KUVERT_WEBHOOK_URL", "KUVERT_WEBHOOK_SECRET",
     ]
 
     /// The variables whose values are, or may hold, secrets: never printed, never
     /// logged (`KUVERT_DATABASE` may be a URL with a password).
-    public static let secretNames: Set<String> = ["KUVERT_SECRET", "KUVERT_SMTP_PASSWORD", "KUVERT_DATABASE"]
+    public static let secretNames: Set<String> = ["KUVERT_SECRET", "KUVERT_SMTP_PASSWORD", "KUVERT_DATABASE", "KUVERT_WEBHOOK_SECRET"]
 
     /// True when `value` of `name` is a secret: a key, a password, or a database URL with one.
     public static func isSecret(_ name: String, value: String) -> Bool {

@@ -25,8 +25,65 @@ extension AppDatabase {
         migrator.registerMigration("v7-api-tokens") { db in
             try db.execute(sql: apiTokenSchema)
         }
+        migrator.registerMigration("v8-webhooks") { db in
+            try db.execute(sql: webhookSchema)
+        }
         return migrator
     }
+
+    private static let webhookSchema = """
+        -- Whether changes are reported to a webhook. kuvert serve and worker set
+        -- it at start from KUVERT_WEBHOOK_URL: nothing queues where nobody listens.
+        CREATE TABLE webhookSetting (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            enabled INTEGER NOT NULL CHECK (enabled IN (0, 1))
+        ) STRICT;
+        INSERT INTO webhookSetting (id, enabled) VALUES (1, 0);
+
+        -- The webhook outbox: one row per reported change, queued by the triggers
+        -- below in the transaction of the change, rendered when sent (so an
+        -- event of a person erased meanwhile carries no address). The
+        -- subscription is a plain number: its events outlive it.
+        CREATE TABLE webhookEvent (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            event TEXT NOT NULL CHECK (event IN (
+                'subscription.confirmed', 'subscription.unsubscribed', 'subscription.bounced', 'subscriber.erased')),
+            subscriptionId INTEGER NOT NULL,
+            listId INTEGER NOT NULL REFERENCES mailingList(id) ON DELETE CASCADE,
+            occurredAt TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('queued', 'leased', 'sent', 'failed')),
+            dueAt TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+            leaseExpiresAt TEXT,
+            leaseHolder TEXT,
+            lastReply TEXT,
+            sentAt TEXT,
+            CHECK (status != 'leased' OR leaseExpiresAt IS NOT NULL)
+        ) STRICT;
+        CREATE INDEX webhookEvent_due ON webhookEvent(status, dueAt);
+        CREATE INDEX webhookEvent_subscription ON webhookEvent(subscriptionId, id);
+
+        -- A confirmation, and the end of an active subscription.
+        CREATE TRIGGER subscription_webhook AFTER UPDATE OF status ON subscription
+        WHEN NEW.status IS NOT OLD.status
+            AND (NEW.status = 'active' OR (OLD.status = 'active' AND NEW.status IN ('unsubscribed', 'bounced')))
+            AND (SELECT enabled FROM webhookSetting WHERE id = 1) = 1
+        BEGIN
+            INSERT INTO webhookEvent (event, subscriptionId, listId, occurredAt, status, dueAt)
+            VALUES ('subscription.' || CASE NEW.status WHEN 'active' THEN 'confirmed' ELSE NEW.status END,
+                    NEW.id, NEW.listId, NEW.updatedAt, 'queued', NEW.updatedAt);
+        END;
+
+        -- An erasure, once per subscription the person had.
+        CREATE TRIGGER subscriber_erased_webhook AFTER UPDATE OF erasedAt ON subscriber
+        WHEN OLD.erasedAt IS NULL AND NEW.erasedAt IS NOT NULL
+            AND (SELECT enabled FROM webhookSetting WHERE id = 1) = 1
+        BEGIN
+            INSERT INTO webhookEvent (event, subscriptionId, listId, occurredAt, status, dueAt)
+            SELECT 'subscriber.erased', id, listId, NEW.erasedAt, 'queued', NEW.erasedAt
+            FROM subscription WHERE subscriberId = NEW.id;
+        END;
+        """
 
     private static let apiTokenSchema = """
         -- Bearer tokens of /api/v1/, kept as SHA-256 hashes (APIToken); a name

@@ -1,4 +1,4 @@
 import Foundation
 
 /// Every store capability Kuvert uses.
-public typealias KuvertStore = ListStore & SubscriptionStore & OutboxStore & CampaignStore & PrivacyStore & PrivacyRequestStore & RetentionStore & StoreHealth & DeliveryStore & BounceStore & APITokenStore
+public typealias KuvertStore = ListStore & SubscriptionStore & OutboxStore & CampaignStore & PrivacyStore & PrivacyRequestStore & RetentionStore & StoreHealth & DeliveryStore & BounceStore & APITokenStore & WebhookStore
