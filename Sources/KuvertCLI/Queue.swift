@@ -5,7 +5,7 @@ import KuvertCore
 /// `kuvert queue`: what the outbox holds.
 struct Queue: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show the outbox: messages due, leased, retrying and failed, with the last SMTP reply.",
+        abstract: "Show the outbox: messages due, leased, retrying and failed, with the last SMTP reply; and webhook events.",
         subcommands: [Overview.self, Show.self, Retry.self], defaultSubcommand: Overview.self)
 
     struct Overview: AsyncParsableCommand {
@@ -40,6 +40,23 @@ struct Queue: AsyncParsableCommand {
                 print("")
                 print("See a message as it will be sent: kuvert queue show ID")
             }
+            try await printWebhooks(store.webhookOverview(limit: max(limit, 0)))
+        }
+
+        /// The webhook outbox, when it has held anything: counts and the events waiting.
+        private func printWebhooks(_ webhooks: WebhookOverview) {
+            guard !webhooks.counts.isEmpty else { return }
+            print("")
+            print("Webhooks: " + WebhookEvent.Status.allCases.map { "\($0.rawValue) \(webhooks.counts[$0] ?? 0)" }.joined(separator: ", "))
+            guard !webhooks.waiting.isEmpty else { return }
+            var rows = [["ID", "EVENT", "LIST", "SUBSCRIPTION", "STATUS", "DUE", "ATTEMPTS", "LAST REPLY"]]
+            for event in webhooks.waiting {
+                rows.append([
+                    String(event.id), event.kind.rawValue, event.listSlug, String(event.subscriptionId), event.status.rawValue,
+                    event.dueAt.cliText, String(event.attempts), event.lastReply ?? "-",
+                ])
+            }
+            print(Table.render(rows))
         }
     }
 

@@ -47,6 +47,8 @@ struct SettingsTests {
         ("KUVERT_SMTP_EHLO", "-bad-.example"), ("KUVERT_SMTP_EHLO", "two words"), ("KUVERT_SMTP_URL", "http://x"),
         ("KUVERT_LOG_LEVEL", "loud"), ("KUVERT_ANSWER_FLOOR", "6"), ("KUVERT_MAX_BODY", "10"),
         ("KUVERT_TRUSTED_PROXIES", "10.0.0.0/40"), ("KUVERT_UNSUBSCRIBE_MAILTO", "nobody"),
+        ("KUVERT_API_RATE_LIMIT", "lots"), ("KUVERT_WEBHOOK_URL", "ftp://crm.example.se/in"),
+        ("KUVERT_WEBHOOK_URL", "https://crm.example.se/in\r\nX: y"), ("KUVERT_WEBHOOK_SECRET", "only-the-secret"),
     ])
     func refusals(name: String, value: String) {
         do {
@@ -58,6 +60,17 @@ struct SettingsTests {
         } catch {
             Issue.record("unexpected error \(error)")
         }
+    }
+
+    @Test("a webhook needs both its URL and a secret of 16 characters or more; the secret is never shown")
+    func webhook() throws {
+        #expect(try read([:]).webhook == nil)
+        let secret = String(repeating: "s3", count: 8)
+        let set = try read(["KUVERT_WEBHOOK_URL": "https://crm.example.se/kuvert", "KUVERT_WEBHOOK_SECRET": secret])
+        #expect(set.webhook == WebhookSettings(url: "https://crm.example.se/kuvert", secret: secret))
+        #expect(throws: KuvertError.self) { try read(["KUVERT_WEBHOOK_URL": "https://crm.example.se/kuvert"]) }
+        #expect(throws: KuvertError.self) { try read(["KUVERT_WEBHOOK_URL": "https://crm.example.se/kuvert", "KUVERT_WEBHOOK_SECRET": "short"]) }
+        #expect(Settings.isSecret("KUVERT_WEBHOOK_SECRET", value: secret))
     }
 
     @Test("with credentials TLS is required unless KUVERT_SMTP_TLS says otherwise; the EHLO name goes into libcurl's URL")

@@ -5,12 +5,10 @@ import Testing
 
 /// The webhook outbox on both stores: queued with the change it reports, in
 /// order per subscription, rendered as the person's data stands when sent.
-@Suite("The webhook outbox on SQLite and PostgreSQL", .postgresCluster)
-struct WebhookStoreTests {
-    static let holder = LeaseHolder(host: "node-a", boot: "boot-a", pid: 41, started: 1)
-
+/// Part of the scenario suite, so it shares the suite's PostgreSQL cluster.
+extension StoreScenarioTests {
     @Test("changes queue events only while webhooks are on; a subscription's events lease in order; erasure leaves no address", arguments: StoreKind.allCases)
-    func outbox(kind: StoreKind) async throws {
+    func webhookOutbox(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
             let store = subject.store
             try await subject.addList()
@@ -62,9 +60,17 @@ struct WebhookStoreTests {
             // A lease that ran out comes back.
             #expect(try await lease(at: now.addingTimeInterval(61)).map(\.id) == leased.map(\.id))
 
+            // A bounce after the relay took the mail: the subscription is bounced, and told.
+            let eva = try await subject.activate("eva@example.se", now: now)
+            let message = Int64(try await subject.texts("SELECT max(id) FROM outboxMessage WHERE subscriptionId = \(eva)")[0])!
+            let report = BounceReport.deliveryStatus(status: "5.1.1", action: "failed", diagnostic: "smtp; 550 5.1.1 no such user")
+            _ = try await store.recordBounce(BounceEvent(report: report, messageId: message, receivedAt: now), bounceLimit: 3)
+            #expect(try await subject.texts("SELECT event FROM webhookEvent WHERE subscriptionId = \(eva) ORDER BY id")
+                == ["subscription.confirmed", "subscription.bounced"])
+
             try await store.setWebhooks(enabled: false)
             _ = try await subject.activate("dag@example.se", now: now)
-            #expect(try await subject.count("webhookEvent") == 4)
+            #expect(try await subject.count("webhookEvent") == 6)
         }
     }
 }

@@ -5,8 +5,9 @@ import ServiceLifecycle
 /// Sends the webhook outbox: leases due events, renders each now (so an event
 /// of a person erased meanwhile carries no address), signs it, POSTs it, and
 /// records the answer. Anything but a `2xx` is tried again with the mailer's
-/// backoff (`KUVERT_RETRY_BASE`, doubling) until `KUVERT_RETRY_LIMIT` attempts;
-/// a subscription's later events wait for its earlier ones.
+/// backoff (`KUVERT_RETRY_BASE`, doubling, at most a day apart) for
+/// `KUVERT_RETRY_LIMIT` attempts and at least `minimumAttempts`; a
+/// subscription's later events wait for its earlier ones.
 public struct WebhookSender: Service {
     let settings: WebhookSettings
     let store: any WebhookStore
@@ -19,6 +20,10 @@ public struct WebhookSender: Service {
 
     /// Events claimed at once.
     static let batch = 20
+    /// Attempts before an event is given up, whatever `KUVERT_RETRY_LIMIT`
+    /// says: about four days with the default 30-second base, since a website
+    /// may be down longer than a relay.
+    public static let minimumAttempts = 16
 
     public init(
         settings: WebhookSettings, store: any WebhookStore, mailer: MailerSettings, holder: LeaseHolder, metrics: KuvertMetrics,
@@ -56,7 +61,7 @@ public struct WebhookSender: Service {
             let signature = WebhookSignature.value(body: body, secret: settings.secret, time: Date())
             let outcome = await transport.post(body, signature: signature)
             let attempt = event.attempts + 1
-            let retryAt = outcome.delivered || attempt >= mailer.retryLimit
+            let retryAt = outcome.delivered || attempt >= max(mailer.retryLimit, Self.minimumAttempts)
                 ? nil : Date().addingTimeInterval(mailer.retryDelay(afterAttempt: attempt))
             try await store.recordWebhook(id: event.id, delivered: outcome.delivered, reply: outcome.reply, retryAt: retryAt, now: Date())
             let result = outcome.delivered ? "sent" : retryAt == nil ? "failed" : "retry"
