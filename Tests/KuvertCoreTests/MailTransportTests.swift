@@ -17,6 +17,24 @@ struct MailTransportTests {
             headers: [(name: "Auto-Submitted", value: "auto-generated")])
     }
 
+    @Test("beforeEnd runs once, while the server has not got the message, large or small; the message then arrives whole")
+    func beforeEnd() throws {
+        let server = try SMTPTestServer()
+        let transport = try SMTPTransport(settings: SMTPSettings(url: server.url))
+        // Two sizes: one read of libcurl's upload buffer, and several.
+        for (index, size) in [100, 300_000].enumerated() {
+            var sent = message(to: "asa@example.se")
+            sent.text += String(repeating: "x", count: size)
+            var calls: [Int] = []
+            let outcome = transport.send(from: from.address, to: "asa@example.se", message: try sent.rendered()) {
+                calls.append(server.messages().count)
+            }
+            #expect(outcome.kind == .delivered)
+            #expect(calls == [index], "the server had \(calls) messages when the end was held")
+            #expect(server.messages().count == index + 1)
+        }
+    }
+
     @Test("a message with Swedish headers and two parts arrives and parses cleanly")
     func roundTrip() async throws {
         let server = try SMTPTestServer()

@@ -51,7 +51,9 @@ private final class LMTPHarness: Sendable {
 
     /// A session past its greeting and LHLO.
     func session() async throws -> LineClient {
-        let client = try LineClient(port: port)
+        // A reply bounds only a failing test; under the full suite's load a 4 MiB
+        // message can take the server more than the default 10 s.
+        let client = try LineClient(port: port, timeout: 30)
         #expect(try await client.reply().hasPrefix("220 bounces.kuvert.test"))
         try await client.write("LHLO mx.kuvert.test\r\n")
         #expect(try await client.reply().hasSuffix("250 SIZE \(BounceIntake.maximumSize)"))

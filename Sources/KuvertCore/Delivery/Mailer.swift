@@ -6,11 +6,14 @@ import Synchronization
 /// The mailer worker: leases due outbox rows and sends them over SMTP.
 ///
 /// Each of `connections` sessions runs on a thread of its own with its own
-/// transport (so its connection is reused), claims a few messages at a time,
-/// and records each outcome before sending the next. A crash loses nothing:
-/// a message is either recorded or its lease expires and it is sent again, so
-/// at most one message per session can go out twice. On shutdown a session
-/// finishes the message in hand and returns the rest of its claim.
+/// transport (so its connection is reused) and claims a few messages at a
+/// time. A message's record is committed on the session's recorder thread
+/// while the session sends the next message, whose last bytes wait until that
+/// commit is done. A crash loses nothing: a message is either recorded or its
+/// lease expires and it is sent again, and since no message can be complete
+/// at the server before the one ahead of it is recorded, at most one message
+/// per session can go out twice. On shutdown a session finishes the message in
+/// hand, waits for its record, and returns the rest of its claim.
 public final class Mailer: Service, Sendable {
     private let store: any DeliveryStore
     private let composer: MessageComposer
@@ -123,6 +126,9 @@ public final class Mailer: Service, Sendable {
             logger.error("cannot start an SMTP session", metadata: ["error": "\(error)"])
             return
         }
+        let recorder = SessionRecorder(session: session)
+        // The last record is committed before the session ends.
+        defer { recorder.waitForLast() }
         while !signal.isStopped {
             let batch: [OutboxDelivery]
             do {
@@ -132,7 +138,11 @@ public final class Mailer: Service, Sendable {
                 signal.wait(seconds: settings.idlePoll)
                 continue
             }
-            defer { rounds.withLock { $0[session] += 1 } }
+            // A finished round has its records committed (tests wait for rounds, then look).
+            defer {
+                recorder.waitForLast()
+                rounds.withLock { $0[session] += 1 }
+            }
             if batch.isEmpty {
                 signal.wait(seconds: settings.idlePoll)
                 continue
@@ -151,12 +161,12 @@ public final class Mailer: Service, Sendable {
                     logger.debug("lease ran out before the batch was done; claiming again")
                     break
                 }
-                deliver(delivery, over: transport, logger: logger)
+                deliver(delivery, over: transport, recorder: recorder, logger: logger)
             }
         }
     }
 
-    private func deliver(_ delivery: OutboxDelivery, over transport: any MailTransport, logger: Logger) {
+    private func deliver(_ delivery: OutboxDelivery, over transport: any MailTransport, recorder: SessionRecorder, logger: Logger) {
         guard let id = delivery.message.id else { return }
         var logger = logger
         logger[metadataKey: "message"] = "\(id)"
@@ -176,18 +186,23 @@ public final class Mailer: Service, Sendable {
                 pace?.waitForTurn()
                 let clock = ContinuousClock()
                 let start = clock.now
-                let outcome = transport.send(from: message.envelopeFrom, to: message.envelopeTo, message: message.bytes)
+                // The server gets this message's end only once the previous one is on record.
+                let outcome = transport.send(
+                    from: message.envelopeFrom, to: message.envelopeTo, message: message.bytes, beforeEnd: recorder.waitForLast)
                 sendTime = start.duration(to: clock.now)
                 record = decide(outcome, attempts: delivery.message.attempts + 1)
             }
         } catch {
             record = .failed(SendOutcome(kind: .permanent, code: nil, reply: "cannot render: \(error)"))
         }
-        do {
-            try store.recordDelivery(id, record, bounceLimit: settings.bounceLimit, now: Date())
-        } catch {
-            // The lease runs out and the message goes again: at-least-once.
-            logger.error("cannot record a delivery", metadata: ["error": "\(error)"])
+        let (store, bounceLimit, recordLogger) = (self.store, settings.bounceLimit, logger)
+        recorder.record {
+            do {
+                try store.recordDelivery(id, record, bounceLimit: bounceLimit, now: Date())
+            } catch {
+                // The lease runs out and the message goes again: at-least-once.
+                recordLogger.error("cannot record a delivery", metadata: ["error": "\(error)"])
+            }
         }
         let kind = delivery.message.kind
         switch record {
@@ -223,6 +238,35 @@ public final class Mailer: Service, Sendable {
         case .transient:
             return .retry(outcome, at: Date().addingTimeInterval(settings.retryDelay(afterAttempt: attempts)))
         }
+    }
+}
+
+/// Commits one session's delivery records on a thread of its own, in the order
+/// they were made, so the session can send the next message meanwhile.
+// @unchecked: `pending` is read and written by the session's thread only; the
+// queue runs the work and signals the group.
+final class SessionRecorder: @unchecked Sendable {
+    private let queue: DispatchQueue
+    private var pending: DispatchGroup?
+
+    init(session: Int) {
+        queue = DispatchQueue(label: "kuvert-record-\(session)")
+    }
+
+    /// Queues `work` after every record before it.
+    func record(_ work: @escaping @Sendable () -> Void) {
+        let group = DispatchGroup()
+        group.enter()
+        queue.async {
+            work()
+            group.leave()
+        }
+        pending = group
+    }
+
+    /// Blocks until the last record queued is done.
+    func waitForLast() {
+        pending?.wait()
     }
 }
 

@@ -2,5 +2,15 @@
 /// keeps open. Sessions are confined to one thread and are not `Sendable`.
 public protocol MailTransport: AnyObject {
     /// Sends one message to one recipient, blocking until the server answers.
-    func send(from: String, to: String, message: [UInt8]) -> SendOutcome
+    /// `beforeEnd` runs once, on the calling thread, just before the message's
+    /// last bytes go to the server: until it returns, the server cannot take
+    /// the message (the mailer waits there for the previous message's record).
+    func send(from: String, to: String, message: [UInt8], beforeEnd: () -> Void) -> SendOutcome
+}
+
+extension MailTransport {
+    /// Sends one message with nothing to wait for before its end.
+    public func send(from: String, to: String, message: [UInt8]) -> SendOutcome {
+        send(from: from, to: to, message: message, beforeEnd: {})
+    }
 }

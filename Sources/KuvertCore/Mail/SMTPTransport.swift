@@ -104,9 +104,14 @@ public final class SMTPTransport: MailTransport {
         try check(kuvert_curl_set_pointer(handle, CURLOPT_HEADERDATA, Unmanaged.passUnretained(lines).toOpaque()), "CURLOPT_HEADERDATA")
     }
 
-    public func send(from: String, to: String, message: [UInt8]) -> SendOutcome {
+    public func send(from: String, to: String, message: [UInt8], beforeEnd: () -> Void) -> SendOutcome {
         if let brokenBecause { return SendOutcome(kind: .transient, code: nil, reply: brokenBecause) }
-        let reader = MessageReader(message)
+        return withoutActuallyEscaping(beforeEnd) { beforeEnd in
+            perform(from: from, to: to, message: message, reader: MessageReader(message, beforeEnd: beforeEnd))
+        }
+    }
+
+    private func perform(from: String, to: String, message: [UInt8], reader: MessageReader) -> SendOutcome {
         let recipients = curl_slist_append(nil, "<\(to)>")
         defer { curl_slist_free_all(recipients) }
         replies.reset()
@@ -208,16 +213,26 @@ public final class SMTPTransport: MailTransport {
     }
 }
 
-/// Feeds a message to libcurl's read callback.
+/// Feeds a message to libcurl's read callback, running `beforeEnd` before it
+/// hands over the chunk that holds the last byte (libcurl knows the size, so
+/// it ends the data as soon as it has every byte, without asking again).
 private final class MessageReader {
     private let bytes: [UInt8]
     private var offset = 0
+    private var beforeEnd: (() -> Void)?
 
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    init(_ bytes: [UInt8], beforeEnd: @escaping () -> Void) {
+        self.bytes = bytes
+        self.beforeEnd = beforeEnd
+    }
 
     func read(into buffer: UnsafeMutablePointer<CChar>, capacity: Int) -> Int {
         let count = min(capacity, bytes.count - offset)
         guard count > 0 else { return 0 }
+        if offset + count == bytes.count, let beforeEnd {
+            self.beforeEnd = nil
+            beforeEnd()
+        }
         bytes.withUnsafeBufferPointer { source in
             UnsafeMutableRawPointer(buffer).copyMemory(from: source.baseAddress! + offset, byteCount: count)
         }

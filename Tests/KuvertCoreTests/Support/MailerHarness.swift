@@ -35,7 +35,10 @@ final class MailerHarness: Sendable {
         ConfirmationService(store: store.database, signer: signer, confirmTTL: settings.subscriptions.confirmTTL)
     }
 
-    func makeMailer(idlePoll: TimeInterval = 0.05) throws -> Mailer {
+    /// - Parameter transport: the mailer's SMTP session; an `SMTPTransport` to the test server unless given.
+    func makeMailer(
+        idlePoll: TimeInterval = 0.05, transport: (@Sendable (SMTPSettings) throws -> any MailTransport)? = nil
+    ) throws -> Mailer {
         var mailerSettings = settings.mailer
         mailerSettings.idlePoll = idlePoll
         let smtp = settings.smtp
@@ -46,7 +49,7 @@ final class MailerHarness: Sendable {
             composer: try MessageComposer(
                 mail: settings.mail, confirmTTL: settings.subscriptions.confirmTTL, renderer: renderer, signer: signer,
                 dkim: dkim),
-            settings: mailerSettings, makeTransport: { try SMTPTransport(settings: smtp) }, logger: logger)
+            settings: mailerSettings, makeTransport: { try transport?(smtp) ?? SMTPTransport(settings: smtp) }, logger: logger)
     }
 
     /// Runs a mailer while `body` runs, then stops it and waits for it to finish.
