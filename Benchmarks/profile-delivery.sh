@@ -47,6 +47,10 @@ esac
 until [ "$(outbox_counts "$id" | cut -d' ' -f2)" -ge "$count" ]; do sleep 0.1; done
 end=$(date +%s.%N)
 [ -z "$profiler" ] || wait $profiler || true
-awk -v s="$start" -v e="$end" -v n="$count" -v c="$connections" 'BEGIN { printf "%d connections: %.0f msg/s\n", c, n / (e - s) }'
+# The worker's CPU (user and system, in clock ticks) over the whole run, a message.
+ticks=$(awk '{print $14 + $15}' /proc/$worker/stat)
+hz=$(getconf CLK_TCK)
+awk -v s="$start" -v e="$end" -v n="$count" -v c="$connections" -v t="$ticks" -v hz="$hz" \
+  'BEGIN { printf "%d connections: %.0f msg/s, worker CPU %.0f us a message\n", c, n / (e - s), t / hz * 1e6 / n }'
 kill -TERM $worker
 wait $worker || true
