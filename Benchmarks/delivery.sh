@@ -34,11 +34,7 @@ now() { date +%s.%N; }
 sent_count() { outbox_counts "$1" | cut -d' ' -f2; }
 
 store_start
-"$kuvert" migrate > /dev/null
-"$kuvert" dkim generate example.se > /dev/null
-"$kuvert" lists add bench --name Bench --terms "$root/Deploy/terms.example.md" > /dev/null
-seed_active bench "$count"
-printf '# Bench issue\n\nHello, this is the benchmark issue with [a link](https://example.se/).\n\n- one\n- two\n' > "$work/body.md"
+delivery_setup
 
 # The size of one message as it goes over the wire, for smtp-source's -l.
 mkdir -m 777 "$work/dump"

@@ -23,11 +23,7 @@ trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; store_stop; rm -rf "$work"'
 export KUVERT_DATA_DIR=$work/data KUVERT_TEMPLATES=$root/Templates KUVERT_SMTP_URL=smtp://127.0.0.1:$port
 export KUVERT_FROM="Bench <bench@example.se>" KUVERT_DKIM=${KUVERT_DKIM:-off}
 store_start
-"$kuvert" migrate > /dev/null
-"$kuvert" dkim generate example.se > /dev/null
-"$kuvert" lists add bench --name Bench --terms "$root/Deploy/terms.example.md" > /dev/null
-seed_active bench "$count"
-printf '# Bench issue\n\nHello, this is the benchmark issue with [a link](https://example.se/).\n\n- one\n- two\n' > "$work/body.md"
+delivery_setup
 smtp-sink -u nobody 127.0.0.1:$port 1000 &
 sleep 0.3
 id=$("$kuvert" campaign create --list bench --subject "Bench issue" --body "$work/body.md")

@@ -50,3 +50,15 @@ seed_active() {
     /usr/bin/python3 "$root/Benchmarks/seed_active.py" "$KUVERT_DATA_DIR/kuvert.sqlite" "$1" "$2"
   fi
 }
+
+# What a delivery run starts from: the schema, a DKIM key for the From domain,
+# the list `bench` with $count active subscribers (bench1@ to bench$count@, each
+# address once), and the campaign's Markdown in $work/body.md. Needs $kuvert,
+# $count and $work.
+delivery_setup() {
+  "$kuvert" migrate > /dev/null
+  "$kuvert" dkim generate example.se > /dev/null
+  "$kuvert" lists add bench --name Bench --terms "$root/Deploy/terms.example.md" > /dev/null
+  seed_active bench "$count"
+  printf '# Bench issue\n\nHello, this is the benchmark issue with [a link](https://example.se/).\n\n- one\n- two\n' > "$work/body.md"
+}

@@ -96,7 +96,7 @@ struct CampaignCommand: AsyncParsableCommand {
                 sendAt = date
             }
             let store = try await Runtime(options).store
-            let queued = try await store.queueCampaign(id: id, sendAt: sendAt, now: Date(), batchSize: 50_000, actor: "cli")
+            let queued = try await store.queueCampaign(id: id, sendAt: sendAt, now: Date(), batchSize: Campaign.queueBatchSize, actor: "cli")
             print("Queued \(queued) message\(queued == 1 ? "" : "s") for campaign \(id), due \(sendAt.cliText)Z.")
         }
     }

@@ -111,9 +111,7 @@ final class StoreUnderTest: Sendable {
     /// PostgreSQL's bridge needs free).
     func delivery<T: Sendable>(_ work: @escaping @Sendable (any DeliveryStore) throws -> T) async throws -> T {
         let store = store
-        return try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(with: Result { try work(store) }) }
-        }
+        return try await onThread { try work(store) }
     }
 
     /// Creates a list with one terms version.

@@ -39,9 +39,7 @@ func startScriptedServer<Instance>(
         let instance = make(directory, port)
         let command = ["start", directory, String(port)] + arguments(instance)
         do {
-            try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
-                Thread { done.resume(with: Result { try runServerScript(script, command) }) }.start()
-            }
+            try await onThread { try runServerScript(script, command) }
             return instance
         } catch ScriptedServerError.didNotStart(let reason) {
             failures.append(reason)

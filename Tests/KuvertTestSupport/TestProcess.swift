@@ -39,3 +39,12 @@ public enum TestProcess {
         public var description: String { message }
     }
 }
+
+/// `work` on a thread of its own, awaited: blocking work (a process to its end,
+/// a socket read, a server script) must not hold one of the tests' cooperative
+/// pool's two threads, or the live servers other tests run starve.
+public func onThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { done in
+        Thread { done.resume(with: Result { try work() }) }.start()
+    }
+}

@@ -29,9 +29,7 @@ public final class WebhookReceiver: @unchecked Sendable {
     /// Starts listening; returns once it does. Waits on a thread of its own,
     /// not on the tests' cooperative pool.
     public func start() async throws {
-        try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
-            Thread { done.resume(with: Result { try self.startBlocking() }) }.start()
-        }
+        try await onThread { try self.startBlocking() }
     }
 
     private func startBlocking() throws {

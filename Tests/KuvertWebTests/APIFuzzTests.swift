@@ -34,7 +34,7 @@ struct APIFuzzTests {
         defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
         try await eventually(timeout: 30, "kuvert serve answers") { (try? await http(base + "/healthz").status) == 200 }
 
-        let result = try await offPool {
+        let result = try await onThread {
             try TestProcess.run([
                 schemathesis, "run", base + "/api/v1/openapi.json", "--url", base, "--checks", "all",
                 "--header", "Authorization: Bearer \(token)", "--max-examples", "100", "--generation-database", "none",
@@ -55,12 +55,5 @@ struct APIFuzzTests {
         serve.waitUntilExit()
         let written = try String(contentsOfFile: log, encoding: .utf8)
         #expect(!written.contains(String(token)), "the token is in the log")
-    }
-
-    /// `work` on a thread of its own, so the cooperative pool's two threads stay free.
-    private func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { done in
-            Thread { done.resume(with: Result { try work() }) }.start()
-        }
     }
 }

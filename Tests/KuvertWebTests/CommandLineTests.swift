@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import KuvertTestSupport
 import Testing
 @testable import KuvertCore
 
@@ -49,9 +50,7 @@ struct KuvertCommand {
     /// blocking one of them for a second starves the servers other tests run.
     /// `input`, when given, is the command's standard input.
     func run(_ arguments: [String], environment: [String: String] = [:], input: [UInt8]? = nil) async throws -> Result {
-        try await withCheckedThrowingContinuation { done in
-            Thread { done.resume(with: Swift.Result { try runBlocking(arguments, environment: environment, input: input) }) }.start()
-        }
+        try await onThread { try runBlocking(arguments, environment: environment, input: input) }
     }
 
     private func runBlocking(_ arguments: [String], environment: [String: String], input: [UInt8]?) throws -> Result {

@@ -220,11 +220,6 @@ struct MultiNodeTests {
 
     /// Posts a form and returns the status.
     func postForm(_ url: String, _ body: String) async throws -> Int {
-        var request = URLRequest(url: try #require(URL(string: url)))
-        request.httpMethod = "POST"
-        request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
-        request.httpBody = Data(body.utf8)
-        let (_, response) = try await URLSession.shared.data(for: request)
-        return (response as? HTTPURLResponse)?.statusCode ?? 0
+        try await http(url, method: "POST", form: body).status
     }
 }

@@ -82,6 +82,48 @@ struct WebhookDeliveryTests {
         #expect(text.contains(#"kuvert_webhooks_total{event="subscriber.erased",result="sent"} 1"#), "\(text)")
     }
 
+    @Test("kuvert serve with KUVERT_WEBHOOK_URL: an opt-in started over the API, confirmed through the mail's link, then erased over the API, reaches the website signed, over real HTTP")
+    func serve() async throws {
+        let smtp = try SMTPTestServer()
+        let receiver = try WebhookReceiver(secret: Self.secret)
+        try await receiver.start()
+        let kuvert = await KuvertCommand()
+        defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
+        _ = try await kuvert.newsList()
+        let created = try await kuvert.run("api-token", "create", "crm")
+        let token = try #require(created.stdout.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("kuvert_") })
+        let port = try freeLoopbackPort()
+        let base = "http://127.0.0.1:\(port)"
+        let serve = try kuvert.start(
+            "serve",
+            environment: [
+                "KUVERT_LISTEN": "127.0.0.1:\(port)", "KUVERT_SMTP_URL": smtp.url, "KUVERT_BASE_URL": base,
+                "KUVERT_WEBHOOK_URL": receiver.url, "KUVERT_WEBHOOK_SECRET": Self.secret,
+            ],
+            log: kuvert.dataDirectory + "/serve.log")
+        defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
+        try await eventually(timeout: 30, "kuvert serve answers") { (try? await http(base + "/healthz").status) == 200 }
+
+        let auth = ["Authorization": "Bearer \(token)"]
+        let started = try await http(base + "/api/v1/subscriptions", method: "POST", json: #"{"email":"eva@example.se"}"#, headers: auth)
+        #expect(started.status == 202)
+        try await smtp.waitFor(timeout: 30) { smtp.messages().count == 1 }
+        let text = try #require(try smtp.messages().first?.parsed().part("text/plain")).content
+        let link = try #require(text.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix(base + "/confirm/") })
+        #expect(try await http(String(link), method: "POST", form: "accept_terms=yes&terms_version=1").status == 200)
+        try await eventually(timeout: 30, "the confirmation reaches the website") { receiver.received().count == 1 }
+        #expect(try await http(base + "/api/v1/subscribers/eva%40example.se", method: "DELETE", headers: auth).status == 204)
+        try await eventually(timeout: 30, "the erasure reaches the website") { receiver.received().count == 3 }
+
+        let events = try receiver.received().map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        #expect(events.compactMap { $0["event"] as? String }
+            == ["subscription.confirmed", "subscription.unsubscribed", "subscriber.erased"])
+        #expect(events[0]["email"] as? String == "eva@example.se" && events.dropFirst().allSatisfy { $0["email"] == nil })
+        #expect(Set(events.compactMap { $0["subscription"] as? Int }).count == 1)
+        let log = try String(contentsOfFile: kuvert.dataDirectory + "/serve.log", encoding: .utf8)
+        #expect(!log.contains(Self.secret) && !log.contains("eva@example.se"))
+    }
+
     @Test("kuvert queue shows the webhook outbox: counts and the events waiting, with no address")
     func queueCommand() async throws {
         let kuvert = await KuvertCommand()

@@ -59,6 +59,10 @@ public struct Campaign: Equatable, Sendable, Codable {
 
     /// The longest subject accepted, in characters.
     public static let maximumSubjectLength = 300
+
+    /// Subscriptions queued in one transaction when a campaign is sent (by the
+    /// CLI or the API): quick, without holding intake up for long.
+    public static let queueBatchSize = 50_000
 }
 
 /// Where a campaign's delivery stands, for `kuvert campaign status`.

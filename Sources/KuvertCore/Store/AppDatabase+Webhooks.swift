@@ -55,14 +55,15 @@ extension AppDatabase: WebhookStore {
             for row in try Row.fetchAll(db, sql: "SELECT status, count(*) AS n FROM webhookEvent GROUP BY status") {
                 if let status = WebhookEvent.Status(rawValue: row["status"]) { counts[status] = row["n"] }
             }
-            let waiting = try Self.webhookEvents(
-                db, where: "event.status IN ('queued', 'leased') ORDER BY event.id LIMIT ?", [limit])
+            let waiting = try Self.webhookEvents(db, where: "event.status IN ('queued', 'leased')", [], limit: limit)
             return WebhookOverview(counts: counts, waiting: waiting)
         }
     }
 
-    /// Events with their list and, as it is now, their subscriber's address.
-    private static func webhookEvents(_ db: Database, where condition: String, _ arguments: StatementArguments) throws -> [WebhookEvent] {
+    /// Events with their list and, as it is now, their subscriber's address, oldest first.
+    private static func webhookEvents(
+        _ db: Database, where condition: String, _ arguments: StatementArguments, limit: Int? = nil
+    ) throws -> [WebhookEvent] {
         try Row.fetchAll(
             db,
             sql: """
@@ -71,7 +72,7 @@ extension AppDatabase: WebhookStore {
                 JOIN mailingList ON mailingList.id = event.listId
                 LEFT JOIN subscription ON subscription.id = event.subscriptionId
                 LEFT JOIN subscriber ON subscriber.id = subscription.subscriberId AND subscriber.erasedAt IS NULL
-                WHERE \(condition)
+                WHERE \(condition) ORDER BY event.id \(limit.map { "LIMIT \($0)" } ?? "")
                 """,
             arguments: arguments
         ).map { row in

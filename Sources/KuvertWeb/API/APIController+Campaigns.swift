@@ -33,7 +33,7 @@ extension APIController {
         api.post("campaigns/:id/send") { request, context -> Response in
             let id = try Self.campaignID(context)
             let sendAt = try await Self.sendTime(request) ?? Date()
-            let queued = try await store.queueCampaign(id: id, sendAt: sendAt, now: Date(), batchSize: 50_000, actor: context.apiActor)
+            let queued = try await store.queueCampaign(id: id, sendAt: sendAt, now: Date(), batchSize: Campaign.queueBatchSize, actor: context.apiActor)
             if queued > 0 { mailQueued.request() }
             return try APIJSON.response(APIAnswer.Queued(queued: queued, campaign: try await progress(id)), status: .accepted)
         }

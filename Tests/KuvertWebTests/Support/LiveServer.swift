@@ -6,14 +6,21 @@ import FoundationNetworking
 // Helpers for tests that start `kuvert serve` or `kuvert worker` as a process
 // and talk to it over real HTTP.
 
-/// `GET` or `POST` against a server the test started.
-func http(_ url: String, method: String = "GET", json: String? = nil) async throws -> (status: Int, body: String) {
+/// A request to a server the test started, with a JSON or form body and headers when given.
+func http(
+    _ url: String, method: String = "GET", json: String? = nil, form: String? = nil, headers: [String: String] = [:]
+) async throws -> (status: Int, body: String) {
     var request = URLRequest(url: URL(string: url)!)
     request.httpMethod = method
     if let json {
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.httpBody = Data(json.utf8)
     }
+    if let form {
+        request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
+        request.httpBody = Data(form.utf8)
+    }
+    for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
     let (data, response) = try await URLSession.shared.data(for: request)
     return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
 }
