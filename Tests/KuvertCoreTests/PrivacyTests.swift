@@ -35,15 +35,18 @@ struct PrivacyTests {
         return address
     }
 
-    /// Whether any of the store's files holds `text`, in UTF-8, byte for byte.
+    /// Whether any of the store's files (its delivery journals included) holds
+    /// `text`, in UTF-8, byte for byte.
     func filesContain(_ harness: MailerHarness, _ text: String) throws -> Bool {
         let needle = Data(text.utf8)
-        return try FileManager.default.contentsOfDirectory(atPath: harness.store.directory)
-            .filter { $0.hasPrefix("kuvert.sqlite") }
-            .contains { name in
-                let data = try Data(contentsOf: URL(fileURLWithPath: harness.store.directory + "/" + name))
-                return data.range(of: needle) != nil
+        let directory = harness.store.directory
+        return try (FileManager.default.subpaths(atPath: directory) ?? [])
+            .filter { path in
+                var isDirectory: ObjCBool = false
+                return path.hasPrefix("kuvert.sqlite")
+                    && FileManager.default.fileExists(atPath: directory + "/" + path, isDirectory: &isDirectory) && !isDirectory.boolValue
             }
+            .contains { path in try Data(contentsOf: URL(fileURLWithPath: directory + "/" + path)).range(of: needle) != nil }
     }
 
     @Test("the export holds subscriptions, consent with terms hash, messages sent and audit events")

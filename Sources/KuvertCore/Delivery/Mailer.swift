@@ -6,14 +6,15 @@ import Synchronization
 /// The mailer worker: leases due outbox rows and sends them over SMTP.
 ///
 /// Each of `connections` sessions runs on a thread of its own with its own
-/// transport (so its connection is reused) and claims a few messages at a
-/// time. A message's record is committed on the session's recorder thread
-/// while the session sends the next message, whose last bytes wait until that
-/// commit is done. A crash loses nothing: a message is either recorded or its
-/// lease expires and it is sent again, and since no message can be complete
-/// at the server before the one ahead of it is recorded, at most one message
-/// per session can go out twice. On shutdown a session finishes the message in
-/// hand, waits for its record, and returns the rest of its claim.
+/// transport (so its connection is reused) and claims a batch of messages at a
+/// time. A crash loses nothing: a message is either recorded or its lease
+/// expires and it is sent again, and since no message can be complete at the
+/// server before the one ahead of it is recorded, at most one message per
+/// session can go out twice. How a record is made depends on the store (see
+/// `DeliveryRecorder`): into a `DeliveryJournal` beside a SQLite store, or
+/// committed on a thread of the session's own while the next message's last
+/// bytes wait for it. On shutdown a session finishes the message in hand, puts
+/// its records in the store, and returns the rest of its claim.
 public final class Mailer: Service, Sendable {
     private let store: any DeliveryStore
     private let composer: MessageComposer
@@ -27,14 +28,26 @@ public final class Mailer: Service, Sendable {
     /// Lease rounds each session has finished, for tests that must know the
     /// mailer looked (and found nothing it may send) rather than sleep.
     private let rounds: Mutex<[Int]>
+    /// The store's journal and the store that takes its batches, when it has one.
+    private let journal: (journal: DeliveryJournal, store: any JournaledDeliveryStore)?
+    /// When gone holders were last looked for.
+    private let lastSweep = Mutex(Date.distantPast)
 
-    /// - Parameter holder: the name this mailer's leases carry; this process by default.
+    /// - Parameters:
+    ///   - holder: the name this mailer's leases carry; this process by default.
+    ///   - journaled: record through the store's `DeliveryJournal` when it has
+    ///     one; false commits each record (for tests of that path).
     public init(
         store: any DeliveryStore, composer: MessageComposer, settings: MailerSettings,
         makeTransport: @escaping @Sendable () throws -> any MailTransport, logger: Logger, metrics: KuvertMetrics = .none,
-        holder: LeaseHolder = .current
+        holder: LeaseHolder = .current, journaled: Bool = true
     ) {
         self.holder = holder
+        if journaled, let local = store as? any JournaledDeliveryStore, let journal = local.deliveryJournal {
+            self.journal = (journal, local)
+        } else {
+            self.journal = nil
+        }
         self.rounds = Mutex([Int](repeating: 0, count: settings.connections))
         self.store = store
         self.composer = composer
@@ -66,6 +79,27 @@ public final class Mailer: Service, Sendable {
     /// gone (a process killed mid-batch), instead of waiting for their leases to
     /// run out. Claims of holders elsewhere come back when their leases expire.
     func reclaimLeasesOfGoneHolders() {
+        lastSweep.withLock { $0 = Date() }
+        // Their journals first: a message on record there was sent, and goes nowhere again.
+        if let (journal, store) = journal {
+            let (left, unreadable) = journal.leftBehind(seenFrom: holder)
+            for path in unreadable {
+                logger.error("a delivery journal cannot be read; its messages may go twice", metadata: ["path": "\(path)"])
+            }
+            for gone in left {
+                do {
+                    let applied = try store.recordDeliveries(gone.entries, heldBy: gone.holder, bounceLimit: settings.bounceLimit)
+                    journal.remove(gone.path)
+                    logger.notice("put the journal of a mailer that is gone on record", metadata: [
+                        "holderPid": "\(gone.holder.pid)", "records": "\(gone.entries.count)", "applied": "\(applied)",
+                    ])
+                } catch {
+                    // Its claims stay too, until the next look: releasing them now would send its messages again.
+                    logger.warning("cannot apply the journal of a mailer that is gone", metadata: ["error": "\(error)"])
+                    return
+                }
+            }
+        }
         do {
             for (name, messages) in try store.leaseHolders() {
                 guard let other = LeaseHolder(name), other != holder, other.isProvablyGone(seenFrom: holder) else { continue }
@@ -126,10 +160,18 @@ public final class Mailer: Service, Sendable {
             logger.error("cannot start an SMTP session", metadata: ["error": "\(error)"])
             return
         }
-        let recorder = SessionRecorder(session: session)
-        // The last record is committed before the session ends.
-        defer { recorder.waitForLast() }
+        let recorder: any DeliveryRecorder
+        do {
+            recorder = try makeRecorder(session: session, logger: logger)
+        } catch {
+            logger.error("cannot start an SMTP session", metadata: ["error": "\(error)"])
+            return
+        }
+        // The last records are in the store before the session ends.
+        defer { recorder.finish() }
         while !signal.isStopped {
+            // A mailer that died on this host left claims, and maybe a journal: look every half minute.
+            if session == 0, Date().timeIntervalSince(lastSweep.withLock { $0 }) >= 30 { reclaimLeasesOfGoneHolders() }
             let batch: [OutboxDelivery]
             do {
                 batch = try store.leaseDueMessages(limit: settings.batchSize, leaseFor: settings.leaseDuration, holder: holder, now: Date())
@@ -138,9 +180,9 @@ public final class Mailer: Service, Sendable {
                 signal.wait(seconds: settings.idlePoll)
                 continue
             }
-            // A finished round has its records committed (tests wait for rounds, then look).
+            // A finished round has its records in the store (tests wait for rounds, then look).
             defer {
-                recorder.waitForLast()
+                recorder.settle()
                 rounds.withLock { $0[session] += 1 }
             }
             if batch.isEmpty {
@@ -166,7 +208,16 @@ public final class Mailer: Service, Sendable {
         }
     }
 
-    private func deliver(_ delivery: OutboxDelivery, over transport: any MailTransport, recorder: SessionRecorder, logger: Logger) {
+    private func makeRecorder(session: Int, logger: Logger) throws -> any DeliveryRecorder {
+        guard let (journal, store) = journal else {
+            return CommittingRecorder(session: session, store: self.store, bounceLimit: settings.bounceLimit, logger: logger)
+        }
+        return JournalRecorder(
+            file: try journal.open(holder: holder, session: session), store: store, holder: holder,
+            bounceLimit: settings.bounceLimit, logger: logger)
+    }
+
+    private func deliver(_ delivery: OutboxDelivery, over transport: any MailTransport, recorder: any DeliveryRecorder, logger: Logger) {
         guard let id = delivery.message.id else { return }
         var logger = logger
         logger[metadataKey: "message"] = "\(id)"
@@ -188,22 +239,14 @@ public final class Mailer: Service, Sendable {
                 let start = clock.now
                 // The server gets this message's end only once the previous one is on record.
                 let outcome = transport.send(
-                    from: message.envelopeFrom, to: message.envelopeTo, message: message.bytes, beforeEnd: recorder.waitForLast)
+                    from: message.envelopeFrom, to: message.envelopeTo, message: message.bytes, beforeEnd: recorder.beforeEnd)
                 sendTime = start.duration(to: clock.now)
                 record = decide(outcome, attempts: delivery.message.attempts + 1)
             }
         } catch {
             record = .failed(SendOutcome(kind: .permanent, code: nil, reply: "cannot render: \(error)"))
         }
-        let (store, bounceLimit, recordLogger) = (self.store, settings.bounceLimit, logger)
-        recorder.record {
-            do {
-                try store.recordDelivery(id, record, bounceLimit: bounceLimit, now: Date())
-            } catch {
-                // The lease runs out and the message goes again: at-least-once.
-                recordLogger.error("cannot record a delivery", metadata: ["error": "\(error)"])
-            }
-        }
+        recorder.record(DeliveryRecord.Entry(id: id, record: record, at: Date()))
         let kind = delivery.message.kind
         switch record {
         case .sent(let outcome):
@@ -241,33 +284,110 @@ public final class Mailer: Service, Sendable {
     }
 }
 
-/// Commits one session's delivery records on a thread of its own, in the order
-/// they were made, so the session can send the next message meanwhile.
-// @unchecked: `pending` is read and written by the session's thread only; the
-// queue runs the work and signals the group.
-final class SessionRecorder: @unchecked Sendable {
-    private let queue: DispatchQueue
-    private var pending: DispatchGroup?
+/// How one session puts its deliveries on record, so that no message of it
+/// is complete at the server before the one ahead of it is on record.
+/// Used by the session's thread only.
+protocol DeliveryRecorder: AnyObject {
+    /// Puts a message's record on record; called before the next message is sent.
+    func record(_ entry: DeliveryRecord.Entry)
+    /// Called just before the next message's last bytes go to the server.
+    func beforeEnd()
+    /// Brings the store up to date with every record so far (at the end of a batch).
+    func settle()
+    /// The session ends.
+    func finish()
+}
 
-    init(session: Int) {
-        queue = DispatchQueue(label: "kuvert-record-\(session)")
+/// Appends each record to the session's `DeliveryJournal` file at once and
+/// writes a batch's records to the store in one transaction.
+final class JournalRecorder: DeliveryRecorder {
+    private let file: DeliveryJournal.File
+    private let store: any JournaledDeliveryStore
+    private let holder: LeaseHolder
+    private let bounceLimit: Int
+    private let logger: Logger
+    private var pending: [DeliveryRecord.Entry] = []
+
+    init(file: DeliveryJournal.File, store: any JournaledDeliveryStore, holder: LeaseHolder, bounceLimit: Int, logger: Logger) {
+        self.file = file
+        self.store = store
+        self.holder = holder
+        self.bounceLimit = bounceLimit
+        self.logger = logger
     }
 
-    /// Queues `work` after every record before it.
-    func record(_ work: @escaping @Sendable () -> Void) {
+    func record(_ entry: DeliveryRecord.Entry) {
+        do {
+            try file.append(entry)
+            pending.append(entry)
+        } catch {
+            // No journal (a full disk): the store's own record keeps the window.
+            logger.warning("cannot write the delivery journal; recording in the store", metadata: ["error": "\(error)"])
+            pending.append(entry)
+            settle()
+        }
+    }
+
+    func beforeEnd() {}
+
+    func settle() {
+        guard !pending.isEmpty else { return }
+        do {
+            _ = try store.recordDeliveries(pending, heldBy: holder, bounceLimit: bounceLimit)
+            pending.removeAll(keepingCapacity: true)
+            try file.reset()
+        } catch {
+            // Kept in the journal and here: tried again after the next batch, or
+            // applied by the next mailer on this store.
+            logger.error("cannot record deliveries", metadata: ["error": "\(error)"])
+        }
+    }
+
+    func finish() {
+        settle()
+        // Records not in the store stay in the file for the next mailer.
+        if pending.isEmpty { file.remove() }
+    }
+}
+
+/// Commits each record on a thread of the session's own, in order, while the
+/// session sends the next message, whose last bytes wait for that commit.
+/// For stores without a journal (PostgreSQL: another node may take a claim over).
+final class CommittingRecorder: DeliveryRecorder {
+    private let queue: DispatchQueue
+    private let store: any DeliveryStore
+    private let bounceLimit: Int
+    private let logger: Logger
+    private var last: DispatchGroup?
+
+    init(session: Int, store: any DeliveryStore, bounceLimit: Int, logger: Logger) {
+        queue = DispatchQueue(label: "kuvert-record-\(session)")
+        self.store = store
+        self.bounceLimit = bounceLimit
+        self.logger = logger
+    }
+
+    func record(_ entry: DeliveryRecord.Entry) {
         let group = DispatchGroup()
         group.enter()
+        let (store, bounceLimit, logger) = (store, bounceLimit, logger)
         queue.async {
-            work()
+            do {
+                try store.recordDelivery(entry.id, entry.record, bounceLimit: bounceLimit, now: entry.at)
+            } catch {
+                // The lease runs out and the message goes again: at-least-once.
+                logger.error("cannot record a delivery", metadata: ["error": "\(error)"])
+            }
             group.leave()
         }
-        pending = group
+        last = group
     }
 
-    /// Blocks until the last record queued is done.
-    func waitForLast() {
-        pending?.wait()
-    }
+    func beforeEnd() { last?.wait() }
+
+    func settle() { last?.wait() }
+
+    func finish() { last?.wait() }
 }
 
 /// Lets idle sessions sleep until there is work or a stop.

@@ -1,7 +1,12 @@
 import Foundation
 import GRDB
 
-extension AppDatabase: DeliveryStore {
+extension AppDatabase: JournaledDeliveryStore {
+    /// A file store's journals are in `PATH-deliveries/`.
+    public var deliveryJournal: DeliveryJournal? {
+        (writer as? DatabasePool).map { DeliveryJournal(directory: $0.path + "-deliveries") }
+    }
+
     // Leases and delivery records are bookkeeping for at-least-once delivery: a
     // crash of the process loses none of them, and a power cut can at worst
     // undo the last few, whose messages then go again. They are committed with
@@ -78,33 +83,59 @@ extension AppDatabase: DeliveryStore {
 
     public func recordDelivery(_ id: Int64, _ record: DeliveryRecord, bounceLimit: Int, now: Date) throws {
         try groupCommit.writeAndWait(.processCrash) { db in
-            let subscriptionId: Int64?
-            switch record {
-            case .sent(let outcome):
-                subscriptionId = try Self.update(db, id, status: .sent, outcome: outcome, dueAt: nil, sentAt: now, countsAttempt: true)
-                // The audit log keeps a send that concerns one person's subscription
-                // (a confirmation, a privacy link) for good; a newsletter is proven by
-                // its campaign's events and totals, not by a row per message, which
-                // would grow the log by a row per subscriber per issue.
+            _ = try Self.record(db, DeliveryRecord.Entry(id: id, record: record, at: now), heldBy: nil, bounceLimit: bounceLimit)
+        }
+    }
+
+    /// Records a session's deliveries in one transaction, each only while its
+    /// message is still leased by `holder`: a record already applied (a journal
+    /// replayed twice) or a claim that ran out and went to another holder is
+    /// left alone. Returns how many were applied.
+    public func recordDeliveries(_ entries: [DeliveryRecord.Entry], heldBy holder: LeaseHolder, bounceLimit: Int) throws -> Int {
+        guard !entries.isEmpty else { return 0 }
+        return try groupCommit.writeAndWait(.processCrash) { db in
+            try entries.reduce(0) { applied, entry in
+                applied + (try Self.record(db, entry, heldBy: holder.description, bounceLimit: bounceLimit) ? 1 : 0)
+            }
+        }
+    }
+
+    /// One record and its `BouncePolicy` effect; false when `holder` is given
+    /// and no longer holds the message's lease.
+    private static func record(_ db: Database, _ entry: DeliveryRecord.Entry, heldBy holder: String?, bounceLimit: Int) throws -> Bool {
+        let (id, now) = (entry.id, entry.at)
+        let updated: Row?
+        switch entry.record {
+        case .sent(let outcome):
+            updated = try update(db, id, status: .sent, outcome: outcome, dueAt: nil, sentAt: now, countsAttempt: true, holder: holder)
+            // The audit log keeps a send that concerns one person's subscription
+            // (a confirmation, a privacy link) for good; a newsletter is proven by
+            // its campaign's events and totals, not by a row per message, which
+            // would grow the log by a row per subscriber per issue.
+            if updated != nil, ["confirmation", "privacy"].contains(updated?["kind"] as String?) {
                 try db.cachedStatement(
                     sql: """
                         INSERT INTO auditEvent (occurredAt, actor, action, subscriberId, listId, detail)
                         SELECT :now, 'worker', outboxMessage.kind || '.sent', subscription.subscriberId, subscription.listId,
                                outboxMessage.kind || ' #' || outboxMessage.id
                         FROM outboxMessage LEFT JOIN subscription ON subscription.id = outboxMessage.subscriptionId
-                        WHERE outboxMessage.id = :id AND outboxMessage.kind IN ('confirmation', 'privacy')
+                        WHERE outboxMessage.id = :id
                         """).execute(arguments: ["now": StoreTime.value(now), "id": id])
-            case .retry(let outcome, let at):
-                subscriptionId = try Self.update(db, id, status: .queued, outcome: outcome, dueAt: at, sentAt: nil, countsAttempt: true)
-            case .failed(let outcome):
-                subscriptionId = try Self.update(db, id, status: .failed, outcome: outcome, dueAt: nil, sentAt: nil, countsAttempt: true)
-            case .skipped(let reason):
-                subscriptionId = try Self.update(db, id, status: .skipped, outcome: SendOutcome(kind: .permanent, code: nil, reply: reason),
-                                dueAt: nil, sentAt: nil, countsAttempt: false)
             }
-            _ = try Self.apply(
-                BouncePolicy.effect(of: record), subscriptionId: subscriptionId, limit: bounceLimit, now: now, actor: "worker", db)
+        case .retry(let outcome, let at):
+            updated = try update(db, id, status: .queued, outcome: outcome, dueAt: at, sentAt: nil, countsAttempt: true, holder: holder)
+        case .failed(let outcome):
+            updated = try update(db, id, status: .failed, outcome: outcome, dueAt: nil, sentAt: nil, countsAttempt: true, holder: holder)
+        case .skipped(let reason):
+            updated = try update(
+                db, id, status: .skipped, outcome: SendOutcome(kind: .permanent, code: nil, reply: reason), dueAt: nil, sentAt: nil,
+                countsAttempt: false, holder: holder)
         }
+        guard let updated else { return false }
+        _ = try apply(
+            BouncePolicy.effect(of: entry.record), subscriptionId: updated["subscriptionId"], limit: bounceLimit, now: now,
+            actor: "worker", db)
+        return true
     }
 
     public func releaseLeases(_ ids: [Int64]) throws {
@@ -143,21 +174,24 @@ extension AppDatabase: DeliveryStore {
         }
     }
 
+    /// The message's new state; its kind and subscription, or nil when
+    /// `holder` is given and does not hold its lease.
     private static func update(
         _ db: Database, _ id: Int64, status: OutboxMessage.Status, outcome: SendOutcome, dueAt: Date?, sentAt: Date?,
-        countsAttempt: Bool
-    ) throws -> Int64? {
-        try Int64.fetchOne(
+        countsAttempt: Bool, holder: String?
+    ) throws -> Row? {
+        try Row.fetchOne(
             try db.cachedStatement(sql: """
                 UPDATE outboxMessage
                 SET status = :status, leaseExpiresAt = NULL, leaseHolder = NULL, lastReply = :reply, lastReplyCode = :code,
                     dueAt = coalesce(:dueAt, dueAt), sentAt = :sentAt, attempts = attempts + :attempt
-                WHERE id = :id RETURNING subscriptionId
+                WHERE id = :id AND (:holder IS NULL OR (status = 'leased' AND leaseHolder = :holder))
+                RETURNING kind, subscriptionId
                 """),
             arguments: [
                 "status": status.rawValue, "reply": String(outcome.reply.prefix(512)), "code": outcome.code,
                 "dueAt": dueAt.map(StoreTime.value), "sentAt": sentAt.map(StoreTime.value), "attempt": countsAttempt ? 1 : 0,
-                "id": id,
+                "id": id, "holder": holder,
             ])
     }
 

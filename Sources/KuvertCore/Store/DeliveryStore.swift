@@ -18,3 +18,14 @@ public protocol DeliveryStore: Sendable {
     /// known to be gone. Returns how many went back.
     func releaseLeases(heldBy holder: String) throws -> Int
 }
+
+/// A delivery store on this machine's disk, whose mailer sessions keep their
+/// records in a `DeliveryJournal` beside it and write them a batch at a time.
+public protocol JournaledDeliveryStore: DeliveryStore {
+    /// Where the journals go; nil for a store without a file.
+    var deliveryJournal: DeliveryJournal? { get }
+    /// Records deliveries in one transaction, each only while its message is
+    /// still leased by `holder` (so applying one twice changes nothing), with
+    /// `BouncePolicy` as `recordDelivery`. Returns how many were applied.
+    func recordDeliveries(_ entries: [DeliveryRecord.Entry], heldBy holder: LeaseHolder, bounceLimit: Int) throws -> Int
+}

@@ -37,7 +37,8 @@ final class MailerHarness: Sendable {
 
     /// - Parameter transport: the mailer's SMTP session; an `SMTPTransport` to the test server unless given.
     func makeMailer(
-        idlePoll: TimeInterval = 0.05, transport: (@Sendable (SMTPSettings) throws -> any MailTransport)? = nil
+        idlePoll: TimeInterval = 0.05, journaled: Bool = true,
+        transport: (@Sendable (SMTPSettings) throws -> any MailTransport)? = nil
     ) throws -> Mailer {
         var mailerSettings = settings.mailer
         mailerSettings.idlePoll = idlePoll
@@ -49,7 +50,8 @@ final class MailerHarness: Sendable {
             composer: try MessageComposer(
                 mail: settings.mail, confirmTTL: settings.subscriptions.confirmTTL, renderer: renderer, signer: signer,
                 dkim: dkim),
-            settings: mailerSettings, makeTransport: { try transport?(smtp) ?? SMTPTransport(settings: smtp) }, logger: logger)
+            settings: mailerSettings, makeTransport: { try transport?(smtp) ?? SMTPTransport(settings: smtp) }, logger: logger,
+            journaled: journaled)
     }
 
     /// Runs a mailer while `body` runs, then stops it and waits for it to finish.
