@@ -6,7 +6,7 @@ import Testing
 @Suite("Newsletters rendered once per campaign")
 struct NewsletterCacheTests {
     @Test(
-        "filling the prepared template gives exactly what rendering per recipient gives",
+        "the encoded template, filled, decodes to exactly what rendering per recipient gives",
         arguments: [nil, "", "Anna", "Åsa <b>&</b> \"Ö\" 'x'", "{{name}}", "\u{F8F0}0\u{F8F1}"])
     func sameAsRendering(name: String?) async throws {
         let renderer = try await TemplateRenderer(directory: TestPaths.templates, required: NewsletterMail.templateNames)
@@ -21,17 +21,48 @@ struct NewsletterCacheTests {
                 for link in ["https://example.se/unsubscribe/abc", "https://example.se/u?x=1&y=\"2\""] {
                     // Twice: the first fills the cache, the second reads it.
                     for _ in 0..<2 {
-                        let cached = try cache.render(
+                        let cached = try cache.encoded(
                             campaign, list: list, language: language, name: name, unsubscribeURL: link, isTest: isTest)
                         let direct = try NewsletterMail.render(
                             campaign, list: list, language: language, name: name, unsubscribeURL: link, isTest: isTest,
                             renderer: renderer)
                         #expect(cached.subject == direct.subject)
-                        #expect(cached.text == direct.text)
-                        #expect(cached.html == direct.html)
+                        for (encoded, plain) in [(cached.text, direct.text), (cached.html, direct.html)] {
+                            // Means what the whole body encoded at once means.
+                            var whole = MIMEWriter()
+                            whole.quotedPrintable(plain)
+                            #expect(Self.decodeQuotedPrintable(encoded) == Self.decodeQuotedPrintable(whole.bytes))
+                            let lines = String(decoding: encoded, as: UTF8.self).components(separatedBy: "\r\n")
+                            #expect(lines.allSatisfy { $0.utf8.count <= 76 && $0.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F } })
+                            #expect(encoded.suffix(2) == [0x0D, 0x0A])
+                        }
                     }
                 }
             }
         }
+    }
+
+    /// RFC 2045's quoted-printable decoded, CRLF read as LF: written here, not
+    /// with the encoder under test.
+    static func decodeQuotedPrintable(_ bytes: [UInt8]) -> String {
+        var out: [UInt8] = []
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "="), index + 2 < bytes.count, bytes[index + 1] == 0x0D, bytes[index + 2] == 0x0A {
+                index += 3
+            } else if byte == UInt8(ascii: "="), index + 2 < bytes.count,
+                      let value = UInt8(String(decoding: bytes[index + 1...index + 2], as: UTF8.self), radix: 16) {
+                out.append(value)
+                index += 3
+            } else if byte == 0x0D, index + 1 < bytes.count, bytes[index + 1] == 0x0A {
+                out.append(0x0A)
+                index += 2
+            } else {
+                out.append(byte)
+                index += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

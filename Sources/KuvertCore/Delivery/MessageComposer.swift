@@ -120,12 +120,12 @@ public struct MessageComposer: Sendable {
         let unsubscribeURL = baseURL + "/unsubscribe/" + token
         // The mailto names the token in its subject, so whoever reads that mailbox knows whom to remove.
         let unsubscribeHeader = "<\(unsubscribeURL)>" + (unsubscribeMailto.map { ", <mailto:\($0)?subject=unsubscribe%20\(token)>" } ?? "")
-        let mail = try newsletters.render(
+        let mail = try newsletters.encoded(
             campaign, list: delivery.list, language: subscription?.language ?? delivery.list.language,
             name: subscription?.name, unsubscribeURL: unsubscribeURL, isTest: isTest)
         let listId = "\(MIMEWriter.listIdPhrase(delivery.list.name)) <\(delivery.list.slug).\(listIdDomain)>"
         return try compose(
-            delivery, subject: mail.subject, text: mail.text, html: mail.html,
+            delivery, subject: mail.subject, text: "", html: "", encodedBodies: (mail.text, mail.html),
             headers: [
                 (name: "List-Id", value: listId),
                 (name: "List-Unsubscribe", value: unsubscribeHeader),
@@ -135,13 +135,14 @@ public struct MessageComposer: Sendable {
     }
 
     private func compose(
-        _ delivery: OutboxDelivery, subject: String, text: String, html: String, headers: [(name: String, value: String)],
-        now: Date
+        _ delivery: OutboxDelivery, subject: String, text: String, html: String,
+        encodedBodies: (text: [UInt8], html: [UInt8])? = nil, headers: [(name: String, value: String)], now: Date
     ) throws -> Decision {
         let from = try delivery.list.fromAddress.map { try Mailbox(parsing: $0) } ?? sender
-        let message = MailMessage(
+        var message = MailMessage(
             from: from, to: Mailbox(name: nil, address: delivery.address), subject: subject, text: text, html: html,
             headers: headers, date: now)
+        message.encodedBodies = encodedBodies
         var bytes = try message.rendered()
         if let dkim { bytes = try dkim.sign(bytes, domain: from.domain, now: now) }
         // The envelope sender names the message (a bounce finds it); From and DKIM's d= stay the list's.

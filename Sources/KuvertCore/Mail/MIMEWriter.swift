@@ -7,6 +7,11 @@ struct MIMEWriter {
     /// Longest line written, excluding CRLF: RFC 5322's recommended 78.
     static let lineLimit = 78
 
+    /// Appends bytes as they are (already encoded).
+    mutating func append(_ encoded: [UInt8]) {
+        bytes.append(contentsOf: encoded)
+    }
+
     mutating func line(_ text: String) {
         bytes.append(contentsOf: text.utf8)
         bytes.append(contentsOf: [0x0D, 0x0A])
@@ -15,23 +20,51 @@ struct MIMEWriter {
     /// Writes `Name: value`, folding at spaces to keep lines within the limit.
     /// - Throws: `.headerInjection` when the value holds a control character.
     mutating func header(_ name: String, _ value: String) throws(MailMessage.Problem) {
-        guard !value.unicodeScalars.contains(where: \.isControlCharacter),
-              !name.unicodeScalars.contains(where: { $0.isControlCharacter || $0 == ":" || $0 == " " })
+        guard !Self.hasControlCharacter(value.utf8),
+              !Self.hasControlCharacter(name.utf8), !name.utf8.contains(UInt8(ascii: ":")), !name.utf8.contains(0x20)
         else { throw .headerInjection(header: name) }
-        if name.utf8.count + 2 + value.utf8.count <= Self.lineLimit {
-            line(name + ": " + value)
+        let nameLength = name.utf8.count
+        bytes.append(contentsOf: name.utf8)
+        bytes.append(UInt8(ascii: ":"))
+        if nameLength + 2 + value.utf8.count <= Self.lineLimit {
+            bytes.append(0x20)
+            bytes.append(contentsOf: value.utf8)
+            bytes.append(0x0D); bytes.append(0x0A)
             return
         }
-        var current = name + ":"
-        for word in value.split(separator: " ", omittingEmptySubsequences: false) {
-            if current.utf8.count + 1 + word.utf8.count > Self.lineLimit, current.contains(where: { $0 != " " }),
-               current.utf8.count > name.utf8.count + 1 {
-                line(current)
-                current = ""
+        // Word by word: a word goes on a new line when it would pass the limit
+        // and the line holds more than the header's name.
+        var value = value
+        value.withUTF8 { value in
+            var lineStart = bytes.count - nameLength - 1
+            var lineHasText = true
+            var start = 0
+            while start <= value.count {
+                var end = start
+                while end < value.count && value[end] != 0x20 { end += 1 }
+                let lineLength = bytes.count - lineStart
+                if lineLength + 1 + (end - start) > Self.lineLimit, lineHasText, lineLength > nameLength + 1 {
+                    bytes.append(0x0D); bytes.append(0x0A)
+                    lineStart = bytes.count
+                    lineHasText = false
+                }
+                bytes.append(0x20)
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: value[start..<end]))
+                if end > start { lineHasText = true }
+                start = end + 1
             }
-            current += " " + word
         }
-        line(current)
+        bytes.append(0x0D); bytes.append(0x0A)
+    }
+
+    /// True for C0 controls, DEL and C1 controls (Unicode's control characters) in UTF-8.
+    static func hasControlCharacter(_ utf8: String.UTF8View) -> Bool {
+        var afterC2 = false
+        for byte in utf8 {
+            if byte < 0x20 || byte == 0x7F || (afterC2 && byte >= 0x80 && byte <= 0x9F) { return true }
+            afterC2 = byte == 0xC2
+        }
+        return false
     }
 
     /// Text for an unstructured header: as it is when printable ASCII, else RFC
@@ -61,23 +94,37 @@ struct MIMEWriter {
         if !name.unicodeScalars.allSatisfy({ $0.isASCII }) { return try encodedText(name, header: header) }
         let specials = Set("()<>[]:;@\\,.\"".unicodeScalars)
         if !name.unicodeScalars.contains(where: { specials.contains($0) }) { return name }
-        return "\"" + name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        return quoted(name)
     }
 
     /// The phrase of a List-Id header: the list's name as a quoted string, or
     /// encoded words when it is not ASCII.
     static func listIdPhrase(_ name: String) -> String {
-        let clean = String(name.unicodeScalars.filter { !$0.isControlCharacter }.map(Character.init))
-        if !clean.unicodeScalars.allSatisfy({ $0.isASCII }) { return (try? encodedText(clean, header: "List-Id")) ?? "" }
-        return "\"" + clean.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        let clean = hasControlCharacter(name.utf8)
+            ? String(name.unicodeScalars.filter { !$0.isControlCharacter }.map(Character.init)) : name
+        if !clean.utf8.allSatisfy({ $0 < 0x80 }) { return (try? encodedText(clean, header: "List-Id")) ?? "" }
+        return quoted(clean)
+    }
+
+    /// A quoted string: backslashes and quotes escaped.
+    private static func quoted(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 == 0x5C || $0 == 0x22 }) else { return "\"" + text + "\"" }
+        return "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
 
     /// Appends `text` as quoted-printable (RFC 2045 section 6.7) with CRLF line
     /// breaks; any of CRLF, CR or LF in `text` is a line break.
-    mutating func quotedPrintable(_ text: String) {
+    /// - Parameter terminated: end with a line break; false for a piece that
+    ///   more encoded text follows (after a soft line break).
+    mutating func quotedPrintable(_ text: String, terminated: Bool = true) {
+        var text = text
+        text.withUTF8 { input in appendQuotedPrintable(input) }
+        if terminated { bytes.append(0x0D); bytes.append(0x0A) }
+    }
+
+    private mutating func appendQuotedPrintable(_ input: UnsafeBufferPointer<UInt8>) {
         let hex: StaticString = "0123456789ABCDEF"
         var width = 0
-        let input = Array(text.utf8)
         var index = 0
         bytes.reserveCapacity(bytes.count + input.count + input.count / 8)
         while index < input.count {
@@ -108,6 +155,5 @@ struct MIMEWriter {
             width += count
             index += 1
         }
-        bytes.append(0x0D); bytes.append(0x0A)
     }
 }

@@ -32,6 +32,9 @@ public struct MailMessage: Sendable {
     public var date: Date
     /// Without angle brackets.
     public var messageID: String
+    /// The text and HTML bodies already in quoted-printable (a newsletter's,
+    /// spliced from its campaign's encoded template); `text` and `html` are then not used.
+    var encodedBodies: (text: [UInt8], html: [UInt8])?
 
     public init(
         from: Mailbox, to: Mailbox, replyTo: Mailbox? = nil, subject: String, text: String, html: String? = nil,
@@ -60,14 +63,21 @@ public struct MailMessage: Sendable {
         try out.header("Subject", try MIMEWriter.encodedText(subject, header: "Subject"))
         for header in headers { try out.header(header.name, header.value) }
         try out.header("MIME-Version", "1.0")
+        if let encodedBodies {
+            let boundary = try Self.alternativeHeader(&out)
+            for (type, body) in [("text/plain", encodedBodies.text), ("text/html", encodedBodies.html)] {
+                out.line("--" + boundary)
+                try Self.partHeader(&out, type: type)
+                out.append(body)
+            }
+            out.line("--" + boundary + "--")
+            return out.bytes
+        }
         guard let html else {
             try Self.part(&out, type: "text/plain", body: text)
             return out.bytes
         }
-        let boundary = "=_kuvert_" + RandomHex.make()
-        try out.header("Content-Type", "multipart/alternative; boundary=\"\(boundary)\"")
-        out.line("")
-        out.line("This is a message in MIME format: a plain-text and an HTML version.")
+        let boundary = try Self.alternativeHeader(&out)
         for (type, body) in [("text/plain", text), ("text/html", html)] {
             out.line("--" + boundary)
             try Self.part(&out, type: type, body: body)
@@ -76,11 +86,24 @@ public struct MailMessage: Sendable {
         return out.bytes
     }
 
+    /// The multipart header and preamble; returns the boundary.
+    private static func alternativeHeader(_ out: inout MIMEWriter) throws(Problem) -> String {
+        let boundary = "=_kuvert_" + RandomHex.make()
+        try out.header("Content-Type", "multipart/alternative; boundary=\"\(boundary)\"")
+        out.line("")
+        out.line("This is a message in MIME format: a plain-text and an HTML version.")
+        return boundary
+    }
+
     private static func part(_ out: inout MIMEWriter, type: String, body: String) throws(Problem) {
+        try partHeader(&out, type: type)
+        out.quotedPrintable(body)
+    }
+
+    private static func partHeader(_ out: inout MIMEWriter, type: String) throws(Problem) {
         try out.header("Content-Type", "\(type); charset=utf-8")
         try out.header("Content-Transfer-Encoding", "quoted-printable")
         out.line("")
-        out.quotedPrintable(body)
     }
 
     static func mailboxHeader(_ mailbox: Mailbox, header: String) throws(Problem) -> String {

@@ -42,11 +42,15 @@ public enum NewsletterMail {
         return ((isTest ? "[TEST] " : "") + campaign.subject, text, html)
     }
 
-    /// Newsletter templates rendered once per campaign, language and shape
-    /// (named or not, test or not), with the recipient's name and unsubscribe
-    /// link left as slots filled in per message. A campaign's every message
-    /// differs only there, and rendering Mustache for each of them was most of
-    /// a newsletter's cost. The output is the same as `render` (tested).
+    /// Newsletter templates rendered and encoded once per campaign, language and
+    /// shape (named or not, test or not), with the recipient's name and
+    /// unsubscribe link left as slots filled in per message. A campaign's every
+    /// message differs only there, and rendering Mustache for each of them was
+    /// most of a newsletter's cost. The bodies come in quoted-printable, ready
+    /// for the message: the fixed parts are encoded once, and each slot's value
+    /// is encoded alone between soft line breaks, which a reader's decoder
+    /// removes, so that the fixed parts' encoding never depends on a value's
+    /// length. Decoded, the bodies are what `render` gives (tested).
     public final class Cache: Sendable {
         private struct Key: Hashable {
             var campaignId: Int64?, subject: String, listName: String, language: Language, named: Bool, isTest: Bool
@@ -65,11 +69,11 @@ public enum NewsletterMail {
             linkSlot = "\u{F8F2}\(nonce)\u{F8F3}"
         }
 
-        /// As `NewsletterMail.render`.
-        public func render(
+        /// As `NewsletterMail.render`, with the bodies in quoted-printable (CRLF line breaks).
+        public func encoded(
             _ campaign: Campaign, list: MailingList, language: Language, name: String?, unsubscribeURL: String,
             isTest: Bool
-        ) throws -> (subject: String, text: String, html: String) {
+        ) throws -> (subject: String, text: [UInt8], html: [UInt8]) {
             let name = name.flatMap { $0.isEmpty ? nil : $0 }
             let key = Key(
                 campaignId: campaign.id, subject: campaign.subject, listName: list.name, language: language,
@@ -95,34 +99,45 @@ public enum NewsletterMail {
         }
     }
 
-    /// Rendered text split at its slots.
+    /// Rendered text split at its slots, its fixed parts in quoted-printable.
     struct Prepared: Sendable {
-        enum Piece: Sendable { case text(String), slot(Int) }
+        enum Piece: Sendable { case encoded([UInt8]), slot(Int) }
         let pieces: [Piece]
 
         init(_ rendered: String, slots: [String]) {
-            var pieces: [Piece] = [.text(rendered)]
+            var parts: [Piece] = []
+            var texts: [(String, slot: Int?)] = [(rendered, nil)]
             for (number, slot) in slots.enumerated() {
-                pieces = pieces.flatMap { piece -> [Piece] in
-                    guard case .text(let text) = piece else { return [piece] }
-                    let parts = text.components(separatedBy: slot)
-                    return parts.enumerated().flatMap { index, part -> [Piece] in
-                        index == 0 ? [.text(part)] : [.slot(number), .text(part)]
-                    }
+                texts = texts.flatMap { text, after -> [(String, slot: Int?)] in
+                    let split = text.components(separatedBy: slot)
+                    return split.enumerated().map { index, part in (part, index == 0 ? after : number) }
                 }
             }
-            self.pieces = pieces
+            for (text, slot) in texts {
+                if let slot { parts.append(.slot(slot)) }
+                var writer = MIMEWriter()
+                writer.quotedPrintable(text, terminated: false)
+                parts.append(.encoded(writer.bytes))
+            }
+            pieces = parts
         }
 
-        func filled(_ values: [String]) -> String {
-            var out = ""
+        /// The body with each slot's value encoded between soft line breaks, and a final line break.
+        func filled(_ values: [String]) -> [UInt8] {
+            var out = MIMEWriter()
             for piece in pieces {
                 switch piece {
-                case .text(let text): out += text
-                case .slot(let number): out += values[number]
+                case .encoded(let bytes): out.append(bytes)
+                case .slot(let number):
+                    out.append(Self.softBreak)
+                    out.quotedPrintable(values[number], terminated: false)
+                    out.append(Self.softBreak)
                 }
             }
-            return out
+            out.append([0x0D, 0x0A])
+            return out.bytes
         }
+
+        private static let softBreak: [UInt8] = [UInt8(ascii: "="), 0x0D, 0x0A]
     }
 }
