@@ -40,6 +40,8 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        // glibc's mallopt, for the long-running commands.
+        .systemLibrary(name: "CMalloc"),
         .target(
             name: "KuvertCore",
             dependencies: [
@@ -93,6 +95,7 @@ let package = Package(
         .executableTarget(
             name: "KuvertCLI",
             dependencies: [
+                "CMalloc",
                 "KuvertCore",
                 "KuvertLMTP",
                 "KuvertPostgres",

@@ -34,7 +34,7 @@ start=$(date +%s.%N)
 "$kuvert" campaign send "$id" > /dev/null
 profiler=""
 case $mode in
-  perf) perf record -F 999 -g -p $worker -o /tmp/kuvert-delivery.perf -- sleep "${PERF_SECONDS:-5}" 2> /dev/null &
+  perf) perf record ${PERF_EVENT:+-e $PERF_EVENT} -F 999 --call-graph ${PERF_CALLGRAPH:-fp} -p $worker -o /tmp/kuvert-delivery.perf -- sleep "${PERF_SECONDS:-5}" 2> /dev/null &
         profiler=$! ;;
   stat) perf stat -p $worker -o /tmp/kuvert-delivery.stat -e task-clock,context-switches,cpu-migrations,page-faults \
           -- sleep "${PERF_SECONDS:-5}" &

@@ -57,7 +57,9 @@ extension AppDatabase: JournaledDeliveryStore {
                 ORDER BY outboxMessage.id
                 """),
             arguments: StatementArguments(ids), adapter: adapter)
+        // A batch has a campaign or two and a list or two: each is decoded once.
         var campaigns: [Int64: Campaign] = [:]
+        var lists: [Int64: MailingList] = [:]
         return try rows.compactMap { row -> OutboxDelivery? in
             let message = try OutboxMessage(row: try row.scopes["message"].orThrow())
             var campaign: Campaign?
@@ -69,9 +71,11 @@ extension AppDatabase: JournaledDeliveryStore {
                 let joined = try row.scopes["subscription"].orThrow()
                 // The subscription went (erasure deletes nothing, but be safe): nothing to send.
                 guard !joined.hasNull(atIndex: 0) else { return nil }
+                let subscription = try Subscription(row: joined)
+                let list = try lists[subscription.listId] ?? MailingList(row: try row.scopes["list"].orThrow())
+                lists[subscription.listId] = list
                 return OutboxDelivery(
-                    message: message, address: try row.scopes["address"].orThrow()[0],
-                    list: try MailingList(row: try row.scopes["list"].orThrow()), subscription: try Subscription(row: joined),
+                    message: message, address: try row.scopes["address"].orThrow()[0], list: list, subscription: subscription,
                     campaign: campaign)
             }
             guard let campaign, let recipient = message.testRecipient else { return nil }
@@ -175,24 +179,27 @@ extension AppDatabase: JournaledDeliveryStore {
     }
 
     /// The message's new state; its kind and subscription, or nil when
-    /// `holder` is given and does not hold its lease.
+    /// `holder` is given and does not hold its lease. (No `RETURNING`: SQLite
+    /// gathers its rows in a temporary table, whose page cache cost more than
+    /// the update, and a lookup by id after it costs next to nothing.)
     private static func update(
         _ db: Database, _ id: Int64, status: OutboxMessage.Status, outcome: SendOutcome, dueAt: Date?, sentAt: Date?,
         countsAttempt: Bool, holder: String?
     ) throws -> Row? {
-        try Row.fetchOne(
-            try db.cachedStatement(sql: """
-                UPDATE outboxMessage
-                SET status = :status, leaseExpiresAt = NULL, leaseHolder = NULL, lastReply = :reply, lastReplyCode = :code,
-                    dueAt = coalesce(:dueAt, dueAt), sentAt = :sentAt, attempts = attempts + :attempt
-                WHERE id = :id AND (:holder IS NULL OR (status = 'leased' AND leaseHolder = :holder))
-                RETURNING kind, subscriptionId
-                """),
-            arguments: [
-                "status": status.rawValue, "reply": String(outcome.reply.prefix(512)), "code": outcome.code,
-                "dueAt": dueAt.map(StoreTime.value), "sentAt": sentAt.map(StoreTime.value), "attempt": countsAttempt ? 1 : 0,
-                "id": id, "holder": holder,
-            ])
+        try db.cachedStatement(sql: """
+            UPDATE outboxMessage
+            SET status = :status, leaseExpiresAt = NULL, leaseHolder = NULL, lastReply = :reply, lastReplyCode = :code,
+                dueAt = coalesce(:dueAt, dueAt), sentAt = :sentAt, attempts = attempts + :attempt
+            WHERE id = :id AND (:holder IS NULL OR (status = 'leased' AND leaseHolder = :holder))
+            """
+        ).execute(arguments: [
+            "status": status.rawValue, "reply": String(outcome.reply.prefix(512)), "code": outcome.code,
+            "dueAt": dueAt.map(StoreTime.value), "sentAt": sentAt.map(StoreTime.value), "attempt": countsAttempt ? 1 : 0,
+            "id": id, "holder": holder,
+        ])
+        guard db.changesCount == 1 else { return nil }
+        return try Row.fetchOne(
+            try db.cachedStatement(sql: "SELECT kind, subscriptionId FROM outboxMessage WHERE id = ?"), arguments: [id])
     }
 
     /// Applies a `BouncePolicy` effect to a subscription and says what it
@@ -203,23 +210,23 @@ extension AppDatabase: JournaledDeliveryStore {
         _ effect: BouncePolicy.Effect, subscriptionId: Int64?, limit: Int, now: Date, actor: String, _ db: Database
     ) throws -> BounceEvent.Outcome {
         guard let subscriptionId else { return .unchanged }
-        let change: String
         switch effect {
         case .none: return .unchanged
-        // Most deliveries find the count at 0 already: then nothing is written.
-        case .resetsCount: change = "0 WHERE refusalStreak != 0 AND"
-        case .countsTowardsBounce, .bouncesNow: change = "refusalStreak + 1 WHERE"
+        case .resetsCount:
+            // Most deliveries find the count at 0 already: then nothing is written.
+            try db.cachedStatement(sql: "UPDATE subscription SET refusalStreak = 0 WHERE refusalStreak != 0 AND id = ?")
+                .execute(arguments: [subscriptionId])
+            return .unchanged
+        case .countsTowardsBounce, .bouncesNow: break
         case .unsubscribes: return try unsubscribeOnComplaint(subscriptionId, now: now, actor: actor, db)
         }
         let counted = try Row.fetchOne(
             try db.cachedStatement(sql: """
-                UPDATE subscription SET refusalStreak = \(change) id = ?
+                UPDATE subscription SET refusalStreak = refusalStreak + 1 WHERE id = ?
                 RETURNING id, subscriberId, listId, status, refusalStreak
                 """),
             arguments: [subscriptionId])
-        guard effect != .resetsCount, let counted, ["pending", "active"].contains(counted["status"] as String) else {
-            return .unchanged
-        }
+        guard let counted, ["pending", "active"].contains(counted["status"] as String) else { return .unchanged }
         guard effect == .bouncesNow || counted["refusalStreak"] as Int >= limit else { return .counted }
         try db.execute(
             sql: "UPDATE subscription SET status = 'bounced', endedAt = :now, updatedAt = :now WHERE id = :id",
