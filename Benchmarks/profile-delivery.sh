@@ -6,7 +6,11 @@
 #   MODE=stat   perf stat (task-clock, context switches, page faults) into /tmp/kuvert-delivery.stat
 #   MODE=none   nothing: the rate alone
 # and prints the rate. KUVERT=path/to/kuvert picks the binary (release by
-# default), BENCH_STORE=postgres the store, KUVERT_DKIM=on signing.
+# default), BENCH_STORE=postgres the store, KUVERT_DKIM=on signing (RSA-2048;
+# ED25519=on adds an Ed25519 key, so each message carries both signatures).
+# Other settings pass through the environment (KUVERT_BOUNCE_DOMAIN for
+# envelope senders of their own, KUVERT_WEBHOOK_URL and _SECRET).
+# PERF_EVENT picks perf's event (page-faults, ...), PERF_CALLGRAPH=dwarf its stacks.
 #
 # Usage: Benchmarks/profile-delivery.sh [N] [C]   then: perf report -i /tmp/kuvert-delivery.perf
 set -euo pipefail
@@ -24,6 +28,7 @@ export KUVERT_DATA_DIR=$work/data KUVERT_TEMPLATES=$root/Templates KUVERT_SMTP_U
 export KUVERT_FROM="Bench <bench@example.se>" KUVERT_DKIM=${KUVERT_DKIM:-off}
 store_start
 delivery_setup
+[ "${ED25519:-off}" = off ] || "$kuvert" dkim generate example.se --algorithm ed25519 > /dev/null
 smtp-sink -u nobody 127.0.0.1:$port 1000 &
 sleep 0.3
 id=$("$kuvert" campaign create --list bench --subject "Bench issue" --body "$work/body.md")
