@@ -35,7 +35,7 @@ store_start
 serve=$!
 for _ in $(seq 100); do curl -sf http://127.0.0.1:$port/healthz > /dev/null && break; sleep 0.1; done
 sleep 2
-server_pid=$(pgrep -P $serve -f "kuvert serve" || echo $serve)
+server_pid=$(pgrep -P $serve || echo $serve)
 outbox() { outbox_counts; }
 drain() {
   for _ in $(seq 1800); do

@@ -13,9 +13,11 @@ extension AppDatabase: JournaledDeliveryStore {
     // `synchronous = NORMAL` (see `GroupCommit.Durability`), together with
     // whatever other sessions are writing at the time.
     public func leaseDueMessages(limit: Int, leaseFor: TimeInterval, holder: LeaseHolder, now: Date) throws -> [OutboxDelivery] {
-        try groupCommit.writeAndWait(.processCrash) { db in
+        // The claim is a short write; the batch is read after it, beside the
+        // writes of the web rather than holding them up.
+        let ids = try groupCommit.writeAndWait(.processCrash) { db in
             // Messages of paused or cancelled campaigns wait; tests of drafts go.
-            let ids = try Int64.fetchAll(
+            try Int64.fetchAll(
                 try db.cachedStatement(sql: """
                     UPDATE outboxMessage SET status = 'leased', leaseExpiresAt = :until, leaseHolder = :holder
                     WHERE id IN (
@@ -32,8 +34,8 @@ extension AppDatabase: JournaledDeliveryStore {
                     "until": StoreTime.value(now.addingTimeInterval(leaseFor)), "now": StoreTime.value(now), "limit": limit,
                     "holder": holder.description,
                 ])
-            return try Self.deliveries(db, ids: ids)
         }
+        return try writer.read { db in try Self.deliveries(db, ids: ids) }
     }
 
     /// The outbox rows with these ids, each with its recipient, list,
