@@ -181,9 +181,9 @@ extension AppDatabase: JournaledDeliveryStore {
     }
 
     /// The message's new state; its kind and subscription, or nil when
-    /// `holder` is given and does not hold its lease. (No `RETURNING`: SQLite
-    /// gathers its rows in a temporary table, whose page cache cost more than
-    /// the update, and a lookup by id after it costs next to nothing.)
+    /// `holder` is given and does not hold its lease. (No `RETURNING`, which
+    /// SQLite buffers in a temporary table of its own: a lookup by id after
+    /// the update says the same.)
     private static func update(
         _ db: Database, _ id: Int64, status: OutboxMessage.Status, outcome: SendOutcome, dueAt: Date?, sentAt: Date?,
         countsAttempt: Bool, holder: String?
