@@ -72,6 +72,45 @@ struct DeliveryJournalTests {
         #expect(try await harness.outbox()[0].status == .sent)
     }
 
+    @Test("a mailer that is running takes over the journal and claims of one that dies beside it, nothing sent twice")
+    func replayWhileRunning() async throws {
+        let harness = try await MailerHarness { $0.mailer.reclaimInterval = 0.1 }
+        try await harness.store.addList()
+        for index in 0..<3 { try await harness.subscribe("reader\(index)@example.se") }
+        let database = harness.store.database
+        // The other mailer: a real process on this host, alive while it claims and sends.
+        let other = Process()
+        other.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        other.arguments = ["60"]
+        try other.run()
+        defer { if other.isRunning { kill(other.processIdentifier, SIGKILL) } }
+        let current = LeaseHolder.current
+        let holder = LeaseHolder(
+            host: current.host, boot: current.boot, pid: other.processIdentifier,
+            started: try #require(LeaseHolder.startTime(of: other.processIdentifier)))
+        let ids = try database.leaseDueMessages(limit: 10, leaseFor: 300, holder: holder, now: Date()).compactMap(\.message.id)
+        #expect(ids.count == 3)
+        let journal = try #require(database.deliveryJournal)
+        let file = try journal.open(holder: holder, session: 0)
+        try file.append(DeliveryRecord.Entry(id: ids[0], record: .sent(SendOutcome(code: 250, reply: "250 ok")), at: Date()))
+
+        let mailer = try harness.makeMailer()
+        let task = Task { try await mailer.run() }
+        // While the other lives, its claims and journal are its own.
+        try await harness.waitUntilLooked(mailer)
+        #expect(try await harness.outbox().map(\.status) == [.leased, .leased, .leased])
+        // Killed, as a crashed mailer is (SIGTERM may be ignored, as the test runner ignores it).
+        kill(other.processIdentifier, SIGKILL)
+        other.waitUntilExit()
+        try await harness.waitForOutbox("every message sent") { $0.count == 3 && $0.allSatisfy { $0.status == .sent } }
+        try await harness.waitUntilLooked(mailer)
+        task.cancel()
+        try await task.value
+        // The journaled message was not sent again; the other two went once each.
+        #expect(harness.server.messages().flatMap(\.to).sorted() == ["reader1@example.se", "reader2@example.se"])
+        #expect(!FileManager.default.fileExists(atPath: file.path))
+    }
+
     @Test("a journal that is not one is reported and left alone")
     func unreadable() async throws {
         let harness = try await MailerHarness()

@@ -160,18 +160,14 @@ public final class Mailer: Service, Sendable {
             logger.error("cannot start an SMTP session", metadata: ["error": "\(error)"])
             return
         }
-        let recorder: any DeliveryRecorder
-        do {
-            recorder = try makeRecorder(session: session, logger: logger)
-        } catch {
-            logger.error("cannot start an SMTP session", metadata: ["error": "\(error)"])
-            return
-        }
+        let recorder = makeRecorder(session: session, logger: logger)
         // The last records are in the store before the session ends.
         defer { recorder.finish() }
         while !signal.isStopped {
-            // A mailer that died on this host left claims, and maybe a journal: look every half minute.
-            if session == 0, Date().timeIntervalSince(lastSweep.withLock { $0 }) >= 30 { reclaimLeasesOfGoneHolders() }
+            // A mailer that died on this host left claims, and maybe a journal.
+            if session == 0, Date().timeIntervalSince(lastSweep.withLock { $0 }) >= settings.reclaimInterval {
+                reclaimLeasesOfGoneHolders()
+            }
             let batch: [OutboxDelivery]
             do {
                 batch = try store.leaseDueMessages(limit: settings.batchSize, leaseFor: settings.leaseDuration, holder: holder, now: Date())
@@ -208,13 +204,19 @@ public final class Mailer: Service, Sendable {
         }
     }
 
-    private func makeRecorder(session: Int, logger: Logger) throws -> any DeliveryRecorder {
-        guard let (journal, store) = journal else {
-            return CommittingRecorder(session: session, store: self.store, bounceLimit: settings.bounceLimit, logger: logger)
+    /// A journal when the store has one; a commit for each record otherwise,
+    /// or when the journal's file cannot be made (sending goes on, slower).
+    private func makeRecorder(session: Int, logger: Logger) -> any DeliveryRecorder {
+        if let (journal, store) = journal {
+            do {
+                return JournalRecorder(
+                    file: try journal.open(holder: holder, session: session), store: store, holder: holder,
+                    bounceLimit: settings.bounceLimit, logger: logger)
+            } catch {
+                logger.warning("no delivery journal; each record is committed instead", metadata: ["error": "\(error)"])
+            }
         }
-        return JournalRecorder(
-            file: try journal.open(holder: holder, session: session), store: store, holder: holder,
-            bounceLimit: settings.bounceLimit, logger: logger)
+        return CommittingRecorder(session: session, store: store, bounceLimit: settings.bounceLimit, logger: logger)
     }
 
     private func deliver(_ delivery: OutboxDelivery, over transport: any MailTransport, recorder: any DeliveryRecorder, logger: Logger) {

@@ -21,6 +21,10 @@ public struct MailerSettings: Sendable {
     public var batchSize: Int
     /// How long an idle session sleeps before looking again (a wake-up comes sooner).
     public var idlePoll: TimeInterval
+    /// How often a running mailer looks for mailers on this host that died,
+    /// to apply their journals and take their claims back. Well within the
+    /// lease, so that a journal is applied before its claims could expire.
+    public var reclaimInterval: TimeInterval
 
     public init() {
         connections = 4
@@ -31,6 +35,7 @@ public struct MailerSettings: Sendable {
         leaseDuration = 300
         batchSize = 32
         idlePoll = 1
+        reclaimInterval = 30
     }
 
     /// The settings read from `KUVERT_SMTP_CONNECTIONS`, `KUVERT_SEND_RATE`,

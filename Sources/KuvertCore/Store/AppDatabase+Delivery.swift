@@ -110,34 +110,31 @@ extension AppDatabase: JournaledDeliveryStore {
     /// and no longer holds the message's lease.
     private static func record(_ db: Database, _ entry: DeliveryRecord.Entry, heldBy holder: String?, bounceLimit: Int) throws -> Bool {
         let (id, now) = (entry.id, entry.at)
-        let updated: Row?
-        switch entry.record {
-        case .sent(let outcome):
-            updated = try update(db, id, status: .sent, outcome: outcome, dueAt: nil, sentAt: now, countsAttempt: true, holder: holder)
-            // The audit log keeps a send that concerns one person's subscription
-            // (a confirmation, a privacy link) for good; a newsletter is proven by
-            // its campaign's events and totals, not by a row per message, which
-            // would grow the log by a row per subscriber per issue.
-            if updated != nil, ["confirmation", "privacy"].contains(updated?["kind"] as String?) {
-                try db.cachedStatement(
-                    sql: """
-                        INSERT INTO auditEvent (occurredAt, actor, action, subscriberId, listId, detail)
-                        SELECT :now, 'worker', outboxMessage.kind || '.sent', subscription.subscriberId, subscription.listId,
-                               outboxMessage.kind || ' #' || outboxMessage.id
-                        FROM outboxMessage LEFT JOIN subscription ON subscription.id = outboxMessage.subscriptionId
-                        WHERE outboxMessage.id = :id
-                        """).execute(arguments: ["now": StoreTime.value(now), "id": id])
+        let (status, outcome, dueAt): (OutboxMessage.Status, SendOutcome, Date?) =
+            switch entry.record {
+            case .sent(let outcome): (.sent, outcome, nil)
+            case .retry(let outcome, let at): (.queued, outcome, at)
+            case .failed(let outcome): (.failed, outcome, nil)
+            case .skipped(let reason): (.skipped, SendOutcome(kind: .permanent, code: nil, reply: reason), nil)
             }
-        case .retry(let outcome, let at):
-            updated = try update(db, id, status: .queued, outcome: outcome, dueAt: at, sentAt: nil, countsAttempt: true, holder: holder)
-        case .failed(let outcome):
-            updated = try update(db, id, status: .failed, outcome: outcome, dueAt: nil, sentAt: nil, countsAttempt: true, holder: holder)
-        case .skipped(let reason):
-            updated = try update(
-                db, id, status: .skipped, outcome: SendOutcome(kind: .permanent, code: nil, reply: reason), dueAt: nil, sentAt: nil,
-                countsAttempt: false, holder: holder)
+        guard let updated = try update(
+            db, id, status: status, outcome: outcome, dueAt: dueAt, sentAt: status == .sent ? now : nil,
+            countsAttempt: status != .skipped, holder: holder)
+        else { return false }
+        // The audit log keeps a send that concerns one person's subscription
+        // (a confirmation, a privacy link) for good; a newsletter is proven by
+        // its campaign's events and totals, not by a row per message, which
+        // would grow the log by a row per subscriber per issue.
+        if status == .sent, ["confirmation", "privacy"].contains(updated["kind"] as String) {
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO auditEvent (occurredAt, actor, action, subscriberId, listId, detail)
+                    SELECT :now, 'worker', outboxMessage.kind || '.sent', subscription.subscriberId, subscription.listId,
+                           outboxMessage.kind || ' #' || outboxMessage.id
+                    FROM outboxMessage LEFT JOIN subscription ON subscription.id = outboxMessage.subscriptionId
+                    WHERE outboxMessage.id = :id
+                    """).execute(arguments: ["now": StoreTime.value(now), "id": id])
         }
-        guard let updated else { return false }
         _ = try apply(
             BouncePolicy.effect(of: entry.record), subscriptionId: updated["subscriptionId"], limit: bounceLimit, now: now,
             actor: "worker", db)
