@@ -41,7 +41,7 @@ profiler=""
 case $mode in
   perf) perf record ${PERF_EVENT:+-e $PERF_EVENT} -F 999 --call-graph ${PERF_CALLGRAPH:-fp} -p $worker -o /tmp/kuvert-delivery.perf -- sleep "${PERF_SECONDS:-5}" 2> /dev/null &
         profiler=$! ;;
-  stat) perf stat -p $worker -o /tmp/kuvert-delivery.stat -e task-clock,context-switches,cpu-migrations,page-faults \
+  stat) perf stat -p $worker -o /tmp/kuvert-delivery.stat -e ${PERF_STAT_EVENTS:-task-clock,context-switches,cpu-migrations,page-faults} \
           -- sleep "${PERF_SECONDS:-5}" &
         profiler=$! ;;
 esac
@@ -49,9 +49,9 @@ until [ "$(outbox_counts "$id" | cut -d' ' -f2)" -ge "$count" ]; do sleep 0.1; d
 end=$(date +%s.%N)
 [ -z "$profiler" ] || wait $profiler || true
 # The worker's CPU (user and system, in clock ticks) over the whole run, a message.
-ticks=$(awk '{print $14 + $15}' /proc/$worker/stat)
+read -r user system <<< "$(awk '{print $14, $15}' /proc/$worker/stat)"
 hz=$(getconf CLK_TCK)
-awk -v s="$start" -v e="$end" -v n="$count" -v c="$connections" -v t="$ticks" -v hz="$hz" \
-  'BEGIN { printf "%d connections: %.0f msg/s, worker CPU %.0f us a message\n", c, n / (e - s), t / hz * 1e6 / n }'
+awk -v s="$start" -v e="$end" -v n="$count" -v c="$connections" -v u="$user" -v k="$system" -v hz="$hz" \
+  'BEGIN { printf "%d connections: %.0f msg/s, worker CPU %.0f us a message (user %.0f, system %.0f)\n", c, n / (e - s), (u + k) / hz * 1e6 / n, u / hz * 1e6 / n, k / hz * 1e6 / n }'
 kill -TERM $worker
 wait $worker || true

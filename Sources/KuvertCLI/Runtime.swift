@@ -151,11 +151,17 @@ struct Runtime {
     }
 
     /// The mailer worker over libcurl SMTP sessions.
-    func mailer(keys: KeyRing, renderer: TemplateRenderer, logger: Logger, metrics: KuvertMetrics) throws -> Mailer {
+    /// - Parameter besideWeb: the mailer shares its process with the web, whose
+    ///   answers come first: its sessions run at nice 19 (their least share of
+    ///   the CPU under full load is still some hundreds of messages a second).
+    func mailer(
+        keys: KeyRing, renderer: TemplateRenderer, logger: Logger, metrics: KuvertMetrics, besideWeb: Bool = false
+    ) throws -> Mailer {
         let smtp = settings.smtp
         return Mailer(
             store: store, composer: try composer(keys: keys, renderer: renderer), settings: settings.mailer,
-            makeTransport: { try SMTPTransport(settings: smtp) }, logger: logger, metrics: metrics)
+            makeTransport: { try SMTPTransport(settings: smtp) }, logger: logger, metrics: metrics,
+            sessionNice: besideWeb ? 19 : 10)
     }
 
     /// What sends the webhook outbox; nil without `KUVERT_WEBHOOK_URL`.

@@ -41,7 +41,8 @@ struct Serve: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         let mailer = noMailer
             ? nil
-            : try runtime.mailer(keys: keys, renderer: renderer, logger: logger, metrics: WebDependencies.metrics(registry))
+            : try runtime.mailer(
+                keys: keys, renderer: renderer, logger: logger, metrics: WebDependencies.metrics(registry), besideWeb: true)
         // Nodes that send mail send webhooks too.
         let webhooks = mailer == nil ? nil : runtime.webhookSender(logger: logger, metrics: WebDependencies.metrics(registry))
         let retention = RetentionService(retention: runtime.retention(keys: keys), logger: logger)

@@ -3,7 +3,7 @@ import KuvertTestSupport
 import Testing
 @testable import KuvertCore
 
-@Suite("Newsletters rendered once per campaign")
+@Suite("Mail rendered once per campaign or list")
 struct NewsletterCacheTests {
     @Test(
         "the encoded template, filled, decodes to exactly what rendering per recipient gives",
@@ -39,6 +39,48 @@ struct NewsletterCacheTests {
                     }
                 }
             }
+        }
+    }
+
+    @Test("a confirmation from the cache decodes to exactly what rendering it per subscription gives")
+    func confirmationSameAsRendering() async throws {
+        let renderer = try await TemplateRenderer(directory: TestPaths.templates, required: ConfirmationMail.templateNames)
+        let cache = ConfirmationMail.Cache(renderer: renderer)
+        for listName in ["Föreningen <Nyheter> & \"vänner\"", "News"] {
+            let list = MailingList(id: 1, slug: "news", name: listName, thanksURL: nil, language: .sv, createdAt: Date())
+            for language in Language.allCases {
+                for requestedAt in [Date(timeIntervalSince1970: 1_800_000_000.9996), Date()] {
+                    let subscription = Subscription(
+                        id: 4, subscriberId: 2, listId: 1, status: .pending, name: nil, language: language,
+                        confirmNonce: "0123456789abcdef", requestedAt: requestedAt, confirmedAt: nil, endedAt: nil,
+                        updatedAt: requestedAt)
+                    for token in ["MS5jb25maXJtLjQ.abc-_", "x&y<\"z\">"] {
+                        // Twice: the first fills the cache, the second reads it.
+                        for _ in 0..<2 {
+                            let cached = try cache.encoded(
+                                subscription, list: list, token: token, baseURL: "https://example.se", confirmTTL: 86_400)
+                            let direct = try ConfirmationMail.render(
+                                subscription, list: list, to: "a@example.se", token: token, baseURL: "https://example.se",
+                                confirmTTL: 86_400, renderer: renderer)
+                            #expect(cached.subject == direct.subject)
+                            for (encoded, plain) in [(cached.text, direct.text), (cached.html, direct.html)] {
+                                var whole = MIMEWriter()
+                                whole.quotedPrintable(plain)
+                                #expect(Self.decodeQuotedPrintable(encoded) == Self.decodeQuotedPrintable(whole.bytes))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("a confirmation's expiry reads as Foundation's ISO 8601 to the second, in UTC")
+    func expiryText() {
+        for _ in 0..<2_000 {
+            let date = Date(timeIntervalSince1970: Double.random(in: 0...4_000_000_000))
+            let reference = date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false)) + " UTC"
+            #expect(ConfirmationMail.expiryText(date) == reference)
         }
     }
 

@@ -76,6 +76,18 @@ struct TokenTests {
         #expect(throws: TokenError.invalid) { try signer.verify(string, purpose: .confirm, now: now) }
     }
 
+    @Test("base64url matches Foundation's base64 with the URL alphabet and no padding, and decodes back")
+    func base64URL() {
+        for length in 0...70 {
+            let data = Data((0..<length).map { _ in UInt8.random(in: .min ... .max) })
+            let reference = data.base64EncodedString().replacingOccurrences(of: "+", with: "-")
+                .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            let encoded = Base64URL.encode(data)
+            #expect(encoded == reference, "length \(length)")
+            if length > 0 { #expect(Base64URL.decode(encoded) == data, "length \(length)") }
+        }
+    }
+
     @Test("a validly signed payload of the wrong shape is refused")
     func wrongShape() {
         for payload in ["2.confirm.42:abc.0", "1.confirm.42 abc.0", "1.other.42.0", "1.confirm.42", "1.confirm.42.-5"] {

@@ -25,6 +25,8 @@ public final class Mailer: Service, Sendable {
     private let signal = WakeSignal()
     private let pace: SendPace?
     private let holder: LeaseHolder
+    /// The sessions' threads' nice value.
+    private let sessionNice: Int32
     /// Lease rounds each session has finished, for tests that must know the
     /// mailer looked (and found nothing it may send) rather than sleep.
     private let rounds: Mutex<[Int]>
@@ -37,12 +39,16 @@ public final class Mailer: Service, Sendable {
     ///   - holder: the name this mailer's leases carry; this process by default.
     ///   - journaled: record through the store's `DeliveryJournal` when it has
     ///     one; false commits each record (for tests of that path).
+    ///   - sessionNice: the sessions' threads' nice value: 10 by default, 19 in
+    ///     `kuvert serve`, where a person waiting for a page comes before a mail
+    ///     leaving a moment sooner.
     public init(
         store: any DeliveryStore, composer: MessageComposer, settings: MailerSettings,
         makeTransport: @escaping @Sendable () throws -> any MailTransport, logger: Logger, metrics: KuvertMetrics = .none,
-        holder: LeaseHolder = .current, journaled: Bool = true
+        holder: LeaseHolder = .current, journaled: Bool = true, sessionNice: Int32 = 10
     ) {
         self.holder = holder
+        self.sessionNice = sessionNice
         if journaled, let local = store as? any JournaledDeliveryStore, let journal = local.deliveryJournal {
             self.journal = (journal, local)
         } else {
@@ -126,9 +132,8 @@ public final class Mailer: Service, Sendable {
     private func runOnThread(session: Int) async {
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             let thread = Thread {
-                // Below the web's threads: a person waiting for a page comes
-                // before a mail leaving a moment sooner (Linux nices threads one by one).
-                Self.lowerThreadPriority()
+                // Below the web's threads (Linux nices threads one by one).
+                Self.lowerThreadPriority(to: self.sessionNice)
                 self.sessionLoop(session: session)
                 done.resume()
             }
@@ -137,16 +142,16 @@ public final class Mailer: Service, Sendable {
         }
     }
 
-    /// Nice 10 for the calling thread. Linux applies nice per thread, named by
+    /// `nice` for the calling thread. Linux applies nice per thread, named by
     /// its id, which Swift's Glibc does not export: `/proc/thread-self` names it.
-    private static func lowerThreadPriority() {
+    private static func lowerThreadPriority(to nice: Int32) {
         #if os(Linux)
         var buffer = [CChar](repeating: 0, count: 64)
         let length = readlink("/proc/thread-self", &buffer, buffer.count - 1)
         guard length > 0, let tid = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
             .split(separator: "/").last.flatMap({ id_t($0) })
         else { return }
-        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), tid, 10)
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), tid, nice)
         #endif
     }
 

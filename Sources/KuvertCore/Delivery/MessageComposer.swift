@@ -31,6 +31,7 @@ public struct MessageComposer: Sendable {
 
     private let renderer: TemplateRenderer
     private let newsletters: NewsletterMail.Cache
+    private let confirmations: ConfirmationMail.Cache
     private let signer: TokenSigner
     private let baseURL: String
     private let sender: Mailbox
@@ -54,6 +55,7 @@ public struct MessageComposer: Sendable {
         sender = try mail.sender()
         self.renderer = renderer
         self.newsletters = NewsletterMail.Cache(renderer: renderer)
+        self.confirmations = ConfirmationMail.Cache(renderer: renderer)
         self.signer = signer
         self.baseURL = mail.baseURL
         self.confirmTTL = confirmTTL
@@ -94,11 +96,10 @@ public struct MessageComposer: Sendable {
             return .skip("confirmation window passed")
         }
         let token = ConfirmationService.token(for: subscription, signer: signer, confirmTTL: confirmTTL)
-        let mail = try ConfirmationMail.render(
-            subscription, list: delivery.list, to: delivery.address, token: token, baseURL: baseURL,
-            confirmTTL: confirmTTL, renderer: renderer)
+        let mail = try confirmations.encoded(
+            subscription, list: delivery.list, token: token, baseURL: baseURL, confirmTTL: confirmTTL)
         return try compose(
-            delivery, subject: mail.subject, text: mail.text, html: mail.html,
+            delivery, subject: mail.subject, text: "", html: "", encodedBodies: (mail.text, mail.html),
             headers: [(name: "Auto-Submitted", value: "auto-generated")], now: now)
     }
 

@@ -51,9 +51,9 @@ public struct Token: Equatable, Sendable {
     }
 
     static func isValidSubject(_ subject: some StringProtocol) -> Bool {
-        !subject.isEmpty && subject.utf8.count <= 128 && subject.unicodeScalars.allSatisfy { scalar in
-            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
-                || scalar == "-" || scalar == "_" || scalar == ":")
+        !subject.isEmpty && subject.utf8.count <= 128 && subject.utf8.allSatisfy { byte in
+            (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte)
+                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ":")
         }
     }
 }

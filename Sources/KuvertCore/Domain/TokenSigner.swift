@@ -23,10 +23,16 @@ public struct TokenSigner: Sendable {
 
     /// The token string for these claims.
     public func sign(_ token: Token) -> String {
-        let payload = Data(token.payload.utf8)
-        var hmac = signing
-        hmac.update(data: payload)
-        return Base64URL.encode(payload) + "." + Base64URL.encode(Data(hmac.finalize()))
+        var payload = token.payload
+        return payload.withUTF8 { payload in
+            var hmac = signing
+            hmac.update(data: UnsafeRawBufferPointer(payload))
+            let mac = hmac.finalize()
+            var text = Base64URL.encode(UnsafeRawBufferPointer(payload))
+            text.append(".")
+            mac.withUnsafeBytes { text.append(Base64URL.encode($0)) }
+            return text
+        }
     }
 
     /// The claims of a token string, if a key of ours signed it for `purpose` and
@@ -56,15 +62,30 @@ public struct TokenSigner: Sendable {
 
 /// Base64url without padding (RFC 4648 section 5), strict on input.
 enum Base64URL {
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+
     static func encode(_ data: Data) -> String {
-        let base64 = data.base64EncodedData()
-        return String(decoding: base64.lazy.filter { $0 != UInt8(ascii: "=") }.map { byte in
-            switch byte {
-            case UInt8(ascii: "+"): UInt8(ascii: "-")
-            case UInt8(ascii: "/"): UInt8(ascii: "_")
-            default: byte
+        data.withUnsafeBytes { encode($0) }
+    }
+
+    static func encode(_ bytes: UnsafeRawBufferPointer) -> String {
+        let count = (bytes.count * 8 + 5) / 6
+        return String(unsafeUninitializedCapacity: count) { out in
+            var written = 0
+            var index = 0
+            while index < bytes.count {
+                let chunk = min(3, bytes.count - index)
+                var bits = UInt32(bytes[index]) << 16
+                if chunk > 1 { bits |= UInt32(bytes[index + 1]) << 8 }
+                if chunk > 2 { bits |= UInt32(bytes[index + 2]) }
+                for sextet in 0...chunk {
+                    out[written] = alphabet[Int(bits >> UInt32(18 - 6 * sextet)) & 0x3F]
+                    written += 1
+                }
+                index += 3
             }
-        }, as: UTF8.self)
+            return written
+        }
     }
 
     static func decode(_ text: some StringProtocol) -> Data? {

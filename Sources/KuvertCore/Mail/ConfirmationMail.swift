@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A message's content, rendered from its templates.
 public struct RenderedMail: Sendable, Equatable {
@@ -24,22 +25,87 @@ public enum ConfirmationMail {
         _ subscription: Subscription, list: MailingList, to address: String, token: String, baseURL: String,
         confirmTTL: TimeInterval, renderer: TemplateRenderer
     ) throws -> RenderedMail {
-        let language = subscription.language.rawValue
-        let expiry = subscription.requestedAt.addingTimeInterval(confirmTTL)
-        let view = View(
-            listName: list.name, confirmURL: baseURL + "/confirm/" + token,
-            expiresAt: expiry.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false)) + " UTC")
-        let subject = try renderer.render(view, template: "mail.\(language).confirmation.subject")
-        let text = try renderer.render(view, template: "mail.\(language).confirmation.text")
-        let html = try renderer.render(view, template: "mail.\(language).confirmation.html")
-        return RenderedMail(
-            to: address, subject: subject.trimmingCharacters(in: .whitespacesAndNewlines), text: text,
-            html: html)
+        let (subject, text, html) = try render(
+            list: list, language: subscription.language, renderer: renderer,
+            confirmURL: baseURL + "/confirm/" + token,
+            expiresAt: expiryText(subscription.requestedAt.addingTimeInterval(confirmTTL)))
+        return RenderedMail(to: address, subject: subject, text: text, html: html)
     }
 
-    struct View {
-        var listName: String
-        var confirmURL: String
-        var expiresAt: String
+    private static func render(
+        list: MailingList, language: Language, renderer: TemplateRenderer, confirmURL: String, expiresAt: String
+    ) throws -> (subject: String, text: String, html: String) {
+        // A dictionary, not a struct: Mustache reads a struct's fields through reflection.
+        let view: [String: Any] = ["listName": list.name, "confirmURL": confirmURL, "expiresAt": expiresAt]
+        let name = "mail.\(language.rawValue).confirmation"
+        return (
+            try renderer.render(view, template: name + ".subject").trimmingCharacters(in: .whitespacesAndNewlines),
+            try renderer.render(view, template: name + ".text"),
+            try renderer.render(view, template: name + ".html"))
+    }
+
+    /// `2026-11-22T21:04:57 UTC`: when the link stops working, to the second.
+    static func expiryText(_ date: Date) -> String {
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T"
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) UTC"
+    }
+
+    /// Confirmation mails rendered once per list (and its name) and language,
+    /// with the link and its expiry left as slots filled in per message, as
+    /// `NewsletterMail.Cache` does for newsletters: every new subscription sends
+    /// one, and rendering Mustache for each was most of its cost. Decoded, the
+    /// bodies are what `render` gives (tested).
+    public final class Cache: Sendable {
+        private struct Key: Hashable {
+            var listId: Int64?, listName: String, language: Language
+        }
+
+        private struct Entry: Sendable {
+            var subject: String, subjectHasSlots: Bool, text: SlottedBody, html: SlottedBody
+        }
+
+        private let renderer: TemplateRenderer
+        private let entries = Mutex<[Key: Entry]>([:])
+        private let slots = SlotMarkers(count: 2)
+
+        public init(renderer: TemplateRenderer) {
+            self.renderer = renderer
+        }
+
+        /// As `render`, with the bodies in quoted-printable (CRLF line breaks).
+        public func encoded(
+            _ subscription: Subscription, list: MailingList, token: String, baseURL: String, confirmTTL: TimeInterval
+        ) throws -> (subject: String, text: [UInt8], html: [UInt8]) {
+            let key = Key(listId: list.id, listName: list.name, language: subscription.language)
+            let entry: Entry
+            if let cached = entries.withLock({ $0[key] }) {
+                entry = cached
+            } else {
+                let mail = try ConfirmationMail.render(
+                    list: list, language: subscription.language, renderer: renderer, confirmURL: slots.markers[0],
+                    expiresAt: slots.markers[1])
+                entry = Entry(
+                    subject: mail.subject, subjectHasSlots: slots.markers.contains { mail.subject.contains($0) },
+                    text: SlottedBody(mail.text, slots: slots.markers), html: SlottedBody(mail.html, slots: slots.markers))
+                entries.withLock { entries in
+                    if entries.count >= 64 { entries.removeAll() }
+                    entries[key] = entry
+                }
+            }
+            let values = [
+                baseURL + "/confirm/" + token, ConfirmationMail.expiryText(subscription.requestedAt.addingTimeInterval(confirmTTL)),
+            ]
+            var subject = entry.subject
+            if entry.subjectHasSlots {
+                for (marker, value) in zip(slots.markers, values) {
+                    subject = subject.replacingOccurrences(of: marker, with: value)
+                }
+            }
+            return (subject, entry.text.filled(values), entry.html.filled(values.map(HTML.escape)))
+        }
     }
 }

@@ -57,16 +57,13 @@ public enum NewsletterMail {
         }
 
         private let renderer: TemplateRenderer
-        private let entries = Mutex<[Key: (text: Prepared, html: Prepared)]>([:])
-        /// Slot markers: private-use characters around a per-process random
-        /// number, so no campaign text can contain one by accident.
-        private let nameSlot: String, linkSlot: String
+        private let entries = Mutex<[Key: (text: SlottedBody, html: SlottedBody)]>([:])
+        private let slots = SlotMarkers(count: 2)
+        private var nameSlot: String { slots.markers[0] }
+        private var linkSlot: String { slots.markers[1] }
 
         public init(renderer: TemplateRenderer) {
             self.renderer = renderer
-            let nonce = UInt64.random(in: .min ... .max)
-            nameSlot = "\u{F8F0}\(nonce)\u{F8F1}"
-            linkSlot = "\u{F8F2}\(nonce)\u{F8F3}"
         }
 
         /// As `NewsletterMail.render`, with the bodies in quoted-printable (CRLF line breaks).
@@ -78,14 +75,14 @@ public enum NewsletterMail {
             let key = Key(
                 campaignId: campaign.id, subject: campaign.subject, listName: list.name, language: language,
                 named: name != nil, isTest: isTest)
-            let prepared: (text: Prepared, html: Prepared)
+            let prepared: (text: SlottedBody, html: SlottedBody)
             if let cached = entries.withLock({ $0[key] }) {
                 prepared = cached
             } else {
                 let mail = try NewsletterMail.render(
                     campaign, list: list, language: language, name: name == nil ? nil : nameSlot,
                     unsubscribeURL: linkSlot, isTest: isTest, renderer: renderer)
-                prepared = (Prepared(mail.text, slots: [nameSlot, linkSlot]), Prepared(mail.html, slots: [nameSlot, linkSlot]))
+                prepared = (SlottedBody(mail.text, slots: slots.markers), SlottedBody(mail.html, slots: slots.markers))
                 entries.withLock { entries in
                     if entries.count >= 64 { entries.removeAll() }
                     entries[key] = prepared
@@ -97,47 +94,5 @@ public enum NewsletterMail {
                 prepared.text.filled(values),
                 prepared.html.filled(values.map(HTML.escape)))
         }
-    }
-
-    /// Rendered text split at its slots, its fixed parts in quoted-printable.
-    struct Prepared: Sendable {
-        enum Piece: Sendable { case encoded([UInt8]), slot(Int) }
-        let pieces: [Piece]
-
-        init(_ rendered: String, slots: [String]) {
-            var parts: [Piece] = []
-            var texts: [(String, slot: Int?)] = [(rendered, nil)]
-            for (number, slot) in slots.enumerated() {
-                texts = texts.flatMap { text, after -> [(String, slot: Int?)] in
-                    let split = text.components(separatedBy: slot)
-                    return split.enumerated().map { index, part in (part, index == 0 ? after : number) }
-                }
-            }
-            for (text, slot) in texts {
-                if let slot { parts.append(.slot(slot)) }
-                var writer = MIMEWriter()
-                writer.quotedPrintable(text, terminated: false)
-                parts.append(.encoded(writer.bytes))
-            }
-            pieces = parts
-        }
-
-        /// The body with each slot's value encoded between soft line breaks, and a final line break.
-        func filled(_ values: [String]) -> [UInt8] {
-            var out = MIMEWriter()
-            for piece in pieces {
-                switch piece {
-                case .encoded(let bytes): out.append(bytes)
-                case .slot(let number):
-                    out.append(Self.softBreak)
-                    out.quotedPrintable(values[number], terminated: false)
-                    out.append(Self.softBreak)
-                }
-            }
-            out.append([0x0D, 0x0A])
-            return out.bytes
-        }
-
-        private static let softBreak: [UInt8] = [UInt8(ascii: "="), 0x0D, 0x0A]
     }
 }

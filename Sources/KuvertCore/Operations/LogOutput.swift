@@ -71,7 +71,9 @@ public struct KuvertLogHandler: LogHandler {
     }
 
     private static func keyName(_ key: String) -> String {
-        key == "hb.request.id" ? "request_id" : key.replacingOccurrences(of: ".", with: "_")
+        if key == "hb.request.id" { return "request_id" }
+        guard key.utf8.contains(UInt8(ascii: ".")) else { return key }
+        return key.replacingOccurrences(of: ".", with: "_")
     }
 
     /// Addresses and link tokens taken out of a logged text.

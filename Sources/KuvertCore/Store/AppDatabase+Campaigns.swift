@@ -4,6 +4,14 @@ import GRDB
 extension Campaign: FetchableRecord, MutablePersistableRecord, StoreTimeRecord {
     public static let databaseTableName = "campaign"
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+    /// Read by column, not through `Decodable`: the mailer reads a campaign for every batch it sends.
+    public init(row: Row) throws {
+        self.init(
+            id: row["id"], listId: row["listId"], subject: row["subject"], bodyMarkdown: row["bodyMarkdown"],
+            bodyHTML: row["bodyHTML"], bodyText: row["bodyText"], status: try Status(rawValue: row["status"]).orThrow(),
+            createdAt: row["createdAt"], sendAt: row["sendAt"], queuedAt: row["queuedAt"])
+    }
 }
 
 extension AppDatabase: CampaignStore {

@@ -32,7 +32,7 @@ extension Subscription: FetchableRecord, MutablePersistableRecord, StoreTimeReco
     public static let databaseTableName = "subscription"
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
-    /// Read by column, not through `Decodable`: the mailer reads one a message.
+    /// Read by column, not through `Decodable`.
     public init(row: Row) throws {
         self.init(
             id: row["id"], subscriberId: row["subscriberId"], listId: row["listId"],
@@ -40,6 +40,23 @@ extension Subscription: FetchableRecord, MutablePersistableRecord, StoreTimeReco
             language: try Language(rawValue: row["language"]).orThrow(), confirmNonce: row["confirmNonce"],
             requestedAt: row["requestedAt"], confirmedAt: row["confirmedAt"], endedAt: row["endedAt"],
             updatedAt: row["updatedAt"])
+    }
+
+    /// The columns `init(row:at:)` reads, in its order, qualified by the table's name.
+    static let selection = [
+        "id", "subscriberId", "listId", "status", "name", "language", "confirmNonce", "requestedAt", "confirmedAt",
+        "endedAt", "updatedAt",
+    ].map { "subscription.\($0)" }.joined(separator: ", ")
+
+    /// Read by position from `selection`'s columns starting at `first`: the
+    /// mailer reads one a message, and a column found by name costs a search.
+    init(row: Row, at first: Int) throws {
+        self.init(
+            id: row[first], subscriberId: row[first + 1], listId: row[first + 2],
+            status: try SubscriptionStatus(rawValue: row[first + 3]).orThrow(), name: row[first + 4],
+            language: try Language(rawValue: row[first + 5]).orThrow(), confirmNonce: row[first + 6],
+            requestedAt: row[first + 7], confirmedAt: row[first + 8], endedAt: row[first + 9],
+            updatedAt: row[first + 10])
     }
 }
 
@@ -62,6 +79,24 @@ extension OutboxMessage: FetchableRecord, MutablePersistableRecord, StoreTimeRec
         lastReply = row["lastReply"]
         lastReplyCode = row["lastReplyCode"]
         sentAt = row["sentAt"]
+    }
+
+    /// The columns `init(row:at:)` reads, in its order, qualified by the table's name.
+    static let selection = [
+        "id", "kind", "subscriptionId", "status", "dueAt", "attempts", "createdAt", "campaignId", "testRecipient",
+        "leaseExpiresAt", "lastReply", "lastReplyCode", "sentAt",
+    ].map { "outboxMessage.\($0)" }.joined(separator: ", ")
+
+    /// Read by position from `selection`'s columns starting at `first`.
+    init(row: Row, at first: Int) throws {
+        self.init(
+            id: row[first], kind: try Kind(rawValue: row[first + 1]).orThrow(), subscriptionId: row[first + 2],
+            status: try Status(rawValue: row[first + 3]).orThrow(), dueAt: row[first + 4], attempts: row[first + 5],
+            createdAt: row[first + 6], campaignId: row[first + 7], testRecipient: row[first + 8])
+        leaseExpiresAt = row[first + 9]
+        lastReply = row[first + 10]
+        lastReplyCode = row[first + 11]
+        sentAt = row[first + 12]
     }
 }
 
