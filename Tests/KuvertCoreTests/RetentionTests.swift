@@ -96,6 +96,30 @@ struct RetentionTests {
         #expect(try await store.count("suppression") == 2)
     }
 
+    @Test("serve's retention job tries a failed purge again soon, not an hour later")
+    func serviceRetriesAfterFailure() async throws {
+        let (store, retention) = try await scenario()
+        // The store refuses every deletion of a person until the trigger goes.
+        try await store.sql { db in
+            try db.execute(sql: "CREATE TRIGGER refuse BEFORE DELETE ON subscriber BEGIN SELECT RAISE(ABORT, 'refused'); END")
+        }
+        let logs = LogSink.memory()
+        let logger = Logger(label: "retention-test") { KuvertLogHandler(label: $0, format: .text, level: .info, output: logs) }
+        let task = Task {
+            try await RetentionService(
+                retention: retention, interval: .seconds(3_600), retryAfterFailure: .milliseconds(200), logger: logger
+            ).run()
+        }
+        try await eventually(timeout: 10, "the first purge failed") { logs.written.contains { $0.contains("retention failed") } }
+        #expect(try await addresses(store).contains("oldpending@example.se"))
+        try await store.sql { db in try db.execute(sql: "DROP TRIGGER refuse") }
+        try await eventually(timeout: 10, "retention applied on a later try") {
+            try await addresses(store) == ["newpending@example.se", "leftlately@example.se", "stays@example.se"]
+        }
+        task.cancel()
+        try await task.value
+    }
+
     @Test("a stored address that today's validator refuses is erased all the same, and suppressed under its stored key")
     func addressTheValidatorNowRefuses() async throws {
         let (store, retention) = try await scenario()

@@ -59,20 +59,27 @@ public struct Retention: Sendable {
     }
 }
 
-/// Runs retention when `kuvert serve` starts and every hour after, until shutdown.
+/// Runs retention when `kuvert serve` starts and every hour after, until
+/// shutdown; after a failure (a store busy or away) it tries again in a minute.
 public struct RetentionService: Service {
     private let retention: Retention
     private let interval: Duration
+    private let retryAfterFailure: Duration
     private let logger: Logger
 
-    public init(retention: Retention, interval: Duration = .seconds(3_600), logger: Logger) {
+    public init(
+        retention: Retention, interval: Duration = .seconds(3_600), retryAfterFailure: Duration = .seconds(60),
+        logger: Logger
+    ) {
         self.retention = retention
         self.interval = interval
+        self.retryAfterFailure = min(retryAfterFailure, interval)
         self.logger = logger
     }
 
     public func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            var wait = interval
             do {
                 let report = try await retention.purge(now: Date(), dryRun: false)
                 if report.expiredPending + report.erased + report.messages > 0 {
@@ -81,9 +88,11 @@ public struct RetentionService: Service {
                     ])
                 }
             } catch {
-                logger.error("retention failed; trying again later", metadata: ["error": "\(error)"])
+                logger.error("retention failed; trying again soon", metadata: ["error": "\(error)"])
+                wait = retryAfterFailure
             }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            let pause = wait
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
         }
     }
 }
