@@ -226,16 +226,20 @@ public final class Mailer: Service, Sendable {
 
     private func deliver(_ delivery: OutboxDelivery, over transport: any MailTransport, recorder: any DeliveryRecorder, logger: Logger) {
         guard let id = delivery.message.id else { return }
-        var logger = logger
-        logger[metadataKey: "message"] = "\(id)"
-        logger[metadataKey: "kind"] = "\(delivery.message.kind.rawValue)"
+        let kind = delivery.message.kind
+        // The message's metadata is made only for a line that is written: most
+        // messages write none (a copy of the logger with metadata set costs more
+        // than the rest of the bookkeeping).
+        func log(_ level: Logger.Level, _ message: Logger.Message, _ metadata: Logger.Metadata = [:]) {
+            logger.log(level: level, message, metadata: metadata.merging(["message": "\(id)", "kind": "\(kind.rawValue)"]) { $1 })
+        }
         let record: DeliveryRecord
         var sendTime: Duration?
         do {
             switch try composer.compose(delivery, now: Date()) {
             case .hold:
                 do { try store.releaseLeases([id]) } catch {
-                    logger.warning("lease not returned; it expires by itself", metadata: ["error": "\(error)"])
+                    log(.warning, "lease not returned; it expires by itself", ["error": "\(error)"])
                 }
                 return
             case .skip(let reason):
@@ -254,25 +258,24 @@ public final class Mailer: Service, Sendable {
             record = .failed(SendOutcome(kind: .permanent, code: nil, reply: "cannot render: \(error)"))
         }
         recorder.record(DeliveryRecord.Entry(id: id, record: record, at: Date()))
-        let kind = delivery.message.kind
         switch record {
         case .sent(let outcome):
-            metrics.delivery(kind: kind, result: "sent", reply: outcome, duration: sendTime)
-            logger.debug("sent")
+            metrics.delivery(kind: kind, result: .sent, reply: outcome, duration: sendTime)
+            if logger.logLevel <= .debug { log(.debug, "sent") }
         case .retry(let outcome, let at):
-            metrics.delivery(kind: kind, result: "retried", reply: outcome, duration: sendTime)
+            metrics.delivery(kind: kind, result: .retried, reply: outcome, duration: sendTime)
             // A relay that cannot be reached, speaks no TLS or refuses the login
             // will refuse every message: the operator must hear of it at once.
-            logger.log(
-                level: outcome.isRelayProblem ? .warning : .info, "will retry",
-                metadata: ["reply": "\(LogRedaction.addresses(in: outcome.reply))", "at": "\(at)"])
+            log(
+                outcome.isRelayProblem ? .warning : .info, "will retry",
+                ["reply": "\(LogRedaction.addresses(in: outcome.reply))", "at": "\(at)"])
         case .failed(let outcome):
             // A render failure never reached the server: no SMTP reply to count.
-            metrics.delivery(kind: kind, result: "failed", reply: sendTime == nil ? nil : outcome, duration: sendTime)
-            logger.warning("failed", metadata: ["reply": "\(LogRedaction.addresses(in: outcome.reply))"])
+            metrics.delivery(kind: kind, result: .failed, reply: sendTime == nil ? nil : outcome, duration: sendTime)
+            log(.warning, "failed", ["reply": "\(LogRedaction.addresses(in: outcome.reply))"])
         case .skipped(let reason):
-            metrics.delivery(kind: kind, result: "skipped", reply: nil, duration: nil)
-            logger.info("skipped", metadata: ["reason": "\(reason)"])
+            metrics.delivery(kind: kind, result: .skipped, reply: nil, duration: nil)
+            log(.info, "skipped", ["reason": "\(reason)"])
         }
     }
 

@@ -70,6 +70,8 @@ struct MIMEWriter {
     /// Text for an unstructured header: as it is when printable ASCII, else RFC
     /// 2047 encoded words (`=?UTF-8?B?…?=`) that never split a character.
     static func encodedText(_ text: String, header: String) throws(MailMessage.Problem) -> String {
+        // Most subjects and names are printable ASCII: one pass over the bytes says so.
+        if isPrintableASCII(text.utf8) && !text.contains("=?") { return text }
         guard !text.unicodeScalars.contains(where: \.isControlCharacter) else { throw .headerInjection(header: header) }
         if text.unicodeScalars.allSatisfy({ $0.isASCII }) && !text.contains("=?") { return text }
         // 64 characters an encoded word (12 for "=?UTF-8?B??=", 52 of base64 for 39
@@ -90,11 +92,19 @@ struct MIMEWriter {
 
     /// A display name: an atom, a quoted string, or encoded words for non-ASCII.
     static func displayName(_ name: String, header: String) throws(MailMessage.Problem) -> String {
+        if isPrintableASCII(name.utf8) {
+            return name.utf8.contains(where: specials.contains) ? quoted(name) : name
+        }
         guard !name.unicodeScalars.contains(where: \.isControlCharacter) else { throw .headerInjection(header: header) }
         if !name.unicodeScalars.allSatisfy({ $0.isASCII }) { return try encodedText(name, header: header) }
-        let specials = Set("()<>[]:;@\\,.\"".unicodeScalars)
-        if !name.unicodeScalars.contains(where: { specials.contains($0) }) { return name }
-        return quoted(name)
+        return name.utf8.contains(where: specials.contains) ? quoted(name) : name
+    }
+
+    /// RFC 5322's specials, which an atom cannot hold.
+    private static let specials = Set("()<>[]:;@\\,.\"".utf8)
+
+    private static func isPrintableASCII(_ utf8: String.UTF8View) -> Bool {
+        utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
     }
 
     /// The phrase of a List-Id header: the list's name as a quoted string, or

@@ -101,9 +101,22 @@ public struct MailMessage: Sendable {
     }
 
     private static func partHeader(_ out: inout MIMEWriter, type: String) throws(Problem) {
-        try out.header("Content-Type", "\(type); charset=utf-8")
-        try out.header("Content-Transfer-Encoding", "quoted-printable")
-        out.line("")
+        switch type {
+        case "text/plain": out.append(plainPartHeader)
+        case "text/html": out.append(htmlPartHeader)
+        default:
+            try out.header("Content-Type", "\(type); charset=utf-8")
+            try out.header("Content-Transfer-Encoding", "quoted-printable")
+            out.line("")
+        }
+    }
+
+    /// The two parts' headers, the same in every message.
+    private static let plainPartHeader = fixedPartHeader("text/plain")
+    private static let htmlPartHeader = fixedPartHeader("text/html")
+
+    private static func fixedPartHeader(_ type: String) -> [UInt8] {
+        Array("Content-Type: \(type); charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n".utf8)
     }
 
     static func mailboxHeader(_ mailbox: Mailbox, header: String) throws(Problem) -> String {

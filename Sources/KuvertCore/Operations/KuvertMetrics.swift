@@ -8,9 +8,38 @@ import Foundation
 /// nowhere. No label ever carries an address, a name or a token.
 public struct KuvertMetrics: Sendable {
     private let factory: any MetricsFactory
+    /// The mailer's counters, made once: a message counts three times, and
+    /// finding a metric by name and labels costs a lookup under a lock each.
+    private let deliveries: DeliveryMetrics
 
     public init(factory: any MetricsFactory) {
         self.factory = factory
+        self.deliveries = DeliveryMetrics(factory: factory)
+    }
+
+    /// What became of one delivery attempt, as `kuvert_messages_total` labels it.
+    enum DeliveryResult: String, CaseIterable, Sendable {
+        case sent, retried, failed, skipped
+    }
+
+    private struct DeliveryMetrics: Sendable {
+        let messages: [OutboxMessage.Kind: [DeliveryResult: Counter]]
+        let replies: [String: Counter]
+        let sendTime: CoreMetrics.Timer
+
+        init(factory: any MetricsFactory) {
+            messages = Dictionary(uniqueKeysWithValues: OutboxMessage.Kind.allCases.map { kind in
+                (kind, Dictionary(uniqueKeysWithValues: DeliveryResult.allCases.map { result in
+                    (result, Counter(
+                        label: "kuvert_messages_total", dimensions: [("kind", kind.rawValue), ("result", result.rawValue)],
+                        factory: factory))
+                }))
+            })
+            replies = Dictionary(uniqueKeysWithValues: ["2xx", "3xx", "4xx", "5xx", "none"].map { replyClass in
+                (replyClass, Counter(label: "kuvert_smtp_replies_total", dimensions: [("class", replyClass)], factory: factory))
+            })
+            sendTime = Timer(label: "kuvert_smtp_send_duration_seconds", dimensions: [], preferredDisplayUnit: .seconds, factory: factory)
+        }
     }
 
     /// Metrics that go nowhere, for commands that do not report.
@@ -43,16 +72,16 @@ public struct KuvertMetrics: Sendable {
     }
 
     /// What became of one delivery attempt, with the SMTP reply's class and how long the send took.
-    func delivery(kind: OutboxMessage.Kind, result: String, reply: SendOutcome?, duration: Duration?) {
-        counter("kuvert_messages_total", ("kind", kind.rawValue), ("result", result)).increment()
+    func delivery(kind: OutboxMessage.Kind, result: DeliveryResult, reply: SendOutcome?, duration: Duration?) {
+        deliveries.messages[kind]?[result]?.increment()
         if let reply {
             let replyClass = reply.code.map { "\($0 / 100)xx" } ?? "none"
-            counter("kuvert_smtp_replies_total", ("class", replyClass)).increment()
+            (deliveries.replies[replyClass]
+                ?? counter("kuvert_smtp_replies_total", ("class", replyClass))).increment()
         }
         if let duration {
             let nanoseconds = duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
-            Timer(label: "kuvert_smtp_send_duration_seconds", dimensions: [], preferredDisplayUnit: .seconds, factory: factory)
-                .recordNanoseconds(nanoseconds)
+            deliveries.sendTime.recordNanoseconds(nanoseconds)
         }
     }
 

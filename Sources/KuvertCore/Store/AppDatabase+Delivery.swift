@@ -62,7 +62,8 @@ extension AppDatabase: JournaledDeliveryStore {
         var lists: [Int64: MailingList] = [:]
         func list(_ id: Int64) throws -> MailingList {
             if let list = lists[id] { return list }
-            let list = try MailingList.fetchOne(db, key: id).orThrow()
+            let list = try MailingList.fetchOne(
+                try db.cachedStatement(sql: "SELECT * FROM mailingList WHERE id = ?"), arguments: [id]).orThrow()
             lists[id] = list
             return list
         }
@@ -72,7 +73,9 @@ extension AppDatabase: JournaledDeliveryStore {
             let message = try OutboxMessage(row: row, at: 0)
             var campaign: Campaign?
             if let campaignId = message.campaignId {
-                campaign = try campaigns[campaignId] ?? Campaign.fetchOne(db, key: campaignId)
+                // Through a cached statement: the query interface builds and prepares its SQL every time.
+                campaign = try campaigns[campaignId] ?? Campaign.fetchOne(
+                    try db.cachedStatement(sql: "SELECT * FROM campaign WHERE id = ?"), arguments: [campaignId])
                 campaigns[campaignId] = campaign
             }
             if message.subscriptionId != nil {

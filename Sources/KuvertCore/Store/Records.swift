@@ -16,6 +16,14 @@ extension StoreTimeRecord {
 extension MailingList: FetchableRecord, MutablePersistableRecord, StoreTimeRecord {
     public static let databaseTableName = "mailingList"
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+    /// Read by column, not through `Decodable`.
+    public init(row: Row) throws {
+        self.init(
+            id: row["id"], slug: row["slug"], name: row["name"], fromAddress: row["fromAddress"],
+            thanksURL: row["thanksURL"], language: try Language(rawValue: row["language"]).orThrow(),
+            createdAt: row["createdAt"])
+    }
 }
 
 extension TermsVersion: FetchableRecord, MutablePersistableRecord, StoreTimeRecord {
