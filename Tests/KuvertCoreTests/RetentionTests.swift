@@ -96,6 +96,24 @@ struct RetentionTests {
         #expect(try await store.count("suppression") == 2)
     }
 
+    @Test("the finished-message index serves retention's condition, and a delivery record builds no temporary b-tree for it")
+    func finishedIndex() async throws {
+        let store = try TemporaryStore()
+        try await store.sql { db in
+            // INDEXED BY fails ("no query solution") unless the condition implies the index's.
+            _ = try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM outboxMessage INDEXED BY outboxMessage_finished
+                WHERE \(AppDatabase.finishedCondition) AND coalesce(sentAt, dueAt) < '2030'
+                """)
+            // An IN list in the index's condition cost two temporary b-trees a
+            // record; the one left is the table's CHECK on status.
+            let program = try Row.fetchAll(db, sql: """
+                EXPLAIN UPDATE outboxMessage SET status = ?, sentAt = ?, leaseExpiresAt = NULL, leaseHolder = NULL WHERE id = ?
+                """, arguments: ["sent", "2026-12-04 00:00:00.000", 1])
+            #expect(program.filter { ($0["opcode"] as String) == "OpenEphemeral" }.count == 1)
+        }
+    }
+
     @Test("serve's retention job tries a failed purge again soon, not an hour later")
     func serviceRetriesAfterFailure() async throws {
         let (store, retention) = try await scenario()

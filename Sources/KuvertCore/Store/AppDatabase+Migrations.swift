@@ -28,8 +28,25 @@ extension AppDatabase {
         migrator.registerMigration("v8-webhooks") { db in
             try db.execute(sql: webhookSchema)
         }
+        migrator.registerMigration("v9-finished-index-without-in-list") { db in
+            try db.execute(sql: finishedIndexSchema)
+        }
         return migrator
     }
+
+    /// The finished messages, as `outboxMessage_finished` and the queries it
+    /// serves say it (a query uses a partial index only when it names the
+    /// index's condition exactly).
+    static let finishedCondition = "(status = 'sent' OR status = 'failed' OR status = 'skipped')"
+
+    private static let finishedIndexSchema = """
+        -- SQLite 3.40 evaluates an IN list of three or more by building a
+        -- temporary b-tree, every time: a delivery record evaluated this index's
+        -- condition for the old row and the new, and the b-trees were a quarter
+        -- of its cost. The same condition with OR compares in place.
+        DROP INDEX outboxMessage_finished;
+        CREATE INDEX outboxMessage_finished ON outboxMessage(coalesce(sentAt, dueAt)) WHERE \(finishedCondition);
+        """
 
     private static let webhookSchema = """
         -- Whether changes are reported to a webhook. kuvert serve and worker set

@@ -36,7 +36,7 @@ extension AppDatabase: RetentionStore {
         try await writer.read { db in
             try Int.fetchOne(
                 db,
-                sql: "SELECT count(*) FROM outboxMessage WHERE status IN ('sent', 'failed', 'skipped') AND coalesce(sentAt, dueAt) < ?",
+                sql: "SELECT count(*) FROM outboxMessage WHERE \(Self.finishedCondition) AND coalesce(sentAt, dueAt) < ?",
                 arguments: [StoreTime.value(before)]) ?? 0
         }
     }
@@ -52,7 +52,7 @@ extension AppDatabase: RetentionStore {
                         DELETE FROM temp.purgedMessage;
                         INSERT INTO temp.purgedMessage
                         SELECT id, campaignId, kind, status FROM outboxMessage
-                        WHERE status IN ('sent', 'failed', 'skipped') AND coalesce(sentAt, dueAt) < ? LIMIT ?;
+                        WHERE \(Self.finishedCondition) AND coalesce(sentAt, dueAt) < ? LIMIT ?;
                         UPDATE campaign SET
                           purgedSent = purgedSent + (SELECT count(*) FROM temp.purgedMessage p
                                                      WHERE p.campaignId = campaign.id AND p.kind = 'newsletter' AND p.status = 'sent'),
