@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 extension AppDatabase {
@@ -31,7 +32,50 @@ extension AppDatabase {
         migrator.registerMigration("v9-finished-index-without-in-list") { db in
             try db.execute(sql: finishedIndexSchema)
         }
+        migrator.registerMigration("v10-checks-without-in-lists") { db in
+            try rewriteCheckInLists(db)
+        }
         return migrator
+    }
+
+    /// The tables' CHECK constraints with each `column IN ('a', 'b', …)` written
+    /// as `(column = 'a' OR column = 'b' …)`, which means the same (NULL
+    /// included) and which SQLite 3.40 compares in place, where an IN list of
+    /// three or more builds a temporary b-tree every time a row is checked: four
+    /// for every new subscription, one for every claimed and every recorded
+    /// message. A CHECK constraint changes nothing on disk, so the table's SQL is
+    /// rewritten in place, as SQLite's documentation describes for such changes
+    /// ("Making Other Kinds Of Table Schema Changes"), and the store checked after.
+    static func rewriteCheckInLists(_ db: Database) throws {
+        let tables = try Row.fetchAll(db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND sql LIKE '%IN (%'")
+        let rewritten = tables.compactMap { row -> (name: String, sql: String)? in
+            let sql: String = row["sql"]
+            let changed = withoutInLists(sql)
+            return changed == sql ? nil : (row["name"], changed)
+        }
+        guard !rewritten.isEmpty else { return }
+        let version = try Int.fetchOne(db, sql: "PRAGMA schema_version") ?? 0
+        try db.execute(sql: "PRAGMA writable_schema = ON")
+        for table in rewritten {
+            try db.execute(sql: "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?", arguments: [table.sql, table.name])
+        }
+        try db.execute(sql: "PRAGMA schema_version = \(version + 1)")
+        try db.execute(sql: "PRAGMA writable_schema = OFF")
+        let problems = try String.fetchAll(db, sql: "PRAGMA quick_check")
+        guard problems == ["ok"] else {
+            throw KuvertError.configuration("The store's check after rewriting its constraints failed: \(problems.joined(separator: "; "))")
+        }
+    }
+
+    /// `column IN ('a', 'b')` as `(column = 'a' OR column = 'b')`, for lists of
+    /// quoted words and of integers.
+    static func withoutInLists(_ sql: String) -> String {
+        let pattern = #/(?<column>[A-Za-z_]+) IN \(\s*(?<items>(?:'[a-z.-]*'|[0-9]+)(?:,\s*(?:'[a-z.-]*'|[0-9]+))*)\s*\)/#
+        return sql.replacing(pattern) { match in
+            let column = String(match.output.column)
+            let items = match.output.items.split(separator: ",").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            return "(" + items.map { "\(column) = \($0)" }.joined(separator: " OR ") + ")"
+        }
     }
 
     /// The finished messages, as `outboxMessage_finished` and the queries it
