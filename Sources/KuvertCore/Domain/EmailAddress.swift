@@ -41,16 +41,19 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible {
     public init(_ input: String) throws(Invalid) {
         let trimmed = Self.trimmingSpaces(input)
         guard !trimmed.isEmpty else { throw .empty }
-        if let bad = trimmed.unicodeScalars.first(where: \.isControlCharacter) {
+        // Printable ASCII, as most addresses are, has no control character to look for.
+        if !trimmed.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }),
+           let bad = trimmed.unicodeScalars.first(where: \.isControlCharacter) {
             throw bad == "\r" || bad == "\n" ? .lineBreak : .controlCharacter
         }
         if trimmed.utf8.contains(UInt8(ascii: "<")) && trimmed.hasSuffix(">") { throw .displayName }
-        guard let at = trimmed.lastIndex(of: "@") else { throw .missingAt }
+        // The last @ by its byte: an @ is never part of a longer character in UTF-8.
+        guard let at = trimmed.utf8.lastIndex(of: UInt8(ascii: "@")) else { throw .missingAt }
         let local = String(trimmed[..<at])
-        let domain = String(trimmed[trimmed.index(after: at)...])
+        let domain = String(trimmed[trimmed.utf8.index(after: at)...])
         self.localPart = try Self.validateLocalPart(local)
         self.domain = try Self.normaliseDomain(domain)
-        guard self.value.utf8.count <= Limits.address else { throw .tooLong }
+        guard localPart.utf8.count + 1 + self.domain.utf8.count <= Limits.address else { throw .tooLong }
     }
 
     /// The input without leading and trailing U+0020 spaces.
@@ -154,7 +157,8 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible {
         for label in labels {
             ascii.append(try asciiLabel(String(label)))
         }
-        guard let top = ascii.last, !top.allSatisfy(\.isNumber) else { throw .numericTopLevelDomain }
+        // Labels are ASCII by now: a numeric one is digits only.
+        guard let top = ascii.last, !top.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else { throw .numericTopLevelDomain }
         let domain = ascii.joined(separator: ".")
         guard domain.utf8.count <= Limits.domain else { throw .domainTooLong }
         return domain
