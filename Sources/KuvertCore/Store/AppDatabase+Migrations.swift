@@ -73,6 +73,8 @@ extension AppDatabase {
         let pattern = #/(?<column>[A-Za-z_]+) IN \(\s*(?<items>(?:'[a-z.-]*'|[0-9]+)(?:,\s*(?:'[a-z.-]*'|[0-9]+))*)\s*\)/#
         return sql.replacing(pattern) { match in
             let column = String(match.output.column)
+            // `x NOT IN (…)` names no column here: left as it is.
+            guard column.uppercased() != "NOT" else { return String(match.output.0) }
             let items = match.output.items.split(separator: ",").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
             return "(" + items.map { "\(column) = \($0)" }.joined(separator: " OR ") + ")"
         }
