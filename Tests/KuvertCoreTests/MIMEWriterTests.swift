@@ -55,4 +55,31 @@ struct MIMEWriterTests {
         // Non-ASCII that is not a control passes (its encoding is the caller's business).
         #expect(throws: Never.self) { try writer.header("X-Name", "Åsa \u{A0}Östberg ¢") }
     }
+
+    @Test("a plausible address: one @ with text on both sides, no spaces, brackets, commas or controls (as a plain reference says)")
+    func plausibleAddress() {
+        // The reference: the rule written over Unicode scalars, as it was before the byte scan.
+        func reference(_ address: String) -> Bool {
+            let parts = address.split(separator: "@", omittingEmptySubsequences: false)
+            return parts.count == 2 && !parts[0].isEmpty && !parts[1].isEmpty
+                && !address.unicodeScalars.contains { $0 == " " || $0 == "<" || $0 == ">" || $0 == "," || $0.isControlCharacter }
+        }
+        var cases = [
+            "a@b", "@b", "a@", "a@@b", "a@b@c", "", "a b@c", "<a@b>", "a,b@c", "a@b\r\n", "åsa@exempel.se",
+            "a\u{85}b@c", "a\u{A0}@c", "a\u{7F}@b", "x@y.z", "ab", "a\tb@c",
+        ]
+        let alphabet = Array("ab@ ,<>.\u{1}\u{7F}\u{85}å\u{A0}")
+        for _ in 0..<3_000 {
+            cases.append(String((0..<Int.random(in: 0...6)).map { _ in alphabet.randomElement()! }))
+        }
+        for address in cases {
+            #expect(Mailbox.isPlausibleAddress(address) == reference(address), "\(address.debugDescription)")
+        }
+    }
+
+    @Test("printable ASCII is a header's text as it is, unless it holds =? (which readers would decode)")
+    func encodedWordStart() throws {
+        #expect(try MIMEWriter.encodedText("Plain subject = fine?", header: "Subject") == "Plain subject = fine?")
+        #expect(try MIMEWriter.encodedText("Looks =?encoded?=", header: "Subject").hasPrefix("=?UTF-8?B?"))
+    }
 }

@@ -71,7 +71,7 @@ struct MIMEWriter {
     /// 2047 encoded words (`=?UTF-8?B?…?=`) that never split a character.
     static func encodedText(_ text: String, header: String) throws(MailMessage.Problem) -> String {
         // Most subjects and names are printable ASCII: one pass over the bytes says so.
-        if isPrintableASCII(text.utf8) && !text.contains("=?") { return text }
+        if isPrintableASCII(text.utf8) && !containsEncodedWordStart(text.utf8) { return text }
         guard !text.unicodeScalars.contains(where: \.isControlCharacter) else { throw .headerInjection(header: header) }
         if text.unicodeScalars.allSatisfy({ $0.isASCII }) && !text.contains("=?") { return text }
         // 64 characters an encoded word (12 for "=?UTF-8?B??=", 52 of base64 for 39
@@ -105,6 +105,16 @@ struct MIMEWriter {
 
     private static func isPrintableASCII(_ utf8: String.UTF8View) -> Bool {
         utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
+    }
+
+    /// Whether `=?` occurs, which a reader would take for an encoded word.
+    private static func containsEncodedWordStart(_ utf8: String.UTF8View) -> Bool {
+        var afterEquals = false
+        for byte in utf8 {
+            if afterEquals && byte == UInt8(ascii: "?") { return true }
+            afterEquals = byte == UInt8(ascii: "=")
+        }
+        return false
     }
 
     /// The phrase of a List-Id header: the list's name as a quoted string, or

@@ -32,9 +32,20 @@ public struct Mailbox: Sendable, Equatable {
     /// brackets or control characters. (Configured senders may be local, such as
     /// `newsletter@localhost`, so this is looser than `EmailAddress`.)
     static func isPlausibleAddress(_ address: String) -> Bool {
-        let parts = address.split(separator: "@", omittingEmptySubsequences: false)
-        return parts.count == 2 && !parts[0].isEmpty && !parts[1].isEmpty
-            && !address.unicodeScalars.contains { $0 == " " || $0 == "<" || $0 == ">" || $0 == "," || $0.isControlCharacter }
+        // One pass over the bytes: every message's From and To come through here.
+        var ats = 0, atOffset = 0, count = 0, ascii = true
+        for byte in address.utf8 {
+            switch byte {
+            case UInt8(ascii: "@"): ats += 1; atOffset = count
+            case 0x00..<0x20, 0x7F, UInt8(ascii: " "), UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: ","): return false
+            case 0x80...: ascii = false
+            default: break
+            }
+            count += 1
+        }
+        guard ats == 1, atOffset > 0, atOffset < count - 1 else { return false }
+        // C1 controls are two bytes in UTF-8: only text that is not ASCII can hold one.
+        return ascii || !address.unicodeScalars.contains(where: \.isControlCharacter)
     }
 }
 
