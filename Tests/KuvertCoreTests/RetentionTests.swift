@@ -144,6 +144,42 @@ struct RetentionTests {
         }
     }
 
+    @Test("a store of schema v8 with rows in it upgrades to the OR-written constraints and keeps every row")
+    func upgradeFromV8() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("kuvert-v8-\(UUID().uuidString).sqlite").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let queue = try DatabaseQueue(path: path)
+        try AppDatabase.migrator.migrate(queue, upTo: "v8-webhooks")
+        try queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO mailingList (slug, name, language, createdAt) VALUES ('news', 'News', 'sv', '2026-01-01 00:00:00.000');
+                INSERT INTO subscriber (address, addressKey, createdAt) VALUES ('a@example.se', 'a@example.se', '2026-01-01 00:00:00.000');
+                INSERT INTO subscription (subscriberId, listId, status, language, confirmNonce, requestedAt, updatedAt)
+                VALUES (1, 1, 'pending', 'sv', '0123456789abcdef', '2026-01-01 00:00:00.000', '2026-01-01 00:00:00.000');
+                INSERT INTO outboxMessage (kind, subscriptionId, status, dueAt, createdAt, sentAt)
+                VALUES ('confirmation', 1, 'sent', '2026-01-01 00:00:00.000', '2026-01-01 00:00:00.000', '2026-01-01 00:00:01.000');
+                """)
+        }
+        try AppDatabase.migrator.migrate(queue)
+        let (check, inLists, finished, pending) = try queue.read { db in
+            (
+                try String.fetchAll(db, sql: "PRAGMA integrity_check"),
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND sql LIKE '% IN (%'"),
+                try Int.fetchOne(db, sql: """
+                    SELECT count(*) FROM outboxMessage INDEXED BY outboxMessage_finished
+                    WHERE \(AppDatabase.finishedCondition) AND coalesce(sentAt, dueAt) < '2030'
+                    """),
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM subscription WHERE status = 'pending'"))
+        }
+        #expect(check == ["ok"])
+        #expect(inLists == 0)
+        #expect(finished == 1)
+        #expect(pending == 1)
+        #expect(throws: DatabaseError.self) {
+            try queue.write { db in try db.execute(sql: "UPDATE outboxMessage SET status = 'lost'") }
+        }
+    }
+
     @Test("serve's retention job tries a failed purge again soon, not an hour later")
     func serviceRetriesAfterFailure() async throws {
         let (store, retention) = try await scenario()

@@ -261,7 +261,7 @@ public final class Mailer: Service, Sendable {
         switch record {
         case .sent(let outcome):
             metrics.delivery(kind: kind, result: .sent, reply: outcome, duration: sendTime)
-            if logger.logLevel <= .debug { log(.debug, "sent") }
+            log(.debug, "sent")
         case .retry(let outcome, let at):
             metrics.delivery(kind: kind, result: .retried, reply: outcome, duration: sendTime)
             // A relay that cannot be reached, speaks no TLS or refuses the login

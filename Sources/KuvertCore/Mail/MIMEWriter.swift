@@ -73,7 +73,6 @@ struct MIMEWriter {
         // Most subjects and names are printable ASCII: one pass over the bytes says so.
         if isPrintableASCII(text.utf8) && !containsEncodedWordStart(text.utf8) { return text }
         guard !text.unicodeScalars.contains(where: \.isControlCharacter) else { throw .headerInjection(header: header) }
-        if text.unicodeScalars.allSatisfy({ $0.isASCII }) && !text.contains("=?") { return text }
         // 64 characters an encoded word (12 for "=?UTF-8?B??=", 52 of base64 for 39
         // bytes), so that the first fits on a line after a header name.
         var words: [String] = []
@@ -95,9 +94,8 @@ struct MIMEWriter {
         if isPrintableASCII(name.utf8) {
             return name.utf8.contains(where: specials.contains) ? quoted(name) : name
         }
-        guard !name.unicodeScalars.contains(where: \.isControlCharacter) else { throw .headerInjection(header: header) }
-        if !name.unicodeScalars.allSatisfy({ $0.isASCII }) { return try encodedText(name, header: header) }
-        return name.utf8.contains(where: specials.contains) ? quoted(name) : name
+        // Not printable ASCII: a control (refused there) or text for encoded words.
+        return try encodedText(name, header: header)
     }
 
     /// RFC 5322's specials, which an atom cannot hold.

@@ -63,24 +63,18 @@ public struct MailMessage: Sendable {
         try out.header("Subject", try MIMEWriter.encodedText(subject, header: "Subject"))
         for header in headers { try out.header(header.name, header.value) }
         try out.header("MIME-Version", "1.0")
-        if let encodedBodies {
-            let boundary = try Self.alternativeHeader(&out)
-            for (type, body) in [("text/plain", encodedBodies.text), ("text/html", encodedBodies.html)] {
-                out.line("--" + boundary)
-                try Self.partHeader(&out, type: type)
-                out.append(body)
-            }
-            out.line("--" + boundary + "--")
-            return out.bytes
-        }
-        guard let html else {
-            try Self.part(&out, type: "text/plain", body: text)
+        // Bodies come encoded from a cache (newsletters, confirmations) or are encoded here.
+        let plain = encodedBodies?.text ?? Self.quotedPrintable(text)
+        guard let html = encodedBodies?.html ?? html.map(Self.quotedPrintable) else {
+            out.append(Self.partHeaders.plain)
+            out.append(plain)
             return out.bytes
         }
         let boundary = try Self.alternativeHeader(&out)
-        for (type, body) in [("text/plain", text), ("text/html", html)] {
+        for (header, body) in [(Self.partHeaders.plain, plain), (Self.partHeaders.html, html)] {
             out.line("--" + boundary)
-            try Self.part(&out, type: type, body: body)
+            out.append(header)
+            out.append(body)
         }
         out.line("--" + boundary + "--")
         return out.bytes
@@ -95,27 +89,16 @@ public struct MailMessage: Sendable {
         return boundary
     }
 
-    private static func part(_ out: inout MIMEWriter, type: String, body: String) throws(Problem) {
-        try partHeader(&out, type: type)
+    private static func quotedPrintable(_ body: String) -> [UInt8] {
+        var out = MIMEWriter()
         out.quotedPrintable(body)
-    }
-
-    private static func partHeader(_ out: inout MIMEWriter, type: String) throws(Problem) {
-        switch type {
-        case "text/plain": out.append(plainPartHeader)
-        case "text/html": out.append(htmlPartHeader)
-        default:
-            try out.header("Content-Type", "\(type); charset=utf-8")
-            try out.header("Content-Transfer-Encoding", "quoted-printable")
-            out.line("")
-        }
+        return out.bytes
     }
 
     /// The two parts' headers, the same in every message.
-    private static let plainPartHeader = fixedPartHeader("text/plain")
-    private static let htmlPartHeader = fixedPartHeader("text/html")
+    private static let partHeaders = (plain: partHeader("text/plain"), html: partHeader("text/html"))
 
-    private static func fixedPartHeader(_ type: String) -> [UInt8] {
+    private static func partHeader(_ type: String) -> [UInt8] {
         Array("Content-Type: \(type); charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n".utf8)
     }
 

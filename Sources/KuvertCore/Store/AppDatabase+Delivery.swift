@@ -56,7 +56,8 @@ extension AppDatabase: JournaledDeliveryStore {
                 ORDER BY outboxMessage.id
                 """),
             arguments: StatementArguments(ids))
-        let subscriptionColumn = 13, addressColumn = 24
+        let subscriptionColumn = OutboxMessage.columns.count
+        let addressColumn = subscriptionColumn + Subscription.columns.count
         // A batch has a campaign or two and a list or two: each is read once.
         var campaigns: [Int64: Campaign] = [:]
         var lists: [Int64: MailingList] = [:]

@@ -50,11 +50,14 @@ extension Subscription: FetchableRecord, MutablePersistableRecord, StoreTimeReco
             updatedAt: row["updatedAt"])
     }
 
-    /// The columns `init(row:at:)` reads, in its order, qualified by the table's name.
-    static let selection = [
+    /// The columns `init(row:at:)` reads, in its order.
+    static let columns = [
         "id", "subscriberId", "listId", "status", "name", "language", "confirmNonce", "requestedAt", "confirmedAt",
         "endedAt", "updatedAt",
-    ].map { "subscription.\($0)" }.joined(separator: ", ")
+    ]
+
+    /// `columns`, qualified by the table's name, for a SELECT.
+    static let selection = columns.map { "subscription.\($0)" }.joined(separator: ", ")
 
     /// Read by position from `selection`'s columns starting at `first`: the
     /// mailer reads one a message, and a column found by name costs a search.
@@ -89,11 +92,14 @@ extension OutboxMessage: FetchableRecord, MutablePersistableRecord, StoreTimeRec
         sentAt = row["sentAt"]
     }
 
-    /// The columns `init(row:at:)` reads, in its order, qualified by the table's name.
-    static let selection = [
+    /// The columns `init(row:at:)` reads, in its order.
+    static let columns = [
         "id", "kind", "subscriptionId", "status", "dueAt", "attempts", "createdAt", "campaignId", "testRecipient",
         "leaseExpiresAt", "lastReply", "lastReplyCode", "sentAt",
-    ].map { "outboxMessage.\($0)" }.joined(separator: ", ")
+    ]
+
+    /// `columns`, qualified by the table's name, for a SELECT.
+    static let selection = columns.map { "outboxMessage.\($0)" }.joined(separator: ", ")
 
     /// Read by position from `selection`'s columns starting at `first`.
     init(row: Row, at first: Int) throws {
