@@ -153,47 +153,49 @@ extension PostgresStore: DeliveryStore {
         case .countsTowardsBounce: "count"
         case .bouncesNow: "bounce"
         }
+        let call = RecordCall(
+            id: id, status: status.rawValue, reply: String(outcome.reply.prefix(512)), code: outcome.code, dueAt: dueAt,
+            sentAt: sentAt, attempts: counts ? 1 : 0, effect: effect, bounceLimit: bounceLimit, now: now)
         try await connection { c in
-            // A send that concerns one person's subscription (a confirmation, a
-            // privacy link) stays in the audit log; a newsletter is proven by its
-            // campaign's events and totals. Most deliveries find the count at 0
-            // already: then the subscription is not written.
-            try await c.run(
-                """
-                WITH updated AS (
-                    UPDATE outboxMessage
-                    SET status = \(status.rawValue), leaseExpiresAt = NULL, leaseHolder = NULL,
-                        lastReply = \(String(outcome.reply.prefix(512))), lastReplyCode = \(outcome.code),
-                        dueAt = coalesce(\(dueAt), dueAt), sentAt = \(sentAt), attempts = attempts + \(counts ? 1 : 0)
-                    WHERE id = \(id) AND \(unescaped: Self.bookkeeping)
-                    RETURNING id, kind, subscriptionId
-                ), audit AS (
-                    INSERT INTO auditEvent (occurredAt, actor, action, subscriberId, listId, detail)
-                    SELECT \(now), 'worker', u.kind || '.sent', s.subscriberId, s.listId, u.kind || ' #' || u.id
-                    FROM updated u LEFT JOIN subscription s ON s.id = u.subscriptionId
-                    WHERE \(status == .sent) AND u.kind IN ('confirmation', 'privacy')
-                ), target AS (
-                    SELECT id, status IN ('pending', 'active')
-                               AND (\(effect) = 'bounce' OR (\(effect) = 'count' AND refusalStreak + 1 >= \(bounceLimit))) AS bounces
-                    FROM subscription WHERE id = (SELECT subscriptionId FROM updated)
-                      AND (\(effect) IN ('count', 'bounce') OR (\(effect) = 'reset' AND refusalStreak != 0))
-                    FOR UPDATE
-                ), counted AS (
-                    -- One UPDATE for the count and the status: PostgreSQL applies only one change to a row per statement.
-                    UPDATE subscription s
-                    SET refusalStreak = CASE WHEN \(effect) = 'reset' THEN 0 ELSE s.refusalStreak + 1 END,
-                        status = CASE WHEN t.bounces THEN 'bounced' ELSE s.status END,
-                        endedAt = CASE WHEN t.bounces THEN \(now) ELSE s.endedAt END,
-                        updatedAt = CASE WHEN t.bounces THEN \(now) ELSE s.updatedAt END
-                    FROM target t WHERE s.id = t.id
-                    RETURNING s.subscriberId, s.listId, t.bounces
-                )
-                INSERT INTO auditEvent (occurredAt, actor, action, subscriberId, listId, detail)
-                SELECT \(now), 'worker', 'subscription.bounced', subscriberId, listId,
-                       \(effect == "bounce" ? "the mailbox does not exist" : "\(bounceLimit) permanent failures in a row")
-                FROM counted WHERE bounces
-                """)
+            for try await _ in try await c.execute(call, logger: Self.quiet) {}
         }
+    }
+
+    /// `kuvert_record_delivery` (migration pg7), prepared once per connection.
+    struct RecordCall: PostgresPreparedStatement {
+        static let sql = "SELECT kuvert_record_delivery($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        static let bindingDataTypes: [PostgresDataType] = [
+            .int8, .text, .text, .int4, .timestamptz, .timestamptz, .int4, .text, .int4, .timestamptz,
+        ]
+        typealias Row = Void
+
+        let id: Int64
+        let status: String
+        let reply: String
+        let code: Int?
+        let dueAt: Date?
+        let sentAt: Date?
+        let attempts: Int
+        let effect: String
+        let bounceLimit: Int
+        let now: Date
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 10)
+            bindings.append(id)
+            bindings.append(status)
+            bindings.append(reply)
+            bindings.append(code.map(Int32.init(clamping:)))
+            bindings.append(dueAt)
+            bindings.append(sentAt)
+            bindings.append(Int32(attempts))
+            bindings.append(effect)
+            bindings.append(Int32(clamping: bounceLimit))
+            bindings.append(now)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws {}
     }
 
     /// A condition that is always true and, evaluated once before the statement

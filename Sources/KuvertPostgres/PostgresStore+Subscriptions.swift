@@ -8,93 +8,126 @@ import PostgresNIO
 // "on disk before the answer" as SQLite's `GroupCommit` does.
 extension PostgresStore: SubscriptionStore {
     public func subscribe(_ request: SubscriptionRequest, resendWindow: TimeInterval, now: Date) async throws -> IntakeOutcome {
-        let dueAt = request.confirmationDueAt ?? now
-        let nonce = RandomHex.make()
-        return try await transaction { c in
-            // Finding the list and inserting or finding the person, which locks
-            // their row until the transaction ends: two nodes taking the same
-            // address at once go one after the other. An unknown list throws
-            // below, and the transaction takes the person's row back with it.
-            let slug = request.listSlug
-            guard let person = try await c.rows(
-                """
-                WITH l AS (
-                    SELECT id, language FROM mailingList WHERE \(slug)::text IS NULL OR slug = \(slug) ORDER BY id LIMIT 1
-                ), p AS (
-                    INSERT INTO subscriber (address, addressKey, createdAt)
-                    VALUES (\(request.address.value), \(request.address.key), \(now))
-                    ON CONFLICT (addressKey) DO UPDATE SET addressKey = EXCLUDED.addressKey RETURNING id
-                )
-                SELECT l.id AS list, l.language AS listLanguage, p.id AS subscriber FROM l CROSS JOIN p
-                """
-            ).first else { throw request.listSlug.map { KuvertError.unknownList($0) } ?? KuvertError.noDefaultList }
-            // Read after the lock, in a statement of its own: its snapshot sees
-            // what a request that held the lock before committed.
-            let listId = try person["list"].decode(Int64.self)
-            let subscriberId = try person["subscriber"].decode(Int64.self)
-            let found = try await c.rows(
-                """
-                SELECT s.status, s.requestedAt, s.language,
-                       EXISTS (SELECT 1 FROM outboxMessage m WHERE m.subscriptionId = s.id AND m.kind = 'confirmation'
-                               AND m.status IN ('queued', 'leased', 'sent')) AS underway
-                FROM subscription s WHERE s.subscriberId = \(subscriberId) AND s.listId = \(listId)
-                """
-            ).first
-            let status = try found.flatMap { SubscriptionStatus(rawValue: try $0["status"].decode(String.self)) }
-            let stored = try found.flatMap { Language(rawValue: try $0["language"].decode(String.self)) }
-            let listLanguage = Language(rawValue: try person["listlanguage"].decode(String.self)) ?? .en
-            let language = (request.language ?? stored ?? listLanguage).rawValue
-            let audit = { (action: String, detail: String?) in
-                try await c.run(
-                    """
-                    INSERT INTO auditEvent (occurredAt, actor, action, subscriberId, listId, detail)
-                    VALUES (\(now), \(request.actor), \(action), \(subscriberId), \(listId), \(detail))
-                    """)
-            }
+        let call = SubscribeCall(request: request, nonce: RandomHex.make(), resendWindow: resendWindow, now: now)
+        let answer: (String, Int64?)
+        do {
+            answer = try await intake.call(call).get()
+        } catch {
+            throw Self.oneLine(error, location: location)
+        }
+        switch answer {
+        case ("queued", let id?): return .confirmationQueued(subscriptionId: id)
+        case ("pending", _): return .alreadyPending
+        case ("active", _): return .alreadyActive
+        case ("no-list", _): throw request.listSlug.map { KuvertError.unknownList($0) } ?? KuvertError.noDefaultList
+        default: throw StoredValueError(column: "kuvert_subscribe", value: answer.0)
+        }
+    }
 
-            switch status {
-            case .active:
-                try await audit("subscription.repeated", "active")
-                return .alreadyActive
-            case .pending:
-                let pending = try found.orThrow()
-                if now.timeIntervalSince(try pending["requestedat"].decode(Date.self)) < resendWindow,
-                   try pending["underway"].decode(Bool.self) {
-                    // A confirmation is on its way or went: nothing more within the window.
-                    try await audit("subscription.repeated", "pending")
-                    return .alreadyPending
+    /// Requests that arrived together, in one call and one transaction, in the
+    /// order of their addresses' keys: two batches lock people's rows in the
+    /// same order, and never wait for each other in a circle. Should the batch
+    /// fail (a request the schema refuses, a lost connection), each request is
+    /// tried alone, so that one request's fault is its own.
+    static func subscribe(_ calls: [SubscribeCall], on client: PostgresClient) async -> [Result<(String, Int64?), any Error>] {
+        if calls.count > 1, calls.allSatisfy({ $0.resendWindow == calls[0].resendWindow }) {
+            let order = calls.indices.sorted { calls[$0].request.address.key < calls[$1].request.address.key }
+            do {
+                let rows = try await client.withConnection { c in
+                    try await c.execute(SubscribeManyCall(calls: order.map { calls[$0] }), logger: quiet)
+                        .reduce(into: [(String, Int64?)]()) { $0.append($1) }
                 }
-            case .unsubscribed, .bounced, nil:
-                break
+                if rows.count == calls.count {
+                    var answers = [Result<(String, Int64?), any Error>](repeating: .failure(CancellationError()), count: calls.count)
+                    for (position, row) in zip(order, rows) { answers[position] = .success(row) }
+                    return answers
+                }
+            } catch {}
+        }
+        var answers: [Result<(String, Int64?), any Error>] = []
+        for call in calls {
+            do {
+                answers.append(.success(try await client.withConnection { c in
+                    for try await row in try await c.execute(call, logger: quiet) { return row }
+                    throw StoredValueError(column: "kuvert_subscribe", value: "no row")
+                }))
+            } catch {
+                answers.append(.failure(error))
             }
-            // One statement: the subscription (new; pending again after the resend
-            // window with the same link; or a new double opt-in after it ended, whose
-            // new nonce retires links from before), the ledger's entry, the
-            // confirmation mail and the audit entry.
-            let query: PostgresQuery = """
-                WITH sub AS (
-                    INSERT INTO subscription (subscriberId, listId, status, name, language, confirmNonce, requestedAt, updatedAt)
-                    VALUES (\(subscriberId), \(listId), 'pending', \(request.name), \(language), \(nonce), \(now), \(now))
-                    ON CONFLICT (subscriberId, listId) DO UPDATE SET
-                        confirmNonce = CASE WHEN subscription.status = 'pending' THEN subscription.confirmNonce
-                                            ELSE EXCLUDED.confirmNonce END,
-                        status = 'pending', requestedAt = EXCLUDED.requestedAt, confirmedAt = NULL, endedAt = NULL,
-                        name = EXCLUDED.name, language = EXCLUDED.language, updatedAt = EXCLUDED.updatedAt
-                    RETURNING id
-                ), consent AS (
-                    INSERT INTO consentEvent (subscriptionId, kind, occurredAt, ip, userAgent, source)
-                    SELECT id, 'requested', \(now), \(request.origin.ip), \(request.origin.userAgent), \(request.origin.source) FROM sub
-                ), mail AS (
-                    INSERT INTO outboxMessage (kind, subscriptionId, status, dueAt, attempts, createdAt)
-                    SELECT 'confirmation', id, 'queued', \(dueAt), 0, \(now) FROM sub
-                ), audit AS (
-                    INSERT INTO auditEvent (occurredAt, actor, action, subscriberId, listId, detail)
-                    VALUES (\(now), \(request.actor), 'subscription.requested', \(subscriberId), \(listId), \(request.origin.source))
-                )
-                SELECT id FROM sub
-                """
-            let subscriptionId = try await c.value(query, as: Int64.self).orThrow()
-            return .confirmationQueued(subscriptionId: subscriptionId)
+        }
+        return answers
+    }
+
+    /// `kuvert_subscribe` (migration pg7), prepared once per connection: the
+    /// whole request in one round trip and one implicit transaction.
+    struct SubscribeCall: PostgresPreparedStatement {
+        static let sql = "SELECT outcome, subscription_id FROM kuvert_subscribe($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        static let bindingDataTypes: [PostgresDataType] = [
+            .text, .text, .text, .text, .text, .text, .timestamptz, .timestamptz, .float8, .text, .text, .text, .text,
+        ]
+        typealias Row = (String, Int64?)
+
+        let request: SubscriptionRequest
+        let nonce: String
+        let resendWindow: TimeInterval
+        let now: Date
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 13)
+            bindings.append(request.listSlug)
+            bindings.append(request.address.value)
+            bindings.append(request.address.key)
+            bindings.append(request.name)
+            bindings.append(request.language?.rawValue)
+            bindings.append(nonce)
+            bindings.append(now)
+            bindings.append(request.confirmationDueAt ?? now)
+            bindings.append(resendWindow)
+            bindings.append(request.actor)
+            bindings.append(request.origin.ip)
+            bindings.append(request.origin.userAgent)
+            bindings.append(request.origin.source)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row {
+            try row.decode(Row.self)
+        }
+    }
+
+    /// `kuvert_subscribe_many` (migration pg7): a batch of `SubscribeCall`s.
+    struct SubscribeManyCall: PostgresPreparedStatement {
+        static let sql = "SELECT outcome, subscription_id FROM kuvert_subscribe_many($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        static let bindingDataTypes: [PostgresDataType] = [
+            .textArray, .textArray, .textArray, .textArray, .textArray, .textArray, .timestamptzArray, .timestamptzArray,
+            .float8, .textArray, .textArray, .textArray, .textArray,
+        ]
+        typealias Row = (String, Int64?)
+
+        let calls: [SubscribeCall]
+
+        func makeBindings() throws -> PostgresBindings {
+            // No value is an empty text here (arrays carry no NULLs); the function reads it back as NULL.
+            func texts(_ value: (SubscriptionRequest) -> String?) -> [String] { calls.map { value($0.request) ?? "" } }
+            var bindings = PostgresBindings(capacity: 13)
+            bindings.append(texts(\.listSlug))
+            bindings.append(texts(\.address.value))
+            bindings.append(texts(\.address.key))
+            bindings.append(texts(\.name))
+            bindings.append(texts(\.language?.rawValue))
+            bindings.append(calls.map(\.nonce))
+            bindings.append(calls.map(\.now))
+            bindings.append(calls.map { $0.request.confirmationDueAt ?? $0.now })
+            bindings.append(calls.first?.resendWindow ?? 0)
+            bindings.append(texts(\.actor))
+            bindings.append(texts(\.origin.ip))
+            bindings.append(texts(\.origin.userAgent))
+            bindings.append(texts(\.origin.source))
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Row {
+            try row.decode(Row.self)
         }
     }
 

@@ -16,6 +16,10 @@ public final class PostgresStore: Sendable, Service {
     let logger: Logger
     /// How long a call waits for the server before it says it cannot be reached.
     let patience: Duration
+    /// Subscription requests and rate-limit counts that arrive together go to
+    /// the server as one call each (`Coalescer`).
+    let intake: Coalescer<SubscribeCall, Result<(String, Int64?), any Error>>
+    let counts: Coalescer<RequestCount, (Date, Int)>
     private let running: Task<Void, Never>?
 
     private init(_ location: PostgresLocation, logger: Logger, runsItself: Bool, patience: Duration) {
@@ -38,6 +42,8 @@ public final class PostgresStore: Sendable, Service {
         }
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
+        intake = Coalescer(flights: Self.flights, maximumBatch: 64) { calls in await Self.subscribe(calls, on: client) }
+        counts = Coalescer(flights: Self.flights, maximumBatch: 256) { requests in try await Self.count(requests, on: client) }
         running = runsItself ? Task { await client.run() } : nil
     }
 
@@ -75,6 +81,10 @@ public final class PostgresStore: Sendable, Service {
         running?.cancel()
         await running?.value
     }
+
+    /// Batches of one kind on their way at once: one per core of a small
+    /// server keeps it busy while the other batch's commit waits for the disk.
+    static let flights = 2
 
     /// The logger of statements: postgres-nio logs at debug level and below only.
     static let quiet: Logger = {

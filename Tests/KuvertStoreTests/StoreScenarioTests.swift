@@ -83,6 +83,55 @@ struct StoreScenarioTests {
         }
     }
 
+    @Test(
+        "60 requests at once for 40 addresses: each answered for itself, a request the schema refuses and an unknown list included",
+        arguments: StoreKind.allCases)
+    func concurrentIntakeOfMany(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { subject in
+            try await subject.addList()
+            let store = subject.store
+            let now = Date()
+            // Addresses 0..<40 once each and 0..<20 a second time (in upper case);
+            // number 7 names an unknown list and number 13 a name the schema refuses.
+            let requests: [SubscriptionRequest] = try (0..<60).map { index in
+                let number = index % 40
+                let address = index < 40 ? "p\(number)@example.se" : "P\(number)@EXAMPLE.SE"
+                switch number {
+                case 7: return try StoreUnderTest.request(address, list: "nowhere")
+                case 13: return try StoreUnderTest.request(address, name: String(repeating: "n", count: 300))
+                default: return try StoreUnderTest.request(address)
+                }
+            }
+            let outcomes = await withTaskGroup(of: (Int, Result<IntakeOutcome, any Error>).self) { group in
+                for (index, request) in requests.enumerated() {
+                    group.addTask {
+                        do { return (index, .success(try await store.subscribe(request, resendWindow: 600, now: now))) } catch {
+                            return (index, .failure(error))
+                        }
+                    }
+                }
+                return await group.reduce(into: [Int: Result<IntakeOutcome, any Error>]()) { $0[$1.0] = $1.1 }
+            }
+            for number in 0..<40 {
+                let answers = [number, number + 40].filter { $0 < 60 }.compactMap { outcomes[$0] }
+                let queued = answers.filter { if case .success(.confirmationQueued) = $0 { true } else { false } }.count
+                let pending = answers.filter { if case .success(.alreadyPending) = $0 { true } else { false } }.count
+                switch number {
+                case 7:
+                    #expect(answers.allSatisfy { if case .failure(KuvertError.unknownList("nowhere")) = $0 { true } else { false } })
+                case 13:
+                    #expect(answers.allSatisfy { if case .failure = $0 { true } else { false } }, "\(answers)")
+                default:
+                    #expect(queued == 1 && pending == answers.count - 1, "address \(number): \(answers)")
+                }
+            }
+            #expect(try await subject.count("subscriber") == 38)
+            #expect(try await subject.count("subscription") == 38)
+            #expect(try await subject.count("outboxMessage") == 38)
+            #expect(try await subject.count("consentEvent") == 38)
+        }
+    }
+
     @Test("confirmation: the nonce, the window, changed terms, the ledger; unsubscribing ends it once", arguments: StoreKind.allCases)
     func confirmation(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
