@@ -121,6 +121,35 @@ struct GroupCommitTests {
         #expect(seen.filter { $0.key != "blocking" && $0.value == blockingThread }.isEmpty, "queued work ran on the blocking caller's thread")
     }
 
+    @Test("a thread marked as running below the others never writes a group: the store's own thread writes its work")
+    func deprioritizedThreadHandsOver() async throws {
+        let (store, writer) = try await Self.notes()
+        let ran = Mutex<[(caller: ObjectIdentifier, writer: ObjectIdentifier)]>([])
+        func writeFromNewThread(deprioritized: Bool) async {
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                let thread = Thread {
+                    if deprioritized { GroupCommit.deprioritizeCallingThread() }
+                    let caller = ObjectIdentifier(Thread.current)
+                    try? writer.writeAndWait(.processCrash) { db in
+                        try db.execute(sql: "INSERT INTO note (text) VALUES ('mailer')")
+                        ran.withLock { $0.append((caller, ObjectIdentifier(Thread.current))) }
+                    }
+                    done.resume()
+                }
+                thread.start()
+            }
+        }
+        // Nothing else is being written: an ordinary caller writes its own group,
+        // a deprioritized one hands it to the store's thread.
+        await writeFromNewThread(deprioritized: false)
+        await writeFromNewThread(deprioritized: true)
+        let seen = ran.withLock { $0 }
+        #expect(seen.count == 2)
+        #expect(seen.first.map { $0.caller == $0.writer } == true, "an ordinary caller did not write its own group")
+        #expect(seen.last.map { $0.caller != $0.writer } == true, "a deprioritized caller wrote a group")
+        #expect(try await store.count("note") == 2)
+    }
+
     @Test("records write their dates as StoreTime does, not through a DateFormatter")
     func recordDates() throws {
         func strategy<Record: EncodableRecord>(_: Record.Type) -> DatabaseDateEncodingStrategy {

@@ -134,6 +134,7 @@ public final class Mailer: Service, Sendable {
             let thread = Thread {
                 // Below the web's threads (Linux nices threads one by one).
                 Self.lowerThreadPriority(to: self.sessionNice)
+                GroupCommit.deprioritizeCallingThread()
                 self.sessionLoop(session: session)
                 done.resume()
             }

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import GRDB
 import Synchronization
 
@@ -69,7 +70,9 @@ final class GroupCommit: Sendable {
     }
 
     /// The blocking form, for the mailer's threads. When no group is being
-    /// written, the calling thread writes it itself, sparing two thread hops.
+    /// written, the calling thread writes it itself, sparing two thread hops,
+    /// unless it runs at a lower priority than the process's other threads
+    /// (`deprioritizeCallingThread`): then the queue's thread writes the group.
     func writeAndWait<T: Sendable>(
         _ durability: Durability = .powerLoss, _ work: @escaping @Sendable (Database) throws -> T
     ) throws -> T {
@@ -79,9 +82,24 @@ final class GroupCommit: Sendable {
             box.withLock { $0 = result }
             done.signal()
         }
-        if enqueue(job, drainHere: true) { drain(handingOn: true) }
+        if enqueue(job, drainHere: !Self.callingThreadIsDeprioritized) { drain(handingOn: true) }
         done.wait()
         return try box.withLock { $0! }.get() as! T
+    }
+
+    /// Marks the calling thread as one that runs below the process's others (a
+    /// mailer's session niced below the web's threads): it never writes a group.
+    /// A group holds SQLite's write lock and may carry other callers' work, and
+    /// a busy scheduler runs everything else first: web requests queued behind
+    /// such a thread once waited 98 ms for it.
+    static func deprioritizeCallingThread() {
+        Thread.current.threadDictionary[deprioritizedKey] = true
+    }
+
+    private static let deprioritizedKey = "kuvert.group-commit.deprioritized"
+
+    private static var callingThreadIsDeprioritized: Bool {
+        Thread.current.threadDictionary[deprioritizedKey] != nil
     }
 
     /// Queues a job; true when the caller asked to drain and must now do so.
