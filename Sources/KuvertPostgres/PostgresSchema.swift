@@ -168,6 +168,22 @@ enum PostgresSchema {
                              ELSE p_bounce_limit || ' permanent failures in a row' END);
             END IF;
         END $$;
+
+        -- Records that arrived together (`PostgresStore.records`), in order, in
+        -- one transaction. A retry's time and a reply's code are read only where
+        -- they apply (arrays carry no NULLs from the client: -1 is no code).
+        CREATE FUNCTION kuvert_record_deliveries(
+            p_id BIGINT[], p_status TEXT[], p_reply TEXT[], p_code INTEGER[], p_due TIMESTAMPTZ[],
+            p_attempts INTEGER[], p_effect TEXT[], p_bounce_limit INTEGER, p_now TIMESTAMPTZ[]
+        ) RETURNS VOID LANGUAGE plpgsql AS $$
+        BEGIN
+            FOR i IN 1 .. coalesce(array_length(p_id, 1), 0) LOOP
+                PERFORM kuvert_record_delivery(
+                    p_id[i], p_status[i], p_reply[i], nullif(p_code[i], -1),
+                    CASE WHEN p_status[i] = 'queued' THEN p_due[i] END, CASE WHEN p_status[i] = 'sent' THEN p_now[i] END,
+                    p_attempts[i], p_effect[i], p_bounce_limit, p_now[i]);
+            END LOOP;
+        END $$;
         """
 
     /// SQLite's v7: the API's bearer tokens, kept as hashes.

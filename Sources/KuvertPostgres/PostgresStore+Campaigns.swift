@@ -48,35 +48,54 @@ extension PostgresStore: CampaignStore {
                 """)
             return found.campaign.listId
         }
-        // In batches, each its own transaction, so the list is never held or in memory at once.
-        var queued = 0
-        var after: Int64 = 0
-        while true {
-            let start = after
-            let (last, inserted) = try await transaction { c -> (Int64?, Int) in
-                let last = try await c.value(
-                    """
-                    SELECT max(id) FROM (SELECT id FROM subscription
-                    WHERE listId = \(listId) AND status = 'active' AND id > \(start) ORDER BY id LIMIT \(batchSize)) batch
-                    """, as: Int64?.self) ?? nil
-                guard let last else { return (nil, 0) }
-                let inserted = try await c.value(
+        // In batches, each its own statement, so the list is never held or in
+        // memory at once: first where each batch ends (every `batchSize`-th
+        // active subscription), then the batches, `flights` at a time, so that
+        // the server's cores insert side by side.
+        let ends = try await connection { c in
+            try await c.column(
+                """
+                SELECT id FROM (
+                    SELECT id, row_number() OVER (ORDER BY id) AS position FROM subscription
+                    WHERE listId = \(listId) AND status = 'active') active
+                WHERE position % \(batchSize) = 0 ORDER BY id
+                """, as: Int64.self)
+        }
+        // The last range is open: subscriptions confirmed meanwhile are queued too.
+        let ranges = zip([0] + ends, ends.map(Optional.some) + [nil]).map { (after: $0, upTo: $1) }
+        let queue = { @Sendable [self] (range: (after: Int64, upTo: Int64?)) async throws -> Int in
+            try await connection { c in
+                try await c.value(
                     """
                     WITH inserted AS (
                         INSERT INTO outboxMessage (kind, subscriptionId, campaignId, status, dueAt, attempts, createdAt)
                         SELECT 'newsletter', id, \(id), 'queued', \(sendAt), 0, \(now) FROM subscription
-                        WHERE listId = \(listId) AND status = 'active' AND id > \(start) AND id <= \(last)
+                        WHERE listId = \(listId) AND status = 'active' AND id > \(range.after)
+                          AND (\(range.upTo)::bigint IS NULL OR id <= \(range.upTo))
                         ON CONFLICT DO NOTHING RETURNING 1
                     )
                     SELECT count(*) FROM inserted
                     """, as: Int.self) ?? 0
-                return (last, inserted)
             }
-            guard let last else { break }
-            queued += inserted
-            after = last
         }
-        return queued
+        return try await withThrowingTaskGroup(of: Int.self) { group in
+            var next = ranges.startIndex
+            for _ in 0..<min(Self.flights, ranges.count) {
+                let range = ranges[next]
+                group.addTask { try await queue(range) }
+                next += 1
+            }
+            var queued = 0
+            while let inserted = try await group.next() {
+                queued += inserted
+                if next < ranges.endIndex {
+                    let range = ranges[next]
+                    group.addTask { try await queue(range) }
+                    next += 1
+                }
+            }
+            return queued
+        }
     }
 
     public func queueTestMessage(campaignId: Int64, to address: EmailAddress, now: Date) async throws -> Int64 {

@@ -156,9 +156,64 @@ extension PostgresStore: DeliveryStore {
         let call = RecordCall(
             id: id, status: status.rawValue, reply: String(outcome.reply.prefix(512)), code: outcome.code, dueAt: dueAt,
             sentAt: sentAt, attempts: counts ? 1 : 0, effect: effect, bounceLimit: bounceLimit, now: now)
-        try await connection { c in
-            for try await _ in try await c.execute(call, logger: Self.quiet) {}
+        do {
+            try await records.call(call).get()
+        } catch {
+            throw Self.oneLine(error, location: location)
         }
+    }
+
+    /// Records that arrived together (the sessions of this process each wait
+    /// for their last one) in one call and one transaction, in the order of
+    /// their messages; should the batch fail, each is tried alone.
+    static func record(_ calls: [RecordCall], on client: PostgresClient) async -> [Result<Void, any Error>] {
+        if calls.count > 1, calls.allSatisfy({ $0.bounceLimit == calls[0].bounceLimit }) {
+            do {
+                try await client.withConnection { c in
+                    for try await _ in try await c.execute(RecordManyCall(calls: calls.sorted { $0.id < $1.id }), logger: quiet) {}
+                }
+                return calls.map { _ in .success(()) }
+            } catch {}
+        }
+        var answers: [Result<Void, any Error>] = []
+        for call in calls {
+            do {
+                try await client.withConnection { c in
+                    for try await _ in try await c.execute(call, logger: quiet) {}
+                }
+                answers.append(.success(()))
+            } catch {
+                answers.append(.failure(error))
+            }
+        }
+        return answers
+    }
+
+    /// `kuvert_record_deliveries` (migration pg7): a batch of `RecordCall`s.
+    struct RecordManyCall: PostgresPreparedStatement {
+        static let sql = "SELECT kuvert_record_deliveries($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        static let bindingDataTypes: [PostgresDataType] = [
+            .int8Array, .textArray, .textArray, .int4Array, .timestamptzArray, .int4Array, .textArray, .int4, .timestamptzArray,
+        ]
+        typealias Row = Void
+
+        let calls: [RecordCall]
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 9)
+            bindings.append(calls.map(\.id))
+            bindings.append(calls.map(\.status))
+            bindings.append(calls.map(\.reply))
+            bindings.append(calls.map { $0.code.map(Int32.init(clamping:)) ?? -1 })
+            bindings.append(calls.map { $0.dueAt ?? $0.now })
+            bindings.append(calls.map { Int32($0.attempts) })
+            bindings.append(calls.map(\.effect))
+            bindings.append(Int32(clamping: calls.first?.bounceLimit ?? 0))
+            bindings.append(calls.map(\.now))
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws {}
     }
 
     /// `kuvert_record_delivery` (migration pg7), prepared once per connection.

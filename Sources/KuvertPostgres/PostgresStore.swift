@@ -20,6 +20,8 @@ public final class PostgresStore: Sendable, Service {
     /// the server as one call each (`Coalescer`).
     let intake: Coalescer<SubscribeCall, Result<(String, Int64?), any Error>>
     let counts: Coalescer<RequestCount, (Date, Int)>
+    /// The mailer's delivery records, likewise.
+    let records: Coalescer<RecordCall, Result<Void, any Error>>
     private let running: Task<Void, Never>?
 
     private init(_ location: PostgresLocation, logger: Logger, runsItself: Bool, patience: Duration) {
@@ -44,6 +46,7 @@ public final class PostgresStore: Sendable, Service {
         self.client = client
         intake = Coalescer(flights: Self.flights, maximumBatch: 64) { calls in await Self.subscribe(calls, on: client) }
         counts = Coalescer(flights: Self.flights, maximumBatch: 256) { requests in try await Self.count(requests, on: client) }
+        records = Coalescer(flights: Self.flights, maximumBatch: 64) { calls in await Self.record(calls, on: client) }
         running = runsItself ? Task { await client.run() } : nil
     }
 

@@ -287,6 +287,52 @@ struct StoreScenarioTests {
         }
     }
 
+    @Test("30 records at once, sent, retried and refused: each applied as if alone", arguments: StoreKind.allCases)
+    func concurrentRecords(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { subject in
+            let store = subject.store
+            try await subject.addList()
+            let now = Date()
+            for index in 0..<30 {
+                _ = try await store.subscribe(try StoreUnderTest.request("r\(index)@example.se"), resendWindow: 600, now: now)
+            }
+            let leased = try await subject.delivery { try $0.leaseDueMessages(limit: 30, leaseFor: 60, holder: Self.holder, now: now) }
+            let ids = leased.compactMap(\.message.id)
+            #expect(ids.count == 30)
+            let later = now.addingTimeInterval(30)
+            @Sendable func record(_ position: Int) -> DeliveryRecord {
+                switch position % 3 {
+                case 0: .sent(SendOutcome(code: 250, reply: "2.0.0 Ok"))
+                case 1: .retry(SendOutcome(code: 451, reply: "4.3.0 later"), at: later)
+                default: .failed(SendOutcome(code: 550, reply: "550 5.1.1 no such user"))
+                }
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (position, id) in ids.enumerated() {
+                    group.addTask {
+                        try await subject.delivery { try $0.recordDelivery(id, record(position), bounceLimit: 1, now: now) }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            for (position, id) in ids.enumerated() {
+                let message = try #require(try await store.outboxMessage(id: id))
+                switch position % 3 {
+                case 0:
+                    #expect(message.status == .sent && message.sentAt != nil && message.lastReplyCode == 250 && message.attempts == 1)
+                case 1:
+                    #expect(message.status == .queued && message.sentAt == nil && message.lastReplyCode == 451 && message.attempts == 1)
+                    #expect(abs((message.dueAt.timeIntervalSince(later))) < 0.01)
+                default:
+                    #expect(message.status == .failed && message.sentAt == nil && message.lastReplyCode == 550 && message.attempts == 1)
+                }
+            }
+            #expect(try await subject.count("subscription", where: "status = 'bounced'") == 10)
+            #expect(try await subject.count("auditEvent", where: "action = 'subscription.bounced'") == 10)
+            #expect(try await subject.count("auditEvent", where: "action = 'confirmation.sent'") == 10)
+        }
+    }
+
     @Test("bounces: hard at once, soft at the limit, a delivery resets, a complaint unsubscribes, an erased person stays erased",
           arguments: StoreKind.allCases)
     func bounces(kind: StoreKind) async throws {
