@@ -163,7 +163,7 @@ struct Runtime {
         return Mailer(
             store: store, composer: try composer(keys: keys, renderer: renderer), settings: settings.mailer,
             makeTransport: { try SMTPTransport(settings: smtp) }, logger: logger, metrics: metrics,
-            sessionNice: besideWeb ? 19 : 10)
+            sessionNice: besideWeb ? 19 : 0)
     }
 
     /// What sends the webhook outbox; nil without `KUVERT_WEBHOOK_URL`.

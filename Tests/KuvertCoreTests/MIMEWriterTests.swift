@@ -43,6 +43,37 @@ struct MIMEWriterTests {
         }
     }
 
+    @Test("a Message-ID's domain: the text after the last @, as splitting at every @ gave it")
+    func mailboxDomain() {
+        for address in ["anna@example.se", "a@b@c.example", "x@", "a@b@", "local", "@only", ""] {
+            let reference = address.split(separator: "@").last.map(String.init) ?? "localhost"
+            #expect(Mailbox(name: nil, address: address).domain == reference, "\(address)")
+        }
+    }
+
+    @Test("random hex: 32 lower-case digits, 1,000 values all different, each digit about as frequent as the others")
+    func randomHex() {
+        let values = (0..<1_000).map { _ in RandomHex.make() }
+        #expect(Set(values).count == 1_000)
+        #expect(values.allSatisfy { $0.utf8.count == 32 && $0.allSatisfy { "0123456789abcdef".contains($0) } })
+        let counts = Dictionary(grouping: values.joined(), by: { $0 }).mapValues(\.count)
+        // 32,000 digits: 2,000 each expected; a fair source strays by a few dozen.
+        #expect(counts.count == 16 && counts.values.allSatisfy { (1_700...2_300).contains($0) }, "\(counts)")
+    }
+
+    @Test("the Date header: one text per second, the same as formatting each time")
+    func dateHeader() {
+        let start = Date(timeIntervalSince1970: 1_780_000_000)
+        for offset in [0.0, 0.2, 0.999, 1.0, 86_400.5, 0.1] {
+            let date = start.addingTimeInterval(offset)
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.timeZone = TimeZone(identifier: "UTC")
+            formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss '+0000'"
+            #expect(MailMessage.rfc5322Date(date) == formatter.string(from: date), "\(offset)")
+        }
+    }
+
     @Test("control characters anywhere in a name or value are refused, C1 controls included")
     func controls() {
         for value in ["a\r\nBcc: x@example.se", "a\nb", "tab\there", "del\u{7F}", "c1\u{85}next", "\u{9F}"] {

@@ -39,13 +39,13 @@ public final class Mailer: Service, Sendable {
     ///   - holder: the name this mailer's leases carry; this process by default.
     ///   - journaled: record through the store's `DeliveryJournal` when it has
     ///     one; false commits each record (for tests of that path).
-    ///   - sessionNice: the sessions' threads' nice value: 10 by default, 19 in
-    ///     `kuvert serve`, where a person waiting for a page comes before a mail
-    ///     leaving a moment sooner.
+    ///   - sessionNice: the sessions' threads' nice value: 0 by default (`kuvert
+    ///     worker`, whose service sets its own), 19 in `kuvert serve`, where a
+    ///     person waiting for a page comes before a mail leaving a moment sooner.
     public init(
         store: any DeliveryStore, composer: MessageComposer, settings: MailerSettings,
         makeTransport: @escaping @Sendable () throws -> any MailTransport, logger: Logger, metrics: KuvertMetrics = .none,
-        holder: LeaseHolder = .current, journaled: Bool = true, sessionNice: Int32 = 10
+        holder: LeaseHolder = .current, journaled: Bool = true, sessionNice: Int32 = 0
     ) {
         self.holder = holder
         self.sessionNice = sessionNice
@@ -133,8 +133,10 @@ public final class Mailer: Service, Sendable {
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             let thread = Thread {
                 // Below the web's threads (Linux nices threads one by one).
-                Self.lowerThreadPriority(to: self.sessionNice)
-                GroupCommit.deprioritizeCallingThread()
+                if self.sessionNice > 0 {
+                    Self.lowerThreadPriority(to: self.sessionNice)
+                    GroupCommit.deprioritizeCallingThread()
+                }
                 self.sessionLoop(session: session)
                 done.resume()
             }

@@ -59,8 +59,13 @@ struct MIMEWriter {
 
     /// True for C0 controls, DEL and C1 controls (Unicode's control characters) in UTF-8.
     static func hasControlCharacter(_ utf8: String.UTF8View) -> Bool {
+        // Over the string's own storage when it has one (every header of every message comes here).
+        utf8.withContiguousStorageIfAvailable(hasControlCharacter) ?? hasControlCharacter(Array(utf8))
+    }
+
+    private static func hasControlCharacter<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> Bool {
         var afterC2 = false
-        for byte in utf8 {
+        for byte in bytes {
             if byte < 0x20 || byte == 0x7F || (afterC2 && byte >= 0x80 && byte <= 0x9F) { return true }
             afterC2 = byte == 0xC2
         }

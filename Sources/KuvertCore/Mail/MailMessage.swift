@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 
 /// An email as RFC 5322 and MIME describe it: headers and a text part, with an
@@ -110,7 +111,18 @@ public struct MailMessage: Sendable {
 
     /// `Sun, 22 Nov 2026 21:04:57 +0000`, always in UTC and English.
     static func rfc5322Date(_ date: Date) -> String {
-        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        let seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        // A second's messages share their Date header's text.
+        if let text = lastDate.withLock({ $0.seconds == seconds ? $0.text : nil }) { return text }
+        let text = formatDate(seconds)
+        lastDate.withLock { $0 = (seconds, text) }
+        return text
+    }
+
+    private static let lastDate = Mutex<(seconds: time_t, text: String)>((-1, ""))
+
+    private static func formatDate(_ seconds: time_t) -> String {
+        var seconds = seconds
         var parts = tm()
         gmtime_r(&seconds, &parts)
         let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]

@@ -26,7 +26,15 @@ public struct Mailbox: Sendable, Equatable {
     }
 
     /// The domain after the last `@`, for Message-IDs.
-    public var domain: String { address.split(separator: "@").last.map(String.init) ?? "localhost" }
+    public var domain: String {
+        // Every message's Message-ID asks: the bytes after the last "@", found
+        // from the end (`split` made an array of substrings every time).
+        let utf8 = address.utf8
+        if let at = utf8.lastIndex(of: UInt8(ascii: "@")), utf8.index(after: at) != utf8.endIndex {
+            return String(address[utf8.index(after: at)...])
+        }
+        return address.split(separator: "@").last.map(String.init) ?? "localhost"
+    }
 
     /// A bare address for the SMTP envelope and headers: one `@`, no spaces,
     /// brackets or control characters. (Configured senders may be local, such as
