@@ -167,26 +167,13 @@ extension PostgresStore: DeliveryStore {
     /// for their last one) in one call and one transaction, in the order of
     /// their messages; should the batch fail, each is tried alone.
     static func record(_ calls: [RecordCall], on client: PostgresClient) async -> [Result<Void, any Error>] {
-        if calls.count > 1, calls.allSatisfy({ $0.bounceLimit == calls[0].bounceLimit }) {
-            do {
-                try await client.withConnection { c in
-                    for try await _ in try await c.execute(RecordManyCall(calls: calls.sorted { $0.id < $1.id }), logger: quiet) {}
-                }
-                return calls.map { _ in .success(()) }
-            } catch {}
+        await answer(calls, on: client) { calls, c in
+            guard calls.allSatisfy({ $0.bounceLimit == calls[0].bounceLimit }) else { return nil }
+            for try await _ in try await c.execute(RecordManyCall(calls: calls.sorted { $0.id < $1.id }), logger: quiet) {}
+            return calls.map { _ in () }
+        } alone: { call, c in
+            for try await _ in try await c.execute(call, logger: quiet) {}
         }
-        var answers: [Result<Void, any Error>] = []
-        for call in calls {
-            do {
-                try await client.withConnection { c in
-                    for try await _ in try await c.execute(call, logger: quiet) {}
-                }
-                answers.append(.success(()))
-            } catch {
-                answers.append(.failure(error))
-            }
-        }
-        return answers
     }
 
     /// `kuvert_record_deliveries` (migration pg7): a batch of `RecordCall`s.

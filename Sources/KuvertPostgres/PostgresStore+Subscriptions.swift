@@ -30,32 +30,20 @@ extension PostgresStore: SubscriptionStore {
     /// fail (a request the schema refuses, a lost connection), each request is
     /// tried alone, so that one request's fault is its own.
     static func subscribe(_ calls: [SubscribeCall], on client: PostgresClient) async -> [Result<(String, Int64?), any Error>] {
-        if calls.count > 1, calls.allSatisfy({ $0.resendWindow == calls[0].resendWindow }) {
+        await answer(calls, on: client) { calls, c in
+            guard calls.allSatisfy({ $0.resendWindow == calls[0].resendWindow }) else { return nil }
             let order = calls.indices.sorted { calls[$0].request.address.key < calls[$1].request.address.key }
-            do {
-                let rows = try await client.withConnection { c in
-                    try await c.execute(SubscribeManyCall(calls: order.map { calls[$0] }), logger: quiet)
-                        .reduce(into: [(String, Int64?)]()) { $0.append($1) }
-                }
-                if rows.count == calls.count {
-                    var answers = [Result<(String, Int64?), any Error>](repeating: .failure(CancellationError()), count: calls.count)
-                    for (position, row) in zip(order, rows) { answers[position] = .success(row) }
-                    return answers
-                }
-            } catch {}
-        }
-        var answers: [Result<(String, Int64?), any Error>] = []
-        for call in calls {
-            do {
-                answers.append(.success(try await client.withConnection { c in
-                    for try await row in try await c.execute(call, logger: quiet) { return row }
-                    throw StoredValueError(column: "kuvert_subscribe", value: "no row")
-                }))
-            } catch {
-                answers.append(.failure(error))
+            var answers = [(String, Int64?)](repeating: ("", nil), count: calls.count)
+            var positions = order.makeIterator()
+            for try await row in try await c.execute(SubscribeManyCall(calls: order.map { calls[$0] }), logger: quiet) {
+                guard let position = positions.next() else { return nil }
+                answers[position] = row
             }
+            return positions.next() == nil ? answers : nil
+        } alone: { call, c in
+            for try await row in try await c.execute(call, logger: quiet) { return row }
+            throw StoredValueError(column: "kuvert_subscribe", value: "no row")
         }
-        return answers
     }
 
     /// `kuvert_subscribe` (migration pg7), prepared once per connection: the
