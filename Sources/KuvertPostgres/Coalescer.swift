@@ -7,7 +7,8 @@ import Synchronization
 /// `GroupCommit` is for that store.
 ///
 /// `flush` answers a batch's items in order; should it throw, every caller of
-/// that batch gets the error.
+/// that batch gets the error. Batches fly in tasks of their own, never in a
+/// caller's: a caller's cancellation (a client gone) must not fail the others.
 final class Coalescer<Item: Sendable, Answer: Sendable>: Sendable {
     private typealias Waiter = (item: Item, continuation: CheckedContinuation<Answer, any Error>)
     private struct State {

@@ -7,7 +7,7 @@ import Synchronization
 // The mailer's threads block on libcurl and call `DeliveryStore` from there;
 // each call here runs the store's async work in a task and waits for it on
 // the calling thread, never on the cooperative pool.
-extension PostgresStore: DeliveryStore {
+extension PostgresStore: AsyncRecordingDeliveryStore {
     public func leaseDueMessages(limit: Int, leaseFor: TimeInterval, holder: LeaseHolder, now: Date) throws -> [OutboxDelivery] {
         try blocking { [self] in
             try await leaseDue(limit: limit, leaseFor: leaseFor, holder: holder.description, now: now)
@@ -16,6 +16,10 @@ extension PostgresStore: DeliveryStore {
 
     public func recordDelivery(_ id: Int64, _ record: DeliveryRecord, bounceLimit: Int, now: Date) throws {
         try blocking { [self] in try await store(id, record, bounceLimit: bounceLimit, now: now) }
+    }
+
+    public func recordDeliveryAsync(_ id: Int64, _ record: DeliveryRecord, bounceLimit: Int, now: Date) async throws {
+        try await store(id, record, bounceLimit: bounceLimit, now: now)
     }
 
     public func releaseLeases(_ ids: [Int64]) throws {

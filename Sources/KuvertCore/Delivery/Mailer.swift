@@ -363,9 +363,10 @@ final class JournalRecorder: DeliveryRecorder {
     }
 }
 
-/// Commits each record on a thread of the session's own, in order, while the
-/// session sends the next message, whose last bytes wait for that commit.
-/// For stores without a journal (PostgreSQL: another node may take a claim over).
+/// Commits each record, in order, while the session sends the next message,
+/// whose last bytes wait for that commit: in a task for a store whose records
+/// are async calls, else on a thread of the session's own. For stores without
+/// a journal (PostgreSQL: another node may take a claim over).
 final class CommittingRecorder: DeliveryRecorder {
     private let queue: DispatchQueue
     private let store: any DeliveryStore
@@ -384,14 +385,26 @@ final class CommittingRecorder: DeliveryRecorder {
         let group = DispatchGroup()
         group.enter()
         let (store, bounceLimit, logger) = (store, bounceLimit, logger)
-        queue.async {
-            do {
-                try store.recordDelivery(entry.id, entry.record, bounceLimit: bounceLimit, now: entry.at)
-            } catch {
-                // The lease runs out and the message goes again: at-least-once.
-                logger.error("cannot record a delivery", metadata: ["error": "\(error)"])
+        // The lease runs out and the message goes again: at-least-once.
+        let failed = { @Sendable (error: any Error) in logger.error("cannot record a delivery", metadata: ["error": "\(error)"]) }
+        if let store = store as? any AsyncRecordingDeliveryStore {
+            // One record at a time per session, in order, as on the queue: the
+            // next message's end waits for this one anyway, and a message that
+            // was never sent (skipped) waits here.
+            last?.wait()
+            Task {
+                do { try await store.recordDeliveryAsync(entry.id, entry.record, bounceLimit: bounceLimit, now: entry.at) } catch {
+                    failed(error)
+                }
+                group.leave()
             }
-            group.leave()
+        } else {
+            queue.async {
+                do { try store.recordDelivery(entry.id, entry.record, bounceLimit: bounceLimit, now: entry.at) } catch {
+                    failed(error)
+                }
+                group.leave()
+            }
         }
         last = group
     }

@@ -29,3 +29,11 @@ public protocol JournaledDeliveryStore: DeliveryStore {
     /// `BouncePolicy` as `recordDelivery`. Returns how many were applied.
     func recordDeliveries(_ entries: [DeliveryRecord.Entry], heldBy holder: LeaseHolder, bounceLimit: Int) throws -> Int
 }
+
+/// A delivery store whose records are network calls (PostgreSQL): the
+/// committing recorder starts each as a task of its own instead of blocking a
+/// thread on it, which saves a thread's hand-off per message.
+public protocol AsyncRecordingDeliveryStore: DeliveryStore {
+    /// `recordDelivery`, awaited.
+    func recordDeliveryAsync(_ id: Int64, _ record: DeliveryRecord, bounceLimit: Int, now: Date) async throws
+}
