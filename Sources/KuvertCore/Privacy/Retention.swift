@@ -48,12 +48,8 @@ public struct Retention: Sendable {
                 messages: try await store.oldMessageCount(before: now.addingTimeInterval(-messageRetention)))
         }
         let expired = try await store.deleteExpiredPending(before: pendingBefore, now: now)
-        var erased = 0
-        for person in people where try await store.erase(
-            subscriberId: person.id, suppressionHash: suppression.hash(addressKey: person.addressKey), actor: "retention",
-            now: now) {
-            erased += 1
-        }
+        let erased = try await store.erase(
+            subscribers: people.map { ($0.id, suppression.hash(addressKey: $0.addressKey)) }, actor: "retention", now: now)
         let messages = try await store.deleteOldMessages(before: now.addingTimeInterval(-messageRetention), now: now, batch: 10_000)
         return Report(expiredPending: expired, erased: erased, messages: messages)
     }

@@ -59,8 +59,35 @@ extension AppDatabase: PrivacyStore {
             now: now)
     }
 
+    /// Many people, each in a transaction of its own, then one checkpoint for
+    /// all (retention: one WAL sync and truncation a purge, not one a person).
+    public func erase(subscribers people: [(id: Int64, suppressionHash: String)], actor: String, now: Date) async throws -> Int {
+        var erased = 0
+        for person in people where try await eraseRows(
+            where: Column("id") == person.id && Column("erasedAt") == nil, suppressionHash: person.suppressionHash, actor: actor,
+            now: now) {
+            erased += 1
+        }
+        if erased > 0 { try await forgetWAL() }
+        return erased
+    }
+
     private func erase(where condition: SQLExpression, suppressionHash: String, actor: String, now: Date) async throws -> Bool {
-        let erased = try await writer.write { db -> Bool in
+        let erased = try await eraseRows(where: condition, suppressionHash: suppressionHash, actor: actor, now: now)
+        if erased { try await forgetWAL() }
+        return erased
+    }
+
+    /// Writes the changed pages into the file and empties the WAL, so erased
+    /// rows survive in neither.
+    private func forgetWAL() async throws {
+        try await writer.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+        }
+    }
+
+    private func eraseRows(where condition: SQLExpression, suppressionHash: String, actor: String, now: Date) async throws -> Bool {
+        try await writer.write { db -> Bool in
             guard let subscriber = try Subscriber.filter(condition).fetchOne(db), let id = subscriber.id else { return false }
             let mine = "SELECT id FROM subscription WHERE subscriberId = :id"
             try db.execute(
@@ -88,14 +115,6 @@ extension AppDatabase: PrivacyStore {
             try audit.insert(db)
             return true
         }
-        if erased {
-            // Write the changed pages into the file and empty the WAL, so the
-            // old rows survive in neither.
-            try await writer.writeWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
-            }
-        }
-        return erased
     }
 
     public func isSuppressed(_ suppressionHash: String) async throws -> Bool {

@@ -15,6 +15,9 @@ public protocol PrivacyStore: Sendable {
     /// stored address looks like (retention erases by row). False when there
     /// is no such subscriber or it was erased already.
     func erase(subscriberId: Int64, suppressionHash: String, actor: String, now: Date) async throws -> Bool
+    /// `erase(subscriberId:…)` for each of `people`, the store's clean-up after
+    /// the last one (retention). Returns how many were erased.
+    func erase(subscribers people: [(id: Int64, suppressionHash: String)], actor: String, now: Date) async throws -> Int
     /// Whether an address was erased (its keyed hash is on the suppression list).
     func isSuppressed(_ suppressionHash: String) async throws -> Bool
     /// A consistent copy of the store through SQLite's online backup API, while
@@ -24,4 +27,15 @@ public protocol PrivacyStore: Sendable {
     func auditEvents(address: EmailAddress?, limit: Int) async throws -> [AuditEvent]
     /// Appends an audit entry, about the subscriber with `address` when given.
     func recordAudit(_ event: AuditEvent, address: EmailAddress?) async throws -> AuditEvent
+}
+
+extension PrivacyStore {
+    /// One erasure after the other (a store whose erasure leaves nothing to clean up).
+    public func erase(subscribers people: [(id: Int64, suppressionHash: String)], actor: String, now: Date) async throws -> Int {
+        var erased = 0
+        for person in people where try await erase(subscriberId: person.id, suppressionHash: person.suppressionHash, actor: actor, now: now) {
+            erased += 1
+        }
+        return erased
+    }
 }
