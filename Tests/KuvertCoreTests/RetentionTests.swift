@@ -92,7 +92,7 @@ struct RetentionTests {
         var logger = Logger(label: "retention-test")
         logger.logLevel = .critical
         let task = Task { try await RetentionService(retention: retention, logger: logger).run() }
-        try await eventually(timeout: 10, "retention applied") {
+        try await eventually(timeout: 60, "retention applied") {
             try await addresses(store) == ["newpending@example.se", "leftlately@example.se", "stays@example.se"]
         }
         task.cancel()
@@ -198,10 +198,10 @@ struct RetentionTests {
                 retention: retention, interval: .seconds(3_600), retryAfterFailure: .milliseconds(200), logger: logger
             ).run()
         }
-        try await eventually(timeout: 10, "the first purge failed") { logs.written.contains { $0.contains("retention failed") } }
+        try await eventually(timeout: 60, "the first purge failed") { logs.written.contains { $0.contains("retention failed") } }
         #expect(try await addresses(store).contains("oldpending@example.se"))
         try await store.sql { db in try db.execute(sql: "DROP TRIGGER refuse") }
-        try await eventually(timeout: 10, "retention applied on a later try") {
+        try await eventually(timeout: 60, "retention applied on a later try") {
             try await addresses(store) == ["newpending@example.se", "leftlately@example.se", "stays@example.se"]
         }
         task.cancel()
