@@ -84,13 +84,14 @@ enum PostgresSchema {
             outcome := 'queued';
         END $$;
 
-        -- Requests that arrived together (`PostgresStore.intake`, a `Coalescer`),
-        -- one after the other in one transaction, answered in order. An empty
+        -- Requests that arrived together, or one alone (`PostgresStore.intake`,
+        -- a `Coalescer`), one after the other in one transaction, answered in
+        -- order: the only way the store calls `kuvert_subscribe`. An empty
         -- text stands for no value (a request's list, name, language, address
         -- or user agent): arrays carry no NULLs from the client.
         CREATE FUNCTION kuvert_subscribe_many(
             p_slug TEXT[], p_address TEXT[], p_key TEXT[], p_name TEXT[], p_language TEXT[], p_nonce TEXT[],
-            p_now TIMESTAMPTZ[], p_due TIMESTAMPTZ[], p_resend_seconds DOUBLE PRECISION,
+            p_now TIMESTAMPTZ[], p_due TIMESTAMPTZ[], p_resend_seconds DOUBLE PRECISION[],
             p_actor TEXT[], p_ip TEXT[], p_user_agent TEXT[], p_source TEXT[],
             OUT outcome TEXT, OUT subscription_id BIGINT
         ) RETURNS SETOF record LANGUAGE plpgsql AS $$
@@ -99,7 +100,7 @@ enum PostgresSchema {
                 SELECT k.outcome, k.subscription_id INTO outcome, subscription_id
                 FROM kuvert_subscribe(
                     nullif(p_slug[i], ''), p_address[i], p_key[i], nullif(p_name[i], ''), nullif(p_language[i], ''),
-                    p_nonce[i], p_now[i], p_due[i], p_resend_seconds, p_actor[i], nullif(p_ip[i], ''),
+                    p_nonce[i], p_now[i], p_due[i], p_resend_seconds[i], p_actor[i], nullif(p_ip[i], ''),
                     nullif(p_user_agent[i], ''), p_source[i]) k;
                 RETURN NEXT;
             END LOOP;
@@ -169,19 +170,19 @@ enum PostgresSchema {
             END IF;
         END $$;
 
-        -- Records that arrived together (`PostgresStore.records`), in order, in
-        -- one transaction. A retry's time and a reply's code are read only where
+        -- Records that arrived together, or one alone (`PostgresStore.records`),
+        -- in order, in one transaction. A retry's time and a reply's code are read only where
         -- they apply (arrays carry no NULLs from the client: -1 is no code).
         CREATE FUNCTION kuvert_record_deliveries(
             p_id BIGINT[], p_status TEXT[], p_reply TEXT[], p_code INTEGER[], p_due TIMESTAMPTZ[],
-            p_attempts INTEGER[], p_effect TEXT[], p_bounce_limit INTEGER, p_now TIMESTAMPTZ[]
+            p_attempts INTEGER[], p_effect TEXT[], p_bounce_limit INTEGER[], p_now TIMESTAMPTZ[]
         ) RETURNS VOID LANGUAGE plpgsql AS $$
         BEGIN
             FOR i IN 1 .. coalesce(array_length(p_id, 1), 0) LOOP
                 PERFORM kuvert_record_delivery(
                     p_id[i], p_status[i], p_reply[i], nullif(p_code[i], -1),
                     CASE WHEN p_status[i] = 'queued' THEN p_due[i] END, CASE WHEN p_status[i] = 'sent' THEN p_now[i] END,
-                    p_attempts[i], p_effect[i], p_bounce_limit, p_now[i]);
+                    p_attempts[i], p_effect[i], p_bounce_limit[i], p_now[i]);
             END LOOP;
         END $$;
         """

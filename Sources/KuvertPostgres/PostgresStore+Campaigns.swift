@@ -79,21 +79,12 @@ extension PostgresStore: CampaignStore {
             }
         }
         return try await withThrowingTaskGroup(of: Int.self) { group in
-            var next = ranges.startIndex
-            for _ in 0..<min(Self.flights, ranges.count) {
-                let range = ranges[next]
-                group.addTask { try await queue(range) }
-                next += 1
-            }
             var queued = 0
-            while let inserted = try await group.next() {
-                queued += inserted
-                if next < ranges.endIndex {
-                    let range = ranges[next]
-                    group.addTask { try await queue(range) }
-                    next += 1
-                }
+            for (started, range) in ranges.enumerated() {
+                if started >= Self.flights { queued += try await group.next() ?? 0 }
+                group.addTask { try await queue(range) }
             }
+            for try await inserted in group { queued += inserted }
             return queued
         }
     }

@@ -142,13 +142,15 @@ extension PostgresStore: AsyncRecordingDeliveryStore {
 
     /// What became of a leased message, and `BouncePolicy` applied to its
     /// subscription (a delivery resets the count of mailbox refusals in a row,
-    /// a refusal adds one and bounces the subscription at `limit`): one statement.
+    /// a refusal adds one and bounces the subscription at `limit`), in
+    /// `kuvert_record_delivery` (migration pg7), with the records of other
+    /// sessions that arrive together (`records`, a `Coalescer`).
     func store(_ id: Int64, _ record: DeliveryRecord, bounceLimit: Int, now: Date) async throws {
-        let (status, outcome, dueAt, sentAt, counts): (OutboxMessage.Status, SendOutcome, Date?, Date?, Bool) = switch record {
-        case .sent(let outcome): (.sent, outcome, nil, now, true)
-        case .retry(let outcome, let at): (.queued, outcome, at, nil, true)
-        case .failed(let outcome): (.failed, outcome, nil, nil, true)
-        case .skipped(let reason): (.skipped, SendOutcome(kind: .permanent, code: nil, reply: reason), nil, nil, false)
+        let (status, outcome, dueAt, counts): (OutboxMessage.Status, SendOutcome, Date?, Bool) = switch record {
+        case .sent(let outcome): (.sent, outcome, nil, true)
+        case .retry(let outcome, let at): (.queued, outcome, at, true)
+        case .failed(let outcome): (.failed, outcome, nil, true)
+        case .skipped(let reason): (.skipped, SendOutcome(kind: .permanent, code: nil, reply: reason), nil, false)
         }
         let effect = switch BouncePolicy.effect(of: record) {
         // No delivery record unsubscribes anyone.
@@ -159,7 +161,7 @@ extension PostgresStore: AsyncRecordingDeliveryStore {
         }
         let call = RecordCall(
             id: id, status: status.rawValue, reply: String(outcome.reply.prefix(512)), code: outcome.code, dueAt: dueAt,
-            sentAt: sentAt, attempts: counts ? 1 : 0, effect: effect, bounceLimit: bounceLimit, now: now)
+            attempts: counts ? 1 : 0, effect: effect, bounceLimit: bounceLimit, now: now)
         do {
             try await records.call(call).get()
         } catch {
@@ -172,19 +174,32 @@ extension PostgresStore: AsyncRecordingDeliveryStore {
     /// their messages; should the batch fail, each is tried alone.
     static func record(_ calls: [RecordCall], on client: PostgresClient) async -> [Result<Void, any Error>] {
         await answer(calls, on: client) { calls, c in
-            guard calls.allSatisfy({ $0.bounceLimit == calls[0].bounceLimit }) else { return nil }
             for try await _ in try await c.execute(RecordManyCall(calls: calls.sorted { $0.id < $1.id }), logger: quiet) {}
             return calls.map { _ in () }
-        } alone: { call, c in
-            for try await _ in try await c.execute(call, logger: quiet) {}
         }
     }
 
-    /// `kuvert_record_deliveries` (migration pg7): a batch of `RecordCall`s.
+    /// One record's values for `kuvert_record_delivery`; the sending time is
+    /// `now` when the message was sent.
+    struct RecordCall: Sendable {
+        let id: Int64
+        let status: String
+        let reply: String
+        let code: Int?
+        let dueAt: Date?
+        let attempts: Int
+        let effect: String
+        let bounceLimit: Int
+        let now: Date
+    }
+
+    /// `kuvert_record_deliveries` (migration pg7), prepared once per
+    /// connection: a batch of records (or one).
     struct RecordManyCall: PostgresPreparedStatement {
         static let sql = "SELECT kuvert_record_deliveries($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         static let bindingDataTypes: [PostgresDataType] = [
-            .int8Array, .textArray, .textArray, .int4Array, .timestamptzArray, .int4Array, .textArray, .int4, .timestamptzArray,
+            .int8Array, .textArray, .textArray, .int4Array, .timestamptzArray, .int4Array, .textArray, .int4Array,
+            .timestamptzArray,
         ]
         typealias Row = Void
 
@@ -199,45 +214,8 @@ extension PostgresStore: AsyncRecordingDeliveryStore {
             bindings.append(calls.map { $0.dueAt ?? $0.now })
             bindings.append(calls.map { Int32($0.attempts) })
             bindings.append(calls.map(\.effect))
-            bindings.append(Int32(clamping: calls.first?.bounceLimit ?? 0))
+            bindings.append(calls.map { Int32(clamping: $0.bounceLimit) })
             bindings.append(calls.map(\.now))
-            return bindings
-        }
-
-        func decodeRow(_ row: PostgresRow) throws {}
-    }
-
-    /// `kuvert_record_delivery` (migration pg7), prepared once per connection.
-    struct RecordCall: PostgresPreparedStatement {
-        static let sql = "SELECT kuvert_record_delivery($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-        static let bindingDataTypes: [PostgresDataType] = [
-            .int8, .text, .text, .int4, .timestamptz, .timestamptz, .int4, .text, .int4, .timestamptz,
-        ]
-        typealias Row = Void
-
-        let id: Int64
-        let status: String
-        let reply: String
-        let code: Int?
-        let dueAt: Date?
-        let sentAt: Date?
-        let attempts: Int
-        let effect: String
-        let bounceLimit: Int
-        let now: Date
-
-        func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 10)
-            bindings.append(id)
-            bindings.append(status)
-            bindings.append(reply)
-            bindings.append(code.map(Int32.init(clamping:)))
-            bindings.append(dueAt)
-            bindings.append(sentAt)
-            bindings.append(Int32(attempts))
-            bindings.append(effect)
-            bindings.append(Int32(clamping: bounceLimit))
-            bindings.append(now)
             return bindings
         }
 

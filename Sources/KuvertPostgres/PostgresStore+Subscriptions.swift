@@ -31,64 +31,33 @@ extension PostgresStore: SubscriptionStore {
     /// tried alone, so that one request's fault is its own.
     static func subscribe(_ calls: [SubscribeCall], on client: PostgresClient) async -> [Result<(String, Int64?), any Error>] {
         await answer(calls, on: client) { calls, c in
-            guard calls.allSatisfy({ $0.resendWindow == calls[0].resendWindow }) else { return nil }
             let order = calls.indices.sorted { calls[$0].request.address.key < calls[$1].request.address.key }
-            var answers = [(String, Int64?)](repeating: ("", nil), count: calls.count)
-            var positions = order.makeIterator()
+            var rows: [(String, Int64?)] = []
             for try await row in try await c.execute(SubscribeManyCall(calls: order.map { calls[$0] }), logger: quiet) {
-                guard let position = positions.next() else { return nil }
-                answers[position] = row
+                rows.append(row)
             }
-            return positions.next() == nil ? answers : nil
-        } alone: { call, c in
-            for try await row in try await c.execute(call, logger: quiet) { return row }
-            throw StoredValueError(column: "kuvert_subscribe", value: "no row")
+            guard rows.count == calls.count else { return rows }
+            var answers = rows
+            for (position, row) in zip(order, rows) { answers[position] = row }
+            return answers
         }
     }
 
-    /// `kuvert_subscribe` (migration pg7), prepared once per connection: the
-    /// whole request in one round trip and one implicit transaction.
-    struct SubscribeCall: PostgresPreparedStatement {
-        static let sql = "SELECT outcome, subscription_id FROM kuvert_subscribe($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-        static let bindingDataTypes: [PostgresDataType] = [
-            .text, .text, .text, .text, .text, .text, .timestamptz, .timestamptz, .float8, .text, .text, .text, .text,
-        ]
-        typealias Row = (String, Int64?)
-
+    /// One request's values for `kuvert_subscribe`.
+    struct SubscribeCall: Sendable {
         let request: SubscriptionRequest
         let nonce: String
         let resendWindow: TimeInterval
         let now: Date
-
-        func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 13)
-            bindings.append(request.listSlug)
-            bindings.append(request.address.value)
-            bindings.append(request.address.key)
-            bindings.append(request.name)
-            bindings.append(request.language?.rawValue)
-            bindings.append(nonce)
-            bindings.append(now)
-            bindings.append(request.confirmationDueAt ?? now)
-            bindings.append(resendWindow)
-            bindings.append(request.actor)
-            bindings.append(request.origin.ip)
-            bindings.append(request.origin.userAgent)
-            bindings.append(request.origin.source)
-            return bindings
-        }
-
-        func decodeRow(_ row: PostgresRow) throws -> Row {
-            try row.decode(Row.self)
-        }
     }
 
-    /// `kuvert_subscribe_many` (migration pg7): a batch of `SubscribeCall`s.
+    /// `kuvert_subscribe_many` (migration pg7), prepared once per connection:
+    /// a batch of requests (or one) in one round trip and one transaction.
     struct SubscribeManyCall: PostgresPreparedStatement {
         static let sql = "SELECT outcome, subscription_id FROM kuvert_subscribe_many($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
         static let bindingDataTypes: [PostgresDataType] = [
             .textArray, .textArray, .textArray, .textArray, .textArray, .textArray, .timestamptzArray, .timestamptzArray,
-            .float8, .textArray, .textArray, .textArray, .textArray,
+            .float8Array, .textArray, .textArray, .textArray, .textArray,
         ]
         typealias Row = (String, Int64?)
 
@@ -106,7 +75,7 @@ extension PostgresStore: SubscriptionStore {
             bindings.append(calls.map(\.nonce))
             bindings.append(calls.map(\.now))
             bindings.append(calls.map { $0.request.confirmationDueAt ?? $0.now })
-            bindings.append(calls.first?.resendWindow ?? 0)
+            bindings.append(calls.map(\.resendWindow))
             bindings.append(texts(\.actor))
             bindings.append(texts(\.origin.ip))
             bindings.append(texts(\.origin.userAgent))

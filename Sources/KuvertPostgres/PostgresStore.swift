@@ -233,26 +233,22 @@ extension PostgresStore {
 }
 
 extension PostgresStore {
-    /// A coalesced batch's answers, in order: all in one call (`together`,
-    /// which returns nil for a batch it cannot take, or answers in the calls'
-    /// order) when there are several; each call alone (`alone`) when there is
-    /// one, or should the batch fail, so that one call's fault stays its own.
+    /// A coalesced batch's answers, in order, from `run` (one call for all of
+    /// them). Should the batch fail, each call goes again alone, so that one
+    /// call's fault (a request the schema refuses) stays its own.
     static func answer<Call: Sendable, Answer: Sendable>(
         _ calls: [Call], on client: PostgresClient,
-        together: @escaping @Sendable ([Call], PostgresConnection) async throws -> [Answer]?,
-        alone: @escaping @Sendable (Call, PostgresConnection) async throws -> Answer
+        run: @escaping @Sendable ([Call], PostgresConnection) async throws -> [Answer]
     ) async -> [Result<Answer, any Error>] {
-        if calls.count > 1, let answers = try? await client.withConnection({ c in try await together(calls, c) }),
-           answers.count == calls.count {
-            return answers.map { .success($0) }
+        @Sendable func attempt(_ calls: [Call]) async throws -> [Answer] {
+            let answers = try await client.withConnection { c in try await run(calls, c) }
+            guard answers.count == calls.count else { throw CoalescerError(items: calls.count, answers: answers.count) }
+            return answers
         }
+        if calls.count > 1, let answers = try? await attempt(calls) { return answers.map { .success($0) } }
         var answers: [Result<Answer, any Error>] = []
         for call in calls {
-            do {
-                answers.append(.success(try await client.withConnection { c in try await alone(call, c) }))
-            } catch {
-                answers.append(.failure(error))
-            }
+            do { answers.append(.success(try await attempt([call])[0])) } catch { answers.append(.failure(error)) }
         }
         return answers
     }

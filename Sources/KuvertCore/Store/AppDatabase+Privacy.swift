@@ -54,9 +54,7 @@ extension AppDatabase: PrivacyStore {
     }
 
     public func erase(subscriberId: Int64, suppressionHash: String, actor: String, now: Date) async throws -> Bool {
-        try await erase(
-            where: Column("id") == subscriberId && Column("erasedAt") == nil, suppressionHash: suppressionHash, actor: actor,
-            now: now)
+        try await erase(subscribers: [(subscriberId, suppressionHash)], actor: actor, now: now) == 1
     }
 
     /// Many people, each in a transaction of its own, then one checkpoint for
