@@ -15,7 +15,7 @@ KUVERT := .build/debug/kuvert
 # tests' own Python packages, PYTHON_TEST_PACKAGES, in .build/pyenv; Dovecot's
 # IMAP server, which Tests/Support/dovecot_imap.sh runs from a config of its own
 # as the hosted bounce mailbox: its system daemon is never started).
-APT_PACKAGES := libcurl4-openssl-dev libsqlite3-dev python3-aiosmtpd systemd chromium chromium-driver python3-selenium \
+APT_PACKAGES := libcurl4-openssl-dev libsqlite3-dev libcmark-gfm-dev libcmark-gfm-extensions-dev python3-aiosmtpd systemd chromium chromium-driver python3-selenium \
   postfix sasl2-bin openssl python3-dkim python3-nacl opendkim opendkim-tools postgresql python3-venv \
   dovecot-imapd
 # From PyPI, for the tests: flufl.bounce, the independent DSN parser that

@@ -50,7 +50,8 @@ struct Bounces: AsyncParsableCommand {
                 75 the store cannot be reached or Kuvert is not set up for bounces (the MTA tries again later).
                 """)
 
-        @Option(help: "The address the message was sent to (Postfix: ${original_recipient}).")
+        // Unconditional: an address may start with "-", which is no option here.
+        @Option(parsing: .unconditional, help: "The address the message was sent to (Postfix: ${original_recipient}).")
         var recipient: String
 
         @OptionGroup var options: ConfigurationOptions

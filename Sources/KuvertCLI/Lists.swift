@@ -59,10 +59,12 @@ struct Lists: AsyncParsableCommand {
             guard MailingList.isValidSlug(slug) else { throw ValidationError(KuvertError.invalidSlug(slug).description) }
             guard Language(rawValue: locale) != nil else { throw ValidationError("--locale must be sv or en.") }
             let trimmed = name.trimmingCharacters(in: .whitespaces)
-            guard !trimmed.isEmpty, trimmed.count <= 200, !trimmed.contains(where: \.isNewline) else {
-                throw ValidationError("--name must be 1 to 200 characters on one line.")
+            guard MailingList.isValidName(trimmed) else {
+                throw ValidationError("--name must be 1 to 200 characters on one line, without control characters.")
             }
-            if let from, from.contains(where: \.isNewline) { throw ValidationError("--from must be on one line.") }
+            if let from, from.unicodeScalars.contains(where: \.breaksOneLineText) {
+                throw ValidationError("--from must be on one line, without control characters.")
+            }
             if let thanksURL {
                 guard let url = URL(string: thanksURL), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
                     throw ValidationError("--thanks-url must be an http or https address.")

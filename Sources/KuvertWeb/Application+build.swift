@@ -66,7 +66,7 @@ public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequest
     router.add(middleware: ErrorResponseMiddleware())
     let limits = RequestLimits(
         perClient: RateLimiter(security.clientRateLimit), perAddress: RateLimiter(security.addressRateLimit),
-        perToken: RateLimiter(security.apiRateLimit),
+        perToken: RateLimiter(security.apiRateLimit), ipv6PrefixLength: security.ipv6PrefixLength,
         shared: (dependencies.store as? any SharedRateLimits).map { ($0, dependencies.keys.suppression) })
     let pages = Pages(renderer: dependencies.renderer)
     let mailQueued = DelayedWake(dependencies.mailQueued)

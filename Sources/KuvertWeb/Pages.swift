@@ -20,7 +20,7 @@ struct Pages: Sendable {
         status: HTTPResponse.Status = .ok
     ) throws -> Response {
         let view = ConfirmView(
-            listName: context.list.name, termsHTML: TermsRenderer.html(context.terms.body),
+            listName: context.list.name, termsHTML: TermsRenderer.html(context.terms),
             termsVersion: context.terms.version, action: "/confirm/" + token,
             acceptMissing: acceptMissing, termsChanged: termsChanged)
         return try page("confirm", view, language: context.subscription.language, status: status)

@@ -10,13 +10,15 @@ struct RequestLimits: Sendable {
     let perClient: RateLimiter
     let perAddress: RateLimiter
     let perToken: RateLimiter
+    /// `KUVERT_RATE_LIMIT_IPV6_PREFIX`: an IPv6 client is counted by this many leading bits.
+    let ipv6PrefixLength: Int
     /// The store's shared counts, and the key that hashes what they count
     /// (client and target addresses are personal data: never stored in clear).
     let shared: (counts: any SharedRateLimits, key: SuppressionKey)?
 
     /// Seconds to wait when the client has sent too many requests.
     func client(_ context: KuvertRequestContext) async -> Int? {
-        let client = context.clientIP ?? "unknown"
+        let client = context.clientIP.map { ClientKey.key(for: $0, ipv6PrefixLength: ipv6PrefixLength) } ?? "unknown"
         return await check(perClient, scope: "client", key: client)
     }
 

@@ -87,6 +87,41 @@ struct SettingsTests {
         }
     }
 
+    @Test("credentials in KUVERT_SMTP_URL are credentials: TLS required, taken out of the URL, never shown")
+    func smtpURLCredentials() throws {
+        let inURL = try read(["KUVERT_SMTP_URL": "smtp://mailer%40example.se:s3cr%2Ft@relay.example.se:587"])
+        #expect(inURL.smtp.username == "mailer@example.se" && inURL.smtp.password == "s3cr/t")
+        #expect(inURL.smtp.requireTLS)
+        #expect(inURL.smtp.url == "smtp://relay.example.se:587")
+        #expect(Settings.isSecret("KUVERT_SMTP_URL", value: "smtp://u:p@relay.example.se"))
+        #expect(!Settings.isSecret("KUVERT_SMTP_URL", value: "smtp://relay.example.se"))
+        #expect(Settings.isSecret("KUVERT_BOUNCE_MAILBOX", value: "imaps://b:p@imap.example.se/INBOX"))
+        for (values, hint) in [
+            (["KUVERT_SMTP_URL": "smtp://u:hunter2@relay.example.se", "KUVERT_SMTP_PASSWORD": "hunter2"], "keep one of them"),
+            (["KUVERT_SMTP_URL": "http://u:hunter2@relay.example.se"], "http://u:***@relay.example.se"),
+            (["KUVERT_WEBHOOK_URL": "ftp://u:hunter2@crm.example.se/x", "KUVERT_WEBHOOK_SECRET": String(repeating: "s", count: 16)], "ftp://u:***@crm"),
+        ] {
+            #expect {
+                try read(values)
+            } throws: { error in
+                guard case let KuvertError.configuration(text) = error else { return false }
+                return text.contains(hint) && !text.contains("hunter2")
+            }
+        }
+    }
+
+    @Test("a configuration file with CRLF line ends is read line by line, and an error shows no other line")
+    func fileCRLF() throws {
+        let values = try SettingsFile.parse(
+            "KUVERT_SMTP_URL=smtp://relay.example.se:587\r\nKUVERT_SMTP_PASSWORD=hunter2\r\n", file: "kuvert.env")
+        #expect(values == ["KUVERT_SMTP_URL": "smtp://relay.example.se:587", "KUVERT_SMTP_PASSWORD": "hunter2"])
+        #expect {
+            try SettingsFile.parse("KUVERT_BASE_URL x\r\nKUVERT_SMTP_PASSWORD=hunter2\r\n", file: "kuvert.env")
+        } throws: { error in
+            "\(error)".contains("kuvert.env line 1 is no NAME=value line") && !"\(error)".contains("hunter2")
+        }
+    }
+
     @Test("a configuration file: NAME=value lines, comments, quotes; other programs' names left alone")
     func file() throws {
         let values = try SettingsFile.parse(

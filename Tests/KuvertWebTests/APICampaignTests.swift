@@ -171,7 +171,7 @@ struct APICampaignTests {
             suppression: dependencies.keys.suppression,
             limits: RequestLimits(
                 perClient: RateLimiter(.init(count: 1, window: 1)), perAddress: RateLimiter(.init(count: 1, window: 1)),
-                perToken: RateLimiter(.init(count: 1, window: 1)), shared: nil),
+                perToken: RateLimiter(.init(count: 1, window: 1)), ipv6PrefixLength: 64, shared: nil),
             document: dependencies.apiDocument, maximumBodyBytes: 1, mailQueued: DelayedWake {}
         ).register(on: router)
         let routed = Set(router.routes.map { "\($0.method.rawValue) /\($0.path.description.trimmingPrefix("/"))" })

@@ -383,6 +383,9 @@ struct RealBounceTests {
         #expect(again.status == 0 && again.stdout == "Taken: hard, unchanged.\n", "\(again)")
         let forged = try await ingest("m1-aaaaaaaaaaaaaaaa@bounces.kuvert.test", environment, dsn)
         #expect(forged.status == 67 && forged.stderr.contains("Not a bounce address"), "\(forged)")
+        // A recipient starting with "-" is a recipient, not an option (exit 2 before).
+        let dashed = try await ingest("-m1-aaaa@bounces.kuvert.test", environment, dsn)
+        #expect(dashed.status == 67 && dashed.stderr.contains("Not a bounce address"), "\(dashed)")
         let large = try await ingest(addresses.address(for: 1), environment, [UInt8](repeating: 65, count: BounceIntake.maximumSize + 1))
         #expect(large.status == 65, "\(large)")
         let unset = try await ingest(addresses.address(for: 1), ["KUVERT_SECRET": Self.secret], dsn)

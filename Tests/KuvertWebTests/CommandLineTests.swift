@@ -142,6 +142,11 @@ struct CommandLineTests {
         #expect(badSlug.status == 2)
         let badLocale = try await kuvert.run("lists", "add", "x", "--name", "X", "--terms", terms, "--locale", "de")
         #expect(badLocale.status == 2)
+        // An ESC in a name failed every confirmation for the list at send.
+        for name in ["Bad\u{1B}[31mName", "Two\nLines", "Next\u{85}Line", "Line\u{2028}Separator"] {
+            let refused = try await kuvert.run("lists", "add", "x", "--name", name, "--terms", terms)
+            #expect(refused.status == 2 && refused.stderr.contains("--name must be 1 to 200 characters on one line"), "\(refused)")
+        }
         let missingTerms = try await kuvert.run("lists", "add", "x", "--name", "X", "--terms", "/nonexistent.md")
         #expect(missingTerms.status == 1)
         #expect(missingTerms.stderr.contains("Cannot read the terms file /nonexistent.md"))
@@ -200,6 +205,11 @@ struct CommandLineTests {
         #expect(unknownList.stderr == "kuvert: There is no list called 'nope'.\n")
         let emptySubject = try await kuvert.run("campaign", "create", "--list", "news", "--subject", " ", "--body", body)
         #expect(emptySubject.status == 2)
+        // U+0085 passed preview before and then failed every message at send.
+        for subject in ["Next\u{85}line", "Esc\u{1B}", "Line\u{2028}separator"] {
+            let refused = try await kuvert.run("campaign", "create", "--list", "news", "--subject", subject, "--body", body)
+            #expect(refused.status == 2 && refused.stderr.contains("without control characters"), "\(refused)")
+        }
 
         let preview = try await kuvert.run("campaign", "preview", id)
         #expect(preview.status == 0)

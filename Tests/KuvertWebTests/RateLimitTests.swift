@@ -53,6 +53,61 @@ struct RateLimitTests {
         }
     }
 
+    @Test("quoted spellings of one address share its limit, its resend window and its person")
+    func quotedSpellings() async throws {
+        let app = try await TestApp(addressRateLimit: .init(count: 2, window: 3_600))
+        try await app.addList()
+        try await app.application.test(.router) { client in
+            for email in ["victim@example.se", #"\"victim\"@example.se"#] {
+                #expect(try await client.postJSON("/subscribe", #"{"email":"\#(email)"}"#).status == .accepted)
+            }
+            // Each of these spelled the same mailbox before it was canonical.
+            for email in [#"\"\\victim\"@example.se"#, #"\"VICTIM\"@example.se"#, #"\"\\v\\i\\c\\t\\i\\m\"@example.se"#] {
+                let limited = try await client.postJSON("/subscribe", #"{"email":"\#(email)"}"#)
+                #expect(limited.status == .tooManyRequests, "\(email)")
+            }
+            // A quoted part the mailer cannot send to is refused at intake.
+            let unsendable = try await client.postJSON("/subscribe", #"{"email":"\"a b\"@example.se"}"#)
+            #expect(unsendable.status == .unprocessableContent)
+            #expect(unsendable.text.contains("without quotes"))
+        }
+        #expect(try await app.count("SELECT count(*) FROM subscriber") == 1)
+        #expect(try await app.count("SELECT count(*) FROM outboxMessage") == 1)
+    }
+
+    @Test("IPv6 clients are counted by their /64: forty addresses of one network share one limit")
+    func ipv6Prefix() async throws {
+        let app = try await TestApp(clientRateLimit: .init(count: 5, window: 60), trustedProxies: ["127.0.0.0/8"])
+        try await app.addList()
+        try await app.application.test(.live) { client in
+            var accepted = 0
+            for index in 0..<40 {
+                let peer = "2001:db8:1:2:\(String(index, radix: 16)):\(index * 7):0:\(index + 1)"
+                let response = try await client.postJSON(
+                    "/subscribe", #"{"email":"reader\#(index)@example.se"}"#, headers: [.xForwardedFor: peer])
+                if response.status == .accepted { accepted += 1 } else { #expect(response.status == .tooManyRequests) }
+            }
+            #expect(accepted == 5)
+            // Another /64 of the same provider is another client.
+            let neighbour = try await client.postJSON(
+                "/subscribe", #"{"email":"neighbour@example.se"}"#, headers: [.xForwardedFor: "2001:db8:1:3::1"])
+            #expect(neighbour.status == .accepted)
+        }
+    }
+
+    @Test("client keys: IPv6 by prefix, mapped IPv4 as IPv4, other text as itself")
+    func clientKeys() {
+        let one = ClientKey.key(for: "2001:db8::1", ipv6PrefixLength: 64)
+        #expect(one == ClientKey.key(for: "2001:DB8:0:0:ffff:1:2:3", ipv6PrefixLength: 64))
+        #expect(one == ClientKey.key(for: "2001:db8::1%eth0", ipv6PrefixLength: 64))
+        #expect(one != ClientKey.key(for: "2001:db8:0:1::1", ipv6PrefixLength: 64))
+        #expect(ClientKey.key(for: "2001:db8:0:1::1", ipv6PrefixLength: 48) == ClientKey.key(for: "2001:db8::1", ipv6PrefixLength: 48))
+        #expect(ClientKey.key(for: "2001:db8::1", ipv6PrefixLength: 128) != ClientKey.key(for: "2001:db8::2", ipv6PrefixLength: 128))
+        #expect(ClientKey.key(for: "::ffff:192.0.2.7", ipv6PrefixLength: 64) == "192.0.2.7")
+        #expect(ClientKey.key(for: "192.0.2.7", ipv6PrefixLength: 64) == "192.0.2.7")
+        #expect(ClientKey.key(for: "not an address", ipv6PrefixLength: 64) == "not an address")
+    }
+
     @Test("X-Forwarded-For counts only from a trusted proxy, and names the client in the ledger")
     func forwardedFor() async throws {
         let trusted = try await TestApp(trustedProxies: ["127.0.0.0/8"])

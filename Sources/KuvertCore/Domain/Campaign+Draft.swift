@@ -22,7 +22,7 @@ extension Campaign {
     public static func validSubject(_ raw: String) throws -> String {
         let subject = raw.trimmingCharacters(in: .whitespaces)
         guard !subject.isEmpty, subject.count <= maximumSubjectLength,
-              !subject.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+              !subject.unicodeScalars.contains(where: \.breaksOneLineText)
         else {
             throw KuvertError.invalidField(
                 name: "subject", reason: "must be 1 to \(maximumSubjectLength) characters on one line, without control characters")

@@ -72,12 +72,18 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible {
         // ASCII is its own normal form; only other text pays for Foundation's mapping.
         let local = raw.isASCII ? raw : raw.precomposedStringWithCanonicalMapping
         guard local.utf8.count <= Limits.localPart else { throw .localPartTooLong }
-        if local.hasPrefix("\"") {
-            try validateQuotedString(local)
-        } else {
+        guard local.hasPrefix("\"") else {
             try validateDotString(local)
+            return local
         }
-        return local
+        // A quoted string whose content is a dot-atom is the same mailbox as the
+        // dot-atom (RFC 5321 4.1.2: `"anna"@x` and `\"\\anna"@x` are `anna@x`), so
+        // it becomes that: one person, one limit, one resend window. Any other
+        // quoted string (a space, an @, a quote inside) is a mailbox few systems
+        // can deliver to and Kuvert's mailer cannot send to: refused here.
+        let content = try validateQuotedString(local)
+        guard (try? validateDotString(content)) != nil else { throw .quotedLocalPart }
+        return content
     }
 
     /// `Dot-string = Atom *("." Atom)` with RFC 6531's UTF-8 atext.
@@ -89,10 +95,12 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// `Quoted-string = DQUOTE *QcontentSMTP DQUOTE`.
-    private static func validateQuotedString(_ local: String) throws(Invalid) {
+    /// `Quoted-string = DQUOTE *QcontentSMTP DQUOTE`; returns the content with
+    /// its quoted pairs undone.
+    private static func validateQuotedString(_ local: String) throws(Invalid) -> String {
         let scalars = Array(local.unicodeScalars)
         guard scalars.count >= 2, scalars.last == "\"" else { throw .unbalancedQuote }
+        var content = String.UnicodeScalarView()
         var index = 1
         while index < scalars.count - 1 {
             let scalar = scalars[index]
@@ -101,13 +109,16 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible {
                 guard index < scalars.count - 1, (32...126).contains(scalars[index].value) else {
                     throw .unbalancedQuote
                 }
+                content.append(scalars[index])
             } else if scalar == "\"" {
                 throw .unbalancedQuote
             } else {
                 guard isQtext(scalar) else { throw .invalidLocalCharacter }
+                content.append(scalar)
             }
             index += 1
         }
+        return String(content)
     }
 
     private static let atextSymbols = Set("!#$%&'*+-/=?^_`{|}~".unicodeScalars)
@@ -206,7 +217,7 @@ extension EmailAddress {
     /// Why an address was refused, in words a person can act on.
     public enum Invalid: Error, Equatable, Sendable, CaseIterable, CustomStringConvertible {
         case empty, tooLong, lineBreak, controlCharacter, displayName, missingAt
-        case emptyLocalPart, localPartTooLong, misplacedDot, invalidLocalCharacter, unbalancedQuote
+        case emptyLocalPart, localPartTooLong, misplacedDot, invalidLocalCharacter, unbalancedQuote, quotedLocalPart
         case emptyDomain, addressLiteral, domainWithoutDot, emptyDomainLabel, hyphenAtLabelEdge
         case invalidDomainCharacter, domainLabelTooLong, domainTooLong, numericTopLevelDomain
 
@@ -223,6 +234,7 @@ extension EmailAddress {
             case .misplacedDot: "The part before the @ cannot start or end with a dot or have two dots in a row."
             case .invalidLocalCharacter: "The part before the @ contains a character that is not allowed there."
             case .unbalancedQuote: "The quoted part before the @ is not closed properly."
+            case .quotedLocalPart: "Enter the address without quotes: a part before the @ that needs them (spaces, a second @) cannot be used."
             case .emptyDomain: "The domain after the @ is missing."
             case .addressLiteral: "Use a domain name after the @, not an IP address."
             case .domainWithoutDot: "The domain after the @ needs a dot, as in example.com."
@@ -241,5 +253,11 @@ extension Unicode.Scalar {
     /// C0 controls, DEL and C1 controls: never part of an address or a header.
     var isControlCharacter: Bool {
         value < 0x20 || (0x7F...0x9F).contains(value)
+    }
+
+    /// A control character or a Unicode line or paragraph separator: what
+    /// text on one line (a subject, a list's name, a header) must not hold.
+    public var breaksOneLineText: Bool {
+        isControlCharacter || value == 0x2028 || value == 0x2029
     }
 }

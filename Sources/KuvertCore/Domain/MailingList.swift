@@ -28,6 +28,13 @@ public struct MailingList: Equatable, Sendable, Codable {
         self.createdAt = createdAt
     }
 
+    /// Whether a list's name can be shown in a page and a mail header: 1 to
+    /// 200 characters on one line, no control character (an ESC in it failed
+    /// every confirmation for the list at send).
+    public static func isValidName(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= 200 && !name.unicodeScalars.contains(where: \.breaksOneLineText)
+    }
+
     /// Whether a slug has the shape Kuvert accepts: 1 to 64 of `a-z`, `0-9` and
     /// `-`, starting with a letter or digit.
     public static func isValidSlug(_ slug: String) -> Bool {

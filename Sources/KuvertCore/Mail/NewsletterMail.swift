@@ -1,5 +1,4 @@
 import Foundation
-import Ink
 import Synchronization
 
 /// A newsletter as one subscriber receives it: the campaign's body in the
@@ -11,14 +10,9 @@ public enum NewsletterMail {
     }
 
     /// The HTML and plain text of a campaign's Markdown body, made once when the
-    /// campaign is created. The plain text is the Markdown itself, which reads
-    /// well, with links and images written out.
+    /// campaign is created (`Markdown.render`: links written out in the text).
     public static func bodies(markdown: String) -> (html: String, text: String) {
-        let html = MarkdownParser().html(from: markdown)
-        var text = markdown
-        text = text.replacingOccurrences(of: #"!\[([^\]]*)\]\(([^)\s]+)[^)]*\)"#, with: "$1", options: .regularExpression)
-        text = text.replacingOccurrences(of: #"\[([^\]]+)\]\(([^)\s]+)[^)]*\)"#, with: "$1 ($2)", options: .regularExpression)
-        return (html, text)
+        Markdown.render(markdown)
     }
 
     /// Renders a campaign for one recipient.

@@ -38,12 +38,28 @@ public struct SMTPSettings: Sendable, Equatable {
     /// - Throws: `KuvertError.configuration` for a URL that is not `smtp://` or
     ///   `smtps://`, an EHLO name that is no host name, or a CA file that cannot be read.
     public init(_ source: SettingSource) throws {
-        let text = source.string("KUVERT_SMTP_URL") ?? "smtp://127.0.0.1:2525"
-        guard let parsed = URL(string: text), ["smtp", "smtps"].contains(parsed.scheme ?? ""), parsed.host != nil else {
+        let given = source.string("KUVERT_SMTP_URL") ?? "smtp://127.0.0.1:2525"
+        guard var components = URLComponents(string: given), ["smtp", "smtps"].contains(components.scheme ?? ""),
+              components.host?.isEmpty == false, let parsed = URL(string: given)
+        else {
             throw KuvertError.configuration(
-                "KUVERT_SMTP_URL must look like smtp://host:port or smtps://host:port, not '\(SettingSource.shown(text))'.")
+                "KUVERT_SMTP_URL must look like smtp://host:port or smtps://host:port, not '\(SettingSource.shownURL(given))'.")
         }
-        var url = text
+        // Credentials in the URL are credentials like KUVERT_SMTP_USER and
+        // _PASSWORD (TLS required), taken out of the URL so that it can be shown.
+        var username = source.string("KUVERT_SMTP_USER")
+        var password = source.string("KUVERT_SMTP_PASSWORD")
+        if components.user != nil || components.password != nil {
+            guard username == nil && password == nil else {
+                throw KuvertError.configuration(
+                    "KUVERT_SMTP_URL holds credentials and KUVERT_SMTP_USER or KUVERT_SMTP_PASSWORD is set too: keep one of them.")
+            }
+            username = components.user
+            password = components.password
+            components.user = nil
+            components.password = nil
+        }
+        var url = components.string ?? given
         if let ehlo = source.string("KUVERT_SMTP_EHLO") {
             guard SettingSource.isHostName(ehlo) else {
                 throw KuvertError.configuration(
@@ -56,8 +72,6 @@ public struct SMTPSettings: Sendable, Equatable {
             // libcurl says EHLO with the URL's path.
             url = (url.hasSuffix("/") ? String(url.dropLast()) : url) + "/" + ehlo
         }
-        let username = source.string("KUVERT_SMTP_USER")
-        let password = source.string("KUVERT_SMTP_PASSWORD")
         // No password in clear unless the operator says so: with credentials,
         // STARTTLS must succeed (smtps:// is TLS from the start anyway).
         let requireTLS = try source.choice(

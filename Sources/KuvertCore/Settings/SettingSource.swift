@@ -101,6 +101,13 @@ public struct SettingSource: Sendable {
         return escaped.count > 100 ? escaped.prefix(100) + "…" : escaped
     }
 
+    /// A URL as an error message or `doctor` shows it: as `shown`, with any
+    /// password in it (`scheme://user:PASSWORD@host`) replaced by `***`.
+    public static func shownURL(_ text: String) -> String {
+        shown(text.replacingOccurrences(
+            of: #"^([A-Za-z][A-Za-z0-9+.-]*://[^/?#@:]*):[^/?#]*@"#, with: "$1:***@", options: .regularExpression))
+    }
+
     /// True for names of this machine's loopback interface: links to them and
     /// mail through them never leave the machine.
     public static func isLoopback(_ host: String?) -> Bool {

@@ -53,7 +53,7 @@ public struct Settings: Sendable {
         "KUVERT_DATA_DIR", "KUVERT_DATABASE", "KUVERT_TEMPLATES", "KUVERT_SECRET",
         "KUVERT_LISTEN", "KUVERT_MAX_BODY", "KUVERT_IDLE_TIMEOUT", "KUVERT_METRICS_LISTEN",
         "KUVERT_RATE_LIMIT", "KUVERT_ADDRESS_RATE_LIMIT", "KUVERT_API_RATE_LIMIT", "KUVERT_TRUSTED_PROXIES", "KUVERT_FORM_MIN_SECONDS",
-        "KUVERT_ANSWER_FLOOR",
+        "KUVERT_ANSWER_FLOOR", "KUVERT_RATE_LIMIT_IPV6_PREFIX",
         "KUVERT_CONFIRM_TTL", "KUVERT_RESEND_WINDOW",
         "KUVERT_BASE_URL", "KUVERT_FROM", "KUVERT_UNSUBSCRIBE_MAILTO", "KUVERT_DKIM", "KUVERT_BOUNCE_DOMAIN", "KUVERT_LMTP_LISTEN",
         "KUVERT_BOUNCE_MAILBOX",
@@ -66,15 +66,24 @@ public struct Settings: Sendable {
     ]
 
     /// The variables whose values are, or may hold, secrets: never printed, never
-    /// logged (`KUVERT_DATABASE` may be a URL with a password).
-    public static let secretNames: Set<String> = ["KUVERT_SECRET", "KUVERT_SMTP_PASSWORD", "KUVERT_DATABASE", "KUVERT_WEBHOOK_SECRET"]
+    /// logged (`KUVERT_DATABASE` and the other URLs may hold a password).
+    public static let secretNames: Set<String> = [
+        "KUVERT_SECRET", "KUVERT_SMTP_PASSWORD", "KUVERT_DATABASE", "KUVERT_WEBHOOK_SECRET", "KUVERT_BOUNCE_MAILBOX",
+        "KUVERT_SMTP_URL", "KUVERT_WEBHOOK_URL",
+    ]
 
     /// True when `value` of `name` is a secret: a key, a password, or a database URL with one.
     public static func isSecret(_ name: String, value: String) -> Bool {
         guard secretNames.contains(name) else { return false }
         // A database URL is a secret only when it holds a password; a file path is none.
-        guard name == "KUVERT_DATABASE" else { return true }
-        if case .postgres(let location)? = try? StoreLocation(value) { return location.password != nil }
-        return false
+        switch name {
+        case "KUVERT_DATABASE":
+            if case .postgres(let location)? = try? StoreLocation(value) { return location.password != nil }
+            return false
+        case "KUVERT_SMTP_URL", "KUVERT_WEBHOOK_URL", "KUVERT_BOUNCE_MAILBOX":
+            return URLComponents(string: value)?.password != nil
+        default:
+            return true
+        }
     }
 }

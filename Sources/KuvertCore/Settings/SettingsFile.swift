@@ -30,8 +30,10 @@ public enum SettingsFile {
 
     public static func parse(_ text: String, file: String) throws -> [String: String] {
         var settings: [String: String] = [:]
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r")))
+        // By Character "\r\n" is one grapheme, not "\n": a file written on
+        // Windows would be one line whose value ran on into the next lines.
+        for (index, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+            let line = rawLine.trimmingCharacters(in: .whitespaces)
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
             let place = "\(file) line \(index + 1)"
             guard let equals = line.firstIndex(of: "=") else {

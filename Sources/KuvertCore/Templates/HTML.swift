@@ -1,5 +1,4 @@
 import Foundation
-import Ink
 import Synchronization
 
 /// HTML escaping for text put into a page or mail after Mustache has run.

@@ -28,7 +28,7 @@ public struct WebhookSettings: Sendable, Equatable {
               parsed.host?.isEmpty == false, !url.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F })
         else {
             throw KuvertError.configuration(
-                "KUVERT_WEBHOOK_URL must be an http:// or https:// URL such as https://crm.example.se/kuvert, not '\(SettingSource.shown(url))'.")
+                "KUVERT_WEBHOOK_URL must be an http:// or https:// URL such as https://crm.example.se/kuvert, not '\(SettingSource.shownURL(url))'.")
         }
         guard let secret, secret.count >= minimumSecretLength else {
             throw KuvertError.configuration(

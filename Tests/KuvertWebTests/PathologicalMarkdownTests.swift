@@ -1,0 +1,60 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+@testable import KuvertCore
+@testable import KuvertWeb
+
+/// Ink was exponential on runs of '[' (22 took 15.7 s): two API requests with
+/// 27 bytes of Markdown pinned both cores, and terms holding such a run did the
+/// same on every confirmation page. cmark-gfm is linear on any input.
+@Suite("Pathological Markdown stops nothing")
+struct PathologicalMarkdownTests {
+    static let bodies = [
+        String(repeating: "[", count: 60_000),
+        String(repeating: "[a](", count: 15_000),
+        String(repeating: "*a_", count: 20_000),
+        (0..<3_000).map { String(repeating: "  ", count: $0 % 200) + "- x" }.joined(separator: "\n"),
+        // 25 million cells once padded, from 45 KB: left as text.
+        "|" + String(repeating: "a|", count: 5_000) + "\n|" + String(repeating: "-|", count: 5_000) + "\n"
+            + String(repeating: "|x\n", count: 5_000),
+    ]
+
+    @Test("campaigns and terms full of brackets, emphasis and nesting are created and shown while /healthz answers")
+    func serverKeepsAnswering() async throws {
+        let app = try await TestApp(maxBodyBytes: 1 << 20)
+        try await app.addList()
+        let secret = APIToken.newSecret()
+        _ = try await app.store.createAPIToken(name: "editor", tokenHash: APIToken.hash(secret), actor: "test", now: Date())
+        let auth: HTTPFields = [.authorization: "Bearer \(secret)", .contentType: "application/json"]
+        try await app.application.test(.live) { client in
+            _ = try await client.postJSON("/subscribe", #"{"email":"reader@example.se"}"#)
+            let confirm = try await app.newestConfirmationPath()
+            try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for body in Self.bodies {
+                    let json = try JSONSerialization.data(withJSONObject: ["list": "news", "subject": "Hej", "markdown": body])
+                    group.addTask {
+                        try await client.execute(
+                            uri: "/api/v1/campaigns", method: .post, headers: auth, body: ByteBuffer(bytes: json)
+                        ).status
+                    }
+                }
+                // The terms a person reads on the confirmation page.
+                _ = try await app.store.publishTerms(
+                    listSlug: "news", body: Self.bodies.joined(separator: "\n\n"), actor: "test", now: Date())
+                for _ in 0..<2 {
+                    group.addTask { try await client.execute(uri: confirm, method: .get).status }
+                }
+                for _ in 0..<5 {
+                    group.addTask { try await client.execute(uri: "/healthz", method: .get).status }
+                }
+                var statuses: [HTTPResponse.Status] = []
+                for try await status in group { statuses.append(status) }
+                #expect(statuses.filter { $0 == .created }.count == Self.bodies.count, "\(statuses)")
+                #expect(statuses.filter { $0 == .ok }.count == 7, "\(statuses)")
+            }
+        }
+        #expect(try await app.count("SELECT count(*) FROM campaign") == Self.bodies.count)
+    }
+}
