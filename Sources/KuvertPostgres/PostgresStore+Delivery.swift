@@ -172,8 +172,8 @@ extension PostgresStore: AsyncRecordingDeliveryStore {
     /// Records that arrived together (the sessions of this process each wait
     /// for their last one) in one call and one transaction, in the order of
     /// their messages; should the batch fail, each is tried alone.
-    static func record(_ calls: [RecordCall], on client: PostgresClient) async -> [Result<Void, any Error>] {
-        await answer(calls, on: client) { calls, c in
+    static func record(_ calls: [RecordCall], on pool: BoundedPool) async -> [Result<Void, any Error>] {
+        await answer(calls, on: pool) { calls, c in
             for try await _ in try await c.execute(RecordManyCall(calls: calls.sorted { $0.id < $1.id }), logger: quiet) {}
             return calls.map { _ in () }
         }

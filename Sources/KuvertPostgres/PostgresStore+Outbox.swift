@@ -77,6 +77,24 @@ extension PostgresStore: OutboxStore, StoreHealth {
         (try? await reachable { [self] in try await connection { c in try await c.value("SELECT 1", as: Int.self) } }) == 1
     }
 
+    /// True when the server takes writes: it answers and is no standby in recovery.
+    public func canWrite() async -> Bool {
+        (try? await reachable { [self] in
+            try await connection { c in
+                try await c.value("SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off'", as: Bool.self)
+            }
+        }) == true
+    }
+
+    /// Errors this store throws as `StoreUnavailable` (see `oneLine`), and
+    /// postgres-nio's own when one slips past it.
+    public func unavailability(of error: any Error) -> StoreUnavailable? {
+        switch Self.oneLine(error, location: location) {
+        case let unavailable as StoreUnavailable: unavailable
+        default: nil
+        }
+    }
+
     private static func entries(_ c: PostgresConnection, where condition: String, order: String, limit: Int) async throws -> [QueueOverview.Entry] {
         try await c.rows(
             """

@@ -7,7 +7,12 @@ extension PostgresStore: SharedRateLimits {
     /// the row), so two nodes counting at once both count. Counts that arrive
     /// together go to the server in one statement (`counts`, a `Coalescer`).
     public func countRequest(key: String, limit: RateLimiter.Limit, now: Date) async throws -> Int? {
-        let (start, count) = try await counts.call(RequestCount(key: key, window: limit.window, now: now))
+        let (start, count): (Date, Int)
+        do {
+            (start, count) = try await counts.call(RequestCount(key: key, window: limit.window, now: now))
+        } catch {
+            throw Self.oneLine(error, location: location)
+        }
         guard count > limit.count else { return nil }
         return max(1, Int((limit.window - now.timeIntervalSince(start)).rounded(.up)))
     }
@@ -23,10 +28,10 @@ extension PostgresStore: SharedRateLimits {
     /// each key once with the number of its requests in the batch; the
     /// requests of a key get the counts they would have had one after the
     /// other. About one batch in 512 also deletes windows that ended a day ago.
-    static func count(_ requests: [RequestCount], on client: PostgresClient) async throws -> [(Date, Int)] {
-        var answers = [(Date, Int)](repeating: (.distantPast, 0), count: requests.count)
+    static func count(_ requests: [RequestCount], on pool: BoundedPool) async throws -> [(Date, Int)] {
         let now = requests.map(\.now).max() ?? Date()
-        try await client.withConnection { c in
+        return try await pool.withConnection { c in
+            var answers = [(Date, Int)](repeating: (.distantPast, 0), count: requests.count)
             if Int.random(in: 0..<512) == 0 {
                 let longest = requests.map(\.window).max() ?? 0
                 try await c.run("DELETE FROM rateWindow WHERE windowStart < \(now.addingTimeInterval(-max(longest, 86_400)))")
@@ -48,8 +53,8 @@ extension PostgresStore: SharedRateLimits {
                     answers[position] = (window.start, window.last - requestsOfKey[key]! + seen[key]!)
                 }
             }
+            return answers
         }
-        return answers
     }
 
     /// The counts, prepared once per connection: the server neither parses nor

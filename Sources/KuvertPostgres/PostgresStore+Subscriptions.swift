@@ -29,8 +29,8 @@ extension PostgresStore: SubscriptionStore {
     /// same order, and never wait for each other in a circle. Should the batch
     /// fail (a request the schema refuses, a lost connection), each request is
     /// tried alone, so that one request's fault is its own.
-    static func subscribe(_ calls: [SubscribeCall], on client: PostgresClient) async -> [Result<(String, Int64?), any Error>] {
-        await answer(calls, on: client) { calls, c in
+    static func subscribe(_ calls: [SubscribeCall], on pool: BoundedPool) async -> [Result<(String, Int64?), any Error>] {
+        await answer(calls, on: pool) { calls, c in
             let order = calls.indices.sorted { calls[$0].request.address.key < calls[$1].request.address.key }
             var rows: [(String, Int64?)] = []
             for try await row in try await c.execute(SubscribeManyCall(calls: order.map { calls[$0] }), logger: quiet) {

@@ -13,6 +13,8 @@ import ServiceLifecycle
 public final class PostgresStore: Sendable, Service {
     public let location: PostgresLocation
     let client: PostgresClient
+    /// The client with a bound on the wait for a connection (`patience`).
+    let pool: BoundedPool
     let logger: Logger
     /// How long a call waits for the server before it says it cannot be reached.
     let patience: Duration
@@ -44,9 +46,11 @@ public final class PostgresStore: Sendable, Service {
         }
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
-        intake = Coalescer(flights: Self.flights, maximumBatch: 64) { calls in await Self.subscribe(calls, on: client) }
-        counts = Coalescer(flights: Self.flights, maximumBatch: 256) { requests in try await Self.count(requests, on: client) }
-        records = Coalescer(flights: Self.flights, maximumBatch: 64) { calls in await Self.record(calls, on: client) }
+        let pool = BoundedPool(client: client, patience: patience, location: location)
+        self.pool = pool
+        intake = Coalescer(flights: Self.flights, maximumBatch: 64) { calls in await Self.subscribe(calls, on: pool) }
+        counts = Coalescer(flights: Self.flights, maximumBatch: 256) { requests in try await Self.count(requests, on: pool) }
+        records = Coalescer(flights: Self.flights, maximumBatch: 64) { calls in await Self.record(calls, on: pool) }
         running = runsItself ? Task { await client.run() } : nil
     }
 
@@ -151,8 +155,8 @@ public final class PostgresStore: Sendable, Service {
                 }
                 defer { group.cancelAll() }
                 guard let first = try await group.next(), let value = first else {
-                    throw KuvertError.configuration(
-                        "The PostgreSQL store \(location) cannot be used: no answer within \(patience).")
+                    throw StoreUnavailable(
+                        .noAnswer, detail: "The PostgreSQL store \(location) cannot be used: no answer within \(patience).")
                 }
                 return value
             }
@@ -161,17 +165,46 @@ public final class PostgresStore: Sendable, Service {
         }
     }
 
-    /// A PostgreSQL or postgres-nio error as one line naming the store.
+    /// A PostgreSQL or postgres-nio error as one line naming the store: a
+    /// `StoreUnavailable` when the server, not the statement, is the problem
+    /// (the web answers it 503 and the request can be sent again).
     static func oneLine(_ error: any Error, location: PostgresLocation) -> any Error {
         switch error {
         case let error as KuvertError: return error
+        case let error as StoreUnavailable: return error
         case let error as PostgresTransactionError:
             return oneLine(error.closureError ?? error.beginError ?? error.commitError ?? error, location: location)
         case let error as PSQLError:
             let reason = error.serverInfo?[.message] ?? "\(error.code)"
-            return KuvertError.configuration("The PostgreSQL store \(location) cannot be used: \(reason).")
+            let message = "The PostgreSQL store \(location) cannot be used: \(reason)."
+            return unavailability(error).map { StoreUnavailable($0, detail: message) } ?? KuvertError.configuration(message)
+        case is CancellationError:
+            return error
         default:
-            return KuvertError.configuration("The PostgreSQL store \(location) cannot be used: \(error).")
+            return StoreUnavailable(.unreachable, detail: "The PostgreSQL store \(location) cannot be used: \(error).")
+        }
+    }
+
+    /// Why a postgres-nio error leaves the store unusable for now, or nil for a
+    /// statement's own fault (a constraint, a syntax error: a bug to report).
+    static func unavailability(_ error: PSQLError) -> StoreUnavailable.Reason? {
+        switch error.code {
+        case .connectionError, .serverClosedConnection, .uncleanShutdown, .poolClosed, .clientClosedConnection,
+             .sslUnsupported, .failedToAddSSLHandler:
+            return .unreachable
+        case .queryCancelled:
+            return .noAnswer
+        case .server:
+            let state = error.serverInfo?[.sqlState] ?? ""
+            // 53100 disk_full; 53xxx out of resources; 08 connection; 57P0x
+            // shutdown, crash recovery, cannot connect now; 25006 read only.
+            if state == "53100" { return .diskFull }
+            if state.hasPrefix("53") || state == "40001" || state == "40P01" || state == "55P03" { return .busy }
+            if state.hasPrefix("08") || state.hasPrefix("57P") { return .unreachable }
+            if state == "25006" { return .cannotWrite }
+            return nil
+        default:
+            return nil
         }
     }
 
@@ -206,16 +239,13 @@ public struct PostgresDiagnosis: Sendable {
 }
 
 extension PostgresStore {
-    /// `body` in one transaction; a PostgreSQL error said in one line.
-    ///
-    /// No deadline here: a timer per call cost more than the statements of a
-    /// request (each arms and cancels a timer on another thread). Commands meet
-    /// a server that is not there in `open`, which waits `patience`; a server
-    /// that goes away later shows in `isHealthy` (`/healthz`), which waits no
-    /// longer than that either.
+    /// `body` in one transaction; a PostgreSQL error said in one line. The
+    /// wait for a connection is bounded by `patience` (`BoundedPool`): with the
+    /// server gone, a request is answered within it, not when postgres-nio's
+    /// pool gives up (69 s, or never for calls retried one after the other).
     func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         do {
-            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+            return try await pool.withTransaction(logger: logger) { connection in try await body(connection) }
         } catch {
             throw Self.oneLine(error, location: location)
         }
@@ -225,7 +255,7 @@ extension PostgresStore {
     /// writes of one statement), as `transaction` does.
     func connection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         do {
-            return try await client.withConnection { connection in try await body(connection) }
+            return try await pool.withConnection { connection in try await body(connection) }
         } catch {
             throw Self.oneLine(error, location: location)
         }
@@ -235,20 +265,39 @@ extension PostgresStore {
 extension PostgresStore {
     /// A coalesced batch's answers, in order, from `run` (one call for all of
     /// them). Should the batch fail, each call goes again alone, so that one
-    /// call's fault (a request the schema refuses) stays its own.
+    /// call's fault (a request the schema refuses) stays its own; but when the
+    /// server is the fault (gone, no connection within the patience), every
+    /// call gets that at once: tried one after the other, each would wait out
+    /// the patience again.
     static func answer<Call: Sendable, Answer: Sendable>(
-        _ calls: [Call], on client: PostgresClient,
+        _ calls: [Call], on pool: BoundedPool,
         run: @escaping @Sendable ([Call], PostgresConnection) async throws -> [Answer]
     ) async -> [Result<Answer, any Error>] {
         @Sendable func attempt(_ calls: [Call]) async throws -> [Answer] {
-            let answers = try await client.withConnection { c in try await run(calls, c) }
+            let answers = try await pool.withConnection { c in try await run(calls, c) }
             guard answers.count == calls.count else { throw CoalescerError(items: calls.count, answers: answers.count) }
             return answers
         }
-        if calls.count > 1, let answers = try? await attempt(calls) { return answers.map { .success($0) } }
+        if calls.count > 1 {
+            do {
+                return try await attempt(calls).map { .success($0) }
+            } catch {
+                let failure = oneLine(error, location: pool.location)
+                if failure is StoreUnavailable { return calls.map { _ in .failure(failure) } }
+            }
+        }
         var answers: [Result<Answer, any Error>] = []
         for call in calls {
-            do { answers.append(.success(try await attempt([call])[0])) } catch { answers.append(.failure(error)) }
+            do {
+                answers.append(.success(try await attempt([call])[0]))
+            } catch {
+                answers.append(.failure(error))
+                let failure = oneLine(error, location: pool.location)
+                if failure is StoreUnavailable {
+                    answers += Array(repeating: .failure(failure), count: calls.count - answers.count)
+                    break
+                }
+            }
         }
         return answers
     }

@@ -23,13 +23,16 @@ public struct WebDependencies: Sendable {
     /// Where this process's metrics are kept; `/metrics` shows it.
     public var registry: PrometheusCollectorRegistry
     public var metrics: KuvertMetrics { Self.metrics(registry) }
+    /// What this process has seen of the store's failures (`/healthz`, the log).
+    public var availability: StoreAvailability
 
     /// The web layer's part of `settings`: no SMTP credentials, no mailer settings.
     /// - Throws: `KuvertError.configuration` when the templates directory has no API document.
     public init(
         settings: Settings, store: any KuvertStore, keys: KeyRing, renderer: TemplateRenderer,
         mailQueued: @escaping @Sendable () -> Void = {},
-        registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
+        registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+        availability: StoreAvailability = StoreAvailability(logger: Logger(label: "kuvert.store"))
     ) throws {
         self.http = settings.http
         self.security = settings.security
@@ -40,6 +43,7 @@ public struct WebDependencies: Sendable {
         self.apiDocument = try APIDocument(templatesDirectory: settings.storage.templatesDirectory)
         self.mailQueued = mailQueued
         self.registry = registry
+        self.availability = availability
     }
 
     /// Kuvert's metrics kept in `registry`, for the web layer and a mailer in the same process.
@@ -63,12 +67,12 @@ public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequest
     router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: ClientAddressMiddleware(proxies: TrustedProxies(security.trustedProxies)))
-    router.add(middleware: ErrorResponseMiddleware())
+    let pages = Pages(renderer: dependencies.renderer)
+    router.add(middleware: ErrorResponseMiddleware(store: dependencies.store, availability: dependencies.availability, pages: pages))
     let limits = RequestLimits(
         perClient: RateLimiter(security.clientRateLimit), perAddress: RateLimiter(security.addressRateLimit),
         perToken: RateLimiter(security.apiRateLimit), ipv6PrefixLength: security.ipv6PrefixLength,
         shared: (dependencies.store as? any SharedRateLimits).map { ($0, dependencies.keys.suppression) })
-    let pages = Pages(renderer: dependencies.renderer)
     let mailQueued = DelayedWake(dependencies.mailQueued)
     SubscribeController(
         intake: SubscriptionIntake(store: dependencies.store, resendWindow: subscriptions.resendWindow),
@@ -92,7 +96,7 @@ public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequest
         maximumBodyBytes: http.maxBodyBytes, resendWindow: subscriptions.resendWindow,
         mailQueued: mailQueued, limits: limits, answerFloor: AnswerFloor(seconds: security.answerFloor)
     ).register(on: router)
-    HealthController(store: dependencies.store).register(on: router)
+    HealthController(store: dependencies.store, availability: dependencies.availability).register(on: router)
     APIController(
         store: dependencies.store, intake: SubscriptionIntake(store: dependencies.store, resendWindow: subscriptions.resendWindow),
         importer: CSVImport(
@@ -141,8 +145,9 @@ public func buildMetricsApplication(
     let metrics = WebDependencies.metrics(registry)
     router.add(middleware: EarlyAnswerMiddleware())
     router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
-    router.add(middleware: ErrorResponseMiddleware())
-    HealthController(store: store).register(on: router)
+    let availability = StoreAvailability(logger: logger)
+    router.add(middleware: ErrorResponseMiddleware(store: store, availability: availability, pages: nil))
+    HealthController(store: store, availability: availability).register(on: router)
     // A listener of its own is the operator's to place: anyone who reaches it may read.
     MetricsController(store: store, registry: registry, metrics: metrics, loopbackOnly: false).register(on: router)
     router.answerOtherMethods()

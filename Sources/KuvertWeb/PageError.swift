@@ -1,4 +1,5 @@
 import Hummingbird
+import Logging
 import KuvertCore
 
 /// A failure that answers for itself: JSON (`{"error","message"}`) for JSON
@@ -85,14 +86,59 @@ extension KuvertRequestContext {
 /// its response inside the middleware chain, so the outer middleware (security
 /// headers, metrics, early answers) and the router's `HEAD` handling see an
 /// ordinary response. Added last, so it sits innermost.
+///
+/// Any other error is a request Kuvert could not serve. When the store says
+/// it is its own (a full disk, a file it cannot write, a server that is down):
+/// `503` with `Retry-After`, the usual error body or a page, `/healthz`
+/// failing meanwhile, one log line per kind of failure. Otherwise (a bug):
+/// `500` with the usual body, logged without the error's text (a database
+/// error quotes a statement's arguments).
 struct ErrorResponseMiddleware: RouterMiddleware {
     typealias Context = KuvertRequestContext
+    let store: any StoreHealth
+    let availability: StoreAvailability
+    /// Nil on a listener without pages (the worker's metrics): JSON only.
+    let pages: Pages?
+    /// Seconds a client is told to wait before sending the request again.
+    static let retryAfter = 30
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as any HTTPResponseError {
             return try error.response(from: request, context: context)
+        } catch let error as CancellationError where Task.isCancelled {
+            // The request itself was cancelled (its connection is gone): nobody to answer.
+            throw error
+        } catch {
+            let route = context.endpointPath ?? "unmatched"
+            var response: Response
+            if let failure = store.unavailability(of: error) {
+                availability.failed(failure, route: route)
+                let web = WebError(
+                    status: .serviceUnavailable, code: "store_unavailable",
+                    message: "Kuvert cannot save anything right now, so the request was not saved: send it again in \(Self.retryAfter) seconds.")
+                response = try answer(web, to: request, page: "unavailable")
+                response.headers[.retryAfter] = String(Self.retryAfter)
+            } else {
+                context.logger.error("request failed", metadata: ["route": "\(route)", "errorType": "\(type(of: error))"])
+                let web = WebError(
+                    status: .internalServerError, code: "internal_error",
+                    message: "Something went wrong on our side and the request was not completed; it has been logged.")
+                response = try answer(web, to: request, page: nil)
+            }
+            return response
         }
+    }
+
+    /// JSON for the API and JSON clients, a page in the browser's language otherwise.
+    private func answer(_ error: WebError, to request: Request, page: String?) throws -> Response {
+        guard let pages, !request.uri.path.hasPrefix("/api/"), !request.prefersJSON else {
+            return JSONResponse.error(error)
+        }
+        if let page {
+            return try pages.problem(page, status: error.status, language: request.pageLanguage)
+        }
+        return try pages.formError(error, email: nil, listSlug: nil, language: request.pageLanguage)
     }
 }

@@ -6,7 +6,7 @@ import KuvertCore
 struct Pages: Sendable {
     /// Every web template the pages use, in each language.
     static let templateNames: [String] = Language.allCases.flatMap { language in
-        ["thanks", "confirm", "welcome", "link-error", "form-error", "unsubscribe", "privacy-request", "privacy", "form"].map { "web.\(language.rawValue).\($0)" }
+        ["thanks", "confirm", "welcome", "link-error", "form-error", "unsubscribe", "privacy-request", "privacy", "form", "unavailable"].map { "web.\(language.rawValue).\($0)" }
     } + ["web.style"]
 
     let renderer: TemplateRenderer
@@ -62,6 +62,11 @@ struct Pages: Sendable {
             message: error.message, showForm: error.status == .unprocessableContent, email: email ?? "",
             listSlug: listSlug.flatMap { MailingList.isValidSlug($0) ? $0 : nil })
         return try page("form-error", view, language: language, status: error.status)
+    }
+
+    /// A page that only says what went wrong (`unavailable`: the store cannot write).
+    func problem(_ name: String, status: HTTPResponse.Status, language: Language) throws -> Response {
+        try page(name, [String: String](), language: language, status: status)
     }
 
     private func page(_ name: String, _ view: Any, language: Language, status: HTTPResponse.Status = .ok) throws -> Response {

@@ -33,7 +33,7 @@ struct PrivacyController: Sendable {
         let started = ContinuousClock.now
         let json = request.prefersJSON
         let language = request.pageLanguage
-        if let wait = await limits.client(context) {
+        if let wait = try await limits.client(context) {
             throw failure(RequestLimits.tooMany(retryAfter: wait), json: json, language: language, retryAfter: wait)
         }
         do {
@@ -41,7 +41,7 @@ struct PrivacyController: Sendable {
             guard let email = fields["email"] else {
                 throw KuvertError.invalidField(name: "email", reason: "is required")
             }
-            if let wait = await limits.address(email) {
+            if let wait = try await limits.address(email) {
                 throw failure(RequestLimits.tooMany(retryAfter: wait), json: json, language: language, retryAfter: wait)
             }
             let address: EmailAddress

@@ -17,30 +17,38 @@ struct RequestLimits: Sendable {
     let shared: (counts: any SharedRateLimits, key: SuppressionKey)?
 
     /// Seconds to wait when the client has sent too many requests.
-    func client(_ context: KuvertRequestContext) async -> Int? {
+    /// - Throws: `StoreUnavailable` when the shared counts cannot be reached.
+    func client(_ context: KuvertRequestContext) async throws -> Int? {
         let client = context.clientIP.map { ClientKey.key(for: $0, ipv6PrefixLength: ipv6PrefixLength) } ?? "unknown"
-        return await check(perClient, scope: "client", key: client)
+        return try await check(perClient, scope: "client", key: client)
     }
 
     /// Seconds to wait when too many requests named this address, from anyone.
-    func address(_ raw: String) async -> Int? {
+    func address(_ raw: String) async throws -> Int? {
         let key = (try? EmailAddress(raw).key) ?? String(raw.trimmingCharacters(in: .whitespaces).lowercased().prefix(320))
-        return await check(perAddress, scope: "address", key: key)
+        return try await check(perAddress, scope: "address", key: key)
     }
 
     /// Seconds to wait when the API token `name` has made too many requests.
-    func token(_ name: String) async -> Int? {
-        await check(perToken, scope: "token", key: name)
+    func token(_ name: String) async throws -> Int? {
+        try await check(perToken, scope: "token", key: name)
     }
 
     /// The local count first (it also stops a flood before it reaches the
-    /// store), then the shared one. Should the store not answer, the local
-    /// count decides: the request itself will then fail on the store anyway.
-    private func check(_ local: RateLimiter, scope: String, key: String) async -> Int? {
+    /// store), then the shared one. A store that cannot be reached fails the
+    /// request at once (503): it would fail on the store anyway, after waiting
+    /// out the store's patience a second time.
+    private func check(_ local: RateLimiter, scope: String, key: String) async throws -> Int? {
         if let wait = local.check(key) { return wait }
         guard let shared else { return nil }
         let hashed = shared.key.hash(addressKey: "rate-limit \(scope) \(key)")
-        return (try? await shared.counts.countRequest(key: hashed, limit: local.limit, now: Date())) ?? nil
+        do {
+            return try await shared.counts.countRequest(key: hashed, limit: local.limit, now: Date())
+        } catch let error as StoreUnavailable {
+            throw error
+        } catch {
+            return nil
+        }
     }
 
     static func tooMany(retryAfter seconds: Int) -> WebError {

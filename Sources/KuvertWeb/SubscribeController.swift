@@ -37,14 +37,14 @@ struct SubscribeController: Sendable {
         let browserLanguage = request.browserLanguage
         let answersJSON = request.prefersJSON
         var fields: FormFields?
-        if let wait = await limits.client(context) {
+        if let wait = try await limits.client(context) {
             metrics.subscription("rate_limited")
             throw failure(RequestLimits.tooMany(retryAfter: wait), json: answersJSON, fields: nil, language: browserLanguage, retryAfter: wait)
         }
         do {
             fields = try await FormFields.read(request, limit: maximumBodyBytes)
             guard let fields else { throw FormFields.Problem.malformed("The body is missing.") }
-            if let email = fields["email"], let wait = await limits.address(email) {
+            if let email = fields["email"], let wait = try await limits.address(email) {
                 metrics.subscription("rate_limited")
                 throw failure(RequestLimits.tooMany(retryAfter: wait), json: answersJSON, fields: fields, language: browserLanguage, retryAfter: wait)
             }

@@ -14,6 +14,12 @@ public final class PostgresCluster: Sendable {
 
     deinit { _ = try? Self.script(["stop", directory]) }
 
+    /// Kills the postmaster with SIGKILL, as a crash of the server would.
+    public func crash() throws { _ = try Self.script(["crash", directory]) }
+
+    /// Starts the server again after `crash` (PostgreSQL recovers from its WAL).
+    public func restart() throws { _ = try Self.script(["restart", directory]) }
+
     /// Runs SQL through psql as the cluster's user in `database`; its output,
     /// unaligned, one row a line, columns apart by `|`.
     /// NULL prints as `null` (empty unless given).

@@ -218,6 +218,124 @@ struct MultiNodeTests {
         #expect(try cluster.psql("SELECT count(*) FROM signingKey").output == "2\n")
     }
 
+    @Test("PostgreSQL killed: requests are answered 503 with Retry-After within the patience, /healthz 503, one log line; all well after the restart", .timeLimit(.minutes(4)))
+    func databaseCrash() async throws {
+        let cluster = try PostgresCluster()
+        let kuvert = await KuvertCommand(migrate: false)
+        defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
+        let shared = [
+            "KUVERT_DATABASE": cluster.url, "KUVERT_SECRET": Self.secret, "KUVERT_SMTP_URL": "smtp://127.0.0.1:9",
+            "KUVERT_RATE_LIMIT": "100000/1m", "KUVERT_ADDRESS_RATE_LIMIT": "100000/1m",
+        ]
+        #expect(try await kuvert.run(["migrate"], environment: shared).status == 0)
+        let terms = try kuvert.writeTerms("Terms")
+        #expect(try await kuvert.run(["lists", "add", "news", "--name", "News", "--terms", terms], environment: shared).status == 0)
+        let port = try freeLoopbackPort()
+        let node = "http://127.0.0.1:\(port)"
+        let log = kuvert.dataDirectory + "/serve.log"
+        let serve = try kuvert.start(
+            "serve", "--no-mailer", environment: shared.merging(["KUVERT_LISTEN": "127.0.0.1:\(port)"]) { $1 }, log: log)
+        defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
+        try await eventually(timeout: 30, "the node answers") { (try? await http(node + "/healthz").status) == 200 }
+
+        /// Posts `count` subscriptions at once; each answer's status, Retry-After and body, and the longest wait.
+        func wave(_ name: String, count: Int) async throws -> (answers: [(Int, String?, String)], longest: Duration) {
+            let clock = ContinuousClock()
+            return try await withThrowingTaskGroup(of: ((Int, String?, String), Duration).self) { group in
+                for index in 0..<count {
+                    group.addTask {
+                        let started = clock.now
+                        var request = URLRequest(url: URL(string: node + "/subscribe")!, timeoutInterval: 120)
+                        request.httpMethod = "POST"
+                        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+                        request.httpBody = Data(#"{"email":"\#(name)\#(index)@example.se"}"#.utf8)
+                        let (data, response) = try await URLSession.shared.data(for: request)
+                        let http = response as? HTTPURLResponse
+                        return ((http?.statusCode ?? 0, http?.value(forHTTPHeaderField: "Retry-After"), String(decoding: data, as: UTF8.self)),
+                                clock.now - started)
+                    }
+                }
+                var answers: [(Int, String?, String)] = []
+                var longest = Duration.zero
+                for try await (answer, waited) in group {
+                    answers.append(answer)
+                    longest = max(longest, waited)
+                }
+                return (answers, longest)
+            }
+        }
+
+        let before = try await wave("before", count: 10)
+        #expect(before.answers.allSatisfy { $0.0 == 202 }, "\(before.answers)")
+        try cluster.crash()
+        let during = try await wave("during", count: 20)
+        #expect(during.answers.allSatisfy { $0.0 == 503 && $0.1 == "30" && $0.2.contains("store_unavailable") }, "\(during.answers)")
+        // The store's patience is 10 s: nobody waits much longer than that for an answer.
+        #expect(during.longest < .seconds(20), "\(during.longest)")
+        #expect(try await http(node + "/healthz").status == 503)
+        try cluster.restart()
+        try await eventually(timeout: 60, "/healthz ok after the restart") { (try? await http(node + "/healthz").status) == 200 }
+        let after = try await wave("after", count: 40)
+        #expect(after.answers.allSatisfy { $0.0 == 202 }, "\(after.answers.map(\.0))")
+        #expect(after.longest < .seconds(10), "\(after.longest)")
+        // Everything answered 202 is stored; nothing of the outage is.
+        #expect(try cluster.psql("SELECT count(*) FROM subscriber WHERE address LIKE 'before%' OR address LIKE 'after%'").output == "50\n")
+        #expect(try cluster.psql("SELECT count(*) FROM subscriber WHERE address LIKE 'during%'").output == "0\n")
+
+        // A crash under load: requests in flight at the kill are answered too, within the patience.
+        let stop = Date().addingTimeInterval(2)
+        let load = Task {
+            try await withThrowingTaskGroup(of: [(Int, Duration)].self) { group in
+                for loop in 0..<8 {
+                    group.addTask {
+                        var answers: [(Int, Duration)] = []
+                        var index = 0
+                        while Date() < stop {
+                            let clock = ContinuousClock()
+                            let started = clock.now
+                            var request = URLRequest(url: URL(string: node + "/subscribe")!, timeoutInterval: 120)
+                            request.httpMethod = "POST"
+                            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+                            request.httpBody = Data(#"{"email":"load\#(loop)x\#(index)@example.se"}"#.utf8)
+                            // A request without an answer counts as the negated URLError code (a timeout: -(-1001)).
+                            do {
+                                let status = try await (URLSession.shared.data(for: request).1 as? HTTPURLResponse)?.statusCode
+                                answers.append((status ?? 0, clock.now - started))
+                            } catch let error as URLError {
+                                answers.append((-error.errorCode, clock.now - started))
+                            }
+                            index += 1
+                        }
+                        return answers
+                    }
+                }
+                return try await group.reduce(into: [(Int, Duration)]()) { $0 += $1 }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        try cluster.crash()
+        let answers = try await load.value
+        let serveLog = { (try? String(contentsOfFile: log, encoding: .utf8))?.split(separator: "\n").filter { !$0.contains("subscription request") }.suffix(30).joined(separator: "\n") ?? "" }
+        // 202 or 503; a keep-alive connection that URLSession found closed as it
+        // reused it (-1005, seen once in ten runs, within the bound) is an answer
+        // too, if not an HTTP one. A timeout (-1001) or anything else is not.
+        #expect(answers.allSatisfy { [202, 503, 1005].contains($0.0) }, "\(answers.map(\.0))\n\(serveLog())")
+        #expect(answers.contains { $0.0 == 503 } && answers.contains { $0.0 == 202 })
+        #expect(answers.map(\.1).max() ?? .zero < .seconds(20), "\(answers.map(\.1).max() ?? .zero)")
+        try cluster.restart()
+        try await eventually(timeout: 60, "/healthz ok after the second restart") { (try? await http(node + "/healthz").status) == 200 }
+        let stored = Int(try cluster.psql("SELECT count(*) FROM subscriber WHERE address LIKE 'load%'").output.trimmingCharacters(in: .whitespacesAndNewlines))
+        // Every 202 was stored (a request cut off mid-commit may be stored and answered 503: sent again, it is the same person).
+        #expect((stored ?? -1) >= answers.filter { $0.0 == 202 }.count, "\(stored ?? -1) stored")
+        kill(serve.processIdentifier, SIGTERM)
+        serve.waitUntilExit()
+        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+        let failures = lines.filter { $0.contains(": requests answer 503") }
+        #expect((1...3).contains(failures.count), "\(failures)")
+        #expect(lines.contains { $0.contains("store takes writes again") }, "\(lines.suffix(20))")
+        #expect(!lines.joined().contains("@example.se"))
+    }
+
     /// Posts a form and returns the status.
     func postForm(_ url: String, _ body: String) async throws -> Int {
         try await http(url, method: "POST", form: body).status

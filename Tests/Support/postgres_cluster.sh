@@ -7,6 +7,8 @@
 #
 #   postgres_cluster.sh start DIR [durable]   prints the KUVERT_DATABASE URL of database kuvert
 #   postgres_cluster.sh stop DIR              stops the server and removes DIR
+#   postgres_cluster.sh crash DIR             kills the postmaster with SIGKILL (its backends follow)
+#   postgres_cluster.sh restart DIR           starts a crashed or stopped server again (crash recovery)
 #
 # initdb refuses to run as root, so as root the cluster belongs to the postgres
 # user; connections are trusted on the socket only.
@@ -32,12 +34,24 @@ start)
   as_owner "$bin/createdb" -h "$dir/sock" -U kuvert kuvert
   echo "postgres://kuvert@localhost/kuvert?host=$dir/sock"
   ;;
+crash)
+  pid=$(head -1 "$dir/data/postmaster.pid")
+  kill -9 "$pid"
+  # Gone when its socket's lock file is: backends exit once they see the postmaster die.
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  ;;
+restart)
+  rm -f "$dir/data/postmaster.pid"
+  as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
+    -o "-k $dir/sock -c listen_addresses='' $settings -c max_connections=200" start \
+    < /dev/null > /dev/null 2>&1 || { cat "$dir/server.log" >&2; exit 1; }
+  ;;
 stop)
   if [ -d "$dir/data" ]; then as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop > /dev/null 2>&1 || true; fi
   rm -rf "$dir"
   ;;
 *)
-  echo "usage: $0 start|stop DIR" >&2
+  echo "usage: $0 start|stop|crash|restart DIR" >&2
   exit 2
   ;;
 esac

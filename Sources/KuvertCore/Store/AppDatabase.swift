@@ -93,6 +93,35 @@ public struct AppDatabase: Sendable, StoreHealth {
     public func isHealthy() async -> Bool {
         (try? await writer.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
     }
+
+    /// True when a write commits: the header's `user_version` (which Kuvert
+    /// does not use) set to what it is, which SQLite still writes and syncs.
+    public func canWrite() async -> Bool {
+        do {
+            try await writer.write { db in
+                let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+                try db.execute(sql: "PRAGMA user_version = \(version)")
+            }
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    /// SQLite's result codes that mean the file, not the request, is the problem.
+    public func unavailability(of error: any Error) -> StoreUnavailable? {
+        guard let error = error as? DatabaseError else { return nil }
+        let detail = "SQLite error \(error.extendedResultCode.rawValue): \(error.resultCode)"
+        switch error.resultCode {
+        case .SQLITE_FULL: return StoreUnavailable(.diskFull, detail: detail)
+        case .SQLITE_READONLY, .SQLITE_IOERR, .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_AUTH:
+            return StoreUnavailable(.cannotWrite, detail: detail)
+        case .SQLITE_BUSY, .SQLITE_LOCKED: return StoreUnavailable(.busy, detail: detail)
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB, .SQLITE_NOMEM, .SQLITE_PROTOCOL:
+            return StoreUnavailable(.failed, detail: detail)
+        default: return nil
+        }
+    }
 }
 
 /// What `kuvert doctor` reports about the store.

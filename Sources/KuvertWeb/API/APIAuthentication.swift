@@ -17,7 +17,7 @@ struct APIAuthentication: RouterMiddleware {
                 .unauthorized, "unauthorized", "This route needs Authorization: Bearer TOKEN (kuvert api-token create).",
                 headers: [.wwwAuthenticate: "Bearer"])
         }
-        if let wait = await limits.token(token.name) { throw APIError.rateLimited(retryAfter: wait) }
+        if let wait = try await limits.token(token.name) { throw APIError.rateLimited(retryAfter: wait) }
         var context = context
         context.apiToken = token.name
         return try await next(request, context)

@@ -38,7 +38,7 @@ extension APIController {
         if let locale = fields["locale"], locale.wholeMatch(of: /[A-Za-z]{1,8}([-_][A-Za-z0-9]{1,8}){0,3}/) == nil {
             throw KuvertError.invalidField(name: "locale", reason: "must be a language tag such as sv or en-GB")
         }
-        if let email = fields["email"], let wait = await limits.address(email) { throw APIError.rateLimited(retryAfter: wait) }
+        if let email = fields["email"], let wait = try await limits.address(email) { throw APIError.rateLimited(retryAfter: wait) }
         let form = SubscribeForm(email: fields["email"], list: fields["list"], name: fields["name"], locale: fields["locale"])
         let origin = RequestOrigin(ip: context.clientIP, userAgent: request.headers[.userAgent], source: context.apiActor)
         let receipt = try await intake.submit(form, preferredLanguage: nil, origin: origin, actor: context.apiActor, now: Date())

@@ -26,7 +26,8 @@ final class TestApp: Sendable {
         clientRateLimit: RateLimiter.Limit = .init(count: 100_000, window: 60),
         addressRateLimit: RateLimiter.Limit = .init(count: 100_000, window: 60),
         apiRateLimit: RateLimiter.Limit = .init(count: 100_000, window: 60), trustedProxies: [String] = [],
-        idleTimeout: TimeInterval = 30, metricsListen: (host: String, port: Int)? = nil, formMinimumSeconds: TimeInterval = 3
+        idleTimeout: TimeInterval = 30, metricsListen: (host: String, port: Int)? = nil, formMinimumSeconds: TimeInterval = 3,
+        availability: StoreAvailability = StoreAvailability(logger: Logger(label: "store-test"))
     ) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("kuvert-web-\(UUID().uuidString)").path
         var settings = Settings(dataDirectory: directory)
@@ -51,7 +52,7 @@ final class TestApp: Sendable {
             required: WebDependencies.requiredTemplates + MessageComposer.templateNames)
         dependencies = try WebDependencies(
             settings: settings, store: store, keys: KeyRing(keys: [SymmetricKey(size: .bits256)]), renderer: renderer,
-            mailQueued: { mailer?.mailer?.wake() })
+            mailQueued: { mailer?.mailer?.wake() }, availability: availability)
     }
 
     /// A mailer sending through the configured SMTP server, as `kuvert serve` runs it.
