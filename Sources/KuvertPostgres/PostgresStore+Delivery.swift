@@ -71,8 +71,9 @@ extension PostgresStore: AsyncRecordingDeliveryStore {
     /// Claims due messages (and those whose lease expired) with `FOR UPDATE SKIP
     /// LOCKED`, so workers on several machines never claim the same row, and
     /// loads them with their recipients in the same statement; the campaigns
-    /// they belong to come in one more query. The claim commits (as
-    /// `bookkeeping`) before anything is sent: no transaction stays open across SMTP.
+    /// they belong to come in one more query. The claim commits (durably: a
+    /// claim the server forgot in a crash would let another worker send the
+    /// message too) before anything is sent: no transaction stays open across SMTP.
     func leaseDue(limit: Int, leaseFor: TimeInterval, holder: String, now: Date) async throws -> [OutboxDelivery] {
         try await connection { c in
             let rows = try await c.rows(
@@ -87,7 +88,6 @@ extension PostgresStore: AsyncRecordingDeliveryStore {
                                     OR campaignId IN (SELECT id FROM campaign WHERE status = 'sending')))
                            OR (status = 'leased' AND leaseExpiresAt <= \(now))
                         ORDER BY dueAt, id LIMIT \(limit) FOR UPDATE SKIP LOCKED)
-                      AND \(unescaped: Self.bookkeeping)
                     RETURNING *
                 )
                 \(unescaped: Self.deliverySelect("claimed"))
@@ -222,13 +222,6 @@ extension PostgresStore: AsyncRecordingDeliveryStore {
         func decodeRow(_ row: PostgresRow) throws {}
     }
 
-    /// A condition that is always true and, evaluated once before the statement
-    /// runs, lets its transaction commit without waiting for the WAL to reach
-    /// the disk: leases and delivery records are bookkeeping for at-least-once
-    /// delivery, as on SQLite (`synchronous = NORMAL`). A crash of the database
-    /// server can undo the last fraction of a second of them, and their
-    /// messages then go again; what a person was told is never committed so.
-    static let bookkeeping = "(SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL"
 
     /// Runs `body` in a task and waits for it on the calling thread (one of the
     /// mailer's own, which may block).

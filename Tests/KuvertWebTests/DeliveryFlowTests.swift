@@ -4,6 +4,7 @@ import GRDB
 import Hummingbird
 import HummingbirdTesting
 import KuvertTestSupport
+import Logging
 import Testing
 @testable import KuvertCore
 @testable import KuvertWeb
@@ -39,6 +40,44 @@ struct DeliveryFlowTests {
             #expect(accepted.status == .ok)
         }
         #expect(try await app.status(of: "erik@example.se") == "active")
+        mailerTask.cancel()
+        try await mailerTask.value
+    }
+
+    @Test("a relay that is down pauses sending: no attempt spent, one line when it starts and one when it ends, all sent after")
+    func relayOutage() async throws {
+        let server = try SMTPTestServer()
+        let port = server.port
+        server.stop()
+        let app = try await TestApp(smtpURL: "smtp://127.0.0.1:\(port)")
+        try await app.addList()
+        let people = (0..<12).map { "reader\($0)@example.se" }
+        for person in people {
+            _ = try await app.store.subscribe(
+                SubscriptionRequest(address: try EmailAddress(person), listSlug: "news", name: nil, language: nil,
+                                    origin: RequestOrigin(ip: nil, userAgent: nil, source: "test"), actor: "test"),
+                resendWindow: 0, now: Date())
+        }
+        let logs = LogSink.memory()
+        let logger = Logger(label: "mailer") { KuvertLogHandler(label: $0, format: .text, level: .info, output: logs) }
+        let mailer = try app.makeMailer(logger: logger)
+        let mailerTask = Task { try await mailer.run() }
+        defer { mailerTask.cancel() }
+        // Connection refused: the relay is down, and the mailer probes it (at 1, 2, 4 ... s).
+        try await eventually(timeout: 30, "the outage noticed and probed again") {
+            logs.written.contains { $0.contains("relay unreachable") } && server.connectionCount == 0
+        }
+        // Three probes later (1 + 2 + 4 s of waiting), still nothing spent.
+        try await eventually(timeout: 30, "three probes") { mailer.failedRelayProbes >= 3 }
+        #expect(try await app.count("SELECT count(*) FROM outboxMessage WHERE attempts > 0 OR status != 'queued'") == 0)
+        #expect(logs.written.filter { $0.contains("will retry") || $0.contains("relay unreachable") }.count == 1, "\(logs.written)")
+        try server.start(port: port)
+        try await server.waitFor(timeout: 60) { server.messages().count == people.count }
+        try await eventually(timeout: 10, "all recorded") {
+            try await app.count("SELECT count(*) FROM outboxMessage WHERE status = 'sent' AND attempts = 1") == people.count
+        }
+        #expect(logs.written.filter { $0.contains("relay reachable again") }.count == 1, "\(logs.written)")
+        #expect(logs.written.filter { $0.contains("will retry") }.isEmpty)
         mailerTask.cancel()
         try await mailerTask.value
     }

@@ -34,6 +34,10 @@ public final class Mailer: Service, Sendable {
     private let journal: (journal: DeliveryJournal, store: any JournaledDeliveryStore)?
     /// When gone holders were last looked for.
     private let lastSweep = Mutex(Date.distantPast)
+    /// Whether the relay can be reached, for every session at once.
+    private let relay: RelayWatch
+    /// Probes that found the relay down in the present outage (0 while it is up).
+    var failedRelayProbes: Int { relay.failedProbes }
 
     /// - Parameters:
     ///   - holder: the name this mailer's leases carry; this process by default.
@@ -62,6 +66,7 @@ public final class Mailer: Service, Sendable {
         self.logger = logger
         self.metrics = metrics
         self.pace = settings.sendRate.map(SendPace.init(rate:))
+        self.relay = RelayWatch(logger: logger, metrics: metrics)
     }
 
     /// Runs the sessions until graceful shutdown or cancellation, then waits for
@@ -176,6 +181,16 @@ public final class Mailer: Service, Sendable {
             if session == 0, Date().timeIntervalSince(lastSweep.withLock { $0 }) >= settings.reclaimInterval {
                 reclaimLeasesOfGoneHolders()
             }
+            // A relay that cannot be reached is probed, not sent to: no message spends an attempt on it.
+            if relay.isDown {
+                signal.wait(seconds: relay.wait)
+                if signal.isStopped { break }
+                if let problem = transport.relayProblem() {
+                    relay.failed(reason: problem, held: 0)
+                    continue
+                }
+                relay.answered()
+            }
             let batch: [OutboxDelivery]
             do {
                 batch = try store.leaseDueMessages(limit: settings.batchSize, leaseFor: settings.leaseDuration, holder: holder, now: Date())
@@ -207,7 +222,15 @@ public final class Mailer: Service, Sendable {
                     logger.debug("lease ran out before the batch was done; claiming again")
                     break
                 }
-                deliver(delivery, over: transport, recorder: recorder, logger: logger)
+                guard deliver(delivery, over: transport, recorder: recorder, logger: logger) else {
+                    // The relay is down: the rest of the claim goes back at once, not when it expires.
+                    let rest = batch[(index + 1)...].compactMap(\.message.id)
+                    do { try store.releaseLeases(rest) } catch {
+                        logger.warning("leases not returned; they expire by themselves", metadata: ["error": "\(error)"])
+                    }
+                    relay.hold(rest.count)
+                    break
+                }
             }
         }
     }
@@ -227,8 +250,13 @@ public final class Mailer: Service, Sendable {
         return CommittingRecorder(session: session, store: store, bounceLimit: settings.bounceLimit, logger: logger)
     }
 
-    private func deliver(_ delivery: OutboxDelivery, over transport: any MailTransport, recorder: any DeliveryRecorder, logger: Logger) {
-        guard let id = delivery.message.id else { return }
+    /// Sends one message and puts the outcome on record; false, with nothing
+    /// recorded and the message's claim given back, when the relay itself
+    /// cannot be reached (the failure is the relay's, not the message's).
+    private func deliver(
+        _ delivery: OutboxDelivery, over transport: any MailTransport, recorder: any DeliveryRecorder, logger: Logger
+    ) -> Bool {
+        guard let id = delivery.message.id else { return true }
         let kind = delivery.message.kind
         // The message's metadata is made only for a line that is written: most
         // messages write none (a copy of the logger with metadata set costs more
@@ -244,7 +272,7 @@ public final class Mailer: Service, Sendable {
                 do { try store.releaseLeases([id]) } catch {
                     log(.warning, "lease not returned; it expires by itself", ["error": "\(error)"])
                 }
-                return
+                return true
             case .skip(let reason):
                 record = .skipped(reason: reason)
             case .send(let message):
@@ -255,6 +283,14 @@ public final class Mailer: Service, Sendable {
                 let outcome = transport.send(
                     from: message.envelopeFrom, to: message.envelopeTo, message: message.bytes, beforeEnd: recorder.beforeEnd)
                 sendTime = start.duration(to: clock.now)
+                if outcome.isRelayUnreachable, let problem = transport.relayProblem() {
+                    do { try store.releaseLeases([id]) } catch {
+                        log(.warning, "lease not returned; it expires by itself", ["error": "\(error)"])
+                    }
+                    relay.failed(reason: problem, held: 1)
+                    return false
+                }
+                relay.answered()
                 record = decide(outcome, attempts: delivery.message.attempts + 1)
             }
         } catch {
@@ -280,6 +316,7 @@ public final class Mailer: Service, Sendable {
             metrics.delivery(kind: kind, result: .skipped, reply: nil, duration: nil)
             log(.info, "skipped", ["reason": "\(reason)"])
         }
+        return true
     }
 
     /// Retry transient failures until the attempt limit; anything permanent fails at once.

@@ -143,6 +143,10 @@ public final class SMTPTransport: MailTransport {
     /// Connects, greets (EHLO), upgrades with STARTTLS and authenticates as a
     /// send would, then says `NOOP` and quits: no mail transaction is started.
     /// For `kuvert doctor`.
+    public func relayProblem() -> String? {
+        probe().error
+    }
+
     public func probe() -> SMTPProbe {
         let transcript = ReplyLines(keep: 200)
         guard let probe = curl_easy_init() else {

@@ -40,5 +40,11 @@ public struct SendOutcome: Sendable, Equatable, CustomStringConvertible {
         kind == .transient && (code == nil || code == 530 || code == 535)
     }
 
+    /// No reply at all: the relay refused the connection, timed out or failed
+    /// TLS (whether it is the relay or this message, a probe then tells).
+    /// A refused login has a reply (535) and stays a failure of each message,
+    /// so that a wrong password ends in `failed`, as the operator expects.
+    public var isRelayUnreachable: Bool { kind == .transient && code == nil }
+
     public var description: String { "\(kind.rawValue): \(reply)" }
 }

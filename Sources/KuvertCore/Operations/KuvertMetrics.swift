@@ -95,6 +95,11 @@ public struct KuvertMetrics: Sendable {
     }
 
     /// One answered HTTP request, by matched route (never the raw path, which holds tokens).
+    /// `kuvert_relay_up`: 1 while the SMTP relay can be reached, 0 while a mailer finds it cannot.
+    func relay(up: Bool) {
+        gauge("kuvert_relay_up").record(up ? 1 : 0)
+    }
+
     public func httpRequest(route: String, method: String, status: Int) {
         counter("kuvert_http_requests_total", ("route", route), ("method", method), ("status", String(status))).increment()
     }

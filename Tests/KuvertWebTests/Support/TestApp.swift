@@ -56,10 +56,11 @@ final class TestApp: Sendable {
     }
 
     /// A mailer sending through the configured SMTP server, as `kuvert serve` runs it.
-    func makeMailer() throws -> Mailer {
+    func makeMailer(logger given: Logger? = nil) throws -> Mailer {
         let smtp = settings.smtp
         var logger = Logger(label: "mailer-test")
         logger.logLevel = .critical
+        if let given { logger = given }
         var mailerSettings = settings.mailer
         // Minutes: a test that gets its mail in seconds got it because intake woke the mailer.
         mailerSettings.idlePoll = 120
