@@ -31,28 +31,20 @@ struct PathologicalMarkdownTests {
         try await app.application.test(.live) { client in
             _ = try await client.postJSON("/subscribe", #"{"email":"reader@example.se"}"#)
             let confirm = try await app.newestConfirmationPath()
-            try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
-                for body in Self.bodies {
-                    let json = try JSONSerialization.data(withJSONObject: ["list": "news", "subject": "Hej", "markdown": body])
-                    group.addTask {
-                        try await client.execute(
-                            uri: "/api/v1/campaigns", method: .post, headers: auth, body: ByteBuffer(bytes: json)
-                        ).status
-                    }
-                }
-                // The terms a person reads on the confirmation page.
-                _ = try await app.store.publishTerms(
-                    listSlug: "news", body: Self.bodies.joined(separator: "\n\n"), actor: "test", now: Date())
-                for _ in 0..<2 {
-                    group.addTask { try await client.execute(uri: confirm, method: .get).status }
-                }
-                for _ in 0..<5 {
-                    group.addTask { try await client.execute(uri: "/healthz", method: .get).status }
-                }
-                var statuses: [HTTPResponse.Status] = []
-                for try await status in group { statuses.append(status) }
-                #expect(statuses.filter { $0 == .created }.count == Self.bodies.count, "\(statuses)")
-                #expect(statuses.filter { $0 == .ok }.count == 7, "\(statuses)")
+            // One request after another: with Ink the first of them pinned a core for good.
+            for body in Self.bodies {
+                let json = try JSONSerialization.data(withJSONObject: ["list": "news", "subject": "Hej", "markdown": body])
+                let created = try await client.execute(uri: "/api/v1/campaigns", method: .post, headers: auth, body: ByteBuffer(bytes: json))
+                #expect(created.status == .created)
+                #expect(try await client.execute(uri: "/healthz", method: .get).status == .ok)
+            }
+            // The terms a person reads on the confirmation page.
+            _ = try await app.store.publishTerms(
+                listSlug: "news", body: Self.bodies.joined(separator: "\n\n"), actor: "test", now: Date())
+            for _ in 0..<2 {
+                let page = try await client.execute(uri: confirm, method: .get)
+                #expect(page.status == .ok && page.text.contains("[[[[[[[["))
+                #expect(try await client.execute(uri: "/healthz", method: .get).status == .ok)
             }
         }
         #expect(try await app.count("SELECT count(*) FROM campaign") == Self.bodies.count)

@@ -19,7 +19,7 @@ struct StoreFailureTests {
     func diskFull() async throws {
         let logs = LogSink.memory()
         let logger = Logger(label: "store") { KuvertLogHandler(label: $0, format: .text, level: .info, output: logs) }
-        let app = try await TestApp(availability: StoreAvailability(logger: logger, hold: 0.2))
+        let app = try await TestApp(availability: StoreAvailability(logger: logger, hold: 5))
         try await app.addList()
         try await app.application.test(.live) { client in
             #expect(try await client.postJSON("/subscribe", #"{"email":"before@example.se"}"#).status == .accepted)
@@ -48,9 +48,9 @@ struct StoreFailureTests {
             let health = try await client.execute(uri: "/healthz", method: .get)
             #expect(health.status == .serviceUnavailable && health.text == "store cannot write\n")
 
-            // Room again: after the hold, /healthz writes, and says ok.
+            // Room again: after the hold (5 s since the last failed write), /healthz writes, and says ok.
             try await app.store.writer.write { db in _ = try Int.fetchOne(db, sql: "PRAGMA max_page_count = 1073741823") }
-            try await eventually(timeout: 10, "/healthz ok again") {
+            try await eventually(timeout: 30, "/healthz ok again") {
                 try await client.execute(uri: "/healthz", method: .get).status == .ok
             }
             #expect(try await client.postJSON("/subscribe", #"{"email":"after@example.se"}"#).status == .accepted)
