@@ -78,11 +78,10 @@ extension PostgresStore: OutboxStore, StoreHealth {
     }
 
     /// True when the server takes writes: it answers and is no standby in recovery.
+    /// The wait for a connection is bounded by `connection` (`BoundedPool`): no second timer here.
     public func canWrite() async -> Bool {
-        (try? await reachable { [self] in
-            try await connection { c in
-                try await c.value("SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off'", as: Bool.self)
-            }
+        (try? await connection { c in
+            try await c.value("SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off'", as: Bool.self)
         }) == true
     }
 
