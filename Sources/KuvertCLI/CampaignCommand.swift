@@ -114,7 +114,7 @@ struct CampaignCommand: AsyncParsableCommand {
             while true {
                 let progress = try await store.campaignProgress(id: id, now: Date())
                 if let id, progress.isEmpty { throw KuvertError.unknownCampaign(id) }
-                let lines = progress.map { CampaignStatusLine.render($0, bar: watch && terminal) }
+                let lines = progress.map { $0.statusLine(bar: watch && terminal, now: Date()) }
                 if watch && terminal {
                     // Redraw in place: clear the line, return to its start.
                     FileHandle.standardOutput.write(Data(("\u{1B}[2K\r" + lines.joined(separator: "\n")).utf8))
@@ -153,27 +153,5 @@ struct CampaignCommand: AsyncParsableCommand {
         let store = try await Runtime(options).store
         _ = try await store.changeCampaign(id: id, to: status, now: Date(), actor: "cli")
         print("Campaign \(id) \(done).")
-    }
-}
-
-/// One line of campaign progress: counts, rate and time left.
-enum CampaignStatusLine {
-    static func render(_ progress: CampaignProgress, bar: Bool, now: Date = Date()) -> String {
-        let campaign = progress.campaign
-        let done = progress.total - progress.remaining
-        // Sends of the last minute over the part of that minute the campaign was sending.
-        let started = max(campaign.sendAt ?? now, campaign.queuedAt ?? now)
-        let window = min(60, now.timeIntervalSince(started))
-        let rate = window > 0.5 ? Double(progress.sentLastMinute) / window : 0
-        var line = "#\(campaign.id ?? 0) \(progress.listSlug) \"\(campaign.subject)\" \(campaign.status.rawValue): "
-            + "queued \(progress.remaining), sent \(progress.sent), failed \(progress.failed), skipped \(progress.skipped)"
-        if rate > 0 {
-            line += String(format: ", %.1f/s", rate)
-            if progress.remaining > 0 { line += ", ETA \(Int((Double(progress.remaining) / rate).rounded(.up)))s" }
-        }
-        guard bar, progress.total > 0 else { return line }
-        let width = 30
-        let filled = width * done / progress.total
-        return "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "] " + line
     }
 }

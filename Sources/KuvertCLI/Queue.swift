@@ -18,10 +18,15 @@ struct Queue: AsyncParsableCommand {
         @OptionGroup var options: ConfigurationOptions
 
         func run() async throws {
-            let store = try await Runtime(options).store
+            let runtime = try await Runtime(options)
+            let store = runtime.store
             let overview = try await store.queueOverview(now: Date(), limit: max(limit, 0))
             print("due \(overview.due), scheduled \(overview.scheduled), leased \(overview.leased), "
                 + "retrying \(overview.retrying), sent \(overview.sent), failed \(overview.failed), skipped \(overview.skipped)")
+            // Mail waits: is it waiting for the relay? Asked from here, as the mailer asks.
+            if overview.due + overview.leased + overview.retrying > 0 {
+                print(Self.relayLine(runtime.settings.smtp))
+            }
             for (title, entries) in [("Waiting", overview.waiting), ("Recently failed", overview.recentFailures)]
             where !entries.isEmpty {
                 var rows = [["ID", "KIND", "LIST", "TO", "STATUS", "DUE", "ATTEMPTS", "LAST REPLY"]]
@@ -41,6 +46,16 @@ struct Queue: AsyncParsableCommand {
                 print("See a message as it will be sent: kuvert queue show ID")
             }
             try await printWebhooks(store.webhookOverview(limit: max(limit, 0)))
+        }
+
+        /// Whether the relay answers a NOOP now; when it does not, the mailers
+        /// hold their mail without spending its attempts.
+        static func relayLine(_ smtp: SMTPSettings) -> String {
+            let problem: String?
+            do { problem = try SMTPTransport(settings: smtp).relayProblem() } catch { problem = "\(error)" }
+            guard let problem else { return "relay \(smtp.url): answers" }
+            return "relay \(smtp.url): \(LogRedaction.addresses(in: problem)); "
+                + "mailers hold waiting mail without spending its attempts until it answers"
         }
 
         /// The webhook outbox, when it has held anything: counts and the events waiting.

@@ -38,6 +38,11 @@ struct Serve: AsyncParsableCommand {
         let keys = try runtime.keys()
         let renderer = try await runtime.renderer(WebDependencies.requiredTemplates + Runtime.mailTemplates)
         let logger = runtime.startLogging()
+        // Client connections are bounded below this (KUVERT_MAX_CONNECTIONS).
+        let descriptors = DescriptorLimit.raise()
+        if let cap = runtime.settings.http.maxConnections, cap > descriptors - DescriptorLimit.reserved {
+            logger.warning("KUVERT_MAX_CONNECTIONS is \(cap), but the process may open \(descriptors) descriptors; raise LimitNOFILE")
+        }
         let registry = PrometheusCollectorRegistry()
         let mailer = noMailer
             ? nil

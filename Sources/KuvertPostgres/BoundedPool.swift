@@ -10,7 +10,12 @@ import Synchronization
 /// went unanswered for minutes after a `kill -9` of the postmaster. Here a
 /// lease not granted within `patience` is cancelled (the pool lets go of a
 /// cancelled request at once) and the call fails with `StoreUnavailable`;
-/// a statement already running on a leased connection is left to finish.
+/// a statement running on a leased connection is given until `deadline`
+/// (from the call) to finish. Past it the call fails with `StoreUnavailable`
+/// and the connection is closed, which ends the statement and makes the pool
+/// open a new one: a server killed mid-statement may never answer on it (a
+/// request in flight at a `kill -9` of the postmaster under load went
+/// unanswered for minutes).
 ///
 /// After a lease that timed out, calls fail at once for the next `patience`
 /// (a breaker, open): requests that queued behind the failed ones would
@@ -22,16 +27,21 @@ import Synchronization
 struct BoundedPool: Sendable {
     let client: PostgresClient
     let patience: Duration
+    /// How long a call may take in all, lease and statements; nil for no bound.
+    let deadline: Duration?
     let location: PostgresLocation
     private let breaker = Breaker()
 
-    init(client: PostgresClient, patience: Duration, location: PostgresLocation) {
+    init(client: PostgresClient, patience: Duration, deadline: Duration?, location: PostgresLocation) {
         self.client = client
         self.patience = patience
+        self.deadline = deadline.map { max($0, patience) }
         self.location = location
     }
 
-    /// `body` on a connection leased within `patience`.
+    /// `body` on a connection leased within `patience`, finished within the
+    /// pool's `deadline` unless `unbounded` (maintenance that may take long:
+    /// retention, queueing a campaign).
     ///
     /// The lease runs in a task of its own and the caller waits for whichever
     /// comes first, the answer or the timer: a lease the pool does not let go
@@ -39,23 +49,30 @@ struct BoundedPool: Sendable {
     /// hold the caller past the patience.
     /// - Throws: `StoreUnavailable(.noAnswer)` when no connection came in time;
     ///   whatever `body` throws.
-    func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    func withConnection<T: Sendable>(
+        unbounded: Bool = false, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
         guard !breaker.isOpen else {
             throw StoreUnavailable(
                 .noAnswer, detail: "The PostgreSQL store \(location) cannot be used: no connection within \(patience), a moment ago.")
         }
         let (client, patience, breaker, location) = (client, patience, breaker, location)
+        let deadline = unbounded ? nil : deadline
         let race = Race<T>()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 race.start(continuation)
-                let leased = LeaseFlag()
+                let lease = Lease()
                 let work = Task {
                     do {
                         let value = try await client.withConnection { connection in
-                            leased.set()
+                            lease.granted(connection)
                             breaker.close()
-                            return try await body(connection)
+                            let value = try await body(connection)
+                            // Done before the connection goes back to the pool, so the
+                            // timer never closes one another call has leased since.
+                            lease.finished()
+                            return value
                         }
                         race.finish(.success(value))
                     } catch {
@@ -64,12 +81,21 @@ struct BoundedPool: Sendable {
                 }
                 let timer = Task {
                     try? await Task.sleep(for: patience)
-                    // Only a lease still waiting gives up; a statement under way is left to finish.
-                    guard !Task.isCancelled, !leased.isSet else { return }
-                    breaker.open(for: patience)
+                    guard !Task.isCancelled else { return }
+                    if lease.isWaiting {
+                        breaker.open(for: patience)
+                        race.finish(.failure(StoreUnavailable(
+                            .noAnswer, detail: "The PostgreSQL store \(location) cannot be used: no connection within \(patience).")))
+                        work.cancel()
+                        return
+                    }
+                    guard let deadline else { return }
+                    try? await Task.sleep(for: deadline - patience)
+                    guard !Task.isCancelled, let connection = lease.takeOver() else { return }
                     race.finish(.failure(StoreUnavailable(
-                        .noAnswer, detail: "The PostgreSQL store \(location) cannot be used: no connection within \(patience).")))
+                        .noAnswer, detail: "The PostgreSQL store \(location) cannot be used: no answer within \(deadline).")))
                     work.cancel()
+                    try? await connection.close()
                 }
                 race.tasks(work: work, timer: timer)
             }
@@ -80,9 +106,9 @@ struct BoundedPool: Sendable {
 
     /// `body` in one transaction on a connection leased within `patience`.
     func withTransaction<T: Sendable>(
-        logger: Logger, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+        logger: Logger, unbounded: Bool = false, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        try await withConnection { connection in
+        try await withConnection(unbounded: unbounded) { connection in
             try await connection.withTransaction(logger: logger) { connection in try await body(connection) }
         }
     }
@@ -140,9 +166,34 @@ private final class Breaker: Sendable {
     func close() { openUntil.withLock { if $0 != nil { $0 = nil } } }
 }
 
-/// Set once a lease is granted; read by the timer of the same call.
-private final class LeaseFlag: Sendable {
-    private let value = Atomic<Bool>(false)
-    func set() { value.store(true, ordering: .releasing) }
-    var isSet: Bool { value.load(ordering: .acquiring) }
+/// One call's connection: waited for, granted, finished with, or taken over
+/// by the call's timer past the deadline (then only the timer may close it).
+private final class Lease: Sendable {
+    private enum State {
+        case waiting
+        case granted(PostgresConnection)
+        case finished
+        case takenOver
+    }
+
+    private let state = Mutex(State.waiting)
+
+    var isWaiting: Bool { state.withLock { if case .waiting = $0 { true } else { false } } }
+
+    func granted(_ connection: PostgresConnection) {
+        state.withLock { if case .waiting = $0 { $0 = .granted(connection) } }
+    }
+
+    func finished() {
+        state.withLock { if case .granted = $0 { $0 = .finished } }
+    }
+
+    /// The connection, when its statements are still running; none after.
+    func takeOver() -> PostgresConnection? {
+        state.withLock { state in
+            guard case .granted(let connection) = state else { return nil }
+            state = .takenOver
+            return connection
+        }
+    }
 }

@@ -52,7 +52,8 @@ extension PostgresStore: CampaignStore {
         // memory at once: first where each batch ends (every `batchSize`-th
         // active subscription), then the batches, `flights` at a time, so that
         // the server's cores insert side by side.
-        let ends = try await connection { c in
+        // Unbounded by the pool's deadline: a list of millions takes its time.
+        let ends = try await connection(unbounded: true) { c in
             try await c.column(
                 """
                 SELECT id FROM (
@@ -64,7 +65,7 @@ extension PostgresStore: CampaignStore {
         // The last range is open: subscriptions confirmed meanwhile are queued too.
         let ranges = zip([0] + ends, ends.map(Optional.some) + [nil]).map { (after: $0, upTo: $1) }
         let queue = { @Sendable [self] (range: (after: Int64, upTo: Int64?)) async throws -> Int in
-            try await connection { c in
+            try await connection(unbounded: true) { c in
                 try await c.value(
                     """
                     WITH inserted AS (
@@ -138,7 +139,8 @@ extension PostgresStore: CampaignStore {
                   count(m.id) FILTER (WHERE m.status = 'sent') + c.purgedSent AS sent,
                   count(m.id) FILTER (WHERE m.status = 'failed') + c.purgedFailed AS failed,
                   count(m.id) FILTER (WHERE m.status = 'skipped') + c.purgedSkipped AS skipped,
-                  count(m.id) FILTER (WHERE m.status = 'sent' AND m.sentAt > \(now.addingTimeInterval(-60))) AS lastMinute
+                  count(m.id) FILTER (WHERE m.status = 'sent' AND m.sentAt > \(now.addingTimeInterval(-60))) AS lastMinute,
+                  max(m.sentAt) FILTER (WHERE m.status = 'sent') AS lastSentAt
                 FROM campaign c JOIN mailingList l ON l.id = c.listId
                 LEFT JOIN outboxMessage m ON m.campaignId = c.id AND m.kind = 'newsletter'
                 WHERE (\(id)::bigint IS NULL OR c.id = \(id)) AND (\(before)::bigint IS NULL OR c.id < \(before))
@@ -149,7 +151,8 @@ extension PostgresStore: CampaignStore {
                     campaign: try Campaign(row, "c"), listSlug: try row["slug"].decode(String.self),
                     queued: try row["queued"].decode(Int.self), leased: try row["leased"].decode(Int.self),
                     sent: try row["sent"].decode(Int.self), failed: try row["failed"].decode(Int.self),
-                    skipped: try row["skipped"].decode(Int.self), sentLastMinute: try row["lastminute"].decode(Int.self))
+                    skipped: try row["skipped"].decode(Int.self), sentLastMinute: try row["lastminute"].decode(Int.self),
+                    lastSentAt: try row["lastsentat"].decode(Date?.self))
             }
         }
     }

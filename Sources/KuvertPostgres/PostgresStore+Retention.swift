@@ -11,14 +11,14 @@ extension PostgresStore: RetentionStore {
     static let retentionLock: Int64 = 0x6B75_7665_7272 // "kuverr"
 
     public func expiredPendingCount(before: Date) async throws -> Int {
-        try await connection { c in
+        try await connection(unbounded: true) { c in
             try await c.value(
                 "SELECT count(*) FROM subscription WHERE status = 'pending' AND requestedAt < \(before)", as: Int.self) ?? 0
         }
     }
 
     public func deleteExpiredPending(before: Date, now: Date) async throws -> Int {
-        try await transaction { c in
+        try await transaction(unbounded: true) { c in
             try await c.run("SELECT pg_advisory_xact_lock(\(Self.retentionLock))")
             let owners = try await c.column(
                 "DELETE FROM subscription WHERE status = 'pending' AND requestedAt < \(before) RETURNING subscriberId",
@@ -42,7 +42,7 @@ extension PostgresStore: RetentionStore {
     }
 
     public func oldMessageCount(before: Date) async throws -> Int {
-        try await connection { c in
+        try await connection(unbounded: true) { c in
             try await c.value(
                 """
                 SELECT count(*) FROM outboxMessage
@@ -54,7 +54,7 @@ extension PostgresStore: RetentionStore {
     public func deleteOldMessages(before: Date, now: Date, batch: Int) async throws -> Int {
         var deleted = 0
         while true {
-            let count = try await transaction { c in
+            let count = try await transaction(unbounded: true) { c in
                 try await c.run("SELECT pg_advisory_xact_lock(\(Self.retentionLock))")
                 let count = try await c.value(
                     """
@@ -94,7 +94,7 @@ extension PostgresStore: RetentionStore {
     }
 
     public func subscribersToErase(endedBefore: Date) async throws -> [(id: Int64, addressKey: String)] {
-        try await connection { c in
+        try await connection(unbounded: true) { c in
             try await c.query(
                 """
                 SELECT id, addressKey FROM subscriber p

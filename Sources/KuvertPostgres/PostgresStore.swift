@@ -46,7 +46,9 @@ public final class PostgresStore: Sendable, Service {
         }
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
-        let pool = BoundedPool(client: client, patience: patience, location: location)
+        // A call's statements get three times the patience: seconds for what a
+        // request asks, and a bound for a statement the server never answers.
+        let pool = BoundedPool(client: client, patience: patience, deadline: patience * 3, location: location)
         self.pool = pool
         intake = Coalescer(flights: Self.flights, maximumBatch: 64) { calls in await Self.subscribe(calls, on: pool) }
         counts = Coalescer(flights: Self.flights, maximumBatch: 256) { requests in try await Self.count(requests, on: pool) }
@@ -242,10 +244,13 @@ extension PostgresStore {
     /// `body` in one transaction; a PostgreSQL error said in one line. The
     /// wait for a connection is bounded by `patience` (`BoundedPool`): with the
     /// server gone, a request is answered within it, not when postgres-nio's
-    /// pool gives up (69 s, or never for calls retried one after the other).
-    func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    /// pool gives up (69 s, or never for calls retried one after the other);
+    /// the whole call by the pool's deadline, unless `unbounded` (maintenance).
+    func transaction<T: Sendable>(
+        unbounded: Bool = false, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
         do {
-            return try await pool.withTransaction(logger: logger) { connection in try await body(connection) }
+            return try await pool.withTransaction(logger: logger, unbounded: unbounded) { connection in try await body(connection) }
         } catch {
             throw Self.oneLine(error, location: location)
         }
@@ -253,9 +258,11 @@ extension PostgresStore {
 
     /// `body` on a connection of the pool, outside a transaction (reads, and
     /// writes of one statement), as `transaction` does.
-    func connection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    func connection<T: Sendable>(
+        unbounded: Bool = false, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
         do {
-            return try await pool.withConnection { connection in try await body(connection) }
+            return try await pool.withConnection(unbounded: unbounded) { connection in try await body(connection) }
         } catch {
             throw Self.oneLine(error, location: location)
         }

@@ -1,6 +1,8 @@
+import Foundation
 import Hummingbird
 import KuvertCore
 import Logging
+import NIOCore
 import Prometheus
 import ServiceLifecycle
 
@@ -122,17 +124,31 @@ public func buildApplication(
     _ dependencies: WebDependencies, services: [any Service] = [], logger: Logger
 ) -> some ApplicationProtocol {
     let http = dependencies.http
+    let gate = ConnectionGate(
+        perClient: http.maxConnectionsPerClient, ipv6PrefixLength: dependencies.security.ipv6PrefixLength,
+        proxies: TrustedProxies(dependencies.security.trustedProxies), logger: logger)
+    let (headerTimeout, idleTimeout) = (TimeAmount.interval(http.headerTimeout), TimeAmount.interval(http.idleTimeout))
     return Application(
         router: buildRouter(dependencies),
-        // Idle connections are closed, so slow or silent clients do not pile up;
-        // headers are capped well below NIO's defaults (no route needs more).
+        // Slow or silent clients do not pile up: idle connections are closed, a
+        // request head has a deadline, one client holds a bounded share of the
+        // connections and all of them a bounded number of descriptors. Headers
+        // are capped well below NIO's defaults (no route needs more).
         server: .http1(configuration: .init(
-            idleTimeout: .milliseconds(Int64(http.idleTimeout * 1000)),
+            additionalChannelHandlers: [
+                ConnectionGuardHandler(gate: gate, headerTimeout: headerTimeout, idleTimeout: idleTimeout)
+            ],
+            idleTimeout: idleTimeout,
             httpDecoderConfiguration: .init(maxHeaderFieldSize: 8 * 1024, maxHeaderListSize: 16 * 1024, maxHeaderFieldCount: 100))),
         configuration: .init(
-            address: .hostname(http.listenHost, port: http.listenPort), serverName: "Kuvert"),
+            address: .hostname(http.listenHost, port: http.listenPort), serverName: "Kuvert",
+            availableConnectionsDelegate: .maximum(http.maxConnections ?? DescriptorLimit.defaultConnections(), logger: logger)),
         services: services,
         logger: logger)
+}
+
+extension TimeAmount {
+    static func interval(_ interval: TimeInterval) -> TimeAmount { .milliseconds(Int64(interval * 1000)) }
 }
 
 /// For `kuvert worker --metrics-listen`: `/metrics` and `/healthz` only, running

@@ -208,4 +208,31 @@ struct CampaignTests {
         #expect(try #require(parsed.part("text/plain")).content.contains("TESTEXEMPLAR"))
         #expect(try await newsletters(harness).isEmpty)
     }
+
+    @Test("campaign status gives a time left while mail goes out, and says nothing moves when it stalls")
+    func statusLine() {
+        let queuedAt = Date(timeIntervalSince1970: 1_800_000_000)
+        let campaign = Campaign(
+            id: 7, listId: 1, subject: "Nyheter", bodyMarkdown: "", bodyHTML: "", bodyText: "", status: .sending,
+            createdAt: queuedAt, sendAt: queuedAt, queuedAt: queuedAt)
+        func progress(sentLastMinute: Int, lastSentAt: Date?) -> CampaignProgress {
+            CampaignProgress(
+                campaign: campaign, listSlug: "news", queued: 900, leased: 32, sent: 1_000, failed: 0, skipped: 0,
+                sentLastMinute: sentLastMinute, lastSentAt: lastSentAt)
+        }
+        // 1,000 in the first 60 s, the last a second ago: a rate and a time left.
+        let moving = progress(sentLastMinute: 1_000, lastSentAt: queuedAt + 59).statusLine(bar: false, now: queuedAt + 60)
+        #expect(moving.hasSuffix("queued 932, sent 1000, failed 0, skipped 0, 16.7/s, ETA 56s"), "\(moving)")
+        // The same counts, but the last went out 40 s ago: no time left, the stall.
+        let stalled = progress(sentLastMinute: 400, lastSentAt: queuedAt + 20).statusLine(bar: false, now: queuedAt + 60)
+        #expect(stalled.hasSuffix("skipped 0, nothing sent for 40s (see 'kuvert queue')"), "\(stalled)")
+        // Queued and nothing sent yet, 20 s in: stalled too (no worker, or the relay down from the start).
+        let never = progress(sentLastMinute: 0, lastSentAt: nil).statusLine(bar: false, now: queuedAt + 20)
+        #expect(never.hasSuffix("nothing sent for 20s (see 'kuvert queue')"), "\(never)")
+        // A slow rate is no stall: one a minute, the last 50 s ago.
+        let slow = CampaignProgress(
+            campaign: campaign, listSlug: "news", queued: 5, leased: 0, sent: 10, failed: 0, skipped: 0, sentLastMinute: 1,
+            lastSentAt: queuedAt + 550).statusLine(bar: false, now: queuedAt + 600)
+        #expect(slow.hasSuffix("0.0/s, ETA 300s"), "\(slow)")
+    }
 }

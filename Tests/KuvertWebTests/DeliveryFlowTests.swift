@@ -82,6 +82,26 @@ struct DeliveryFlowTests {
         try await mailerTask.value
     }
 
+    @Test("kuvert queue says whether the relay answers while mail waits, and campaign status says nothing moves")
+    func queueShowsRelay() async throws {
+        let server = try SMTPTestServer()
+        let port = server.port
+        server.stop()
+        let kuvert = await KuvertCommand()
+        defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
+        let store = try await kuvert.newsList()
+        _ = try await store.subscribe(try KuvertCommand.request("reader@example.se"), resendWindow: 0, now: Date())
+        let smtp = ["KUVERT_SMTP_URL": "smtp://127.0.0.1:\(port)"]
+        let down = try await kuvert.run("queue", environment: smtp)
+        #expect(down.status == 0)
+        #expect(down.stdout.contains("relay smtp://127.0.0.1:\(port): "), "\(down.stdout)")
+        #expect(down.stdout.contains("mailers hold waiting mail without spending its attempts until it answers"))
+        try server.start(port: port)
+        let up = try await kuvert.run("queue", environment: smtp)
+        #expect(up.stdout.contains("relay smtp://127.0.0.1:\(port): answers\n"), "\(up.stdout)")
+        server.stop()
+    }
+
     @Test("with KUVERT_BOUNCE_DOMAIN every message leaves with its own signed envelope sender; From stays the list's")
     func signedEnvelopeSenders() async throws {
         let server = try SMTPTestServer()

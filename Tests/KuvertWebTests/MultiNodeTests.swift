@@ -282,14 +282,59 @@ struct MultiNodeTests {
         #expect(try cluster.psql("SELECT count(*) FROM subscriber WHERE address LIKE 'before%' OR address LIKE 'after%'").output == "50\n")
         #expect(try cluster.psql("SELECT count(*) FROM subscriber WHERE address LIKE 'during%'").output == "0\n")
 
-        // Not asserted here: requests in flight at the moment of a kill under load.
-        // In one CI run 1 of 155 such requests had no answer within URLSession's
-        // 60 s (the others 202 or 503 within 10 s); the issue stays open for it.
+        // A crash under load: requests in flight at the kill are answered too, within the patience.
+        let stop = Date().addingTimeInterval(2)
+        let load = Task {
+            try await withThrowingTaskGroup(of: [(Int, Duration)].self) { group in
+                for loop in 0..<8 {
+                    group.addTask {
+                        var answers: [(Int, Duration)] = []
+                        var index = 0
+                        while Date() < stop {
+                            let clock = ContinuousClock()
+                            let started = clock.now
+                            var request = URLRequest(url: URL(string: node + "/subscribe")!, timeoutInterval: 120)
+                            request.httpMethod = "POST"
+                            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+                            request.httpBody = Data(#"{"email":"load\#(loop)x\#(index)@example.se"}"#.utf8)
+                            // A request without an answer counts as the negated URLError code (a timeout: -(-1001)).
+                            do {
+                                let status = try await (URLSession.shared.data(for: request).1 as? HTTPURLResponse)?.statusCode
+                                answers.append((status ?? 0, clock.now - started))
+                            } catch let error as URLError {
+                                answers.append((-error.errorCode, clock.now - started))
+                            }
+                            index += 1
+                        }
+                        return answers
+                    }
+                }
+                return try await group.reduce(into: [(Int, Duration)]()) { $0 += $1 }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        try cluster.crash()
+        let answers = try await load.value
+        let serveLog = { (try? String(contentsOfFile: log, encoding: .utf8))?.split(separator: "\n").filter { !$0.contains("subscription request") }.suffix(30).joined(separator: "\n") ?? "" }
+        // 202 or 503; a keep-alive connection that URLSession found closed as it
+        // reused it (-1005, seen once in ten runs, within the bound) is an answer
+        // too, if not an HTTP one. A timeout (-1001) or anything else is not.
+        #expect(answers.allSatisfy { [202, 503, 1005].contains($0.0) }, "\(answers.map(\.0))\n\(serveLog())")
+        #expect(answers.contains { $0.0 == 503 } && answers.contains { $0.0 == 202 })
+        // A lease gets the patience (10 s), a statement under way the store's
+        // deadline (30 s from the call): a statement the killed server never
+        // answers ends there, with a 503. The margin is for a busy machine.
+        #expect(answers.map(\.1).max() ?? .zero < .seconds(45), "\(answers.map(\.1).max() ?? .zero)")
+        try cluster.restart()
+        try await eventually(timeout: 60, "/healthz ok after the second restart") { (try? await http(node + "/healthz").status) == 200 }
+        let stored = Int(try cluster.psql("SELECT count(*) FROM subscriber WHERE address LIKE 'load%'").output.trimmingCharacters(in: .whitespacesAndNewlines))
+        // Every 202 was stored (a request cut off mid-commit may be stored and answered 503: sent again, it is the same person).
+        #expect((stored ?? -1) >= answers.filter { $0.0 == 202 }.count, "\(stored ?? -1) stored")
         kill(serve.processIdentifier, SIGTERM)
         serve.waitUntilExit()
         let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
         let failures = lines.filter { $0.contains(": requests answer 503") }
-        #expect((1...2).contains(failures.count), "\(failures)")
+        #expect((1...3).contains(failures.count), "\(failures)")
         #expect(lines.contains { $0.contains("store takes writes again") }, "\(lines.suffix(20))")
         #expect(!lines.joined().contains("@example.se"))
     }

@@ -9,8 +9,17 @@ import Testing
 final class RawConnection: Sendable {
     private let socket: Int32
 
-    init(port: Int, readTimeout: Int = 10) throws {
+    /// - Parameter source: the loopback address to connect from, so a test can
+    ///   be two clients (all of 127/8 is this machine).
+    init(port: Int, readTimeout: Int = 10, source: String = "127.0.0.1") throws {
         socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var local = sockaddr_in()
+        local.sin_family = sa_family_t(AF_INET)
+        local.sin_addr.s_addr = inet_addr(source)
+        let bound = withUnsafePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { throw POSIXError(.EADDRNOTAVAIL) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -123,6 +132,93 @@ struct SlowClientTests {
             #expect(Date().timeIntervalSince(start) < 20)
         }
         #expect(try await app.count("SELECT count(*) FROM subscriber") == 0)
+    }
+
+    @Test("a request head trickled byte by byte is closed at the header deadline, though the connection never idles")
+    func headerDeadline() async throws {
+        // Idle timeout far off, so only the header deadline can end it.
+        let app = try await TestApp(idleTimeout: 120, headerTimeout: 2)
+        try await app.application.test(.live) { client in
+            let port = try #require(client.port)
+            let slow = try RawConnection(port: port, readTimeout: 60)
+            let head = Array("GET /healthz HTTP/1.1\r\nHost: kuvert\r\nX-Slow: \(String(repeating: "a", count: 200))\r\n\r\n")
+            let trickle = Task.detached {
+                for character in head {
+                    slow.send(String(character))
+                    try await Task.sleep(for: .milliseconds(250))
+                }
+            }
+            let start = Date()
+            let ended = await slow.readToEnd()
+            trickle.cancel()
+            // Closed without an answer, while the head was still coming (the
+            // whole of it takes 60 s to trickle).
+            #expect(ended.closed)
+            #expect(ended.text.isEmpty)
+            #expect(Date().timeIntervalSince(start) < 30)
+        }
+    }
+
+    @Test("on a kept-alive connection the next head must be whole within the idle timeout of the answer")
+    func keptAliveHeaderDeadline() async throws {
+        let app = try await TestApp(idleTimeout: 3, headerTimeout: 120)
+        try await app.application.test(.live) { client in
+            let port = try #require(client.port)
+            let connection = try RawConnection(port: port, readTimeout: 60)
+            connection.send("GET /healthz HTTP/1.1\r\nHost: kuvert\r\n\r\n")
+            #expect(await connection.readAnswer().hasPrefix("HTTP/1.1 200"))
+            // Each byte comes well inside the idle timeout; the head never completes.
+            let trickle = Task.detached {
+                for character in "GET /healthz HTTP/1.1\r\nHost: kuvert\r\nX-Slow: \(String(repeating: "a", count: 200))" {
+                    connection.send(String(character))
+                    try await Task.sleep(for: .milliseconds(250))
+                }
+            }
+            let start = Date()
+            let ended = await connection.readToEnd()
+            trickle.cancel()
+            #expect(ended.closed)
+            #expect(ended.text.isEmpty)
+            #expect(Date().timeIntervalSince(start) < 30)
+        }
+    }
+
+    @Test("one client holds at most its share of connections; another client is served meanwhile")
+    func connectionsPerClient() async throws {
+        let app = try await TestApp(headerTimeout: 60, maxConnectionsPerClient: 4)
+        try await app.application.test(.live) { client in
+            let port = try #require(client.port)
+            // Four idle connections: the share of 127.0.0.3 (the test's own client
+            // is 127.0.0.1).
+            var held = try (0..<4).map { _ in try RawConnection(port: port, readTimeout: 30, source: "127.0.0.3") }
+            // Each answers (so each is admitted, not just queued in the backlog).
+            for connection in held {
+                connection.send("GET /healthz HTTP/1.1\r\nHost: kuvert\r\n\r\n")
+                #expect(await connection.readAnswer().hasPrefix("HTTP/1.1 200"))
+            }
+            // The fifth is closed at once, unanswered.
+            let fifth = try RawConnection(port: port, readTimeout: 30, source: "127.0.0.3")
+            fifth.send("GET /healthz HTTP/1.1\r\nHost: kuvert\r\n\r\n")
+            let refused = await fifth.readToEnd()
+            #expect(refused.closed)
+            #expect(refused.text.isEmpty)
+            // Another client is served.
+            let other = try RawConnection(port: port, source: "127.0.0.2")
+            other.send("GET /healthz HTTP/1.1\r\nHost: kuvert\r\nConnection: close\r\n\r\n")
+            #expect(await other.readAnswer().hasPrefix("HTTP/1.1 200"))
+            // One closed makes room again; the server counts it once closed, so ask
+            // until it has (no fixed wait).
+            held.removeFirst()
+            var admitted = false
+            for _ in 0..<100 where !admitted {
+                let again = try RawConnection(port: port, readTimeout: 30, source: "127.0.0.3")
+                again.send("GET /healthz HTTP/1.1\r\nHost: kuvert\r\nConnection: close\r\n\r\n")
+                admitted = await again.readAnswer().hasPrefix("HTTP/1.1 200")
+                if !admitted { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(admitted)
+            #expect(held.count == 3)
+        }
     }
 
     @Test("a body trickled slower than the deadline gets 408, even though the connection never idles")

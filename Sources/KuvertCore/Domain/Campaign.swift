@@ -76,6 +76,8 @@ public struct CampaignProgress: Sendable, Equatable {
     public var skipped: Int
     /// Messages recorded sent in the last minute.
     public var sentLastMinute: Int
+    /// When the last of its messages still kept was recorded sent.
+    public var lastSentAt: Date?
 
     public var total: Int { queued + leased + sent + failed + skipped }
     public var remaining: Int { queued + leased }
@@ -83,7 +85,7 @@ public struct CampaignProgress: Sendable, Equatable {
     /// Every field, as a store reads it from its rows.
     public init(
         campaign: Campaign, listSlug: String, queued: Int, leased: Int, sent: Int, failed: Int, skipped: Int,
-        sentLastMinute: Int
+        sentLastMinute: Int, lastSentAt: Date?
     ) {
         self.campaign = campaign
         self.listSlug = listSlug
@@ -93,5 +95,36 @@ public struct CampaignProgress: Sendable, Equatable {
         self.failed = failed
         self.skipped = skipped
         self.sentLastMinute = sentLastMinute
+        self.lastSentAt = lastSentAt
+    }
+}
+
+extension CampaignProgress {
+    /// Sending counts as stalled after this long without a message recorded
+    /// sent, or after three times what one message takes at the recent rate.
+    public static let stallAfter: TimeInterval = 15
+
+    /// One line for `kuvert campaign status`: counts, rate and time left; or,
+    /// while messages wait and none has gone out for a while (a relay down, no
+    /// worker running), how long nothing was sent instead of a time left.
+    public func statusLine(bar: Bool, now: Date) -> String {
+        let done = total - remaining
+        // Sends of the last minute over the part of that minute the campaign was sending.
+        let started = max(campaign.sendAt ?? now, campaign.queuedAt ?? now)
+        let window = min(60, now.timeIntervalSince(started))
+        let rate = window > 0.5 ? Double(sentLastMinute) / window : 0
+        var line = "#\(campaign.id ?? 0) \(listSlug) \"\(campaign.subject)\" \(campaign.status.rawValue): "
+            + "queued \(remaining), sent \(sent), failed \(failed), skipped \(skipped)"
+        let quiet = now.timeIntervalSince(max(lastSentAt ?? started, started))
+        if campaign.status == .sending, remaining > 0, quiet > max(Self.stallAfter, rate > 0 ? 3 / rate : 0) {
+            line += ", nothing sent for \(Int(quiet))s (see 'kuvert queue')"
+        } else if rate > 0 {
+            line += String(format: ", %.1f/s", rate)
+            if remaining > 0 { line += ", ETA \(Int((Double(remaining) / rate).rounded(.up)))s" }
+        }
+        guard bar, total > 0 else { return line }
+        let width = 30
+        let filled = width * done / total
+        return "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "] " + line
     }
 }

@@ -127,7 +127,8 @@ extension AppDatabase: CampaignStore {
                       count(message.id) FILTER (WHERE message.status = 'sent') + campaign.purgedSent AS sentCount,
                       count(message.id) FILTER (WHERE message.status = 'failed') + campaign.purgedFailed AS failedCount,
                       count(message.id) FILTER (WHERE message.status = 'skipped') + campaign.purgedSkipped AS skippedCount,
-                      count(message.id) FILTER (WHERE message.status = 'sent' AND message.sentAt > :minuteAgo) AS lastMinute
+                      count(message.id) FILTER (WHERE message.status = 'sent' AND message.sentAt > :minuteAgo) AS lastMinute,
+                      max(message.sentAt) FILTER (WHERE message.status = 'sent') AS lastSentAt
                     FROM campaign
                     JOIN mailingList ON mailingList.id = campaign.listId
                     LEFT JOIN outboxMessage AS message ON message.campaignId = campaign.id AND message.kind = 'newsletter'
@@ -142,7 +143,7 @@ extension AppDatabase: CampaignStore {
                 CampaignProgress(
                     campaign: try Campaign(row: row), listSlug: row["listSlug"], queued: row["queuedCount"],
                     leased: row["leasedCount"], sent: row["sentCount"], failed: row["failedCount"],
-                    skipped: row["skippedCount"], sentLastMinute: row["lastMinute"])
+                    skipped: row["skippedCount"], sentLastMinute: row["lastMinute"], lastSentAt: row["lastSentAt"])
             }
         }
     }

@@ -26,7 +26,8 @@ final class TestApp: Sendable {
         clientRateLimit: RateLimiter.Limit = .init(count: 100_000, window: 60),
         addressRateLimit: RateLimiter.Limit = .init(count: 100_000, window: 60),
         apiRateLimit: RateLimiter.Limit = .init(count: 100_000, window: 60), trustedProxies: [String] = [],
-        idleTimeout: TimeInterval = 30, metricsListen: (host: String, port: Int)? = nil, formMinimumSeconds: TimeInterval = 3,
+        idleTimeout: TimeInterval = 30, headerTimeout: TimeInterval = 10, maxConnectionsPerClient: Int = 64,
+        metricsListen: (host: String, port: Int)? = nil, formMinimumSeconds: TimeInterval = 3,
         availability: StoreAvailability = StoreAvailability(logger: Logger(label: "store-test"))
     ) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("kuvert-web-\(UUID().uuidString)").path
@@ -42,6 +43,8 @@ final class TestApp: Sendable {
         settings.security.apiRateLimit = apiRateLimit
         settings.security.trustedProxies = trustedProxies
         settings.http.idleTimeout = idleTimeout
+        settings.http.headerTimeout = headerTimeout
+        settings.http.maxConnectionsPerClient = maxConnectionsPerClient
         settings.http.metricsListen = metricsListen
         settings.security.formMinimumSeconds = formMinimumSeconds
         settings.storage.templatesDirectory = Self.templatesDirectory
