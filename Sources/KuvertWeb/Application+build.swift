@@ -67,7 +67,7 @@ public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequest
     let metrics = dependencies.metrics
     router.add(middleware: EarlyAnswerMiddleware())
     router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
-    router.add(middleware: SecurityHeadersMiddleware())
+    router.add(middleware: SecurityHeadersMiddleware(frameAncestors: security.frameAncestors))
     router.add(middleware: ClientAddressMiddleware(proxies: TrustedProxies(security.trustedProxies)))
     let pages = Pages(renderer: dependencies.renderer)
     router.add(middleware: ErrorResponseMiddleware(store: dependencies.store, availability: dependencies.availability, pages: pages))

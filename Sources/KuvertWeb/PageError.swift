@@ -9,7 +9,7 @@ struct PageError: HTTPResponseError {
     /// Which page a person sees.
     enum Page: Sendable {
         /// The form error page, offering the form again with what was typed.
-        case form(email: String?, listSlug: String?)
+        case form(email: String?, name: String?, listSlug: String?, embedded: Bool)
         /// A link that is invalid, expired or no longer valid.
         case link(ConfirmationService.LinkError)
     }
@@ -24,10 +24,10 @@ struct PageError: HTTPResponseError {
     var status: HTTPResponse.Status { error.status }
 
     /// A failed form post.
-    init(_ error: WebError, json: Bool, language: Language, email: String? = nil, listSlug: String? = nil,
-         retryAfter: Int? = nil, pages: Pages) {
+    init(_ error: WebError, json: Bool, language: Language, email: String? = nil, name: String? = nil, listSlug: String? = nil,
+         embedded: Bool = false, retryAfter: Int? = nil, pages: Pages) {
         self.error = error
-        self.page = .form(email: email, listSlug: listSlug)
+        self.page = .form(email: email, name: name, listSlug: listSlug, embedded: embedded)
         self.json = json
         self.language = language
         self.retryAfter = retryAfter
@@ -49,8 +49,9 @@ struct PageError: HTTPResponseError {
         switch page {
         case _ where json:
             response = JSONResponse.error(error)
-        case .form(let email, let listSlug):
-            response = try pages.formError(error, email: email, listSlug: listSlug, language: language)
+        case .form(let email, let name, let listSlug, let embedded):
+            response = try pages.formError(
+                error, email: email, name: name, listSlug: listSlug, language: language, embedded: embedded)
         case .link(let link):
             response = try pages.linkError(link, language: language)
         }

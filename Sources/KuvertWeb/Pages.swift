@@ -11,8 +11,8 @@ struct Pages: Sendable {
 
     let renderer: TemplateRenderer
 
-    func thanks(list: MailingList, language: Language) throws -> Response {
-        try page("thanks", ThanksView(listName: list.name), language: language)
+    func thanks(list: MailingList, language: Language, embedded: Bool = false) throws -> Response {
+        try page("thanks", ThanksView(listName: list.name, embedded: embedded), language: language)
     }
 
     func confirm(
@@ -36,7 +36,7 @@ struct Pages: Sendable {
     }
 
     func embeddableForm(listSlug: String?, rendered: String, language: Language) throws -> Response {
-        try page("form", EmbeddableFormView(listSlug: listSlug, rendered: rendered), language: language)
+        try page("form", EmbeddableFormView(listSlug: listSlug, rendered: rendered, embedded: true), language: language)
     }
 
     func privacyRequest(sent: Bool, language: Language) throws -> Response {
@@ -57,10 +57,12 @@ struct Pages: Sendable {
         return try page("link-error", view, language: language, status: error == .invalidLink ? .badRequest : .gone)
     }
 
-    func formError(_ error: WebError, email: String?, listSlug: String?, language: Language) throws -> Response {
+    func formError(
+        _ error: WebError, email: String?, name: String? = nil, listSlug: String?, language: Language, embedded: Bool = false
+    ) throws -> Response {
         let view = FormErrorView(
-            message: error.message, showForm: error.status == .unprocessableContent, email: email ?? "",
-            listSlug: listSlug.flatMap { MailingList.isValidSlug($0) ? $0 : nil })
+            message: error.message, showForm: error.status == .unprocessableContent, email: email ?? "", name: name ?? "",
+            listSlug: listSlug.flatMap { MailingList.isValidSlug($0) ? $0 : nil }, embedded: embedded)
         return try page("form-error", view, language: language, status: error.status)
     }
 
@@ -78,7 +80,11 @@ struct Pages: Sendable {
     }
 }
 
-struct ThanksView { var listName: String }
+struct ThanksView {
+    var listName: String
+    /// In the website's frame: a compact page without the footer.
+    var embedded = false
+}
 
 struct ConfirmView {
     var listName: String
@@ -101,6 +107,8 @@ struct EmbeddableFormView {
     var listSlug: String?
     var rendered: String
     var email = ""
+    var name = ""
+    var embedded = false
 }
 
 /// What the privacy page shows of an export.
@@ -163,5 +171,7 @@ struct FormErrorView {
     var message: String
     var showForm: Bool
     var email: String
+    var name: String
     var listSlug: String?
+    var embedded: Bool
 }

@@ -3,17 +3,32 @@ import Hummingbird
 
 /// Adds the headers every page needs: no sniffing, no framing, no referrer (links
 /// carry tokens) and a content security policy that allows no scripts.
+///
+/// The embeddable form (`/form`) and the answers to its posts
+/// (`/subscribe?embedded=1`: the thanks page, the form error page with the form
+/// again) are made to sit in the website's page: they may be framed by
+/// `KUVERT_FRAME_ANCESTORS`. Nothing else may be framed.
 struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
+    let frameAncestors: String
+
+    init(frameAncestors: [String] = ["*"]) {
+        self.frameAncestors = frameAncestors.joined(separator: " ")
+    }
+
+    static func isEmbedded(_ request: Request) -> Bool {
+        let path = request.uri.path
+        return path == "/form" || (path == "/subscribe" && request.uri.queryParameters.get("embedded") == "1")
+    }
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
-        // The embeddable form is made to sit in other sites' pages; nothing else may be framed.
-        let embeddable = request.uri.path == "/form"
+        let embeddable = Self.isEmbedded(request)
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[.referrerPolicy] = "no-referrer"
         if !embeddable { response.headers[.xFrameOptions] = "DENY" }
         response.headers[.contentSecurityPolicy] =
             "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' http: https:; "
-            + "frame-ancestors \(embeddable ? "*" : "'none'"); base-uri 'none'"
+            + "frame-ancestors \(embeddable ? frameAncestors : "'none'"); base-uri 'none'"
         return response
     }
 }

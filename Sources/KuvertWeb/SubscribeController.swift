@@ -36,17 +36,19 @@ struct SubscribeController: Sendable {
         let started = ContinuousClock.now
         let browserLanguage = request.browserLanguage
         let answersJSON = request.prefersJSON
+        // Posted from the embeddable form: the answer shows in the website's frame.
+        let embedded = SecurityHeadersMiddleware<KuvertRequestContext>.isEmbedded(request)
         var fields: FormFields?
         if let wait = try await limits.client(context) {
             metrics.subscription("rate_limited")
-            throw failure(RequestLimits.tooMany(retryAfter: wait), json: answersJSON, fields: nil, language: browserLanguage, retryAfter: wait)
+            throw failure(RequestLimits.tooMany(retryAfter: wait), json: answersJSON, fields: nil, language: browserLanguage, embedded: embedded, retryAfter: wait)
         }
         do {
             fields = try await FormFields.read(request, limit: maximumBodyBytes)
             guard let fields else { throw FormFields.Problem.malformed("The body is missing.") }
             if let email = fields["email"], let wait = try await limits.address(email) {
                 metrics.subscription("rate_limited")
-                throw failure(RequestLimits.tooMany(retryAfter: wait), json: answersJSON, fields: fields, language: browserLanguage, retryAfter: wait)
+                throw failure(RequestLimits.tooMany(retryAfter: wait), json: answersJSON, fields: fields, language: browserLanguage, embedded: embedded, retryAfter: wait)
             }
             let form = SubscribeForm(
                 email: fields["email"], list: fields["list"], name: fields["name"], locale: fields["locale"],
@@ -66,29 +68,31 @@ struct SubscribeController: Sendable {
             let response: Response
             if answersJSON {
                 response = JSONResponse.pending()
-            } else if let thanksURL = receipt.list.thanksURL {
+            } else if let thanksURL = receipt.list.thanksURL, !embedded {
                 response = Response(status: .seeOther, headers: [.location: thanksURL, .cacheControl: "no-store"])
             } else {
-                response = try pages.thanks(list: receipt.list, language: receipt.language)
+                // In a frame the thanks page, not the website's own page inside itself.
+                response = try pages.thanks(list: receipt.list, language: receipt.language, embedded: embedded)
             }
             return response
         } catch let problem as FormFields.Problem {
             metrics.subscription("invalid")
-            throw failure(WebError(problem), json: answersJSON, fields: fields, language: browserLanguage)
+            throw failure(WebError(problem), json: answersJSON, fields: fields, language: browserLanguage, embedded: embedded)
         } catch let error as KuvertError {
             guard let webError = WebError(error) else { throw error }
             metrics.subscription("invalid")
-            throw failure(webError, json: answersJSON, fields: fields, language: browserLanguage)
+            throw failure(webError, json: answersJSON, fields: fields, language: browserLanguage, embedded: embedded)
         }
     }
 
     /// The failure to throw: it renders JSON or the localised form error page itself.
     private func failure(
-        _ error: WebError, json: Bool, fields: FormFields?, language: Language?, retryAfter: Int? = nil
+        _ error: WebError, json: Bool, fields: FormFields?, language: Language?, embedded: Bool, retryAfter: Int? = nil
     ) -> PageError {
         PageError(
             error, json: json, language: fields?["locale"].flatMap { Language(tag: $0) } ?? language ?? .en,
-            email: fields?["email"], listSlug: fields?["list"], retryAfter: retryAfter, pages: pages)
+            email: fields?["email"], name: fields?["name"], listSlug: fields?["list"], embedded: embedded,
+            retryAfter: retryAfter, pages: pages)
     }
 
     private static func describe(_ outcome: IntakeOutcome?) -> String {

@@ -49,6 +49,8 @@ struct SettingsTests {
         ("KUVERT_TRUSTED_PROXIES", "10.0.0.0/40"), ("KUVERT_UNSUBSCRIBE_MAILTO", "nobody"),
         ("KUVERT_API_RATE_LIMIT", "lots"), ("KUVERT_WEBHOOK_URL", "ftp://crm.example.se/in"),
         ("KUVERT_WEBHOOK_URL", "https://crm.example.se/in\r\nX: y"), ("KUVERT_WEBHOOK_SECRET", "only-the-secret"),
+        ("KUVERT_FRAME_ANCESTORS", "www.example.se"), ("KUVERT_FRAME_ANCESTORS", "https://x.se; script-src *"),
+        ("KUVERT_FRAME_ANCESTORS", " "), ("KUVERT_HEADER_TIMEOUT", "soon"), ("KUVERT_MAX_CONNECTIONS_PER_CLIENT", "0"),
     ])
     func refusals(name: String, value: String) {
         do {
@@ -208,6 +210,13 @@ struct SettingsTests {
         #expect(Settings.isSecret("KUVERT_DATABASE", value: "postgres://kuvert:pw@db/news"))
         #expect(!Settings.isSecret("KUVERT_DATABASE", value: "postgres://kuvert@db/news"))
         #expect(!Settings.isSecret("KUVERT_DATABASE", value: "/var/lib/kuvert/kuvert.sqlite"))
+    }
+
+    @Test("KUVERT_FRAME_ANCESTORS takes origins separated by spaces or commas; * by default")
+    func frameAncestors() throws {
+        #expect(try read([:]).security.frameAncestors == ["*"])
+        #expect(try read(["KUVERT_FRAME_ANCESTORS": "https://www.example.se https://*.example.se:8443, 'self'"]).security.frameAncestors
+            == ["https://www.example.se", "https://*.example.se:8443", "'self'"])
     }
 
     @Test("every setting is in the README's configuration table")

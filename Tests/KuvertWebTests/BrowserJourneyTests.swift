@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import GRDB
 import KuvertTestSupport
 import Testing
@@ -31,8 +34,9 @@ struct BrowserJourneyTests {
         defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
         try await eventually(timeout: 20, "the server answers") { (try? await http(base + "/healthz"))?.status == 200 }
 
-        let result = try await runJourney(
-            base: base, mailDirectory: smtp.directory, kuvert: kuvert, environment: environment, list: "nyheter")
+        let result = try await runScript(
+            "journey.py", arguments: ["--base", base, "--mail-dir", smtp.directory, "--list", "nyheter"],
+            kuvert: kuvert, environment: environment)
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains(#""ok": true"#), "\(result.output)")
 
@@ -56,15 +60,60 @@ struct BrowserJourneyTests {
         #expect(serve.terminationStatus == 0)
     }
 
-    /// Runs journey.py on a thread of its own (it blocks for seconds) and returns its status and output.
-    private func runJourney(
-        base: String, mailDirectory: String, kuvert: KuvertCommand, environment: [String: String], list: String
+    @Test("the form in a website's iframe: it fits, its answers show in the frame; each mail fits a phone")
+    func framedForm() async throws {
+        let smtp = try SMTPTestServer()
+        let kuvert = await KuvertCommand()
+        defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
+        let terms = try kuvert.writeTerms("# Villkor\n\nVi skickar nyhetsbrevet en gång i månaden.")
+        #expect(try await kuvert.run("lists", "add", "nyheter", "--name", "Föreningens nyheter", "--terms", terms, "--locale", "sv").status == 0)
+        let (port, sitePort) = (try freeLoopbackPort(), try freeLoopbackPort())
+        let base = "http://127.0.0.1:\(port)"
+        // The website is named, as an operator names theirs; the form posts at once.
+        let environment = [
+            "KUVERT_SMTP_URL": smtp.url, "KUVERT_BASE_URL": base, "KUVERT_FORM_MIN_SECONDS": "0",
+            "KUVERT_FRAME_ANCESTORS": "http://127.0.0.1:\(sitePort)",
+        ]
+        let serve = try kuvert.start(
+            "serve", "--listen", "127.0.0.1:\(port)", environment: environment, log: kuvert.dataDirectory + "/serve.log")
+        defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
+        try await eventually(timeout: 20, "the server answers") { (try? await http(base + "/healthz"))?.status == 200 }
+        // Framable by the named site only, and only the form and its answers.
+        let form = try await headers(base + "/form?list=nyheter&locale=sv")
+        #expect(form["Content-Security-Policy"]?.contains("frame-ancestors http://127.0.0.1:\(sitePort);") == true)
+        #expect(form["X-Frame-Options"] == nil)
+        #expect(try await headers(base + "/privacy")["X-Frame-Options"] == "DENY")
+
+        let result = try await runScript(
+            "frame.py", arguments: ["--base", base, "--site-port", String(sitePort), "--mail-dir", smtp.directory, "--list", "nyheter"],
+            kuvert: kuvert, environment: environment)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains(#""ok": true"#), "\(result.output)")
+        // What the framed form sent is what the store holds: the name too.
+        let store = try AppDatabase.open(path: kuvert.dataDirectory + "/kuvert.sqlite")
+        let record = try #require(try await store.subscriberRecord(address: try EmailAddress("marta.svensson@example.se")))
+        #expect(record.subscriptions.first?.subscription.status == .active)
+        #expect(record.subscriptions.first?.subscription.name == "Märta")
+        kill(serve.processIdentifier, SIGTERM)
+        serve.waitUntilExit()
+    }
+
+    /// The headers of a GET's answer.
+    private func headers(_ url: String) async throws -> [String: String] {
+        let (_, response) = try await URLSession.shared.data(from: URL(string: url)!)
+        return ((response as? HTTPURLResponse)?.allHeaderFields as? [String: String]) ?? [:]
+    }
+
+    /// Runs a script of Tests/Browser on a thread of its own (it blocks for
+    /// seconds) and returns its status and output. Every script gets the kuvert
+    /// binary, Deploy/form.html and the screenshots' directory.
+    private func runScript(
+        _ script: String, arguments: [String], kuvert: KuvertCommand, environment: [String: String]
     ) async throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [
-            TestPaths.root.appendingPathComponent("Tests/Browser/journey.py").path,
-            "--base", base, "--mail-dir", mailDirectory, "--kuvert", KuvertCommand.executable.path, "--list", list,
+        process.arguments = [TestPaths.root.appendingPathComponent("Tests/Browser/" + script).path] + arguments + [
+            "--kuvert", KuvertCommand.executable.path,
             "--form", TestPaths.root.appendingPathComponent("Deploy/form.html").path, "--shots", Self.screenshots,
         ]
         process.environment = [

@@ -11,8 +11,21 @@ public enum NewsletterMail {
 
     /// The HTML and plain text of a campaign's Markdown body, made once when the
     /// campaign is created (`Markdown.render`: links written out in the text).
+    /// Images, code blocks and tables get inline styles that keep them within a
+    /// phone's width: mail programs drop or ignore a stylesheet more often than
+    /// a `style` attribute.
     public static func bodies(markdown: String) -> (html: String, text: String) {
-        Markdown.render(markdown)
+        let (html, text) = Markdown.render(markdown)
+        return (fittedToPhones(html), text)
+    }
+
+    /// cmark's own tags, given widths that fit (raw HTML never reaches its
+    /// output, so every `<img ` in it is cmark's).
+    static func fittedToPhones(_ html: String) -> String {
+        html.replacingOccurrences(of: "<img ", with: "<img style=\"max-width:100%;height:auto;\" ")
+            .replacingOccurrences(of: "<pre>", with: "<pre style=\"white-space:pre-wrap;overflow-wrap:anywhere;\">")
+            .replacingOccurrences(
+                of: "<table>", with: "<table style=\"display:block;max-width:100%;overflow-x:auto;border-collapse:collapse;overflow-wrap:normal;word-break:normal;\">")
     }
 
     /// Renders a campaign for one recipient.

@@ -22,6 +22,10 @@ public struct SecuritySettings: Sendable {
     /// are answered, so that what a request found (a new address, a known one)
     /// cannot be told from the answer's timing.
     public var answerFloor: TimeInterval
+    /// `KUVERT_FRAME_ANCESTORS`: the sites that may frame the embeddable form
+    /// and the answers to its posts (CSP `frame-ancestors` sources); `*` for any.
+    /// Every other page may be framed by nobody.
+    public var frameAncestors: [String]
 
     public init() {
         clientRateLimit = .init(count: 30, window: 60)
@@ -34,6 +38,23 @@ public struct SecuritySettings: Sendable {
         // known one, measured on the 2-core benchmark machine), and low enough not to cap
         // 64 waiting connections below the intake target (64 / 5 ms = 12,800 req/s).
         answerFloor = 0.005
+        frameAncestors = ["*"]
+    }
+
+    /// Whether `source` is a `frame-ancestors` source Kuvert accepts: `*`,
+    /// `'self'`, or an http(s) origin, its host possibly `*.`-prefixed.
+    public static func isFrameAncestor(_ source: String) -> Bool {
+        if source == "*" || source == "'self'" { return true }
+        guard let scheme = source.range(of: "://"), ["http", "https"].contains(source[..<scheme.lowerBound]) else { return false }
+        var rest = source[scheme.upperBound...]
+        if rest.hasSuffix("/") { rest = rest.dropLast() }
+        if rest.hasPrefix("*.") { rest = rest.dropFirst(2) }
+        let parts = rest.split(separator: ":", omittingEmptySubsequences: false)
+        guard let host = parts.first, !host.isEmpty, parts.count <= 2,
+              host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") })
+        else { return false }
+        if parts.count == 2 { return parts[1] == "*" || UInt16(parts[1]) != nil }
+        return true
     }
 
     public init(_ source: SettingSource) throws {
@@ -59,6 +80,17 @@ public struct SecuritySettings: Sendable {
             for proxy in trustedProxies where !TrustedProxies.isValid(proxy) {
                 throw KuvertError.configuration("KUVERT_TRUSTED_PROXIES holds '\(SettingSource.shown(proxy))', which is no IP address or IPv4 CIDR range.")
             }
+        }
+        if let text = source.string("KUVERT_FRAME_ANCESTORS") {
+            let sources = text.split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init)
+            guard !sources.isEmpty else {
+                throw KuvertError.configuration("KUVERT_FRAME_ANCESTORS is empty: name the sites that may frame the form (https://www.example.se), or * for any.")
+            }
+            for source in sources where !Self.isFrameAncestor(source) {
+                throw KuvertError.configuration(
+                    "KUVERT_FRAME_ANCESTORS holds '\(SettingSource.shown(source))', which is no site: write origins such as https://www.example.se, separated by spaces.")
+            }
+            frameAncestors = sources
         }
         formMinimumSeconds = try source.duration("KUVERT_FORM_MIN_SECONDS", default: formMinimumSeconds, allowZero: true)
         answerFloor = try source.duration("KUVERT_ANSWER_FLOOR", default: answerFloor, allowZero: true)
