@@ -30,6 +30,11 @@ struct ConfigurationOptions: ParsableArguments {
     /// `--config` or `KUVERT_CONFIG`, then the defaults.
     /// - Throws: `KuvertError.configuration`, one line naming the setting or the file's line.
     func settings(extra: [String: String?] = [:]) throws -> Settings {
+        // A typo in the environment (or in a file systemd loads into it) stops
+        // every command, as one in the file does.
+        for name in ProcessInfo.processInfo.environment.keys.sorted() {
+            try Settings.checkName(name, in: "The environment")
+        }
         let flags: [String: String?] = [
             "KUVERT_DATA_DIR": dataDirectory, "KUVERT_DATABASE": database, "KUVERT_TEMPLATES": templates,
             "KUVERT_BASE_URL": baseURL,

@@ -127,7 +127,7 @@ struct DeploymentTests {
         try "KUVERT_DATABSE=\(directory)/admin.sqlite\n".write(toFile: file, atomically: true, encoding: .utf8)
         let typo = try run(Self.deploy + "/kuvert-admin", ["lists"], in: directory, environment: environment)
         #expect(typo.status == 1)
-        #expect(typo.output == "kuvert: \(file) line 1: KUVERT_DATABSE is no Kuvert setting (see the README's configuration table).\n")
+        #expect(typo.output == "kuvert: \(file) line 1: KUVERT_DATABSE is no Kuvert setting (did you mean KUVERT_DATABASE?).\n")
     }
 
     @Test("the form snippet posts only fields the intake knows, with the honeypot")

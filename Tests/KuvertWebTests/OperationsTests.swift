@@ -200,7 +200,21 @@ struct OperationsTests {
             .write(toFile: file, atomically: true, encoding: .utf8)
         let typo = try await kuvert.run(["migrate", "--config", file])
         #expect(typo.status == 1)
-        #expect(typo.stderr == "kuvert: \(file) line 2: KUVERT_SMPT_URL is no Kuvert setting (see the README's configuration table).\n")
+        #expect(typo.stderr == "kuvert: \(file) line 2: KUVERT_SMPT_URL is no Kuvert setting (did you mean KUVERT_SMTP_URL?).\n")
+        // The same typo in the environment (or in an EnvironmentFile systemd loads) stops every command too.
+        let typoLine = "The environment: KUVERT_SMTP_PASWORD is no Kuvert setting (did you mean KUVERT_SMTP_PASSWORD?)."
+        for command in [["migrate"], ["lists"], ["serve"]] {
+            let fromEnvironment = try await kuvert.run(command, environment: ["KUVERT_SMTP_PASWORD": "hemligt"])
+            #expect(fromEnvironment.status == 1, "\(command)")
+            #expect(fromEnvironment.stderr == "kuvert: \(typoLine)\n")
+        }
+        // doctor says it in its report, as a failed check.
+        let typoDoctor = try await kuvert.run(["doctor"], environment: ["KUVERT_SMTP_PASWORD": "hemligt"])
+        #expect(typoDoctor.status == 1)
+        #expect(typoDoctor.stdout.contains("FAIL  \(typoLine)"), "\(typoDoctor.stdout)")
+        #expect(!typoDoctor.stdout.contains("hemligt") && !typoDoctor.stderr.contains("hemligt"))
+        let unlike = try await kuvert.run(["lists"], environment: ["KUVERT_COLOUR_SCHEME": "dark"])
+        #expect(unlike.stderr == "kuvert: The environment: KUVERT_COLOUR_SCHEME is no Kuvert setting (see the README's configuration table).\n")
         let missing = try await kuvert.run(["serve"], environment: ["KUVERT_CONFIG": directory + "/none.env"])
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("Cannot read the configuration file \(directory)/none.env"))

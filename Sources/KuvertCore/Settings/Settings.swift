@@ -66,6 +66,39 @@ public struct Settings: Sendable {
         "KUVERT_LOG_FORMAT", "KUVERT_LOG_LEVEL", "KUVERT_WEBHOOK_URL", "KUVERT_WEBHOOK_SECRET",
     ]
 
+    /// Refuses a `KUVERT_` name Kuvert does not read (a typo would otherwise
+    /// leave a setting at its default without a word), naming the nearest
+    /// setting when one is close.
+    /// - Parameter place: where the name was found ("the environment", "FILE line N").
+    public static func checkName(_ name: String, in place: String) throws {
+        guard name.hasPrefix("KUVERT_"), name != "KUVERT_CONFIG", !names.contains(name) else { return }
+        var nearest: (name: String, distance: Int)?
+        for known in names.sorted() {
+            let distance = editDistance(name, known)
+            if distance < nearest?.distance ?? Int.max { nearest = (known, distance) }
+        }
+        var hint = " (see the README's configuration table)"
+        if let nearest, nearest.distance <= 3 { hint = " (did you mean \(nearest.name)?)" }
+        throw KuvertError.configuration("\(place): \(SettingSource.shown(name)) is no Kuvert setting\(hint).")
+    }
+
+    /// Levenshtein distance over characters.
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let (a, b) = (Array(a), Array(b))
+        var previous = Array(0...b.count)
+        for (i, x) in a.enumerated() {
+            var current = [i + 1]
+            for (j, y) in b.enumerated() {
+                let substitution: Int = previous[j] + (x == y ? 0 : 1)
+                let deletion: Int = previous[j + 1] + 1
+                let insertion: Int = current[j] + 1
+                current.append(Swift.min(substitution, deletion, insertion))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+
     /// The variables whose values are, or may hold, secrets: never printed, never
     /// logged (`KUVERT_DATABASE` and the other URLs may hold a password).
     public static let secretNames: Set<String> = [

@@ -45,9 +45,10 @@ public enum SettingsFile {
                 throw KuvertError.configuration("\(place) is no NAME=value line.")
             }
             guard name.hasPrefix("KUVERT_") else { continue }
-            guard Settings.names.contains(name) else {
-                throw KuvertError.configuration("\(place): \(name) is no Kuvert setting (see the README's configuration table).")
+            guard name != "KUVERT_CONFIG" else {
+                throw KuvertError.configuration("\(place): KUVERT_CONFIG is no Kuvert setting in a file (a file cannot name another).")
             }
+            try Settings.checkName(name, in: place)
             if value.count >= 2, let quote = value.first, quote == "\"" || quote == "'", value.last == quote {
                 value = String(value.dropFirst().dropLast())
             }
