@@ -127,19 +127,17 @@ public func buildApplication(
     let gate = ConnectionGate(
         perClient: http.maxConnectionsPerClient, ipv6PrefixLength: dependencies.security.ipv6PrefixLength,
         proxies: TrustedProxies(dependencies.security.trustedProxies), logger: logger)
-    let (headerTimeout, idleTimeout) = (TimeAmount.interval(http.headerTimeout), TimeAmount.interval(http.idleTimeout))
     return Application(
         router: buildRouter(dependencies),
         // Slow or silent clients do not pile up: idle connections are closed, a
         // request head has a deadline, one client holds a bounded share of the
         // connections and all of them a bounded number of descriptors. Headers
         // are capped well below NIO's defaults (no route needs more).
-        server: .http1(configuration: .init(
-            additionalChannelHandlers: [
-                ConnectionGuardHandler(gate: gate, headerTimeout: headerTimeout, idleTimeout: idleTimeout)
-            ],
-            idleTimeout: idleTimeout,
-            httpDecoderConfiguration: .init(maxHeaderFieldSize: 8 * 1024, maxHeaderListSize: 16 * 1024, maxHeaderFieldCount: 100))),
+        server: .guardedHTTP1(
+            gate: gate, headerTimeout: .interval(http.headerTimeout),
+            configuration: .init(
+                idleTimeout: .interval(http.idleTimeout),
+                httpDecoderConfiguration: .init(maxHeaderFieldSize: 8 * 1024, maxHeaderListSize: 16 * 1024, maxHeaderFieldCount: 100))),
         configuration: .init(
             address: .hostname(http.listenHost, port: http.listenPort), serverName: "Kuvert",
             availableConnectionsDelegate: .maximum(http.maxConnections ?? DescriptorLimit.defaultConnections(), logger: logger)),

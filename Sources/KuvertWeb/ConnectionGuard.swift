@@ -1,4 +1,5 @@
 import Foundation
+import HummingbirdCore
 import KuvertCore
 import Logging
 import NIOCore
@@ -70,31 +71,46 @@ final class ConnectionGate: Sendable {
     }
 }
 
-/// Closes a connection whose client is over its cap at once, and one whose
-/// request head does not arrive in time: within `headerTimeout` of connecting
-/// (`KUVERT_HEADER_TIMEOUT`), and within `idleTimeout` of the previous answer on
-/// a kept-alive connection. The idle timeout alone does not do it: a client
-/// sending one header byte every few seconds never idles. A body has its own
-/// deadline where it is read (`FormFields.bodyDeadline`, a `408`).
-final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPRequestPart
-    typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
+/// One connection's watch, shared by its two handlers on its event loop: is a
+/// request head awaited, and the deadline for the one under way.
+final class ConnectionWatch: @unchecked Sendable {
+    // Touched on the channel's event loop only (both handlers run there).
+    fileprivate var key: String?
+    fileprivate var deadline: Scheduled<Void>?
+    fileprivate var awaitingHead = true
+    fileprivate var requestsOpen = 0
+    fileprivate let gate: ConnectionGate
+    fileprivate let headerTimeout: TimeAmount
 
-    private let gate: ConnectionGate
-    private let headerTimeout: TimeAmount
-    private let idleTimeout: TimeAmount
-    private var started = false
-    private var key: String?
-    private var deadline: Scheduled<Void>?
-    private var requestsOpen = 0
-
-    init(gate: ConnectionGate, headerTimeout: TimeAmount, idleTimeout: TimeAmount) {
+    init(gate: ConnectionGate, headerTimeout: TimeAmount) {
         self.gate = gate
         self.headerTimeout = headerTimeout
-        self.idleTimeout = idleTimeout
     }
+
+    fileprivate func finish() {
+        deadline?.cancel()
+        deadline = nil
+        if let key {
+            gate.release(key)
+            self.key = nil
+        }
+    }
+}
+
+/// First in a connection's pipeline, on its bytes: closes a connection whose
+/// client is over its cap at once, and gives a request head
+/// `KUVERT_HEADER_TIMEOUT` from its first byte to arrive whole. The idle
+/// timeout alone does not do it: a client sending one header byte every few
+/// seconds never idles. A connection that sends nothing is the idle timeout's;
+/// a body has its own deadline where it is read (`FormFields.bodyDeadline`, 408).
+final class ConnectionBytesHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private let watch: ConnectionWatch
+    private var started = false
+
+    init(watch: ConnectionWatch) { self.watch = watch }
 
     func handlerAdded(context: ChannelHandlerContext) {
         if context.channel.isActive { start(context: context) }
@@ -106,56 +122,97 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        finish()
+        watch.finish()
         context.fireChannelInactive()
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) {
-        finish()
+    func handlerRemoved(context: ChannelHandlerContext) { watch.finish() }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if watch.awaitingHead, watch.deadline == nil {
+            let channel = context.channel
+            watch.deadline = context.eventLoop.scheduleTask(in: watch.headerTimeout) { channel.close(promise: nil) }
+        }
+        context.fireChannelRead(data)
     }
+
+    private func start(context: ChannelHandlerContext) {
+        guard !started else { return }
+        started = true
+        switch watch.gate.admit(peer: context.channel.remoteAddress?.ipAddress) {
+        case .refused: context.close(promise: nil)
+        case .admitted(let key): watch.key = key
+        }
+    }
+}
+
+/// After the HTTP decoder: a whole head ends the header deadline; the end of
+/// the last answer awaits the next head.
+final class ConnectionPartsHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private let watch: ConnectionWatch
+
+    init(watch: ConnectionWatch) { self.watch = watch }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if case .head = unwrapInboundIn(data) {
-            requestsOpen += 1
-            deadline?.cancel()
-            deadline = nil
+            watch.requestsOpen += 1
+            watch.awaitingHead = false
+            watch.deadline?.cancel()
+            watch.deadline = nil
         }
         context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         if case .end = unwrapOutboundIn(data) {
-            requestsOpen -= 1
+            watch.requestsOpen -= 1
             // Pipelined requests already read keep the connection busy.
-            if requestsOpen == 0 { arm(context: context, after: idleTimeout) }
+            if watch.requestsOpen == 0 { watch.awaitingHead = true }
         }
         context.write(data, promise: promise)
     }
+}
 
-    private func start(context: ChannelHandlerContext) {
-        guard !started else { return }
-        started = true
-        switch gate.admit(peer: context.channel.remoteAddress?.ipAddress) {
-        case .refused:
-            context.close(promise: nil)
-        case .admitted(let key):
-            self.key = key
-            arm(context: context, after: headerTimeout)
+/// Hummingbird's HTTP/1 channel with the connection guard around it: the bytes
+/// handler first in the pipeline, the parts handler after the decoder.
+struct GuardedHTTP1Channel: ServerChildChannel {
+    typealias Value = HTTP1Channel.Value
+
+    let gate: ConnectionGate
+    let headerTimeout: TimeAmount
+    let responder: HTTPChannelHandler.Responder
+    let configuration: HTTP1Channel.Configuration
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        let watch = ConnectionWatch(gate: gate, headerTimeout: headerTimeout)
+        var configuration = configuration
+        configuration.additionalChannelHandlers = { [ConnectionPartsHandler(watch: watch)] }
+        let inner = HTTP1Channel(responder: responder, configuration: configuration)
+        do {
+            try channel.pipeline.syncOperations.addHandler(ConnectionBytesHandler(watch: watch), position: .first)
+        } catch {
+            return channel.eventLoop.makeFailedFuture(error)
         }
+        return inner.setup(channel: channel, logger: logger)
     }
 
-    private func arm(context: ChannelHandlerContext, after timeout: TimeAmount) {
-        deadline?.cancel()
-        let channel = context.channel
-        deadline = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+    func handle(value: Value, logger: Logger) async {
+        await HTTP1Channel(responder: responder, configuration: configuration).handle(value: value, logger: logger)
     }
+}
 
-    private func finish() {
-        deadline?.cancel()
-        deadline = nil
-        if let key {
-            gate.release(key)
-            self.key = nil
+extension HTTPServerBuilder {
+    /// HTTP/1 with Kuvert's connection guard.
+    static func guardedHTTP1(
+        gate: ConnectionGate, headerTimeout: TimeAmount, configuration: HTTP1Channel.Configuration
+    ) -> HTTPServerBuilder {
+        HTTPServerBuilder { responder in
+            GuardedHTTP1Channel(gate: gate, headerTimeout: headerTimeout, responder: responder, configuration: configuration)
         }
     }
 }
