@@ -111,13 +111,20 @@ struct CampaignCommand: AsyncParsableCommand {
         func run() async throws {
             let store = try await Runtime(options).store
             let terminal = isatty(STDOUT_FILENO) == 1
+            var drawn = 0
             while true {
                 let progress = try await store.campaignProgress(id: id, now: Date())
                 if let id, progress.isEmpty { throw KuvertError.unknownCampaign(id) }
-                let lines = progress.map { $0.statusLine(bar: watch && terminal, now: Date()) }
+                var lines = progress.map { $0.statusLine(bar: watch && terminal, now: Date()) }
                 if watch && terminal {
-                    // Redraw in place: clear the line, return to its start.
-                    FileHandle.standardOutput.write(Data(("\u{1B}[2K\r" + lines.joined(separator: "\n")).utf8))
+                    // Redraw in place: back to the first line drawn, clear to the end
+                    // of the screen. Each line is cut to the terminal's width, so none
+                    // wraps and leaves a part behind.
+                    let width = Self.terminalWidth()
+                    lines = lines.map { $0.count < width ? $0 : String($0.prefix(width - 2)) + "…" }
+                    let back = drawn > 1 ? "\u{1B}[\(drawn - 1)A" : ""
+                    FileHandle.standardOutput.write(Data(("\r" + back + "\u{1B}[J" + lines.joined(separator: "\n")).utf8))
+                    drawn = lines.count
                 } else {
                     print(lines.isEmpty ? "No campaigns yet." : lines.joined(separator: "\n"))
                 }
@@ -125,6 +132,13 @@ struct CampaignCommand: AsyncParsableCommand {
                 try await Task.sleep(for: .seconds(1))
             }
             if watch && terminal { print("") }
+        }
+
+        /// The terminal's columns (80 when it does not say).
+        static func terminalWidth() -> Int {
+            var size = winsize()
+            guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 10 else { return 80 }
+            return Int(size.ws_col)
         }
     }
 

@@ -234,5 +234,14 @@ struct CampaignTests {
             campaign: campaign, listSlug: "news", queued: 5, leased: 0, sent: 10, failed: 0, skipped: 0, sentLastMinute: 1,
             lastSentAt: queuedAt + 550).statusLine(bar: false, now: queuedAt + 600)
         #expect(slow.hasSuffix("0.0/s, ETA 300s"), "\(slow)")
+        // Paused: a rate, no time left. Done: sent, its end state.
+        var paused = progress(sentLastMinute: 1_000, lastSentAt: queuedAt + 59)
+        paused.campaign.status = .paused
+        #expect(paused.statusLine(bar: false, now: queuedAt + 60).hasSuffix("paused: queued 932, sent 1000, failed 0, skipped 0, 16.7/s"))
+        let done = CampaignProgress(
+            campaign: campaign, listSlug: "news", queued: 0, leased: 0, sent: 1_930, failed: 2, skipped: 0, sentLastMinute: 930,
+            lastSentAt: queuedAt + 110)
+        #expect(done.shownStatus == "sent")
+        #expect(done.statusLine(bar: false, now: queuedAt + 120).contains("\"Nyheter\" sent: queued 0, sent 1930"), "\(done.statusLine(bar: false, now: queuedAt + 120))")
     }
 }

@@ -187,6 +187,22 @@ struct MailerTests {
         #expect(queued == 40 - sent)
     }
 
+    @Test("at a slow send rate, records reach the store within a second, not at the end of a batch")
+    func recordsWhileBatchRuns() async throws {
+        let harness = try await MailerHarness { configuration in
+            configuration.mailer.connections = 1
+            configuration.mailer.sendRate = 4
+        }
+        try await harness.store.addList()
+        for index in 0..<20 { try await harness.subscribe("reader\(index)@example.se") }
+        try await harness.withMailer { _ in
+            // One claim of 20 takes 5 s at 4 a second: sent ones show while the rest are still leased.
+            try await harness.waitForOutbox("sent while the batch is still under way") { outbox in
+                outbox.contains { $0.status == .sent } && outbox.contains { $0.status == .leased }
+            }
+        }
+    }
+
     @Test("the sender-wide rate limit spaces messages out")
     func rateLimit() async throws {
         let harness = try await MailerHarness { configuration in

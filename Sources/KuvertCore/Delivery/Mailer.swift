@@ -357,6 +357,11 @@ final class JournalRecorder: DeliveryRecorder {
     private let bounceLimit: Int
     private let logger: Logger
     private var pending: [DeliveryRecord.Entry] = []
+    /// When the oldest record not yet in the store was made.
+    private var pendingSince: ContinuousClock.Instant?
+    /// Records wait for the batch's end, or this long at most: at a slow send
+    /// rate a batch takes many seconds, and `campaign status` reads the store.
+    static let longestWait: Duration = .seconds(1)
 
     init(file: DeliveryJournal.File, store: any JournaledDeliveryStore, holder: LeaseHolder, bounceLimit: Int, logger: Logger) {
         self.file = file
@@ -370,6 +375,12 @@ final class JournalRecorder: DeliveryRecorder {
         do {
             try file.append(entry)
             pending.append(entry)
+            let now = ContinuousClock.now
+            if let since = pendingSince, now - since >= Self.longestWait {
+                settle()
+            } else if pendingSince == nil {
+                pendingSince = now
+            }
         } catch {
             // No journal (a full disk): the store's own record keeps the window.
             logger.warning("cannot write the delivery journal; recording in the store", metadata: ["error": "\(error)"])
@@ -385,6 +396,7 @@ final class JournalRecorder: DeliveryRecorder {
         do {
             _ = try store.recordDeliveries(pending, heldBy: holder, bounceLimit: bounceLimit)
             pending.removeAll(keepingCapacity: true)
+            pendingSince = nil
             try file.reset()
         } catch {
             // Kept in the journal and here: tried again after the next batch, or

@@ -82,6 +82,13 @@ public struct CampaignProgress: Sendable, Equatable {
     public var total: Int { queued + leased + sent + failed + skipped }
     public var remaining: Int { queued + leased }
 
+    /// The state people see: a sending campaign with every message sent,
+    /// failed or skipped is `sent`, its end state (the store keeps `sending`:
+    /// sending it again adds nobody).
+    public var shownStatus: String {
+        campaign.status == .sending && total > 0 && remaining == 0 ? "sent" : campaign.status.rawValue
+    }
+
     /// Every field, as a store reads it from its rows.
     public init(
         campaign: Campaign, listSlug: String, queued: Int, leased: Int, sent: Int, failed: Int, skipped: Int,
@@ -113,14 +120,15 @@ extension CampaignProgress {
         let started = max(campaign.sendAt ?? now, campaign.queuedAt ?? now)
         let window = min(60, now.timeIntervalSince(started))
         let rate = window > 0.5 ? Double(sentLastMinute) / window : 0
-        var line = "#\(campaign.id ?? 0) \(listSlug) \"\(campaign.subject)\" \(campaign.status.rawValue): "
+        var line = "#\(campaign.id ?? 0) \(listSlug) \"\(campaign.subject)\" \(shownStatus): "
             + "queued \(remaining), sent \(sent), failed \(failed), skipped \(skipped)"
         let quiet = now.timeIntervalSince(max(lastSentAt ?? started, started))
         if campaign.status == .sending, remaining > 0, quiet > max(Self.stallAfter, rate > 0 ? 3 / rate : 0) {
             line += ", nothing sent for \(Int(quiet))s (see 'kuvert queue')"
         } else if rate > 0 {
             line += String(format: ", %.1f/s", rate)
-            if remaining > 0 { line += ", ETA \(Int((Double(remaining) / rate).rounded(.up)))s" }
+            // Paused: nothing goes until it is resumed, so no time left to show.
+            if remaining > 0, campaign.status == .sending { line += ", ETA \(Int((Double(remaining) / rate).rounded(.up)))s" }
         }
         guard bar, total > 0 else { return line }
         let width = 30

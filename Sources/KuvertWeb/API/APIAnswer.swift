@@ -82,7 +82,7 @@ enum APIAnswer {
             id = campaign.id ?? 0
             list = progress.listSlug
             subject = campaign.subject
-            status = campaign.status.rawValue
+            status = progress.shownStatus
             createdAt = campaign.createdAt
             sendAt = campaign.sendAt
             queuedAt = campaign.queuedAt
