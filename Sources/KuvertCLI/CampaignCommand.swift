@@ -7,7 +7,10 @@ struct CampaignCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "campaign",
         abstract: "Create a newsletter issue from Markdown, preview and test it, send it, and follow its delivery.",
-        subcommands: [Create.self, Preview.self, Test.self, Send.self, Status.self, Pause.self, Resume.self, Cancel.self])
+        subcommands: [
+            Create.self, Edit.self, Delete.self, Preview.self, Test.self, Send.self, Status.self, Pause.self, Resume.self,
+            Cancel.self,
+        ])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a draft campaign and print its id.")
@@ -23,9 +26,43 @@ struct CampaignCommand: AsyncParsableCommand {
 
         func run() async throws {
             let store = try await Runtime(options).store
-            let draft = try Campaign.draft(subject: subject, markdown: try TermsFile.read(body), now: Date())
+            let draft = try Campaign.draft(subject: subject, markdown: try TextFile.read(body, as: "body file"), now: Date())
             let campaign = try await store.createCampaign(draft, listSlug: list, actor: "cli")
             print(campaign.id ?? 0)
+        }
+    }
+
+    struct Edit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Change a draft's subject or body (never a campaign that was queued).")
+
+        @Argument(help: "The campaign id.") var id: Int64
+        @Option(help: "The new subject line.") var subject: String?
+        @Option(help: "Markdown file with the new body.") var body: String?
+        @OptionGroup var options: ConfigurationOptions
+
+        func validate() throws {
+            guard subject != nil || body != nil else { throw ValidationError("Give --subject, --body or both.") }
+            if let subject { do { _ = try Campaign.validSubject(subject) } catch { throw ValidationError("--subject: \(error)") } }
+        }
+
+        func run() async throws {
+            let newBody = try body.map { CampaignBody(markdown: try TextFile.read($0, as: "body file")) }
+            let store = try await Runtime(options).store
+            _ = try await store.editDraft(
+                id: id, subject: try subject.map(Campaign.validSubject), body: newBody, now: Date(), actor: "cli")
+            print("Campaign \(id) changed.")
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a draft and its test copies (never a campaign that was queued).")
+
+        @Argument(help: "The campaign id.") var id: Int64
+        @OptionGroup var options: ConfigurationOptions
+
+        func run() async throws {
+            try await Runtime(options).store.deleteDraft(id: id, now: Date(), actor: "cli")
+            print("Campaign \(id) deleted.")
         }
     }
 

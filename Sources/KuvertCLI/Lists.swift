@@ -6,7 +6,7 @@ import KuvertCore
 struct Lists: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create lists, publish new terms versions, and show lists with their counts.",
-        subcommands: [Show.self, Add.self, Terms.self], defaultSubcommand: Show.self)
+        subcommands: [Show.self, Add.self, Edit.self, Terms.self], defaultSubcommand: Show.self)
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -73,12 +73,50 @@ struct Lists: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let text = try TermsFile.read(terms)
+            let text = try TextFile.read(terms, as: "terms file")
             let list = MailingList(
                 slug: slug, name: name.trimmingCharacters(in: .whitespaces), fromAddress: from, thanksURL: thanksURL,
                 language: Language(rawValue: locale) ?? .en, createdAt: Date())
             _ = try await Runtime(options).store.createList(list, terms: text, actor: "cli")
             print("Created list \(slug) with terms v1.")
+        }
+    }
+
+    struct Edit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change a list's name, sender, thanks page or language; terms change with 'lists terms'.")
+
+        @Argument(help: "The list's slug.") var slug: String
+        @Option(help: "The list's name as people see it.") var name: String?
+        @Option(help: "Sender for this list's mail; '' for KUVERT_FROM.") var from: String?
+        @Option(name: .customLong("thanks-url"), help: "Page a form post is redirected to; '' for Kuvert's own page.") var thanksURL: String?
+        @Option(help: "Language when neither the subscriber nor the browser says: sv or en.") var locale: String?
+        @OptionGroup var options: ConfigurationOptions
+
+        func validate() throws {
+            guard name != nil || from != nil || thanksURL != nil || locale != nil else {
+                throw ValidationError("Give at least one of --name, --from, --thanks-url, --locale.")
+            }
+            if let name { guard MailingList.isValidName(name.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("--name must be 1 to 200 characters on one line, without control characters.")
+            } }
+            if let locale { guard Language(rawValue: locale) != nil else { throw ValidationError("--locale must be sv or en.") } }
+            if let from, from.unicodeScalars.contains(where: \.breaksOneLineText) {
+                throw ValidationError("--from must be on one line, without control characters.")
+            }
+            if let thanksURL, !thanksURL.isEmpty {
+                guard let url = URL(string: thanksURL), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+                    throw ValidationError("--thanks-url must be an http or https address, or '' for none.")
+                }
+            }
+        }
+
+        func run() async throws {
+            let edit = ListEdit(
+                name: name?.trimmingCharacters(in: .whitespaces), fromAddress: from, thanksURL: thanksURL,
+                language: locale.flatMap(Language.init(rawValue:)))
+            _ = try await Runtime(options).store.editList(slug: slug, edit, actor: "cli", now: Date())
+            print("List \(slug) changed: \(edit.fields.joined(separator: ", ")).")
         }
     }
 
@@ -95,7 +133,7 @@ struct Lists: AsyncParsableCommand {
         @OptionGroup var options: ConfigurationOptions
 
         func run() async throws {
-            let body = try TermsFile.read(file)
+            let body = try TextFile.read(file, as: "terms file")
             let version = try await Runtime(options).store.publishTerms(listSlug: slug, body: body, actor: "cli", now: Date())
             print("Published terms v\(version.version) for \(slug) (sha256 \(version.sha256)).")
         }

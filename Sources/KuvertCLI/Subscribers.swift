@@ -6,7 +6,7 @@ import KuvertCore
 struct Subscribers: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List subscriptions, or show one subscriber with their consent records.",
-        subcommands: [ListAll.self, Show.self, Export.self, Erase.self, Import.self], defaultSubcommand: ListAll.self)
+        subcommands: [ListAll.self, Show.self, Unsubscribe.self, Export.self, Erase.self, Import.self], defaultSubcommand: ListAll.self)
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -60,6 +60,35 @@ struct Subscribers: AsyncParsableCommand {
             guard let export = try await store.export(address, now: Date()) else { throw KuvertError.unknownSubscriber }
             _ = try await store.recordAudit(AuditEvent(occurredAt: Date(), actor: "cli", action: "subscriber.exported"), address: address)
             FileHandle.standardOutput.write(try export.json() + Data("\n".utf8))
+        }
+    }
+
+    struct Unsubscribe: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "End a person's subscriptions on a request they made elsewhere (a reply, a phone call).",
+            discussion: "The consent ledger records 'withdrawn' with source 'editor'. Pending requests end too. Erasure is 'subscribers erase'.")
+
+        @Argument(help: "The subscriber's email address.") var email: String
+        @Option(help: "Only this list's subscription (every list when left out).") var list: String?
+        @OptionGroup var options: ConfigurationOptions
+
+        func run() async throws {
+            let address = try Subscribers.address(email)
+            let store = try await Runtime(options).store
+            if let list { _ = try await store.mailingList(slug: list) }
+            guard let record = try await store.subscriberRecord(address: address) else { throw KuvertError.unknownSubscriber }
+            let ending = record.subscriptions.filter { entry in
+                (list == nil || entry.list.slug == list) && [.active, .pending].contains(entry.subscription.status)
+            }
+            guard !ending.isEmpty else {
+                throw CommandFailure(
+                    message: "\(record.subscriber.address) has no active or pending subscription\(list.map { " to \($0)" } ?? "").")
+            }
+            for entry in ending {
+                guard let id = entry.subscription.id else { continue }
+                _ = try await store.unsubscribe(subscriptionId: id, origin: .editor, now: Date())
+            }
+            print("Unsubscribed \(record.subscriber.address) from \(ending.map(\.list.slug).joined(separator: ", ")).")
         }
     }
 

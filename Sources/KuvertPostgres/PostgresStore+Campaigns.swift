@@ -129,6 +129,43 @@ extension PostgresStore: CampaignStore {
         }
     }
 
+    public func editDraft(id: Int64, subject: String?, body: CampaignBody?, now: Date, actor: String) async throws -> Campaign {
+        try await transaction { c in
+            guard var campaign = try await Self.campaign(c, id: id, locking: true)?.campaign else { throw KuvertError.unknownCampaign(id) }
+            try campaign.requireDraft(doing: "edited")
+            if let subject { campaign.subject = subject }
+            if let body { (campaign.bodyMarkdown, campaign.bodyHTML, campaign.bodyText) = (body.markdown, body.html, body.text) }
+            try await c.run(
+                """
+                WITH edited AS (
+                    UPDATE campaign SET subject = \(campaign.subject), bodyMarkdown = \(campaign.bodyMarkdown),
+                        bodyHTML = \(campaign.bodyHTML), bodyText = \(campaign.bodyText)
+                    WHERE id = \(id)
+                )
+                INSERT INTO auditEvent (occurredAt, actor, action, listId, detail)
+                VALUES (\(now), \(actor), 'campaign.edited', \(campaign.listId), \("campaign \(id)"))
+                """)
+            return campaign
+        }
+    }
+
+    public func deleteDraft(id: Int64, now: Date, actor: String) async throws {
+        try await transaction { c in
+            guard let campaign = try await Self.campaign(c, id: id, locking: true)?.campaign else { throw KuvertError.unknownCampaign(id) }
+            try campaign.requireDraft(doing: "deleted")
+            guard try await c.value(
+                "SELECT count(*) FROM outboxMessage WHERE campaignId = \(id) AND status = 'leased'", as: Int.self) == 0
+            else { throw KuvertError.campaignState("A test copy of campaign \(id) is being sent; try again in a moment.") }
+            try await c.run("DELETE FROM outboxMessage WHERE campaignId = \(id)")
+            try await c.run("DELETE FROM campaign WHERE id = \(id)")
+            try await c.run(
+                """
+                INSERT INTO auditEvent (occurredAt, actor, action, listId, detail)
+                VALUES (\(now), \(actor), 'campaign.deleted', \(campaign.listId), \("campaign \(id)"))
+                """)
+        }
+    }
+
     public func campaignProgress(id: Int64?, before: Int64?, limit: Int, now: Date) async throws -> [CampaignProgress] {
         try await connection { c in
             try await c.rows(

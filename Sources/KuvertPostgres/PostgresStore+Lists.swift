@@ -46,10 +46,11 @@ extension PostgresStore: ListStore {
                 }
                 guard let listId else { throw KuvertError.unknownList(listSlug) }
                 var version = 1
-                for try await newest in try await connection.query(
-                    "SELECT coalesce(max(version), 0) + 1 FROM termsVersion WHERE listId = \(listId)", logger: logger
-                ).decode(Int.self) {
-                    version = newest
+                for try await (newest, sha256) in try await connection.query(
+                    "SELECT version, sha256 FROM termsVersion WHERE listId = \(listId) ORDER BY version DESC LIMIT 1", logger: logger
+                ).decode((Int, String).self) {
+                    if sha256 == TermsVersion.digest(body) { throw KuvertError.termsUnchanged(list: listSlug, version: newest) }
+                    version = newest + 1
                 }
                 var terms = TermsVersion(
                     listId: listId, version: version, body: body, sha256: TermsVersion.digest(body), publishedAt: now)
@@ -96,6 +97,26 @@ extension PostgresStore: ListStore {
                         list: try MailingList(row, "l"), termsVersion: try row["terms"].decode(Int?.self) ?? 0, counts: counts)
                 }
             }
+        }
+    }
+
+    public func editList(slug: String, _ edit: ListEdit, actor: String, now: Date) async throws -> MailingList {
+        try await transaction { c in
+            guard let row = try await c.rows(
+                "SELECT \(unescaped: MailingList.select("l")) FROM mailingList l WHERE l.slug = \(slug) FOR UPDATE"
+            ).first else { throw KuvertError.unknownList(slug) }
+            let list = edit.applied(to: try MailingList(row, "l"))
+            try await c.run(
+                """
+                WITH edited AS (
+                    UPDATE mailingList SET name = \(list.name), fromAddress = \(list.fromAddress), thanksURL = \(list.thanksURL),
+                        language = \(list.language.rawValue)
+                    WHERE id = \(list.id)
+                )
+                INSERT INTO auditEvent (occurredAt, actor, action, listId, detail)
+                VALUES (\(now), \(actor), 'list.edited', \(list.id), \(edit.fields.joined(separator: ", ")))
+                """)
+            return list
         }
     }
 

@@ -149,7 +149,7 @@ extension PostgresStore: SubscriptionStore {
                     VALUES (\(subscriptionId), 'withdrawn', \(now), \(origin.ip), \(origin.userAgent), \(origin.source))
                 )
                 INSERT INTO auditEvent (occurredAt, actor, action, subscriberId, listId, detail)
-                VALUES (\(now), 'web', 'subscription.withdrawn', \(subscription.subscriberId), \(list.id), \(origin.source))
+                VALUES (\(now), \(origin.actor), 'subscription.withdrawn', \(subscription.subscriberId), \(list.id), \(origin.source))
                 """)
             return Ended(subscription, list)
         }

@@ -47,7 +47,8 @@ struct WebError: Error, Equatable {
             self.init(status: .unprocessableContent, code: "unknown_list", message: error.description)
         case .noDefaultList:
             self.init(status: .unprocessableContent, code: "unknown_list", message: "This service has no list to subscribe to yet.")
-        case .listExists, .invalidSlug, .unknownSubscriber, .unknownCampaign, .campaignState, .configuration, .apiTokenExists:
+        case .listExists, .invalidSlug, .unknownSubscriber, .unknownCampaign, .campaignState, .configuration, .apiTokenExists,
+             .termsUnchanged:
             return nil
         }
     }

@@ -11,6 +11,57 @@ struct StoreScenarioTests {
     static let holder = LeaseHolder(host: "node-a", boot: "boot-a", pid: 41, started: 1)
     static let other = LeaseHolder(host: "node-b", boot: "boot-b", pid: 42, started: 2)
 
+    @Test("editors: a draft edited and deleted with its test copy, a queued one refused; a list edited; the same terms refused", arguments: StoreKind.allCases)
+    func editors(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { subject in
+            let store = subject.store
+            try await subject.addList()
+            let now = Date()
+            let draft = try await store.createCampaign(
+                try Campaign.draft(subject: "Nummer 1", markdown: "Första", now: now), listSlug: "news", actor: "cli")
+            let id = try #require(draft.id)
+            let edited = try await store.editDraft(
+                id: id, subject: "Nummer 1 (rättad)", body: CampaignBody(markdown: "Andra *utkastet*"), now: now, actor: "cli")
+            #expect(edited.subject == "Nummer 1 (rättad)" && edited.bodyHTML.contains("<em>utkastet</em>"))
+            #expect(try await subject.texts("SELECT subject FROM campaign") == ["Nummer 1 (rättad)"])
+            #expect(try await store.campaign(id: id)?.0.bodyMarkdown == "Andra *utkastet*")
+            _ = try await store.queueTestMessage(campaignId: id, to: try EmailAddress("redaktor@example.se"), now: now)
+            try await store.deleteDraft(id: id, now: now, actor: "cli")
+            #expect(try await subject.count("campaign") == 0)
+            #expect(try await subject.count("outboxMessage") == 0)
+            await #expect(throws: KuvertError.unknownCampaign(id)) { try await store.deleteDraft(id: id, now: now, actor: "cli") }
+
+            let sent = try await store.createCampaign(
+                try Campaign.draft(subject: "Nummer 2", markdown: "Text", now: now), listSlug: "news", actor: "cli")
+            _ = try await store.queueCampaign(id: try #require(sent.id), sendAt: now, now: now, batchSize: 10, actor: "cli")
+            await #expect(throws: KuvertError.self) {
+                try await store.editDraft(id: try #require(sent.id), subject: "Ändrad", body: nil, now: now, actor: "cli")
+            }
+            await #expect(throws: KuvertError.self) { try await store.deleteDraft(id: try #require(sent.id), now: now, actor: "cli") }
+            #expect(try await subject.texts("SELECT subject FROM campaign") == ["Nummer 2"])
+
+            let list = try await store.editList(
+                slug: "news", ListEdit(name: "Nyheter", thanksURL: "https://example.se/tack", language: .sv), actor: "cli", now: now)
+            #expect(list.name == "Nyheter" && list.language == .sv && list.thanksURL == "https://example.se/tack")
+            #expect(try await store.mailingList(slug: "news") == list)
+            _ = try await store.editList(slug: "news", ListEdit(thanksURL: ""), actor: "cli", now: now)
+            #expect(try await store.mailingList(slug: "news").thanksURL == nil)
+            await #expect(throws: KuvertError.unknownList("nope")) {
+                try await store.editList(slug: "nope", ListEdit(name: "X"), actor: "cli", now: now)
+            }
+
+            // addList's terms, word for word.
+            await #expect(throws: KuvertError.termsUnchanged(list: "news", version: 1)) {
+                try await store.publishTerms(listSlug: "news", body: "# Terms\n\nBe nice.", actor: "cli", now: now)
+            }
+            #expect(try await store.publishTerms(listSlug: "news", body: "Nya villkor", actor: "cli", now: now).version == 2)
+            #expect(try await subject.texts("SELECT action FROM auditEvent WHERE action LIKE 'campaign.%' OR action LIKE 'list.%' ORDER BY id") == [
+                "list.created", "campaign.created", "campaign.edited", "campaign.deleted", "campaign.created", "campaign.queued",
+                "list.edited", "list.edited",
+            ])
+        }
+    }
+
     @Test("intake: a new address, repeats within and after the window, an active one, a renewal, unknown lists", arguments: StoreKind.allCases)
     func intake(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in

@@ -151,7 +151,7 @@ struct CommandLineTests {
         #expect(missingTerms.status == 1)
         #expect(missingTerms.stderr.contains("Cannot read the terms file /nonexistent.md"))
 
-        let published = try await kuvert.run("lists", "terms", "nyheter", "--file", terms)
+        let published = try await kuvert.run("lists", "terms", "nyheter", "--file", try kuvert.writeTerms("Villkor, version 2"))
         #expect(published.status == 0)
         #expect(published.stdout.contains("Published terms v2"))
         let shown = try await kuvert.run("lists")
@@ -186,6 +186,75 @@ struct CommandLineTests {
         #expect(help.stdout.contains("serve"))
         let nonsense = try await kuvert.run("frobnicate")
         #expect(nonsense.status == 2)
+    }
+
+    @Test("editors' verbs: campaign edit and delete for drafts only, subscribers unsubscribe, lists edit, unchanged terms refused")
+    func editorsVerbs() async throws {
+        let kuvert = await KuvertCommand()
+        defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
+        let store = try await kuvert.newsList()
+        let body = try kuvert.writeTerms("# Hej\n\nFörsta numret.")
+        let missingBody = try await kuvert.run("campaign", "create", "--list", "news", "--subject", "x", "--body", "/nonexistent/brev.md")
+        #expect(missingBody.stderr == "kuvert: Cannot read the body file /nonexistent/brev.md.\n")
+        let id = try await kuvert.run("campaign", "create", "--list", "news", "--subject", "Nummer 1", "--body", body)
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+
+        // A draft changes and goes.
+        let newBody = try kuvert.writeTerms("# Hej\n\nAndra utkastet.")
+        let edited = try await kuvert.run("campaign", "edit", id, "--subject", "Nummer 1 (rättad)", "--body", newBody)
+        #expect(edited.status == 0 && edited.stdout == "Campaign \(id) changed.\n", "\(edited)")
+        let preview = try await kuvert.run("campaign", "preview", id)
+        #expect(preview.stdout.contains("Subject: Nummer 1 (rättad)") && preview.stdout.contains("Andra utkastet."))
+        #expect(try await kuvert.run("campaign", "edit", id).status == 2)
+        #expect(try await kuvert.run("campaign", "edit", id, "--subject", "a\u{85}b").status == 2)
+        #expect(try await kuvert.run("campaign", "edit", id, "--body", "/nonexistent/b.md").stderr
+            == "kuvert: Cannot read the body file /nonexistent/b.md.\n")
+        #expect(try await kuvert.run("campaign", "delete", id).stdout == "Campaign \(id) deleted.\n")
+        #expect(try await kuvert.run("campaign", "status", id).stderr == "kuvert: There is no campaign \(id).\n")
+        #expect(try await kuvert.run("campaign", "delete", id).status == 1)
+
+        // A queued one does not.
+        let queued = try await kuvert.run("campaign", "create", "--list", "news", "--subject", "Nummer 2", "--body", body)
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try await kuvert.run("campaign", "send", queued, "--at", "2030-01-01T08:00:00Z").status == 0)
+        for command in [["campaign", "edit", queued, "--subject", "Ändrad"], ["campaign", "delete", queued]] {
+            let refused = try await kuvert.run(command)
+            #expect(refused.status == 1)
+            #expect(refused.stderr.contains("was queued (sending); only a draft can be"), "\(refused.stderr)")
+        }
+
+        // Unsubscribed on a request made by phone: the ledger says editor, the audit cli.
+        _ = try await store.subscribe(try KuvertCommand.request("ringde@example.se"), resendWindow: 0, now: Date())
+        let ended = try await kuvert.run("subscribers", "unsubscribe", "Ringde@Example.se", "--list", "news")
+        #expect(ended.status == 0 && ended.stdout == "Unsubscribed ringde@example.se from news.\n", "\(ended)")
+        let record = try #require(try await store.subscriberRecord(address: try EmailAddress("ringde@example.se")))
+        #expect(record.subscriptions.first?.subscription.status == .unsubscribed)
+        #expect(record.subscriptions.first?.consent.last.map { [$0.kind.rawValue, $0.source] } == ["withdrawn", "editor"])
+        #expect(try await store.writer.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM auditEvent WHERE action = 'subscription.withdrawn' AND actor = 'cli'")
+        } == 1)
+        let again = try await kuvert.run("subscribers", "unsubscribe", "ringde@example.se")
+        #expect(again.status == 1 && again.stderr == "kuvert: ringde@example.se has no active or pending subscription.\n")
+        #expect(try await kuvert.run("subscribers", "unsubscribe", "okand@example.se").stderr == "kuvert: No subscriber has that address.\n")
+        #expect(try await kuvert.run("subscribers", "unsubscribe", "ringde@example.se", "--list", "nope").status == 1)
+
+        // A list's name, language and thanks page change; nothing else does.
+        let listEdit = try await kuvert.run("lists", "edit", "news", "--name", "Nyheter", "--locale", "sv", "--thanks-url", "https://example.se/tack")
+        #expect(listEdit.status == 0 && listEdit.stdout == "List news changed: name, thanks-url, locale.\n", "\(listEdit)")
+        let shown = try await kuvert.run("lists")
+        #expect(shown.stdout.contains("news  Nyheter  sv"), "\(shown.stdout)")
+        #expect(try await kuvert.run("lists", "edit", "news").status == 2)
+        #expect(try await kuvert.run("lists", "edit", "news", "--locale", "de").status == 2)
+        #expect(try await kuvert.run("lists", "edit", "nope", "--name", "X").stderr == "kuvert: There is no list called 'nope'.\n")
+        #expect(try await kuvert.run("lists", "edit", "news", "--thanks-url", "").status == 0)
+        #expect(try await store.mailingList(slug: "news").thanksURL == nil)
+
+        // The same terms again publish nothing.
+        let same = try kuvert.writeTerms("Terms")
+        let unchanged = try await kuvert.run("lists", "terms", "news", "--file", same)
+        #expect(unchanged.status == 1)
+        #expect(unchanged.stderr == "kuvert: The terms of 'news' are v1 already, word for word: nothing was published.\n")
+        #expect(try await kuvert.run("lists", "terms", "news", "--file", try kuvert.writeTerms("Terms, v2")).status == 0)
     }
 
     @Test("campaign: create prints an id; bad input and impossible changes get exit codes 1 and 2")

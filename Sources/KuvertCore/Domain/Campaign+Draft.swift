@@ -11,9 +11,10 @@ extension Campaign {
         guard !markdown.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw KuvertError.invalidField(name: "markdown", reason: "is empty: write the issue's body in Markdown")
         }
-        let (html, text) = NewsletterMail.bodies(markdown: markdown)
+        let body = CampaignBody(markdown: markdown)
         return Campaign(
-            listId: 0, subject: subject, bodyMarkdown: markdown, bodyHTML: html, bodyText: text, status: .draft, createdAt: now)
+            listId: 0, subject: subject, bodyMarkdown: body.markdown, bodyHTML: body.html, bodyText: body.text, status: .draft,
+            createdAt: now)
     }
 
     /// The subject without surrounding spaces.
@@ -28,5 +29,27 @@ extension Campaign {
                 name: "subject", reason: "must be 1 to \(maximumSubjectLength) characters on one line, without control characters")
         }
         return subject
+    }
+}
+
+/// A campaign's body in its three forms, made together from the Markdown.
+public struct CampaignBody: Sendable {
+    public var markdown: String
+    public var html: String
+    public var text: String
+
+    public init(markdown: String) {
+        self.markdown = markdown
+        (html, text) = NewsletterMail.bodies(markdown: markdown)
+    }
+}
+
+extension Campaign {
+    /// Refuses a change to a campaign that is no draft.
+    public func requireDraft(doing what: String) throws {
+        guard status == .draft else {
+            throw KuvertError.campaignState(
+                "Campaign \(id ?? 0) was queued (\(status.rawValue)); only a draft can be \(what). Create a new one instead.")
+        }
     }
 }

@@ -46,10 +46,17 @@ public struct RequestOrigin: Sendable, Equatable {
     public var ip: String?
     public var userAgent: String?
     public var source: String
+    /// Who acts, for the audit log: `web` for a person's own request, `cli`
+    /// for an editor's on their behalf.
+    public var actor: String
 
-    public init(ip: String?, userAgent: String?, source: String) {
+    public init(ip: String?, userAgent: String?, source: String, actor: String = "web") {
         self.ip = ip
         self.userAgent = userAgent.map { String($0.prefix(512)) }
         self.source = source
+        self.actor = actor
     }
+
+    /// An editor acting on a request the person made elsewhere (a reply, a call).
+    public static let editor = RequestOrigin(ip: nil, userAgent: nil, source: "editor", actor: "cli")
 }

@@ -19,6 +19,8 @@ public enum KuvertError: Error, Equatable, Sendable, CustomStringConvertible {
     case configuration(String)
     /// An active API token has this name already.
     case apiTokenExists(String)
+    /// A terms text word for word the list's current version.
+    case termsUnchanged(list: String, version: Int)
 
     public var description: String {
         switch self {
@@ -33,6 +35,8 @@ public enum KuvertError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unknownCampaign(let id): "There is no campaign \(id)."
         case .apiTokenExists(let name): "An API token called '\(name)' exists already: revoke it first, or choose another name."
         case .campaignState(let message): message
+        case .termsUnchanged(let list, let version):
+            "The terms of '\(list)' are v\(version) already, word for word: nothing was published."
         case .configuration(let message): message
         }
     }

@@ -92,6 +92,35 @@ extension AppDatabase: CampaignStore {
         }
     }
 
+    public func editDraft(id: Int64, subject: String?, body: CampaignBody?, now: Date, actor: String) async throws -> Campaign {
+        try await writer.write { db in
+            guard var campaign = try Campaign.fetchOne(db, key: id) else { throw KuvertError.unknownCampaign(id) }
+            try campaign.requireDraft(doing: "edited")
+            if let subject { campaign.subject = subject }
+            if let body { (campaign.bodyMarkdown, campaign.bodyHTML, campaign.bodyText) = (body.markdown, body.html, body.text) }
+            try campaign.update(db)
+            var audit = AuditEvent(
+                occurredAt: now, actor: actor, action: "campaign.edited", listId: campaign.listId, detail: "campaign \(id)")
+            try audit.insert(db)
+            return campaign
+        }
+    }
+
+    public func deleteDraft(id: Int64, now: Date, actor: String) async throws {
+        try await writer.write { db in
+            guard let campaign = try Campaign.fetchOne(db, key: id) else { throw KuvertError.unknownCampaign(id) }
+            try campaign.requireDraft(doing: "deleted")
+            guard try Int.fetchOne(
+                db, sql: "SELECT count(*) FROM outboxMessage WHERE campaignId = ? AND status = 'leased'", arguments: [id]) == 0
+            else { throw KuvertError.campaignState("A test copy of campaign \(id) is being sent; try again in a moment.") }
+            try db.execute(sql: "DELETE FROM outboxMessage WHERE campaignId = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM campaign WHERE id = ?", arguments: [id])
+            var audit = AuditEvent(
+                occurredAt: now, actor: actor, action: "campaign.deleted", listId: campaign.listId, detail: "campaign \(id)")
+            try audit.insert(db)
+        }
+    }
+
     public func changeCampaign(id: Int64, to status: Campaign.Status, now: Date, actor: String) async throws -> Campaign {
         try await writer.write { db in
             guard var campaign = try Campaign.fetchOne(db, key: id) else { throw KuvertError.unknownCampaign(id) }

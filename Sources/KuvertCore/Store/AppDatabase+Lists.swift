@@ -26,8 +26,12 @@ extension AppDatabase: ListStore {
         try await writer.write { db in
             let list = try Self.list(db, slug: listSlug)
             let listId = try list.id.orThrow()
-            let current = try Int.fetchOne(
-                db, sql: "SELECT max(version) FROM termsVersion WHERE listId = ?", arguments: [listId]) ?? 0
+            let newest = try Row.fetchOne(
+                db, sql: "SELECT version, sha256 FROM termsVersion WHERE listId = ? ORDER BY version DESC LIMIT 1", arguments: [listId])
+            let current: Int = newest?["version"] ?? 0
+            if let newest, newest["sha256"] == TermsVersion.digest(body) {
+                throw KuvertError.termsUnchanged(list: listSlug, version: current)
+            }
             var version = TermsVersion(
                 listId: listId, version: current + 1, body: body, sha256: TermsVersion.digest(body), publishedAt: now)
             try version.insert(db)
@@ -36,6 +40,17 @@ extension AppDatabase: ListStore {
                 detail: "terms v\(version.version)")
             try audit.insert(db)
             return version
+        }
+    }
+
+    public func editList(slug: String, _ edit: ListEdit, actor: String, now: Date) async throws -> MailingList {
+        try await writer.write { db in
+            var list = edit.applied(to: try Self.list(db, slug: slug))
+            try list.update(db)
+            var audit = AuditEvent(
+                occurredAt: now, actor: actor, action: "list.edited", listId: list.id, detail: edit.fields.joined(separator: ", "))
+            try audit.insert(db)
+            return list
         }
     }
 

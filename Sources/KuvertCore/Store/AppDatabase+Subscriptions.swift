@@ -135,7 +135,7 @@ extension AppDatabase: SubscriptionStore {
                 userAgent: origin.userAgent, source: origin.source)
             try consent.insert(db)
             var audit = AuditEvent(
-                occurredAt: now, actor: "web", action: "subscription.withdrawn", subscriberId: subscription.subscriberId,
+                occurredAt: now, actor: origin.actor, action: "subscription.withdrawn", subscriberId: subscription.subscriberId,
                 listId: list.id, detail: origin.source)
             try audit.insert(db)
             return (subscription, list)

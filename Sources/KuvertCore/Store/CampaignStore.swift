@@ -18,6 +18,12 @@ public protocol CampaignStore: Sendable {
     /// Pauses, resumes or cancels a campaign; cancelling skips its unsent messages.
     /// - Throws: `KuvertError.unknownCampaign`, `.campaignState` for a change that makes no sense.
     func changeCampaign(id: Int64, to status: Campaign.Status, now: Date, actor: String) async throws -> Campaign
+    /// Changes a draft's subject or body (nil leaves it).
+    /// - Throws: `KuvertError.unknownCampaign`, `.campaignState` for one that was queued.
+    func editDraft(id: Int64, subject: String?, body: CampaignBody?, now: Date, actor: String) async throws -> Campaign
+    /// Removes a draft, with the test copies sent of it.
+    /// - Throws: `KuvertError.unknownCampaign`, `.campaignState` for one that was queued.
+    func deleteDraft(id: Int64, now: Date, actor: String) async throws
     /// Counts for one campaign, or when `id` is nil for at most `limit`
     /// campaigns with ids below `before` (all when nil), newest first.
     func campaignProgress(id: Int64?, before: Int64?, limit: Int, now: Date) async throws -> [CampaignProgress]

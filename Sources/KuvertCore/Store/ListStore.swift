@@ -6,11 +6,47 @@ public protocol ListStore: Sendable {
     /// - Throws: `KuvertError.listExists`.
     func createList(_ list: MailingList, terms: String, actor: String) async throws -> MailingList
     /// Publishes a new terms version for a list; later confirmations accept it.
-    /// - Throws: `KuvertError.unknownList`.
+    /// - Throws: `KuvertError.unknownList`, `.termsUnchanged` for the current text again.
     func publishTerms(listSlug: String, body: String, actor: String, now: Date) async throws -> TermsVersion
+    /// Changes a list's name, sender, thanks page or language; the fields left
+    /// nil stay as they are. Audited as `list.edited`, naming the fields.
+    /// - Throws: `KuvertError.unknownList`.
+    func editList(slug: String, _ edit: ListEdit, actor: String, now: Date) async throws -> MailingList
     /// All lists, oldest first, with their current terms version and counts.
     func listSummaries() async throws -> [ListSummary]
     /// The list with this slug, or the default list (the oldest) for nil.
     /// - Throws: `KuvertError.unknownList`, `.noDefaultList`.
     func mailingList(slug: String?) async throws -> MailingList
+}
+
+/// What `kuvert lists edit` changes: nil leaves a field as it is; an empty
+/// `fromAddress` or `thanksURL` removes it (KUVERT_FROM, Kuvert's own page).
+public struct ListEdit: Sendable {
+    public var name: String?
+    public var fromAddress: String?
+    public var thanksURL: String?
+    public var language: Language?
+
+    public init(name: String? = nil, fromAddress: String? = nil, thanksURL: String? = nil, language: Language? = nil) {
+        self.name = name
+        self.fromAddress = fromAddress
+        self.thanksURL = thanksURL
+        self.language = language
+    }
+
+    /// The names of the fields it changes, for the audit log.
+    public var fields: [String] {
+        [name.map { _ in "name" }, fromAddress.map { _ in "from" }, thanksURL.map { _ in "thanks-url" },
+         language.map { _ in "locale" }].compactMap { $0 }
+    }
+
+    /// `list` with this edit made.
+    public func applied(to list: MailingList) -> MailingList {
+        var list = list
+        if let name { list.name = name }
+        if let fromAddress { list.fromAddress = fromAddress.isEmpty ? nil : fromAddress }
+        if let thanksURL { list.thanksURL = thanksURL.isEmpty ? nil : thanksURL }
+        if let language { list.language = language }
+        return list
+    }
 }
