@@ -25,8 +25,9 @@ struct Subscribers: AsyncParsableCommand {
         func run() async throws {
             let runtime = try await Runtime(options)
             let store = runtime.store
-            guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
-                throw CommandFailure(message: "Cannot read \(file) as UTF-8 text.")
+            guard let data = FileManager.default.contents(atPath: file) else { throw CommandFailure(message: "Cannot read \(file).") }
+            guard let text = CSVImport.text(of: data) else {
+                throw CommandFailure(message: "Cannot read \(file) as text (UTF-8 or Windows-1252).")
             }
             let importer = CSVImport(
                 store: store, suppression: try runtime.keys().suppression,

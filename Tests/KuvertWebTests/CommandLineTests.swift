@@ -387,6 +387,40 @@ struct CommandLineTests {
         #expect(try await kuvert.run("subscribers", "import", "/nonexistent.csv", "--list", "news").status == 1)
     }
 
+    @Test("CSV from Swedish Excel: a BOM, semicolons, CRLF, Swedish headers, first and last names; Windows-1252 too; an unknown locale refused by line")
+    func swedishExcel() async throws {
+        let kuvert = await KuvertCommand()
+        defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
+        let store = try await kuvert.newsList()
+        // As Excel saves "CSV UTF-8 (kommaavgränsad)" on a Swedish system.
+        let utf8 = "\u{FEFF}Förnamn;Efternamn;E-postadress;Språk\r\nÅsa;Öberg;asa@example.se;sv\r\n"
+            + "Björn;Ängström;bjorn@example.se;\r\nHans;Meyer;hans@example.de;de\r\n"
+        let utf8File = kuvert.dataDirectory + "/excel-utf8.csv"
+        try Data(utf8.utf8).write(to: URL(fileURLWithPath: utf8File))
+        let imported = try await kuvert.run("subscribers", "import", utf8File, "--list", "news")
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(imported.stdout == "Queued 2 confirmation mails; 0 already pending, 0 already subscribed, 1 refused.\n"
+            + "line 4: The locale 'de' is none Kuvert speaks: sv or en (or leave it empty).\n", "\(imported.stdout)")
+        // As older Excel saves "CSV (semikolonavgränsad)": Windows-1252, and English mailing-program headers.
+        let ansi = "Email Address;First Name;Last Name\r\ncarl@example.se;Carl;Åkesson\r\n"
+        let ansiFile = kuvert.dataDirectory + "/excel-ansi.csv"
+        try #require(ansi.data(using: .windowsCP1252)).write(to: URL(fileURLWithPath: ansiFile))
+        #expect(try await kuvert.run("subscribers", "import", ansiFile, "--list", "news").stdout.hasPrefix("Queued 1 confirmation mail;"))
+        let rows = try await store.writer.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT subscriber.address, subscription.name, subscription.language FROM subscription
+                JOIN subscriber ON subscriber.id = subscription.subscriberId ORDER BY subscription.id
+                """).map { "\($0["address"] as String) \($0["name"] as String) \($0["language"] as String)" }
+        }
+        #expect(rows == ["asa@example.se Åsa Öberg sv", "bjorn@example.se Björn Ängström en", "carl@example.se Carl Åkesson en"])
+        // A header that names no address column says so, once.
+        let headless = kuvert.dataDirectory + "/no-address.csv"
+        try "Namn;Telefon\r\nAnna;0701234567\r\n".write(toFile: headless, atomically: true, encoding: .utf8)
+        let refused = try await kuvert.run("subscribers", "import", headless, "--list", "news")
+        #expect(refused.status == 1)
+        #expect(refused.stderr.hasPrefix("kuvert: The field 'csv' has a header line without an address column"), "\(refused.stderr)")
+    }
+
     @Test("queue show prints the waiting confirmation decoded, with a link that works")
     func queueShow() async throws {
         let kuvert = await KuvertCommand()

@@ -4,8 +4,12 @@ import Foundation
 /// gets a confirmation mail and becomes a subscriber only by confirming. No
 /// one is ever activated by an import, and erased addresses are refused.
 ///
-/// Columns: `email`, then optionally `name` and `locale`. A first line without
-/// an `@` is taken as a header.
+/// Columns: `email`, then optionally `name` and `locale`; or, with a header
+/// line (a first line without an `@`), the columns it names, in any order,
+/// under the names mailing programs and spreadsheets use (`Email Address`,
+/// `E-post`, `First Name` and `Last Name`, `Namn`, `Språk` …). The separator is
+/// found from the first line (`;`, as Swedish Excel writes, `,` or a tab), and
+/// a byte order mark is dropped.
 public struct CSVImport: Sendable {
     /// What an import did, line by line.
     public struct Report: Sendable, Equatable {
@@ -46,9 +50,16 @@ public struct CSVImport: Sendable {
         _ = try await store.mailingList(slug: listSlug)
         var report = Report()
         var seen: [String: Int] = [:]
-        for (index, fields) in Self.rows(text).enumerated() {
+        let rows = Self.rows(text)
+        var columns = Columns.positional
+        if let first = rows.first, !first.contains(where: { $0.contains("@") }) {
+            columns = try Columns(header: first)
+        }
+        for (index, row) in rows.enumerated() {
             let line = index + 1
-            guard let email = fields.first?.trimmingCharacters(in: .whitespaces), !email.isEmpty else { continue }
+            if line == 1 && columns != .positional { continue }
+            let fields = columns.fields(of: row)
+            guard let email = fields.email?.trimmingCharacters(in: .whitespaces), !email.isEmpty else { continue }
             if line == 1 && !email.contains("@") { continue }
             let address: EmailAddress
             do {
@@ -73,14 +84,21 @@ public struct CSVImport: Sendable {
             }
             let name: String?
             do {
-                name = try SubscriptionIntake.validName(fields.count > 1 ? fields[1] : nil)
+                name = try SubscriptionIntake.validName(fields.name)
             } catch {
                 report.refused.append((line, "\(error)"))
                 continue
             }
+            var language: Language?
+            if let tag = fields.locale?.trimmingCharacters(in: .whitespaces), !tag.isEmpty {
+                guard let known = Language(tag: tag) else {
+                    report.refused.append((line, "The locale '\(tag.prefix(20))' is none Kuvert speaks: sv or en (or leave it empty)."))
+                    continue
+                }
+                language = known
+            }
             var request = SubscriptionRequest(
-                address: address, listSlug: listSlug, name: name,
-                language: fields.count > 2 ? Language(tag: fields[2].trimmingCharacters(in: .whitespaces)) : nil,
+                address: address, listSlug: listSlug, name: name, language: language,
                 origin: RequestOrigin(ip: nil, userAgent: nil, source: source), actor: actor)
             request.confirmationDueAt = now.addingTimeInterval(Double(report.queued) / rate)
             switch try await store.subscribe(request, resendWindow: resendWindow, now: now) {
@@ -96,8 +114,78 @@ public struct CSVImport: Sendable {
         return report
     }
 
-    /// RFC 4180 rows: commas, quoted fields with `""` for a quote, CRLF or LF.
-    static func rows(_ text: String) -> [[String]] {
+    /// Which column holds what.
+    enum Columns: Equatable {
+        /// No header: email, name, locale.
+        case positional
+        case named(email: Int, name: Int?, firstName: Int?, lastName: Int?, locale: Int?)
+
+        /// Header names, compared in lower case without spaces, hyphens or underscores.
+        static let emailNames: Set = ["email", "emailaddress", "mail", "epost", "epostadress", "mailadress", "adress"]
+        static let nameNames: Set = ["name", "namn", "fullname", "fullständigtnamn", "displayname"]
+        static let firstNames: Set = ["firstname", "förnamn", "givenname", "fname"]
+        static let lastNames: Set = ["lastname", "efternamn", "surname", "familyname", "lname"]
+        static let localeNames: Set = ["locale", "language", "lang", "språk"]
+
+        /// The columns a header names.
+        /// - Throws: `KuvertError.invalidField` when none holds the address.
+        init(header: [String]) throws {
+            let names = header.map { $0.lowercased().filter { !" -_.".contains($0) } }
+            func find(_ wanted: Set<String>) -> Int? { names.firstIndex(where: wanted.contains) }
+            guard let email = find(Self.emailNames) else {
+                throw KuvertError.invalidField(
+                    name: "csv",
+                    reason: "has a header line without an address column: name it email (or E-post, Email Address), "
+                        + "or leave the header out and put the address first")
+            }
+            self = .named(
+                email: email, name: find(Self.nameNames), firstName: find(Self.firstNames), lastName: find(Self.lastNames),
+                locale: find(Self.localeNames))
+        }
+
+        /// A row's address, name (first and last joined when the name is in two
+        /// columns) and locale.
+        func fields(of row: [String]) -> (email: String?, name: String?, locale: String?) {
+            func cell(_ index: Int?) -> String? { index.flatMap { $0 < row.count ? row[$0] : nil } }
+            switch self {
+            case .positional:
+                return (cell(0), cell(1), cell(2))
+            case .named(let email, let name, let firstName, let lastName, let locale):
+                let joined = [cell(firstName), cell(lastName)].compactMap { $0?.trimmingCharacters(in: .whitespaces) }
+                    .filter { !$0.isEmpty }.joined(separator: " ")
+                return (cell(email), cell(name) ?? (joined.isEmpty ? nil : joined), cell(locale))
+            }
+        }
+    }
+
+    /// The text of an imported file: UTF-8, or Windows-1252 for what older
+    /// Excel saves as "CSV"; nil for neither.
+    public static func text(of data: Data) -> String? {
+        String(data: data, encoding: .utf8) ?? String(data: data, encoding: .windowsCP1252)
+    }
+
+    /// The separator of a CSV text: whichever of `;`, `,` and tab its first
+    /// line holds most of outside quotes (a comma when none).
+    static func separator(of text: Substring) -> Character {
+        var counts: [Character: Int] = [";": 0, ",": 0, "\t": 0]
+        var quoted = false
+        for character in text {
+            if character == "\"" { quoted.toggle() }
+            if quoted { continue }
+            if character.isNewline { break }
+            if counts[character] != nil { counts[character, default: 0] += 1 }
+        }
+        // Ties go to the comma.
+        guard let best = counts.max(by: { $0.value < $1.value || ($0.value == $1.value && $0.key != ",") }), best.value > 0
+        else { return "," }
+        return best.key
+    }
+
+    /// RFC 4180 rows: quoted fields with `""` for a quote, CRLF or LF; the
+    /// separator found from the first line; a byte order mark dropped.
+    static func rows(_ input: String) -> [[String]] {
+        let text = input.first == "\u{FEFF}" ? input.dropFirst() : Substring(input)
+        let separator = separator(of: text)
         var rows: [[String]] = []
         var row: [String] = []
         var field = ""
@@ -117,7 +205,7 @@ public struct CSVImport: Sendable {
             }
             switch character {
             case "\"" where field.isEmpty: quoted = true
-            case ",": row.append(field); field = ""
+            case separator: row.append(field); field = ""
             case "\n", "\r\n", "\r":
                 row.append(field); rows.append(row); row = []; field = ""
             default: field.append(character)
