@@ -20,8 +20,13 @@ struct Backup: AsyncParsableCommand {
             throw CommandFailure(message: "\(file) exists already; choose a new file name.")
         }
         let store = try await Runtime(options).store
+        // A copy of the store is as personal as the store: for the owner only,
+        // whatever the umask (pg_dump inherits it too).
+        let previous = umask(0o077)
+        defer { umask(previous) }
         do {
             try store.backup(to: file)
+            guard chmod(file, 0o600) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EPERM) }
         } catch {
             try? FileManager.default.removeItem(atPath: file)
             throw CommandFailure(message: "Cannot write the backup to \(file): \(error)")

@@ -1,10 +1,18 @@
 import ArgumentParser
 import Foundation
 import KuvertCore
+import KuvertPostgres
 
 /// The `kuvert` command: the server, the worker and the editors' tools.
 @main
 struct Kuvert: AsyncParsableCommand {
+    /// Kuvert's release; the schemas are named so an operator can tell which
+    /// binary a store needs.
+    static let version = "0.3.0"
+    static var versionText: String {
+        "kuvert \(version)\nschema: SQLite \(AppDatabase.schemaVersion), PostgreSQL \(PostgresStore.schemaVersion)"
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "kuvert",
         abstract: "A self-hosted double opt-in newsletter service.",
@@ -12,6 +20,7 @@ struct Kuvert: AsyncParsableCommand {
             Settings come from flags, then KUVERT_* environment variables, then the file of --config or KUVERT_CONFIG.
             Exit codes: 0 success, 1 failure (reason on stderr), 2 bad usage; 'bounces ingest' uses sysexits for its MTA (see its help).
             """,
+        version: Kuvert.versionText,
         subcommands: [Serve.self, Worker.self, Migrate.self, Doctor.self, DKIM.self, Lists.self, Subscribers.self, CampaignCommand.self, Queue.self, Purge.self, Backup.self, Audit.self, Bounces.self, APITokens.self])
 
     /// Runs a command and maps failures to the documented exit codes: 1 with a
@@ -35,6 +44,9 @@ struct Kuvert: AsyncParsableCommand {
             fail(error.description)
         } catch let error as CommandFailure {
             fail(error.message)
+        } catch let error as StoreUnavailable {
+            // The store's own sentence says which store and why.
+            fail(error.detail)
         } catch let status as ExitStatus {
             fail(status.message, code: status.code)
         } catch {

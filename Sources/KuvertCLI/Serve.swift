@@ -71,7 +71,7 @@ struct Serve: AsyncParsableCommand {
         let http = runtime.settings.http
         logger.info("kuvert serve starting", metadata: [
             "listen": "\(http.listenHost):\(http.listenPort)",
-            "database": .string(runtime.settings.storage.store.description),
+            "database": .string(runtime.settings.storage.store.logText),
             "mailer": .stringConvertible(!noMailer),
         ])
         try await app.runService()

@@ -512,3 +512,8 @@ enum PostgresSchema {
         );
         """
 }
+
+extension PostgresStore {
+    /// The newest schema this binary knows (`kuvert --version`).
+    public static var schemaVersion: String { PostgresSchema.migrations.last?.identifier ?? "none" }
+}

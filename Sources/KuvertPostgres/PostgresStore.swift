@@ -64,6 +64,13 @@ public final class PostgresStore: Sendable, Service {
     public static func open(
         _ location: PostgresLocation, schema: AppDatabase.Schema, logger: Logger, patience: Duration = .seconds(10)
     ) async throws -> PostgresStore {
+        // One connection of its own first: a server that refuses or rejects the
+        // login is said at once, with its cause, not after the pool's patience.
+        do {
+            try await probe(location, logger: logger)
+        } catch {
+            throw oneLine(error, location: location)
+        }
         let store = PostgresStore(location, logger: logger, runsItself: true, patience: patience)
         do {
             try await store.prepare(schema)
@@ -72,6 +79,27 @@ public final class PostgresStore: Sendable, Service {
             await store.close()
             throw error
         }
+    }
+
+    /// Opens one connection to `location` and closes it.
+    static func probe(_ location: PostgresLocation, logger: Logger) async throws {
+        var configuration: PostgresConnection.Configuration
+        if let socket = location.socketPath {
+            configuration = .init(unixSocketPath: socket, username: location.user, password: location.password, database: location.database)
+        } else {
+            let tls: PostgresConnection.Configuration.TLS = switch location.sslMode {
+            case .disable: .disable
+            case .prefer: .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            case .require: .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            }
+            configuration = .init(
+                host: location.host ?? "localhost", port: location.port, username: location.user,
+                password: location.password, database: location.database, tls: tls)
+        }
+        configuration.options.connectTimeout = .seconds(10)
+        let connection = try await PostgresConnection.connect(
+            on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration, id: 0, logger: logger)
+        try? await connection.close()
     }
 
     /// A store whose client runs when the process's `ServiceGroup` runs it
@@ -177,7 +205,8 @@ public final class PostgresStore: Sendable, Service {
         case let error as PostgresTransactionError:
             return oneLine(error.closureError ?? error.beginError ?? error.commitError ?? error, location: location)
         case let error as PSQLError:
-            let reason = error.serverInfo?[.message] ?? "\(error.code)"
+            // A server's own words, else what the connection met (refused, no such host), else the kind.
+            let reason = error.serverInfo?[.message] ?? error.underlying.map { "\($0)" } ?? "\(error.code)"
             let message = "The PostgreSQL store \(location) cannot be used: \(reason)."
             return unavailability(error).map { StoreUnavailable($0, detail: message) } ?? KuvertError.configuration(message)
         case is CancellationError:

@@ -188,6 +188,10 @@ struct SettingsTests {
         }
         #expect(server.host == "db.example.se" && server.port == 5433 && server.database == "news")
         #expect(server.user == "kuvert" && server.password == "s@cret" && server.sslMode == .require && server.socketPath == nil)
+        // In the log: no user@ for the redaction to take for an address, no password.
+        let logged = try StoreLocation("postgres://kuvert:s%40cret@db.example.se:5433/news?sslmode=require").logText
+        #expect(logged == "postgres://db.example.se:5433/news as kuvert")
+        #expect(LogRedaction.addresses(in: logged) == logged)
         #expect(server.description == "postgres://kuvert@db.example.se:5433/news")
         guard case .postgres(let socket) = try StoreLocation("postgresql://kuvert@/kuvert?host=/run/postgresql") else {
             Issue.record("not PostgreSQL")

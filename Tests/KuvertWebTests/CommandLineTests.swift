@@ -184,6 +184,18 @@ struct CommandLineTests {
         let help = try await kuvert.run("--help")
         #expect(help.status == 0)
         #expect(help.stdout.contains("serve"))
+        let version = try await kuvert.run("--version")
+        #expect(version.status == 0)
+        #expect(version.stdout.hasPrefix("kuvert 0.") && version.stdout.contains("schema: SQLite v") && version.stdout.contains(", PostgreSQL pg"),
+                "\(version.stdout)")
+        // A PostgreSQL server that refuses the connection is said at once, with the cause, not as
+        // "no answer" after the patience (10 s; the bound here is below it).
+        let started = Date()
+        let refused = try await kuvert.run("lists", environment: ["KUVERT_DATABASE": "postgres://kuvert@127.0.0.1:\(try freeLoopbackPort())/kuvert"])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.hasPrefix("kuvert: The PostgreSQL store postgres://kuvert@127.0.0.1:") && refused.stderr.contains("Connection refused"),
+                "\(refused.stderr)")
+        #expect(Date().timeIntervalSince(started) < 8)
         let nonsense = try await kuvert.run("frobnicate")
         #expect(nonsense.status == 2)
     }
@@ -318,6 +330,7 @@ struct CommandLineTests {
 
         let backupPath = kuvert.dataDirectory + "/copy.sqlite"
         #expect(try await kuvert.run("backup", backupPath).status == 0)
+        #expect((try FileManager.default.attributesOfItem(atPath: backupPath)[.posixPermissions] as? Int) == 0o600)
         let again = try await kuvert.run("backup", backupPath)
         #expect(again.status == 1)
         #expect(again.stderr.contains("exists already"))

@@ -175,6 +175,7 @@ struct PostgresStoreTests {
 
         let backup = kuvert.dataDirectory + "/kuvert.dump"
         _ = try await run("backup", backup)
+        #expect((try FileManager.default.attributesOfItem(atPath: backup)[.posixPermissions] as? Int) == 0o600)
         let restored = try TestProcess.run(["/usr/bin/pg_restore", "--list", backup])
         #expect(restored.status == 0 && restored.stdout.contains("TABLE DATA public subscriber"), "\(restored.stderr)")
 

@@ -43,8 +43,8 @@ public enum Deliverability {
         ] + dkimRecords(domain: domain, keys: dkim) + [
             Record(
                 purpose: "DMARC", name: "_dmarc.\(domain).", type: "TXT",
-                value: "v=DMARC1; p=quarantine; adkim=r; aspf=r; rua=mailto:dmarc-reports@\(domain)",
-                note: "start with p=none while you read the reports, then quarantine or reject"),
+                value: "v=DMARC1; p=none; adkim=r; aspf=r; rua=mailto:dmarc-reports@\(domain)",
+                note: "p=none while you read the reports; then p=quarantine, later p=reject"),
         ]
     }
 

@@ -23,6 +23,15 @@ public enum StoreLocation: Sendable, Equatable, CustomStringConvertible {
         case .postgres(let location): location.description
         }
     }
+
+    /// For the log: the URL's `user@` would look like an address to the log's
+    /// redaction (`database=<address>`), so the user is named after it instead.
+    public var logText: String {
+        switch self {
+        case .sqlite(let path): path
+        case .postgres(let location): location.description.replacingOccurrences(of: "//\(location.user)@", with: "//") + " as \(location.user)"
+        }
+    }
 }
 
 /// A PostgreSQL database: `postgres://USER:PASSWORD@HOST:PORT/DATABASE`, with

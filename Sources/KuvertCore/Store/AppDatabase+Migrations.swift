@@ -2,6 +2,9 @@ import Foundation
 import GRDB
 
 extension AppDatabase {
+    /// The newest schema this binary knows (`kuvert --version`).
+    public static var schemaVersion: String { migrator.migrations.last ?? "none" }
+
     /// The schema, one migration per shipped change. A shipped migration is never edited.
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
