@@ -29,7 +29,7 @@ PYENV := .build/pyenv
 DEBIAN_PYTHON := /usr/bin/python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps pyenv build test run mail bench bench-deps clean
+.PHONY: deps pyenv build install test run mail bench bench-deps clean
 
 ## deps: install the Debian packages that are missing (nothing when all are there).
 deps:
@@ -59,6 +59,19 @@ pyenv: deps
 ## build: compile the kuvert command (debug).
 build: deps
 	$(SWIFT) build --product kuvert
+
+## install: build the release binary and install it as the Deploy files expect:
+##          /usr/local/bin/kuvert, the templates in /usr/local/share/kuvert/Templates,
+##          kuvert-admin in /usr/local/sbin (PREFIX=/usr/local to change it).
+PREFIX ?= /usr/local
+install: deps
+	$(SWIFT) build -c release --product kuvert
+	$(SUDO) install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/kuvert
+	$(SUDO) install -m 755 .build/release/kuvert $(DESTDIR)$(PREFIX)/bin/kuvert
+	$(SUDO) install -m 755 Deploy/kuvert-admin $(DESTDIR)$(PREFIX)/sbin/kuvert-admin
+	$(SUDO) rm -rf $(DESTDIR)$(PREFIX)/share/kuvert/Templates
+	$(SUDO) cp -r Templates $(DESTDIR)$(PREFIX)/share/kuvert/Templates
+	@echo "Installed kuvert $$($(DESTDIR)$(PREFIX)/bin/kuvert --version | head -1 | cut -d' ' -f2) in $(DESTDIR)$(PREFIX)."
 
 ## test: build and run the whole suite; the output is kept in .build/test.log and,
 ##       when something fails, what failed is listed again at the end. The

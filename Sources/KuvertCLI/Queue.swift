@@ -91,6 +91,8 @@ struct Queue: AsyncParsableCommand {
             guard let delivery = try await runtime.store.outboxDelivery(id: id) else {
                 throw CommandFailure(message: "No message has id \(id).")
             }
+            print(Self.statusLine(delivery.message))
+            print("")
             let composer = try runtime.composer(keys: try runtime.keys(), renderer: try await runtime.renderer(Runtime.mailTemplates))
             switch try composer.compose(delivery, now: Date()) {
             case .send(let message):
@@ -137,6 +139,25 @@ struct Queue: AsyncParsableCommand {
                     ?? "No message has id \(id).")
             }
             print(ids.isEmpty ? "No failed messages." : "Queued again: \(ids.count) message\(ids.count == 1 ? "" : "s").")
+        }
+    }
+}
+
+extension Queue.Show {
+    /// Where a message stands: sent when and with what reply, or what it waits for.
+    static func statusLine(_ message: OutboxMessage) -> String {
+        let head = "Message \(message.id ?? 0), \(message.kind.rawValue): "
+        let attempts = "\(message.attempts) attempt\(message.attempts == 1 ? "" : "s")"
+        let reply = message.lastReply.map { "; reply: \($0)" } ?? ""
+        switch message.status {
+        case .sent:
+            return head + "sent \(message.sentAt.map { $0.cliText + "Z" } ?? "") after \(attempts)\(reply)"
+        case .failed:
+            return head + "failed after \(attempts)\(reply)"
+        case .skipped:
+            return head + "skipped\(reply)"
+        case .queued, .leased:
+            return head + "\(message.status.rawValue), due \(message.dueAt.cliText)Z, \(attempts) so far\(reply)"
         }
     }
 }

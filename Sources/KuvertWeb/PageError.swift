@@ -11,7 +11,7 @@ struct PageError: HTTPResponseError {
         /// The form error page, offering the form again with what was typed.
         case form(email: String?, name: String?, listSlug: String?, embedded: Bool)
         /// A link that is invalid, expired or no longer valid.
-        case link(ConfirmationService.LinkError)
+        case link(ConfirmationService.LinkError, privacy: Bool)
     }
 
     let error: WebError
@@ -35,10 +35,10 @@ struct PageError: HTTPResponseError {
     }
 
     /// A link that does not work (always a page: links are opened in browsers).
-    init(link: ConfirmationService.LinkError, language: Language, pages: Pages) {
+    init(link: ConfirmationService.LinkError, privacy: Bool = false, language: Language, pages: Pages) {
         let status: HTTPResponse.Status = link == .invalidLink ? .badRequest : .gone
         self.error = WebError(status: status, code: link == .invalidLink ? "invalid_link" : "expired_link", message: "\(link)")
-        self.page = .link(link)
+        self.page = .link(link, privacy: privacy)
         self.json = false
         self.language = language
         self.pages = pages
@@ -52,8 +52,8 @@ struct PageError: HTTPResponseError {
         case .form(let email, let name, let listSlug, let embedded):
             response = try pages.formError(
                 error, email: email, name: name, listSlug: listSlug, language: language, embedded: embedded)
-        case .link(let link):
-            response = try pages.linkError(link, language: language)
+        case .link(let link, let privacy):
+            response = try pages.linkError(link, privacy: privacy, language: language)
         }
         if let retryAfter { response.headers[.retryAfter] = String(retryAfter) }
         return response
@@ -63,11 +63,11 @@ struct PageError: HTTPResponseError {
 extension Pages {
     /// What `work` returns; a link that does not work (`ConfirmationService.LinkError`)
     /// becomes a `PageError` that shows its page.
-    func linkWorks<T>(_ request: Request, _ work: () async throws -> T) async throws -> T {
+    func linkWorks<T>(_ request: Request, privacy: Bool = false, _ work: () async throws -> T) async throws -> T {
         do {
             return try await work()
         } catch let error as ConfirmationService.LinkError {
-            throw PageError(link: error, language: request.pageLanguage, pages: self)
+            throw PageError(link: error, privacy: privacy, language: request.pageLanguage, pages: self)
         }
     }
 }

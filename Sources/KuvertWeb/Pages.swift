@@ -51,9 +51,9 @@ struct Pages: Sendable {
         try page("privacy", PrivacyView(erased: true), language: language)
     }
 
-    func linkError(_ error: ConfirmationService.LinkError, language: Language) throws -> Response {
+    func linkError(_ error: ConfirmationService.LinkError, privacy: Bool = false, language: Language) throws -> Response {
         let view = LinkErrorView(
-            invalid: error == .invalidLink, expired: error == .expired, noLongerValid: error == .noLongerValid)
+            invalid: error == .invalidLink, expired: error == .expired, noLongerValid: error == .noLongerValid, privacy: privacy)
         return try page("link-error", view, language: language, status: error == .invalidLink ? .badRequest : .gone)
     }
 
@@ -165,6 +165,8 @@ struct LinkErrorView {
     var invalid: Bool
     var expired: Bool
     var noLongerValid: Bool
+    /// A privacy link: offer a new one, not a subscription.
+    var privacy: Bool
 }
 
 struct FormErrorView {

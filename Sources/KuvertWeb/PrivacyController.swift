@@ -63,13 +63,13 @@ struct PrivacyController: Sendable {
 
     @Sendable func overview(_ request: Request, context: KuvertRequestContext) async throws -> Response {
         let token = context.token
-        let (_, export) = try await pages.linkWorks(request) { try await privacy.held(token, now: Date()) }
+        let (_, export) = try await pages.linkWorks(request, privacy: true) { try await privacy.held(token, now: Date()) }
         return try pages.privacy(export, token: token, language: Self.language(of: export, request))
     }
 
     @Sendable func export(_ request: Request, context: KuvertRequestContext) async throws -> Response {
         let token = context.token
-        let export = try await pages.linkWorks(request) { try await privacy.export(token, actor: "web", now: Date()) }
+        let export = try await pages.linkWorks(request, privacy: true) { try await privacy.export(token, actor: "web", now: Date()) }
         return Response(
             status: .ok,
             headers: [
@@ -82,7 +82,7 @@ struct PrivacyController: Sendable {
     @Sendable func erase(_ request: Request, context: KuvertRequestContext) async throws -> Response {
         let token = context.token
         _ = try? await request.body.collect(upTo: maximumBodyBytes)
-        let language = try await pages.linkWorks(request) { try await privacy.erase(token, actor: "web", now: Date()) }
+        let language = try await pages.linkWorks(request, privacy: true) { try await privacy.erase(token, actor: "web", now: Date()) }
         context.logger.info("erased on request")
         return try pages.privacyErased(language: language ?? request.pageLanguage)
     }

@@ -444,6 +444,7 @@ struct CommandLineTests {
         #expect(queue.stdout.contains("due 1,") && queue.stdout.contains("åsa@example.se"))
         let shown = try await kuvert.run("queue", "show", "1", environment: ["KUVERT_BASE_URL": "https://news.example.se"])
         #expect(shown.status == 0, "\(shown.stderr)")
+        #expect(shown.stdout.hasPrefix("Message 1, confirmation: queued, due "), "\(shown.stdout)")
         #expect(shown.stdout.contains("To: åsa@example.se"))
         #expect(shown.stdout.contains("Subject: Confirm your subscription to News"))
         let link = try #require(shown.stdout.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("https://news.example.se/confirm/") })

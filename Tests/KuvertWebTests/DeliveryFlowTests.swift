@@ -119,6 +119,10 @@ struct DeliveryFlowTests {
         try await server.waitFor { server.messages().count == addresses.count }
         kill(worker.processIdentifier, SIGTERM)
         worker.waitUntilExit()
+        // Each sent message says so, with the relay's reply.
+        let shown = try await kuvert.run("queue", "show", "1")
+        #expect(shown.stdout.hasPrefix("Message 1, confirmation: sent "), "\(shown.stdout)")
+        #expect(shown.stdout.contains(" after 1 attempt; reply: 250"), "\(shown.stdout)")
         let bounces = KeyRing(keys: [SymmetricKey(data: Data(secret.utf8))]).bounceAddresses(domain: "bounces.example.se")
         var named: [Int64: String] = [:]
         for mail in server.messages() {

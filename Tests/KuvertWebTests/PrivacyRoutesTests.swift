@@ -58,8 +58,14 @@ struct PrivacyRoutesTests {
             let erased = try await client.execute(uri: path + "/erase", method: .post)
             #expect(erased.status == .ok)
             #expect(erased.text.contains("raderade"))
+            // The title says what happened, not what was asked.
+            #expect(erased.text.contains("<title>Dina uppgifter är raderade</title>"))
             let after = try await client.execute(uri: path, method: .get)
             #expect(after.status == .gone)
+            // A privacy link after erasure: what became of it, and a new privacy link; no subscribe form.
+            #expect(after.text.contains("Be om en ny länk till dina uppgifter") || after.text.contains("Ask for a new link to your data"),
+                    "\(after.text)")
+            #expect(!after.text.contains("action=\"/subscribe"))
         }
         #expect(try await app.count("SELECT count(*) FROM subscriber WHERE erasedAt IS NOT NULL AND address = ''") == 1)
         let actions = try await app.store.writer.read { db in try String.fetchAll(db, sql: "SELECT action FROM auditEvent") }

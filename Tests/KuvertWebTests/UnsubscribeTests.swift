@@ -38,6 +38,7 @@ struct UnsubscribeTests {
             #expect(response.status == .ok)
             #expect(response.headers[.location] == nil)
             #expect(response.text.contains("Du prenumererar inte längre"))
+            #expect(response.text.contains("<title>Du prenumererar inte längre på"), "the title says what happened")
             let again = try await client.execute(uri: path, method: .post, headers: [.contentType: contentType], body: ByteBuffer(string: body))
             #expect(again.status == .ok)
         }
