@@ -27,6 +27,8 @@ public struct WebDependencies: Sendable {
     public var metrics: KuvertMetrics { Self.metrics(registry) }
     /// What this process has seen of the store's failures (`/healthz`, the log).
     public var availability: StoreAvailability
+    /// Times on pages, in `KUVERT_TIME_ZONE`.
+    public var time: HumanTime
 
     /// The web layer's part of `settings`: no SMTP credentials, no mailer settings.
     /// - Throws: `KuvertError.configuration` when the templates directory has no API document.
@@ -46,6 +48,7 @@ public struct WebDependencies: Sendable {
         self.mailQueued = mailQueued
         self.registry = registry
         self.availability = availability
+        self.time = settings.mail.humanTime
     }
 
     /// Kuvert's metrics kept in `registry`, for the web layer and a mailer in the same process.
@@ -69,7 +72,7 @@ public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequest
     router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
     router.add(middleware: SecurityHeadersMiddleware(frameAncestors: security.frameAncestors))
     router.add(middleware: ClientAddressMiddleware(proxies: TrustedProxies(security.trustedProxies)))
-    let pages = Pages(renderer: dependencies.renderer)
+    let pages = Pages(renderer: dependencies.renderer, time: dependencies.time)
     router.add(middleware: ErrorResponseMiddleware(store: dependencies.store, availability: dependencies.availability, pages: pages))
     let limits = RequestLimits(
         perClient: RateLimiter(security.clientRateLimit), perAddress: RateLimiter(security.addressRateLimit),

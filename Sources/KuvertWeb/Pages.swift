@@ -10,6 +10,8 @@ struct Pages: Sendable {
     } + ["web.style"]
 
     let renderer: TemplateRenderer
+    /// Times on pages, in the organisation's zone.
+    var time: HumanTime = .stockholm
 
     func thanks(list: MailingList, language: Language, embedded: Bool = false) throws -> Response {
         try page("thanks", ThanksView(listName: list.name, embedded: embedded), language: language)
@@ -44,7 +46,7 @@ struct Pages: Sendable {
     }
 
     func privacy(_ export: SubscriberExport, token: String, language: Language) throws -> Response {
-        try page("privacy", PrivacyView(export, token: token), language: language)
+        try page("privacy", PrivacyView(export, token: token, language: language, time: time), language: language)
     }
 
     func privacyErased(language: Language) throws -> Response {
@@ -140,17 +142,20 @@ struct PrivacyView {
 
     init(erased: Bool) { self.erased = erased }
 
-    init(_ export: SubscriberExport, token: String) {
-        let time: (Date) -> String = { $0.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false)) }
+    init(_ export: SubscriberExport, token: String, language: Language, time human: HumanTime) {
+        let time: (Date) -> String = { human.text($0, language: language) }
         address = export.address
         exportURL = "/privacy/\(token)/export"
         eraseURL = "/privacy/\(token)/erase"
         subscriptions = export.subscriptions.map { subscription in
             Subscription(
-                listName: subscription.listName, status: subscription.status, name: subscription.name ?? "-",
+                listName: subscription.listName, status: Wording.status(subscription.status, language), name: subscription.name ?? "-",
                 requestedAt: time(subscription.requestedAt), confirmedAt: subscription.confirmedAt.map(time),
                 endedAt: subscription.endedAt.map(time), messages: subscription.messages.count,
-                consent: subscription.consent.map { .init(at: time($0.at), kind: $0.kind, source: $0.source, termsVersion: $0.termsVersion, ip: $0.ip) })
+                consent: subscription.consent.map {
+                    .init(at: time($0.at), kind: Wording.consent($0.kind, language), source: Wording.source($0.source, language),
+                          termsVersion: $0.termsVersion, ip: $0.ip)
+                })
         }
     }
 }

@@ -75,13 +75,25 @@ struct NewsletterCacheTests {
         }
     }
 
-    @Test("a confirmation's expiry reads as Foundation's ISO 8601 to the second, in UTC")
-    func expiryText() {
-        for _ in 0..<2_000 {
-            let date = Date(timeIntervalSince1970: Double.random(in: 0...4_000_000_000))
-            let reference = date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false)) + " UTC"
-            #expect(ConfirmationMail.expiryText(date) == reference)
+    @Test("times for people read as ICU writes them in Swedish and English, in the configured zone, across summer time")
+    func humanTime() throws {
+        for zoneName in ["Europe/Stockholm", "America/New_York", "UTC"] {
+            let zone = try #require(TimeZone(identifier: zoneName))
+            let time = HumanTime(timeZone: zone)
+            for (language, locale, format) in [(Language.sv, "sv_SE", "d MMMM y 'kl.' HH:mm"), (.en, "en_GB", "d MMMM y, HH:mm")] {
+                let formatter = DateFormatter()
+                formatter.locale = Locale(identifier: locale)
+                formatter.timeZone = zone
+                formatter.dateFormat = format
+                // Random times, and the minutes around Stockholm's changes to and from summer time in 2026.
+                let changes = [1_774_746_000.0, 1_792_890_000.0].flatMap { change in stride(from: change - 3_600, through: change + 3_600, by: 599) }
+                for seconds in (0..<1_000).map({ _ in Double.random(in: 0...4_000_000_000) }) + changes {
+                    let date = Date(timeIntervalSince1970: seconds)
+                    #expect(time.text(date, language: language) == formatter.string(from: date), "\(date) \(zoneName) \(language)")
+                }
+            }
         }
+        #expect(HumanTime.stockholm.text(Date(timeIntervalSince1970: 1_797_175_605), language: .sv) == "13 december 2026 kl. 16:26")
     }
 
     /// RFC 2045's quoted-printable decoded, CRLF read as LF: written here, not

@@ -55,7 +55,7 @@ public struct MessageComposer: Sendable {
         sender = try mail.sender()
         self.renderer = renderer
         self.newsletters = NewsletterMail.Cache(renderer: renderer)
-        self.confirmations = ConfirmationMail.Cache(renderer: renderer)
+        self.confirmations = ConfirmationMail.Cache(renderer: renderer, time: mail.humanTime)
         self.signer = signer
         self.baseURL = mail.baseURL
         self.confirmTTL = confirmTTL

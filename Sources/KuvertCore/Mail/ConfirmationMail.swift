@@ -23,12 +23,12 @@ public enum ConfirmationMail {
     ///   - baseURL: the public address links start with.
     public static func render(
         _ subscription: Subscription, list: MailingList, to address: String, token: String, baseURL: String,
-        confirmTTL: TimeInterval, renderer: TemplateRenderer
+        confirmTTL: TimeInterval, renderer: TemplateRenderer, time: HumanTime = .stockholm
     ) throws -> RenderedMail {
         let (subject, text, html) = try render(
             list: list, language: subscription.language, renderer: renderer,
             confirmURL: baseURL + "/confirm/" + token,
-            expiresAt: expiryText(subscription.requestedAt.addingTimeInterval(confirmTTL)))
+            expiresAt: time.text(subscription.requestedAt.addingTimeInterval(confirmTTL), language: subscription.language))
         return RenderedMail(to: address, subject: subject, text: text, html: html)
     }
 
@@ -42,16 +42,6 @@ public enum ConfirmationMail {
             try renderer.render(view, template: name + ".subject").trimmingCharacters(in: .whitespacesAndNewlines),
             try renderer.render(view, template: name + ".text"),
             try renderer.render(view, template: name + ".html"))
-    }
-
-    /// `2026-11-22T21:04:57 UTC`: when the link stops working, to the second.
-    static func expiryText(_ date: Date) -> String {
-        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T"
-            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) UTC"
     }
 
     /// Confirmation mails rendered once per list (and its name) and language,
@@ -69,11 +59,13 @@ public enum ConfirmationMail {
         }
 
         private let renderer: TemplateRenderer
+        private let time: HumanTime
         private let entries = Mutex<[Key: Entry]>([:])
         private let slots = SlotMarkers(count: 2)
 
-        public init(renderer: TemplateRenderer) {
+        public init(renderer: TemplateRenderer, time: HumanTime = .stockholm) {
             self.renderer = renderer
+            self.time = time
         }
 
         /// As `render`, with the bodies in quoted-printable (CRLF line breaks).
@@ -97,7 +89,8 @@ public enum ConfirmationMail {
                 }
             }
             let values = [
-                baseURL + "/confirm/" + token, ConfirmationMail.expiryText(subscription.requestedAt.addingTimeInterval(confirmTTL)),
+                baseURL + "/confirm/" + token,
+                time.text(subscription.requestedAt.addingTimeInterval(confirmTTL), language: subscription.language),
             ]
             var subject = entry.subject
             if entry.subjectHasSlots {

@@ -22,18 +22,28 @@ public struct MailSettings: Sendable {
     /// `KUVERT_BOUNCE_MAILBOX`: a mailbox the bounce domain's mail goes to,
     /// read over IMAP instead of (or besides) LMTP; nil for none. Needs `bounceDomain`.
     public var bounceMailbox: BounceMailboxSettings?
+    /// `KUVERT_TIME_ZONE`: the zone times in mail and pages are written in.
+    public var humanTime: HumanTime
 
     public init() {
         dkim = true
         baseURL = "http://127.0.0.1:8080"
         from = "Kuvert <newsletter@localhost>"
         unsubscribeMailto = nil
+        humanTime = .stockholm
     }
 
     public init(_ source: SettingSource) throws {
         self.init()
         if let text = source.string("KUVERT_BASE_URL") { baseURL = try Self.baseURL(text) }
         if let text = source.string("KUVERT_FROM") { from = text }
+        if let text = source.string("KUVERT_TIME_ZONE") {
+            guard let zone = TimeZone(identifier: text) else {
+                throw KuvertError.configuration(
+                    "KUVERT_TIME_ZONE must be a time zone such as Europe/Stockholm or UTC, not '\(SettingSource.shown(text))'.")
+            }
+            humanTime = HumanTime(timeZone: zone)
+        }
         dkim = try source.choice("KUVERT_DKIM", default: true, [("on", true), ("off", false)])
         if let text = source.string("KUVERT_BOUNCE_DOMAIN") {
             let domain = text.lowercased()

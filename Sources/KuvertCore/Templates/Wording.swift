@@ -1,0 +1,47 @@
+import Foundation
+
+/// What the store's codes mean to the person they are about, in their
+/// language: a privacy page says "aktiv" and "via bekräftelsesidan", not
+/// `active` and `via confirm-page`. A code without a wording shows as itself.
+public enum Wording {
+    public static func status(_ code: String, _ language: Language) -> String {
+        let words: [String: (sv: String, en: String)] = [
+            "pending": ("väntar på bekräftelse", "waiting for confirmation"),
+            "active": ("aktiv", "active"),
+            "unsubscribed": ("avslutad", "unsubscribed"),
+            "bounced": ("stoppad: adressen tar inte emot e-post", "stopped: the address takes no mail"),
+        ]
+        return pick(words[code], code, language)
+    }
+
+    public static func consent(_ code: String, _ language: Language) -> String {
+        let words: [String: (sv: String, en: String)] = [
+            "requested": ("begärd", "requested"),
+            "confirmed": ("bekräftad", "confirmed"),
+            "withdrawn": ("avslutad", "withdrawn"),
+        ]
+        return pick(words[code], code, language)
+    }
+
+    /// Where a consent entry came from. Import sources name their API token
+    /// (`import api:crm`): those read as an import.
+    public static func source(_ code: String, _ language: Language) -> String {
+        let words: [String: (sv: String, en: String)] = [
+            "form": ("formuläret", "the form"),
+            "api": ("webbplatsens system (API)", "the website's system (API)"),
+            "confirm-page": ("bekräftelsesidan", "the confirmation page"),
+            "unsubscribe-page": ("avregistreringssidan", "the unsubscribe page"),
+            "one-click": ("ett klick i e-postprogrammet", "one click in the mail program"),
+            "import": ("en import", "an import"),
+            "editor": ("redaktionen, på din begäran", "the editors, at your request"),
+            "complaint": ("en anmälan om skräppost", "a spam report"),
+            "bounce": ("studsad e-post", "bounced mail"),
+        ]
+        return pick(words[code] ?? (code.hasPrefix("import ") ? words["import"] : nil), code, language)
+    }
+
+    private static func pick(_ words: (sv: String, en: String)?, _ code: String, _ language: Language) -> String {
+        guard let words else { return code }
+        return language == .sv ? words.sv : words.en
+    }
+}
