@@ -63,7 +63,7 @@ struct Pages: Sendable {
         _ error: WebError, email: String?, name: String? = nil, listSlug: String?, language: Language, embedded: Bool = false
     ) throws -> Response {
         let view = FormErrorView(
-            message: error.message, showForm: error.status == .unprocessableContent, email: email ?? "", name: name ?? "",
+            message: error.message(in: language), showForm: error.status == .unprocessableContent, email: email ?? "", name: name ?? "",
             listSlug: listSlug.flatMap { MailingList.isValidSlug($0) ? $0 : nil }, embedded: embedded)
         return try page("form-error", view, language: language, status: error.status)
     }

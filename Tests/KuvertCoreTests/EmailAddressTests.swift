@@ -148,4 +148,12 @@ struct EmailAddressTests {
         #expect(Punycode.encode("ドメイン名例") == "eckwd4c7cu47r2wf")
         #expect(Punycode.encode("ü") == "tda")
     }
+
+    @Test("every refusal has its Swedish words, not the English ones")
+    func swedishRefusals() {
+        for problem in EmailAddress.Invalid.allCases {
+            #expect(!problem.swedish.isEmpty && problem.swedish != problem.description, "\(problem)")
+        }
+        #expect(Set(EmailAddress.Invalid.allCases.map(\.swedish)).count == EmailAddress.Invalid.allCases.count)
+    }
 }

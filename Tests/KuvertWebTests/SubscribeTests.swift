@@ -171,6 +171,17 @@ struct SubscribeTests {
             #expect(!response.text.contains("<script>"))
             #expect(response.text.contains("&lt;script&gt;"))
             #expect(response.headers[.contentSecurityPolicy]?.contains("default-src 'none'") == true)
+            // A Swedish page says what is wrong in Swedish, every word of it.
+            let dots = try await client.postForm("/subscribe", "email=anna..svensson%40example.se&locale=sv")
+            #expect(dots.text.contains("<html lang=\"sv\">"))
+            #expect(dots.text.contains("Delen före @ kan inte börja eller sluta med en punkt"), "\(dots.text)")
+            let longName = try await client.postForm("/subscribe", "email=anna%40example.se&locale=sv&name=" + String(repeating: "x", count: 300))
+            #expect(longName.text.contains("Namnet får vara högst"))
+            let unknownList = try await client.postForm("/subscribe", "email=anna%40example.se&locale=sv&list=ingen")
+            #expect(unknownList.text.contains("Det finns ingen lista som heter &#39;ingen&#39;."))
+            // English pages stay English.
+            let english = try await client.postForm("/subscribe", "email=anna..svensson%40example.se&locale=en")
+            #expect(english.text.contains("The part before the @ cannot start or end with a dot"))
         }
     }
 

@@ -246,6 +246,33 @@ extension EmailAddress {
             case .numericTopLevelDomain: "The domain must end in a name, not a number."
             }
         }
+
+        /// The same, in Swedish, for a Swedish form's error page.
+        public var swedish: String {
+            switch self {
+            case .empty: "Skriv en e-postadress."
+            case .tooLong: "Adressen är längre än 254 tecken."
+            case .lineBreak: "Adressen innehåller en radbrytning."
+            case .controlCharacter: "Adressen innehåller ett osynligt styrtecken."
+            case .displayName: "Skriv bara adressen, utan namn eller vinkelparenteser."
+            case .missingAt: "Adressen behöver ett @ mellan namnet och domänen."
+            case .emptyLocalPart: "Delen före @ saknas."
+            case .localPartTooLong: "Delen före @ är längre än 64 tecken."
+            case .misplacedDot: "Delen före @ kan inte börja eller sluta med en punkt eller ha två punkter i rad."
+            case .invalidLocalCharacter: "Delen före @ innehåller ett tecken som inte är tillåtet där."
+            case .unbalancedQuote: "Den citerade delen före @ är inte avslutad."
+            case .quotedLocalPart: "Skriv adressen utan citattecken: en del före @ som behöver dem (mellanslag, ett andra @) kan inte användas."
+            case .emptyDomain: "Domänen efter @ saknas."
+            case .addressLiteral: "Skriv ett domännamn efter @, inte en IP-adress."
+            case .domainWithoutDot: "Domänen efter @ behöver en punkt, som i exempel.se."
+            case .emptyDomainLabel: "Domänen kan inte börja eller sluta med en punkt eller ha två punkter i rad."
+            case .hyphenAtLabelEdge: "En del av domänen kan inte börja eller sluta med ett bindestreck."
+            case .invalidDomainCharacter: "Domänen innehåller ett tecken som inte är tillåtet där."
+            case .domainLabelTooLong: "En del av domänen är längre än 63 tecken."
+            case .domainTooLong: "Domänen är längre än 255 tecken."
+            case .numericTopLevelDomain: "Domänen måste sluta med ett namn, inte en siffra."
+            }
+        }
     }
 }
 
