@@ -71,14 +71,20 @@ struct CampaignCommand: AsyncParsableCommand {
 
         @Argument(help: "The campaign id.") var id: Int64
         @Flag(help: "Print the HTML part instead of the text.") var html = false
+        @Option(help: "The language of the template: sv or en (default: the list's).") var locale: String?
+        @Option(help: "A subscriber's name, to see the greeting (default: none, as for a subscriber who gave none).") var name: String?
         @OptionGroup var options: ConfigurationOptions
+
+        func validate() throws {
+            if let locale { guard Language(rawValue: locale) != nil else { throw ValidationError("--locale must be sv or en.") } }
+        }
 
         func run() async throws {
             let runtime = try await Runtime(options)
             guard let (campaign, list) = try await runtime.store.campaign(id: id) else { throw KuvertError.unknownCampaign(id) }
             let renderer = try await runtime.renderer(NewsletterMail.templateNames)
             let mail = try NewsletterMail.render(
-                campaign, list: list, language: list.language, name: nil,
+                campaign, list: list, language: locale.flatMap(Language.init(rawValue:)) ?? list.language, name: name,
                 unsubscribeURL: runtime.settings.mail.baseURL + "/unsubscribe/…", isTest: false, renderer: renderer)
             print("Subject: \(mail.subject)\n")
             print(html ? mail.html : mail.text)

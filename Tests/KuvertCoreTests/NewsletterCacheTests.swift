@@ -7,7 +7,7 @@ import Testing
 struct NewsletterCacheTests {
     @Test(
         "the encoded template, filled, decodes to exactly what rendering per recipient gives",
-        arguments: [nil, "", "Anna", "Åsa <b>&</b> \"Ö\" 'x'", "{{name}}", "\u{F8F0}0\u{F8F1}"])
+        arguments: [nil, "", "Anna", "Björn Ängström", "Åsa <b>&</b> \"Ö\" 'x'", "{{name}}", "\u{F8F0}0\u{F8F1}"])
     func sameAsRendering(name: String?) async throws {
         let renderer = try await TemplateRenderer(directory: TestPaths.templates, required: NewsletterMail.templateNames)
         let cache = NewsletterMail.Cache(renderer: renderer)

@@ -217,6 +217,13 @@ struct CommandLineTests {
         #expect(edited.status == 0 && edited.stdout == "Campaign \(id) changed.\n", "\(edited)")
         let preview = try await kuvert.run("campaign", "preview", id)
         #expect(preview.stdout.contains("Subject: Nummer 1 (rättad)") && preview.stdout.contains("Andra utkastet."))
+        #expect(!preview.stdout.contains("Hello"), "no name, no greeting: \(preview.stdout)")
+        // In another language, greeting a subscriber by the first of their names.
+        let swedish = try await kuvert.run("campaign", "preview", id, "--locale", "sv", "--name", "Björn Ängström")
+        #expect(swedish.stdout.contains("Hej Björn,\n") && swedish.stdout.contains("Du får News eftersom"), "\(swedish.stdout)")
+        let english = try await kuvert.run("campaign", "preview", id, "--locale", "en", "--name", "Björn Ängström")
+        #expect(english.stdout.contains("Hello Björn,\n"), "\(english.stdout)")
+        #expect(try await kuvert.run("campaign", "preview", id, "--locale", "de").status == 2)
         #expect(try await kuvert.run("campaign", "edit", id).status == 2)
         #expect(try await kuvert.run("campaign", "edit", id, "--subject", "a\u{85}b").status == 2)
         #expect(try await kuvert.run("campaign", "edit", id, "--body", "/nonexistent/b.md").stderr

@@ -34,8 +34,8 @@ public enum NewsletterMail {
     ///   - unsubscribeURL: the recipient's one-click link.
     ///   - isTest: marks the copy as a test in subject and body.
     public static func render(
-        _ campaign: Campaign, list: MailingList, language: Language, name: String?, unsubscribeURL: String,
-        isTest: Bool, renderer: TemplateRenderer
+        _ campaign: Campaign, list: MailingList, language: Language, name: String?, firstName: String? = nil,
+        unsubscribeURL: String, isTest: Bool, renderer: TemplateRenderer
     ) throws -> (subject: String, text: String, html: String) {
         // A dictionary, not a struct: Mustache reads a struct's fields through
         // reflection, which was most of the cost of a newsletter.
@@ -43,10 +43,21 @@ public enum NewsletterMail {
             "listName": list.name, "subject": campaign.subject, "bodyHTML": campaign.bodyHTML,
             "bodyText": campaign.bodyText, "unsubscribeURL": unsubscribeURL, "isTest": isTest,
         ]
-        if let name, !name.isEmpty { view["name"] = name }
+        // The template chooses how to greet: by `firstName`, by the whole
+        // `name`, or not at all. Neither is set for a person without a name.
+        if let name, !name.isEmpty {
+            view["name"] = name
+            view["firstName"] = firstName ?? Self.firstName(of: name)
+        }
         let text = try renderer.render(view, template: "mail.\(language.rawValue).newsletter.text")
         let html = try renderer.render(view, template: "mail.\(language.rawValue).newsletter.html")
         return ((isTest ? "[TEST] " : "") + campaign.subject, text, html)
+    }
+
+    /// The first of a name's words ("Björn" of "Björn Ängström", "Anna-Karin" of
+    /// "Anna-Karin Ek"), for a greeting.
+    public static func firstName(of name: String) -> String {
+        name.split(whereSeparator: \.isWhitespace).first.map(String.init) ?? name
     }
 
     /// Newsletter templates rendered and encoded once per campaign, language and
@@ -65,9 +76,10 @@ public enum NewsletterMail {
 
         private let renderer: TemplateRenderer
         private let entries = Mutex<[Key: (text: SlottedBody, html: SlottedBody)]>([:])
-        private let slots = SlotMarkers(count: 2)
+        private let slots = SlotMarkers(count: 3)
         private var nameSlot: String { slots.markers[0] }
         private var linkSlot: String { slots.markers[1] }
+        private var firstNameSlot: String { slots.markers[2] }
 
         public init(renderer: TemplateRenderer) {
             self.renderer = renderer
@@ -88,14 +100,14 @@ public enum NewsletterMail {
             } else {
                 let mail = try NewsletterMail.render(
                     campaign, list: list, language: language, name: name == nil ? nil : nameSlot,
-                    unsubscribeURL: linkSlot, isTest: isTest, renderer: renderer)
+                    firstName: name == nil ? nil : firstNameSlot, unsubscribeURL: linkSlot, isTest: isTest, renderer: renderer)
                 prepared = (SlottedBody(mail.text, slots: slots.markers), SlottedBody(mail.html, slots: slots.markers))
                 entries.withLock { entries in
                     if entries.count >= 64 { entries.removeAll() }
                     entries[key] = prepared
                 }
             }
-            let values = [name ?? "", unsubscribeURL]
+            let values = [name ?? "", unsubscribeURL, name.map(NewsletterMail.firstName(of:)) ?? ""]
             return (
                 (isTest ? "[TEST] " : "") + campaign.subject,
                 prepared.text.filled(values),
