@@ -41,8 +41,11 @@ struct Lists: AsyncParsableCommand {
         @Option(help: "The list's name as people see it.")
         var name: String
 
-        @Option(help: "Markdown file with the terms and privacy notice people accept.")
+        @Option(help: "Markdown file with the terms and privacy notice people accept, in the list's language (--locale).")
         var terms: String
+
+        @Option(help: ArgumentHelp("The terms in another language: LOCALE=FILE, such as sv=villkor.md; repeat for more.", valueName: "LOCALE=FILE"))
+        var translation: [String] = []
 
         @Option(help: "Sender for this list's mail, such as 'News <news@example.se>' (default KUVERT_FROM).")
         var from: String?
@@ -57,7 +60,8 @@ struct Lists: AsyncParsableCommand {
 
         func validate() throws {
             guard MailingList.isValidSlug(slug) else { throw ValidationError(KuvertError.invalidSlug(slug).description) }
-            guard Language(rawValue: locale) != nil else { throw ValidationError("--locale must be sv or en.") }
+            guard let own = Language(rawValue: locale) else { throw ValidationError("--locale must be sv or en.") }
+            _ = try TermsTranslations.parse(translation, own: own)
             let trimmed = name.trimmingCharacters(in: .whitespaces)
             guard MailingList.isValidName(trimmed) else {
                 throw ValidationError("--name must be 1 to 200 characters on one line, without control characters.")
@@ -74,10 +78,12 @@ struct Lists: AsyncParsableCommand {
 
         func run() async throws {
             let text = try TextFile.read(terms, as: "terms file")
+            let language = Language(rawValue: locale) ?? .en
+            let translations = try TermsTranslations.read(try TermsTranslations.parse(translation, own: language))
             let list = MailingList(
                 slug: slug, name: name.trimmingCharacters(in: .whitespaces), fromAddress: from, thanksURL: thanksURL,
-                language: Language(rawValue: locale) ?? .en, createdAt: Date())
-            _ = try await Runtime(options).store.createList(list, terms: text, actor: "cli")
+                language: language, createdAt: Date())
+            _ = try await Runtime(options).store.createList(list, terms: text, translations: translations, actor: "cli")
             print("Created list \(slug) with terms v1.")
         }
     }
@@ -127,15 +133,48 @@ struct Lists: AsyncParsableCommand {
         @Argument(help: "The list's slug.")
         var slug: String
 
-        @Option(help: "Markdown file with the new terms.")
+        @Option(help: "Markdown file with the new terms, in the list's language.")
         var file: String
+
+        @Option(help: ArgumentHelp("The new terms in another language: LOCALE=FILE; repeat for more.", valueName: "LOCALE=FILE"))
+        var translation: [String] = []
 
         @OptionGroup var options: ConfigurationOptions
 
         func run() async throws {
             let body = try TextFile.read(file, as: "terms file")
-            let version = try await Runtime(options).store.publishTerms(listSlug: slug, body: body, actor: "cli", now: Date())
+            let store = try await Runtime(options).store
+            let own = try await store.mailingList(slug: slug).language
+            let translations = try TermsTranslations.read(try TermsTranslations.parse(translation, own: own))
+            let version = try await store.publishTerms(listSlug: slug, body: body, translations: translations, actor: "cli", now: Date())
             print("Published terms v\(version.version) for \(slug) (sha256 \(version.sha256)).")
         }
+    }
+}
+
+/// `--translation LOCALE=FILE` options: one text per language besides the list's own.
+enum TermsTranslations {
+    /// The files by language.
+    /// - Throws: `ValidationError` for a malformed option, an unknown or repeated
+    ///   language, or the list's own (whose text is the terms file itself).
+    static func parse(_ options: [String], own: Language) throws -> [Language: String] {
+        var files: [Language: String] = [:]
+        for option in options {
+            let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[1].isEmpty, let language = Language(rawValue: parts[0]) else {
+                throw ValidationError("--translation takes LOCALE=FILE with LOCALE sv or en, not '\(option)'.")
+            }
+            guard language != own else {
+                throw ValidationError("--translation \(language.rawValue): that is the list's own language, whose text is the terms file.")
+            }
+            guard files.updateValue(parts[1], forKey: language) == nil else {
+                throw ValidationError("--translation names \(language.rawValue) twice.")
+            }
+        }
+        return files
+    }
+
+    static func read(_ files: [Language: String]) throws -> [Language: String] {
+        try files.mapValues { try TextFile.read($0, as: "terms file") }
     }
 }

@@ -15,7 +15,24 @@ enum PostgresSchema {
         ("pg6-webhooks", webhooks),
         ("pg7-request-functions", requestFunctions),
         ("pg8-durable-delivery-records", durableDeliveryRecords),
+        ("pg9-terms-translations", termsTranslations),
     ]
+
+    /// One text per language under one terms version, as SQLite's v11.
+    static let termsTranslations = """
+        CREATE TABLE termsTranslation (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            termsVersionId BIGINT NOT NULL REFERENCES termsVersion(id) ON DELETE RESTRICT,
+            language TEXT NOT NULL CHECK (language IN ('sv', 'en')),
+            body TEXT NOT NULL,
+            sha256 TEXT NOT NULL CHECK (length(sha256) = 64),
+            UNIQUE (termsVersionId, language)
+        );
+        CREATE TRIGGER termsTranslation_immutable BEFORE UPDATE ON termsTranslation
+            FOR EACH ROW EXECUTE FUNCTION kuvert_refuse('terms versions are never changed');
+        CREATE TRIGGER termsTranslation_kept BEFORE DELETE ON termsTranslation
+            FOR EACH ROW EXECUTE FUNCTION kuvert_refuse('terms versions are kept');
+        """
 
     /// The two statements every request and every message runs, as functions:
     /// one round trip each instead of one per statement, and the server keeps

@@ -3,72 +3,85 @@ import KuvertCore
 import PostgresNIO
 
 extension PostgresStore: ListStore {
-    public func createList(_ list: MailingList, terms: String, actor: String) async throws -> MailingList {
+    public func createList(_ list: MailingList, terms: String, translations: [Language: String], actor: String) async throws -> MailingList {
         guard MailingList.isValidSlug(list.slug) else { throw KuvertError.invalidSlug(list.slug) }
-        return try await reachable { [self] in
-            try await client.withTransaction(logger: logger) { connection in
-                // Another node may create the same slug at the same moment: the unique index decides.
-                let inserted = try await connection.query(
-                    """
-                    INSERT INTO mailingList (slug, name, fromAddress, thanksURL, language, createdAt)
-                    VALUES (\(list.slug), \(list.name), \(list.fromAddress), \(list.thanksURL), \(list.language.rawValue), \(list.createdAt))
-                    ON CONFLICT (slug) DO NOTHING RETURNING id
-                    """, logger: logger)
-                var id: Int64?
-                for try await value in inserted.decode(Int64.self) { id = value }
-                guard let id else { throw KuvertError.listExists(list.slug) }
-                try await connection.query(
-                    """
-                    INSERT INTO termsVersion (listId, version, body, sha256, publishedAt)
-                    VALUES (\(id), 1, \(terms), \(TermsVersion.digest(terms)), \(list.createdAt))
-                    """, logger: logger)
-                try await connection.query(
-                    """
-                    INSERT INTO auditEvent (occurredAt, actor, action, listId, detail)
-                    VALUES (\(list.createdAt), \(actor), 'list.created', \(id), 'terms v1')
-                    """, logger: logger)
-                var created = list
-                created.id = id
-                return created
-            }
+        return try await transaction { [self] c in
+            // Another node may create the same slug at the same moment: the unique index decides.
+            guard let id = try await c.value(
+                """
+                INSERT INTO mailingList (slug, name, fromAddress, thanksURL, language, createdAt)
+                VALUES (\(list.slug), \(list.name), \(list.fromAddress), \(list.thanksURL), \(list.language.rawValue), \(list.createdAt))
+                ON CONFLICT (slug) DO NOTHING RETURNING id
+                """, as: Int64.self)
+            else { throw KuvertError.listExists(list.slug) }
+            var created = list
+            created.id = id
+            let versionId = try await c.value(
+                """
+                INSERT INTO termsVersion (listId, version, body, sha256, publishedAt)
+                VALUES (\(id), 1, \(terms), \(TermsVersion.digest(terms)), \(list.createdAt)) RETURNING id
+                """, as: Int64.self).orThrow()
+            try await insertTranslations(c, translations, of: versionId, list: created)
+            try await c.run(
+                """
+                INSERT INTO auditEvent (occurredAt, actor, action, listId, detail)
+                VALUES (\(list.createdAt), \(actor), 'list.created', \(id), 'terms v1')
+                """)
+            return created
         }
     }
 
-    public func publishTerms(listSlug: String, body: String, actor: String, now: Date) async throws -> TermsVersion {
-        try await reachable { [self] in
-            try await client.withTransaction(logger: logger) { connection in
-                // The list's row is locked, so two nodes publishing at once number their versions one after the other.
-                var listId: Int64?
-                for try await id in try await connection.query(
-                    "SELECT id FROM mailingList WHERE slug = \(listSlug) FOR UPDATE", logger: logger
-                ).decode(Int64.self) {
-                    listId = id
+    public func publishTerms(
+        listSlug: String, body: String, translations: [Language: String], actor: String, now: Date
+    ) async throws -> TermsVersion {
+        try await transaction { [self] c in
+            // The list's row is locked, so two nodes publishing at once number their versions one after the other.
+            guard let row = try await c.rows(
+                "SELECT \(unescaped: MailingList.select("l")) FROM mailingList l WHERE l.slug = \(listSlug) FOR UPDATE OF l"
+            ).first else { throw KuvertError.unknownList(listSlug) }
+            let list = try MailingList(row, "l")
+            let listId = try list.id.orThrow()
+            var version = 1
+            if let newest = try await c.rows(
+                "SELECT id, version, sha256 FROM termsVersion WHERE listId = \(listId) ORDER BY version DESC LIMIT 1"
+            ).first {
+                let (newestId, number, sha256) = (
+                    try newest["id"].decode(Int64.self), try newest["version"].decode(Int.self), try newest["sha256"].decode(String.self))
+                var hashes: [Language: String] = [:]
+                for translated in try await c.rows("SELECT language, sha256 FROM termsTranslation WHERE termsVersionId = \(newestId)") {
+                    if let language = Language(rawValue: try translated["language"].decode(String.self)) {
+                        hashes[language] = try translated["sha256"].decode(String.self)
+                    }
                 }
-                guard let listId else { throw KuvertError.unknownList(listSlug) }
-                var version = 1
-                for try await (newest, sha256) in try await connection.query(
-                    "SELECT version, sha256 FROM termsVersion WHERE listId = \(listId) ORDER BY version DESC LIMIT 1", logger: logger
-                ).decode((Int, String).self) {
-                    if sha256 == TermsVersion.digest(body) { throw KuvertError.termsUnchanged(list: listSlug, version: newest) }
-                    version = newest + 1
+                if TermsVersion.unchanged(body: body, translations: translations, currentSHA256: sha256, currentTranslations: hashes) {
+                    throw KuvertError.termsUnchanged(list: listSlug, version: number)
                 }
-                var terms = TermsVersion(
-                    listId: listId, version: version, body: body, sha256: TermsVersion.digest(body), publishedAt: now)
-                for try await id in try await connection.query(
-                    """
-                    INSERT INTO termsVersion (listId, version, body, sha256, publishedAt)
-                    VALUES (\(listId), \(version), \(body), \(terms.sha256), \(now)) RETURNING id
-                    """, logger: logger
-                ).decode(Int64.self) {
-                    terms.id = id
-                }
-                try await connection.query(
-                    """
-                    INSERT INTO auditEvent (occurredAt, actor, action, listId, detail)
-                    VALUES (\(now), \(actor), 'terms.published', \(listId), \("terms v\(version)"))
-                    """, logger: logger)
-                return terms
+                version = number + 1
             }
+            var terms = TermsVersion(listId: listId, version: version, body: body, sha256: TermsVersion.digest(body), publishedAt: now)
+            terms.id = try await c.value(
+                """
+                INSERT INTO termsVersion (listId, version, body, sha256, publishedAt)
+                VALUES (\(listId), \(version), \(body), \(terms.sha256), \(now)) RETURNING id
+                """, as: Int64.self)
+            try await insertTranslations(c, translations, of: try terms.id.orThrow(), list: list)
+            try await c.run(
+                """
+                INSERT INTO auditEvent (occurredAt, actor, action, listId, detail)
+                VALUES (\(now), \(actor), 'terms.published', \(listId), \("terms v\(version)"))
+                """)
+            return terms
+        }
+    }
+
+    /// A version's texts in languages other than the list's own.
+    func insertTranslations(_ c: PostgresConnection, _ translations: [Language: String], of versionId: Int64, list: MailingList) async throws {
+        for (language, text) in translations.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where language != list.language {
+            try await c.run(
+                """
+                INSERT INTO termsTranslation (termsVersionId, language, body, sha256)
+                VALUES (\(versionId), \(language.rawValue), \(text), \(TermsVersion.digest(text)))
+                """)
         }
     }
 

@@ -229,7 +229,14 @@ extension PostgresStore: SubscriptionStore {
             WHERE s.id = \(subscriptionId) \(unescaped: locking ? "FOR UPDATE OF s" : "")
             """
         ).first else { return nil }
-        return ConfirmationContext(subscription: try Subscription(row, "s"), list: try MailingList(row, "l"), terms: try TermsVersion(row, "t"))
+        let (subscription, list, terms) = (try Subscription(row, "s"), try MailingList(row, "l"), try TermsVersion(row, "t"))
+        var translation: (body: String, sha256: String)?
+        if subscription.language != list.language, let shown = try await c.rows(
+            "SELECT body, sha256 FROM termsTranslation WHERE termsVersionId = \(terms.id) AND language = \(subscription.language.rawValue)"
+        ).first {
+            translation = (try shown["body"].decode(String.self), try shown["sha256"].decode(String.self))
+        }
+        return ConfirmationContext(subscription: subscription, list: list, terms: terms, translation: translation)
     }
 
     /// The person with this address, erased or not.

@@ -22,7 +22,7 @@ struct Pages: Sendable {
         status: HTTPResponse.Status = .ok
     ) throws -> Response {
         let view = ConfirmView(
-            listName: context.list.name, termsHTML: TermsRenderer.html(context.terms),
+            listName: context.list.name, termsHTML: TermsRenderer.html(context.terms), termsLanguage: context.termsLanguage.rawValue,
             termsVersion: context.terms.version, action: "/confirm/" + token,
             acceptMissing: acceptMissing, termsChanged: termsChanged)
         return try page("confirm", view, language: context.subscription.language, status: status)
@@ -91,6 +91,8 @@ struct ThanksView {
 struct ConfirmView {
     var listName: String
     var termsHTML: String
+    /// The language the terms are written in, which may not be the page's.
+    var termsLanguage: String
     var termsVersion: Int
     var action: String
     var acceptMissing: Bool

@@ -11,6 +11,45 @@ struct StoreScenarioTests {
     static let holder = LeaseHolder(host: "node-a", boot: "boot-a", pid: 41, started: 1)
     static let other = LeaseHolder(host: "node-b", boot: "boot-b", pid: 42, started: 2)
 
+    @Test("terms in several languages: each person is shown and consents to the text in their language, its own hash", arguments: StoreKind.allCases)
+    func translatedTerms(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { subject in
+            let store = subject.store
+            let now = Date()
+            _ = try await store.createList(
+                MailingList(slug: "news", name: "News", language: .en, createdAt: now), terms: "# Terms\n\nBe nice.",
+                translations: [.sv: "# Villkor\n\nVar snäll."], actor: "test")
+            var swedish = try StoreUnderTest.request("asa@example.se")
+            swedish.language = .sv
+            guard case .confirmationQueued(let svId) = try await store.subscribe(swedish, resendWindow: 0, now: now),
+                  case .confirmationQueued(let enId) = try await store.subscribe(try StoreUnderTest.request("anna@example.se"), resendWindow: 0, now: now)
+            else { Issue.record("not queued"); return }
+            let sv = try #require(try await store.confirmationContext(subscriptionId: svId))
+            #expect(sv.terms.body == "# Villkor\n\nVar snäll." && sv.terms.sha256 == TermsVersion.digest("# Villkor\n\nVar snäll."))
+            #expect(sv.termsLanguage == .sv && sv.terms.version == 1)
+            let en = try #require(try await store.confirmationContext(subscriptionId: enId))
+            #expect(en.terms.body == "# Terms\n\nBe nice." && en.termsLanguage == .en)
+            _ = try await store.confirm(
+                TermsAcceptance(
+                    subscriptionId: svId, nonce: sv.subscription.confirmNonce, termsVersion: 1,
+                    origin: RequestOrigin(ip: nil, userAgent: nil, source: "confirm-page"), confirmWindow: 86_400),
+                now: now)
+            #expect(try await subject.texts("SELECT termsSHA256 FROM consentEvent WHERE kind = 'confirmed'")
+                == [TermsVersion.digest("# Villkor\n\nVar snäll.")])
+            // The same texts again publish nothing; a changed translation is a new version.
+            await #expect(throws: KuvertError.termsUnchanged(list: "news", version: 1)) {
+                try await store.publishTerms(
+                    listSlug: "news", body: "# Terms\n\nBe nice.", translations: [.sv: "# Villkor\n\nVar snäll."], actor: "cli", now: now)
+            }
+            #expect(try await store.publishTerms(
+                listSlug: "news", body: "# Terms\n\nBe nice.", translations: [.sv: "# Villkor\n\nVar vänlig."], actor: "cli", now: now).version == 2)
+            #expect(try await store.confirmationContext(subscriptionId: enId)?.terms.version == 2)
+            // Texts are kept as versions are.
+            #expect(try await subject.count("termsTranslation") == 2)
+            await #expect(throws: (any Error).self) { try await subject.execute("UPDATE termsTranslation SET body = 'x'") }
+        }
+    }
+
     @Test("editors: a draft edited and deleted with its test copy, a queued one refused; a list edited; the same terms refused", arguments: StoreKind.allCases)
     func editors(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in

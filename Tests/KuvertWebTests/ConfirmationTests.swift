@@ -9,6 +9,28 @@ import Testing
 
 @Suite("GET and POST /confirm/{token}")
 struct ConfirmationTests {
+    @Test("a Swedish person on an English list reads the Swedish text when there is one, marked as what it is either way")
+    func translatedTerms() async throws {
+        let app = try await TestApp()
+        _ = try await app.store.createList(
+            MailingList(slug: "news", name: "News", language: .en, createdAt: Date()), terms: "# Terms\n\nOne letter a month.",
+            translations: [.sv: "# Villkor\n\nEtt brev i månaden."], actor: "test")
+        _ = try await app.store.createList(
+            MailingList(slug: "english", name: "English only", language: .en, createdAt: Date()), terms: "# Terms\n\nIn English.",
+            actor: "test")
+        try await app.application.test(.router) { client in
+            _ = try await client.postForm("/subscribe", "email=asa%40example.se&list=news&locale=sv")
+            let translated = try await client.execute(uri: try await app.newestConfirmationPath(), method: .get)
+            #expect(translated.text.contains("<html lang=\"sv\">") && translated.text.contains("<section class=\"terms\" lang=\"sv\""))
+            #expect(translated.text.contains("Ett brev i månaden.") && !translated.text.contains("One letter a month."))
+            // No Swedish text: the English one, and the page says its language.
+            _ = try await client.postForm("/subscribe", "email=bo%40example.se&list=english&locale=sv")
+            let untranslated = try await client.execute(uri: try await app.newestConfirmationPath(), method: .get)
+            #expect(untranslated.text.contains("<html lang=\"sv\">") && untranslated.text.contains("<section class=\"terms\" lang=\"en\""))
+            #expect(untranslated.text.contains("In English."))
+        }
+    }
+
     @Test("the whole path: subscribe, mail link, terms page, accept, active with consent")
     func wholePath() async throws {
         let app = try await TestApp()

@@ -43,16 +43,27 @@ public enum IntakeOutcome: Sendable, Equatable {
 public struct ConfirmationContext: Sendable, Equatable {
     public var subscription: Subscription
     public var list: MailingList
-    /// The list's current terms.
+    /// The list's current terms as the person is shown them: the text in their
+    /// language when the version has one (its body and SHA-256), else the
+    /// list's own.
     public var terms: TermsVersion
+    /// The language `terms` is written in.
+    public var termsLanguage: Language
 
-    /// Every field, as a store reads it from its rows.
+    /// Every field, as a store reads it from its rows: `translation` is the
+    /// current version's text in the subscription's language, if it has one.
     public init(
-        subscription: Subscription, list: MailingList, terms: TermsVersion
+        subscription: Subscription, list: MailingList, terms: TermsVersion, translation: (body: String, sha256: String)? = nil
     ) {
         self.subscription = subscription
         self.list = list
         self.terms = terms
+        self.termsLanguage = list.language
+        if let translation, subscription.language != list.language {
+            self.terms.body = translation.body
+            self.terms.sha256 = translation.sha256
+            self.termsLanguage = subscription.language
+        }
     }
 }
 

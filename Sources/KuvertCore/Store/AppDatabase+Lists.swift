@@ -3,7 +3,7 @@ import Foundation
 import GRDB
 
 extension AppDatabase: ListStore {
-    public func createList(_ list: MailingList, terms: String, actor: String) async throws -> MailingList {
+    public func createList(_ list: MailingList, terms: String, translations: [Language: String], actor: String) async throws -> MailingList {
         guard MailingList.isValidSlug(list.slug) else { throw KuvertError.invalidSlug(list.slug) }
         return try await writer.write { db in
             guard try MailingList.filter(Column("slug") == list.slug).fetchCount(db) == 0 else {
@@ -15,6 +15,7 @@ extension AppDatabase: ListStore {
             var version = TermsVersion(
                 listId: listId, version: 1, body: terms, sha256: TermsVersion.digest(terms), publishedAt: list.createdAt)
             try version.insert(db)
+            try Self.insertTranslations(db, translations, of: try version.id.orThrow(), list: list)
             var audit = AuditEvent(
                 occurredAt: list.createdAt, actor: actor, action: "list.created", listId: listId, detail: "terms v1")
             try audit.insert(db)
@@ -22,19 +23,29 @@ extension AppDatabase: ListStore {
         }
     }
 
-    public func publishTerms(listSlug: String, body: String, actor: String, now: Date) async throws -> TermsVersion {
+    public func publishTerms(
+        listSlug: String, body: String, translations: [Language: String], actor: String, now: Date
+    ) async throws -> TermsVersion {
         try await writer.write { db in
             let list = try Self.list(db, slug: listSlug)
             let listId = try list.id.orThrow()
             let newest = try Row.fetchOne(
-                db, sql: "SELECT version, sha256 FROM termsVersion WHERE listId = ? ORDER BY version DESC LIMIT 1", arguments: [listId])
+                db, sql: "SELECT id, version, sha256 FROM termsVersion WHERE listId = ? ORDER BY version DESC LIMIT 1", arguments: [listId])
             let current: Int = newest?["version"] ?? 0
-            if let newest, newest["sha256"] == TermsVersion.digest(body) {
-                throw KuvertError.termsUnchanged(list: listSlug, version: current)
+            if let newest {
+                let translated = try Row.fetchAll(
+                    db, sql: "SELECT language, sha256 FROM termsTranslation WHERE termsVersionId = ?", arguments: [newest["id"] as Int64])
+                let hashes = Dictionary(uniqueKeysWithValues: translated.compactMap { row in
+                    Language(rawValue: row["language"]).map { ($0, row["sha256"] as String) }
+                })
+                if TermsVersion.unchanged(body: body, translations: translations, currentSHA256: newest["sha256"], currentTranslations: hashes) {
+                    throw KuvertError.termsUnchanged(list: listSlug, version: current)
+                }
             }
             var version = TermsVersion(
                 listId: listId, version: current + 1, body: body, sha256: TermsVersion.digest(body), publishedAt: now)
             try version.insert(db)
+            try Self.insertTranslations(db, translations, of: try version.id.orThrow(), list: list)
             var audit = AuditEvent(
                 occurredAt: now, actor: actor, action: "terms.published", listId: listId,
                 detail: "terms v\(version.version)")
@@ -92,6 +103,23 @@ extension AppDatabase: ListStore {
         }
         guard let list = try MailingList.order(Column("id")).fetchOne(db) else { throw KuvertError.noDefaultList }
         return list
+    }
+
+    /// A version's texts in languages other than the list's own.
+    static func insertTranslations(_ db: Database, _ translations: [Language: String], of versionId: Int64, list: MailingList) throws {
+        for (language, body) in translations.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where language != list.language {
+            try db.execute(
+                sql: "INSERT INTO termsTranslation (termsVersionId, language, body, sha256) VALUES (?, ?, ?, ?)",
+                arguments: [versionId, language.rawValue, body, TermsVersion.digest(body)])
+        }
+    }
+
+    /// A version's text in `language`, when it has one.
+    static func translation(_ db: Database, of versionId: Int64?, in language: Language) throws -> (body: String, sha256: String)? {
+        try Row.fetchOne(
+            db, sql: "SELECT body, sha256 FROM termsTranslation WHERE termsVersionId = ? AND language = ?",
+            arguments: [versionId, language.rawValue]
+        ).map { ($0["body"], $0["sha256"]) }
     }
 
     static func currentTerms(_ db: Database, listId: Int64) throws -> TermsVersion {

@@ -38,6 +38,9 @@ extension AppDatabase {
         migrator.registerMigration("v10-checks-without-in-lists") { db in
             try rewriteCheckInLists(db)
         }
+        migrator.registerMigration("v11-terms-translations") { db in
+            try db.execute(sql: termsTranslationSchema)
+        }
         return migrator
     }
 
@@ -352,5 +355,22 @@ extension AppDatabase {
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
         CREATE TRIGGER auditEvent_kept BEFORE DELETE ON auditEvent
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        """
+
+    /// One text per language under one terms version: the list's own language
+    /// is the version's body; others are here, kept as the versions are.
+    static let termsTranslationSchema = """
+        CREATE TABLE termsTranslation (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            termsVersionId INTEGER NOT NULL REFERENCES termsVersion(id) ON DELETE RESTRICT,
+            language TEXT NOT NULL CHECK (language = 'sv' OR language = 'en'),
+            body TEXT NOT NULL,
+            sha256 TEXT NOT NULL CHECK (length(sha256) = 64),
+            UNIQUE (termsVersionId, language)
+        ) STRICT;
+        CREATE TRIGGER termsTranslation_immutable BEFORE UPDATE ON termsTranslation
+        BEGIN SELECT RAISE(ABORT, 'terms versions are never changed'); END;
+        CREATE TRIGGER termsTranslation_kept BEFORE DELETE ON termsTranslation
+        BEGIN SELECT RAISE(ABORT, 'terms versions are kept'); END;
         """
 }

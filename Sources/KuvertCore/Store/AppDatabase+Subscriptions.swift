@@ -253,8 +253,10 @@ extension AppDatabase: SubscriptionStore {
     static func confirmationContext(_ db: Database, subscriptionId: Int64) throws -> ConfirmationContext? {
         guard let subscription = try Subscription.fetchOne(db, key: subscriptionId) else { return nil }
         let list = try MailingList.fetchOne(db, key: subscription.listId).orThrow()
+        let terms = try currentTerms(db, listId: subscription.listId)
         return ConfirmationContext(
-            subscription: subscription, list: list, terms: try currentTerms(db, listId: subscription.listId))
+            subscription: subscription, list: list, terms: terms,
+            translation: subscription.language == list.language ? nil : try translation(db, of: terms.id, in: subscription.language))
     }
 
 

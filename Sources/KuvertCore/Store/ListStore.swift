@@ -2,12 +2,13 @@ import Foundation
 
 /// Lists and their versioned terms.
 public protocol ListStore: Sendable {
-    /// Creates a list with its first terms version.
+    /// Creates a list with its first terms version: `terms` in the list's own
+    /// language, `translations` in others.
     /// - Throws: `KuvertError.listExists`.
-    func createList(_ list: MailingList, terms: String, actor: String) async throws -> MailingList
+    func createList(_ list: MailingList, terms: String, translations: [Language: String], actor: String) async throws -> MailingList
     /// Publishes a new terms version for a list; later confirmations accept it.
     /// - Throws: `KuvertError.unknownList`, `.termsUnchanged` for the current text again.
-    func publishTerms(listSlug: String, body: String, actor: String, now: Date) async throws -> TermsVersion
+    func publishTerms(listSlug: String, body: String, translations: [Language: String], actor: String, now: Date) async throws -> TermsVersion
     /// Changes a list's name, sender, thanks page or language; the fields left
     /// nil stay as they are. Audited as `list.edited`, naming the fields.
     /// - Throws: `KuvertError.unknownList`.
@@ -48,5 +49,27 @@ public struct ListEdit: Sendable {
         if let thanksURL { list.thanksURL = thanksURL.isEmpty ? nil : thanksURL }
         if let language { list.language = language }
         return list
+    }
+}
+
+extension ListStore {
+    /// A list whose terms are in its own language only.
+    public func createList(_ list: MailingList, terms: String, actor: String) async throws -> MailingList {
+        try await createList(list, terms: terms, translations: [:], actor: actor)
+    }
+
+    /// A terms version in the list's own language only.
+    public func publishTerms(listSlug: String, body: String, actor: String, now: Date) async throws -> TermsVersion {
+        try await publishTerms(listSlug: listSlug, body: body, translations: [:], actor: actor, now: now)
+    }
+}
+
+extension TermsVersion {
+    /// Whether a new version would be word for word this one: the same own
+    /// text and the same translations (`current` by language, as hashes).
+    public static func unchanged(
+        body: String, translations: [Language: String], currentSHA256: String, currentTranslations: [Language: String]
+    ) -> Bool {
+        digest(body) == currentSHA256 && translations.mapValues(digest) == currentTranslations
     }
 }
