@@ -437,8 +437,9 @@ struct CommandLineTests {
         let headless = kuvert.dataDirectory + "/no-address.csv"
         try "Namn;Telefon\r\nAnna;0701234567\r\n".write(toFile: headless, atomically: true, encoding: .utf8)
         let refused = try await kuvert.run("subscribers", "import", headless, "--list", "news")
-        #expect(refused.status == 1)
-        #expect(refused.stderr.hasPrefix("kuvert: The field 'csv' has a header line without an address column"), "\(refused.stderr)")
+        #expect(refused.status == 0)
+        #expect(refused.stdout.contains("Queued 0 confirmation mails") && refused.stdout.contains("line 1: The header line names no address column"),
+                "\(refused.stdout)")
     }
 
     @Test("queue show prints the waiting confirmation decoded, with a link that works")

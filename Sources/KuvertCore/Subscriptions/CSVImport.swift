@@ -53,7 +53,13 @@ public struct CSVImport: Sendable {
         let rows = Self.rows(text)
         var columns = Columns.positional
         if let first = rows.first, !first.contains(where: { $0.contains("@") }) {
-            columns = try Columns(header: first)
+            // Without an address column no line can be read for sure: the
+            // header is the one refusal, and nothing is imported.
+            guard let named = Columns(header: first) else {
+                report.refused.append((1, Columns.noAddressColumn))
+                return report
+            }
+            columns = named
         }
         for (index, row) in rows.enumerated() {
             let line = index + 1
@@ -127,17 +133,14 @@ public struct CSVImport: Sendable {
         static let lastNames: Set = ["lastname", "efternamn", "surname", "familyname", "lname"]
         static let localeNames: Set = ["locale", "language", "lang", "språk"]
 
-        /// The columns a header names.
-        /// - Throws: `KuvertError.invalidField` when none holds the address.
-        init(header: [String]) throws {
+        static let noAddressColumn = "The header line names no address column: name it email (or E-post, Email Address), "
+            + "or leave the header out and put the address first. Nothing was imported."
+
+        /// The columns a header names; nil when none holds the address.
+        init?(header: [String]) {
             let names = header.map { $0.lowercased().filter { !" -_.".contains($0) } }
             func find(_ wanted: Set<String>) -> Int? { names.firstIndex(where: wanted.contains) }
-            guard let email = find(Self.emailNames) else {
-                throw KuvertError.invalidField(
-                    name: "csv",
-                    reason: "has a header line without an address column: name it email (or E-post, Email Address), "
-                        + "or leave the header out and put the address first")
-            }
+            guard let email = find(Self.emailNames) else { return nil }
             self = .named(
                 email: email, name: find(Self.nameNames), firstName: find(Self.firstNames), lastName: find(Self.lastNames),
                 locale: find(Self.localeNames))
