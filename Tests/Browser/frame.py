@@ -5,8 +5,8 @@ Kuvert's /form with the iframe Deploy/form.html suggests -> the form fits the
 frame at phone and desktop widths -> an address Kuvert refuses: the error page
 with the form again, inside the frame -> a good address: "check your inbox",
 inside the frame. Then each mail's HTML (the confirmation, and a newsletter
-with a wide image, a long link, a long code line and a wide table) is opened at
-390 px: nothing may scroll sideways.
+with a wide image, a long link, a long code line and a wide table, and the
+privacy link's mail) is opened at 390 px: nothing may scroll sideways.
 
 Started by the Swift test BrowserJourneyTests.framedForm, which starts Kuvert
 with KUVERT_FRAME_ANCESTORS naming the website's origin.
@@ -231,6 +231,15 @@ try:
     newsletter = mails(2)[1]
     check(newsletter["To"] == "marta.svensson@example.se", f"newsletter to {newsletter['To']}")
     no_sideways_scroll(driver, newsletter.get_body(("html",)).get_content(), "mail-2-newsletter-phone")
+
+    # 6. The privacy link's mail, asked for on /privacy as a person would.
+    driver.set_window_size(*PHONE)
+    driver.get(args.base + "/privacy")
+    driver.find_element(By.ID, "email").send_keys("marta.svensson@example.se")
+    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    privacy = mails(3)[2]
+    check(privacy["To"] == "marta.svensson@example.se", f"privacy mail to {privacy['To']}")
+    no_sideways_scroll(driver, privacy.get_body(("html",)).get_content(), "mail-3-privacy-phone")
     print(json.dumps({"ok": True, "steps": steps}))
 except Failure as failure:
     path = os.path.join(tempfile.gettempdir(), "kuvert-frame-failure.png")

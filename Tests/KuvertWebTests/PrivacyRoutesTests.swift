@@ -48,6 +48,11 @@ struct PrivacyRoutesTests {
             let page = try await client.execute(uri: path, method: .get)
             #expect(page.status == .ok)
             #expect(page.text.contains("hanna@example.se") && page.text.contains("Nyheter") && page.text.contains("198.51.100.9"))
+            // In words and times a Swedish person reads: no codes, no ISO 8601.
+            #expect(page.text.contains("Status: aktiv.") && page.text.contains("begärd via formuläret"), "\(page.text)")
+            #expect(page.text.contains(" kl. "))
+            #expect(try Regex(#"\d{4}-\d{2}-\d{2}T\d{2}"#).firstMatch(in: page.text) == nil, "an ISO time on the page")
+            #expect(!page.text.contains(": active") && !page.text.contains("via form<"))
 
             let download = try await client.execute(uri: path + "/export", method: .get)
             #expect(download.status == .ok)
