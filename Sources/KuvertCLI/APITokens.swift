@@ -7,11 +7,14 @@ struct APITokens: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "api-token",
         abstract: "Create, list and revoke the bearer tokens of the HTTP API (/api/v1/).",
-        subcommands: [List.self, Create.self, Revoke.self], defaultSubcommand: List.self)
+        subcommands: [List.self, Create.self, Revoke.self],
+        defaultSubcommand: List.self
+    )
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Make a token and print it once; only its SHA-256 is stored.")
+            abstract: "Make a token and print it once; only its SHA-256 is stored."
+        )
 
         @Argument(help: "A name for the program that will hold it: letters, digits, '.', '_' and '-'.")
         var name: String
@@ -27,7 +30,11 @@ struct APITokens: AsyncParsableCommand {
         func run() async throws {
             let secret = APIToken.newSecret()
             _ = try await Runtime(options).store.createAPIToken(
-                name: name, tokenHash: APIToken.hash(secret), actor: "cli", now: Date())
+                name: name,
+                tokenHash: APIToken.hash(secret),
+                actor: "cli",
+                now: Date()
+            )
             print(secret)
             FileHandle.standardError.write(Data("Token \(name) created. It is shown this once: keep it where the program reads it.\n".utf8))
         }

@@ -5,7 +5,8 @@ import KuvertCore
 /// `kuvert audit`: the processing log.
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show the processing log: who did what, when. Addresses are never written to it.")
+        abstract: "Show the processing log: who did what, when. Addresses are never written to it."
+    )
 
     @Option(help: "Only events about this subscriber.") var email: String?
     @Option(help: "Show at most this many of the newest events.") var limit: Int = 200

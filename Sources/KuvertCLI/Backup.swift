@@ -10,7 +10,8 @@ struct Backup: AsyncParsableCommand {
             SQLite: a copy through SQLite's online backup API; to restore, stop Kuvert, replace the database file with \
             the copy (and remove its -wal and -shm files), start Kuvert. PostgreSQL: pg_dump's custom format of one \
             snapshot; to restore, pg_restore --clean --dbname=DATABASE FILE with every node stopped.
-            """)
+            """
+    )
 
     @Argument(help: "Where to write the copy; it must not exist yet.") var file: String
     @OptionGroup var options: ConfigurationOptions

@@ -7,11 +7,15 @@ import KuvertCore
 struct Bounces: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List the latest bounces and complaints, newest first.",
-        subcommands: [List.self, Ingest.self], defaultSubcommand: List.self)
+        subcommands: [List.self, Ingest.self],
+        defaultSubcommand: List.self
+    )
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "list", abstract: "List the latest bounces and complaints, newest first.")
+            commandName: "list",
+            abstract: "List the latest bounces and complaints, newest first."
+        )
 
         @Option(help: "How many events to list.")
         var limit = 50
@@ -48,7 +52,8 @@ struct Bounces: AsyncParsableCommand {
                 For Postfix pipe(8) or a Maildir loop. Exit codes: 0 the message was taken (handled, or recognised \
                 as no bounce); 67 the recipient is no valid signed address; 65 the message is larger than 4 MiB; \
                 75 the store cannot be reached or Kuvert is not set up for bounces (the MTA tries again later).
-                """)
+                """
+        )
 
         // Unconditional: an address may start with "-", which is no option here.
         @Option(parsing: .unconditional, help: "The address the message was sent to (Postfix: ${original_recipient}).")

@@ -10,7 +10,8 @@ struct CampaignCommand: AsyncParsableCommand {
         subcommands: [
             Create.self, Edit.self, Delete.self, Preview.self, Test.self, Send.self, Status.self, Pause.self, Resume.self,
             Cancel.self,
-        ])
+        ]
+    )
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a draft campaign and print its id.")
@@ -49,7 +50,12 @@ struct CampaignCommand: AsyncParsableCommand {
             let newBody = try body.map { CampaignBody(markdown: try TextFile.read($0, as: "body file")) }
             let store = try await Runtime(options).store
             _ = try await store.editDraft(
-                id: id, subject: try subject.map(Campaign.validSubject), body: newBody, now: Date(), actor: "cli")
+                id: id,
+                subject: try subject.map(Campaign.validSubject),
+                body: newBody,
+                now: Date(),
+                actor: "cli"
+            )
             print("Campaign \(id) changed.")
         }
     }
@@ -84,8 +90,14 @@ struct CampaignCommand: AsyncParsableCommand {
             guard let (campaign, list) = try await runtime.store.campaign(id: id) else { throw KuvertError.unknownCampaign(id) }
             let renderer = try await runtime.renderer(NewsletterMail.templateNames)
             let mail = try NewsletterMail.render(
-                campaign, list: list, language: locale.flatMap(Language.init(rawValue:)) ?? list.language, name: name,
-                unsubscribeURL: runtime.settings.mail.baseURL + "/unsubscribe/…", isTest: false, renderer: renderer)
+                campaign,
+                list: list,
+                language: locale.flatMap(Language.init(rawValue:)) ?? list.language,
+                name: name,
+                unsubscribeURL: runtime.settings.mail.baseURL + "/unsubscribe/…",
+                isTest: false,
+                renderer: renderer
+            )
             print("Subject: \(mail.subject)\n")
             print(html ? mail.html : mail.text)
         }
@@ -94,7 +106,9 @@ struct CampaignCommand: AsyncParsableCommand {
     struct Test: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Send one copy, marked as a test, to an address.",
-            discussion: "The copy leaves through the outbox: a running 'kuvert serve' or 'kuvert worker' sends it. The command waits up to --wait seconds and prints the SMTP reply.")
+            discussion:
+                "The copy leaves through the outbox: a running 'kuvert serve' or 'kuvert worker' sends it. The command waits up to --wait seconds and prints the SMTP reply."
+        )
 
         @Argument(help: "The campaign id.") var id: Int64
         @Option(help: "Where to send the test copy.") var to: String
@@ -124,7 +138,8 @@ struct CampaignCommand: AsyncParsableCommand {
     struct Send: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Queue one message per active subscriber of the list, now or at a time.",
-            discussion: "Sending again queues only subscribers who have no message of this campaign yet.")
+            discussion: "Sending again queues only subscribers who have no message of this campaign yet."
+        )
 
         @Argument(help: "The campaign id.") var id: Int64
         @Option(help: "When to send, as ISO 8601 such as 2026-12-01T08:00:00Z.") var at: String?

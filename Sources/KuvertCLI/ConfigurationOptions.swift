@@ -47,9 +47,11 @@ struct ConfigurationOptions: ParsableArguments {
             providers.append(InMemoryProvider(name: path, values: Self.values(try SettingsFile.read(path))))
         }
         let reader = ConfigReader(providers: providers)
-        return try Settings(SettingSource { name in
-            reader.string(forKey: ConfigKey(Self.key(name)), isSecret: Settings.secretNames.contains(name))
-        })
+        return try Settings(
+            SettingSource { name in
+                reader.string(forKey: ConfigKey(Self.key(name)), isSecret: Settings.secretNames.contains(name))
+            }
+        )
     }
 
     /// The key of a variable: `KUVERT_SMTP_URL` is `kuvert.smtp.url`, which the
@@ -59,9 +61,11 @@ struct ConfigurationOptions: ParsableArguments {
     }
 
     private static func values(_ settings: [String: String]) -> [AbsoluteConfigKey: ConfigValue] {
-        Dictionary(uniqueKeysWithValues: settings.map { name, value in
-            (AbsoluteConfigKey(key(name)), ConfigValue(.string(value), isSecret: Settings.secretNames.contains(name)))
-        })
+        Dictionary(
+            uniqueKeysWithValues: settings.map { name, value in
+                (AbsoluteConfigKey(key(name)), ConfigValue(.string(value), isSecret: Settings.secretNames.contains(name)))
+            }
+        )
     }
 }
 

@@ -11,7 +11,9 @@ struct DKIM: AsyncParsableCommand {
             Mail whose From domain has a key is signed by kuvert serve and kuvert worker (unless KUVERT_DKIM=off). \
             Keys live in KUVERT_DATA_DIR/dkim/, mode 0600, and are loaded at start.
             """,
-        subcommands: [ListKeys.self, Generate.self], defaultSubcommand: ListKeys.self)
+        subcommands: [ListKeys.self, Generate.self],
+        defaultSubcommand: ListKeys.self
+    )
 
     struct ListKeys: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "Every key and its DNS record.")
@@ -31,8 +33,10 @@ struct DKIM: AsyncParsableCommand {
             for entry in entries {
                 let key = entry.key
                 let signs = signer.keys(for: key.domain).contains { $0.selector == key.selector && $0.algorithm == key.algorithm }
-                print("\(key.domain)  selector \(key.selector)  \(key.strength)  created \(entry.created.cliText)  "
-                    + (signs ? "signs" : "kept (an older \(key.algorithm.rawValue) key of this domain signs)"))
+                print(
+                    "\(key.domain)  selector \(key.selector)  \(key.strength)  created \(entry.created.cliText)  "
+                        + (signs ? "signs" : "kept (an older \(key.algorithm.rawValue) key of this domain signs)")
+                )
                 DKIM.printRecord(key)
             }
         }
@@ -41,7 +45,8 @@ struct DKIM: AsyncParsableCommand {
     struct Generate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a key for a domain and print the TXT record to publish.",
-            discussion: "An existing key is never overwritten: pick another selector to make a new one.")
+            discussion: "An existing key is never overwritten: pick another selector to make a new one."
+        )
 
         @Argument(help: "The domain of the From addresses to sign, such as example.se.") var domain: String
         @Option(help: "The selector, the first label of the record's name (default kuvert; kuvert-ed25519 for Ed25519).")
@@ -72,4 +77,3 @@ struct DKIM: AsyncParsableCommand {
 }
 
 extension DKIMKey.Algorithm: ExpressibleByArgument {}
-

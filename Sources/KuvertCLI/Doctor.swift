@@ -11,11 +11,15 @@ struct Doctor: AsyncParsableCommand {
         discussion: """
             Connects to KUVERT_SMTP_URL as the mailer would (EHLO, STARTTLS, AUTH when configured) and \
             says NOOP: no mail is sent. Exit status 1 when a check fails.
-            """)
+            """
+    )
 
     @OptionGroup var options: ConfigurationOptions
 
-    private enum Verdict: String { case ok, warn, fail = "FAIL" }
+    private enum Verdict: String {
+        case ok, warn
+        case fail = "FAIL"
+    }
 
     /// The store's line, and the store for the checks that read it.
     private func storeCheck(_ settings: Settings) async -> (Verdict, String, (any KuvertStore)?) {
@@ -28,7 +32,8 @@ struct Doctor: AsyncParsableCommand {
                     diagnosis.lists == 0 ? .warn : .ok,
                     "\(location): PostgreSQL \(diagnosis.serverVersion), schema \(diagnosis.schema), "
                         + "\(diagnosis.connections) of \(diagnosis.maxConnections) connections in use, "
-                        + "\(diagnosis.lists) list\(diagnosis.lists == 1 ? "" : "s")", store)
+                        + "\(diagnosis.lists) list\(diagnosis.lists == 1 ? "" : "s")", store
+                )
             case (.sqlite(let path), let store as AppDatabase):
                 let diagnosis = try await store.diagnose()
                 let healthy = diagnosis.quickCheck == "ok" && diagnosis.journalMode == "wal"
@@ -36,7 +41,8 @@ struct Doctor: AsyncParsableCommand {
                     healthy ? (diagnosis.lists == 0 ? .warn : .ok) : .fail,
                     "\(path): schema \(diagnosis.schema), journal \(diagnosis.journalMode), "
                         + "quick_check \(diagnosis.quickCheck), \(diagnosis.lists) list\(diagnosis.lists == 1 ? "" : "s")"
-                        + (diagnosis.lists == 0 ? " (create one with kuvert lists add)" : ""), store)
+                        + (diagnosis.lists == 0 ? " (create one with kuvert lists add)" : ""), store
+                )
             default:
                 return (.fail, "the store opened is not the one KUVERT_DATABASE names", nil)
             }
@@ -49,7 +55,9 @@ struct Doctor: AsyncParsableCommand {
         var failed = false
         func report(_ check: String, _ verdict: Verdict, _ detail: String) {
             if verdict == .fail { failed = true }
-            print(check.padding(toLength: 16, withPad: " ", startingAt: 0) + verdict.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0) + detail)
+            print(
+                check.padding(toLength: 16, withPad: " ", startingAt: 0) + verdict.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0) + detail
+            )
         }
 
         let settings: Settings
@@ -94,8 +102,12 @@ struct Doctor: AsyncParsableCommand {
         do {
             let sender = try settings.mail.sender()
             senderDomains.append(sender.domain)
-            report("sender", sender.domain == "localhost" ? .warn : .ok, settings.mail.from
-                   + (sender.domain == "localhost" ? " (set KUVERT_FROM to an address of your domain)" : ""))
+            report(
+                "sender",
+                sender.domain == "localhost" ? .warn : .ok,
+                settings.mail.from
+                    + (sender.domain == "localhost" ? " (set KUVERT_FROM to an address of your domain)" : "")
+            )
         } catch {
             report("sender", .fail, "\(error)")
         }
@@ -118,8 +130,10 @@ struct Doctor: AsyncParsableCommand {
                 var parts: [String] = []
                 if !signing.isEmpty { parts.append("signs mail from " + signing.joined(separator: ", ")) }
                 if !unsigned.isEmpty {
-                    parts.append("no key for " + unsigned.joined(separator: ", ")
-                        + ": run kuvert dkim generate DOMAIN, or one-click unsubscribe rests on the relay's signature")
+                    parts.append(
+                        "no key for " + unsigned.joined(separator: ", ")
+                            + ": run kuvert dkim generate DOMAIN, or one-click unsubscribe rests on the relay's signature"
+                    )
                 }
                 let detail = parts.isEmpty ? "no sending domain to sign (set KUVERT_FROM)" : parts.joined(separator: "; ")
                 report("DKIM", unsigned.isEmpty && !signing.isEmpty ? .ok : .warn, detail)
@@ -138,7 +152,9 @@ struct Doctor: AsyncParsableCommand {
             if let error = probe.error {
                 report("SMTP", .fail, "\(smtp.url): \(LogRedaction.addresses(in: error))")
             } else {
-                let tls = smtp.url.hasPrefix("smtps://") ? "TLS from the start"
+                let tls =
+                    smtp.url.hasPrefix("smtps://")
+                    ? "TLS from the start"
                     : probe.usedSTARTTLS ? "STARTTLS used" : "no TLS (STARTTLS not offered)"
                 let auth = smtp.username == nil ? "AUTH not configured" : probe.authenticated ? "AUTH accepted" : "AUTH not asked for"
                 let extensions = probe.extensions.map { $0.split(separator: " ").first.map(String.init) ?? $0 }
@@ -147,9 +163,12 @@ struct Doctor: AsyncParsableCommand {
                 // Only possible with KUVERT_SMTP_TLS=opportunistic set on purpose; a
                 // relay on this machine that wants a password should get it over TLS too.
                 let passwordInClear = !encrypted && smtp.username != nil
-                report("SMTP", passwordInClear ? .fail : cleartext ? .warn : .ok,
-                       "\(smtp.url): \(probe.greeting ?? "no greeting"); EHLO offers \(extensions.joined(separator: ", ")); \(tls); \(auth); no mail sent"
-                       + (passwordInClear ? "; the password went out in clear: unset KUVERT_SMTP_TLS, or use smtps://" : ""))
+                report(
+                    "SMTP",
+                    passwordInClear ? .fail : cleartext ? .warn : .ok,
+                    "\(smtp.url): \(probe.greeting ?? "no greeting"); EHLO offers \(extensions.joined(separator: ", ")); \(tls); \(auth); no mail sent"
+                        + (passwordInClear ? "; the password went out in clear: unset KUVERT_SMTP_TLS, or use smtps://" : "")
+                )
             }
         } catch {
             report("SMTP", .fail, "\(error)")

@@ -21,7 +21,11 @@ struct Kuvert: AsyncParsableCommand {
             Exit codes: 0 success, 1 failure (reason on stderr), 2 bad usage; 'bounces ingest' uses sysexits for its MTA (see its help).
             """,
         version: Kuvert.versionText,
-        subcommands: [Serve.self, Worker.self, Migrate.self, Doctor.self, DKIM.self, Lists.self, Subscribers.self, CampaignCommand.self, Queue.self, Purge.self, Backup.self, Audit.self, Bounces.self, APITokens.self])
+        subcommands: [
+            Serve.self, Worker.self, Migrate.self, Doctor.self, DKIM.self, Lists.self, Subscribers.self, CampaignCommand.self, Queue.self, Purge.self,
+            Backup.self, Audit.self, Bounces.self, APITokens.self,
+        ]
+    )
 
     /// Runs a command and maps failures to the documented exit codes: 1 with a
     /// one-line reason for failures, 2 for bad usage.

@@ -6,11 +6,15 @@ import KuvertCore
 struct Lists: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create lists, publish new terms versions, and show lists with their counts.",
-        subcommands: [Show.self, Add.self, Edit.self, Terms.self], defaultSubcommand: Show.self)
+        subcommands: [Show.self, Add.self, Edit.self, Terms.self],
+        defaultSubcommand: Show.self
+    )
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "show", abstract: "Show every list with its terms version and subscription counts.")
+            commandName: "show",
+            abstract: "Show every list with its terms version and subscription counts."
+        )
 
         @OptionGroup var options: ConfigurationOptions
 
@@ -22,9 +26,11 @@ struct Lists: AsyncParsableCommand {
             }
             var rows = [["SLUG", "NAME", "LANG", "TERMS", "PENDING", "ACTIVE", "UNSUBSCRIBED", "BOUNCED"]]
             for summary in summaries {
-                rows.append([
-                    summary.list.slug, summary.list.name, summary.list.language.rawValue, "v\(summary.termsVersion)",
-                ] + SubscriptionStatus.allCases.map { String(summary.counts[$0] ?? 0) })
+                rows.append(
+                    [
+                        summary.list.slug, summary.list.name, summary.list.language.rawValue, "v\(summary.termsVersion)",
+                    ] + SubscriptionStatus.allCases.map { String(summary.counts[$0] ?? 0) }
+                )
             }
             print(Table.render(rows))
         }
@@ -33,7 +39,8 @@ struct Lists: AsyncParsableCommand {
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a list with its first terms and privacy notice.",
-            discussion: "The first list created is the default for forms that name no list.")
+            discussion: "The first list created is the default for forms that name no list."
+        )
 
         @Argument(help: "Short name used in forms: lower-case letters, digits and hyphens.")
         var slug: String
@@ -81,8 +88,13 @@ struct Lists: AsyncParsableCommand {
             let language = Language(rawValue: locale) ?? .en
             let translations = try TermsTranslations.read(try TermsTranslations.parse(translation, own: language))
             let list = MailingList(
-                slug: slug, name: name.trimmingCharacters(in: .whitespaces), fromAddress: from, thanksURL: thanksURL,
-                language: language, createdAt: Date())
+                slug: slug,
+                name: name.trimmingCharacters(in: .whitespaces),
+                fromAddress: from,
+                thanksURL: thanksURL,
+                language: language,
+                createdAt: Date()
+            )
             _ = try await Runtime(options).store.createList(list, terms: text, translations: translations, actor: "cli")
             print("Created list \(slug) with terms v1.")
         }
@@ -90,7 +102,8 @@ struct Lists: AsyncParsableCommand {
 
     struct Edit: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Change a list's name, sender, thanks page or language; terms change with 'lists terms'.")
+            abstract: "Change a list's name, sender, thanks page or language; terms change with 'lists terms'."
+        )
 
         @Argument(help: "The list's slug.") var slug: String
         @Option(help: "The list's name as people see it.") var name: String?
@@ -103,9 +116,11 @@ struct Lists: AsyncParsableCommand {
             guard name != nil || from != nil || thanksURL != nil || locale != nil else {
                 throw ValidationError("Give at least one of --name, --from, --thanks-url, --locale.")
             }
-            if let name { guard MailingList.isValidName(name.trimmingCharacters(in: .whitespaces)) else {
-                throw ValidationError("--name must be 1 to 200 characters on one line, without control characters.")
-            } }
+            if let name {
+                guard MailingList.isValidName(name.trimmingCharacters(in: .whitespaces)) else {
+                    throw ValidationError("--name must be 1 to 200 characters on one line, without control characters.")
+                }
+            }
             if let locale { guard Language(rawValue: locale) != nil else { throw ValidationError("--locale must be sv or en.") } }
             if let from, from.unicodeScalars.contains(where: \.breaksOneLineText) {
                 throw ValidationError("--from must be on one line, without control characters.")
@@ -119,8 +134,11 @@ struct Lists: AsyncParsableCommand {
 
         func run() async throws {
             let edit = ListEdit(
-                name: name?.trimmingCharacters(in: .whitespaces), fromAddress: from, thanksURL: thanksURL,
-                language: locale.flatMap(Language.init(rawValue:)))
+                name: name?.trimmingCharacters(in: .whitespaces),
+                fromAddress: from,
+                thanksURL: thanksURL,
+                language: locale.flatMap(Language.init(rawValue:))
+            )
             _ = try await Runtime(options).store.editList(slug: slug, edit, actor: "cli", now: Date())
             print("List \(slug) changed: \(edit.fields.joined(separator: ", ")).")
         }
@@ -128,7 +146,8 @@ struct Lists: AsyncParsableCommand {
 
     struct Terms: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Publish a new version of a list's terms; confirmations from now on accept it.")
+            abstract: "Publish a new version of a list's terms; confirmations from now on accept it."
+        )
 
         @Argument(help: "The list's slug.")
         var slug: String

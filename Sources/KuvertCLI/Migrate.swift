@@ -9,18 +9,20 @@ struct Migrate: AsyncParsableCommand {
         discussion: """
             kuvert serve and kuvert worker do this at start; other commands change no schema and ask for it. \
             Safe when several processes run it at once. A store migrated by a newer kuvert is refused.
-            """)
+            """
+    )
 
     @OptionGroup var options: ConfigurationOptions
 
     func run() async throws {
         let settings = try options.settings()
         let runtime = try await Runtime(settings, schema: .migrate)
-        let schema = switch runtime.store {
-        case let store as PostgresStore: try await store.diagnose().schema
-        case let store as AppDatabase: try await store.diagnose().schema
-        default: "unknown"
-        }
+        let schema =
+            switch runtime.store {
+            case let store as PostgresStore: try await store.diagnose().schema
+            case let store as AppDatabase: try await store.diagnose().schema
+            default: "unknown"
+            }
         print("The store \(settings.storage.store) has schema \(schema).")
     }
 }

@@ -6,11 +6,15 @@ import KuvertCore
 struct Queue: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the outbox: messages due, leased, retrying and failed, with the last SMTP reply; and webhook events.",
-        subcommands: [Overview.self, Show.self, Retry.self], defaultSubcommand: Overview.self)
+        subcommands: [Overview.self, Show.self, Retry.self],
+        defaultSubcommand: Overview.self
+    )
 
     struct Overview: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "overview", abstract: "Counts by state and the messages waiting to be sent.")
+            commandName: "overview",
+            abstract: "Counts by state and the messages waiting to be sent."
+        )
 
         @Option(help: "Show at most this many waiting messages.")
         var limit: Int = 50
@@ -21,8 +25,10 @@ struct Queue: AsyncParsableCommand {
             let runtime = try await Runtime(options)
             let store = runtime.store
             let overview = try await store.queueOverview(now: Date(), limit: max(limit, 0))
-            print("due \(overview.due), scheduled \(overview.scheduled), leased \(overview.leased), "
-                + "retrying \(overview.retrying), sent \(overview.sent), failed \(overview.failed), skipped \(overview.skipped)")
+            print(
+                "due \(overview.due), scheduled \(overview.scheduled), leased \(overview.leased), "
+                    + "retrying \(overview.retrying), sent \(overview.sent), failed \(overview.failed), skipped \(overview.skipped)"
+            )
             // Mail waits: is it waiting for the relay? Asked from here, as the mailer asks.
             if overview.due + overview.leased + overview.retrying > 0 {
                 print(Self.relayLine(runtime.settings.smtp))
@@ -114,7 +120,8 @@ struct Queue: AsyncParsableCommand {
     struct Retry: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Put failed messages back in the queue (after fixing what made them fail).",
-            discussion: "Each goes out again with a fresh count of attempts; what no longer applies is skipped when its turn comes.")
+            discussion: "Each goes out again with a fresh count of attempts; what no longer applies is skipped when its turn comes."
+        )
 
         @Argument(help: "The failed message's id from 'kuvert queue'.")
         var id: Int64?
@@ -135,8 +142,10 @@ struct Queue: AsyncParsableCommand {
             let ids = try await store.retryFailed(id: failed ? nil : id, actor: "cli", now: Date())
             if let id, !failed, ids.isEmpty {
                 let message = try await store.outboxDelivery(id: id)?.message
-                throw CommandFailure(message: message.map { "Message \(id) has not failed (it is \($0.status.rawValue)): nothing to retry." }
-                    ?? "No message has id \(id).")
+                throw CommandFailure(
+                    message: message.map { "Message \(id) has not failed (it is \($0.status.rawValue)): nothing to retry." }
+                        ?? "No message has id \(id)."
+                )
             }
             print(ids.isEmpty ? "No failed messages." : "Queued again: \(ids.count) message\(ids.count == 1 ? "" : "s").")
         }

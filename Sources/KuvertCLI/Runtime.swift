@@ -91,7 +91,10 @@ struct Runtime {
 
     /// Closes what commands opened: called once by `Kuvert.main` as the command ends.
     static func closeStores() async {
-        for store in opened.withLock({ stores in defer { stores = [] }; return stores }) { await store.close() }
+        for store in opened.withLock({ stores in
+            defer { stores = [] }
+            return stores
+        }) { await store.close() }
     }
 
     /// postgres-nio's background logs, quiet but for errors.
@@ -104,7 +107,9 @@ struct Runtime {
     /// `body` with the PostgreSQL store of `location`, migrated or checked; the
     /// client stops afterwards.
     static func withPostgres<T>(
-        _ location: PostgresLocation, schema: AppDatabase.Schema, _ body: (PostgresStore) async throws -> T
+        _ location: PostgresLocation,
+        schema: AppDatabase.Schema,
+        _ body: (PostgresStore) async throws -> T
     ) async throws -> T {
         let store = try await PostgresStore.open(location, schema: schema, logger: postgresLogger)
         do {
@@ -146,8 +151,13 @@ struct Runtime {
     /// Renders outbox rows into mail as the mailer sends them, signed where a key exists.
     func composer(keys: KeyRing, renderer: TemplateRenderer) throws -> MessageComposer {
         try MessageComposer(
-            mail: settings.mail, confirmTTL: settings.subscriptions.confirmTTL, renderer: renderer, signer: keys.signer,
-            dkim: try dkim(), bounces: settings.mail.bounceDomain.map(keys.bounceAddresses(domain:)))
+            mail: settings.mail,
+            confirmTTL: settings.subscriptions.confirmTTL,
+            renderer: renderer,
+            signer: keys.signer,
+            dkim: try dkim(),
+            bounces: settings.mail.bounceDomain.map(keys.bounceAddresses(domain:))
+        )
     }
 
     /// The mailer worker over libcurl SMTP sessions.
@@ -157,13 +167,22 @@ struct Runtime {
     ///   weights, some two hundred messages a second; in the intake benchmark
     ///   they sent about 1,700 a second meanwhile.
     func mailer(
-        keys: KeyRing, renderer: TemplateRenderer, logger: Logger, metrics: KuvertMetrics, besideWeb: Bool = false
+        keys: KeyRing,
+        renderer: TemplateRenderer,
+        logger: Logger,
+        metrics: KuvertMetrics,
+        besideWeb: Bool = false
     ) throws -> Mailer {
         let smtp = settings.smtp
         return Mailer(
-            store: store, composer: try composer(keys: keys, renderer: renderer), settings: settings.mailer,
-            makeTransport: { try SMTPTransport(settings: smtp) }, logger: logger, metrics: metrics,
-            sessionNice: besideWeb ? 19 : 0)
+            store: store,
+            composer: try composer(keys: keys, renderer: renderer),
+            settings: settings.mailer,
+            makeTransport: { try SMTPTransport(settings: smtp) },
+            logger: logger,
+            metrics: metrics,
+            sessionNice: besideWeb ? 19 : 0
+        )
     }
 
     /// What sends the webhook outbox; nil without `KUVERT_WEBHOOK_URL`.
@@ -177,15 +196,23 @@ struct Runtime {
     func bounceIntake(keys: KeyRing, logger: Logger, metrics: KuvertMetrics) -> BounceIntake? {
         settings.mail.bounceDomain.map { domain in
             BounceIntake(
-                addresses: keys.bounceAddresses(domain: domain), store: store, bounceLimit: settings.mailer.bounceLimit,
-                metrics: metrics, logger: logger)
+                addresses: keys.bounceAddresses(domain: domain),
+                store: store,
+                bounceLimit: settings.mailer.bounceLimit,
+                metrics: metrics,
+                logger: logger
+            )
         }
     }
 
     /// What retention deletes and erases, and when.
     func retention(keys: KeyRing) -> Retention {
         Retention(
-            store: store, suppression: keys.suppression, confirmTTL: settings.subscriptions.confirmTTL,
-            retention: settings.retention.retention, messageRetention: settings.retention.messageRetention)
+            store: store,
+            suppression: keys.suppression,
+            confirmTTL: settings.subscriptions.confirmTTL,
+            retention: settings.retention.retention,
+            messageRetention: settings.retention.messageRetention
+        )
     }
 }

@@ -14,7 +14,8 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             Listens on KUVERT_LISTEN (default 127.0.0.1:8080) and sends queued mail through KUVERT_SMTP_URL \
             until SIGTERM or SIGINT, then finishes the messages in hand and exits.
-            """)
+            """
+    )
 
     @OptionGroup var options: ConfigurationOptions
 
@@ -26,7 +27,8 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         name: .customLong("metrics-listen"),
-        help: "Serve /metrics (and /healthz) on HOST:PORT only (KUVERT_METRICS_LISTEN); else /metrics answers loopback clients only.")
+        help: "Serve /metrics (and /healthz) on HOST:PORT only (KUVERT_METRICS_LISTEN); else /metrics answers loopback clients only."
+    )
     var metricsListen: String?
 
     func run() async throws {
@@ -34,7 +36,9 @@ struct Serve: AsyncParsableCommand {
         if let listen { _ = try SettingSource.listen(listen, name: "--listen") }
         if let metricsListen { _ = try SettingSource.listen(metricsListen, name: "--metrics-listen") }
         let runtime = try await Runtime.serving(
-            options, extra: ["KUVERT_LISTEN": listen, "KUVERT_METRICS_LISTEN": metricsListen])
+            options,
+            extra: ["KUVERT_LISTEN": listen, "KUVERT_METRICS_LISTEN": metricsListen]
+        )
         let keys = try runtime.keys()
         let renderer = try await runtime.renderer(WebDependencies.requiredTemplates + Runtime.mailTemplates)
         let logger = runtime.startLogging()
@@ -44,10 +48,16 @@ struct Serve: AsyncParsableCommand {
             logger.warning("KUVERT_MAX_CONNECTIONS is \(cap), but the process may open \(descriptors) descriptors; raise LimitNOFILE")
         }
         let registry = PrometheusCollectorRegistry()
-        let mailer = noMailer
+        let mailer =
+            noMailer
             ? nil
             : try runtime.mailer(
-                keys: keys, renderer: renderer, logger: logger, metrics: WebDependencies.metrics(registry), besideWeb: true)
+                keys: keys,
+                renderer: renderer,
+                logger: logger,
+                metrics: WebDependencies.metrics(registry),
+                besideWeb: true
+            )
         // Nodes that send mail send webhooks too.
         let webhooks = mailer == nil ? nil : runtime.webhookSender(logger: logger, metrics: WebDependencies.metrics(registry))
         let retention = RetentionService(retention: runtime.retention(keys: keys), logger: logger)
@@ -63,24 +73,41 @@ struct Serve: AsyncParsableCommand {
         }
         let app = buildApplication(
             try WebDependencies(
-                settings: runtime.settings, store: runtime.store, keys: keys, renderer: renderer,
-                mailQueued: { mailer?.wake() }, registry: registry),
+                settings: runtime.settings,
+                store: runtime.store,
+                keys: keys,
+                renderer: renderer,
+                mailQueued: { mailer?.wake() },
+                registry: registry
+            ),
             services: runtime.storeServices + (mailer.map { [$0] } ?? []) + (webhooks.map { [$0] } ?? []) + [retention] + bounces
                 + metricsApplication(runtime, registry: registry, logger: logger),
-            logger: logger)
+            logger: logger
+        )
         let http = runtime.settings.http
-        logger.info("kuvert serve starting", metadata: [
-            "listen": "\(http.listenHost):\(http.listenPort)",
-            "database": .string(runtime.settings.storage.store.logText),
-            "mailer": .stringConvertible(!noMailer),
-        ])
+        logger.info(
+            "kuvert serve starting",
+            metadata: [
+                "listen": "\(http.listenHost):\(http.listenPort)",
+                "database": .string(runtime.settings.storage.store.logText),
+                "mailer": .stringConvertible(!noMailer),
+            ]
+        )
         try await app.runService()
     }
 
     /// The listener of `KUVERT_METRICS_LISTEN`, when set.
     private func metricsApplication(_ runtime: Runtime, registry: PrometheusCollectorRegistry, logger: Logger) -> [any Service] {
         guard let (host, port) = runtime.settings.http.metricsListen else { return [] }
-        return [buildMetricsApplication(
-            store: runtime.store, registry: registry, host: host, port: port, services: [], logger: logger)]
+        return [
+            buildMetricsApplication(
+                store: runtime.store,
+                registry: registry,
+                host: host,
+                port: port,
+                services: [],
+                logger: logger
+            )
+        ]
     }
 }

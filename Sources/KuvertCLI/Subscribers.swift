@@ -6,12 +6,16 @@ import KuvertCore
 struct Subscribers: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List subscriptions, or show one subscriber with their consent records.",
-        subcommands: [ListAll.self, Show.self, Unsubscribe.self, Export.self, Erase.self, Import.self], defaultSubcommand: ListAll.self)
+        subcommands: [ListAll.self, Show.self, Unsubscribe.self, Export.self, Erase.self, Import.self],
+        defaultSubcommand: ListAll.self
+    )
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Import addresses from a CSV file (email[,name[,locale]]) as pending subscriptions.",
-            discussion: "Everyone gets a confirmation mail and becomes a subscriber only by confirming: an import never activates anyone. Invalid rows, duplicates and erased addresses are reported with their line numbers.")
+            discussion:
+                "Everyone gets a confirmation mail and becomes a subscriber only by confirming: an import never activates anyone. Invalid rows, duplicates and erased addresses are reported with their line numbers."
+        )
 
         @Argument(help: "The CSV file.") var file: String
         @Option(help: "The list to import into.") var list: String
@@ -30,11 +34,16 @@ struct Subscribers: AsyncParsableCommand {
                 throw CommandFailure(message: "Cannot read \(file) as text (UTF-8 or Windows-1252).")
             }
             let importer = CSVImport(
-                store: store, suppression: try runtime.keys().suppression,
-                resendWindow: runtime.settings.subscriptions.resendWindow, rate: rate)
+                store: store,
+                suppression: try runtime.keys().suppression,
+                resendWindow: runtime.settings.subscriptions.resendWindow,
+                rate: rate
+            )
             let report = try await importer.run(text, listSlug: list, actor: "cli", now: Date())
-            print("Queued \(report.queued) confirmation mail\(report.queued == 1 ? "" : "s"); "
-                + "\(report.alreadyPending) already pending, \(report.alreadyActive) already subscribed, \(report.refused.count) refused.")
+            print(
+                "Queued \(report.queued) confirmation mail\(report.queued == 1 ? "" : "s"); "
+                    + "\(report.alreadyPending) already pending, \(report.alreadyActive) already subscribed, \(report.refused.count) refused."
+            )
             for refusal in report.refused { print("line \(refusal.line): \(refusal.reason)") }
         }
     }
@@ -50,7 +59,8 @@ struct Subscribers: AsyncParsableCommand {
 
     struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print everything held on an address as JSON: subscriptions, consent, messages, audit events.")
+            abstract: "Print everything held on an address as JSON: subscriptions, consent, messages, audit events."
+        )
 
         @Argument(help: "The subscriber's email address.") var email: String
         @OptionGroup var options: ConfigurationOptions
@@ -67,7 +77,8 @@ struct Subscribers: AsyncParsableCommand {
     struct Unsubscribe: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "End a person's subscriptions on a request they made elsewhere (a reply, a phone call).",
-            discussion: "The consent ledger records 'withdrawn' with source 'editor'. Pending requests end too. Erasure is 'subscribers erase'.")
+            discussion: "The consent ledger records 'withdrawn' with source 'editor'. Pending requests end too. Erasure is 'subscribers erase'."
+        )
 
         @Argument(help: "The subscriber's email address.") var email: String
         @Option(help: "Only this list's subscription (every list when left out).") var list: String?
@@ -83,7 +94,8 @@ struct Subscribers: AsyncParsableCommand {
             }
             guard !ending.isEmpty else {
                 throw CommandFailure(
-                    message: "\(record.subscriber.address) has no active or pending subscription\(list.map { " to \($0)" } ?? "").")
+                    message: "\(record.subscriber.address) has no active or pending subscription\(list.map { " to \($0)" } ?? "")."
+                )
             }
             for entry in ending {
                 guard let id = entry.subscription.id else { continue }
@@ -95,8 +107,11 @@ struct Subscribers: AsyncParsableCommand {
 
     struct Erase: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Erase a person: address, name and network data go, in one transaction (also from SQLite's file; see the README for PostgreSQL).",
-            discussion: "What proves consent and delivery stays without personal data. A keyed hash of the address is kept so that an import cannot bring it back; only the person's own new double opt-in can.")
+            abstract:
+                "Erase a person: address, name and network data go, in one transaction (also from SQLite's file; see the README for PostgreSQL).",
+            discussion:
+                "What proves consent and delivery stays without personal data. A keyed hash of the address is kept so that an import cannot bring it back; only the person's own new double opt-in can."
+        )
 
         @Argument(help: "The subscriber's email address.") var email: String
         @OptionGroup var options: ConfigurationOptions
@@ -114,7 +129,9 @@ struct Subscribers: AsyncParsableCommand {
 
     struct ListAll: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "list", abstract: "List subscriptions, optionally of one list or status.")
+            commandName: "list",
+            abstract: "List subscriptions, optionally of one list or status."
+        )
 
         @Option(help: "Only this list's subscriptions.")
         var list: String?
@@ -141,7 +158,8 @@ struct Subscribers: AsyncParsableCommand {
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show a subscriber's subscriptions and the consent ledger behind each.")
+            abstract: "Show a subscriber's subscriptions and the consent ledger behind each."
+        )
 
         @Argument(help: "The subscriber's email address.")
         var email: String
@@ -160,8 +178,10 @@ struct Subscribers: AsyncParsableCommand {
                 print("")
                 print("List \(entry.list.slug) (\(entry.list.name)): \(subscription.status.rawValue)")
                 print("  language \(subscription.language.rawValue), name \(subscription.name ?? "-")")
-                print("  requested \(subscription.requestedAt.cliText)"
-                    + (subscription.confirmedAt.map { ", confirmed \($0.cliText)" } ?? ""))
+                print(
+                    "  requested \(subscription.requestedAt.cliText)"
+                        + (subscription.confirmedAt.map { ", confirmed \($0.cliText)" } ?? "")
+                )
                 print("  consent:")
                 for event in entry.consent {
                     var line = "    \(event.occurredAt.cliText) \(event.kind.rawValue) via \(event.source)"

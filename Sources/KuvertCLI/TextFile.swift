@@ -11,7 +11,7 @@ enum TextFile {
         }
         guard data.count <= 1 << 20 else { throw CommandFailure(message: "The \(what) \(path) is larger than 1 MiB.") }
         guard let text = String(data: data, encoding: .utf8),
-              !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+            !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
         else { throw CommandFailure(message: "The \(what) \(path) must be non-empty UTF-8 text.") }
         return text
     }

@@ -14,13 +14,15 @@ struct Worker: AsyncParsableCommand {
         discussion: """
             Sends queued mail through KUVERT_SMTP_URL over KUVERT_SMTP_CONNECTIONS sessions until SIGTERM or \
             SIGINT, then finishes the messages in hand and returns the rest to the queue.
-            """)
+            """
+    )
 
     @OptionGroup var options: ConfigurationOptions
 
     @Option(
         name: .customLong("metrics-listen"),
-        help: "Serve /metrics and /healthz on HOST:PORT (KUVERT_METRICS_LISTEN); off by default.")
+        help: "Serve /metrics and /healthz on HOST:PORT (KUVERT_METRICS_LISTEN); off by default."
+    )
     var metricsListen: String?
 
     func run() async throws {
@@ -30,8 +32,11 @@ struct Worker: AsyncParsableCommand {
         let logger = runtime.startLogging()
         let registry = PrometheusCollectorRegistry()
         let mailer = try runtime.mailer(
-            keys: try runtime.keys(), renderer: try await runtime.renderer(Runtime.mailTemplates), logger: logger,
-            metrics: WebDependencies.metrics(registry))
+            keys: try runtime.keys(),
+            renderer: try await runtime.renderer(Runtime.mailTemplates),
+            logger: logger,
+            metrics: WebDependencies.metrics(registry)
+        )
         let webhooks = runtime.webhookSender(logger: logger, metrics: WebDependencies.metrics(registry))
         let services: [any Service] = runtime.storeServices + [mailer] + (webhooks.map { [$0] } ?? [])
         guard let (host, port) = runtime.settings.http.metricsListen else {
@@ -40,7 +45,13 @@ struct Worker: AsyncParsableCommand {
             return
         }
         let app = buildMetricsApplication(
-            store: runtime.store, registry: registry, host: host, port: port, services: services, logger: logger)
+            store: runtime.store,
+            registry: registry,
+            host: host,
+            port: port,
+            services: services,
+            logger: logger
+        )
         try await app.runService()
     }
 }

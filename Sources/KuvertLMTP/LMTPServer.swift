@@ -27,15 +27,22 @@ public struct LMTPServer: Service {
     ///   - idleTimeout: how long a session may say nothing (RFC 5321 suggests five minutes).
     ///   - onListening: called with the port once the listener is bound.
     public init(
-        host: String, port: Int, intake: BounceIntake, logger: Logger, idleTimeout: Duration = .seconds(300),
-        maximumConnections: Int = 64, onListening: (@Sendable (Int) -> Void)? = nil
+        host: String,
+        port: Int,
+        intake: BounceIntake,
+        logger: Logger,
+        idleTimeout: Duration = .seconds(300),
+        maximumConnections: Int = 64,
+        onListening: (@Sendable (Int) -> Void)? = nil
     ) {
         self.host = host
         self.port = port
         self.intake = intake
         self.logger = logger
-        self.idleTimeout = .nanoseconds(Int64(idleTimeout.components.seconds) * 1_000_000_000
-            + idleTimeout.components.attoseconds / 1_000_000_000)
+        self.idleTimeout = .nanoseconds(
+            Int64(idleTimeout.components.seconds) * 1_000_000_000
+                + idleTimeout.components.attoseconds / 1_000_000_000
+        )
         var limits = LMTPSession.Limits()
         limits.messageSize = BounceIntake.maximumSize
         self.limits = limits

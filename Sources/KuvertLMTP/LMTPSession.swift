@@ -87,7 +87,8 @@ struct LMTPSession {
             resetTransaction()
             return .reply(
                 ["250-\(hostname)", "250-PIPELINING", "250-ENHANCEDSTATUSCODES", "250-8BITMIME", "250 SIZE \(limits.messageSize)"]
-                    .joined(separator: "\r\n"))
+                    .joined(separator: "\r\n")
+            )
         case "HELO", "EHLO":
             return error("500 5.5.1 This is LMTP: say LHLO")
         case "MAIL":

@@ -50,11 +50,14 @@ struct BoundedPool: Sendable {
     /// - Throws: `StoreUnavailable(.noAnswer)` when no connection came in time;
     ///   whatever `body` throws.
     func withConnection<T: Sendable>(
-        unbounded: Bool = false, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+        unbounded: Bool = false,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         guard !breaker.isOpen else {
             throw StoreUnavailable(
-                .noAnswer, detail: "The PostgreSQL store \(location) cannot be used: no connection within \(patience), a moment ago.")
+                .noAnswer,
+                detail: "The PostgreSQL store \(location) cannot be used: no connection within \(patience), a moment ago."
+            )
         }
         let (client, patience, breaker, location) = (client, patience, breaker, location)
         let deadline = unbounded ? nil : deadline
@@ -84,16 +87,28 @@ struct BoundedPool: Sendable {
                     guard !Task.isCancelled else { return }
                     if lease.isWaiting {
                         breaker.open(for: patience)
-                        race.finish(.failure(StoreUnavailable(
-                            .noAnswer, detail: "The PostgreSQL store \(location) cannot be used: no connection within \(patience).")))
+                        race.finish(
+                            .failure(
+                                StoreUnavailable(
+                                    .noAnswer,
+                                    detail: "The PostgreSQL store \(location) cannot be used: no connection within \(patience)."
+                                )
+                            )
+                        )
                         work.cancel()
                         return
                     }
                     guard let deadline else { return }
                     try? await Task.sleep(for: deadline - patience)
                     guard !Task.isCancelled, let connection = lease.takeOver() else { return }
-                    race.finish(.failure(StoreUnavailable(
-                        .noAnswer, detail: "The PostgreSQL store \(location) cannot be used: no answer within \(deadline).")))
+                    race.finish(
+                        .failure(
+                            StoreUnavailable(
+                                .noAnswer,
+                                detail: "The PostgreSQL store \(location) cannot be used: no answer within \(deadline)."
+                            )
+                        )
+                    )
                     work.cancel()
                     try? await connection.close()
                 }
@@ -106,7 +121,9 @@ struct BoundedPool: Sendable {
 
     /// `body` in one transaction on a connection leased within `patience`.
     func withTransaction<T: Sendable>(
-        logger: Logger, unbounded: Bool = false, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+        logger: Logger,
+        unbounded: Bool = false,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         try await withConnection(unbounded: unbounded) { connection in
             try await connection.withTransaction(logger: logger) { connection in try await body(connection) }
@@ -136,7 +153,10 @@ private final class Race<T: Sendable>: Sendable {
             state.timer = timer
             return state.cancelled || state.continuation == nil
         }
-        if cancelled { work.cancel(); timer.cancel() }
+        if cancelled {
+            work.cancel()
+            timer.cancel()
+        }
     }
 
     /// Resumes the caller once; later answers are dropped.

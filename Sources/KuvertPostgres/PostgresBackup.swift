@@ -25,7 +25,8 @@ struct PostgresBackup {
         guard let pgDump = Self.pgDump() else {
             throw KuvertError.configuration(
                 "kuvert backup on PostgreSQL runs pg_dump, which is not installed: apt-get install postgresql-client "
-                    + "(the server's major version or newer), or back up the database as you back up your PostgreSQL.")
+                    + "(the server's major version or newer), or back up the database as you back up your PostgreSQL."
+            )
         }
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PG") }
         environment["PGHOST"] = location.socketDirectory ?? location.host ?? "localhost"
@@ -46,7 +47,8 @@ struct PostgresBackup {
         let message = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            let reason = String(decoding: message, as: UTF8.self)
+            let reason =
+                String(decoding: message, as: UTF8.self)
                 .split(whereSeparator: \.isNewline).first.map(String.init) ?? "exit status \(process.terminationStatus)"
             throw KuvertError.configuration("pg_dump could not back up \(location): \(reason)")
         }

@@ -59,8 +59,14 @@ extension MailingList: PostgresRecord {
 
     init(_ cells: Cells) throws {
         self.init(
-            id: try cells("id"), slug: try cells("slug"), name: try cells("name"), fromAddress: try cells("fromAddress"),
-            thanksURL: try cells("thanksURL"), language: try cells.value("language"), createdAt: try cells("createdAt"))
+            id: try cells("id"),
+            slug: try cells("slug"),
+            name: try cells("name"),
+            fromAddress: try cells("fromAddress"),
+            thanksURL: try cells("thanksURL"),
+            language: try cells.value("language"),
+            createdAt: try cells("createdAt")
+        )
     }
 }
 
@@ -69,8 +75,12 @@ extension Subscriber: PostgresRecord {
 
     init(_ cells: Cells) throws {
         self.init(
-            id: try cells("id"), address: try cells("address"), addressKey: try cells("addressKey"),
-            createdAt: try cells("createdAt"), erasedAt: try cells("erasedAt"))
+            id: try cells("id"),
+            address: try cells("address"),
+            addressKey: try cells("addressKey"),
+            createdAt: try cells("createdAt"),
+            erasedAt: try cells("erasedAt")
+        )
     }
 }
 
@@ -82,10 +92,18 @@ extension Subscription: PostgresRecord {
 
     init(_ cells: Cells) throws {
         self.init(
-            id: try cells("id"), subscriberId: try cells("subscriberId"), listId: try cells("listId"),
-            status: try cells.value("status"), name: try cells("name"), language: try cells.value("language"),
-            confirmNonce: try cells("confirmNonce"), requestedAt: try cells("requestedAt"),
-            confirmedAt: try cells("confirmedAt"), endedAt: try cells("endedAt"), updatedAt: try cells("updatedAt"))
+            id: try cells("id"),
+            subscriberId: try cells("subscriberId"),
+            listId: try cells("listId"),
+            status: try cells.value("status"),
+            name: try cells("name"),
+            language: try cells.value("language"),
+            confirmNonce: try cells("confirmNonce"),
+            requestedAt: try cells("requestedAt"),
+            confirmedAt: try cells("confirmedAt"),
+            endedAt: try cells("endedAt"),
+            updatedAt: try cells("updatedAt")
+        )
     }
 }
 
@@ -94,8 +112,13 @@ extension TermsVersion: PostgresRecord {
 
     init(_ cells: Cells) throws {
         self.init(
-            id: try cells("id"), listId: try cells("listId"), version: try cells("version"), body: try cells("body"),
-            sha256: try cells("sha256"), publishedAt: try cells("publishedAt"))
+            id: try cells("id"),
+            listId: try cells("listId"),
+            version: try cells("version"),
+            body: try cells("body"),
+            sha256: try cells("sha256"),
+            publishedAt: try cells("publishedAt")
+        )
     }
 }
 
@@ -106,10 +129,16 @@ extension ConsentEvent: PostgresRecord {
 
     init(_ cells: Cells) throws {
         self.init(
-            id: try cells("id"), subscriptionId: try cells("subscriptionId"), kind: try cells.value("kind"),
-            occurredAt: try cells("occurredAt"), ip: try cells("ip"), userAgent: try cells("userAgent"),
-            source: try cells("source"), termsVersionId: try cells("termsVersionId"),
-            termsSHA256: try cells("termsSHA256"))
+            id: try cells("id"),
+            subscriptionId: try cells("subscriptionId"),
+            kind: try cells.value("kind"),
+            occurredAt: try cells("occurredAt"),
+            ip: try cells("ip"),
+            userAgent: try cells("userAgent"),
+            source: try cells("source"),
+            termsVersionId: try cells("termsVersionId"),
+            termsSHA256: try cells("termsSHA256")
+        )
     }
 }
 
@@ -120,10 +149,17 @@ extension Campaign: PostgresRecord {
 
     init(_ cells: Cells) throws {
         self.init(
-            id: try cells("id"), listId: try cells("listId"), subject: try cells("subject"),
-            bodyMarkdown: try cells("bodyMarkdown"), bodyHTML: try cells("bodyHTML"), bodyText: try cells("bodyText"),
-            status: try cells.value("status"), createdAt: try cells("createdAt"), sendAt: try cells("sendAt"),
-            queuedAt: try cells("queuedAt"))
+            id: try cells("id"),
+            listId: try cells("listId"),
+            subject: try cells("subject"),
+            bodyMarkdown: try cells("bodyMarkdown"),
+            bodyHTML: try cells("bodyHTML"),
+            bodyText: try cells("bodyText"),
+            status: try cells.value("status"),
+            createdAt: try cells("createdAt"),
+            sendAt: try cells("sendAt"),
+            queuedAt: try cells("queuedAt")
+        )
     }
 }
 
@@ -135,10 +171,16 @@ extension OutboxMessage: PostgresRecord {
 
     init(_ cells: Cells) throws {
         self.init(
-            id: try cells("id"), kind: try cells.value("kind"), subscriptionId: try cells("subscriptionId"),
-            status: try cells.value("status"), dueAt: try cells("dueAt"), attempts: try cells("attempts"),
-            createdAt: try cells("createdAt"), campaignId: try cells("campaignId"),
-            testRecipient: try cells("testRecipient"))
+            id: try cells("id"),
+            kind: try cells.value("kind"),
+            subscriptionId: try cells("subscriptionId"),
+            status: try cells.value("status"),
+            dueAt: try cells("dueAt"),
+            attempts: try cells("attempts"),
+            createdAt: try cells("createdAt"),
+            campaignId: try cells("campaignId"),
+            testRecipient: try cells("testRecipient")
+        )
         leaseExpiresAt = try cells("leaseExpiresAt")
         lastReply = try cells("lastReply")
         lastReplyCode = try cells("lastReplyCode")
@@ -151,8 +193,13 @@ extension AuditEvent: PostgresRecord {
 
     init(_ cells: Cells) throws {
         self.init(
-            occurredAt: try cells("occurredAt"), actor: try cells("actor"), action: try cells("action"),
-            subscriberId: try cells("subscriberId"), listId: try cells("listId"), detail: try cells("detail"))
+            occurredAt: try cells("occurredAt"),
+            actor: try cells("actor"),
+            action: try cells("action"),
+            subscriberId: try cells("subscriberId"),
+            listId: try cells("listId"),
+            detail: try cells("detail")
+        )
         id = try cells("id")
     }
 }
@@ -164,9 +211,16 @@ extension BounceEvent: PostgresRecord {
 
     init(_ cells: Cells) throws {
         self.init(
-            id: try cells("id"), receivedAt: try cells("receivedAt"), outboxMessageId: try cells("outboxMessageId"),
-            subscriptionId: try cells("subscriptionId"), kind: try cells.value("kind"), status: try cells("status"),
-            action: try cells("action"), diagnostic: try cells("diagnostic"), outcome: try cells.value("outcome"))
+            id: try cells("id"),
+            receivedAt: try cells("receivedAt"),
+            outboxMessageId: try cells("outboxMessageId"),
+            subscriptionId: try cells("subscriptionId"),
+            kind: try cells.value("kind"),
+            status: try cells("status"),
+            action: try cells("action"),
+            diagnostic: try cells("diagnostic"),
+            outcome: try cells.value("outcome")
+        )
     }
 }
 
@@ -175,8 +229,12 @@ extension APIToken: PostgresRecord {
 
     init(_ cells: Cells) throws {
         self.init(
-            id: try cells("id"), name: try cells("name"), tokenHash: try cells("tokenHash"), createdAt: try cells("createdAt"),
-            revokedAt: try cells("revokedAt"))
+            id: try cells("id"),
+            name: try cells("name"),
+            tokenHash: try cells("tokenHash"),
+            createdAt: try cells("createdAt"),
+            revokedAt: try cells("revokedAt")
+        )
     }
 }
 

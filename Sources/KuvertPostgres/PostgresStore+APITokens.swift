@@ -6,17 +6,23 @@ extension PostgresStore: APITokenStore {
     public func createAPIToken(name: String, tokenHash: String, actor: String, now: Date) async throws -> APIToken {
         do {
             return try await transaction { c in
-                guard try await c.value(
-                    "SELECT 1 FROM apiToken WHERE name = \(name) AND revokedAt IS NULL", as: Int.self) == nil
+                guard
+                    try await c.value(
+                        "SELECT 1 FROM apiToken WHERE name = \(name) AND revokedAt IS NULL",
+                        as: Int.self
+                    ) == nil
                 else { throw KuvertError.apiTokenExists(name) }
                 let id = try await c.value(
                     """
                     INSERT INTO apiToken (name, tokenHash, createdAt) VALUES (\(name), \(tokenHash), \(now)) RETURNING id
-                    """, as: Int64.self)
+                    """,
+                    as: Int64.self
+                )
                 try await c.run(
                     """
                     INSERT INTO auditEvent (occurredAt, actor, action, detail) VALUES (\(now), \(actor), 'api-token.created', \(name))
-                    """)
+                    """
+                )
                 return APIToken(id: id, name: name, tokenHash: tokenHash, createdAt: now)
             }
         } catch {
@@ -35,13 +41,17 @@ extension PostgresStore: APITokenStore {
 
     public func revokeAPIToken(name: String, actor: String, now: Date) async throws -> Bool {
         try await transaction { c in
-            guard try await c.value(
-                "UPDATE apiToken SET revokedAt = \(now) WHERE name = \(name) AND revokedAt IS NULL RETURNING id", as: Int64.self
-            ) != nil else { return false }
+            guard
+                try await c.value(
+                    "UPDATE apiToken SET revokedAt = \(now) WHERE name = \(name) AND revokedAt IS NULL RETURNING id",
+                    as: Int64.self
+                ) != nil
+            else { return false }
             try await c.run(
                 """
                 INSERT INTO auditEvent (occurredAt, actor, action, detail) VALUES (\(now), \(actor), 'api-token.revoked', \(name))
-                """)
+                """
+            )
             return true
         }
     }

@@ -14,13 +14,13 @@ extension PostgresStore: BounceStore {
             if message == nil { event.outboxMessageId = nil }
             var owner: (subscriberId: Int64, listId: Int64)?
             if let subscriptionId = try message?["subscriptionid"].decode(Int64?.self),
-               let row = try await c.rows(
-                   """
-                   SELECT s.subscriberId, s.listId, s.status, s.refusalStreak, p.erasedAt IS NOT NULL AS erased
-                   FROM subscription s JOIN subscriber p ON p.id = s.subscriberId
-                   WHERE s.id = \(subscriptionId) FOR UPDATE OF s
-                   """
-               ).first
+                let row = try await c.rows(
+                    """
+                    SELECT s.subscriberId, s.listId, s.status, s.refusalStreak, p.erasedAt IS NOT NULL AS erased
+                    FROM subscription s JOIN subscriber p ON p.id = s.subscriberId
+                    WHERE s.id = \(subscriptionId) FOR UPDATE OF s
+                    """
+                ).first
             {
                 event.subscriptionId = subscriptionId
                 let (subscriberId, listId) = (try row["subscriberid"].decode(Int64.self), try row["listid"].decode(Int64.self))
@@ -32,8 +32,16 @@ extension PostgresStore: BounceStore {
                     let ongoing = ["pending", "active"].contains(try row["status"].decode(String.self))
                     let streak = try row["refusalstreak"].decode(Int.self)
                     event.outcome = try await Self.apply(
-                        BouncePolicy.effect(of: event.kind), subscriptionId, subscriberId: subscriberId, listId: listId,
-                        ongoing: ongoing, streak: streak, limit: bounceLimit, now: now, c)
+                        BouncePolicy.effect(of: event.kind),
+                        subscriptionId,
+                        subscriberId: subscriberId,
+                        listId: listId,
+                        ongoing: ongoing,
+                        streak: streak,
+                        limit: bounceLimit,
+                        now: now,
+                        c
+                    )
                 }
             }
             event.id = try await c.value(
@@ -42,12 +50,15 @@ extension PostgresStore: BounceStore {
                 VALUES (\(now), \(event.outboxMessageId), \(event.subscriptionId), \(event.kind.rawValue), \(event.status),
                         \(event.action), \(event.diagnostic), \(event.outcome.rawValue))
                 RETURNING id
-                """, as: Int64.self)
+                """,
+                as: Int64.self
+            )
             try await c.run(
                 """
                 INSERT INTO auditEvent (occurredAt, actor, action, subscriberId, listId, detail)
                 VALUES (\(now), 'bounce', 'bounce.received', \(owner?.subscriberId), \(owner?.listId), \(event.auditDetail))
-                """)
+                """
+            )
             return event
         }
     }
@@ -55,8 +66,15 @@ extension PostgresStore: BounceStore {
     /// `BouncePolicy` for a report about a subscription locked by the caller,
     /// as the SQLite store applies it (`AppDatabase.apply`).
     private static func apply(
-        _ effect: BouncePolicy.Effect, _ id: Int64, subscriberId: Int64, listId: Int64, ongoing: Bool, streak: Int,
-        limit: Int, now: Date, _ c: PostgresConnection
+        _ effect: BouncePolicy.Effect,
+        _ id: Int64,
+        subscriberId: Int64,
+        listId: Int64,
+        ongoing: Bool,
+        streak: Int,
+        limit: Int,
+        now: Date,
+        _ c: PostgresConnection
     ) async throws -> BounceEvent.Outcome {
         switch effect {
         case .none:
@@ -73,14 +91,16 @@ extension PostgresStore: BounceStore {
                     endedAt = CASE WHEN \(bounces) THEN \(now) ELSE endedAt END,
                     updatedAt = CASE WHEN \(bounces) THEN \(now) ELSE updatedAt END
                 WHERE id = \(id)
-                """)
+                """
+            )
             guard bounces else { return ongoing ? .counted : .unchanged }
             let detail = effect == .bouncesNow ? "the mailbox does not exist" : "\(limit) permanent failures in a row"
             try await c.run(
                 """
                 INSERT INTO auditEvent (occurredAt, actor, action, subscriberId, listId, detail)
                 VALUES (\(now), 'bounce', 'subscription.bounced', \(subscriberId), \(listId), \(detail))
-                """)
+                """
+            )
             return .bounced
         case .unsubscribes:
             guard ongoing else { return .unchanged }
@@ -94,7 +114,8 @@ extension PostgresStore: BounceStore {
                 )
                 INSERT INTO auditEvent (occurredAt, actor, action, subscriberId, listId, detail)
                 VALUES (\(now), 'bounce', 'subscription.withdrawn', \(subscriberId), \(listId), 'complaint')
-                """)
+                """
+            )
             return .unsubscribed
         }
     }
@@ -112,8 +133,10 @@ extension PostgresStore: BounceStore {
                 """
             ).map { row in
                 BounceListing(
-                    event: try BounceEvent(row, "b"), address: try row["address"].decode(String?.self),
-                    listSlug: try row["slug"].decode(String?.self))
+                    event: try BounceEvent(row, "b"),
+                    address: try row["address"].decode(String?.self),
+                    listSlug: try row["slug"].decode(String?.self)
+                )
             }
         }
     }
@@ -128,11 +151,13 @@ extension PostgresStore: BounceStore {
 
     /// Every event about a person's subscriptions, by subscription, oldest first.
     static func bounces(_ c: PostgresConnection, subscriberId: Int64) async throws -> [Int64: [BounceEvent]] {
-        Dictionary(grouping: try await c.rows(
-            """
-            SELECT \(unescaped: BounceEvent.select("b")) FROM bounceEvent b JOIN subscription s ON s.id = b.subscriptionId
-            WHERE s.subscriberId = \(subscriberId) ORDER BY b.id
-            """
-        ).map { try BounceEvent($0, "b") }) { $0.subscriptionId ?? -1 }
+        Dictionary(
+            grouping: try await c.rows(
+                """
+                SELECT \(unescaped: BounceEvent.select("b")) FROM bounceEvent b JOIN subscription s ON s.id = b.subscriptionId
+                WHERE s.subscriberId = \(subscriberId) ORDER BY b.id
+                """
+            ).map { try BounceEvent($0, "b") }
+        ) { $0.subscriptionId ?? -1 }
     }
 }

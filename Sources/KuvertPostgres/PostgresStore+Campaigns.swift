@@ -14,13 +14,16 @@ extension PostgresStore: CampaignStore {
                 VALUES (\(listId), \(campaign.subject), \(campaign.bodyMarkdown), \(campaign.bodyHTML), \(campaign.bodyText),
                         \(campaign.status.rawValue), \(campaign.createdAt), \(campaign.sendAt), \(campaign.queuedAt))
                 RETURNING id
-                """, as: Int64.self).orThrow()
+                """,
+                as: Int64.self
+            ).orThrow()
             campaign.id = id
             try await c.run(
                 """
                 INSERT INTO auditEvent (occurredAt, actor, action, listId, detail)
                 VALUES (\(campaign.createdAt), \(actor), 'campaign.created', \(listId), \("campaign \(id)"))
-                """)
+                """
+            )
             return campaign
         }
     }
@@ -45,7 +48,8 @@ extension PostgresStore: CampaignStore {
                 )
                 INSERT INTO auditEvent (occurredAt, actor, action, listId, detail)
                 VALUES (\(now), \(actor), 'campaign.queued', \(found.campaign.listId), \("campaign \(id)"))
-                """)
+                """
+            )
             return found.campaign.listId
         }
         // In batches, each its own statement, so the list is never held or in
@@ -60,7 +64,9 @@ extension PostgresStore: CampaignStore {
                     SELECT id, row_number() OVER (ORDER BY id) AS position FROM subscription
                     WHERE listId = \(listId) AND status = 'active') active
                 WHERE position % \(batchSize) = 0 ORDER BY id
-                """, as: Int64.self)
+                """,
+                as: Int64.self
+            )
         }
         // The last range is open: subscriptions confirmed meanwhile are queued too.
         let ranges = zip([0] + ends, ends.map(Optional.some) + [nil]).map { (after: $0, upTo: $1) }
@@ -76,7 +82,9 @@ extension PostgresStore: CampaignStore {
                         ON CONFLICT DO NOTHING RETURNING 1
                     )
                     SELECT count(*) FROM inserted
-                    """, as: Int.self) ?? 0
+                    """,
+                    as: Int.self
+                ) ?? 0
             }
         }
         return try await withThrowingTaskGroup(of: Int.self) { group in
@@ -99,7 +107,9 @@ extension PostgresStore: CampaignStore {
                 """
                 INSERT INTO outboxMessage (kind, status, dueAt, attempts, createdAt, campaignId, testRecipient)
                 VALUES ('test', 'queued', \(now), 0, \(now), \(campaignId), \(address.value)) RETURNING id
-                """, as: Int64.self).orThrow()
+                """,
+                as: Int64.self
+            ).orThrow()
         }
     }
 
@@ -117,14 +127,16 @@ extension PostgresStore: CampaignStore {
                     UPDATE outboxMessage SET status = 'skipped', lastReply = 'campaign cancelled', leaseExpiresAt = NULL,
                         leaseHolder = NULL
                     WHERE campaignId = \(id) AND kind = 'newsletter' AND status IN ('queued', 'leased')
-                    """)
+                    """
+                )
             }
             try await c.run(
                 """
                 INSERT INTO auditEvent (occurredAt, actor, action, listId, detail)
                 VALUES (\(now), \(actor), \("campaign.\(status == .sending ? "resumed" : status.rawValue)"), \(campaign.listId),
                         \("campaign \(id)"))
-                """)
+                """
+            )
             return campaign
         }
     }
@@ -144,7 +156,8 @@ extension PostgresStore: CampaignStore {
                 )
                 INSERT INTO auditEvent (occurredAt, actor, action, listId, detail)
                 VALUES (\(now), \(actor), 'campaign.edited', \(campaign.listId), \("campaign \(id)"))
-                """)
+                """
+            )
             return campaign
         }
     }
@@ -153,8 +166,11 @@ extension PostgresStore: CampaignStore {
         try await transaction { c in
             guard let campaign = try await Self.campaign(c, id: id, locking: true)?.campaign else { throw KuvertError.unknownCampaign(id) }
             try campaign.requireDraft(doing: "deleted")
-            guard try await c.value(
-                "SELECT count(*) FROM outboxMessage WHERE campaignId = \(id) AND status = 'leased'", as: Int.self) == 0
+            guard
+                try await c.value(
+                    "SELECT count(*) FROM outboxMessage WHERE campaignId = \(id) AND status = 'leased'",
+                    as: Int.self
+                ) == 0
             else { throw KuvertError.campaignState("A test copy of campaign \(id) is being sent; try again in a moment.") }
             try await c.run("DELETE FROM outboxMessage WHERE campaignId = \(id)")
             try await c.run("DELETE FROM campaign WHERE id = \(id)")
@@ -162,7 +178,8 @@ extension PostgresStore: CampaignStore {
                 """
                 INSERT INTO auditEvent (occurredAt, actor, action, listId, detail)
                 VALUES (\(now), \(actor), 'campaign.deleted', \(campaign.listId), \("campaign \(id)"))
-                """)
+                """
+            )
         }
     }
 
@@ -185,11 +202,16 @@ extension PostgresStore: CampaignStore {
                 """
             ).map { row in
                 CampaignProgress(
-                    campaign: try Campaign(row, "c"), listSlug: try row["slug"].decode(String.self),
-                    queued: try row["queued"].decode(Int.self), leased: try row["leased"].decode(Int.self),
-                    sent: try row["sent"].decode(Int.self), failed: try row["failed"].decode(Int.self),
-                    skipped: try row["skipped"].decode(Int.self), sentLastMinute: try row["lastminute"].decode(Int.self),
-                    lastSentAt: try row["lastsentat"].decode(Date?.self))
+                    campaign: try Campaign(row, "c"),
+                    listSlug: try row["slug"].decode(String.self),
+                    queued: try row["queued"].decode(Int.self),
+                    leased: try row["leased"].decode(Int.self),
+                    sent: try row["sent"].decode(Int.self),
+                    failed: try row["failed"].decode(Int.self),
+                    skipped: try row["skipped"].decode(Int.self),
+                    sentLastMinute: try row["lastminute"].decode(Int.self),
+                    lastSentAt: try row["lastsentat"].decode(Date?.self)
+                )
             }
         }
     }

@@ -30,7 +30,8 @@ extension PostgresStore: AsyncRecordingDeliveryStore {
                     """
                     UPDATE outboxMessage SET status = 'queued', leaseExpiresAt = NULL, leaseHolder = NULL
                     WHERE status = 'leased' AND id = ANY(\(ids))
-                    """)
+                    """
+                )
             }
         }
     }
@@ -42,7 +43,8 @@ extension PostgresStore: AsyncRecordingDeliveryStore {
                     """
                     SELECT leaseHolder, count(*) FROM outboxMessage
                     WHERE status = 'leased' AND leaseHolder IS NOT NULL GROUP BY leaseHolder
-                    """, logger: Self.quiet
+                    """,
+                    logger: Self.quiet
                 ).decode((String, Int).self).reduce(into: [HolderCount]()) { $0.append(HolderCount(holder: $1.0, messages: $1.1)) }
             }
         }.map { ($0.holder, $0.messages) }
@@ -58,7 +60,9 @@ extension PostgresStore: AsyncRecordingDeliveryStore {
                         WHERE status = 'leased' AND leaseHolder = \(holder) RETURNING 1
                     )
                     SELECT count(*) FROM released
-                    """, as: Int.self) ?? 0
+                    """,
+                    as: Int.self
+                ) ?? 0
             }
         }
     }
@@ -91,7 +95,8 @@ extension PostgresStore: AsyncRecordingDeliveryStore {
                     RETURNING *
                 )
                 \(unescaped: Self.deliverySelect("claimed"))
-                """)
+                """
+            )
             return try await Self.deliveries(c, rows)
         }
     }
@@ -119,7 +124,8 @@ extension PostgresStore: AsyncRecordingDeliveryStore {
         var campaigns: [Int64: Campaign] = [:]
         if !campaignIds.isEmpty {
             for row in try await c.rows(
-                "SELECT \(unescaped: Campaign.select("c")) FROM campaign c WHERE c.id = ANY(\(campaignIds))") {
+                "SELECT \(unescaped: Campaign.select("c")) FROM campaign c WHERE c.id = ANY(\(campaignIds))"
+            ) {
                 let campaign = try Campaign(row, "c")
                 campaigns[try campaign.id.orThrow()] = campaign
             }
@@ -131,12 +137,21 @@ extension PostgresStore: AsyncRecordingDeliveryStore {
             if message.subscriptionId != nil {
                 guard !subscription.isAbsent else { return nil }
                 return OutboxDelivery(
-                    message: message, address: try row["p_address"].decode(String.self), list: try MailingList(row, "l"),
-                    subscription: try Subscription(subscription), campaign: campaign)
+                    message: message,
+                    address: try row["p_address"].decode(String.self),
+                    list: try MailingList(row, "l"),
+                    subscription: try Subscription(subscription),
+                    campaign: campaign
+                )
             }
             guard let campaign, let recipient = message.testRecipient else { return nil }
             return OutboxDelivery(
-                message: message, address: recipient, list: try MailingList(row, "l"), subscription: nil, campaign: campaign)
+                message: message,
+                address: recipient,
+                list: try MailingList(row, "l"),
+                subscription: nil,
+                campaign: campaign
+            )
         }
     }
 
@@ -146,22 +161,32 @@ extension PostgresStore: AsyncRecordingDeliveryStore {
     /// `kuvert_record_delivery` (migration pg7), with the records of other
     /// sessions that arrive together (`records`, a `Coalescer`).
     func store(_ id: Int64, _ record: DeliveryRecord, bounceLimit: Int, now: Date) async throws {
-        let (status, outcome, dueAt, counts): (OutboxMessage.Status, SendOutcome, Date?, Bool) = switch record {
-        case .sent(let outcome): (.sent, outcome, nil, true)
-        case .retry(let outcome, let at): (.queued, outcome, at, true)
-        case .failed(let outcome): (.failed, outcome, nil, true)
-        case .skipped(let reason): (.skipped, SendOutcome(kind: .permanent, code: nil, reply: reason), nil, false)
-        }
-        let effect = switch BouncePolicy.effect(of: record) {
-        // No delivery record unsubscribes anyone.
-        case .none, .unsubscribes: "none"
-        case .resetsCount: "reset"
-        case .countsTowardsBounce: "count"
-        case .bouncesNow: "bounce"
-        }
+        let (status, outcome, dueAt, counts): (OutboxMessage.Status, SendOutcome, Date?, Bool) =
+            switch record {
+            case .sent(let outcome): (.sent, outcome, nil, true)
+            case .retry(let outcome, let at): (.queued, outcome, at, true)
+            case .failed(let outcome): (.failed, outcome, nil, true)
+            case .skipped(let reason): (.skipped, SendOutcome(kind: .permanent, code: nil, reply: reason), nil, false)
+            }
+        let effect =
+            switch BouncePolicy.effect(of: record) {
+            // No delivery record unsubscribes anyone.
+            case .none, .unsubscribes: "none"
+            case .resetsCount: "reset"
+            case .countsTowardsBounce: "count"
+            case .bouncesNow: "bounce"
+            }
         let call = RecordCall(
-            id: id, status: status.rawValue, reply: String(outcome.reply.prefix(512)), code: outcome.code, dueAt: dueAt,
-            attempts: counts ? 1 : 0, effect: effect, bounceLimit: bounceLimit, now: now)
+            id: id,
+            status: status.rawValue,
+            reply: String(outcome.reply.prefix(512)),
+            code: outcome.code,
+            dueAt: dueAt,
+            attempts: counts ? 1 : 0,
+            effect: effect,
+            bounceLimit: bounceLimit,
+            now: now
+        )
         do {
             try await records.call(call).get()
         } catch {
@@ -221,7 +246,6 @@ extension PostgresStore: AsyncRecordingDeliveryStore {
 
         func decodeRow(_ row: PostgresRow) throws {}
     }
-
 
     /// Runs `body` in a task and waits for it on the calling thread (one of the
     /// mailer's own, which may block).

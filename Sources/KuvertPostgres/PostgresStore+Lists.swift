@@ -7,12 +7,15 @@ extension PostgresStore: ListStore {
         guard MailingList.isValidSlug(list.slug) else { throw KuvertError.invalidSlug(list.slug) }
         return try await transaction { [self] c in
             // Another node may create the same slug at the same moment: the unique index decides.
-            guard let id = try await c.value(
-                """
-                INSERT INTO mailingList (slug, name, fromAddress, thanksURL, language, createdAt)
-                VALUES (\(list.slug), \(list.name), \(list.fromAddress), \(list.thanksURL), \(list.language.rawValue), \(list.createdAt))
-                ON CONFLICT (slug) DO NOTHING RETURNING id
-                """, as: Int64.self)
+            guard
+                let id = try await c.value(
+                    """
+                    INSERT INTO mailingList (slug, name, fromAddress, thanksURL, language, createdAt)
+                    VALUES (\(list.slug), \(list.name), \(list.fromAddress), \(list.thanksURL), \(list.language.rawValue), \(list.createdAt))
+                    ON CONFLICT (slug) DO NOTHING RETURNING id
+                    """,
+                    as: Int64.self
+                )
             else { throw KuvertError.listExists(list.slug) }
             var created = list
             created.id = id
@@ -20,25 +23,34 @@ extension PostgresStore: ListStore {
                 """
                 INSERT INTO termsVersion (listId, version, body, sha256, publishedAt)
                 VALUES (\(id), 1, \(terms), \(TermsVersion.digest(terms)), \(list.createdAt)) RETURNING id
-                """, as: Int64.self).orThrow()
+                """,
+                as: Int64.self
+            ).orThrow()
             try await insertTranslations(c, translations, of: versionId, list: created)
             try await c.run(
                 """
                 INSERT INTO auditEvent (occurredAt, actor, action, listId, detail)
                 VALUES (\(list.createdAt), \(actor), 'list.created', \(id), 'terms v1')
-                """)
+                """
+            )
             return created
         }
     }
 
     public func publishTerms(
-        listSlug: String, body: String, translations: [Language: String], actor: String, now: Date
+        listSlug: String,
+        body: String,
+        translations: [Language: String],
+        actor: String,
+        now: Date
     ) async throws -> TermsVersion {
         try await transaction { [self] c in
             // The list's row is locked, so two nodes publishing at once number their versions one after the other.
-            guard let row = try await c.rows(
-                "SELECT \(unescaped: MailingList.select("l")) FROM mailingList l WHERE l.slug = \(listSlug) FOR UPDATE OF l"
-            ).first else { throw KuvertError.unknownList(listSlug) }
+            guard
+                let row = try await c.rows(
+                    "SELECT \(unescaped: MailingList.select("l")) FROM mailingList l WHERE l.slug = \(listSlug) FOR UPDATE OF l"
+                ).first
+            else { throw KuvertError.unknownList(listSlug) }
             let list = try MailingList(row, "l")
             let listId = try list.id.orThrow()
             var version = 1
@@ -46,7 +58,8 @@ extension PostgresStore: ListStore {
                 "SELECT id, version, sha256 FROM termsVersion WHERE listId = \(listId) ORDER BY version DESC LIMIT 1"
             ).first {
                 let (newestId, number, sha256) = (
-                    try newest["id"].decode(Int64.self), try newest["version"].decode(Int.self), try newest["sha256"].decode(String.self))
+                    try newest["id"].decode(Int64.self), try newest["version"].decode(Int.self), try newest["sha256"].decode(String.self)
+                )
                 var hashes: [Language: String] = [:]
                 for translated in try await c.rows("SELECT language, sha256 FROM termsTranslation WHERE termsVersionId = \(newestId)") {
                     if let language = Language(rawValue: try translated["language"].decode(String.self)) {
@@ -63,13 +76,16 @@ extension PostgresStore: ListStore {
                 """
                 INSERT INTO termsVersion (listId, version, body, sha256, publishedAt)
                 VALUES (\(listId), \(version), \(body), \(terms.sha256), \(now)) RETURNING id
-                """, as: Int64.self)
+                """,
+                as: Int64.self
+            )
             try await insertTranslations(c, translations, of: try terms.id.orThrow(), list: list)
             try await c.run(
                 """
                 INSERT INTO auditEvent (occurredAt, actor, action, listId, detail)
                 VALUES (\(now), \(actor), 'terms.published', \(listId), \("terms v\(version)"))
-                """)
+                """
+            )
             return terms
         }
     }
@@ -81,7 +97,8 @@ extension PostgresStore: ListStore {
                 """
                 INSERT INTO termsTranslation (termsVersionId, language, body, sha256)
                 VALUES (\(versionId), \(language.rawValue), \(text), \(TermsVersion.digest(text)))
-                """)
+                """
+            )
         }
     }
 
@@ -107,7 +124,10 @@ extension PostgresStore: ListStore {
                         if count > 0 { counts[status] = count }
                     }
                     return ListSummary(
-                        list: try MailingList(row, "l"), termsVersion: try row["terms"].decode(Int?.self) ?? 0, counts: counts)
+                        list: try MailingList(row, "l"),
+                        termsVersion: try row["terms"].decode(Int?.self) ?? 0,
+                        counts: counts
+                    )
                 }
             }
         }
@@ -115,9 +135,11 @@ extension PostgresStore: ListStore {
 
     public func editList(slug: String, _ edit: ListEdit, actor: String, now: Date) async throws -> MailingList {
         try await transaction { c in
-            guard let row = try await c.rows(
-                "SELECT \(unescaped: MailingList.select("l")) FROM mailingList l WHERE l.slug = \(slug) FOR UPDATE"
-            ).first else { throw KuvertError.unknownList(slug) }
+            guard
+                let row = try await c.rows(
+                    "SELECT \(unescaped: MailingList.select("l")) FROM mailingList l WHERE l.slug = \(slug) FOR UPDATE"
+                ).first
+            else { throw KuvertError.unknownList(slug) }
             let list = edit.applied(to: try MailingList(row, "l"))
             try await c.run(
                 """
@@ -128,7 +150,8 @@ extension PostgresStore: ListStore {
                 )
                 INSERT INTO auditEvent (occurredAt, actor, action, listId, detail)
                 VALUES (\(now), \(actor), 'list.edited', \(list.id), \(edit.fields.joined(separator: ", ")))
-                """)
+                """
+            )
             return list
         }
     }

@@ -10,13 +10,16 @@ extension PostgresStore: OutboxStore, StoreHealth {
                 UPDATE outboxMessage SET status = 'queued', dueAt = \(now), attempts = 0, leaseExpiresAt = NULL, leaseHolder = NULL
                 WHERE status = 'failed' AND (\(id)::bigint IS NULL OR id = \(id))
                 RETURNING id
-                """, as: Int64.self).sorted()
+                """,
+                as: Int64.self
+            ).sorted()
             if !ids.isEmpty {
                 try await c.run(
                     """
                     INSERT INTO auditEvent (occurredAt, actor, action, detail)
                     VALUES (\(now), \(actor), 'queue.retry', \(ids.count == 1 ? "message #\(ids[0])" : "\(ids.count) failed messages"))
-                    """)
+                    """
+                )
             }
             return ids
         }
@@ -39,11 +42,16 @@ extension PostgresStore: OutboxStore, StoreHealth {
             ).first.orThrow()
             let count = { (name: String) in try counts[name].decode(Int.self) }
             return QueueOverview(
-                due: try count("due"), scheduled: try count("scheduled"), leased: try count("leased"),
-                retrying: try count("retrying"), sent: try count("sent"), failed: try count("failed"),
+                due: try count("due"),
+                scheduled: try count("scheduled"),
+                leased: try count("leased"),
+                retrying: try count("retrying"),
+                sent: try count("sent"),
+                failed: try count("failed"),
                 skipped: try count("skipped"),
                 waiting: try await Self.entries(c, where: "m.status IN ('queued', 'leased')", order: "m.dueAt, m.id", limit: limit),
-                recentFailures: try await Self.entries(c, where: "m.status = 'failed'", order: "m.id DESC", limit: limit))
+                recentFailures: try await Self.entries(c, where: "m.status = 'failed'", order: "m.id DESC", limit: limit)
+            )
         }
     }
 
@@ -59,8 +67,11 @@ extension PostgresStore: OutboxStore, StoreHealth {
                 """
             ).first.orThrow()
             return OutboxDepth(
-                due: try row["due"].decode(Int.self), scheduled: try row["scheduled"].decode(Int.self),
-                leased: try row["leased"].decode(Int.self), oldestDueAt: try row["oldest"].decode(Date?.self))
+                due: try row["due"].decode(Int.self),
+                scheduled: try row["scheduled"].decode(Int.self),
+                leased: try row["leased"].decode(Int.self),
+                oldestDueAt: try row["oldest"].decode(Date?.self)
+            )
         }
     }
 
@@ -104,8 +115,10 @@ extension PostgresStore: OutboxStore, StoreHealth {
             """
         ).map { row in
             QueueOverview.Entry(
-                message: try OutboxMessage(row, "m"), listSlug: try row["slug"].decode(String.self),
-                address: try row["address"].decode(String.self))
+                message: try OutboxMessage(row, "m"),
+                listSlug: try row["slug"].decode(String.self),
+                address: try row["address"].decode(String.self)
+            )
         }
     }
 }

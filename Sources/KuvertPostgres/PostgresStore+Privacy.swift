@@ -10,10 +10,17 @@ extension PostgresStore: PrivacyStore, PrivacyRequestStore {
             var consent: [Int64: [SubscriberExport.Consent]] = [:]
             for row in try await Self.consentRows(c, subscriberId: subscriberId) {
                 let event = try ConsentEvent(row, "e")
-                consent[event.subscriptionId, default: []].append(SubscriberExport.Consent(
-                    kind: event.kind.rawValue, at: event.occurredAt, source: event.source, ip: event.ip,
-                    userAgent: event.userAgent, termsVersion: try row["termsversion"].decode(Int?.self),
-                    termsSHA256: event.termsSHA256))
+                consent[event.subscriptionId, default: []].append(
+                    SubscriberExport.Consent(
+                        kind: event.kind.rawValue,
+                        at: event.occurredAt,
+                        source: event.source,
+                        ip: event.ip,
+                        userAgent: event.userAgent,
+                        termsVersion: try row["termsversion"].decode(Int?.self),
+                        termsSHA256: event.termsSHA256
+                    )
+                )
             }
             var messages: [Int64: [SubscriberExport.Message]] = [:]
             for row in try await c.rows(
@@ -22,40 +29,62 @@ extension PostgresStore: PrivacyStore, PrivacyRequestStore {
                 FROM outboxMessage m JOIN subscription s ON s.id = m.subscriptionId
                 LEFT JOIN campaign c ON c.id = m.campaignId
                 WHERE s.subscriberId = \(subscriberId) ORDER BY m.id
-                """) {
-                messages[try row["subscriptionid"].decode(Int64.self), default: []].append(SubscriberExport.Message(
-                    kind: try row["kind"].decode(String.self), subject: try row["subject"].decode(String?.self),
-                    status: try row["status"].decode(String.self), queuedAt: try row["createdat"].decode(Date.self),
-                    sentAt: try row["sentat"].decode(Date?.self)))
+                """
+            ) {
+                messages[try row["subscriptionid"].decode(Int64.self), default: []].append(
+                    SubscriberExport.Message(
+                        kind: try row["kind"].decode(String.self),
+                        subject: try row["subject"].decode(String?.self),
+                        status: try row["status"].decode(String.self),
+                        queuedAt: try row["createdat"].decode(Date.self),
+                        sentAt: try row["sentat"].decode(Date?.self)
+                    )
+                )
             }
             let events = try await c.rows(
                 "SELECT \(unescaped: AuditEvent.select("a")) FROM auditEvent a WHERE a.subscriberId = \(subscriberId) ORDER BY a.id"
             ).map { try AuditEvent($0, "a") }
             let bounces = try await Self.bounces(c, subscriberId: subscriberId)
             return SubscriberExport(
-                address: subscriber.address, knownSince: subscriber.createdAt, exportedAt: now,
+                address: subscriber.address,
+                knownSince: subscriber.createdAt,
+                exportedAt: now,
                 subscriptions: subscriptions.map { subscription, list in
                     SubscriberExport.Subscription(
-                        list: list.slug, listName: list.name, status: subscription.status.rawValue, name: subscription.name,
-                        language: subscription.language.rawValue, requestedAt: subscription.requestedAt,
-                        confirmedAt: subscription.confirmedAt, endedAt: subscription.endedAt,
-                        consent: consent[subscription.id ?? -1] ?? [], messages: messages[subscription.id ?? -1] ?? [],
-                        bounces: (bounces[subscription.id ?? -1] ?? []).map(SubscriberExport.Bounce.init))
+                        list: list.slug,
+                        listName: list.name,
+                        status: subscription.status.rawValue,
+                        name: subscription.name,
+                        language: subscription.language.rawValue,
+                        requestedAt: subscription.requestedAt,
+                        confirmedAt: subscription.confirmedAt,
+                        endedAt: subscription.endedAt,
+                        consent: consent[subscription.id ?? -1] ?? [],
+                        messages: messages[subscription.id ?? -1] ?? [],
+                        bounces: (bounces[subscription.id ?? -1] ?? []).map(SubscriberExport.Bounce.init)
+                    )
                 },
-                auditEvents: events.map { .init(at: $0.occurredAt, actor: $0.actor, action: $0.action, detail: $0.detail) })
+                auditEvents: events.map { .init(at: $0.occurredAt, actor: $0.actor, action: $0.action, detail: $0.detail) }
+            )
         }
     }
 
     public func erase(_ address: EmailAddress, suppressionHash: String, actor: String, now: Date) async throws -> Bool {
         try await erase(
             find: "SELECT id, address FROM subscriber WHERE addressKey = \(address.key) FOR UPDATE",
-            suppressionHash: suppressionHash, actor: actor, now: now)
+            suppressionHash: suppressionHash,
+            actor: actor,
+            now: now
+        )
     }
 
     public func erase(subscriberId: Int64, suppressionHash: String, actor: String, now: Date) async throws -> Bool {
         try await erase(
             find: "SELECT id, address FROM subscriber WHERE id = \(subscriberId) AND erasedAt IS NULL FOR UPDATE",
-            suppressionHash: suppressionHash, actor: actor, now: now)
+            suppressionHash: suppressionHash,
+            actor: actor,
+            now: now
+        )
     }
 
     /// Erases the subscriber `find` locks, in one transaction. The row lock makes
@@ -74,20 +103,23 @@ extension PostgresStore: PrivacyStore, PrivacyRequestStore {
                 INSERT INTO consentEvent (subscriptionId, kind, occurredAt, source)
                 SELECT id, 'withdrawn', \(now), 'erasure' FROM subscription
                 WHERE subscriberId = \(id) AND status IN ('pending', 'active')
-                """)
+                """
+            )
             try await c.run(
                 """
                 UPDATE subscription SET name = NULL, updatedAt = \(now),
                     status = CASE WHEN status IN ('pending', 'active') THEN 'unsubscribed' ELSE status END,
                     endedAt = coalesce(endedAt, \(now))
                 WHERE subscriberId = \(id)
-                """)
+                """
+            )
             try await c.run(
                 """
                 UPDATE consentEvent SET ip = NULL, userAgent = NULL
                 WHERE subscriptionId IN (SELECT id FROM subscription WHERE subscriberId = \(id))
                   AND (ip IS NOT NULL OR userAgent IS NOT NULL)
-                """)
+                """
+            )
             try await c.run(
                 """
                 UPDATE outboxMessage SET lastReply = NULL,
@@ -95,29 +127,34 @@ extension PostgresStore: PrivacyStore, PrivacyRequestStore {
                     leaseExpiresAt = CASE WHEN status IN ('queued', 'leased') THEN NULL ELSE leaseExpiresAt END,
                     leaseHolder = CASE WHEN status IN ('queued', 'leased') THEN NULL ELSE leaseHolder END
                 WHERE subscriptionId IN (SELECT id FROM subscription WHERE subscriberId = \(id))
-                """)
+                """
+            )
             // A diagnostic may quote the address.
             try await c.run(
                 """
                 UPDATE bounceEvent SET diagnostic = NULL
                 WHERE subscriptionId IN (SELECT id FROM subscription WHERE subscriberId = \(id))
-                """)
+                """
+            )
             try await c.run(
                 """
                 UPDATE outboxMessage SET testRecipient = NULL, lastReply = NULL,
                     status = CASE WHEN status IN ('queued', 'leased') THEN 'skipped' ELSE status END,
                     leaseExpiresAt = CASE WHEN status IN ('queued', 'leased') THEN NULL ELSE leaseExpiresAt END
                 WHERE lower(testRecipient) = lower(\(address))
-                """)
+                """
+            )
             try await c.run(
-                "UPDATE subscriber SET address = '', addressKey = 'erased:' || id, erasedAt = \(now) WHERE id = \(id)")
+                "UPDATE subscriber SET address = '', addressKey = 'erased:' || id, erasedAt = \(now) WHERE id = \(id)"
+            )
             try await c.run(
                 """
                 WITH suppressed AS (
                     INSERT INTO suppression (keyHash, createdAt) VALUES (\(suppressionHash), \(now)) ON CONFLICT DO NOTHING
                 )
                 INSERT INTO auditEvent (occurredAt, actor, action, subscriberId) VALUES (\(now), \(actor), 'subscriber.erased', \(id))
-                """)
+                """
+            )
             return true
         }
     }
@@ -137,14 +174,18 @@ extension PostgresStore: PrivacyStore, PrivacyRequestStore {
             var event = event
             if let address {
                 event.subscriberId = try await c.value(
-                    "SELECT id FROM subscriber WHERE addressKey = \(address.key)", as: Int64.self)
+                    "SELECT id FROM subscriber WHERE addressKey = \(address.key)",
+                    as: Int64.self
+                )
             }
             event.id = try await c.value(
                 """
                 INSERT INTO auditEvent (occurredAt, actor, action, subscriberId, listId, detail)
                 VALUES (\(event.occurredAt), \(event.actor), \(event.action), \(event.subscriberId), \(event.listId), \(event.detail))
                 RETURNING id
-                """, as: Int64.self)
+                """,
+                as: Int64.self
+            )
             return event
         }
     }
@@ -157,10 +198,12 @@ extension PostgresStore: PrivacyStore, PrivacyRequestStore {
                     """
                     SELECT \(unescaped: AuditEvent.select("a")) FROM auditEvent a JOIN subscriber p ON p.id = a.subscriberId
                     WHERE p.addressKey = \(address.key) ORDER BY a.id DESC LIMIT \(limit)
-                    """)
+                    """
+                )
             } else {
                 rows = try await c.rows(
-                    "SELECT \(unescaped: AuditEvent.select("a")) FROM auditEvent a ORDER BY a.id DESC LIMIT \(limit)")
+                    "SELECT \(unescaped: AuditEvent.select("a")) FROM auditEvent a ORDER BY a.id DESC LIMIT \(limit)"
+                )
             }
             return try rows.map { try AuditEvent($0, "a") }.reversed()
         }
@@ -171,19 +214,24 @@ extension PostgresStore: PrivacyStore, PrivacyRequestStore {
             // The mail belongs to the person; it rides on their newest subscription,
             // which is how the outbox finds the address. Their row stays locked,
             // so two nodes asked at once queue one mail.
-            guard let row = try await c.rows(
-                """
-                SELECT p.id, (SELECT max(id) FROM subscription WHERE subscriberId = p.id) AS subscription
-                FROM subscriber p WHERE p.addressKey = \(address.key) AND p.erasedAt IS NULL FOR UPDATE
-                """
-            ).first, let subscriptionId = try row["subscription"].decode(Int64?.self) else { return false }
+            guard
+                let row = try await c.rows(
+                    """
+                    SELECT p.id, (SELECT max(id) FROM subscription WHERE subscriberId = p.id) AS subscription
+                    FROM subscriber p WHERE p.addressKey = \(address.key) AND p.erasedAt IS NULL FOR UPDATE
+                    """
+                ).first, let subscriptionId = try row["subscription"].decode(Int64?.self)
+            else { return false }
             let subscriberId = try row["id"].decode(Int64.self)
-            let recent = try await c.value(
-                """
-                SELECT EXISTS (SELECT 1 FROM outboxMessage m JOIN subscription s ON s.id = m.subscriptionId
-                               WHERE s.subscriberId = \(subscriberId) AND m.kind = 'privacy'
-                                 AND m.createdAt > \(now.addingTimeInterval(-resendWindow)))
-                """, as: Bool.self) ?? false
+            let recent =
+                try await c.value(
+                    """
+                    SELECT EXISTS (SELECT 1 FROM outboxMessage m JOIN subscription s ON s.id = m.subscriptionId
+                                   WHERE s.subscriberId = \(subscriberId) AND m.kind = 'privacy'
+                                     AND m.createdAt > \(now.addingTimeInterval(-resendWindow)))
+                    """,
+                    as: Bool.self
+                ) ?? false
             guard !recent else { return false }
             try await c.run(
                 """
@@ -193,7 +241,8 @@ extension PostgresStore: PrivacyStore, PrivacyRequestStore {
                 )
                 INSERT INTO auditEvent (occurredAt, actor, action, subscriberId)
                 VALUES (\(now), 'web', 'privacy.link-requested', \(subscriberId))
-                """)
+                """
+            )
             return true
         }
     }

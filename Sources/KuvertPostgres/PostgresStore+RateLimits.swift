@@ -42,7 +42,11 @@ extension PostgresStore: SharedRateLimits {
                 // Sorted: two batches lock their keys in the same order, and never wait for each other in a circle.
                 let keys = requestsOfKey.keys.sorted()
                 let call = CountCall(
-                    keys: keys, counts: keys.map { Int32(requestsOfKey[$0]!) }, now: now, opened: now.addingTimeInterval(-window))
+                    keys: keys,
+                    counts: keys.map { Int32(requestsOfKey[$0]!) },
+                    now: now,
+                    opened: now.addingTimeInterval(-window)
+                )
                 var windows: [String: (start: Date, last: Int)] = [:]
                 for try await (key, start, count) in try await c.execute(call, logger: quiet) { windows[key] = (start, count) }
                 var seen: [String: Int] = [:]

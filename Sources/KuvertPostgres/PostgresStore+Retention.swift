@@ -8,12 +8,14 @@ import PostgresNIO
 // both count (or add to a campaign's totals) the same row.
 extension PostgresStore: RetentionStore {
     /// The advisory lock of the retention job's transactions.
-    static let retentionLock: Int64 = 0x6B75_7665_7272 // "kuverr"
+    static let retentionLock: Int64 = 0x6B75_7665_7272  // "kuverr"
 
     public func expiredPendingCount(before: Date) async throws -> Int {
         try await connection(unbounded: true) { c in
             try await c.value(
-                "SELECT count(*) FROM subscription WHERE status = 'pending' AND requestedAt < \(before)", as: Int.self) ?? 0
+                "SELECT count(*) FROM subscription WHERE status = 'pending' AND requestedAt < \(before)",
+                as: Int.self
+            ) ?? 0
         }
     }
 
@@ -22,20 +24,23 @@ extension PostgresStore: RetentionStore {
             try await c.run("SELECT pg_advisory_xact_lock(\(Self.retentionLock))")
             let owners = try await c.column(
                 "DELETE FROM subscription WHERE status = 'pending' AND requestedAt < \(before) RETURNING subscriberId",
-                as: Int64.self)
+                as: Int64.self
+            )
             let count = owners.count
             // A subscriber with no subscription left is only an address: it goes too.
             try await c.run(
                 """
                 DELETE FROM subscriber p WHERE p.id = ANY(\(Array(Set(owners)))) AND p.erasedAt IS NULL
                   AND NOT EXISTS (SELECT 1 FROM subscription WHERE subscriberId = p.id)
-                """)
+                """
+            )
             if count > 0 {
                 try await c.run(
                     """
                     INSERT INTO auditEvent (occurredAt, actor, action, detail)
                     VALUES (\(now), 'retention', 'retention.expired-pending', \("\(count) subscriptions"))
-                    """)
+                    """
+                )
             }
             return count
         }
@@ -47,7 +52,9 @@ extension PostgresStore: RetentionStore {
                 """
                 SELECT count(*) FROM outboxMessage
                 WHERE status IN ('sent', 'failed', 'skipped') AND coalesce(sentAt, dueAt) < \(before)
-                """, as: Int.self) ?? 0
+                """,
+                as: Int.self
+            ) ?? 0
         }
     }
 
@@ -56,27 +63,30 @@ extension PostgresStore: RetentionStore {
         while true {
             let count = try await transaction(unbounded: true) { c in
                 try await c.run("SELECT pg_advisory_xact_lock(\(Self.retentionLock))")
-                let count = try await c.value(
-                    """
-                    WITH gone AS (
-                        DELETE FROM outboxMessage WHERE id IN (
-                            SELECT id FROM outboxMessage
-                            WHERE status IN ('sent', 'failed', 'skipped') AND coalesce(sentAt, dueAt) < \(before)
-                            LIMIT \(batch) FOR UPDATE SKIP LOCKED)
-                        RETURNING campaignId, kind, status
-                    ), totals AS (
-                        UPDATE campaign SET
-                            purgedSent = purgedSent + t.sent, purgedFailed = purgedFailed + t.failed,
-                            purgedSkipped = purgedSkipped + t.skipped
-                        FROM (SELECT campaignId,
-                                     count(*) FILTER (WHERE status = 'sent') AS sent,
-                                     count(*) FILTER (WHERE status = 'failed') AS failed,
-                                     count(*) FILTER (WHERE status = 'skipped') AS skipped
-                              FROM gone WHERE kind = 'newsletter' AND campaignId IS NOT NULL GROUP BY campaignId) t
-                        WHERE campaign.id = t.campaignId
-                    )
-                    SELECT count(*) FROM gone
-                    """, as: Int.self) ?? 0
+                let count =
+                    try await c.value(
+                        """
+                        WITH gone AS (
+                            DELETE FROM outboxMessage WHERE id IN (
+                                SELECT id FROM outboxMessage
+                                WHERE status IN ('sent', 'failed', 'skipped') AND coalesce(sentAt, dueAt) < \(before)
+                                LIMIT \(batch) FOR UPDATE SKIP LOCKED)
+                            RETURNING campaignId, kind, status
+                        ), totals AS (
+                            UPDATE campaign SET
+                                purgedSent = purgedSent + t.sent, purgedFailed = purgedFailed + t.failed,
+                                purgedSkipped = purgedSkipped + t.skipped
+                            FROM (SELECT campaignId,
+                                         count(*) FILTER (WHERE status = 'sent') AS sent,
+                                         count(*) FILTER (WHERE status = 'failed') AS failed,
+                                         count(*) FILTER (WHERE status = 'skipped') AS skipped
+                                  FROM gone WHERE kind = 'newsletter' AND campaignId IS NOT NULL GROUP BY campaignId) t
+                            WHERE campaign.id = t.campaignId
+                        )
+                        SELECT count(*) FROM gone
+                        """,
+                        as: Int.self
+                    ) ?? 0
                 try await c.run("DELETE FROM auditEvent WHERE action = 'message.sent' AND occurredAt < \(before)")
                 try await c.run("DELETE FROM bounceEvent WHERE receivedAt < \(before)")
                 if count > 0 {
@@ -84,7 +94,8 @@ extension PostgresStore: RetentionStore {
                         """
                         INSERT INTO auditEvent (occurredAt, actor, action, detail)
                         VALUES (\(now), 'retention', 'retention.messages', \("\(count) message records"))
-                        """)
+                        """
+                    )
                 }
                 return count
             }
@@ -103,7 +114,8 @@ extension PostgresStore: RetentionStore {
                   AND NOT EXISTS (
                     SELECT 1 FROM subscription WHERE subscriberId = p.id
                     AND (status IN ('pending', 'active') OR endedAt IS NULL OR endedAt >= \(endedBefore)))
-                """, logger: Self.quiet
+                """,
+                logger: Self.quiet
             ).decode((Int64, String).self).reduce(into: [Doomed]()) { $0.append(Doomed(id: $1.0, addressKey: $1.1)) }
         }.map { ($0.id, $0.addressKey) }
     }

@@ -95,7 +95,7 @@ extension PostgresStore: SubscriptionStore {
     public func confirm(_ acceptance: TermsAcceptance, now: Date) async throws -> ConfirmOutcome {
         try await transaction { c in
             guard var context = try await Self.confirmationContext(c, subscriptionId: acceptance.subscriptionId, locking: true),
-                  context.subscription.confirmNonce == acceptance.nonce
+                context.subscription.confirmNonce == acceptance.nonce
             else { return .superseded }
             switch context.subscription.status {
             case .active: return .alreadyActive(context)
@@ -121,19 +121,22 @@ extension PostgresStore: SubscriptionStore {
                 INSERT INTO auditEvent (occurredAt, actor, action, subscriberId, listId, detail)
                 VALUES (\(now), 'web', 'subscription.confirmed', \(context.subscription.subscriberId), \(context.list.id),
                         \("terms v\(context.terms.version)"))
-                """)
+                """
+            )
             return .confirmed(context)
         }
     }
 
     public func unsubscribe(subscriptionId: Int64, origin: RequestOrigin, now: Date) async throws -> (Subscription, MailingList)? {
         let result = try await transaction { c -> Ended? in
-            guard let row = try await c.rows(
-                """
-                SELECT \(unescaped: Subscription.select("s")), \(unescaped: MailingList.select("l"))
-                FROM subscription s JOIN mailingList l ON l.id = s.listId WHERE s.id = \(subscriptionId) FOR UPDATE OF s
-                """
-            ).first else { return nil }
+            guard
+                let row = try await c.rows(
+                    """
+                    SELECT \(unescaped: Subscription.select("s")), \(unescaped: MailingList.select("l"))
+                    FROM subscription s JOIN mailingList l ON l.id = s.listId WHERE s.id = \(subscriptionId) FOR UPDATE OF s
+                    """
+                ).first
+            else { return nil }
             var subscription = try Subscription(row, "s")
             let list = try MailingList(row, "l")
             guard subscription.status == .active || subscription.status == .pending else { return Ended(subscription, list) }
@@ -150,7 +153,8 @@ extension PostgresStore: SubscriptionStore {
                 )
                 INSERT INTO auditEvent (occurredAt, actor, action, subscriberId, listId, detail)
                 VALUES (\(now), \(origin.actor), 'subscription.withdrawn', \(subscription.subscriberId), \(list.id), \(origin.source))
-                """)
+                """
+            )
             return Ended(subscription, list)
         }
         return result.map { ($0.subscription, $0.list) }
@@ -168,13 +172,19 @@ extension PostgresStore: SubscriptionStore {
                 if let id = event.termsVersionId, let number = try row["termsversion"].decode(Int?.self) { versions[id] = number }
             }
             let bounces = try await Self.bounces(c, subscriberId: subscriberId)
-            return SubscriberRecord(subscriber: subscriber, subscriptions: subscriptions.map { subscription, list in
-                let events = consent[subscription.id ?? -1] ?? []
-                return SubscriberRecord.ListSubscription(
-                    subscription: subscription, list: list, consent: events,
-                    termsVersions: versions.filter { id, _ in events.contains { $0.termsVersionId == id } },
-                    bounces: bounces[subscription.id ?? -1] ?? [])
-            })
+            return SubscriberRecord(
+                subscriber: subscriber,
+                subscriptions: subscriptions.map { subscription, list in
+                    let events = consent[subscription.id ?? -1] ?? []
+                    return SubscriberRecord.ListSubscription(
+                        subscription: subscription,
+                        list: list,
+                        consent: events,
+                        termsVersions: versions.filter { id, _ in events.contains { $0.termsVersionId == id } },
+                        bounces: bounces[subscription.id ?? -1] ?? []
+                    )
+                }
+            )
         }
     }
 
@@ -190,9 +200,12 @@ extension PostgresStore: SubscriptionStore {
                 """
             ).map { row in
                 SubscriptionListing(
-                    address: try row["address"].decode(String.self), listSlug: try row["slug"].decode(String.self),
+                    address: try row["address"].decode(String.self),
+                    listSlug: try row["slug"].decode(String.self),
                     status: SubscriptionStatus(rawValue: try row["status"].decode(String.self)) ?? .pending,
-                    requestedAt: try row["requestedat"].decode(Date.self), confirmedAt: try row["confirmedat"].decode(Date?.self))
+                    requestedAt: try row["requestedat"].decode(Date.self),
+                    confirmedAt: try row["confirmedat"].decode(Date?.self)
+                )
             }
         }
     }
@@ -213,7 +226,8 @@ extension PostgresStore: SubscriptionStore {
     static func listKey(_ c: PostgresConnection, slug: String?) async throws -> (Int64, Language) {
         let rows = try await c.rows(
             slug.map { "SELECT id, language FROM mailingList WHERE slug = \($0)" }
-                ?? "SELECT id, language FROM mailingList ORDER BY id LIMIT 1")
+                ?? "SELECT id, language FROM mailingList ORDER BY id LIMIT 1"
+        )
         guard let row = rows.first else { throw slug.map { KuvertError.unknownList($0) } ?? KuvertError.noDefaultList }
         return (try row["id"].decode(Int64.self), Language(rawValue: try row["language"].decode(String.self)) ?? .en)
     }
@@ -221,19 +235,23 @@ extension PostgresStore: SubscriptionStore {
     /// The subscription, its list and the list's current terms; with `locking`,
     /// the subscription's row stays locked until the transaction ends.
     static func confirmationContext(_ c: PostgresConnection, subscriptionId: Int64, locking: Bool) async throws -> ConfirmationContext? {
-        guard let row = try await c.rows(
-            """
-            SELECT \(unescaped: Subscription.select("s")), \(unescaped: MailingList.select("l")), \(unescaped: TermsVersion.select("t"))
-            FROM subscription s JOIN mailingList l ON l.id = s.listId
-            JOIN LATERAL (SELECT * FROM termsVersion WHERE listId = s.listId ORDER BY version DESC LIMIT 1) t ON true
-            WHERE s.id = \(subscriptionId) \(unescaped: locking ? "FOR UPDATE OF s" : "")
-            """
-        ).first else { return nil }
+        guard
+            let row = try await c.rows(
+                """
+                SELECT \(unescaped: Subscription.select("s")), \(unescaped: MailingList.select("l")), \(unescaped: TermsVersion.select("t"))
+                FROM subscription s JOIN mailingList l ON l.id = s.listId
+                JOIN LATERAL (SELECT * FROM termsVersion WHERE listId = s.listId ORDER BY version DESC LIMIT 1) t ON true
+                WHERE s.id = \(subscriptionId) \(unescaped: locking ? "FOR UPDATE OF s" : "")
+                """
+            ).first
+        else { return nil }
         let (subscription, list, terms) = (try Subscription(row, "s"), try MailingList(row, "l"), try TermsVersion(row, "t"))
         var translation: (body: String, sha256: String)?
-        if subscription.language != list.language, let shown = try await c.rows(
-            "SELECT body, sha256 FROM termsTranslation WHERE termsVersionId = \(terms.id) AND language = \(subscription.language.rawValue)"
-        ).first {
+        if subscription.language != list.language,
+            let shown = try await c.rows(
+                "SELECT body, sha256 FROM termsTranslation WHERE termsVersionId = \(terms.id) AND language = \(subscription.language.rawValue)"
+            ).first
+        {
             translation = (try shown["body"].decode(String.self), try shown["sha256"].decode(String.self))
         }
         return ConfirmationContext(subscription: subscription, list: list, terms: terms, translation: translation)
@@ -263,7 +281,8 @@ extension PostgresStore: SubscriptionStore {
             SELECT \(unescaped: ConsentEvent.select("e")), t.version AS termsVersion FROM consentEvent e
             JOIN subscription s ON s.id = e.subscriptionId LEFT JOIN termsVersion t ON t.id = e.termsVersionId
             WHERE s.subscriberId = \(subscriberId) ORDER BY e.id
-            """)
+            """
+        )
     }
 }
 

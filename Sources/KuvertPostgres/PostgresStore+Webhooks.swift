@@ -12,7 +12,9 @@ extension PostgresStore: WebhookStore {
         // leased, also one another node is claiming right now (its row is then
         // still queued for this transaction), so each subscription's events go in order.
         try await connection { c in
-            try await Self.webhookEvents(c, """
+            try await Self.webhookEvents(
+                c,
+                """
                 WITH claimed AS (
                     UPDATE webhookEvent SET status = 'leased', leaseExpiresAt = \(now.addingTimeInterval(leaseFor)),
                         leaseHolder = \(holder.description)
@@ -27,7 +29,8 @@ extension PostgresStore: WebhookStore {
                     RETURNING *
                 )
                 \(unescaped: Self.webhookSelect("claimed")) ORDER BY e.id
-                """)
+                """
+            )
         }
     }
 
@@ -40,7 +43,8 @@ extension PostgresStore: WebhookStore {
                     leaseExpiresAt = NULL, leaseHolder = NULL, status = \(status),
                     dueAt = coalesce(\(retryAt)::timestamptz, dueAt), sentAt = \(delivered ? now : nil)::timestamptz
                 WHERE id = \(id) AND status = 'leased'
-                """)
+                """
+            )
         }
     }
 
@@ -48,13 +52,17 @@ extension PostgresStore: WebhookStore {
         try await connection { c in
             var counts: [WebhookEvent.Status: Int] = [:]
             for try await (status, count) in try await c.query(
-                "SELECT status, count(*)::bigint FROM webhookEvent GROUP BY status", logger: Self.quiet
+                "SELECT status, count(*)::bigint FROM webhookEvent GROUP BY status",
+                logger: Self.quiet
             ).decode((String, Int64).self) {
                 if let status = WebhookEvent.Status(rawValue: status) { counts[status] = Int(count) }
             }
-            let waiting = try await Self.webhookEvents(c, """
+            let waiting = try await Self.webhookEvents(
+                c,
+                """
                 \(unescaped: Self.webhookSelect("webhookEvent")) WHERE e.status IN ('queued', 'leased') ORDER BY e.id LIMIT \(limit)
-                """)
+                """
+            )
             return WebhookOverview(counts: counts, waiting: waiting)
         }
     }
@@ -76,11 +84,15 @@ extension PostgresStore: WebhookStore {
             WebhookEvent(
                 id: try row["id"].decode(Int64.self),
                 kind: try WebhookEvent.Kind(rawValue: row["event"].decode(String.self)).orThrow(),
-                subscriptionId: try row["subscriptionid"].decode(Int64.self), listSlug: try row["slug"].decode(String.self),
-                occurredAt: try row["occurredat"].decode(Date.self), address: try row["address"].decode(String?.self),
+                subscriptionId: try row["subscriptionid"].decode(Int64.self),
+                listSlug: try row["slug"].decode(String.self),
+                occurredAt: try row["occurredat"].decode(Date.self),
+                address: try row["address"].decode(String?.self),
                 status: try WebhookEvent.Status(rawValue: row["status"].decode(String.self)).orThrow(),
-                attempts: try row["attempts"].decode(Int.self), dueAt: try row["dueat"].decode(Date.self),
-                lastReply: try row["lastreply"].decode(String?.self))
+                attempts: try row["attempts"].decode(Int.self),
+                dueAt: try row["dueat"].decode(Date.self),
+                lastReply: try row["lastreply"].decode(String?.self)
+            )
         }
     }
 }

@@ -33,16 +33,26 @@ public final class PostgresStore: Sendable, Service {
         let configuration: PostgresClient.Configuration
         if let socket = location.socketPath {
             configuration = .init(
-                unixSocketPath: socket, username: location.user, password: location.password, database: location.database)
+                unixSocketPath: socket,
+                username: location.user,
+                password: location.password,
+                database: location.database
+            )
         } else {
-            let tls: PostgresClient.Configuration.TLS = switch location.sslMode {
-            case .disable: .disable
-            case .prefer: .prefer(.makeClientConfiguration())
-            case .require: .require(.makeClientConfiguration())
-            }
+            let tls: PostgresClient.Configuration.TLS =
+                switch location.sslMode {
+                case .disable: .disable
+                case .prefer: .prefer(.makeClientConfiguration())
+                case .require: .require(.makeClientConfiguration())
+                }
             configuration = .init(
-                host: location.host ?? "localhost", port: location.port, username: location.user,
-                password: location.password, database: location.database, tls: tls)
+                host: location.host ?? "localhost",
+                port: location.port,
+                username: location.user,
+                password: location.password,
+                database: location.database,
+                tls: tls
+            )
         }
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
@@ -62,7 +72,10 @@ public final class PostgresStore: Sendable, Service {
     /// - Parameter patience: how long any call waits for the server before it
     ///   gives up with "no answer" (postgres-nio's pool would go on trying).
     public static func open(
-        _ location: PostgresLocation, schema: AppDatabase.Schema, logger: Logger, patience: Duration = .seconds(10)
+        _ location: PostgresLocation,
+        schema: AppDatabase.Schema,
+        logger: Logger,
+        patience: Duration = .seconds(10)
     ) async throws -> PostgresStore {
         // One connection of its own first: a server that refuses or rejects the
         // login is said at once, with its cause, not after the pool's patience.
@@ -87,18 +100,28 @@ public final class PostgresStore: Sendable, Service {
         if let socket = location.socketPath {
             configuration = .init(unixSocketPath: socket, username: location.user, password: location.password, database: location.database)
         } else {
-            let tls: PostgresConnection.Configuration.TLS = switch location.sslMode {
-            case .disable: .disable
-            case .prefer: .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
-            case .require: .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
-            }
+            let tls: PostgresConnection.Configuration.TLS =
+                switch location.sslMode {
+                case .disable: .disable
+                case .prefer: .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+                case .require: .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+                }
             configuration = .init(
-                host: location.host ?? "localhost", port: location.port, username: location.user,
-                password: location.password, database: location.database, tls: tls)
+                host: location.host ?? "localhost",
+                port: location.port,
+                username: location.user,
+                password: location.password,
+                database: location.database,
+                tls: tls
+            )
         }
         configuration.options.connectTimeout = .seconds(10)
         let connection = try await PostgresConnection.connect(
-            on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration, id: 0, logger: logger)
+            on: MultiThreadedEventLoopGroup.singleton.next(),
+            configuration: configuration,
+            id: 0,
+            logger: logger
+        )
         try? await connection.close()
     }
 
@@ -132,7 +155,7 @@ public final class PostgresStore: Sendable, Service {
 
     /// The advisory lock every migrator takes: several nodes starting at once
     /// migrate one after the other, and the later ones find nothing to do.
-    static let migrationLock: Int64 = 0x6B75_7665_7274 // "kuvert"
+    static let migrationLock: Int64 = 0x6B75_7665_7274  // "kuvert"
 
     private func prepare(_ schema: AppDatabase.Schema) async throws {
         if let socket = location.socketPath, !FileManager.default.fileExists(atPath: socket) {
@@ -144,29 +167,35 @@ public final class PostgresStore: Sendable, Service {
                 try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
                 try await connection.query(
                     "CREATE TABLE IF NOT EXISTS kuvertMigration (identifier TEXT PRIMARY KEY, appliedAt TIMESTAMPTZ NOT NULL DEFAULT now())",
-                    logger: logger)
+                    logger: logger
+                )
                 var applied: [String] = []
                 for try await identifier in try await connection.query(
-                    "SELECT identifier FROM kuvertMigration ORDER BY appliedAt, identifier", logger: logger
+                    "SELECT identifier FROM kuvertMigration ORDER BY appliedAt, identifier",
+                    logger: logger
                 ).decode(String.self) {
                     applied.append(identifier)
                 }
                 if let unknown = applied.first(where: { !known.contains($0) }) {
                     throw KuvertError.configuration(
-                        "The store \(location) has a schema newer than this kuvert (migration \(unknown)): run the newer kuvert.")
+                        "The store \(location) has a schema newer than this kuvert (migration \(unknown)): run the newer kuvert."
+                    )
                 }
                 let missing = PostgresSchema.migrations.filter { !applied.contains($0.identifier) }
                 guard !missing.isEmpty else { return }
                 guard schema == .migrate else {
                     throw KuvertError.configuration(
-                        "The store \(location) lacks migration \(missing[0].identifier): run kuvert migrate first.")
+                        "The store \(location) lacks migration \(missing[0].identifier): run kuvert migrate first."
+                    )
                 }
                 for migration in missing {
                     for statement in PostgresSchema.statements(migration.sql) {
                         try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                     }
                     try await connection.query(
-                        "INSERT INTO kuvertMigration (identifier) VALUES (\(migration.identifier))", logger: logger)
+                        "INSERT INTO kuvertMigration (identifier) VALUES (\(migration.identifier))",
+                        logger: logger
+                    )
                 }
             }
         }
@@ -186,56 +215,14 @@ public final class PostgresStore: Sendable, Service {
                 defer { group.cancelAll() }
                 guard let first = try await group.next(), let value = first else {
                     throw StoreUnavailable(
-                        .noAnswer, detail: "The PostgreSQL store \(location) cannot be used: no answer within \(patience).")
+                        .noAnswer,
+                        detail: "The PostgreSQL store \(location) cannot be used: no answer within \(patience)."
+                    )
                 }
                 return value
             }
         } catch {
             throw Self.oneLine(error, location: location)
-        }
-    }
-
-    /// A PostgreSQL or postgres-nio error as one line naming the store: a
-    /// `StoreUnavailable` when the server, not the statement, is the problem
-    /// (the web answers it 503 and the request can be sent again).
-    static func oneLine(_ error: any Error, location: PostgresLocation) -> any Error {
-        switch error {
-        case let error as KuvertError: return error
-        case let error as StoreUnavailable: return error
-        case let error as PostgresTransactionError:
-            return oneLine(error.closureError ?? error.beginError ?? error.commitError ?? error, location: location)
-        case let error as PSQLError:
-            // A server's own words, else what the connection met (refused, no such host), else the kind.
-            let reason = error.serverInfo?[.message] ?? error.underlying.map { "\($0)" } ?? "\(error.code)"
-            let message = "The PostgreSQL store \(location) cannot be used: \(reason)."
-            return unavailability(error).map { StoreUnavailable($0, detail: message) } ?? KuvertError.configuration(message)
-        case is CancellationError:
-            return error
-        default:
-            return StoreUnavailable(.unreachable, detail: "The PostgreSQL store \(location) cannot be used: \(error).")
-        }
-    }
-
-    /// Why a postgres-nio error leaves the store unusable for now, or nil for a
-    /// statement's own fault (a constraint, a syntax error: a bug to report).
-    static func unavailability(_ error: PSQLError) -> StoreUnavailable.Reason? {
-        switch error.code {
-        case .connectionError, .serverClosedConnection, .uncleanShutdown, .poolClosed, .clientClosedConnection,
-             .sslUnsupported, .failedToAddSSLHandler:
-            return .unreachable
-        case .queryCancelled:
-            return .noAnswer
-        case .server:
-            let state = error.serverInfo?[.sqlState] ?? ""
-            // 53100 disk_full; 53xxx out of resources; 08 connection; 57P0x
-            // shutdown, crash recovery, cannot connect now; 25006 read only.
-            if state == "53100" { return .diskFull }
-            if state.hasPrefix("53") || state == "40001" || state == "40P01" || state == "55P03" { return .busy }
-            if state.hasPrefix("08") || state.hasPrefix("57P") { return .unreachable }
-            if state == "25006" { return .cannotWrite }
-            return nil
-        default:
-            return nil
         }
     }
 
@@ -249,11 +236,17 @@ public final class PostgresStore: Sendable, Service {
                        (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()),
                        current_setting('max_connections')::int,
                        (SELECT count(*) FROM mailingList)
-                """, logger: logger)
+                """,
+                logger: logger
+            )
             for try await (schema, version, connections, maximum, lists) in rows.decode((String?, String, Int, Int, Int).self) {
                 return PostgresDiagnosis(
-                    schema: schema ?? "none", serverVersion: version, connections: connections, maxConnections: maximum,
-                    lists: lists)
+                    schema: schema ?? "none",
+                    serverVersion: version,
+                    connections: connections,
+                    maxConnections: maximum,
+                    lists: lists
+                )
             }
             throw KuvertError.configuration("The PostgreSQL store \(location) gave no answer.")
         }
@@ -276,7 +269,8 @@ extension PostgresStore {
     /// pool gives up (69 s, or never for calls retried one after the other);
     /// the whole call by the pool's deadline, unless `unbounded` (maintenance).
     func transaction<T: Sendable>(
-        unbounded: Bool = false, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+        unbounded: Bool = false,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         do {
             return try await pool.withTransaction(logger: logger, unbounded: unbounded) { connection in try await body(connection) }
@@ -288,7 +282,8 @@ extension PostgresStore {
     /// `body` on a connection of the pool, outside a transaction (reads, and
     /// writes of one statement), as `transaction` does.
     func connection<T: Sendable>(
-        unbounded: Bool = false, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+        unbounded: Bool = false,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         do {
             return try await pool.withConnection(unbounded: unbounded) { connection in try await body(connection) }
@@ -306,7 +301,8 @@ extension PostgresStore {
     /// call gets that at once: tried one after the other, each would wait out
     /// the patience again.
     static func answer<Call: Sendable, Answer: Sendable>(
-        _ calls: [Call], on pool: BoundedPool,
+        _ calls: [Call],
+        on pool: BoundedPool,
         run: @escaping @Sendable ([Call], PostgresConnection) async throws -> [Answer]
     ) async -> [Result<Answer, any Error>] {
         @Sendable func attempt(_ calls: [Call]) async throws -> [Answer] {

@@ -33,7 +33,10 @@ public struct WebDependencies: Sendable {
     /// The web layer's part of `settings`: no SMTP credentials, no mailer settings.
     /// - Throws: `KuvertError.configuration` when the templates directory has no API document.
     public init(
-        settings: Settings, store: any KuvertStore, keys: KeyRing, renderer: TemplateRenderer,
+        settings: Settings,
+        store: any KuvertStore,
+        keys: KeyRing,
+        renderer: TemplateRenderer,
         mailQueued: @escaping @Sendable () -> Void = {},
         registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
         availability: StoreAvailability = StoreAvailability(logger: Logger(label: "kuvert.store"))
@@ -75,40 +78,63 @@ public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequest
     let pages = Pages(renderer: dependencies.renderer, time: dependencies.time)
     router.add(middleware: ErrorResponseMiddleware(store: dependencies.store, availability: dependencies.availability, pages: pages))
     let limits = RequestLimits(
-        perClient: RateLimiter(security.clientRateLimit), perAddress: RateLimiter(security.addressRateLimit),
-        perToken: RateLimiter(security.apiRateLimit), ipv6PrefixLength: security.ipv6PrefixLength,
-        shared: (dependencies.store as? any SharedRateLimits).map { ($0, dependencies.keys.suppression) })
+        perClient: RateLimiter(security.clientRateLimit),
+        perAddress: RateLimiter(security.addressRateLimit),
+        perToken: RateLimiter(security.apiRateLimit),
+        ipv6PrefixLength: security.ipv6PrefixLength,
+        shared: (dependencies.store as? any SharedRateLimits).map { ($0, dependencies.keys.suppression) }
+    )
     let mailQueued = DelayedWake(dependencies.mailQueued)
     SubscribeController(
         intake: SubscriptionIntake(store: dependencies.store, resendWindow: subscriptions.resendWindow),
-        pages: pages, maximumBodyBytes: http.maxBodyBytes, mailQueued: mailQueued, limits: limits,
+        pages: pages,
+        maximumBodyBytes: http.maxBodyBytes,
+        mailQueued: mailQueued,
+        limits: limits,
         renderTime: FormRenderTime(signer: signer, minimum: security.formMinimumSeconds),
-        metrics: metrics, answerFloor: AnswerFloor(seconds: security.answerFloor)
+        metrics: metrics,
+        answerFloor: AnswerFloor(seconds: security.answerFloor)
     ).register(on: router)
     ConfirmationController(
         confirmation: ConfirmationService(
-            store: dependencies.store, signer: signer, confirmTTL: subscriptions.confirmTTL),
-        pages: pages, maximumBodyBytes: http.maxBodyBytes, metrics: metrics
+            store: dependencies.store,
+            signer: signer,
+            confirmTTL: subscriptions.confirmTTL
+        ),
+        pages: pages,
+        maximumBodyBytes: http.maxBodyBytes,
+        metrics: metrics
     ).register(on: router)
     UnsubscribeController(
-        unsubscribing: UnsubscribeService(store: dependencies.store, signer: signer), pages: pages,
+        unsubscribing: UnsubscribeService(store: dependencies.store, signer: signer),
+        pages: pages,
         maximumBodyBytes: http.maxBodyBytes,
         metrics: metrics
     ).register(on: router)
     PrivacyController(
         privacy: PrivacyService(store: dependencies.store, signer: signer, suppression: dependencies.keys.suppression),
         pages: pages,
-        maximumBodyBytes: http.maxBodyBytes, resendWindow: subscriptions.resendWindow,
-        mailQueued: mailQueued, limits: limits, answerFloor: AnswerFloor(seconds: security.answerFloor)
+        maximumBodyBytes: http.maxBodyBytes,
+        resendWindow: subscriptions.resendWindow,
+        mailQueued: mailQueued,
+        limits: limits,
+        answerFloor: AnswerFloor(seconds: security.answerFloor)
     ).register(on: router)
     HealthController(store: dependencies.store, availability: dependencies.availability).register(on: router)
     APIController(
-        store: dependencies.store, intake: SubscriptionIntake(store: dependencies.store, resendWindow: subscriptions.resendWindow),
+        store: dependencies.store,
+        intake: SubscriptionIntake(store: dependencies.store, resendWindow: subscriptions.resendWindow),
         importer: CSVImport(
-            store: dependencies.store, suppression: dependencies.keys.suppression, resendWindow: subscriptions.resendWindow,
-            rate: CSVImport.defaultRate),
-        suppression: dependencies.keys.suppression, limits: limits, document: dependencies.apiDocument,
-        maximumBodyBytes: http.maxBodyBytes, mailQueued: mailQueued
+            store: dependencies.store,
+            suppression: dependencies.keys.suppression,
+            resendWindow: subscriptions.resendWindow,
+            rate: CSVImport.defaultRate
+        ),
+        suppression: dependencies.keys.suppression,
+        limits: limits,
+        document: dependencies.apiDocument,
+        maximumBodyBytes: http.maxBodyBytes,
+        mailQueued: mailQueued
     ).register(on: router)
     // With a metrics listener of their own, metrics are served there only;
     // otherwise here, to loopback clients only.
@@ -124,12 +150,17 @@ public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequest
 
 /// The HTTP application listening on the configured address.
 public func buildApplication(
-    _ dependencies: WebDependencies, services: [any Service] = [], logger: Logger
+    _ dependencies: WebDependencies,
+    services: [any Service] = [],
+    logger: Logger
 ) -> some ApplicationProtocol {
     let http = dependencies.http
     let gate = ConnectionGate(
-        perClient: http.maxConnectionsPerClient, ipv6PrefixLength: dependencies.security.ipv6PrefixLength,
-        proxies: TrustedProxies(dependencies.security.trustedProxies), logger: logger)
+        perClient: http.maxConnectionsPerClient,
+        ipv6PrefixLength: dependencies.security.ipv6PrefixLength,
+        proxies: TrustedProxies(dependencies.security.trustedProxies),
+        logger: logger
+    )
     return Application(
         router: buildRouter(dependencies),
         // Slow or silent clients do not pile up: idle connections are closed, a
@@ -137,15 +168,21 @@ public func buildApplication(
         // connections and all of them a bounded number of descriptors. Headers
         // are capped well below NIO's defaults (no route needs more).
         server: .guardedHTTP1(
-            gate: gate, headerTimeout: .interval(http.headerTimeout),
+            gate: gate,
+            headerTimeout: .interval(http.headerTimeout),
             configuration: .init(
                 idleTimeout: .interval(http.idleTimeout),
-                httpDecoderConfiguration: .init(maxHeaderFieldSize: 8 * 1024, maxHeaderListSize: 16 * 1024, maxHeaderFieldCount: 100))),
+                httpDecoderConfiguration: .init(maxHeaderFieldSize: 8 * 1024, maxHeaderListSize: 16 * 1024, maxHeaderFieldCount: 100)
+            )
+        ),
         configuration: .init(
-            address: .hostname(http.listenHost, port: http.listenPort), serverName: "Kuvert",
-            availableConnectionsDelegate: .maximum(http.maxConnections ?? DescriptorLimit.defaultConnections(), logger: logger)),
+            address: .hostname(http.listenHost, port: http.listenPort),
+            serverName: "Kuvert",
+            availableConnectionsDelegate: .maximum(http.maxConnections ?? DescriptorLimit.defaultConnections(), logger: logger)
+        ),
         services: services,
-        logger: logger)
+        logger: logger
+    )
 }
 
 extension TimeAmount {
@@ -155,8 +192,12 @@ extension TimeAmount {
 /// For `kuvert worker --metrics-listen`: `/metrics` and `/healthz` only, running
 /// `services` (the mailer) alongside.
 public func buildMetricsApplication(
-    store: any StoreHealth & OutboxStore, registry: PrometheusCollectorRegistry, host: String, port: Int,
-    services: [any Service], logger: Logger
+    store: any StoreHealth & OutboxStore,
+    registry: PrometheusCollectorRegistry,
+    host: String,
+    port: Int,
+    services: [any Service],
+    logger: Logger
 ) -> some ApplicationProtocol {
     let router = Router(context: KuvertRequestContext.self, options: .autoGenerateHeadEndpoints)
     let metrics = WebDependencies.metrics(registry)
@@ -169,6 +210,9 @@ public func buildMetricsApplication(
     MetricsController(store: store, registry: registry, metrics: metrics, loopbackOnly: false).register(on: router)
     router.answerOtherMethods()
     return Application(
-        router: router, configuration: .init(address: .hostname(host, port: port), serverName: "Kuvert"),
-        services: services, logger: logger)
+        router: router,
+        configuration: .init(address: .hostname(host, port: port), serverName: "Kuvert"),
+        services: services,
+        logger: logger
+    )
 }

@@ -12,7 +12,9 @@ struct ClientAddressMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         context.resolvedClientIP = proxies.clientAddress(
-            peer: context.remoteAddress?.ipAddress, forwardedFor: request.headers[.xForwardedFor])
+            peer: context.remoteAddress?.ipAddress,
+            forwardedFor: request.headers[.xForwardedFor]
+        )
         return try await next(request, context)
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
-import Logging
 import KuvertCore
+import Logging
 
 /// `GET` and `POST /confirm/{token}`: the terms page and its acceptance.
 ///
@@ -37,7 +37,12 @@ struct ConfirmationController: Sendable {
         let origin = RequestOrigin(ip: context.clientIP, userAgent: request.headers[.userAgent], source: "confirm-page")
         let answer = try await pages.linkWorks(request) {
             try await confirmation.answer(
-                token, accepted: fields["accept_terms"] == "yes", termsVersion: shownVersion, origin: origin, now: Date())
+                token,
+                accepted: fields["accept_terms"] == "yes",
+                termsVersion: shownVersion,
+                origin: origin,
+                now: Date()
+            )
         }
         switch answer {
         case .confirmed(let confirmed):
@@ -50,8 +55,12 @@ struct ConfirmationController: Sendable {
             let changed = fields["accept_terms"] == "yes"
             context.logger.info("confirmation needs terms", metadata: ["termsChanged": .stringConvertible(changed)])
             return try pages.confirm(
-                confirmation, token: token, acceptMissing: !changed, termsChanged: changed,
-                status: .unprocessableContent)
+                confirmation,
+                token: token,
+                acceptMissing: !changed,
+                termsChanged: changed,
+                status: .unprocessableContent
+            )
         }
     }
 }

@@ -18,7 +18,8 @@ final class ConnectionGate: Sendable {
     private let proxies: TrustedProxies
     private let logger: Logger
     private let state = Mutex<(open: [String: Int], lastRefusalLogged: ContinuousClock.Instant?, refusedSinceLog: Int)>(
-        ([:], nil, 0))
+        ([:], nil, 0)
+    )
 
     init(perClient: Int, ipv6PrefixLength: Int, proxies: TrustedProxies, logger: Logger) {
         self.perClient = perClient
@@ -50,7 +51,8 @@ final class ConnectionGate: Sendable {
         if let refused = logNow {
             logger.warning(
                 "a client holds \(perClient) connections (KUVERT_MAX_CONNECTIONS_PER_CLIENT); refusing more from it",
-                metadata: ["refused": "\(refused)"])
+                metadata: ["refused": "\(refused)"]
+            )
         }
         return admitted ? .admitted(key: key) : .refused
     }
@@ -209,7 +211,9 @@ struct GuardedHTTP1Channel: ServerChildChannel {
 extension HTTPServerBuilder {
     /// HTTP/1 with Kuvert's connection guard.
     static func guardedHTTP1(
-        gate: ConnectionGate, headerTimeout: TimeAmount, configuration: HTTP1Channel.Configuration
+        gate: ConnectionGate,
+        headerTimeout: TimeAmount,
+        configuration: HTTP1Channel.Configuration
     ) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in
             GuardedHTTP1Channel(gate: gate, headerTimeout: headerTimeout, responder: responder, configuration: configuration)

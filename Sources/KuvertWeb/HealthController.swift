@@ -17,8 +17,10 @@ struct HealthController: Sendable {
         router.get("healthz") { _, _ -> Response in
             let problem = await problem()
             return Response(
-                status: problem == nil ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(string: problem.map { $0 + "\n" } ?? "ok\n")))
+                status: problem == nil ? .ok : .serviceUnavailable,
+                headers: [.contentType: "text/plain; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: problem.map { $0 + "\n" } ?? "ok\n"))
+            )
         }
     }
 

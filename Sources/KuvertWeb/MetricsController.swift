@@ -36,7 +36,8 @@ struct MetricsController: Sendable {
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
-                body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+                body: .init(byteBuffer: ByteBuffer(bytes: bytes))
+            )
         }
     }
 }

@@ -1,6 +1,6 @@
 import Hummingbird
-import Logging
 import KuvertCore
+import Logging
 
 /// A failure that answers for itself: JSON (`{"error","message"}`) for JSON
 /// clients, the localised page otherwise. Controllers throw it; Hummingbird
@@ -24,8 +24,17 @@ struct PageError: HTTPResponseError {
     var status: HTTPResponse.Status { error.status }
 
     /// A failed form post.
-    init(_ error: WebError, json: Bool, language: Language, email: String? = nil, name: String? = nil, listSlug: String? = nil,
-         embedded: Bool = false, retryAfter: Int? = nil, pages: Pages) {
+    init(
+        _ error: WebError,
+        json: Bool,
+        language: Language,
+        email: String? = nil,
+        name: String? = nil,
+        listSlug: String? = nil,
+        embedded: Bool = false,
+        retryAfter: Int? = nil,
+        pages: Pages
+    ) {
         self.error = error
         self.page = .form(email: email, name: name, listSlug: listSlug, embedded: embedded)
         self.json = json
@@ -51,7 +60,13 @@ struct PageError: HTTPResponseError {
             response = JSONResponse.error(error)
         case .form(let email, let name, let listSlug, let embedded):
             response = try pages.formError(
-                error, email: email, name: name, listSlug: listSlug, language: language, embedded: embedded)
+                error,
+                email: email,
+                name: name,
+                listSlug: listSlug,
+                language: language,
+                embedded: embedded
+            )
         case .link(let link, let privacy):
             response = try pages.linkError(link, privacy: privacy, language: language)
         }
@@ -117,15 +132,19 @@ struct ErrorResponseMiddleware: RouterMiddleware {
             if let failure = store.unavailability(of: error) {
                 availability.failed(failure, route: route)
                 let web = WebError(
-                    status: .serviceUnavailable, code: "store_unavailable",
-                    message: "Kuvert cannot save anything right now, so the request was not saved: send it again in \(Self.retryAfter) seconds.")
+                    status: .serviceUnavailable,
+                    code: "store_unavailable",
+                    message: "Kuvert cannot save anything right now, so the request was not saved: send it again in \(Self.retryAfter) seconds."
+                )
                 response = try answer(web, to: request, page: "unavailable")
                 response.headers[.retryAfter] = String(Self.retryAfter)
             } else {
                 context.logger.error("request failed", metadata: ["route": "\(route)", "errorType": "\(type(of: error))"])
                 let web = WebError(
-                    status: .internalServerError, code: "internal_error",
-                    message: "Something went wrong on our side and the request was not completed; it has been logged.")
+                    status: .internalServerError,
+                    code: "internal_error",
+                    message: "Something went wrong on our side and the request was not completed; it has been logged."
+                )
                 response = try answer(web, to: request, page: nil)
             }
             return response

@@ -5,9 +5,12 @@ import KuvertCore
 /// Renders the public pages, localised, as HTML responses.
 struct Pages: Sendable {
     /// Every web template the pages use, in each language.
-    static let templateNames: [String] = Language.allCases.flatMap { language in
-        ["thanks", "confirm", "welcome", "link-error", "form-error", "unsubscribe", "privacy-request", "privacy", "form", "unavailable"].map { "web.\(language.rawValue).\($0)" }
-    } + ["web.style"]
+    static let templateNames: [String] =
+        Language.allCases.flatMap { language in
+            ["thanks", "confirm", "welcome", "link-error", "form-error", "unsubscribe", "privacy-request", "privacy", "form", "unavailable"].map {
+                "web.\(language.rawValue).\($0)"
+            }
+        } + ["web.style"]
 
     let renderer: TemplateRenderer
     /// Times on pages, in the organisation's zone.
@@ -18,13 +21,21 @@ struct Pages: Sendable {
     }
 
     func confirm(
-        _ context: ConfirmationContext, token: String, acceptMissing: Bool = false, termsChanged: Bool = false,
+        _ context: ConfirmationContext,
+        token: String,
+        acceptMissing: Bool = false,
+        termsChanged: Bool = false,
         status: HTTPResponse.Status = .ok
     ) throws -> Response {
         let view = ConfirmView(
-            listName: context.list.name, termsHTML: TermsRenderer.html(context.terms), termsLanguage: context.termsLanguage.rawValue,
-            termsVersion: context.terms.version, action: "/confirm/" + token,
-            acceptMissing: acceptMissing, termsChanged: termsChanged)
+            listName: context.list.name,
+            termsHTML: TermsRenderer.html(context.terms),
+            termsLanguage: context.termsLanguage.rawValue,
+            termsVersion: context.terms.version,
+            action: "/confirm/" + token,
+            acceptMissing: acceptMissing,
+            termsChanged: termsChanged
+        )
         return try page("confirm", view, language: context.subscription.language, status: status)
     }
 
@@ -55,16 +66,30 @@ struct Pages: Sendable {
 
     func linkError(_ error: ConfirmationService.LinkError, privacy: Bool = false, language: Language) throws -> Response {
         let view = LinkErrorView(
-            invalid: error == .invalidLink, expired: error == .expired, noLongerValid: error == .noLongerValid, privacy: privacy)
+            invalid: error == .invalidLink,
+            expired: error == .expired,
+            noLongerValid: error == .noLongerValid,
+            privacy: privacy
+        )
         return try page("link-error", view, language: language, status: error == .invalidLink ? .badRequest : .gone)
     }
 
     func formError(
-        _ error: WebError, email: String?, name: String? = nil, listSlug: String?, language: Language, embedded: Bool = false
+        _ error: WebError,
+        email: String?,
+        name: String? = nil,
+        listSlug: String?,
+        language: Language,
+        embedded: Bool = false
     ) throws -> Response {
         let view = FormErrorView(
-            message: error.message(in: language), showForm: error.status == .unprocessableContent, email: email ?? "", name: name ?? "",
-            listSlug: listSlug.flatMap { MailingList.isValidSlug($0) ? $0 : nil }, embedded: embedded)
+            message: error.message(in: language),
+            showForm: error.status == .unprocessableContent,
+            email: email ?? "",
+            name: name ?? "",
+            listSlug: listSlug.flatMap { MailingList.isValidSlug($0) ? $0 : nil },
+            embedded: embedded
+        )
         return try page("form-error", view, language: language, status: error.status)
     }
 
@@ -78,7 +103,8 @@ struct Pages: Sendable {
         return Response(
             status: status,
             headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-            body: .init(byteBuffer: ByteBuffer(string: html)))
+            body: .init(byteBuffer: ByteBuffer(string: html))
+        )
     }
 }
 
@@ -151,13 +177,23 @@ struct PrivacyView {
         eraseURL = "/privacy/\(token)/erase"
         subscriptions = export.subscriptions.map { subscription in
             Subscription(
-                listName: subscription.listName, status: Wording.status(subscription.status, language), name: subscription.name ?? "-",
-                requestedAt: time(subscription.requestedAt), confirmedAt: subscription.confirmedAt.map(time),
-                endedAt: subscription.endedAt.map(time), messages: subscription.messages.count,
+                listName: subscription.listName,
+                status: Wording.status(subscription.status, language),
+                name: subscription.name ?? "-",
+                requestedAt: time(subscription.requestedAt),
+                confirmedAt: subscription.confirmedAt.map(time),
+                endedAt: subscription.endedAt.map(time),
+                messages: subscription.messages.count,
                 consent: subscription.consent.map {
-                    .init(at: time($0.at), kind: Wording.consent($0.kind, language), source: Wording.source($0.source, language),
-                          termsVersion: $0.termsVersion, ip: $0.ip)
-                })
+                    .init(
+                        at: time($0.at),
+                        kind: Wording.consent($0.kind, language),
+                        source: Wording.source($0.source, language),
+                        termsVersion: $0.termsVersion,
+                        ip: $0.ip
+                    )
+                }
+            )
         }
     }
 }

@@ -49,7 +49,8 @@ struct PrivacyController: Sendable {
             let queued = try await privacy.requestLink(address, resendWindow: resendWindow, now: Date())
             // Known or not, the answer takes the same time.
             await answerFloor.wait(since: started)
-            let response = json
+            let response =
+                json
                 ? JSONResponse.make(["status": "sent"], status: .accepted) : try pages.privacyRequest(sent: true, language: language)
             if queued { mailQueued.request() }
             return response
@@ -76,7 +77,8 @@ struct PrivacyController: Sendable {
                 .contentType: "application/json; charset=utf-8", .cacheControl: "no-store",
                 .contentDisposition: "attachment; filename=\"kuvert-export.json\"",
             ],
-            body: .init(byteBuffer: ByteBuffer(bytes: try export.json())))
+            body: .init(byteBuffer: ByteBuffer(bytes: try export.json()))
+        )
     }
 
     @Sendable func erase(_ request: Request, context: KuvertRequestContext) async throws -> Response {

@@ -53,7 +53,10 @@ struct RequestLimits: Sendable {
 
     static func tooMany(retryAfter seconds: Int) -> WebError {
         WebError(
-            status: .tooManyRequests, code: "rate_limited", message: "Too many requests: try again in \(seconds) seconds.",
-            swedish: "För många försök på kort tid. Vänta \(seconds) sekunder och försök igen.")
+            status: .tooManyRequests,
+            code: "rate_limited",
+            message: "Too many requests: try again in \(seconds) seconds.",
+            swedish: "För många försök på kort tid. Vänta \(seconds) sekunder och försök igen."
+        )
     }
 }

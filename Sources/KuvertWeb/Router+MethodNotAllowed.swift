@@ -24,7 +24,8 @@ extension Router where Context == KuvertRequestContext {
                 on(path, method: method) { _, _ -> Response in
                     var response = JSONResponse.make(
                         ["error": "method_not_allowed", "message": "This address answers \(allow) only."],
-                        status: .methodNotAllowed)
+                        status: .methodNotAllowed
+                    )
                     response.headers[.allow] = allow
                     return response
                 }

@@ -19,7 +19,8 @@ struct StyleController: Sendable {
             Response(
                 status: .ok,
                 headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "public, max-age=3600"],
-                body: .init(byteBuffer: stylesheet))
+                body: .init(byteBuffer: stylesheet)
+            )
         }
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
-import Logging
 import KuvertCore
+import Logging
 
 /// `POST /subscribe`: the intake endpoint website forms post to.
 ///
@@ -41,28 +41,57 @@ struct SubscribeController: Sendable {
         var fields: FormFields?
         if let wait = try await limits.client(context) {
             metrics.subscription("rate_limited")
-            throw failure(RequestLimits.tooMany(retryAfter: wait), json: answersJSON, fields: nil, language: browserLanguage, embedded: embedded, retryAfter: wait)
+            throw failure(
+                RequestLimits.tooMany(retryAfter: wait),
+                json: answersJSON,
+                fields: nil,
+                language: browserLanguage,
+                embedded: embedded,
+                retryAfter: wait
+            )
         }
         do {
             fields = try await FormFields.read(request, limit: maximumBodyBytes)
             guard let fields else { throw FormFields.Problem.malformed("The body is missing.") }
             if let email = fields["email"], let wait = try await limits.address(email) {
                 metrics.subscription("rate_limited")
-                throw failure(RequestLimits.tooMany(retryAfter: wait), json: answersJSON, fields: fields, language: browserLanguage, embedded: embedded, retryAfter: wait)
+                throw failure(
+                    RequestLimits.tooMany(retryAfter: wait),
+                    json: answersJSON,
+                    fields: fields,
+                    language: browserLanguage,
+                    embedded: embedded,
+                    retryAfter: wait
+                )
             }
             let form = SubscribeForm(
-                email: fields["email"], list: fields["list"], name: fields["name"], locale: fields["locale"],
-                website: fields["website"], looksHuman: renderTime.looksHuman(fields["rendered"], now: Date()))
+                email: fields["email"],
+                list: fields["list"],
+                name: fields["name"],
+                locale: fields["locale"],
+                website: fields["website"],
+                looksHuman: renderTime.looksHuman(fields["rendered"], now: Date())
+            )
             let origin = RequestOrigin(
-                ip: context.clientIP, userAgent: request.headers[.userAgent],
-                source: fields.encoding == .json ? "api" : "form")
+                ip: context.clientIP,
+                userAgent: request.headers[.userAgent],
+                source: fields.encoding == .json ? "api" : "form"
+            )
             let receipt = try await intake.submit(
-                form, preferredLanguage: browserLanguage, origin: origin, actor: "web", now: Date())
+                form,
+                preferredLanguage: browserLanguage,
+                origin: origin,
+                actor: "web",
+                now: Date()
+            )
             if case .confirmationQueued = receipt.outcome { mailQueued.request() }
             metrics.subscription(Self.describe(receipt.outcome))
-            context.logger.info("subscription request", metadata: [
-                "list": .string(receipt.list.slug), "outcome": .string(Self.describe(receipt.outcome)),
-            ])
+            context.logger.info(
+                "subscription request",
+                metadata: [
+                    "list": .string(receipt.list.slug), "outcome": .string(Self.describe(receipt.outcome)),
+                ]
+            )
             // Whatever the address's state, the answer takes the same time.
             await answerFloor.wait(since: started)
             let response: Response
@@ -87,12 +116,24 @@ struct SubscribeController: Sendable {
 
     /// The failure to throw: it renders JSON or the localised form error page itself.
     private func failure(
-        _ error: WebError, json: Bool, fields: FormFields?, language: Language?, embedded: Bool, retryAfter: Int? = nil
+        _ error: WebError,
+        json: Bool,
+        fields: FormFields?,
+        language: Language?,
+        embedded: Bool,
+        retryAfter: Int? = nil
     ) -> PageError {
         PageError(
-            error, json: json, language: fields?["locale"].flatMap { Language(tag: $0) } ?? language ?? .en,
-            email: fields?["email"], name: fields?["name"], listSlug: fields?["list"], embedded: embedded,
-            retryAfter: retryAfter, pages: pages)
+            error,
+            json: json,
+            language: fields?["locale"].flatMap { Language(tag: $0) } ?? language ?? .en,
+            email: fields?["email"],
+            name: fields?["name"],
+            listSlug: fields?["list"],
+            embedded: embedded,
+            retryAfter: retryAfter,
+            pages: pages
+        )
     }
 
     private static func describe(_ outcome: IntakeOutcome?) -> String {

@@ -32,8 +32,10 @@ struct UnsubscribeController: Sendable {
         // The body only tells one-click from the page's button; its size is still bounded.
         let body = (try? await request.body.collect(upTo: maximumBodyBytes)).map { String(buffer: $0) } ?? ""
         let origin = RequestOrigin(
-            ip: context.clientIP, userAgent: request.headers[.userAgent],
-            source: Self.isOneClick(body) ? "one-click" : "unsubscribe-page")
+            ip: context.clientIP,
+            userAgent: request.headers[.userAgent],
+            source: Self.isOneClick(body) ? "one-click" : "unsubscribe-page"
+        )
         let (subscription, list) = try await pages.linkWorks(request) {
             try await unsubscribing.unsubscribe(token, origin: origin, now: Date())
         }

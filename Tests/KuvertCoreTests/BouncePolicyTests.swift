@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import KuvertTestSupport
 import Testing
+
 @testable import KuvertCore
 
 @Suite("One bounce policy: a missing mailbox bounces at once, other permanent failures in a row at the limit")
@@ -12,10 +13,14 @@ struct BouncePolicyTests {
     static let transientFailed = DeliveryRecord.failed(SendOutcome(code: 451, reply: "451 4.4.1 Try later"))
     static let delivered = DeliveryRecord.sent(SendOutcome(code: 250, reply: "250 OK"))
 
-    @Test("each record's effect", arguments: [
-        (missing, BouncePolicy.Effect.bouncesNow), (mailbox, .countsTowardsBounce), (policy, .none), (transientFailed, .none), (delivered, .resetsCount),
-        (.retry(SendOutcome(code: 451, reply: "451 later"), at: Date()), .none), (.skipped(reason: "gone"), .none),
-    ])
+    @Test(
+        "each record's effect",
+        arguments: [
+            (missing, BouncePolicy.Effect.bouncesNow), (mailbox, .countsTowardsBounce), (policy, .none), (transientFailed, .none),
+            (delivered, .resetsCount),
+            (.retry(SendOutcome(code: 451, reply: "451 later"), at: Date()), .none), (.skipped(reason: "gone"), .none),
+        ]
+    )
     func effects(record: DeliveryRecord, effect: BouncePolicy.Effect) {
         #expect(BouncePolicy.effect(of: record) == effect)
     }
@@ -84,9 +89,12 @@ struct BouncePolicyTableTests {
                 #expect(BouncePolicy.kind(status: status, diagnostic: diagnostic) == kind, "\(code) in: \(row)")
             }
             let effect = cells[2]
-            let expected: BouncePolicy.Effect = effect.contains("at once") && effect.contains("bounced") ? .bouncesNow
-                : effect.hasPrefix("counts") ? .countsTowardsBounce
-                : effect.hasPrefix("unsubscribed") ? .unsubscribes : .none
+            let expected: BouncePolicy.Effect =
+                effect.contains("at once") && effect.contains("bounced")
+                ? .bouncesNow
+                : effect.hasPrefix("counts")
+                    ? .countsTowardsBounce
+                    : effect.hasPrefix("unsubscribed") ? .unsubscribes : .none
             #expect(BouncePolicy.effect(of: kind) == expected, "\(row)")
         }
         #expect(kinds == Set(BounceKind.allCases), "every kind has a row")

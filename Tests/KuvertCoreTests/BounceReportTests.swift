@@ -1,18 +1,22 @@
 import Foundation
 import KuvertTestSupport
 import Testing
+
 @testable import KuvertCore
 
 @Suite("Reading what comes back to a bounce address: DSNs, complaints, auto-replies")
 struct BounceReportTests {
-    @Test("each fixture's verdict", arguments: [
-        ("postfix-unknown-user.eml", BounceKind.hard, "5.1.1", "failed"),
-        ("postfix-expired.eml", .transient, "4.4.1", "failed"),
-        ("postfix-delayed.eml", .transient, "4.4.1", "delayed"),
-        ("no-such-domain.eml", .hard, "5.4.4", "failed"),
-        ("mailbox-full.eml", .soft, "5.2.2", "failed"),
-        ("policy-refusal.eml", .policy, "5.7.1", "failed"),
-    ])
+    @Test(
+        "each fixture's verdict",
+        arguments: [
+            ("postfix-unknown-user.eml", BounceKind.hard, "5.1.1", "failed"),
+            ("postfix-expired.eml", .transient, "4.4.1", "failed"),
+            ("postfix-delayed.eml", .transient, "4.4.1", "delayed"),
+            ("no-such-domain.eml", .hard, "5.4.4", "failed"),
+            ("mailbox-full.eml", .soft, "5.2.2", "failed"),
+            ("policy-refusal.eml", .policy, "5.7.1", "failed"),
+        ]
+    )
     func deliveryStatus(file: String, kind: BounceKind, status: String, action: String) throws {
         let report = BounceReport(message: try TestPaths.bounceFixture(file))
         guard case .deliveryStatus(let read, let readAction, let diagnostic) = report else {
@@ -31,13 +35,24 @@ struct BounceReportTests {
         let unknown = BounceReport(message: try TestPaths.bounceFixture("postfix-unknown-user.eml"))
         #expect(unknown == .deliveryStatus(status: "5.1.1", action: "failed", diagnostic: "X-Postfix; unknown user: \"nobody-here\""))
         let full = BounceReport(message: try TestPaths.bounceFixture("mailbox-full.eml"))
-        #expect(full == .deliveryStatus(
-            status: "5.2.2", action: "failed",
-            diagnostic: "smtp; 552-5.2.2 The email account that you tried to reach is over quota."))
+        #expect(
+            full
+                == .deliveryStatus(
+                    status: "5.2.2",
+                    action: "failed",
+                    diagnostic: "smtp; 552-5.2.2 The email account that you tried to reach is over quota."
+                )
+        )
         // Base64 in the report part.
         let policy = BounceReport(message: try TestPaths.bounceFixture("policy-refusal.eml"))
-        #expect(policy == .deliveryStatus(
-            status: "5.7.1", action: "failed", diagnostic: "smtp; 550 5.7.1 Message rejected as spam by Content Filtering"))
+        #expect(
+            policy
+                == .deliveryStatus(
+                    status: "5.7.1",
+                    action: "failed",
+                    diagnostic: "smtp; 550 5.7.1 Message rejected as spam by Content Filtering"
+                )
+        )
     }
 
     @Test("a feedback report is a complaint; a vacation reply an auto-reply; a person's reply is kept as unrecognised")
@@ -65,12 +80,15 @@ struct BounceReportTests {
         #expect(BouncePolicy.kind(of: Self.dsn(recipient: "Action: delivered\nStatus: 2.0.0")) == .ignored)
     }
 
-    @Test("hostile input reads as unrecognised, within its size", arguments: [
-        "", "\r\n\r\n", "no header at all", "Subject: \u{7}bell\r\n\r\nbody",
-        "Content-Type: multipart/report; report-type=delivery-status\r\n\r\nno boundary",
-        "Content-Type: multipart/report; boundary=x\r\n\r\n--x\r\nContent-Type: message/delivery-status\r\n\r\nStatus: 9.9.9\r\n--x--",
-        "Content-Type: message/delivery-status\r\n\r\nStatus: 5.1.1",
-    ])
+    @Test(
+        "hostile input reads as unrecognised, within its size",
+        arguments: [
+            "", "\r\n\r\n", "no header at all", "Subject: \u{7}bell\r\n\r\nbody",
+            "Content-Type: multipart/report; report-type=delivery-status\r\n\r\nno boundary",
+            "Content-Type: multipart/report; boundary=x\r\n\r\n--x\r\nContent-Type: message/delivery-status\r\n\r\nStatus: 9.9.9\r\n--x--",
+            "Content-Type: message/delivery-status\r\n\r\nStatus: 5.1.1",
+        ]
+    )
     func hostile(text: String) {
         let report = BounceReport(message: Array(text.utf8))
         guard case .unrecognised(let subject) = report else {
@@ -141,8 +159,10 @@ struct BounceCrossCheckTests {
             } else if temporary {
                 #expect(kind == .transient, "\(file): \(kind)")
             } else {
-                #expect(BouncePolicy.effect(of: kind) != .bouncesNow && BouncePolicy.effect(of: kind) != .countsTowardsBounce,
-                        "\(file): \(kind)")
+                #expect(
+                    BouncePolicy.effect(of: kind) != .bouncesNow && BouncePolicy.effect(of: kind) != .countsTowardsBounce,
+                    "\(file): \(kind)"
+                )
             }
         }
     }

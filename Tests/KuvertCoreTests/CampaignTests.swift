@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import KuvertTestSupport
 import Testing
+
 @testable import KuvertCore
 
 @Suite("Campaigns: queueing and delivering newsletters", .serialized)
@@ -23,9 +24,18 @@ struct CampaignTests {
         }
         let (html, text) = NewsletterMail.bodies(markdown: Self.body)
         let campaign = try await harness.store.database.createCampaign(
-            Campaign(listId: 0, subject: "Höstens nyheter: årsmöte & räksmörgåsar", bodyMarkdown: Self.body,
-                     bodyHTML: html, bodyText: text, status: .draft, createdAt: Date()),
-            listSlug: "news", actor: "cli")
+            Campaign(
+                listId: 0,
+                subject: "Höstens nyheter: årsmöte & räksmörgåsar",
+                bodyMarkdown: Self.body,
+                bodyHTML: html,
+                bodyText: text,
+                status: .draft,
+                createdAt: Date()
+            ),
+            listSlug: "news",
+            actor: "cli"
+        )
         return try #require(campaign.id)
     }
 
@@ -101,19 +111,29 @@ struct CampaignTests {
         #expect(try await harness.store.count("auditEvent WHERE action LIKE '%.sent'") == 0)
         let long = Date().addingTimeInterval(-500 * 86_400)
         try await harness.store.sql { db in
-            try db.execute(sql: "UPDATE outboxMessage SET sentAt = CASE WHEN sentAt IS NULL THEN NULL ELSE ? END, dueAt = ?",
-                           arguments: [StoreTime.value(long), StoreTime.value(long)])
-            try db.execute(sql: "UPDATE outboxMessage SET sentAt = ? WHERE id = (SELECT max(id) FROM outboxMessage)",
-                           arguments: [StoreTime.value(Date())])
+            try db.execute(
+                sql: "UPDATE outboxMessage SET sentAt = CASE WHEN sentAt IS NULL THEN NULL ELSE ? END, dueAt = ?",
+                arguments: [StoreTime.value(long), StoreTime.value(long)]
+            )
+            try db.execute(
+                sql: "UPDATE outboxMessage SET sentAt = ? WHERE id = (SELECT max(id) FROM outboxMessage)",
+                arguments: [StoreTime.value(Date())]
+            )
             // A per-message row as earlier versions wrote them.
-            try db.execute(sql: "INSERT INTO auditEvent (occurredAt, actor, action, detail) VALUES (?, 'worker', 'message.sent', 'newsletter #1')",
-                           arguments: [StoreTime.value(long)])
+            try db.execute(
+                sql: "INSERT INTO auditEvent (occurredAt, actor, action, detail) VALUES (?, 'worker', 'message.sent', 'newsletter #1')",
+                arguments: [StoreTime.value(long)]
+            )
         }
         let consent = try await harness.store.count("consentEvent")
         let processing = try await harness.store.count("auditEvent WHERE action != 'message.sent'")
         let retention = Retention(
-            store: harness.store.database, suppression: SuppressionKey(signingKey: SymmetricKey(size: .bits256)),
-            confirmTTL: 7 * 86_400, retention: 730 * 86_400, messageRetention: 400 * 86_400)
+            store: harness.store.database,
+            suppression: SuppressionKey(signingKey: SymmetricKey(size: .bits256)),
+            confirmTTL: 7 * 86_400,
+            retention: 730 * 86_400,
+            messageRetention: 400 * 86_400
+        )
         #expect(try await retention.purge(now: Date(), dryRun: true).messages == 9)
         let report = try await retention.purge(now: Date(), dryRun: false)
         #expect(report.messages == 9)
@@ -138,7 +158,10 @@ struct CampaignTests {
         let id = try await prepare(harness, active: 3)
         _ = try await harness.store.database.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 10, actor: "cli")
         _ = try await harness.store.database.unsubscribe(
-            subscriptionId: 2, origin: RequestOrigin(ip: nil, userAgent: nil, source: "one-click"), now: Date())
+            subscriptionId: 2,
+            origin: RequestOrigin(ip: nil, userAgent: nil, source: "one-click"),
+            now: Date()
+        )
         try await harness.withMailer { _ in
             try await harness.waitForOutbox("done") { messages in
                 messages.filter { $0.kind == .newsletter }.allSatisfy { $0.status == .sent || $0.status == .skipped }
@@ -190,7 +213,12 @@ struct CampaignTests {
         let harness = try await MailerHarness()
         let id = try await prepare(harness, active: 3)
         _ = try await harness.store.database.queueCampaign(
-            id: id, sendAt: Date().addingTimeInterval(3_600), now: Date(), batchSize: 10, actor: "cli")
+            id: id,
+            sendAt: Date().addingTimeInterval(3_600),
+            now: Date(),
+            batchSize: 10,
+            actor: "cli"
+        )
         try await harness.withMailer { mailer in try await harness.waitUntilLooked(mailer) }
         #expect(harness.server.messages().isEmpty)
         #expect(try await newsletters(harness).allSatisfy { $0.status == .queued })
@@ -214,12 +242,29 @@ struct CampaignTests {
     func statusLine() {
         let queuedAt = Date(timeIntervalSince1970: 1_800_000_000)
         let campaign = Campaign(
-            id: 7, listId: 1, subject: "Nyheter", bodyMarkdown: "", bodyHTML: "", bodyText: "", status: .sending,
-            createdAt: queuedAt, sendAt: queuedAt, queuedAt: queuedAt)
+            id: 7,
+            listId: 1,
+            subject: "Nyheter",
+            bodyMarkdown: "",
+            bodyHTML: "",
+            bodyText: "",
+            status: .sending,
+            createdAt: queuedAt,
+            sendAt: queuedAt,
+            queuedAt: queuedAt
+        )
         func progress(sentLastMinute: Int, lastSentAt: Date?) -> CampaignProgress {
             CampaignProgress(
-                campaign: campaign, listSlug: "news", queued: 900, leased: 32, sent: 1_000, failed: 0, skipped: 0,
-                sentLastMinute: sentLastMinute, lastSentAt: lastSentAt)
+                campaign: campaign,
+                listSlug: "news",
+                queued: 900,
+                leased: 32,
+                sent: 1_000,
+                failed: 0,
+                skipped: 0,
+                sentLastMinute: sentLastMinute,
+                lastSentAt: lastSentAt
+            )
         }
         // 1,000 in the first 60 s, the last a second ago: a rate and a time left.
         let moving = progress(sentLastMinute: 1_000, lastSentAt: queuedAt + 59).statusLine(bar: false, now: queuedAt + 60)
@@ -232,17 +277,36 @@ struct CampaignTests {
         #expect(never.hasSuffix("nothing sent for 20s (see 'kuvert queue')"), "\(never)")
         // A slow rate is no stall: one a minute, the last 50 s ago.
         let slow = CampaignProgress(
-            campaign: campaign, listSlug: "news", queued: 5, leased: 0, sent: 10, failed: 0, skipped: 0, sentLastMinute: 1,
-            lastSentAt: queuedAt + 550).statusLine(bar: false, now: queuedAt + 600)
+            campaign: campaign,
+            listSlug: "news",
+            queued: 5,
+            leased: 0,
+            sent: 10,
+            failed: 0,
+            skipped: 0,
+            sentLastMinute: 1,
+            lastSentAt: queuedAt + 550
+        ).statusLine(bar: false, now: queuedAt + 600)
         #expect(slow.hasSuffix("0.0/s, ETA 300s"), "\(slow)")
         // Paused: a rate, no time left. Done: sent, its end state.
         var paused = progress(sentLastMinute: 1_000, lastSentAt: queuedAt + 59)
         paused.campaign.status = .paused
         #expect(paused.statusLine(bar: false, now: queuedAt + 60).hasSuffix("paused: queued 932, sent 1000, failed 0, skipped 0, 16.7/s"))
         let done = CampaignProgress(
-            campaign: campaign, listSlug: "news", queued: 0, leased: 0, sent: 1_930, failed: 2, skipped: 0, sentLastMinute: 930,
-            lastSentAt: queuedAt + 110)
+            campaign: campaign,
+            listSlug: "news",
+            queued: 0,
+            leased: 0,
+            sent: 1_930,
+            failed: 2,
+            skipped: 0,
+            sentLastMinute: 930,
+            lastSentAt: queuedAt + 110
+        )
         #expect(done.shownStatus == "sent")
-        #expect(done.statusLine(bar: false, now: queuedAt + 120).contains("\"Nyheter\" sent: queued 0, sent 1930"), "\(done.statusLine(bar: false, now: queuedAt + 120))")
+        #expect(
+            done.statusLine(bar: false, now: queuedAt + 120).contains("\"Nyheter\" sent: queued 0, sent 1930"),
+            "\(done.statusLine(bar: false, now: queuedAt + 120))"
+        )
     }
 }

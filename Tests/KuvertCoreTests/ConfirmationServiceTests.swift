@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import GRDB
 import Testing
+
 @testable import KuvertCore
 
 @Suite("Confirmation: opening the link and accepting the terms")
@@ -11,12 +12,19 @@ struct ConfirmationServiceTests {
     let origin = RequestOrigin(ip: "198.51.100.4", userAgent: "Browser/2.0", source: "confirm-page")
 
     /// Given a list and a pending subscription, its confirmation token.
-    func pending(_ store: TemporaryStore, ttl: TimeInterval = 86_400, at time: Date? = nil) async throws
+    func pending(
+        _ store: TemporaryStore,
+        ttl: TimeInterval = 86_400,
+        at time: Date? = nil
+    ) async throws
         -> (service: ConfirmationService, token: String, id: Int64)
     {
         try await store.addList(terms: "The terms")
         let outcome = try await store.database.subscribe(
-            try TemporaryStore.request("anna@example.se"), resendWindow: 0, now: time ?? now)
+            try TemporaryStore.request("anna@example.se"),
+            resendWindow: 0,
+            now: time ?? now
+        )
         guard case .confirmationQueued(let id) = outcome else { throw TestFailure("not queued: \(outcome)") }
         let service = ConfirmationService(store: store.database, signer: signer, confirmTTL: ttl)
         let subscription = try #require(try await store.database.confirmationContext(subscriptionId: id)).subscription
@@ -41,7 +49,10 @@ struct ConfirmationServiceTests {
         let store = try TemporaryStore()
         let (service, token, id) = try await pending(store)
         let answer = try await service.answer(token, accepted: true, termsVersion: 1, origin: origin, now: now)
-        guard case .confirmed(let context) = answer else { Issue.record("got \(answer)"); return }
+        guard case .confirmed(let context) = answer else {
+            Issue.record("got \(answer)")
+            return
+        }
         #expect(context.subscription.status == .active)
         let confirmed = try await store.sql { db in
             try ConsentEvent.filter(sql: "kind = 'confirmed' AND subscriptionId = ?", arguments: [id]).fetchOne(db)
@@ -59,7 +70,10 @@ struct ConfirmationServiceTests {
         let store = try TemporaryStore()
         let (service, token, _) = try await pending(store)
         let answer = try await service.answer(token, accepted: false, termsVersion: 1, origin: origin, now: now)
-        guard case .termsRequired(let context) = answer else { Issue.record("got \(answer)"); return }
+        guard case .termsRequired(let context) = answer else {
+            Issue.record("got \(answer)")
+            return
+        }
         #expect(context.subscription.status == .pending)
         #expect(try await store.database.subscriptions(listSlug: nil, status: .active).isEmpty)
     }
@@ -70,7 +84,10 @@ struct ConfirmationServiceTests {
         let (service, token, _) = try await pending(store)
         _ = try await service.answer(token, accepted: true, termsVersion: nil, origin: origin, now: now)
         let again = try await service.answer(token, accepted: true, termsVersion: nil, origin: origin, now: now)
-        guard case .alreadyActive = again else { Issue.record("got \(again)"); return }
+        guard case .alreadyActive = again else {
+            Issue.record("got \(again)")
+            return
+        }
         let confirmations = try await store.sql { db in
             try Int.fetchOne(db, sql: "SELECT count(*) FROM consentEvent WHERE kind = 'confirmed'")
         }
@@ -83,10 +100,16 @@ struct ConfirmationServiceTests {
         let (service, token, _) = try await pending(store)
         _ = try await store.database.publishTerms(listSlug: "news", body: "New terms", actor: "cli", now: now)
         let answer = try await service.answer(token, accepted: true, termsVersion: 1, origin: origin, now: now)
-        guard case .termsRequired(let context) = answer else { Issue.record("got \(answer)"); return }
+        guard case .termsRequired(let context) = answer else {
+            Issue.record("got \(answer)")
+            return
+        }
         #expect(context.terms.version == 2)
         let second = try await service.answer(token, accepted: true, termsVersion: 2, origin: origin, now: now)
-        guard case .confirmed(let confirmed) = second else { Issue.record("got \(second)"); return }
+        guard case .confirmed(let confirmed) = second else {
+            Issue.record("got \(second)")
+            return
+        }
         #expect(confirmed.terms.body == "New terms")
     }
 

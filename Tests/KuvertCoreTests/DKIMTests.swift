@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import KuvertTestSupport
 import Testing
+
 @testable import KuvertCore
 
 @Suite("DKIM: Kuvert signs its own mail", .serialized)
@@ -53,7 +54,10 @@ struct DKIMTests {
     func newsletter() async throws {
         let keys = try Keys.shared.get()
         let harness = try await MailerHarness(dkim: keys.signer) { $0.mail.from = "Föreningen Nyheter <news@example.se>" }
-        try await harness.store.addList(name: "Nyheter från Föreningen, ett mycket långt namn som måste vikas över flera rader i huvudet", language: .sv)
+        try await harness.store.addList(
+            name: "Nyheter från Föreningen, ett mycket långt namn som måste vikas över flera rader i huvudet",
+            language: .sv
+        )
         let raw = try await harness.newsletter(to: "reader@example.se", name: "Åsa Öberg")
         let report = try DKIMVerifiers.verify(raw, records: keys.records)
         #expect(report.signatures.map(\.a) == ["rsa-sha256", "ed25519-sha256"])
@@ -80,7 +84,9 @@ struct DKIMTests {
         try await harness.withMailer { _ in try await harness.server.waitFor { harness.server.messages().count == 5 } }
 
         func report(to recipient: String, _ kind: String) throws -> DKIMVerifiers.Report {
-            let mail = try #require(harness.server.messages().first { $0.to == [recipient] && String(decoding: $0.raw, as: UTF8.self).contains(kind) })
+            let mail = try #require(
+                harness.server.messages().first { $0.to == [recipient] && String(decoding: $0.raw, as: UTF8.self).contains(kind) }
+            )
             return try DKIMVerifiers.verify(mail.raw, records: keys.records)
         }
         // Confirmation and privacy mail (both to anna), and the test copy: RSA and Ed25519 of example.se.
@@ -196,7 +202,9 @@ extension MailerHarness {
         let (html, text) = NewsletterMail.bodies(markdown: body)
         let campaign = try await store.database.createCampaign(
             Campaign(listId: 0, subject: subject, bodyMarkdown: body, bodyHTML: html, bodyText: text, status: .draft, createdAt: Date()),
-            listSlug: "news", actor: "cli")
+            listSlug: "news",
+            actor: "cli"
+        )
         return try #require(campaign.id)
     }
 }

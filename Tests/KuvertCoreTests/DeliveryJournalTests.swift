@@ -2,13 +2,18 @@ import Foundation
 import GRDB
 import KuvertTestSupport
 import Testing
+
 @testable import KuvertCore
 
 @Suite("The delivery journal beside the SQLite store")
 struct DeliveryJournalTests {
     /// A holder on this host whose process is gone (no such pid).
     static let gone = LeaseHolder(
-        host: LeaseHolder.current.host, boot: LeaseHolder.current.boot, pid: 4_194_000, started: 1)
+        host: LeaseHolder.current.host,
+        boot: LeaseHolder.current.boot,
+        pid: 4_194_000,
+        started: 1
+    )
 
     @Test("every kind of record reads back as written, a reply's tabs and line breaks included")
     func roundTrip() throws {
@@ -16,7 +21,10 @@ struct DeliveryJournalTests {
         let entries = [
             DeliveryRecord.Entry(id: 1, record: .sent(SendOutcome(code: 250, reply: "250 2.0.0 Ok: queued as 4F")), at: at),
             DeliveryRecord.Entry(
-                id: 2, record: .retry(SendOutcome(code: 451, reply: "451 4.3.0\ttry\r\nlater \\ now"), at: at + 300), at: at),
+                id: 2,
+                record: .retry(SendOutcome(code: 451, reply: "451 4.3.0\ttry\r\nlater \\ now"), at: at + 300),
+                at: at
+            ),
             DeliveryRecord.Entry(id: 3, record: .failed(SendOutcome(code: 550, reply: "550 5.1.1 no such user")), at: at),
             DeliveryRecord.Entry(id: 4, record: .failed(SendOutcome(kind: .transient, code: nil, reply: "Couldn't connect")), at: at),
             DeliveryRecord.Entry(id: 5, record: .skipped(reason: "subscription is unsubscribed"), at: at),
@@ -46,8 +54,13 @@ struct DeliveryJournalTests {
         let journal = try #require(database.deliveryJournal)
         let file = try journal.open(holder: Self.gone, session: 0)
         try file.append(DeliveryRecord.Entry(id: ids[0], record: .sent(SendOutcome(code: 250, reply: "250 ok")), at: Date()))
-        try file.append(DeliveryRecord.Entry(
-            id: ids[1], record: .failed(SendOutcome(code: 550, reply: "550 5.1.1 unknown")), at: Date()))
+        try file.append(
+            DeliveryRecord.Entry(
+                id: ids[1],
+                record: .failed(SendOutcome(code: 550, reply: "550 5.1.1 unknown")),
+                at: Date()
+            )
+        )
 
         let mailer = try harness.makeMailer()
         let task = Task { try await mailer.run() }
@@ -67,7 +80,9 @@ struct DeliveryJournalTests {
         // Applying it again (a crash between the commit and the removal) changes nothing.
         let again = try database.recordDeliveries(
             [DeliveryRecord.Entry(id: ids[0], record: .failed(SendOutcome(code: 550, reply: "late")), at: Date())],
-            heldBy: Self.gone, bounceLimit: 1)
+            heldBy: Self.gone,
+            bounceLimit: 1
+        )
         #expect(again == 0)
         #expect(try await harness.outbox()[0].status == .sent)
     }
@@ -86,8 +101,11 @@ struct DeliveryJournalTests {
         defer { if other.isRunning { kill(other.processIdentifier, SIGKILL) } }
         let current = LeaseHolder.current
         let holder = LeaseHolder(
-            host: current.host, boot: current.boot, pid: other.processIdentifier,
-            started: try #require(LeaseHolder.startTime(of: other.processIdentifier)))
+            host: current.host,
+            boot: current.boot,
+            pid: other.processIdentifier,
+            started: try #require(LeaseHolder.startTime(of: other.processIdentifier))
+        )
         let ids = try database.leaseDueMessages(limit: 10, leaseFor: 300, holder: holder, now: Date()).compactMap(\.message.id)
         #expect(ids.count == 3)
         let journal = try #require(database.deliveryJournal)

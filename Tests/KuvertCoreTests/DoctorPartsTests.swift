@@ -1,17 +1,21 @@
 import Foundation
 import Logging
 import Testing
+
 @testable import KuvertCore
 
 @Suite("What kuvert doctor reads from an SMTP session, and the DNS it advises")
 struct DoctorPartsTests {
     @Test("a STARTTLS session with AUTH: extensions of the last EHLO, TLS and authentication seen")
     func probeTranscript() {
-        let probe = SMTPProbe(error: nil, replies: [
-            "220 mail.example.se ESMTP", "250-mail.example.se", "250-SIZE 1000", "250 STARTTLS",
-            "220 2.0.0 Ready to start TLS", "250-mail.example.se", "250-SIZE 1000", "250-AUTH PLAIN", "250 ",
-            "235 2.7.0 Authentication successful", "250 2.0.0 Ok",
-        ])
+        let probe = SMTPProbe(
+            error: nil,
+            replies: [
+                "220 mail.example.se ESMTP", "250-mail.example.se", "250-SIZE 1000", "250 STARTTLS",
+                "220 2.0.0 Ready to start TLS", "250-mail.example.se", "250-SIZE 1000", "250-AUTH PLAIN", "250 ",
+                "235 2.7.0 Authentication successful", "250 2.0.0 Ok",
+            ]
+        )
         #expect(probe.greeting == "220 mail.example.se ESMTP")
         #expect(probe.extensions == ["SIZE 1000", "AUTH PLAIN"])
         #expect(probe.usedSTARTTLS)
@@ -42,9 +46,12 @@ struct LogLineTests {
         let sink = LogSink.memory()
         var logger = Logger(label: "test") { KuvertLogHandler(label: $0, format: .text, level: .info, output: sink) }
         logger[metadataKey: "hb.request.id"] = "abc123"
-        logger.info("refused anna@example.se", metadata: [
-            "path": "/confirm/eyJhbGciOiJIUzI1NiJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ", "list": "news", "note": "two words",
-        ])
+        logger.info(
+            "refused anna@example.se",
+            metadata: [
+                "path": "/confirm/eyJhbGciOiJIUzI1NiJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ", "list": "news", "note": "two words",
+            ]
+        )
         logger.debug("not at info")
         #expect(sink.written.count == 1)
         let line = try #require(sink.written.first)

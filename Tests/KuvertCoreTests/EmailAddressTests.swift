@@ -1,4 +1,5 @@
 import Testing
+
 @testable import KuvertCore
 
 @Suite("Email address validation")
@@ -99,7 +100,10 @@ struct EmailAddressTests {
         ("x@" + String(repeating: "a", count: 64) + ".com", .domainLabelTooLong),
         ("x@" + String(repeating: "ö", count: 60) + ".se", .domainLabelTooLong),
         ("x@" + Array(repeating: String(repeating: "a", count: 63), count: 4).joined(separator: ".") + ".se", .domainTooLong),
-        (String(repeating: "a", count: 64) + "@" + Array(repeating: String(repeating: "b", count: 60), count: 4).joined(separator: ".") + ".se", .tooLong),
+        (
+            String(repeating: "a", count: 64) + "@" + Array(repeating: String(repeating: "b", count: 60), count: 4).joined(separator: ".") + ".se",
+            .tooLong
+        ),
         ("anna@exam☃ple.se", .invalidDomainCharacter),
         ("anna@example.se/path", .invalidDomainCharacter),
         ("anna@ex%41mple.se", .invalidDomainCharacter),
@@ -119,9 +123,14 @@ struct EmailAddressTests {
 
     @Test("every reason for refusal is reachable: some address in the table gets each one")
     func everyReasonReachable() {
-        let produced = Set(Self.invalid.compactMap { input, _ -> EmailAddress.Invalid? in
-            do { _ = try EmailAddress(input); return nil } catch { return error as? EmailAddress.Invalid }
-        })
+        let produced = Set(
+            Self.invalid.compactMap { input, _ -> EmailAddress.Invalid? in
+                do {
+                    _ = try EmailAddress(input)
+                    return nil
+                } catch { return error as? EmailAddress.Invalid }
+            }
+        )
         #expect(produced == Set(EmailAddress.Invalid.allCases))
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Synchronization
 import Testing
+
 @testable import KuvertCore
 
 @Suite("Group commit and the store's time format")
@@ -16,7 +17,10 @@ struct GroupCommitTests {
                 group.addTask {
                     // Every address twice: the second of each pair is a repeat, whatever the order.
                     try await store.database.subscribe(
-                        try TemporaryStore.request("person\(index / 2)@example.se"), resendWindow: 600, now: now)
+                        try TemporaryStore.request("person\(index / 2)@example.se"),
+                        resendWindow: 600,
+                        now: now
+                    )
                 }
             }
             return try await group.reduce(into: []) { $0.append($1) }
@@ -169,9 +173,11 @@ struct GroupCommitTests {
     func timeFormat() {
         var generator = SystemRandomNumberGenerator()
         // Ties before 1970 (-0.0005 s) are where rounding half up and half away from zero differ.
-        let samples = [0, -86_400.5, -0.0005, -1_042_105_277.2535, 1_800_000_000.9999, 253_402_300_799.123] + (0..<20_000).map { _ in
-            Double.random(in: -2_000_000_000...4_000_000_000, using: &generator)
-        }
+        let samples =
+            [0, -86_400.5, -0.0005, -1_042_105_277.2535, 1_800_000_000.9999, 253_402_300_799.123]
+            + (0..<20_000).map { _ in
+                Double.random(in: -2_000_000_000...4_000_000_000, using: &generator)
+            }
         for seconds in samples {
             let date = Date(timeIntervalSince1970: seconds)
             #expect(StoreTime.text(date) == String.fromDatabaseValue(date.databaseValue), "\(seconds)")

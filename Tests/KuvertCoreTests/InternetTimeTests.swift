@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import KuvertCore
 
 @Suite("RFC 3339 times, read strictly")
@@ -17,9 +18,11 @@ struct InternetTimeTests {
 
     @Test("out-of-range fields and other shapes are refused, not rolled over")
     func invalid() {
-        for text in ["2024-01-01T12:99:00Z", "2024-01-01T24:00:00Z", "2026-02-29T00:00:00Z", "2026-13-01T00:00:00Z",
-                     "2026-12-00T00:00:00Z", "2026-12-01T08:00:00", "2026-12-01 08:00:00Z", "2026-12-01T08:00Z",
-                     "2026-12-01T08:00:00+1:00", "2026-12-01T08:00:00+24:00", "", "tomorrow", "2026-12-01T08:00:00Z "] {
+        for text in [
+            "2024-01-01T12:99:00Z", "2024-01-01T24:00:00Z", "2026-02-29T00:00:00Z", "2026-13-01T00:00:00Z",
+            "2026-12-00T00:00:00Z", "2026-12-01T08:00:00", "2026-12-01 08:00:00Z", "2026-12-01T08:00Z",
+            "2026-12-01T08:00:00+1:00", "2026-12-01T08:00:00+24:00", "", "tomorrow", "2026-12-01T08:00:00Z ",
+        ] {
             #expect(InternetTime.parse(text) == nil, "\(text)")
         }
     }

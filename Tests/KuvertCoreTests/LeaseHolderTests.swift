@@ -1,6 +1,7 @@
 import Foundation
 import KuvertTestSupport
 import Testing
+
 @testable import KuvertCore
 
 @Suite("Leases name their holder, so a dead holder's claims come back at once", .serialized)

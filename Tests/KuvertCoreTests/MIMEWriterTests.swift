@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import KuvertCore
 
 @Suite("Header lines")
@@ -25,8 +26,10 @@ struct MIMEWriterTests {
     @Test("folding at spaces: as the plain reference, unfolding gives the value back, lines stay within 78 where words allow")
     func folding() throws {
         var generator = SystemRandomNumberGenerator()
-        let words = ["a", "", "<https://news.example.se/unsubscribe/" + String(repeating: "x", count: 90) + ">,", "List",
-                     "=?UTF-8?B?w4VzYSDDlnN0ZXJiZXJn?=", String(repeating: "w", count: 30), "<mailto:u@example.se?subject=x>"]
+        let words = [
+            "a", "", "<https://news.example.se/unsubscribe/" + String(repeating: "x", count: 90) + ">,", "List",
+            "=?UTF-8?B?w4VzYSDDlnN0ZXJiZXJn?=", String(repeating: "w", count: 30), "<mailto:u@example.se?subject=x>",
+        ]
         for round in 0..<500 {
             let value = (0..<Int.random(in: 1...12, using: &generator)).map { _ in words.randomElement(using: &generator)! }
                 .joined(separator: " ")

@@ -1,6 +1,7 @@
 import Foundation
 import KuvertTestSupport
 import Testing
+
 @testable import KuvertCore
 
 @Suite("MIME messages and the libcurl SMTP transport, against a real SMTP server")
@@ -9,12 +10,15 @@ struct MailTransportTests {
 
     func message(to: String, subject: String = "Välkommen, Åsa & Örjan: räksmörgås på fredag!") -> MailMessage {
         MailMessage(
-            from: from, to: Mailbox(name: nil, address: to), replyTo: Mailbox(name: "Svar", address: "svar@example.se"),
+            from: from,
+            to: Mailbox(name: nil, address: to),
+            replyTo: Mailbox(name: "Svar", address: "svar@example.se"),
             subject: subject,
             text: "Hej!\n\nÅtta år av nyhetsbrev. " + String(repeating: "Lång rad utan radbrytning ", count: 12)
                 + "\n.\nEn rad som bara är en punkt står ovan.\nSlut med mellanslag   ",
             html: "<p>Hej!</p><p>Åtta år: <a href=\"https://example.se/?a=1&amp;b=2\">länk</a></p>",
-            headers: [(name: "Auto-Submitted", value: "auto-generated")])
+            headers: [(name: "Auto-Submitted", value: "auto-generated")]
+        )
     }
 
     @Test("beforeEnd runs once, while the server has not got the message, large or small; the message then arrives whole")
@@ -87,7 +91,11 @@ struct MailTransportTests {
         let server = try SMTPTestServer()
         let transport = try SMTPTransport(settings: SMTPSettings(url: server.url))
         for index in 0..<20 {
-            let outcome = transport.send(from: from.address, to: "reader\(index)@example.se", message: try message(to: "reader\(index)@example.se").rendered())
+            let outcome = transport.send(
+                from: from.address,
+                to: "reader\(index)@example.se",
+                message: try message(to: "reader\(index)@example.se").rendered()
+            )
             #expect(outcome.kind == .delivered)
         }
         #expect(server.messages().count == 20)
@@ -119,7 +127,11 @@ struct MailTransportTests {
         #expect(refused.kind == .permanent)
         #expect(refused.code == 500)
         for index in 0..<3 {
-            let next = transport.send(from: from.address, to: "next\(index)@example.se", message: try message(to: "next\(index)@example.se").rendered())
+            let next = transport.send(
+                from: from.address,
+                to: "next\(index)@example.se",
+                message: try message(to: "next\(index)@example.se").rendered()
+            )
             #expect(next.kind == .delivered, "\(next)")
         }
         #expect(server.messages().count == 3)
@@ -153,12 +165,15 @@ struct MailTransportTests {
         #expect(server.events().contains("auth ok") && server.events().contains("auth denied"))
     }
 
-    @Test("a refusal at send time is judged by its enhanced status code, else by its mailbox reply code", arguments: [
-        (550, "550 5.1.1 No such user", BounceKind.hard), (550, "550 5.1.10 Null MX", .hard), (550, "550 No such user", .soft),
-        (553, "553 Bad address", .soft), (552, "552 5.2.2 Mailbox full", .soft), (550, "550 5.7.1 Policy refusal", .policy),
-        (554, "554 5.7.1 Spam", .policy), (554, "554 Transaction failed", .policy), (500, "500 5.5.1 Syntax", .soft),
-        (451, "451 4.2.1 Try later", .transient), (250, "250 OK", .ignored),
-    ])
+    @Test(
+        "a refusal at send time is judged by its enhanced status code, else by its mailbox reply code",
+        arguments: [
+            (550, "550 5.1.1 No such user", BounceKind.hard), (550, "550 5.1.10 Null MX", .hard), (550, "550 No such user", .soft),
+            (553, "553 Bad address", .soft), (552, "552 5.2.2 Mailbox full", .soft), (550, "550 5.7.1 Policy refusal", .policy),
+            (554, "554 5.7.1 Spam", .policy), (554, "554 Transaction failed", .policy), (500, "500 5.5.1 Syntax", .soft),
+            (451, "451 4.2.1 Try later", .transient), (250, "250 OK", .ignored),
+        ]
+    )
     func refusalKinds(code: Int, reply: String, kind: BounceKind) {
         #expect(BouncePolicy.kind(of: SendOutcome(code: code, reply: reply)) == kind)
     }

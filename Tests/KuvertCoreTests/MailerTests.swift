@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import KuvertTestSupport
 import Testing
+
 @testable import KuvertCore
 
 @Suite("The mailer worker, against a real SMTP server and a real store", .serialized)
@@ -50,9 +51,16 @@ struct MailerTests {
         let link = try #require(text.split(whereSeparator: \.isWhitespace).first { $0.contains("/confirm/") })
         let token = String(link.split(separator: "/").last ?? "")
         let answer = try await harness.confirmation.answer(
-            token, accepted: true, termsVersion: nil,
-            origin: RequestOrigin(ip: "192.0.2.1", userAgent: "Mail client", source: "confirm-page"), now: Date())
-        guard case .confirmed = answer else { Issue.record("got \(answer)"); return }
+            token,
+            accepted: true,
+            termsVersion: nil,
+            origin: RequestOrigin(ip: "192.0.2.1", userAgent: "Mail client", source: "confirm-page"),
+            now: Date()
+        )
+        guard case .confirmed = answer else {
+            Issue.record("got \(answer)")
+            return
+        }
     }
 
     @Test("451 is retried with backoff until delivered")

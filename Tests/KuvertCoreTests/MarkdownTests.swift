@@ -1,12 +1,14 @@
 import Foundation
 import Testing
+
 @testable import KuvertCore
 
 @Suite("Markdown: cmark-gfm for terms and newsletters")
 struct MarkdownTests {
     @Test("CommonMark and GitHub's tables, strikethrough and autolinks become HTML")
     func html() {
-        let html = Markdown.html("""
+        let html = Markdown.html(
+            """
             # Villkor
 
             Vi sparar **din adress** och ~~inget annat~~. Läs [mer](https://example.se/a?b=1&c=2).
@@ -16,7 +18,8 @@ struct MarkdownTests {
             | adress | 24 månader |
 
             Frågor: https://example.se/fragor
-            """)
+            """
+        )
         #expect(html.contains("<h1>Villkor</h1>"))
         #expect(html.contains("<strong>din adress</strong>") && html.contains("<del>inget annat</del>"))
         #expect(html.contains(#"<a href="https://example.se/a?b=1&amp;c=2">mer</a>"#))
@@ -24,17 +27,20 @@ struct MarkdownTests {
         #expect(html.contains(#"<a href="https://example.se/fragor">https://example.se/fragor</a>"#))
     }
 
-    @Test("raw HTML and script links never pass: no form, meta refresh, script or style from an editor", arguments: [
-        #"<meta http-equiv="refresh" content="0;url=https://evil.example">"#,
-        #"<form action="https://evil.example"><input name="pw"></form>"#,
-        "<script>alert(1)</script>",
-        #"<img src=x onerror="alert(1)">"#,
-        "<style>body{display:none}</style>",
-        "[klick](javascript:alert(1))",
-        "[klick](JaVaScRiPt:alert(1))",
-        "![bild](vbscript:msgbox(1))",
-        "[data](data:text/html;base64,PHNjcmlwdD4=)",
-    ])
+    @Test(
+        "raw HTML and script links never pass: no form, meta refresh, script or style from an editor",
+        arguments: [
+            #"<meta http-equiv="refresh" content="0;url=https://evil.example">"#,
+            #"<form action="https://evil.example"><input name="pw"></form>"#,
+            "<script>alert(1)</script>",
+            #"<img src=x onerror="alert(1)">"#,
+            "<style>body{display:none}</style>",
+            "[klick](javascript:alert(1))",
+            "[klick](JaVaScRiPt:alert(1))",
+            "![bild](vbscript:msgbox(1))",
+            "[data](data:text/html;base64,PHNjcmlwdD4=)",
+        ]
+    )
     func unsafe(markdown: String) {
         let html = Markdown.html("Text\n\n" + markdown + "\n\ninline " + markdown)
         for forbidden in ["<meta", "<form", "<input", "<script", "<style", "onerror=", "javascript:", "vbscript:", "data:text/html"] {
@@ -44,7 +50,8 @@ struct MarkdownTests {
 
     @Test("the plain text has no markup; links keep their address, images their description")
     func text() {
-        let text = Markdown.text("""
+        let text = Markdown.text(
+            """
             # Nytt från föreningen
 
             Läs **mer** [här](https://example.se/a?b=1&c=2) och på https://example.se/b.
@@ -53,7 +60,8 @@ struct MarkdownTests {
 
             - ett
             - två
-            """)
+            """
+        )
         #expect(text.hasPrefix("Nytt från föreningen\n"))
         #expect(text.contains("Läs mer här (https://example.se/a?b=1&c=2) och på https://example.se/b."))
         #expect(!text.contains("https://example.se/b (https://example.se/b)"))
@@ -86,8 +94,11 @@ struct MarkdownTests {
             "|" + String(repeating: "a|", count: 5_000) + "\n|" + String(repeating: "-|", count: 5_000) + "\n"
                 + String(repeating: "|x\n", count: 5_000)
         case "many tables":
-            String(repeating: "|" + String(repeating: "a|", count: 200) + "\n|" + String(repeating: "-|", count: 200) + "\n"
-                + String(repeating: "|x\n", count: 50) + "\n", count: 100)
+            String(
+                repeating: "|" + String(repeating: "a|", count: 200) + "\n|" + String(repeating: "-|", count: 200) + "\n"
+                    + String(repeating: "|x\n", count: 50) + "\n",
+                count: 100
+            )
         case "link references": String(repeating: "[x]: https://e.x\n", count: 30_000) + String(repeating: "[x] ", count: 30_000)
         default: ""
         }

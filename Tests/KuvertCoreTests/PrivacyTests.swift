@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import KuvertTestSupport
 import Testing
+
 @testable import KuvertCore
 
 @Suite("Privacy: export, erasure, backup", .serialized)
@@ -14,19 +15,30 @@ struct PrivacyTests {
         try await harness.store.addList(terms: "The terms")
         let address = try EmailAddress("Hemliga.Hanna@example.se")
         let request = SubscriptionRequest(
-            address: address, listSlug: "news", name: "Hanna Hemlig", language: nil,
-            origin: RequestOrigin(ip: "198.51.100.77", userAgent: "HannasWebbläsare/9.9", source: "form"), actor: "web")
+            address: address,
+            listSlug: "news",
+            name: "Hanna Hemlig",
+            language: nil,
+            origin: RequestOrigin(ip: "198.51.100.77", userAgent: "HannasWebbläsare/9.9", source: "form"),
+            actor: "web"
+        )
         guard case .confirmationQueued(let id) = try await harness.store.database.subscribe(request, resendWindow: 0, now: Date()) else {
             throw TestFailure("not queued")
         }
         let subscription = try #require(try await harness.store.database.confirmationContext(subscriptionId: id)).subscription
         _ = try await harness.confirmation.answer(
-            harness.confirmation.token(for: subscription), accepted: true, termsVersion: nil,
-            origin: RequestOrigin(ip: "198.51.100.77", userAgent: "HannasWebbläsare/9.9", source: "confirm-page"), now: Date())
+            harness.confirmation.token(for: subscription),
+            accepted: true,
+            termsVersion: nil,
+            origin: RequestOrigin(ip: "198.51.100.77", userAgent: "HannasWebbläsare/9.9", source: "confirm-page"),
+            now: Date()
+        )
         let (html, text) = NewsletterMail.bodies(markdown: "Hej")
         let campaign = try await harness.store.database.createCampaign(
             Campaign(listId: 0, subject: "Nummer 1", bodyMarkdown: "Hej", bodyHTML: html, bodyText: text, status: .draft, createdAt: Date()),
-            listSlug: "news", actor: "cli")
+            listSlug: "news",
+            actor: "cli"
+        )
         _ = try await harness.store.database.queueCampaign(id: try #require(campaign.id), sendAt: Date(), now: Date(), batchSize: 10, actor: "cli")
         // The confirmation mail is skipped (confirmed before it left); the newsletter goes.
         try await harness.withMailer { _ in
@@ -77,7 +89,11 @@ struct PrivacyTests {
             #expect(try filesContain(harness, secret), "sanity: \(secret) is in the files before erasure")
         }
         let erased = try await harness.store.database.erase(
-            address, suppressionHash: suppression.hash(address), actor: "cli", now: Date())
+            address,
+            suppressionHash: suppression.hash(address),
+            actor: "cli",
+            now: Date()
+        )
         #expect(erased)
         for secret in ["Hemliga.Hanna@example.se", "hemliga.hanna@example.se", "Hanna Hemlig", "HannasWebbläsare", "198.51.100.77"] {
             #expect(try !filesContain(harness, secret), "\(secret) is still in the database files")
@@ -98,8 +114,14 @@ struct PrivacyTests {
         #expect(try await !harness.store.database.erase(address, suppressionHash: suppression.hash(address), actor: "cli", now: Date()))
         // The person's own new request still works: a new double opt-in.
         let again = try await harness.store.database.subscribe(
-            try TemporaryStore.request("hemliga.hanna@example.se"), resendWindow: 0, now: Date())
-        guard case .confirmationQueued = again else { Issue.record("got \(again)"); return }
+            try TemporaryStore.request("hemliga.hanna@example.se"),
+            resendWindow: 0,
+            now: Date()
+        )
+        guard case .confirmationQueued = again else {
+            Issue.record("got \(again)")
+            return
+        }
     }
 
     @Test("a backup taken while writes go on is consistent and complete up to its moment")
@@ -120,9 +142,11 @@ struct PrivacyTests {
         try await writer.value
         let copy = try DatabaseQueue(path: path)
         let (check, subscribers, subscriptions) = try await copy.read { db in
-            (try String.fetchOne(db, sql: "PRAGMA integrity_check"),
-             try Int.fetchOne(db, sql: "SELECT count(*) FROM subscriber") ?? -1,
-             try Int.fetchOne(db, sql: "SELECT count(*) FROM subscription") ?? -2)
+            (
+                try String.fetchOne(db, sql: "PRAGMA integrity_check"),
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM subscriber") ?? -1,
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM subscription") ?? -2
+            )
         }
         #expect(check == "ok")
         #expect(subscribers == subscriptions)

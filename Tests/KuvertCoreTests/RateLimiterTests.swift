@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import KuvertCore
 
 @Suite("The in-memory rate limiter")

@@ -3,6 +3,7 @@ import GRDB
 import KuvertTestSupport
 import Synchronization
 import Testing
+
 @testable import KuvertCore
 
 /// The duplicate window, with records in the store's journal and with records
@@ -31,15 +32,23 @@ struct RecordWindowTests {
                 beforeEnd()
                 // On record: sent in the store, or sent in a session's journal.
                 let journaled = RecordWindowTests.journaledSent(database)
-                let unrecorded = (try? database.writer.read { db in
-                    try Row.fetchAll(db, sql: """
-                        SELECT m.id, p.address FROM outboxMessage m JOIN subscription s ON s.id = m.subscriptionId
-                        JOIN subscriber p ON p.id = s.subscriberId
-                        WHERE m.status != 'sent' AND p.address IN (\(databaseQuestionMarks(count: earlier.count)))
-                        """, arguments: StatementArguments(earlier))
-                }).map { rows in rows.filter { !journaled.contains($0["id"]) }.map { $0["address"] as String } }
+                let unrecorded =
+                    (try? database.writer.read { db in
+                        try Row.fetchAll(
+                            db,
+                            sql: """
+                                SELECT m.id, p.address FROM outboxMessage m JOIN subscription s ON s.id = m.subscriptionId
+                                JOIN subscriber p ON p.id = s.subscriberId
+                                WHERE m.status != 'sent' AND p.address IN (\(databaseQuestionMarks(count: earlier.count)))
+                                """,
+                            arguments: StatementArguments(earlier)
+                        )
+                    }).map { rows in rows.filter { !journaled.contains($0["id"]) }.map { $0["address"] as String } }
                     ?? ["the store could not be read"]
-                checks.state.withLock { $0.made += 1; $0.violations += unrecorded.map { "\(to) ended before \($0) was recorded" } }
+                checks.state.withLock {
+                    $0.made += 1
+                    $0.violations += unrecorded.map { "\(to) ended before \($0) was recorded" }
+                }
             }
             if outcome.kind == .delivered { delivered.append(to) }
             return outcome
@@ -49,17 +58,19 @@ struct RecordWindowTests {
     /// The messages recorded sent in the store's delivery journals.
     static func journaledSent(_ database: AppDatabase) -> Set<Int64> {
         guard let directory = database.deliveryJournal?.directory,
-              let names = try? FileManager.default.contentsOfDirectory(atPath: directory)
+            let names = try? FileManager.default.contentsOfDirectory(atPath: directory)
         else { return [] }
-        return Set(names.filter { $0.hasSuffix(".journal") }.flatMap { name -> [Int64] in
-            guard let data = FileManager.default.contents(atPath: directory + "/" + name),
-                  let parsed = DeliveryJournal.parse(data)
-            else { return [] }
-            return parsed.entries.compactMap { entry in
-                if case .sent = entry.record { return entry.id }
-                return nil
+        return Set(
+            names.filter { $0.hasSuffix(".journal") }.flatMap { name -> [Int64] in
+                guard let data = FileManager.default.contents(atPath: directory + "/" + name),
+                    let parsed = DeliveryJournal.parse(data)
+                else { return [] }
+                return parsed.entries.compactMap { entry in
+                    if case .sent = entry.record { return entry.id }
+                    return nil
+                }
             }
-        })
+        )
     }
 
     /// What the sessions' checks found.
@@ -69,7 +80,8 @@ struct RecordWindowTests {
 
     @Test(
         "four sessions, 60 messages: each message's end comes after the record of the one before it",
-        arguments: [true, false])
+        arguments: [true, false]
+    )
     func recordBeforeNextEnd(journaled: Bool) async throws {
         let harness = try await MailerHarness()
         try await harness.store.addList()

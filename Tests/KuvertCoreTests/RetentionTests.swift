@@ -4,6 +4,7 @@ import GRDB
 import KuvertTestSupport
 import Logging
 import Testing
+
 @testable import KuvertCore
 
 @Suite("Retention: unconfirmed requests expire, people who left are erased")
@@ -36,7 +37,8 @@ struct RetentionTests {
                         WHERE subscriberId = (SELECT id FROM subscriber WHERE addressKey = ?)
                           AND listId = (SELECT id FROM mailingList WHERE slug = ?)
                         """,
-                    arguments: [status, endedAt, email, list])
+                    arguments: [status, endedAt, email, list]
+                )
             }
             try set("leftlongago@example.se", "news", "unsubscribed", endedAt: Date().addingTimeInterval(-731 * day))
             try set("leftlately@example.se", "news", "unsubscribed", endedAt: recent)
@@ -45,8 +47,11 @@ struct RetentionTests {
             try set("stays@example.se", "events", "active", endedAt: nil)
         }
         let retention = Retention(
-            store: store.database, suppression: suppression,
-            confirmTTL: 7 * day, retention: 730 * day)
+            store: store.database,
+            suppression: suppression,
+            confirmTTL: 7 * day,
+            retention: 730 * day
+        )
         return (store, retention)
     }
 
@@ -105,23 +110,32 @@ struct RetentionTests {
         let store = try TemporaryStore()
         try await store.sql { db in
             // INDEXED BY fails ("no query solution") unless the condition implies the index's.
-            _ = try Int.fetchOne(db, sql: """
-                SELECT count(*) FROM outboxMessage INDEXED BY outboxMessage_finished
-                WHERE \(AppDatabase.finishedCondition) AND coalesce(sentAt, dueAt) < '2030'
-                """)
+            _ = try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT count(*) FROM outboxMessage INDEXED BY outboxMessage_finished
+                    WHERE \(AppDatabase.finishedCondition) AND coalesce(sentAt, dueAt) < '2030'
+                    """
+            )
             // IN lists in the index's condition and the table's CHECK cost three
             // temporary b-trees a record.
-            let program = try Row.fetchAll(db, sql: """
-                EXPLAIN UPDATE outboxMessage SET status = ?, sentAt = ?, leaseExpiresAt = NULL, leaseHolder = NULL WHERE id = ?
-                """, arguments: ["sent", "2026-12-04 00:00:00.000", 1])
+            let program = try Row.fetchAll(
+                db,
+                sql: """
+                    EXPLAIN UPDATE outboxMessage SET status = ?, sentAt = ?, leaseExpiresAt = NULL, leaseHolder = NULL WHERE id = ?
+                    """,
+                arguments: ["sent", "2026-12-04 00:00:00.000", 1]
+            )
             #expect(program.filter { ($0["opcode"] as String) == "OpenEphemeral" }.count == 0)
         }
     }
 
     @Test("the tables' CHECKs hold without IN lists: every row intake writes is checked in place, and bad values are still refused")
     func checksWithoutInLists() async throws {
-        #expect(AppDatabase.withoutInLists("status TEXT CHECK (status IN ('a', 'b-c', 'd')), e INTEGER CHECK (e IN (0, 1))")
-            == "status TEXT CHECK ((status = 'a' OR status = 'b-c' OR status = 'd')), e INTEGER CHECK ((e = 0 OR e = 1))")
+        #expect(
+            AppDatabase.withoutInLists("status TEXT CHECK (status IN ('a', 'b-c', 'd')), e INTEGER CHECK (e IN (0, 1))")
+                == "status TEXT CHECK ((status = 'a' OR status = 'b-c' OR status = 'd')), e INTEGER CHECK ((e = 0 OR e = 1))"
+        )
         #expect(AppDatabase.withoutInLists("CHECK (event IN (\n    'x.y', 'z'))") == "CHECK ((event = 'x.y' OR event = 'z'))")
         #expect(AppDatabase.withoutInLists("CHECK (s NOT IN ('a', 'b'))") == "CHECK (s NOT IN ('a', 'b'))")
         let store = try TemporaryStore()
@@ -155,25 +169,31 @@ struct RetentionTests {
         let queue = try DatabaseQueue(path: path)
         try AppDatabase.migrator.migrate(queue, upTo: "v8-webhooks")
         try queue.write { db in
-            try db.execute(sql: """
-                INSERT INTO mailingList (slug, name, language, createdAt) VALUES ('news', 'News', 'sv', '2026-01-01 00:00:00.000');
-                INSERT INTO subscriber (address, addressKey, createdAt) VALUES ('a@example.se', 'a@example.se', '2026-01-01 00:00:00.000');
-                INSERT INTO subscription (subscriberId, listId, status, language, confirmNonce, requestedAt, updatedAt)
-                VALUES (1, 1, 'pending', 'sv', '0123456789abcdef', '2026-01-01 00:00:00.000', '2026-01-01 00:00:00.000');
-                INSERT INTO outboxMessage (kind, subscriptionId, status, dueAt, createdAt, sentAt)
-                VALUES ('confirmation', 1, 'sent', '2026-01-01 00:00:00.000', '2026-01-01 00:00:00.000', '2026-01-01 00:00:01.000');
-                """)
+            try db.execute(
+                sql: """
+                    INSERT INTO mailingList (slug, name, language, createdAt) VALUES ('news', 'News', 'sv', '2026-01-01 00:00:00.000');
+                    INSERT INTO subscriber (address, addressKey, createdAt) VALUES ('a@example.se', 'a@example.se', '2026-01-01 00:00:00.000');
+                    INSERT INTO subscription (subscriberId, listId, status, language, confirmNonce, requestedAt, updatedAt)
+                    VALUES (1, 1, 'pending', 'sv', '0123456789abcdef', '2026-01-01 00:00:00.000', '2026-01-01 00:00:00.000');
+                    INSERT INTO outboxMessage (kind, subscriptionId, status, dueAt, createdAt, sentAt)
+                    VALUES ('confirmation', 1, 'sent', '2026-01-01 00:00:00.000', '2026-01-01 00:00:00.000', '2026-01-01 00:00:01.000');
+                    """
+            )
         }
         try AppDatabase.migrator.migrate(queue)
         let (check, inLists, finished, pending) = try queue.read { db in
             (
                 try String.fetchAll(db, sql: "PRAGMA integrity_check"),
                 try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND sql LIKE '% IN (%'"),
-                try Int.fetchOne(db, sql: """
-                    SELECT count(*) FROM outboxMessage INDEXED BY outboxMessage_finished
-                    WHERE \(AppDatabase.finishedCondition) AND coalesce(sentAt, dueAt) < '2030'
-                    """),
-                try Int.fetchOne(db, sql: "SELECT count(*) FROM subscription WHERE status = 'pending'"))
+                try Int.fetchOne(
+                    db,
+                    sql: """
+                        SELECT count(*) FROM outboxMessage INDEXED BY outboxMessage_finished
+                        WHERE \(AppDatabase.finishedCondition) AND coalesce(sentAt, dueAt) < '2030'
+                        """
+                ),
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM subscription WHERE status = 'pending'")
+            )
         }
         #expect(check == ["ok"])
         #expect(inLists == 0)
@@ -195,7 +215,10 @@ struct RetentionTests {
         let logger = Logger(label: "retention-test") { KuvertLogHandler(label: $0, format: .text, level: .info, output: logs) }
         let task = Task {
             try await RetentionService(
-                retention: retention, interval: .seconds(3_600), retryAfterFailure: .milliseconds(200), logger: logger
+                retention: retention,
+                interval: .seconds(3_600),
+                retryAfterFailure: .milliseconds(200),
+                logger: logger
             ).run()
         }
         try await eventually(timeout: 60, "the first purge failed") { logs.written.contains { $0.contains("retention failed") } }
@@ -215,8 +238,10 @@ struct RetentionTests {
         let stored = "old..dots@example.se"
         #expect(throws: (any Error).self) { try EmailAddress(stored) }
         try await store.sql { db in
-            try db.execute(sql: "UPDATE subscriber SET address = ?, addressKey = ? WHERE addressKey = 'leftlongago@example.se'",
-                           arguments: [stored, stored])
+            try db.execute(
+                sql: "UPDATE subscriber SET address = ?, addressKey = ? WHERE addressKey = 'leftlongago@example.se'",
+                arguments: [stored, stored]
+            )
         }
         let report = try await retention.purge(now: Date(), dryRun: false)
         #expect(report.erased == 2)
@@ -227,8 +252,10 @@ struct RetentionTests {
 
     @Test("addresses are redacted from logged SMTP replies")
     func redaction() {
-        #expect(LogRedaction.addresses(in: "550 5.1.1 <anna@example.se>: Recipient address rejected")
-            == "550 5.1.1 <<address>>: Recipient address rejected")
+        #expect(
+            LogRedaction.addresses(in: "550 5.1.1 <anna@example.se>: Recipient address rejected")
+                == "550 5.1.1 <<address>>: Recipient address rejected"
+        )
         #expect(LogRedaction.addresses(in: "451 4.3.0 Try again later") == "451 4.3.0 Try again later")
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import KuvertTestSupport
 import Logging
 import Testing
+
 @testable import KuvertCore
 
 @Suite("Settings")
@@ -39,19 +40,22 @@ struct SettingsTests {
         #expect(settings.mailer.connections == 4)
     }
 
-    @Test("bad values are refused with the setting's name, in one line", arguments: [
-        ("KUVERT_LISTEN", "8080"), ("KUVERT_LISTEN", "host:99999"), ("KUVERT_CONFIRM_TTL", "7 days"),
-        ("KUVERT_CONFIRM_TTL", "0"), ("KUVERT_BASE_URL", "ftp://x"), ("KUVERT_SMTP_CONNECTIONS", "0"),
-        ("KUVERT_SEND_RATE", "-1"), ("KUVERT_SMTP_TLS", "maybe"), ("KUVERT_RETENTION", "-3d"),
-        ("KUVERT_SMTP_CA_FILE", "/nonexistent/ca.pem"), ("KUVERT_SMTP_EHLO", "mail.example.se\r\nRSET"),
-        ("KUVERT_SMTP_EHLO", "-bad-.example"), ("KUVERT_SMTP_EHLO", "two words"), ("KUVERT_SMTP_URL", "http://x"),
-        ("KUVERT_LOG_LEVEL", "loud"), ("KUVERT_ANSWER_FLOOR", "6"), ("KUVERT_MAX_BODY", "10"),
-        ("KUVERT_TRUSTED_PROXIES", "10.0.0.0/40"), ("KUVERT_UNSUBSCRIBE_MAILTO", "nobody"),
-        ("KUVERT_API_RATE_LIMIT", "lots"), ("KUVERT_WEBHOOK_URL", "ftp://crm.example.se/in"),
-        ("KUVERT_WEBHOOK_URL", "https://crm.example.se/in\r\nX: y"), ("KUVERT_WEBHOOK_SECRET", "only-the-secret"),
-        ("KUVERT_FRAME_ANCESTORS", "www.example.se"), ("KUVERT_FRAME_ANCESTORS", "https://x.se; script-src *"),
-        ("KUVERT_FRAME_ANCESTORS", " "), ("KUVERT_HEADER_TIMEOUT", "soon"), ("KUVERT_MAX_CONNECTIONS_PER_CLIENT", "0"),
-    ])
+    @Test(
+        "bad values are refused with the setting's name, in one line",
+        arguments: [
+            ("KUVERT_LISTEN", "8080"), ("KUVERT_LISTEN", "host:99999"), ("KUVERT_CONFIRM_TTL", "7 days"),
+            ("KUVERT_CONFIRM_TTL", "0"), ("KUVERT_BASE_URL", "ftp://x"), ("KUVERT_SMTP_CONNECTIONS", "0"),
+            ("KUVERT_SEND_RATE", "-1"), ("KUVERT_SMTP_TLS", "maybe"), ("KUVERT_RETENTION", "-3d"),
+            ("KUVERT_SMTP_CA_FILE", "/nonexistent/ca.pem"), ("KUVERT_SMTP_EHLO", "mail.example.se\r\nRSET"),
+            ("KUVERT_SMTP_EHLO", "-bad-.example"), ("KUVERT_SMTP_EHLO", "two words"), ("KUVERT_SMTP_URL", "http://x"),
+            ("KUVERT_LOG_LEVEL", "loud"), ("KUVERT_ANSWER_FLOOR", "6"), ("KUVERT_MAX_BODY", "10"),
+            ("KUVERT_TRUSTED_PROXIES", "10.0.0.0/40"), ("KUVERT_UNSUBSCRIBE_MAILTO", "nobody"),
+            ("KUVERT_API_RATE_LIMIT", "lots"), ("KUVERT_WEBHOOK_URL", "ftp://crm.example.se/in"),
+            ("KUVERT_WEBHOOK_URL", "https://crm.example.se/in\r\nX: y"), ("KUVERT_WEBHOOK_SECRET", "only-the-secret"),
+            ("KUVERT_FRAME_ANCESTORS", "www.example.se"), ("KUVERT_FRAME_ANCESTORS", "https://x.se; script-src *"),
+            ("KUVERT_FRAME_ANCESTORS", " "), ("KUVERT_HEADER_TIMEOUT", "soon"), ("KUVERT_MAX_CONNECTIONS_PER_CLIENT", "0"),
+        ]
+    )
     func refusals(name: String, value: String) {
         do {
             _ = try read([name: value])
@@ -101,7 +105,10 @@ struct SettingsTests {
         for (values, hint) in [
             (["KUVERT_SMTP_URL": "smtp://u:hunter2@relay.example.se", "KUVERT_SMTP_PASSWORD": "hunter2"], "keep one of them"),
             (["KUVERT_SMTP_URL": "http://u:hunter2@relay.example.se"], "http://u:***@relay.example.se"),
-            (["KUVERT_WEBHOOK_URL": "ftp://u:hunter2@crm.example.se/x", "KUVERT_WEBHOOK_SECRET": String(repeating: "s", count: 16)], "ftp://u:***@crm"),
+            (
+                ["KUVERT_WEBHOOK_URL": "ftp://u:hunter2@crm.example.se/x", "KUVERT_WEBHOOK_SECRET": String(repeating: "s", count: 16)],
+                "ftp://u:***@crm"
+            ),
         ] {
             #expect {
                 try read(values)
@@ -115,7 +122,9 @@ struct SettingsTests {
     @Test("a configuration file with CRLF line ends is read line by line, and an error shows no other line")
     func fileCRLF() throws {
         let values = try SettingsFile.parse(
-            "KUVERT_SMTP_URL=smtp://relay.example.se:587\r\nKUVERT_SMTP_PASSWORD=hunter2\r\n", file: "kuvert.env")
+            "KUVERT_SMTP_URL=smtp://relay.example.se:587\r\nKUVERT_SMTP_PASSWORD=hunter2\r\n",
+            file: "kuvert.env"
+        )
         #expect(values == ["KUVERT_SMTP_URL": "smtp://relay.example.se:587", "KUVERT_SMTP_PASSWORD": "hunter2"])
         #expect {
             try SettingsFile.parse("KUVERT_BASE_URL x\r\nKUVERT_SMTP_PASSWORD=hunter2\r\n", file: "kuvert.env")
@@ -135,20 +144,27 @@ struct SettingsTests {
             KUVERT_SMTP_URL='smtp://relay.example.se:587'
             KUVERT_SECRET=abc=def
             TZ=Europe/Stockholm\r
-            """, file: "kuvert.env")
-        #expect(values == [
-            "KUVERT_FROM": "Föreningen <news@example.se>", "KUVERT_SMTP_URL": "smtp://relay.example.se:587",
-            "KUVERT_SECRET": "abc=def",
-        ])
+            """,
+            file: "kuvert.env"
+        )
+        #expect(
+            values == [
+                "KUVERT_FROM": "Föreningen <news@example.se>", "KUVERT_SMTP_URL": "smtp://relay.example.se:587",
+                "KUVERT_SECRET": "abc=def",
+            ]
+        )
     }
 
-    @Test("a configuration file with a typo or a line that is no setting is refused, naming the line", arguments: [
-        ("KUVERT_BASE_URL=https://x.example\nKUVERT_SMPT_URL=smtp://x:25", "kuvert.env line 2: KUVERT_SMPT_URL is no Kuvert setting"),
-        ("KUVERT_BASE_URL https://x.example", "kuvert.env line 1 is no NAME=value line"),
-        ("\n\n=value", "kuvert.env line 3 is no NAME=value line"),
-        ("KUVERT CONFIG=x", "kuvert.env line 1 is no NAME=value line"),
-        ("KUVERT_CONFIG=/etc/other.env", "KUVERT_CONFIG is no Kuvert setting"),
-    ])
+    @Test(
+        "a configuration file with a typo or a line that is no setting is refused, naming the line",
+        arguments: [
+            ("KUVERT_BASE_URL=https://x.example\nKUVERT_SMPT_URL=smtp://x:25", "kuvert.env line 2: KUVERT_SMPT_URL is no Kuvert setting"),
+            ("KUVERT_BASE_URL https://x.example", "kuvert.env line 1 is no NAME=value line"),
+            ("\n\n=value", "kuvert.env line 3 is no NAME=value line"),
+            ("KUVERT CONFIG=x", "kuvert.env line 1 is no NAME=value line"),
+            ("KUVERT_CONFIG=/etc/other.env", "KUVERT_CONFIG is no Kuvert setting"),
+        ]
+    )
     func fileRefusals(text: String, message: String) {
         #expect {
             try SettingsFile.parse(text, file: "kuvert.env")
@@ -219,8 +235,10 @@ struct SettingsTests {
     @Test("KUVERT_FRAME_ANCESTORS takes origins separated by spaces or commas; * by default")
     func frameAncestors() throws {
         #expect(try read([:]).security.frameAncestors == ["*"])
-        #expect(try read(["KUVERT_FRAME_ANCESTORS": "https://www.example.se https://*.example.se:8443, 'self'"]).security.frameAncestors
-            == ["https://www.example.se", "https://*.example.se:8443", "'self'"])
+        #expect(
+            try read(["KUVERT_FRAME_ANCESTORS": "https://www.example.se https://*.example.se:8443, 'self'"]).security.frameAncestors
+                == ["https://www.example.se", "https://*.example.se:8443", "'self'"]
+        )
     }
 
     @Test("every setting is in the README's configuration table")

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import KuvertCore
 
 @Suite("Subscription intake in the store")
@@ -12,8 +13,14 @@ struct SubscriptionStoreTests {
         let store = try TemporaryStore()
         try await store.addList()
         let outcome = try await store.database.subscribe(
-            try TemporaryStore.request("anna@example.se", name: "Anna"), resendWindow: 3_600, now: now)
-        guard case .confirmationQueued(let id) = outcome else { Issue.record("got \(outcome)"); return }
+            try TemporaryStore.request("anna@example.se", name: "Anna"),
+            resendWindow: 3_600,
+            now: now
+        )
+        guard case .confirmationQueued(let id) = outcome else {
+            Issue.record("got \(outcome)")
+            return
+        }
 
         let subscription = try await store.sql { db in try Subscription.fetchOne(db, key: id) }
         #expect(subscription?.status == .pending)
@@ -44,7 +51,10 @@ struct SubscriptionStoreTests {
 
         let nonceBefore = try await store.sql { db in try String.fetchOne(db, sql: "SELECT confirmNonce FROM subscription") }
         let later = try await store.database.subscribe(request, resendWindow: 600, now: now.addingTimeInterval(601))
-        guard case .confirmationQueued = later else { Issue.record("got \(later)"); return }
+        guard case .confirmationQueued = later else {
+            Issue.record("got \(later)")
+            return
+        }
         #expect(try await store.count("outboxMessage") == 2)
         #expect(try await store.count("subscription") == 1)
         let nonceAfter = try await store.sql { db in try String.fetchOne(db, sql: "SELECT confirmNonce FROM subscription") }
@@ -79,7 +89,10 @@ struct SubscriptionStoreTests {
             return try String.fetchOne(db, sql: "SELECT confirmNonce FROM subscription")
         }
         let outcome = try await store.database.subscribe(request, resendWindow: 3_600, now: now.addingTimeInterval(5))
-        guard case .confirmationQueued = outcome else { Issue.record("got \(outcome)"); return }
+        guard case .confirmationQueued = outcome else {
+            Issue.record("got \(outcome)")
+            return
+        }
         let row = try await store.sql { db in try Subscription.fetchOne(db) }
         #expect(row?.status == .pending)
         #expect(row?.confirmNonce != oldNonce)

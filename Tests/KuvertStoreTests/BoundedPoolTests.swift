@@ -3,6 +3,7 @@ import KuvertTestSupport
 import Logging
 import PostgresNIO
 import Testing
+
 @testable import KuvertCore
 @testable import KuvertPostgres
 
@@ -12,7 +13,10 @@ struct BoundedPoolTests {
     func statementDeadline() async throws {
         let cluster = try #require(SharedCluster.current)
         let url = try cluster.createDatabase("bounded_" + UUID().uuidString.prefix(8).lowercased())
-        guard case .postgres(let location) = try StoreLocation(url) else { Issue.record("not PostgreSQL"); return }
+        guard case .postgres(let location) = try StoreLocation(url) else {
+            Issue.record("not PostgreSQL")
+            return
+        }
         var logger = Logger(label: "kuvert.test.bounded")
         logger.logLevel = .error
         // The store migrates with the patience the other store tests have (the
@@ -32,14 +36,19 @@ struct BoundedPoolTests {
         // The connection is closed on Kuvert's side. The server notices when its
         // statement ends (PostgreSQL 14's client_connection_check_interval would
         // notice sooner; Kuvert supports 13), so end it here, as an operator would.
-        #expect(try cluster.psql(
-            "SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(120)'").output == "1\n")
+        #expect(
+            try cluster.psql(
+                "SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(120)'"
+            ).output == "1\n"
+        )
         // The pool goes on with a new connection.
         #expect(try await pool.withConnection { c in try await c.value("SELECT 41 + 1", as: Int.self) } == 42)
         // Maintenance is not bounded: longer than the deadline, and it finishes.
-        #expect(try await pool.withConnection(unbounded: true) { c in
-            try await c.value("SELECT 7 FROM pg_sleep(21)", as: Int.self)
-        } == 7)
+        #expect(
+            try await pool.withConnection(unbounded: true) { c in
+                try await c.value("SELECT 7 FROM pg_sleep(21)", as: Int.self)
+            } == 7
+        )
         await store.close()
     }
 }

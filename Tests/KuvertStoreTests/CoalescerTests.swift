@@ -1,5 +1,6 @@
 import Synchronization
 import Testing
+
 @testable import KuvertPostgres
 
 @Suite("Coalescer: calls that arrive together go as one")
@@ -18,7 +19,10 @@ struct CoalescerTests {
 
         func openUp() {
             open.withLock { $0 = true }
-            for continuation in waiting.withLock({ list in defer { list = [] }; return list }) { continuation.resume() }
+            for continuation in waiting.withLock({ list in
+                defer { list = [] }
+                return list
+            }) { continuation.resume() }
         }
     }
 

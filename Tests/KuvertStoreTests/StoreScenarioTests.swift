@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import KuvertTestSupport
 import Testing
+
 @testable import KuvertCore
 
 /// Every store protocol, the same scenarios on both stores: what one store
@@ -17,13 +18,23 @@ struct StoreScenarioTests {
             let store = subject.store
             let now = Date()
             _ = try await store.createList(
-                MailingList(slug: "news", name: "News", language: .en, createdAt: now), terms: "# Terms\n\nBe nice.",
-                translations: [.sv: "# Villkor\n\nVar snäll."], actor: "test")
+                MailingList(slug: "news", name: "News", language: .en, createdAt: now),
+                terms: "# Terms\n\nBe nice.",
+                translations: [.sv: "# Villkor\n\nVar snäll."],
+                actor: "test"
+            )
             var swedish = try StoreUnderTest.request("asa@example.se")
             swedish.language = .sv
             guard case .confirmationQueued(let svId) = try await store.subscribe(swedish, resendWindow: 0, now: now),
-                  case .confirmationQueued(let enId) = try await store.subscribe(try StoreUnderTest.request("anna@example.se"), resendWindow: 0, now: now)
-            else { Issue.record("not queued"); return }
+                case .confirmationQueued(let enId) = try await store.subscribe(
+                    try StoreUnderTest.request("anna@example.se"),
+                    resendWindow: 0,
+                    now: now
+                )
+            else {
+                Issue.record("not queued")
+                return
+            }
             let sv = try #require(try await store.confirmationContext(subscriptionId: svId))
             #expect(sv.terms.body == "# Villkor\n\nVar snäll." && sv.terms.sha256 == TermsVersion.digest("# Villkor\n\nVar snäll."))
             #expect(sv.termsLanguage == .sv && sv.terms.version == 1)
@@ -31,18 +42,37 @@ struct StoreScenarioTests {
             #expect(en.terms.body == "# Terms\n\nBe nice." && en.termsLanguage == .en)
             _ = try await store.confirm(
                 TermsAcceptance(
-                    subscriptionId: svId, nonce: sv.subscription.confirmNonce, termsVersion: 1,
-                    origin: RequestOrigin(ip: nil, userAgent: nil, source: "confirm-page"), confirmWindow: 86_400),
-                now: now)
-            #expect(try await subject.texts("SELECT termsSHA256 FROM consentEvent WHERE kind = 'confirmed'")
-                == [TermsVersion.digest("# Villkor\n\nVar snäll.")])
+                    subscriptionId: svId,
+                    nonce: sv.subscription.confirmNonce,
+                    termsVersion: 1,
+                    origin: RequestOrigin(ip: nil, userAgent: nil, source: "confirm-page"),
+                    confirmWindow: 86_400
+                ),
+                now: now
+            )
+            #expect(
+                try await subject.texts("SELECT termsSHA256 FROM consentEvent WHERE kind = 'confirmed'")
+                    == [TermsVersion.digest("# Villkor\n\nVar snäll.")]
+            )
             // The same texts again publish nothing; a changed translation is a new version.
             await #expect(throws: KuvertError.termsUnchanged(list: "news", version: 1)) {
                 try await store.publishTerms(
-                    listSlug: "news", body: "# Terms\n\nBe nice.", translations: [.sv: "# Villkor\n\nVar snäll."], actor: "cli", now: now)
+                    listSlug: "news",
+                    body: "# Terms\n\nBe nice.",
+                    translations: [.sv: "# Villkor\n\nVar snäll."],
+                    actor: "cli",
+                    now: now
+                )
             }
-            #expect(try await store.publishTerms(
-                listSlug: "news", body: "# Terms\n\nBe nice.", translations: [.sv: "# Villkor\n\nVar vänlig."], actor: "cli", now: now).version == 2)
+            #expect(
+                try await store.publishTerms(
+                    listSlug: "news",
+                    body: "# Terms\n\nBe nice.",
+                    translations: [.sv: "# Villkor\n\nVar vänlig."],
+                    actor: "cli",
+                    now: now
+                ).version == 2
+            )
             #expect(try await store.confirmationContext(subscriptionId: enId)?.terms.version == 2)
             // Texts are kept as versions are.
             #expect(try await subject.count("termsTranslation") == 2)
@@ -50,17 +80,28 @@ struct StoreScenarioTests {
         }
     }
 
-    @Test("editors: a draft edited and deleted with its test copy, a queued one refused; a list edited; the same terms refused", arguments: StoreKind.allCases)
+    @Test(
+        "editors: a draft edited and deleted with its test copy, a queued one refused; a list edited; the same terms refused",
+        arguments: StoreKind.allCases
+    )
     func editors(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
             let store = subject.store
             try await subject.addList()
             let now = Date()
             let draft = try await store.createCampaign(
-                try Campaign.draft(subject: "Nummer 1", markdown: "Första", now: now), listSlug: "news", actor: "cli")
+                try Campaign.draft(subject: "Nummer 1", markdown: "Första", now: now),
+                listSlug: "news",
+                actor: "cli"
+            )
             let id = try #require(draft.id)
             let edited = try await store.editDraft(
-                id: id, subject: "Nummer 1 (rättad)", body: CampaignBody(markdown: "Andra *utkastet*"), now: now, actor: "cli")
+                id: id,
+                subject: "Nummer 1 (rättad)",
+                body: CampaignBody(markdown: "Andra *utkastet*"),
+                now: now,
+                actor: "cli"
+            )
             #expect(edited.subject == "Nummer 1 (rättad)" && edited.bodyHTML.contains("<em>utkastet</em>"))
             #expect(try await subject.texts("SELECT subject FROM campaign") == ["Nummer 1 (rättad)"])
             #expect(try await store.campaign(id: id)?.0.bodyMarkdown == "Andra *utkastet*")
@@ -71,7 +112,10 @@ struct StoreScenarioTests {
             await #expect(throws: KuvertError.unknownCampaign(id)) { try await store.deleteDraft(id: id, now: now, actor: "cli") }
 
             let sent = try await store.createCampaign(
-                try Campaign.draft(subject: "Nummer 2", markdown: "Text", now: now), listSlug: "news", actor: "cli")
+                try Campaign.draft(subject: "Nummer 2", markdown: "Text", now: now),
+                listSlug: "news",
+                actor: "cli"
+            )
             _ = try await store.queueCampaign(id: try #require(sent.id), sendAt: now, now: now, batchSize: 10, actor: "cli")
             await #expect(throws: KuvertError.self) {
                 try await store.editDraft(id: try #require(sent.id), subject: "Ändrad", body: nil, now: now, actor: "cli")
@@ -80,7 +124,11 @@ struct StoreScenarioTests {
             #expect(try await subject.texts("SELECT subject FROM campaign") == ["Nummer 2"])
 
             let list = try await store.editList(
-                slug: "news", ListEdit(name: "Nyheter", thanksURL: "https://example.se/tack", language: .sv), actor: "cli", now: now)
+                slug: "news",
+                ListEdit(name: "Nyheter", thanksURL: "https://example.se/tack", language: .sv),
+                actor: "cli",
+                now: now
+            )
             #expect(list.name == "Nyheter" && list.language == .sv && list.thanksURL == "https://example.se/tack")
             #expect(try await store.mailingList(slug: "news") == list)
             _ = try await store.editList(slug: "news", ListEdit(thanksURL: ""), actor: "cli", now: now)
@@ -94,10 +142,12 @@ struct StoreScenarioTests {
                 try await store.publishTerms(listSlug: "news", body: "# Terms\n\nBe nice.", actor: "cli", now: now)
             }
             #expect(try await store.publishTerms(listSlug: "news", body: "Nya villkor", actor: "cli", now: now).version == 2)
-            #expect(try await subject.texts("SELECT action FROM auditEvent WHERE action LIKE 'campaign.%' OR action LIKE 'list.%' ORDER BY id") == [
-                "list.created", "campaign.created", "campaign.edited", "campaign.deleted", "campaign.created", "campaign.queued",
-                "list.edited", "list.edited",
-            ])
+            #expect(
+                try await subject.texts("SELECT action FROM auditEvent WHERE action LIKE 'campaign.%' OR action LIKE 'list.%' ORDER BY id") == [
+                    "list.created", "campaign.created", "campaign.edited", "campaign.deleted", "campaign.created", "campaign.queued",
+                    "list.edited", "list.edited",
+                ]
+            )
         }
     }
 
@@ -114,15 +164,19 @@ struct StoreScenarioTests {
             }
             #expect(try await subject.texts("SELECT address || ' ' || addressKey FROM subscriber") == ["Anna@example.se anna@example.se"])
             #expect(try await subject.texts("SELECT status || ' ' || name || ' ' || language FROM subscription") == ["pending Anna en"])
-            #expect(try await subject.texts("SELECT kind || ' ' || ip || ' ' || userAgent || ' ' || source FROM consentEvent")
-                == ["requested 192.0.2.7 TestAgent/1.0 form"])
+            #expect(
+                try await subject.texts("SELECT kind || ' ' || ip || ' ' || userAgent || ' ' || source FROM consentEvent")
+                    == ["requested 192.0.2.7 TestAgent/1.0 form"]
+            )
             #expect(try await subject.texts("SELECT kind || ' ' || status FROM outboxMessage") == ["confirmation queued"])
 
             // Again within the window: nothing new. After it: one more mail, the same nonce.
             #expect(try await store.subscribe(request, resendWindow: 600, now: now.addingTimeInterval(60)) == .alreadyPending)
             let nonce = try await subject.texts("SELECT confirmNonce FROM subscription")
-            #expect(try await store.subscribe(request, resendWindow: 600, now: now.addingTimeInterval(601))
-                == .confirmationQueued(subscriptionId: id))
+            #expect(
+                try await store.subscribe(request, resendWindow: 600, now: now.addingTimeInterval(601))
+                    == .confirmationQueued(subscriptionId: id)
+            )
             #expect(try await subject.count("outboxMessage") == 2)
             #expect(try await subject.texts("SELECT confirmNonce FROM subscription") == nonce)
 
@@ -135,8 +189,10 @@ struct StoreScenarioTests {
 
             // Ended: a new double opt-in with a new nonce.
             try await subject.execute("UPDATE subscription SET status = 'unsubscribed', endedAt = requestedAt")
-            #expect(try await store.subscribe(request, resendWindow: 600, now: now.addingTimeInterval(800))
-                == .confirmationQueued(subscriptionId: id))
+            #expect(
+                try await store.subscribe(request, resendWindow: 600, now: now.addingTimeInterval(800))
+                    == .confirmationQueued(subscriptionId: id)
+            )
             #expect(try await subject.texts("SELECT status FROM subscription") == ["pending"])
             #expect(try await subject.texts("SELECT confirmNonce FROM subscription") != nonce)
 
@@ -144,10 +200,12 @@ struct StoreScenarioTests {
                 try await store.subscribe(try StoreUnderTest.request("bo@example.se", list: "nope"), resendWindow: 600, now: now)
             }
             #expect(try await subject.count("subscriber") == 1)
-            #expect(try await subject.texts("SELECT action FROM auditEvent ORDER BY id") == [
-                "list.created", "subscription.requested", "subscription.repeated", "subscription.requested",
-                "subscription.repeated", "subscription.requested",
-            ])
+            #expect(
+                try await subject.texts("SELECT action FROM auditEvent ORDER BY id") == [
+                    "list.created", "subscription.requested", "subscription.repeated", "subscription.requested",
+                    "subscription.repeated", "subscription.requested",
+                ]
+            )
         }
     }
 
@@ -161,7 +219,10 @@ struct StoreScenarioTests {
                 for index in 0..<50 {
                     group.addTask {
                         try await store.subscribe(
-                            try StoreUnderTest.request(index % 2 == 0 ? "bo@example.se" : "BO@example.se"), resendWindow: 600, now: now)
+                            try StoreUnderTest.request(index % 2 == 0 ? "bo@example.se" : "BO@example.se"),
+                            resendWindow: 600,
+                            now: now
+                        )
                     }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
@@ -175,7 +236,8 @@ struct StoreScenarioTests {
 
     @Test(
         "60 requests at once for 40 addresses: each answered for itself, a request the schema refuses and an unknown list included",
-        arguments: StoreKind.allCases)
+        arguments: StoreKind.allCases
+    )
     func concurrentIntakeOfMany(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
             try await subject.addList()
@@ -228,9 +290,16 @@ struct StoreScenarioTests {
             let store = subject.store
             try await subject.addList()
             let now = Date()
-            guard case .confirmationQueued(let id) = try await store.subscribe(
-                try StoreUnderTest.request("cay@example.se"), resendWindow: 600, now: now)
-            else { Issue.record("no confirmation queued"); return }
+            guard
+                case .confirmationQueued(let id) = try await store.subscribe(
+                    try StoreUnderTest.request("cay@example.se"),
+                    resendWindow: 600,
+                    now: now
+                )
+            else {
+                Issue.record("no confirmation queued")
+                return
+            }
             let context = try #require(try await store.confirmationContext(subscriptionId: id))
             #expect(context.list.slug == "news" && context.terms.version == 1 && context.subscription.status == .pending)
             #expect(try await store.confirmationContext(subscriptionId: id + 1000) == nil)
@@ -238,22 +307,30 @@ struct StoreScenarioTests {
             func accept(_ nonce: String, version: Int? = nil, at: Date = now) async throws -> ConfirmOutcome {
                 try await store.confirm(
                     TermsAcceptance(subscriptionId: id, nonce: nonce, termsVersion: version, origin: origin, confirmWindow: 3_600),
-                    now: at)
+                    now: at
+                )
             }
             #expect(try await accept("0123456789abcdef0123456789abcdef") == .superseded)
             #expect(try await accept(context.subscription.confirmNonce, at: now.addingTimeInterval(3_601)) == .expired)
             _ = try await store.publishTerms(listSlug: "news", body: "# Terms v2", actor: "test", now: now)
             guard case .termsChanged(let changed) = try await accept(context.subscription.confirmNonce, version: 1) else {
-                Issue.record("changed terms not noticed"); return
+                Issue.record("changed terms not noticed")
+                return
             }
             #expect(changed.terms.version == 2)
             guard case .confirmed(let confirmed) = try await accept(context.subscription.confirmNonce, version: 2) else {
-                Issue.record("not confirmed"); return
+                Issue.record("not confirmed")
+                return
             }
             #expect(confirmed.subscription.status == .active)
-            guard case .alreadyActive = try await accept(context.subscription.confirmNonce) else { Issue.record("confirmed twice"); return }
-            #expect(try await subject.texts("SELECT kind || ' ' || coalesce(termsSHA256, '-') FROM consentEvent ORDER BY id")
-                == ["requested -", "confirmed \(TermsVersion.digest("# Terms v2"))"])
+            guard case .alreadyActive = try await accept(context.subscription.confirmNonce) else {
+                Issue.record("confirmed twice")
+                return
+            }
+            #expect(
+                try await subject.texts("SELECT kind || ' ' || coalesce(termsSHA256, '-') FROM consentEvent ORDER BY id")
+                    == ["requested -", "confirmed \(TermsVersion.digest("# Terms v2"))"]
+            )
 
             let (ended, list) = try #require(try await store.unsubscribe(subscriptionId: id, origin: origin, now: now))
             #expect(ended.status == .unsubscribed && list.slug == "news")
@@ -283,8 +360,18 @@ struct StoreScenarioTests {
             _ = try await store.subscribe(try StoreUnderTest.request("pending@example.se"), resendWindow: 600, now: Date())
             try await subject.execute("UPDATE outboxMessage SET status = 'skipped'")
             let draft = try await store.createCampaign(
-                Campaign(listId: 0, subject: "Autumn", bodyMarkdown: "# Hi", bodyHTML: "<h1>Hi</h1>", bodyText: "Hi",
-                         status: .draft, createdAt: Date()), listSlug: "news", actor: "cli")
+                Campaign(
+                    listId: 0,
+                    subject: "Autumn",
+                    bodyMarkdown: "# Hi",
+                    bodyHTML: "<h1>Hi</h1>",
+                    bodyText: "Hi",
+                    status: .draft,
+                    createdAt: Date()
+                ),
+                listSlug: "news",
+                actor: "cli"
+            )
             let id = try #require(draft.id)
             await #expect(throws: KuvertError.unknownList("gone")) {
                 try await store.createCampaign(draft, listSlug: "gone", actor: "cli")
@@ -315,8 +402,10 @@ struct StoreScenarioTests {
             await #expect(throws: KuvertError.unknownCampaign(id + 100)) {
                 try await store.changeCampaign(id: id + 100, to: .paused, now: Date(), actor: "cli")
             }
-            #expect(try await subject.texts("SELECT action FROM auditEvent WHERE action LIKE 'campaign.%' ORDER BY id")
-                == ["campaign.created", "campaign.queued", "campaign.queued", "campaign.paused", "campaign.resumed", "campaign.cancelled"])
+            #expect(
+                try await subject.texts("SELECT action FROM auditEvent WHERE action LIKE 'campaign.%' ORDER BY id")
+                    == ["campaign.created", "campaign.queued", "campaign.queued", "campaign.paused", "campaign.resumed", "campaign.cancelled"]
+            )
         }
     }
 
@@ -342,8 +431,14 @@ struct StoreScenarioTests {
             let sentId = try #require(first[0].message.id)
             try await subject.delivery { try $0.recordDelivery(sentId, .sent(SendOutcome(code: 250, reply: "2.0.0 Ok")), bounceLimit: 2, now: now) }
             let retryId = try #require(first[1].message.id)
-            try await subject.delivery { try $0.recordDelivery(
-                retryId, .retry(SendOutcome(code: 451, reply: "4.3.0 later"), at: now.addingTimeInterval(30)), bounceLimit: 2, now: now) }
+            try await subject.delivery {
+                try $0.recordDelivery(
+                    retryId,
+                    .retry(SendOutcome(code: 451, reply: "4.3.0 later"), at: now.addingTimeInterval(30)),
+                    bounceLimit: 2,
+                    now: now
+                )
+            }
             #expect(try await store.outboxMessage(id: sentId)?.status == .sent)
             let retried = try #require(try await store.outboxMessage(id: retryId))
             #expect(retried.status == .queued && retried.attempts == 1 && retried.lastReplyCode == 451)
@@ -357,7 +452,9 @@ struct StoreScenarioTests {
             try await subject.delivery { try $0.releaseLeases(again.compactMap(\.message.id)) }
             // A lease that expired is claimed by the next worker to ask.
             let expiring = try await subject.delivery { try $0.leaseDueMessages(limit: 1, leaseFor: 1, holder: Self.other, now: now) }
-            let reclaimed = try await subject.delivery { try $0.leaseDueMessages(limit: 10, leaseFor: 60, holder: Self.holder, now: now.addingTimeInterval(5)) }
+            let reclaimed = try await subject.delivery {
+                try $0.leaseDueMessages(limit: 10, leaseFor: 60, holder: Self.holder, now: now.addingTimeInterval(5))
+            }
             #expect(reclaimed.compactMap(\.message.id).contains(try #require(expiring.first?.message.id)))
 
             // Permanent failures in a row bounce the subscription at the limit; a delivery resets the count.
@@ -365,14 +462,20 @@ struct StoreScenarioTests {
             let refusedId = try #require(refused.message.id)
             let mailbox = SendOutcome(code: 552, reply: "552 5.2.2 mailbox full")
             try await subject.delivery { try $0.recordDelivery(refusedId, .failed(mailbox), bounceLimit: 2, now: now) }
-            #expect(try await subject.texts("SELECT refusalStreak FROM subscription WHERE id = \(try #require(refused.subscription?.id))")
-                == ["1"])
+            #expect(
+                try await subject.texts("SELECT refusalStreak FROM subscription WHERE id = \(try #require(refused.subscription?.id))")
+                    == ["1"]
+            )
             try await subject.execute("UPDATE outboxMessage SET status = 'queued', attempts = 0 WHERE id = \(try #require(refused.message.id))")
-            let next = try await subject.delivery { try $0.leaseDueMessages(limit: 10, leaseFor: 60, holder: Self.holder, now: now.addingTimeInterval(6)) }
+            let next = try await subject.delivery {
+                try $0.leaseDueMessages(limit: 10, leaseFor: 60, holder: Self.holder, now: now.addingTimeInterval(6))
+            }
             #expect(next.map(\.message.id) == [refused.message.id])
             try await subject.delivery { try $0.recordDelivery(refusedId, .failed(mailbox), bounceLimit: 2, now: now) }
-            #expect(try await subject.texts("SELECT status FROM subscription WHERE id = \(try #require(refused.subscription?.id))")
-                == ["bounced"])
+            #expect(
+                try await subject.texts("SELECT status FROM subscription WHERE id = \(try #require(refused.subscription?.id))")
+                    == ["bounced"]
+            )
             #expect(try await subject.count("auditEvent", where: "action = 'subscription.bounced'") == 1)
         }
     }
@@ -423,8 +526,10 @@ struct StoreScenarioTests {
         }
     }
 
-    @Test("bounces: hard at once, soft at the limit, a delivery resets, a complaint unsubscribes, an erased person stays erased",
-          arguments: StoreKind.allCases)
+    @Test(
+        "bounces: hard at once, soft at the limit, a delivery resets, a complaint unsubscribes, an erased person stays erased",
+        arguments: StoreKind.allCases
+    )
     func bounces(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
             let store = subject.store
@@ -432,20 +537,28 @@ struct StoreScenarioTests {
             let now = Date()
             var messages: [String: Int64] = [:]
             for reader in ["hard", "soft", "complainer", "erased", "ended"] {
-                guard case .confirmationQueued = try await store.subscribe(
-                    try StoreUnderTest.request("\(reader)@example.se"), resendWindow: 600, now: now)
+                guard
+                    case .confirmationQueued = try await store.subscribe(
+                        try StoreUnderTest.request("\(reader)@example.se"),
+                        resendWindow: 600,
+                        now: now
+                    )
                 else { throw StoreScenarioError.notQueued }
                 messages[reader] = Int64(try await subject.texts("SELECT max(id) FROM outboxMessage")[0])
             }
             func record(_ reader: String, _ report: BounceReport, limit: Int = 2) async throws -> BounceEvent {
                 try await store.recordBounce(
-                    BounceEvent(report: report, messageId: try #require(messages[reader]), receivedAt: now), bounceLimit: limit)
+                    BounceEvent(report: report, messageId: try #require(messages[reader]), receivedAt: now),
+                    bounceLimit: limit
+                )
             }
             func status(_ reader: String) async throws -> String {
-                try await subject.texts("""
+                try await subject.texts(
+                    """
                     SELECT s.status FROM subscription s JOIN subscriber p ON p.id = s.subscriberId
                     WHERE p.addressKey = '\(reader)@example.se' OR (p.erasedAt IS NOT NULL AND '\(reader)' = 'erased')
-                    """).first ?? "-"
+                    """
+                ).first ?? "-"
             }
             let unknown = BounceReport.deliveryStatus(status: "5.1.1", action: "failed", diagnostic: "smtp; 550 5.1.1 <hard@example.se>")
             let full = BounceReport.deliveryStatus(status: "5.2.2", action: "failed", diagnostic: "mailbox full")
@@ -460,7 +573,9 @@ struct StoreScenarioTests {
             #expect(try await record("soft", expired).outcome == .unchanged)
             #expect(try await record("soft", full).outcome == .counted)
             let softMessage = try #require(messages["soft"])
-            try await subject.delivery { try $0.recordDelivery(softMessage, .sent(SendOutcome(code: 250, reply: "250 ok")), bounceLimit: 2, now: now) }
+            try await subject.delivery {
+                try $0.recordDelivery(softMessage, .sent(SendOutcome(code: 250, reply: "250 ok")), bounceLimit: 2, now: now)
+            }
             #expect(try await record("soft", full).outcome == .counted)
             #expect(try await status("soft") == "pending")
             #expect(try await record("soft", full).outcome == .bounced)
@@ -471,7 +586,9 @@ struct StoreScenarioTests {
             #expect(try await status("complainer") == "unsubscribed")
             #expect(try await subject.count("consentEvent", where: "kind = 'withdrawn' AND source = 'complaint'") == 1)
             // An ended subscription is not bounced again.
-            try await subject.execute("UPDATE subscription SET status = 'unsubscribed' WHERE id = (SELECT subscriptionId FROM outboxMessage WHERE id = \(messages["ended"]!))")
+            try await subject.execute(
+                "UPDATE subscription SET status = 'unsubscribed' WHERE id = (SELECT subscriptionId FROM outboxMessage WHERE id = \(messages["ended"]!))"
+            )
             #expect(try await record("ended", unknown).outcome == .unchanged)
             #expect(try await status("ended") == "unsubscribed")
             // An erased person: nothing to revive, and no diagnostic kept.
@@ -482,7 +599,9 @@ struct StoreScenarioTests {
             #expect(try await status("erased") == "unsubscribed")
             // A message whose record is gone: kept, naming none.
             let orphan = try await store.recordBounce(
-                BounceEvent(report: .autoReply, messageId: 9_999, receivedAt: now), bounceLimit: 2)
+                BounceEvent(report: .autoReply, messageId: 9_999, receivedAt: now),
+                bounceLimit: 2
+            )
             #expect(orphan.outboxMessageId == nil && orphan.subscriptionId == nil && orphan.outcome == .unchanged)
 
             // Where an operator and the person see them.
@@ -496,7 +615,9 @@ struct StoreScenarioTests {
             #expect(export.subscriptions.first?.bounces.map(\.kind) == ["complaint", "complaint"])
             #expect(try await subject.count("auditEvent", where: "action = 'bounce.received'") == 10)
             // Erasure of a bounced person drops the diagnostic that quotes the address.
-            #expect(try await store.erase(try EmailAddress("hard@example.se"), suppressionHash: String(repeating: "f", count: 64), actor: "cli", now: now))
+            #expect(
+                try await store.erase(try EmailAddress("hard@example.se"), suppressionHash: String(repeating: "f", count: 64), actor: "cli", now: now)
+            )
             #expect(try await subject.texts("SELECT coalesce(diagnostic, '-') FROM bounceEvent WHERE id = \(try #require(hard.id))") == ["-"])
             // Message retention takes the events with the messages.
             _ = try await store.deleteOldMessages(before: now.addingTimeInterval(1), now: now, batch: 100)
@@ -538,7 +659,9 @@ struct StoreScenarioTests {
             }
             let leased = try await subject.delivery { try $0.leaseDueMessages(limit: 2, leaseFor: 60, holder: Self.holder, now: now) }
             let failedId = try #require(leased.first?.message.id)
-            try await subject.delivery { try $0.recordDelivery(failedId, .failed(SendOutcome(code: 554, reply: "5.7.1 policy")), bounceLimit: 3, now: now) }
+            try await subject.delivery {
+                try $0.recordDelivery(failedId, .failed(SendOutcome(code: 554, reply: "5.7.1 policy")), bounceLimit: 3, now: now)
+            }
             let overview = try await store.queueOverview(now: now, limit: 10)
             #expect(overview.due == 1 && overview.leased == 1 && overview.failed == 1 && overview.sent == 0)
             #expect(overview.waiting.count == 2 && overview.recentFailures.map(\.message.id) == [failedId])
@@ -581,10 +704,16 @@ struct StoreScenarioTests {
             #expect(try await store.subscriberAddress(id: subscriberId)?.value == "eva@example.se")
 
             let testId = try await store.queueTestMessage(
-                campaignId: try #require(try await store.createCampaign(
-                    Campaign(listId: 0, subject: "S", bodyMarkdown: "b", bodyHTML: "b", bodyText: "b", status: .draft, createdAt: now),
-                    listSlug: "news", actor: "cli").id),
-                to: address, now: now)
+                campaignId: try #require(
+                    try await store.createCampaign(
+                        Campaign(listId: 0, subject: "S", bodyMarkdown: "b", bodyHTML: "b", bodyText: "b", status: .draft, createdAt: now),
+                        listSlug: "news",
+                        actor: "cli"
+                    ).id
+                ),
+                to: address,
+                now: now
+            )
             let hash = String(repeating: "e", count: 64)
             #expect(try await store.erase(address, suppressionHash: hash, actor: "cli", now: now))
             #expect(try await !store.erase(address, suppressionHash: hash, actor: "cli", now: now))
@@ -594,10 +723,14 @@ struct StoreScenarioTests {
             #expect(try await store.subscriberAddress(id: subscriberId) == nil)
             #expect(try await store.export(address, now: now) == nil)
             // Nothing of the person is left in any column.
-            for (table, column) in [("subscriber", "address"), ("subscription", "name"), ("consentEvent", "ip"),
-                                    ("consentEvent", "userAgent"), ("outboxMessage", "testRecipient"), ("outboxMessage", "lastReply")] {
-                #expect(try await subject.count(table, where: "\(column) LIKE '%eva%' OR \(column) LIKE '%192.0.2.7%' OR \(column) = 'Eva'") == 0,
-                        "\(table).\(column)")
+            for (table, column) in [
+                ("subscriber", "address"), ("subscription", "name"), ("consentEvent", "ip"),
+                ("consentEvent", "userAgent"), ("outboxMessage", "testRecipient"), ("outboxMessage", "lastReply"),
+            ] {
+                #expect(
+                    try await subject.count(table, where: "\(column) LIKE '%eva%' OR \(column) LIKE '%192.0.2.7%' OR \(column) = 'Eva'") == 0,
+                    "\(table).\(column)"
+                )
             }
             #expect(try await subject.texts("SELECT status FROM subscription ORDER BY id") == ["unsubscribed", "unsubscribed"])
             #expect(try await subject.texts("SELECT status FROM outboxMessage WHERE id = \(testId)") == ["skipped"])
@@ -612,7 +745,10 @@ struct StoreScenarioTests {
         }
     }
 
-    @Test("retention: expired requests go with their person, old messages go into their campaign's totals, the departed are found", arguments: StoreKind.allCases)
+    @Test(
+        "retention: expired requests go with their person, old messages go into their campaign's totals, the departed are found",
+        arguments: StoreKind.allCases
+    )
     func retention(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
             let store = subject.store
@@ -632,9 +768,13 @@ struct StoreScenarioTests {
             let doomed = try await store.subscribersToErase(endedBefore: now.addingTimeInterval(-86_400))
             #expect(doomed.map(\.addressKey) == ["leaving@example.se"])
 
-            let campaign = try #require(try await store.createCampaign(
-                Campaign(listId: 0, subject: "S", bodyMarkdown: "b", bodyHTML: "b", bodyText: "b", status: .draft, createdAt: old),
-                listSlug: "news", actor: "cli").id)
+            let campaign = try #require(
+                try await store.createCampaign(
+                    Campaign(listId: 0, subject: "S", bodyMarkdown: "b", bodyHTML: "b", bodyText: "b", status: .draft, createdAt: old),
+                    listSlug: "news",
+                    actor: "cli"
+                ).id
+            )
             #expect(try await store.queueCampaign(id: campaign, sendAt: old, now: old, batchSize: 10, actor: "cli") == 1)
             let claimed = try await subject.delivery { try $0.leaseDueMessages(limit: 10, leaseFor: 60, holder: Self.holder, now: old) }
             for id in claimed.compactMap(\.message.id) {

@@ -4,6 +4,7 @@ import KuvertPostgres
 import KuvertTestSupport
 import Logging
 import Testing
+
 @testable import KuvertCore
 
 /// The two stores every scenario runs against.
@@ -25,7 +26,9 @@ final class StoreUnderTest: Sendable {
     private let postgres: (store: PostgresStore, cluster: PostgresCluster, database: String)?
 
     private init(
-        kind: StoreKind, store: any KuvertStore, sqlite: (AppDatabase, String)?,
+        kind: StoreKind,
+        store: any KuvertStore,
+        sqlite: (AppDatabase, String)?,
         postgres: (PostgresStore, PostgresCluster, String)?
     ) {
         self.kind = kind
@@ -118,26 +121,45 @@ final class StoreUnderTest: Sendable {
     @discardableResult
     func addList(_ slug: String = "news", language: Language = .en, terms: String = "# Terms\n\nBe nice.") async throws -> MailingList {
         try await store.createList(
-            MailingList(slug: slug, name: "News of \(slug)", language: language, createdAt: Date()), terms: terms, actor: "test")
+            MailingList(slug: slug, name: "News of \(slug)", language: language, createdAt: Date()),
+            terms: terms,
+            actor: "test"
+        )
     }
 
     /// A request from the web form for `email`.
     static func request(_ email: String, list: String? = "news", name: String? = nil) throws -> SubscriptionRequest {
         SubscriptionRequest(
-            address: try EmailAddress(email), listSlug: list, name: name, language: nil,
-            origin: RequestOrigin(ip: "192.0.2.7", userAgent: "TestAgent/1.0", source: "form"), actor: "web")
+            address: try EmailAddress(email),
+            listSlug: list,
+            name: name,
+            language: nil,
+            origin: RequestOrigin(ip: "192.0.2.7", userAgent: "TestAgent/1.0", source: "form"),
+            actor: "web"
+        )
     }
 
     /// Subscribes `email` and confirms it at `now`; returns the subscription's id.
     @discardableResult
     func activate(_ email: String, list: String = "news", now: Date = Date()) async throws -> Int64 {
-        guard case .confirmationQueued(let id) = try await store.subscribe(
-            try Self.request(email, list: list), resendWindow: 600, now: now)
+        guard
+            case .confirmationQueued(let id) = try await store.subscribe(
+                try Self.request(email, list: list),
+                resendWindow: 600,
+                now: now
+            )
         else { throw FixtureFailure(sql: "subscribe \(email)", reason: "no confirmation queued") }
         let nonce = try #require(try await store.confirmationContext(subscriptionId: id)).subscription.confirmNonce
         let outcome = try await store.confirm(
-            TermsAcceptance(subscriptionId: id, nonce: nonce, termsVersion: nil, origin: RequestOrigin(ip: nil, userAgent: nil, source: "web"), confirmWindow: 86_400),
-            now: now)
+            TermsAcceptance(
+                subscriptionId: id,
+                nonce: nonce,
+                termsVersion: nil,
+                origin: RequestOrigin(ip: nil, userAgent: nil, source: "web"),
+                confirmWindow: 86_400
+            ),
+            now: now
+        )
         guard case .confirmed = outcome else { throw FixtureFailure(sql: "confirm \(email)", reason: "\(outcome)") }
         return id
     }
@@ -161,7 +183,9 @@ struct PostgresClusterTrait: SuiteTrait, TestScoping {
     var isRecursive: Bool { false }
 
     func provideScope(
-        for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
+        for test: Test,
+        testCase: Test.Case?,
+        performing function: @Sendable () async throws -> Void
     ) async throws {
         let cluster = try PostgresCluster()
         try await SharedCluster.$current.withValue(cluster) { try await function() }

@@ -1,13 +1,17 @@
 import Foundation
 import KuvertTestSupport
 import Testing
+
 @testable import KuvertCore
 
 /// The webhook outbox on both stores: queued with the change it reports, in
 /// order per subscription, rendered as the person's data stands when sent.
 /// Part of the scenario suite, so it shares the suite's PostgreSQL cluster.
 extension StoreScenarioTests {
-    @Test("changes queue events only while webhooks are on; a subscription's events lease in order; erasure leaves no address", arguments: StoreKind.allCases)
+    @Test(
+        "changes queue events only while webhooks are on; a subscription's events lease in order; erasure leaves no address",
+        arguments: StoreKind.allCases
+    )
     func webhookOutbox(kind: StoreKind) async throws {
         try await StoreUnderTest.with(kind) { subject in
             let store = subject.store
@@ -24,8 +28,10 @@ extension StoreScenarioTests {
             // A pending subscription's end is nobody else's business; a repeat changes nothing.
             _ = try await store.subscribe(try StoreUnderTest.request("cy@example.se"), resendWindow: 600, now: now)
             _ = try await store.unsubscribe(subscriptionId: ann, origin: origin, now: now)
-            #expect(try await subject.texts("SELECT event FROM webhookEvent ORDER BY id")
-                == ["subscription.confirmed", "subscription.unsubscribed", "subscription.unsubscribed"])
+            #expect(
+                try await subject.texts("SELECT event FROM webhookEvent ORDER BY id")
+                    == ["subscription.confirmed", "subscription.unsubscribed", "subscription.unsubscribed"]
+            )
 
             // Ann's second event waits for her first; Bo's goes beside it.
             func lease(at time: Date = now) async throws -> [WebhookEvent] {
@@ -48,7 +54,9 @@ extension StoreScenarioTests {
             try await store.recordWebhook(id: leased[0].id, delivered: false, reply: "HTTP 500", retryAt: nil, now: now)
 
             // Erased while its event is in flight: the event, and the erasure's own, carry no address.
-            #expect(try await store.erase(try EmailAddress("bo@example.se"), suppressionHash: String(repeating: "b", count: 64), actor: "test", now: now))
+            #expect(
+                try await store.erase(try EmailAddress("bo@example.se"), suppressionHash: String(repeating: "b", count: 64), actor: "test", now: now)
+            )
             let overview = try await store.webhookOverview(limit: 10)
             #expect(overview.counts[.sent] == 1 && overview.counts[.failed] == 1 && overview.counts[.leased] == 1 && overview.counts[.queued] == 1)
             #expect(overview.waiting.map(\.kind) == [.unsubscribed, .erased] && overview.waiting.allSatisfy { $0.address == nil })
@@ -65,8 +73,10 @@ extension StoreScenarioTests {
             let message = Int64(try await subject.texts("SELECT max(id) FROM outboxMessage WHERE subscriptionId = \(eva)")[0])!
             let report = BounceReport.deliveryStatus(status: "5.1.1", action: "failed", diagnostic: "smtp; 550 5.1.1 no such user")
             _ = try await store.recordBounce(BounceEvent(report: report, messageId: message, receivedAt: now), bounceLimit: 3)
-            #expect(try await subject.texts("SELECT event FROM webhookEvent WHERE subscriptionId = \(eva) ORDER BY id")
-                == ["subscription.confirmed", "subscription.bounced"])
+            #expect(
+                try await subject.texts("SELECT event FROM webhookEvent WHERE subscriptionId = \(eva) ORDER BY id")
+                    == ["subscription.confirmed", "subscription.bounced"]
+            )
 
             try await store.setWebhooks(enabled: false)
             _ = try await subject.activate("dag@example.se", now: now)

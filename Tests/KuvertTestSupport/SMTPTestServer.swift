@@ -50,7 +50,8 @@ public final class SMTPTestServer: @unchecked Sendable {
     public func start(port requested: Int) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.python)
-        process.arguments = [Self.supportDirectory + "/smtp_test_server.py", directory, String(requested)]
+        process.arguments =
+            [Self.supportDirectory + "/smtp_test_server.py", directory, String(requested)]
             + (credentials.map { [$0] } ?? [])
         let input = Pipe()
         let output = Pipe()
@@ -87,11 +88,15 @@ public final class SMTPTestServer: @unchecked Sendable {
         return names.filter { $0.hasSuffix(".eml") }.sorted().compactMap { name in
             let base = directory + "/" + name.dropLast(4)
             guard let raw = FileManager.default.contents(atPath: base + ".eml"),
-                  let envelope = FileManager.default.contents(atPath: base + ".json"),
-                  let json = try? JSONSerialization.jsonObject(with: envelope) as? [String: Any]
+                let envelope = FileManager.default.contents(atPath: base + ".json"),
+                let json = try? JSONSerialization.jsonObject(with: envelope) as? [String: Any]
             else { return nil }
             return ReceivedMail(
-                path: base + ".eml", raw: raw, from: json["from"] as? String ?? "", to: json["to"] as? [String] ?? [])
+                path: base + ".eml",
+                raw: raw,
+                from: json["from"] as? String ?? "",
+                to: json["to"] as? [String] ?? []
+            )
         }
     }
 
@@ -115,7 +120,10 @@ public final class SMTPTestServer: @unchecked Sendable {
     }
 }
 
-public enum SMTPTestServerError: Error { case didNotStart, timedOut, parseFailed(String) }
+public enum SMTPTestServerError: Error {
+    case didNotStart, timedOut
+    case parseFailed(String)
+}
 
 /// A message as the SMTP server received it.
 public struct ReceivedMail: Sendable {

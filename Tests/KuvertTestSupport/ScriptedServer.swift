@@ -29,7 +29,10 @@ public func freeLoopbackPort() throws -> Int {
 /// bind it before Postfix does: a start that fails is tried again on a new
 /// port, twice.
 func startScriptedServer<Instance>(
-    script: String, name: String, make: (String, Int) -> Instance, arguments: (Instance) -> [String]
+    script: String,
+    name: String,
+    make: (String, Int) -> Instance,
+    arguments: (Instance) -> [String]
 ) async throws -> Instance {
     var failures: [String] = []
     for _ in 0..<3 {

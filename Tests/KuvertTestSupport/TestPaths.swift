@@ -17,7 +17,9 @@ public enum TestPaths {
 
 /// Polls `condition` until it holds or `timeout` passes.
 public func eventually(
-    timeout: TimeInterval = 30, _ what: String = "condition", _ condition: () async throws -> Bool
+    timeout: TimeInterval = 30,
+    _ what: String = "condition",
+    _ condition: () async throws -> Bool
 ) async throws {
     let deadline = Date().addingTimeInterval(timeout)
     while try await !condition() {

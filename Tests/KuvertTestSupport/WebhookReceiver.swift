@@ -36,7 +36,8 @@ public final class WebhookReceiver: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: SMTPTestServer.python)
         process.arguments = [
-            TestPaths.root.appendingPathComponent("Tests/Support/webhook_receiver.py").path, String(port), secret, output, "--fail-first", String(failFirst),
+            TestPaths.root.appendingPathComponent("Tests/Support/webhook_receiver.py").path, String(port), secret, output, "--fail-first",
+            String(failFirst),
         ]
         let pipe = Pipe()
         process.standardOutput = pipe

@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import KuvertTestSupport
 import Testing
+
 @testable import KuvertCore
 @testable import KuvertWeb
 
@@ -24,9 +25,17 @@ struct APICampaignTests {
         let (app, auth) = try await app()
         for index in 0..<3 {
             _ = try await app.store.subscribe(
-                SubscriptionRequest(address: try EmailAddress("reader\(index)@example.se"), listSlug: "news", name: nil, language: nil,
-                                    origin: RequestOrigin(ip: nil, userAgent: nil, source: "test"), actor: "test"),
-                resendWindow: 0, now: Date())
+                SubscriptionRequest(
+                    address: try EmailAddress("reader\(index)@example.se"),
+                    listSlug: "news",
+                    name: nil,
+                    language: nil,
+                    origin: RequestOrigin(ip: nil, userAgent: nil, source: "test"),
+                    actor: "test"
+                ),
+                resendWindow: 0,
+                now: Date()
+            )
         }
         try await app.store.writer.write { db in
             try db.execute(sql: "UPDATE subscription SET status = 'active', confirmedAt = updatedAt WHERE id <= 2")
@@ -35,8 +44,11 @@ struct APICampaignTests {
             var ids: [Int] = []
             for number in 1...3 {
                 let created = try await client.execute(
-                    uri: "/api/v1/campaigns", method: .post, headers: auth,
-                    body: ByteBuffer(string: ##"{"list":"news","subject":" Issue \##(number) ","markdown":"# Hello\n\nIssue \##(number)."}"##))
+                    uri: "/api/v1/campaigns",
+                    method: .post,
+                    headers: auth,
+                    body: ByteBuffer(string: ##"{"list":"news","subject":" Issue \##(number) ","markdown":"# Hello\n\nIssue \##(number)."}"##)
+                )
                 #expect(created.status == .created, "\(created.text)")
                 let campaign = try JSONSerialization.jsonObject(with: Data(created.text.utf8)) as? [String: Any]
                 let id = try #require(campaign?["id"] as? Int)
@@ -64,14 +76,27 @@ struct APICampaignTests {
             #expect(try await client.execute(uri: "/api/v1/campaigns/abc", method: .get, headers: auth).status == .unprocessableContent)
 
             // Sending queues one newsletter per active subscriber, once.
-            let sent = try await client.execute(uri: "/api/v1/campaigns/\(ids[0])/send", method: .post, headers: [.authorization: auth[.authorization]!])
+            let sent = try await client.execute(
+                uri: "/api/v1/campaigns/\(ids[0])/send",
+                method: .post,
+                headers: [.authorization: auth[.authorization]!]
+            )
             #expect(sent.status == .accepted && sent.text.hasPrefix(#"{"campaign":{"#) && sent.text.contains(#""queued":2}"#), "\(sent.text)")
-            let again = try await client.execute(uri: "/api/v1/campaigns/\(ids[0])/send", method: .post, headers: auth, body: ByteBuffer(string: "{}"))
+            let again = try await client.execute(
+                uri: "/api/v1/campaigns/\(ids[0])/send",
+                method: .post,
+                headers: auth,
+                body: ByteBuffer(string: "{}")
+            )
             #expect(again.status == .accepted && again.text.contains(#""queued":0}"#), "\(again.text)")
             #expect(try await app.count("SELECT count(*) FROM outboxMessage WHERE kind = 'newsletter'") == 2)
             #expect(try await app.count("SELECT count(*) FROM auditEvent WHERE action = 'campaign.queued' AND actor = 'api:shop'") == 2)
             let later = try await client.execute(
-                uri: "/api/v1/campaigns/\(ids[1])/send", method: .post, headers: auth, body: ByteBuffer(string: #"{"at":"2030-01-02T03:04:05+01:00"}"#))
+                uri: "/api/v1/campaigns/\(ids[1])/send",
+                method: .post,
+                headers: auth,
+                body: ByteBuffer(string: #"{"at":"2030-01-02T03:04:05+01:00"}"#)
+            )
             #expect(later.text.contains(#""sendAt":"2030-01-02T02:04:05Z""#), "\(later.text)")
             _ = try await app.store.changeCampaign(id: Int64(ids[2]), to: .cancelled, now: Date(), actor: "test")
             let cancelled = try await client.execute(uri: "/api/v1/campaigns/\(ids[2])/send", method: .post, headers: auth)
@@ -91,8 +116,11 @@ struct APICampaignTests {
             }
             // Without a token, nothing is created or queued.
             let anonymous = try await client.execute(
-                uri: "/api/v1/campaigns", method: .post, headers: [.contentType: "application/json"],
-                body: ByteBuffer(string: #"{"list":"news","subject":"x","markdown":"x"}"#))
+                uri: "/api/v1/campaigns",
+                method: .post,
+                headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"list":"news","subject":"x","markdown":"x"}"#)
+            )
             #expect(anonymous.status == .unauthorized)
             #expect(try await client.execute(uri: "/api/v1/campaigns/\(ids[1])/send", method: .post).status == .unauthorized)
             #expect(try await app.count("SELECT count(*) FROM campaign") == 3)
@@ -127,11 +155,18 @@ struct APICampaignTests {
                 #expect(response.status == status && response.text.contains(#""error":"\#(code)""#), "\(uri): \(response.text)")
             }
             let notUTF8 = try await client.execute(
-                uri: "/api/v1/imports?list=news", method: .post, headers: csv, body: ByteBuffer(bytes: [0x65, 0xFF, 0x40, 0x0A]))
+                uri: "/api/v1/imports?list=news",
+                method: .post,
+                headers: csv,
+                body: ByteBuffer(bytes: [0x65, 0xFF, 0x40, 0x0A])
+            )
             #expect(notUTF8.status == .badRequest)
             let tooLarge = try await client.execute(
-                uri: "/api/v1/imports?list=news", method: .post, headers: csv,
-                body: ByteBuffer(repeating: UInt8(ascii: "a"), count: APIController.maximumImportBytes + 1))
+                uri: "/api/v1/imports?list=news",
+                method: .post,
+                headers: csv,
+                body: ByteBuffer(repeating: UInt8(ascii: "a"), count: APIController.maximumImportBytes + 1)
+            )
             #expect(tooLarge.status == .contentTooLarge)
             #expect(try await app.count("SELECT count(*) FROM subscription") == 2)
         }
@@ -159,23 +194,35 @@ struct APICampaignTests {
         #expect(document["openapi"] as? String == "3.1.0")
         let paths = try #require(document["paths"] as? [String: [String: Any]])
         let methods = Set(["get", "post", "put", "patch", "delete"])
-        let documented = Set(paths.flatMap { path, item in
-            item.keys.filter(methods.contains).map { "\($0.uppercased()) \(path)" }
-        })
+        let documented = Set(
+            paths.flatMap { path, item in
+                item.keys.filter(methods.contains).map { "\($0.uppercased()) \(path)" }
+            }
+        )
         // The API's own routes, on a router of their own (the full router adds 405 answers for the other methods).
         let router = Router(context: KuvertRequestContext.self)
         let dependencies = app.dependencies
         APIController(
-            store: app.store, intake: SubscriptionIntake(store: app.store, resendWindow: 0),
+            store: app.store,
+            intake: SubscriptionIntake(store: app.store, resendWindow: 0),
             importer: CSVImport(store: app.store, suppression: dependencies.keys.suppression, resendWindow: 0, rate: 1),
             suppression: dependencies.keys.suppression,
             limits: RequestLimits(
-                perClient: RateLimiter(.init(count: 1, window: 1)), perAddress: RateLimiter(.init(count: 1, window: 1)),
-                perToken: RateLimiter(.init(count: 1, window: 1)), ipv6PrefixLength: 64, shared: nil),
-            document: dependencies.apiDocument, maximumBodyBytes: 1, mailQueued: DelayedWake {}
+                perClient: RateLimiter(.init(count: 1, window: 1)),
+                perAddress: RateLimiter(.init(count: 1, window: 1)),
+                perToken: RateLimiter(.init(count: 1, window: 1)),
+                ipv6PrefixLength: 64,
+                shared: nil
+            ),
+            document: dependencies.apiDocument,
+            maximumBodyBytes: 1,
+            mailQueued: DelayedWake {}
         ).register(on: router)
         let routed = Set(router.routes.map { "\($0.method.rawValue) /\($0.path.description.trimmingPrefix("/"))" })
-        #expect(routed == documented, "routed but not documented: \(routed.subtracting(documented)); documented but not routed: \(documented.subtracting(routed))")
+        #expect(
+            routed == documented,
+            "routed but not documented: \(routed.subtracting(documented)); documented but not routed: \(documented.subtracting(routed))"
+        )
         // Every documented route of the full application answers with what the document says, not 404 or 405.
         try await app.application.test(.router) { client in
             let served = try await client.execute(uri: "/api/v1/openapi.json", method: .get)

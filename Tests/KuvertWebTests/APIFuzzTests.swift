@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import KuvertTestSupport
 import Testing
+
 @testable import KuvertCore
 
 /// The API under a fuzzer nobody here wrote: schemathesis reads the OpenAPI
@@ -30,7 +31,8 @@ struct APIFuzzTests {
                 "KUVERT_LISTEN": "127.0.0.1:\(port)", "KUVERT_SMTP_URL": smtp.url, "KUVERT_API_RATE_LIMIT": "1000000/1m",
                 "KUVERT_ADDRESS_RATE_LIMIT": "1000000/1m", "KUVERT_LOG_LEVEL": "warning",
             ],
-            log: log)
+            log: log
+        )
         defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
         try await eventually(timeout: 30, "kuvert serve answers") { (try? await http(base + "/healthz").status) == 200 }
 

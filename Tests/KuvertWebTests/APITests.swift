@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import KuvertTestSupport
 import Testing
+
 @testable import KuvertCore
 @testable import KuvertWeb
 
@@ -20,8 +21,10 @@ struct APITokenTests {
         #expect(try await app.store.revokeAPIToken(name: "old", actor: "test", now: Date()))
         try await app.application.test(.router) { client in
             var bodies: Set<String> = []
-            for header in [nil, "Bearer", "Bearer ", "Basic \(secret)", "Bearer kuvert_" + String(repeating: "0", count: 64),
-                           "Bearer \(revoked)", "Bearer \(secret)x", "Bearer " + String(repeating: "k", count: 10_000)] {
+            for header in [
+                nil, "Bearer", "Bearer ", "Basic \(secret)", "Bearer kuvert_" + String(repeating: "0", count: 64),
+                "Bearer \(revoked)", "Bearer \(secret)x", "Bearer " + String(repeating: "k", count: 10_000),
+            ] {
                 var headers: HTTPFields = [:]
                 if let header { headers[.authorization] = header }
                 let response = try await client.execute(uri: "/api/v1/lists", method: .get, headers: headers)
@@ -32,7 +35,10 @@ struct APITokenTests {
             #expect(bodies.count == 1 && bodies.first?.contains(#""error":"unauthorized""#) == true, "\(bodies)")
             // The scheme in any case.
             let response = try await client.execute(
-                uri: "/api/v1/lists", method: .get, headers: [.authorization: "bEaReR \(secret)"])
+                uri: "/api/v1/lists",
+                method: .get,
+                headers: [.authorization: "bEaReR \(secret)"]
+            )
             #expect(response.status == .ok)
             #expect(response.headers[.contentType] == "application/json; charset=utf-8")
             let body = String(buffer: response.body)
@@ -50,15 +56,21 @@ struct APITokenTests {
         try await app.application.test(.router) { client in
             // Without a token nothing is stored.
             let anonymous = try await client.execute(
-                uri: "/api/v1/subscriptions", method: .post, headers: [.contentType: "application/json"],
-                body: ByteBuffer(string: #"{"email":"eva@example.se"}"#))
+                uri: "/api/v1/subscriptions",
+                method: .post,
+                headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"email":"eva@example.se"}"#)
+            )
             #expect(anonymous.status == .unauthorized)
             #expect(try await app.count("SELECT count(*) FROM subscription") == 0)
 
             for _ in 0..<2 {
                 let accepted = try await client.execute(
-                    uri: "/api/v1/subscriptions", method: .post, headers: auth,
-                    body: ByteBuffer(string: #"{"email":"eva@example.se","list":"news","name":"Eva","locale":"sv"}"#))
+                    uri: "/api/v1/subscriptions",
+                    method: .post,
+                    headers: auth,
+                    body: ByteBuffer(string: #"{"email":"eva@example.se","list":"news","name":"Eva","locale":"sv"}"#)
+                )
                 #expect(accepted.status == .accepted && String(buffer: accepted.body) == #"{"status":"pending"}"#)
             }
             #expect(try await app.status(of: "eva@example.se") == "pending")
@@ -76,7 +88,11 @@ struct APITokenTests {
             var form = auth
             form[.contentType] = "application/x-www-form-urlencoded"
             let formPost = try await client.execute(
-                uri: "/api/v1/subscriptions", method: .post, headers: form, body: ByteBuffer(string: "email=x%40example.se"))
+                uri: "/api/v1/subscriptions",
+                method: .post,
+                headers: form,
+                body: ByteBuffer(string: "email=x%40example.se")
+            )
             #expect(formPost.status == .unsupportedMediaType)
 
             let shown = try await client.execute(uri: "/api/v1/subscribers/eva%40example.se", method: .get, headers: auth)

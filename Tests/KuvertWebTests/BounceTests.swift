@@ -1,12 +1,12 @@
 import Crypto
-@testable import KuvertCore
 import Foundation
 import GRDB
-
 import KuvertTestSupport
 import Logging
 import ServiceLifecycle
 import Testing
+
+@testable import KuvertCore
 @testable import KuvertLMTP
 
 /// An LMTP server over a SQLite store of the test's own, with the list `news`
@@ -30,8 +30,13 @@ private final class LMTPHarness: Sendable {
         // Port 0: the kernel picks a free one as it binds, so no other test can take it meanwhile.
         let listening = AsyncThrowingStream<Int, any Error>.makeStream()
         let server = LMTPServer(
-            host: "127.0.0.1", port: 0, intake: intake, logger: logger, idleTimeout: idleTimeout,
-            onListening: { listening.continuation.yield($0) })
+            host: "127.0.0.1",
+            port: 0,
+            intake: intake,
+            logger: logger,
+            idleTimeout: idleTimeout,
+            onListening: { listening.continuation.yield($0) }
+        )
         // As kuvert serve runs it: in a service group, stopped by a graceful shutdown.
         let group = ServiceGroup(services: [server], logger: logger)
         self.group = group
@@ -85,8 +90,10 @@ struct LMTPTests {
         let client = try await harness.session()
         // Pipelined, as Postfix sends it: one valid recipient, one forged, one elsewhere.
         let forged = "m1-aaaaaaaaaaaaaaaa@bounces.kuvert.test"
-        try await client.write("MAIL FROM:<> SIZE=4000\r\nRCPT TO:<\(harness.bounceAddress(1).uppercased())>\r\nRCPT TO:<\(forged)>\r\n"
-            + "RCPT TO:<postmaster@example.se>\r\nDATA\r\n")
+        try await client.write(
+            "MAIL FROM:<> SIZE=4000\r\nRCPT TO:<\(harness.bounceAddress(1).uppercased())>\r\nRCPT TO:<\(forged)>\r\n"
+                + "RCPT TO:<postmaster@example.se>\r\nDATA\r\n"
+        )
         #expect(try await client.reply() == "250 2.1.0 Sender OK")
         #expect(try await client.reply() == "250 2.1.5 Recipient OK")
         #expect(try await client.reply() == "550 5.1.1 No such recipient here")
@@ -111,8 +118,10 @@ struct LMTPTests {
     func complaintAndAutoReply() async throws {
         let harness = try await LMTPHarness(readers: ["reader@example.se"])
         let client = try await harness.session()
-        for (fixture, reply) in [("auto-reply.eml", "250 2.0.0 Taken: auto-reply, unchanged"),
-                                 ("arf-complaint.eml", "250 2.0.0 Taken: complaint, unsubscribed")] {
+        for (fixture, reply) in [
+            ("auto-reply.eml", "250 2.0.0 Taken: auto-reply, unchanged"),
+            ("arf-complaint.eml", "250 2.0.0 Taken: complaint, unsubscribed"),
+        ] {
             try await client.write("MAIL FROM:<abuse@mailbox.example>\r\nRCPT TO:<\(harness.bounceAddress(1))>\r\nDATA\r\n")
             for _ in 0..<3 { _ = try await client.reply() }
             try await client.write(LMTPHarness.data(try TestPaths.bounceFixture(fixture)))
@@ -123,10 +132,13 @@ struct LMTPTests {
         #expect(try await harness.events().map(\.kind) == [.autoReply, .complaint])
     }
 
-    @Test("what an attacker can send changes nobody's subscription", arguments: [
-        "HELO x\r\n", "MAIL FROM:<a@b>\r\n", "DATA\r\n", "BDAT 10 LAST\r\n", "VRFY root\r\n", "\u{0}\u{1}\u{2}\r\n",
-        "LHLO\r\n", "RCPT TO:<m1-aaaaaaaaaaaaaaaa@bounces.kuvert.test>\r\n",
-    ])
+    @Test(
+        "what an attacker can send changes nobody's subscription",
+        arguments: [
+            "HELO x\r\n", "MAIL FROM:<a@b>\r\n", "DATA\r\n", "BDAT 10 LAST\r\n", "VRFY root\r\n", "\u{0}\u{1}\u{2}\r\n",
+            "LHLO\r\n", "RCPT TO:<m1-aaaaaaaaaaaaaaaa@bounces.kuvert.test>\r\n",
+        ]
+    )
     func hostileCommands(command: String) async throws {
         let harness = try await LMTPHarness(readers: ["reader@example.se"])
         let client = try LineClient(port: harness.port)
@@ -148,8 +160,10 @@ struct LMTPTests {
         let wrongMAC = String(real.prefix(3)) + (real.dropFirst(3).first == "a" ? "b" : "a") + String(real.dropFirst(4))
         try await client.write("MAIL FROM:<>\r\n")
         #expect(try await client.reply().hasPrefix("250"))
-        for recipient in [wrongMAC, real.replacingOccurrences(of: "bounces.kuvert.test", with: "example.se"), "m1-@bounces.kuvert.test",
-                          "m999-" + String(real.split(separator: "-")[1])] {
+        for recipient in [
+            wrongMAC, real.replacingOccurrences(of: "bounces.kuvert.test", with: "example.se"), "m1-@bounces.kuvert.test",
+            "m999-" + String(real.split(separator: "-")[1]),
+        ] {
             try await client.write("RCPT TO:<\(recipient)>\r\n")
             #expect(try await client.reply() == "550 5.1.1 No such recipient here", "\(recipient)")
         }
@@ -294,12 +308,15 @@ struct RealBounceTests {
         let mx = try await PostfixMX.start(lmtpPort: lmtpPort)
         let httpPort = try freeLoopbackPort()
         let serve = try kuvert.start(
-            "serve", "--listen", "127.0.0.1:\(httpPort)",
+            "serve",
+            "--listen",
+            "127.0.0.1:\(httpPort)",
             environment: [
                 "KUVERT_SMTP_URL": mx.url, "KUVERT_BOUNCE_DOMAIN": "bounces.kuvert.test",
                 "KUVERT_LMTP_LISTEN": "127.0.0.1:\(lmtpPort)", "KUVERT_SECRET": Self.secret,
             ],
-            log: kuvert.dataDirectory + "/serve.log")
+            log: kuvert.dataDirectory + "/serve.log"
+        )
         defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
         let base = "http://127.0.0.1:\(httpPort)"
         try await eventually(timeout: 20, "the server answers") { (try? await http(base + "/healthz"))?.status == 200 }
@@ -320,8 +337,11 @@ struct RealBounceTests {
         #expect(metrics.contains(#"kuvert_bounces_total{kind="transient"} 1"#))
         let listing = try await kuvert.run("bounces")
         #expect(listing.status == 0)
-        #expect(listing.stdout.contains("nobody-here@kuvert.test") && listing.stdout.contains("5.1.1")
-            && listing.stdout.contains("4.4.1"), "\(listing.stdout)")
+        #expect(
+            listing.stdout.contains("nobody-here@kuvert.test") && listing.stdout.contains("5.1.1")
+                && listing.stdout.contains("4.4.1"),
+            "\(listing.stdout)"
+        )
         let shown = try await kuvert.run("subscribers", "show", "nobody-here@kuvert.test")
         #expect(shown.stdout.contains("bounces:") && shown.stdout.contains("hard 5.1.1 (failed): bounced"), "\(shown.stdout)")
         let messageId = try #require(bounced.subscriptions.first?.bounces.first?.outboxMessageId)
@@ -345,14 +365,19 @@ struct RealBounceTests {
         let addresses = KeyRing(keys: [SymmetricKey(data: Data(Self.secret.utf8))]).bounceAddresses(domain: "bounces.kuvert.test")
         try imap.deliver(
             Array("Delivered-To: \(addresses.address(for: 1))\n".utf8) + (try TestPaths.bounceFixture("postfix-unknown-user.eml")),
-            name: "1.kuvert")
+            name: "1.kuvert"
+        )
         let httpPort = try freeLoopbackPort()
         let serve = try kuvert.start(
-            "serve", "--no-mailer", "--listen", "127.0.0.1:\(httpPort)",
+            "serve",
+            "--no-mailer",
+            "--listen",
+            "127.0.0.1:\(httpPort)",
             environment: [
                 "KUVERT_BOUNCE_DOMAIN": "bounces.kuvert.test", "KUVERT_BOUNCE_MAILBOX": imap.mailboxURL, "KUVERT_SECRET": Self.secret,
             ],
-            log: kuvert.dataDirectory + "/serve.log")
+            log: kuvert.dataDirectory + "/serve.log"
+        )
         defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
         try await eventually(timeout: 30, "the mailbox read") { imap.count() == 0 }
         let record = try #require(try await store.subscriberRecord(address: try EmailAddress("gone@example.se")))
@@ -420,7 +445,8 @@ struct BounceMailboxTests {
         try imap.deliver(Array(complaint.utf8), name: "2.kuvert")
         try imap.deliver(Array("Delivered-To: m1-aaaaaaaaaaaaaaaa@bounces.kuvert.test\n".utf8) + dsn, name: "3.kuvert")
         // Larger than any bounce Kuvert takes: it cannot be fetched, and must not stop the others.
-        let huge = "Delivered-To: \(addresses.address(for: 1))\nSubject: big\n\n"
+        let huge =
+            "Delivered-To: \(addresses.address(for: 1))\nSubject: big\n\n"
             + String(repeating: String(repeating: "x", count: 76) + "\n", count: BounceIntake.maximumSize / 77 + 20_000)
         try imap.deliver(Array(huge.utf8), name: "0.kuvert")
         #expect(imap.count() == 4)

@@ -1,11 +1,13 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import GRDB
 import KuvertTestSupport
 import Testing
+
 @testable import KuvertCore
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 @Suite("The subscriber's journey in headless Chromium", .serialized)
 struct BrowserJourneyTests {
@@ -17,26 +19,36 @@ struct BrowserJourneyTests {
         let smtp = try SMTPTestServer()
         let kuvert = await KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
-        let terms = try kuvert.writeTerms("""
+        let terms = try kuvert.writeTerms(
+            """
             # Villkor för Föreningens nyhetsbrev
 
             Vi skickar nyhetsbrevet ungefär en gång i månaden till den adress du har bekräftat.
 
             **Personuppgifter:** vi sparar din e-postadress, ditt namn om du anger det, och när och varifrån \
             du bekräftade. Du kan när som helst avsluta prenumerationen, ladda ned eller radera dina uppgifter.
-            """)
+            """
+        )
         #expect(try await kuvert.run("lists", "add", "nyheter", "--name", "Föreningens nyheter", "--terms", terms, "--locale", "sv").status == 0)
         let port = try freeLoopbackPort()
         let base = "http://127.0.0.1:\(port)"
         let environment = ["KUVERT_SMTP_URL": smtp.url, "KUVERT_BASE_URL": base]
         let serve = try kuvert.start(
-            "serve", "--listen", "127.0.0.1:\(port)", environment: environment, log: kuvert.dataDirectory + "/serve.log")
+            "serve",
+            "--listen",
+            "127.0.0.1:\(port)",
+            environment: environment,
+            log: kuvert.dataDirectory + "/serve.log"
+        )
         defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
         try await eventually(timeout: 20, "the server answers") { (try? await http(base + "/healthz"))?.status == 200 }
 
         let result = try await runScript(
-            "journey.py", arguments: ["--base", base, "--mail-dir", smtp.directory, "--list", "nyheter"],
-            kuvert: kuvert, environment: environment)
+            "journey.py",
+            arguments: ["--base", base, "--mail-dir", smtp.directory, "--list", "nyheter"],
+            kuvert: kuvert,
+            environment: environment
+        )
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains(#""ok": true"#), "\(result.output)")
 
@@ -75,7 +87,12 @@ struct BrowserJourneyTests {
             "KUVERT_FRAME_ANCESTORS": "http://127.0.0.1:\(sitePort)",
         ]
         let serve = try kuvert.start(
-            "serve", "--listen", "127.0.0.1:\(port)", environment: environment, log: kuvert.dataDirectory + "/serve.log")
+            "serve",
+            "--listen",
+            "127.0.0.1:\(port)",
+            environment: environment,
+            log: kuvert.dataDirectory + "/serve.log"
+        )
         defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
         try await eventually(timeout: 20, "the server answers") { (try? await http(base + "/healthz"))?.status == 200 }
         // Framable by the named site only, and only the form and its answers.
@@ -85,8 +102,11 @@ struct BrowserJourneyTests {
         #expect(try await headers(base + "/privacy")["X-Frame-Options"] == "DENY")
 
         let result = try await runScript(
-            "frame.py", arguments: ["--base", base, "--site-port", String(sitePort), "--mail-dir", smtp.directory, "--list", "nyheter"],
-            kuvert: kuvert, environment: environment)
+            "frame.py",
+            arguments: ["--base", base, "--site-port", String(sitePort), "--mail-dir", smtp.directory, "--list", "nyheter"],
+            kuvert: kuvert,
+            environment: environment
+        )
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains(#""ok": true"#), "\(result.output)")
         // What the framed form sent is what the store holds: the name too.
@@ -108,14 +128,18 @@ struct BrowserJourneyTests {
     /// seconds) and returns its status and output. Every script gets the kuvert
     /// binary, Deploy/form.html and the screenshots' directory.
     private func runScript(
-        _ script: String, arguments: [String], kuvert: KuvertCommand, environment: [String: String]
+        _ script: String,
+        arguments: [String],
+        kuvert: KuvertCommand,
+        environment: [String: String]
     ) async throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [TestPaths.root.appendingPathComponent("Tests/Browser/" + script).path] + arguments + [
-            "--kuvert", KuvertCommand.executable.path,
-            "--form", TestPaths.root.appendingPathComponent("Deploy/form.html").path, "--shots", Self.screenshots,
-        ]
+        process.arguments =
+            [TestPaths.root.appendingPathComponent("Tests/Browser/" + script).path] + arguments + [
+                "--kuvert", KuvertCommand.executable.path,
+                "--form", TestPaths.root.appendingPathComponent("Deploy/form.html").path, "--shots", Self.screenshots,
+            ]
         process.environment = [
             "KUVERT_DATA_DIR": kuvert.dataDirectory, "KUVERT_TEMPLATES": TestApp.templatesDirectory, "PATH": "/usr/bin:/bin",
             "HOME": FileManager.default.temporaryDirectory.path,

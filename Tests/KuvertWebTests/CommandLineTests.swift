@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import KuvertTestSupport
 import Testing
+
 @testable import KuvertCore
 
 /// Runs the built `kuvert` executable as a person would, in a temporary data directory.
@@ -75,8 +76,10 @@ struct KuvertCommand {
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return Result(
-            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self))
+            status: process.terminationStatus,
+            stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self)
+        )
     }
 
     /// Starts a long-running command, such as `worker`, with its output
@@ -109,8 +112,13 @@ struct KuvertCommand {
     /// A pending subscription to `news`, asked for through the store as the form would.
     static func request(_ email: String, name: String? = nil) throws -> SubscriptionRequest {
         SubscriptionRequest(
-            address: try EmailAddress(email), listSlug: "news", name: name, language: nil,
-            origin: RequestOrigin(ip: "192.0.2.1", userAgent: "UA", source: "form"), actor: "web")
+            address: try EmailAddress(email),
+            listSlug: "news",
+            name: name,
+            language: nil,
+            origin: RequestOrigin(ip: "192.0.2.1", userAgent: "UA", source: "form"),
+            actor: "web"
+        )
     }
 
     func writeTerms(_ text: String) throws -> String {
@@ -186,15 +194,19 @@ struct CommandLineTests {
         #expect(help.stdout.contains("serve"))
         let version = try await kuvert.run("--version")
         #expect(version.status == 0)
-        #expect(version.stdout.hasPrefix("kuvert 0.") && version.stdout.contains("schema: SQLite v") && version.stdout.contains(", PostgreSQL pg"),
-                "\(version.stdout)")
+        #expect(
+            version.stdout.hasPrefix("kuvert 0.") && version.stdout.contains("schema: SQLite v") && version.stdout.contains(", PostgreSQL pg"),
+            "\(version.stdout)"
+        )
         // A PostgreSQL server that refuses the connection is said at once, with the cause, not as
         // "no answer" after the patience (10 s; the bound here is below it).
         let started = Date()
         let refused = try await kuvert.run("lists", environment: ["KUVERT_DATABASE": "postgres://kuvert@127.0.0.1:\(try freeLoopbackPort())/kuvert"])
         #expect(refused.status == 1)
-        #expect(refused.stderr.hasPrefix("kuvert: The PostgreSQL store postgres://kuvert@127.0.0.1:") && refused.stderr.contains("Connection refused"),
-                "\(refused.stderr)")
+        #expect(
+            refused.stderr.hasPrefix("kuvert: The PostgreSQL store postgres://kuvert@127.0.0.1:") && refused.stderr.contains("Connection refused"),
+            "\(refused.stderr)"
+        )
         #expect(Date().timeIntervalSince(started) < 8)
         let nonsense = try await kuvert.run("frobnicate")
         #expect(nonsense.status == 2)
@@ -226,8 +238,10 @@ struct CommandLineTests {
         #expect(try await kuvert.run("campaign", "preview", id, "--locale", "de").status == 2)
         #expect(try await kuvert.run("campaign", "edit", id).status == 2)
         #expect(try await kuvert.run("campaign", "edit", id, "--subject", "a\u{85}b").status == 2)
-        #expect(try await kuvert.run("campaign", "edit", id, "--body", "/nonexistent/b.md").stderr
-            == "kuvert: Cannot read the body file /nonexistent/b.md.\n")
+        #expect(
+            try await kuvert.run("campaign", "edit", id, "--body", "/nonexistent/b.md").stderr
+                == "kuvert: Cannot read the body file /nonexistent/b.md.\n"
+        )
         #expect(try await kuvert.run("campaign", "delete", id).stdout == "Campaign \(id) deleted.\n")
         #expect(try await kuvert.run("campaign", "status", id).stderr == "kuvert: There is no campaign \(id).\n")
         #expect(try await kuvert.run("campaign", "delete", id).status == 1)
@@ -249,9 +263,11 @@ struct CommandLineTests {
         let record = try #require(try await store.subscriberRecord(address: try EmailAddress("ringde@example.se")))
         #expect(record.subscriptions.first?.subscription.status == .unsubscribed)
         #expect(record.subscriptions.first?.consent.last.map { [$0.kind.rawValue, $0.source] } == ["withdrawn", "editor"])
-        #expect(try await store.writer.read { db in
-            try Int.fetchOne(db, sql: "SELECT count(*) FROM auditEvent WHERE action = 'subscription.withdrawn' AND actor = 'cli'")
-        } == 1)
+        #expect(
+            try await store.writer.read { db in
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM auditEvent WHERE action = 'subscription.withdrawn' AND actor = 'cli'")
+            } == 1
+        )
         let again = try await kuvert.run("subscribers", "unsubscribe", "ringde@example.se")
         #expect(again.status == 1 && again.stderr == "kuvert: ringde@example.se has no active or pending subscription.\n")
         #expect(try await kuvert.run("subscribers", "unsubscribe", "okand@example.se").stderr == "kuvert: No subscriber has that address.\n")
@@ -372,7 +388,8 @@ struct CommandLineTests {
         _ = try await store.subscribe(try KuvertCommand.request("gone@example.se"), resendWindow: 0, now: Date())
         #expect(try await kuvert.run("subscribers", "erase", "gone@example.se").status == 0)
 
-        let csv = try kuvert.writeTerms("""
+        let csv = try kuvert.writeTerms(
+            """
             email,name,locale
             anna@example.se,"Svensson, Anna",sv
             not-an-address,Bo
@@ -380,7 +397,8 @@ struct CommandLineTests {
             bertil@example.se
             gone@example.se,Gone
             cecilia@exempel.se,"Cecilia ""CC"" Ek",en
-            """)
+            """
+        )
         let result = try await kuvert.run("subscribers", "import", csv, "--list", "news", "--rate", "5")
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
@@ -390,12 +408,15 @@ struct CommandLineTests {
         #expect(lines.contains { $0.hasPrefix("line 6: Erased at the person's request") })
 
         let rows = try await store.writer.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT subscriber.address, subscription.status, subscription.name, outboxMessage.dueAt
-                FROM subscription JOIN subscriber ON subscriber.id = subscription.subscriberId
-                JOIN outboxMessage ON outboxMessage.subscriptionId = subscription.id
-                WHERE subscriber.erasedAt IS NULL ORDER BY subscription.id
-                """)
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT subscriber.address, subscription.status, subscription.name, outboxMessage.dueAt
+                    FROM subscription JOIN subscriber ON subscriber.id = subscription.subscriberId
+                    JOIN outboxMessage ON outboxMessage.subscriptionId = subscription.id
+                    WHERE subscriber.erasedAt IS NULL ORDER BY subscription.id
+                    """
+            )
         }
         #expect(rows.map { $0["address"] as String } == ["anna@example.se", "bertil@example.se", "cecilia@exempel.se"])
         #expect(rows.allSatisfy { ($0["status"] as String) == "pending" })
@@ -407,30 +428,39 @@ struct CommandLineTests {
         #expect(try await kuvert.run("subscribers", "import", "/nonexistent.csv", "--list", "news").status == 1)
     }
 
-    @Test("CSV from Swedish Excel: a BOM, semicolons, CRLF, Swedish headers, first and last names; Windows-1252 too; an unknown locale refused by line")
+    @Test(
+        "CSV from Swedish Excel: a BOM, semicolons, CRLF, Swedish headers, first and last names; Windows-1252 too; an unknown locale refused by line"
+    )
     func swedishExcel() async throws {
         let kuvert = await KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
         let store = try await kuvert.newsList()
         // As Excel saves "CSV UTF-8 (kommaavgränsad)" on a Swedish system.
-        let utf8 = "\u{FEFF}Förnamn;Efternamn;E-postadress;Språk\r\nÅsa;Öberg;asa@example.se;sv\r\n"
+        let utf8 =
+            "\u{FEFF}Förnamn;Efternamn;E-postadress;Språk\r\nÅsa;Öberg;asa@example.se;sv\r\n"
             + "Björn;Ängström;bjorn@example.se;\r\nHans;Meyer;hans@example.de;de\r\n"
         let utf8File = kuvert.dataDirectory + "/excel-utf8.csv"
         try Data(utf8.utf8).write(to: URL(fileURLWithPath: utf8File))
         let imported = try await kuvert.run("subscribers", "import", utf8File, "--list", "news")
         #expect(imported.status == 0, "\(imported.stderr)")
-        #expect(imported.stdout == "Queued 2 confirmation mails; 0 already pending, 0 already subscribed, 1 refused.\n"
-            + "line 4: The locale 'de' is none Kuvert speaks: sv or en (or leave it empty).\n", "\(imported.stdout)")
+        #expect(
+            imported.stdout == "Queued 2 confirmation mails; 0 already pending, 0 already subscribed, 1 refused.\n"
+                + "line 4: The locale 'de' is none Kuvert speaks: sv or en (or leave it empty).\n",
+            "\(imported.stdout)"
+        )
         // As older Excel saves "CSV (semikolonavgränsad)": Windows-1252, and English mailing-program headers.
         let ansi = "Email Address;First Name;Last Name\r\ncarl@example.se;Carl;Åkesson\r\n"
         let ansiFile = kuvert.dataDirectory + "/excel-ansi.csv"
         try #require(ansi.data(using: .windowsCP1252)).write(to: URL(fileURLWithPath: ansiFile))
         #expect(try await kuvert.run("subscribers", "import", ansiFile, "--list", "news").stdout.hasPrefix("Queued 1 confirmation mail;"))
         let rows = try await store.writer.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT subscriber.address, subscription.name, subscription.language FROM subscription
-                JOIN subscriber ON subscriber.id = subscription.subscriberId ORDER BY subscription.id
-                """).map { "\($0["address"] as String) \($0["name"] as String) \($0["language"] as String)" }
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT subscriber.address, subscription.name, subscription.language FROM subscription
+                    JOIN subscriber ON subscriber.id = subscription.subscriberId ORDER BY subscription.id
+                    """
+            ).map { "\($0["address"] as String) \($0["name"] as String) \($0["language"] as String)" }
         }
         #expect(rows == ["asa@example.se Åsa Öberg sv", "bjorn@example.se Björn Ängström en", "carl@example.se Carl Åkesson en"])
         // A header that names no address column says so, once.
@@ -438,8 +468,10 @@ struct CommandLineTests {
         try "Namn;Telefon\r\nAnna;0701234567\r\n".write(toFile: headless, atomically: true, encoding: .utf8)
         let refused = try await kuvert.run("subscribers", "import", headless, "--list", "news")
         #expect(refused.status == 0)
-        #expect(refused.stdout.contains("Queued 0 confirmation mails") && refused.stdout.contains("line 1: The header line names no address column"),
-                "\(refused.stdout)")
+        #expect(
+            refused.stdout.contains("Queued 0 confirmation mails") && refused.stdout.contains("line 1: The header line names no address column"),
+            "\(refused.stdout)"
+        )
     }
 
     @Test("queue show prints the waiting confirmation decoded, with a link that works")

@@ -4,6 +4,7 @@ import GRDB
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
 @testable import KuvertCore
 @testable import KuvertWeb
 
@@ -13,11 +14,16 @@ struct ConfirmationTests {
     func translatedTerms() async throws {
         let app = try await TestApp()
         _ = try await app.store.createList(
-            MailingList(slug: "news", name: "News", language: .en, createdAt: Date()), terms: "# Terms\n\nOne letter a month.",
-            translations: [.sv: "# Villkor\n\nEtt brev i månaden."], actor: "test")
+            MailingList(slug: "news", name: "News", language: .en, createdAt: Date()),
+            terms: "# Terms\n\nOne letter a month.",
+            translations: [.sv: "# Villkor\n\nEtt brev i månaden."],
+            actor: "test"
+        )
         _ = try await app.store.createList(
-            MailingList(slug: "english", name: "English only", language: .en, createdAt: Date()), terms: "# Terms\n\nIn English.",
-            actor: "test")
+            MailingList(slug: "english", name: "English only", language: .en, createdAt: Date()),
+            terms: "# Terms\n\nIn English.",
+            actor: "test"
+        )
         try await app.application.test(.router) { client in
             _ = try await client.postForm("/subscribe", "email=asa%40example.se&list=news&locale=sv")
             let translated = try await client.execute(uri: try await app.newestConfirmationPath(), method: .get)
@@ -37,7 +43,10 @@ struct ConfirmationTests {
         try await app.addList(language: .sv)
         try await app.application.test(.router) { client in
             let subscribe = try await client.postForm(
-                "/subscribe", "email=Anna%40Example.SE&name=Anna", headers: [.userAgent: "Browser/1"])
+                "/subscribe",
+                "email=Anna%40Example.SE&name=Anna",
+                headers: [.userAgent: "Browser/1"]
+            )
             #expect(subscribe.status == .ok)
             let link = try await app.newestConfirmationPath()
 
@@ -58,7 +67,10 @@ struct ConfirmationTests {
             #expect(try await app.status(of: "anna@example.se") == "pending")
 
             let accepted = try await client.postForm(
-                link, "accept_terms=yes&terms_version=1", headers: [.userAgent: "Browser/2"])
+                link,
+                "accept_terms=yes&terms_version=1",
+                headers: [.userAgent: "Browser/2"]
+            )
             #expect(accepted.status == .ok)
             #expect(accepted.text.contains("Välkommen"))
             #expect(try await app.status(of: "anna@example.se") == "active")
@@ -86,9 +98,10 @@ struct ConfirmationTests {
             _ = try await client.postJSON("/subscribe", #"{"email":"anna@example.se"}"#)
             let link = try await app.newestConfirmationPath()
             let token = String(link.dropFirst("/confirm/".count))
-            let subject = try await app.store.writer.read { db in
-                try String.fetchOne(db, sql: "SELECT id || ':' || confirmNonce FROM subscription")
-            } ?? ""
+            let subject =
+                try await app.store.writer.read { db in
+                    try String.fetchOne(db, sql: "SELECT id || ':' || confirmNonce FROM subscription")
+                } ?? ""
             let unsubscribe = app.signer.sign(Token(purpose: .unsubscribe, subject: subject, expiresAt: nil))
             let foreign = TokenSigner(keys: [SymmetricKey(size: .bits256)]).sign(Token(purpose: .confirm, subject: subject, expiresAt: nil))
             let flipped = String(token.dropLast()) + (token.last == "A" ? "B" : "A")
@@ -135,7 +148,11 @@ struct ConfirmationTests {
             _ = try await client.postJSON("/subscribe", #"{"email":"anna@example.se"}"#)
             let link = try await app.newestConfirmationPath()
             let plain = try await client.execute(
-                uri: link, method: .post, headers: [.contentType: "text/plain"], body: ByteBuffer(string: "accept_terms=yes"))
+                uri: link,
+                method: .post,
+                headers: [.contentType: "text/plain"],
+                body: ByteBuffer(string: "accept_terms=yes")
+            )
             #expect(plain.status == .unsupportedMediaType)
             let big = try await client.postForm(link, "accept_terms=yes&x=" + String(repeating: "a", count: 1000))
             #expect(big.status == .contentTooLarge)

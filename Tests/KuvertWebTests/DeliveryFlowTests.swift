@@ -6,6 +6,7 @@ import HummingbirdTesting
 import KuvertTestSupport
 import Logging
 import Testing
+
 @testable import KuvertCore
 @testable import KuvertWeb
 
@@ -54,9 +55,17 @@ struct DeliveryFlowTests {
         let people = (0..<12).map { "reader\($0)@example.se" }
         for person in people {
             _ = try await app.store.subscribe(
-                SubscriptionRequest(address: try EmailAddress(person), listSlug: "news", name: nil, language: nil,
-                                    origin: RequestOrigin(ip: nil, userAgent: nil, source: "test"), actor: "test"),
-                resendWindow: 0, now: Date())
+                SubscriptionRequest(
+                    address: try EmailAddress(person),
+                    listSlug: "news",
+                    name: nil,
+                    language: nil,
+                    origin: RequestOrigin(ip: nil, userAgent: nil, source: "test"),
+                    actor: "test"
+                ),
+                resendWindow: 0,
+                now: Date()
+            )
         }
         let logs = LogSink.memory()
         let logger = Logger(label: "mailer") { KuvertLogHandler(label: $0, format: .text, level: .info, output: logs) }
@@ -114,7 +123,9 @@ struct DeliveryFlowTests {
         }
         let secret = String(repeating: "b0unce-k3y-", count: 4)
         let worker = try kuvert.start(
-            "worker", environment: ["KUVERT_SMTP_URL": server.url, "KUVERT_BOUNCE_DOMAIN": "Bounces.Example.se", "KUVERT_SECRET": secret])
+            "worker",
+            environment: ["KUVERT_SMTP_URL": server.url, "KUVERT_BOUNCE_DOMAIN": "Bounces.Example.se", "KUVERT_SECRET": secret]
+        )
         defer { if worker.isRunning { kill(worker.processIdentifier, SIGKILL) } }
         try await server.waitFor { server.messages().count == addresses.count }
         kill(worker.processIdentifier, SIGTERM)
@@ -200,10 +211,12 @@ struct WorkerCrashTests {
         let (store, addresses) = try await Self.readers(kuvert)
         // Everyone confirmed long ago; their confirmation mails are done.
         try await store.writer.write { db in
-            try db.execute(sql: """
-                UPDATE subscription SET status = 'active', confirmedAt = requestedAt;
-                UPDATE outboxMessage SET status = 'sent', sentAt = createdAt;
-                """)
+            try db.execute(
+                sql: """
+                    UPDATE subscription SET status = 'active', confirmedAt = requestedAt;
+                    UPDATE outboxMessage SET status = 'sent', sentAt = createdAt;
+                    """
+            )
         }
         let body = try kuvert.writeTerms("Hello, reader.")
         let created = try await kuvert.run("campaign", "create", "--list", "news", "--subject", "Issue 1", "--body", body)

@@ -1,6 +1,7 @@
 import Foundation
 import KuvertTestSupport
 import Testing
+
 @testable import KuvertCore
 
 @Suite("The files in Deploy/")
@@ -9,7 +10,10 @@ struct DeploymentTests {
 
     /// Runs a program to its end; its status and its output, both streams together.
     func run(
-        _ program: String, _ arguments: [String], in directory: String, environment: [String: String]? = nil
+        _ program: String,
+        _ arguments: [String],
+        in directory: String,
+        environment: [String: String]? = nil
     ) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: program)
@@ -25,15 +29,22 @@ struct DeploymentTests {
         return (process.terminationStatus, String(decoding: output, as: UTF8.self))
     }
 
-    @Test("every shipped nginx config passes nginx -t on this Debian's nginx, in a private prefix with a throwaway certificate",
-          arguments: ["kuvert.conf", "kuvert-nodes.conf"])
+    @Test(
+        "every shipped nginx config passes nginx -t on this Debian's nginx, in a private prefix with a throwaway certificate",
+        arguments: ["kuvert.conf", "kuvert-nodes.conf"]
+    )
     func nginxConfig(name: String) throws {
         let prefix = FileManager.default.temporaryDirectory.appendingPathComponent("kuvert-nginx-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: prefix + "/logs", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: prefix) }
         let certificate = try run(
-            "/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=news.example.se",
-                                 "-keyout", prefix + "/key.pem", "-out", prefix + "/cert.pem"], in: prefix)
+            "/usr/bin/openssl",
+            [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=news.example.se",
+                "-keyout", prefix + "/key.pem", "-out", prefix + "/cert.pem",
+            ],
+            in: prefix
+        )
         #expect(certificate.status == 0, "\(certificate.output)")
         // The config as shipped, but for where certbot would have put the certificate.
         var config = try String(contentsOfFile: Self.deploy + "/nginx/" + name, encoding: .utf8)
@@ -44,18 +55,20 @@ struct DeploymentTests {
         try config.write(toFile: prefix + "/kuvert.conf", atomically: true, encoding: .utf8)
         // Included in the http context, as a file in sites-enabled is.
         try """
-            pid \(prefix)/nginx.pid;
-            error_log \(prefix)/logs/error.log;
-            events {}
-            http { include \(prefix)/kuvert.conf; }
-            """.write(toFile: prefix + "/nginx.conf", atomically: true, encoding: .utf8)
+        pid \(prefix)/nginx.pid;
+        error_log \(prefix)/logs/error.log;
+        events {}
+        http { include \(prefix)/kuvert.conf; }
+        """.write(toFile: prefix + "/nginx.conf", atomically: true, encoding: .utf8)
         let checked = try run("/usr/sbin/nginx", ["-t", "-p", prefix, "-c", prefix + "/nginx.conf"], in: prefix)
         #expect(checked.status == 0, "\(checked.output)")
         #expect(checked.output.contains("test is successful"), "\(checked.output)")
     }
 
-    @Test("the systemd units pass systemd-analyze verify without a warning, with a low exposure score",
-          arguments: ["kuvert.service", "kuvert-worker@.service"])
+    @Test(
+        "the systemd units pass systemd-analyze verify without a warning, with a low exposure score",
+        arguments: ["kuvert.service", "kuvert-worker@.service"]
+    )
     func units(name: String) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kuvert-units-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

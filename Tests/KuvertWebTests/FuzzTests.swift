@@ -3,6 +3,7 @@ import GRDB
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
 @testable import KuvertCore
 @testable import KuvertWeb
 
@@ -38,14 +39,18 @@ struct FuzzTests {
     static func request(_ random: inout SplitMix64) -> (HTTPRequest.Method, String, String?, [UInt8]) {
         let pick = { (choices: [String], random: inout SplitMix64) in choices[Int.random(in: 0..<choices.count, using: &random)] }
         let injection = pick(injections, &random)
-        let types = ["application/json", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
-                     "text/plain", "application/json; charset=utf-16", "application/x-www-form-urlencoded; charset=latin1"]
+        let types = [
+            "application/json", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
+            "text/plain", "application/json; charset=utf-16", "application/x-www-form-urlencoded; charset=latin1",
+        ]
         switch Int.random(in: 0..<10, using: &random) {
         case 0:
             return (.post, "/subscribe", pick(types, &random), garbage(&random, length: Int.random(in: 0..<2000, using: &random)))
         case 1:
             let depth = Int.random(in: 1..<3000, using: &random)
-            return (.post, "/subscribe", "application/json", Array((String(repeating: "[", count: depth) + String(repeating: "]", count: depth)).utf8))
+            return (
+                .post, "/subscribe", "application/json", Array((String(repeating: "[", count: depth) + String(repeating: "]", count: depth)).utf8)
+            )
         case 2:
             let escaped = injection.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
                 .replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\n", with: "\\n")
@@ -56,12 +61,17 @@ struct FuzzTests {
             let body = "email=" + percentEncoded(Array(injection.utf8)) + "&name=" + percentEncoded(garbage(&random, length: 40))
             return (.post, "/subscribe", "application/x-www-form-urlencoded", Array(body.utf8))
         case 4:
-            return (.post, "/subscribe", "application/x-www-form-urlencoded",
-                    Array("email=%G0%%&&&=&name=\(String(repeating: "%", count: Int.random(in: 1..<50, using: &random)))".utf8))
+            return (
+                .post, "/subscribe", "application/x-www-form-urlencoded",
+                Array("email=%G0%%&&&=&name=\(String(repeating: "%", count: Int.random(in: 1..<50, using: &random)))".utf8)
+            )
         case 5:
             let route = pick(["/confirm/", "/unsubscribe/", "/privacy/", "/privacy/x/", "/confirm/a.b/"], &random)
             let method: HTTPRequest.Method = Bool.random(using: &random) ? .get : .post
-            return (method, route + percentEncoded(garbage(&random, length: Int.random(in: 0..<300, using: &random))), "application/x-www-form-urlencoded", Array("accept_terms=yes".utf8))
+            return (
+                method, route + percentEncoded(garbage(&random, length: Int.random(in: 0..<300, using: &random))),
+                "application/x-www-form-urlencoded", Array("accept_terms=yes".utf8)
+            )
         case 6:
             let method = pick(["PUT", "DELETE", "PATCH", "OPTIONS"], &random)
             let path = pick(["/subscribe", "/confirm/x", "/unsubscribe/x", "/privacy", "/healthz", "/"], &random)
@@ -98,9 +108,11 @@ struct FuzzTests {
         #expect(statuses.keys.contains(422) && statuses.keys.contains(400) && statuses.keys.contains(415), "\(statuses)")
         #expect(statuses.keys.contains(413) && statuses.keys.contains(404), "\(statuses)")
         let (check, addresses, active) = try await app.store.writer.read { db in
-            (try String.fetchOne(db, sql: "PRAGMA integrity_check"),
-             try String.fetchAll(db, sql: "SELECT address FROM subscriber"),
-             try Int.fetchOne(db, sql: "SELECT count(*) FROM subscription WHERE status = 'active'"))
+            (
+                try String.fetchOne(db, sql: "PRAGMA integrity_check"),
+                try String.fetchAll(db, sql: "SELECT address FROM subscriber"),
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM subscription WHERE status = 'active'")
+            )
         }
         #expect(check == "ok")
         #expect(active == 0)

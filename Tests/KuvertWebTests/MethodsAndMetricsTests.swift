@@ -3,6 +3,7 @@ import GRDB
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
 @testable import KuvertCore
 @testable import KuvertWeb
 
@@ -13,9 +14,17 @@ struct MethodsAndMetricsTests {
         try await app.addList()
         for email in ["pending@example.se", "active@example.se"] {
             _ = try await app.store.subscribe(
-                SubscriptionRequest(address: try EmailAddress(email), listSlug: "news", name: nil, language: nil,
-                                    origin: RequestOrigin(ip: nil, userAgent: nil, source: "test"), actor: "test"),
-                resendWindow: 0, now: Date())
+                SubscriptionRequest(
+                    address: try EmailAddress(email),
+                    listSlug: "news",
+                    name: nil,
+                    language: nil,
+                    origin: RequestOrigin(ip: nil, userAgent: nil, source: "test"),
+                    actor: "test"
+                ),
+                resendWindow: 0,
+                now: Date()
+            )
         }
         let confirm = try await app.newestConfirmationPath()
         let active = try await app.store.writer.write { db in
@@ -83,10 +92,14 @@ struct MethodsAndMetricsTests {
             let unknown = try await client.execute(uri: "/metrics", method: .get)
             #expect(unknown.status == .notFound)
         }
-        #expect(MetricsController.isLoopback("127.0.0.1") && MetricsController.isLoopback("::1")
-                && MetricsController.isLoopback("::ffff:127.0.0.2"))
-        #expect(!MetricsController.isLoopback("10.0.0.1") && !MetricsController.isLoopback("::ffff:192.0.2.1")
-                && !MetricsController.isLoopback(nil) && !MetricsController.isLoopback("1127.0.0.1"))
+        #expect(
+            MetricsController.isLoopback("127.0.0.1") && MetricsController.isLoopback("::1")
+                && MetricsController.isLoopback("::ffff:127.0.0.2")
+        )
+        #expect(
+            !MetricsController.isLoopback("10.0.0.1") && !MetricsController.isLoopback("::ffff:192.0.2.1")
+                && !MetricsController.isLoopback(nil) && !MetricsController.isLoopback("1127.0.0.1")
+        )
     }
 
     @Test("with a metrics listener of their own, the public listener has no /metrics at all")

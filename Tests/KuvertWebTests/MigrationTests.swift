@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import KuvertTestSupport
 import Testing
+
 @testable import KuvertCore
 
 /// The schema has one owner: `kuvert migrate`, and `serve` and `worker` at start.

@@ -1,6 +1,7 @@
 import Foundation
 import KuvertTestSupport
 import Testing
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -40,7 +41,8 @@ struct MultiNodeTests {
             let process = try kuvert.start(
                 ["serve"] + (index == 0 ? [] : ["--no-mailer"]),
                 environment: shared.merging(["KUVERT_LISTEN": "127.0.0.1:\(port)", "KUVERT_SEND_RATE": "150"]) { $1 },
-                log: kuvert.dataDirectory + "/serve-\(index).log")
+                log: kuvert.dataDirectory + "/serve-\(index).log"
+            )
             processes.append(process)
             nodes.append(Node(process: process, base: "http://127.0.0.1:\(port)"))
         }
@@ -73,16 +75,22 @@ struct MultiNodeTests {
         #expect(try cluster.psql("SELECT count(*) FROM subscription WHERE status = 'active'").output == "20\n")
 
         // 1,980 more confirmed long ago, written straight into the database: 2,000 readers.
-        #expect(try cluster.psql("""
-            INSERT INTO subscriber (address, addressKey, createdAt)
-                SELECT 'reader' || n || '@example.se', 'reader' || n || '@example.se', now() FROM generate_series(1, 1980) n;
-            INSERT INTO subscription (subscriberId, listId, status, language, confirmNonce, requestedAt, confirmedAt, updatedAt)
-                SELECT id, 1, 'active', 'en', md5(addressKey), now(), now(), now() FROM subscriber WHERE addressKey LIKE 'reader%';
-            """).status == 0)
+        #expect(
+            try cluster.psql(
+                """
+                INSERT INTO subscriber (address, addressKey, createdAt)
+                    SELECT 'reader' || n || '@example.se', 'reader' || n || '@example.se', now() FROM generate_series(1, 1980) n;
+                INSERT INTO subscription (subscriberId, listId, status, language, confirmNonce, requestedAt, confirmedAt, updatedAt)
+                    SELECT id, 1, 'active', 'en', md5(addressKey), now(), now(), now() FROM subscriber WHERE addressKey LIKE 'reader%';
+                """
+            ).status == 0
+        )
         let readers = Set(people + (1...1980).map { "reader\($0)@example.se" })
         let body = try kuvert.writeTerms("Hello, reader.")
         let created = try await kuvert.run(
-            ["campaign", "create", "--list", "news", "--subject", "Issue 1", "--body", body], environment: shared)
+            ["campaign", "create", "--list", "news", "--subject", "Issue 1", "--body", body],
+            environment: shared
+        )
         let id = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let before = smtp.messages().count
         let sent = try await kuvert.run(["campaign", "send", id], environment: shared)
@@ -113,15 +121,21 @@ struct MultiNodeTests {
         for (index, person) in leaving.enumerated() {
             let mail = try #require(smtp.messages().dropFirst(before).first { $0.to == [person] })
             let header = try #require(try mail.parsed().headers["List-Unsubscribe"])
-            let link = try #require(header.split(separator: "<").compactMap { $0.split(separator: ">").first }
-                .first { $0.hasPrefix("http://kuvert.test/unsubscribe/") })
+            let link = try #require(
+                header.split(separator: "<").compactMap { $0.split(separator: ">").first }
+                    .first { $0.hasPrefix("http://kuvert.test/unsubscribe/") }
+            )
             let status = try await postForm(nodes[index % 2].base + link.dropFirst("http://kuvert.test".count), "List-Unsubscribe=One-Click")
             #expect(status == 200)
         }
-        #expect(try cluster.psql("""
-            SELECT count(*) FROM subscription s JOIN subscriber p ON p.id = s.subscriberId
-            WHERE s.status = 'unsubscribed' AND p.addressKey IN ('person0@example.se', 'person1@example.se', 'person2@example.se', 'person3@example.se')
-            """).output == "4\n")
+        #expect(
+            try cluster.psql(
+                """
+                SELECT count(*) FROM subscription s JOIN subscriber p ON p.id = s.subscriberId
+                WHERE s.status = 'unsubscribed' AND p.addressKey IN ('person0@example.se', 'person1@example.se', 'person2@example.se', 'person3@example.se')
+                """
+            ).output == "4\n"
+        )
 
         for process in [nodes[0].process, nodes[1].process, workers[1]] {
             kill(process.processIdentifier, SIGTERM)
@@ -147,8 +161,13 @@ struct MultiNodeTests {
         defer { for process in processes where process.isRunning { kill(process.processIdentifier, SIGKILL) } }
         for _ in 0..<2 {
             let port = try freeLoopbackPort()
-            processes.append(try kuvert.start(
-                "serve", "--no-mailer", environment: shared.merging(["KUVERT_LISTEN": "127.0.0.1:\(port)"]) { $1 }))
+            processes.append(
+                try kuvert.start(
+                    "serve",
+                    "--no-mailer",
+                    environment: shared.merging(["KUVERT_LISTEN": "127.0.0.1:\(port)"]) { $1 }
+                )
+            )
             nodes.append("http://127.0.0.1:\(port)")
         }
         for node in nodes {
@@ -188,7 +207,12 @@ struct MultiNodeTests {
             let log = kuvert.dataDirectory + "/worker-\(UUID().uuidString).log"
             let metrics = "127.0.0.1:\(try freeLoopbackPort())"
             let worker = try kuvert.start(
-                "worker", "--metrics-listen", metrics, environment: shared.merging(["KUVERT_SECRET": secret]) { $1 }, log: log)
+                "worker",
+                "--metrics-listen",
+                metrics,
+                environment: shared.merging(["KUVERT_SECRET": secret]) { $1 },
+                log: log
+            )
             defer { if worker.isRunning { kill(worker.processIdentifier, SIGKILL) } }
             // Up (its /healthz answers, so it handles SIGTERM) or gone.
             try await eventually(timeout: 30, "the worker started or refused") {
@@ -207,8 +231,11 @@ struct MultiNodeTests {
         // A node set up on its own, with a key of its own: refused, in one line that says what to do.
         let stranger = try await start(new)
         #expect(!stranger.started)
-        #expect(stranger.stderr.contains("signs links with a key this node does not have")
-            && stranger.stderr.contains("copy secret.key"), "\(stranger.stderr)")
+        #expect(
+            stranger.stderr.contains("signs links with a key this node does not have")
+                && stranger.stderr.contains("copy secret.key"),
+            "\(stranger.stderr)"
+        )
         #expect(!stranger.stderr.contains(old) && !stranger.stderr.contains(new))
         // Rotation: the new key beside the old on every node, then first.
         #expect(try await start("\(old),\(new)").started)
@@ -218,7 +245,10 @@ struct MultiNodeTests {
         #expect(try cluster.psql("SELECT count(*) FROM signingKey").output == "2\n")
     }
 
-    @Test("PostgreSQL killed: requests are answered 503 with Retry-After within the patience, /healthz 503, one log line; all well after the restart", .timeLimit(.minutes(4)))
+    @Test(
+        "PostgreSQL killed: requests are answered 503 with Retry-After within the patience, /healthz 503, one log line; all well after the restart",
+        .timeLimit(.minutes(4))
+    )
     func databaseCrash() async throws {
         let cluster = try PostgresCluster()
         let kuvert = await KuvertCommand(migrate: false)
@@ -234,7 +264,11 @@ struct MultiNodeTests {
         let node = "http://127.0.0.1:\(port)"
         let log = kuvert.dataDirectory + "/serve.log"
         let serve = try kuvert.start(
-            "serve", "--no-mailer", environment: shared.merging(["KUVERT_LISTEN": "127.0.0.1:\(port)"]) { $1 }, log: log)
+            "serve",
+            "--no-mailer",
+            environment: shared.merging(["KUVERT_LISTEN": "127.0.0.1:\(port)"]) { $1 },
+            log: log
+        )
         defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
         try await eventually(timeout: 30, "the node answers") { (try? await http(node + "/healthz").status) == 200 }
 
@@ -251,8 +285,10 @@ struct MultiNodeTests {
                         request.httpBody = Data(#"{"email":"\#(name)\#(index)@example.se"}"#.utf8)
                         let (data, response) = try await URLSession.shared.data(for: request)
                         let http = response as? HTTPURLResponse
-                        return ((http?.statusCode ?? 0, http?.value(forHTTPHeaderField: "Retry-After"), String(decoding: data, as: UTF8.self)),
-                                clock.now - started)
+                        return (
+                            (http?.statusCode ?? 0, http?.value(forHTTPHeaderField: "Retry-After"), String(decoding: data, as: UTF8.self)),
+                            clock.now - started
+                        )
                     }
                 }
                 var answers: [(Int, String?, String)] = []
@@ -315,7 +351,10 @@ struct MultiNodeTests {
         try await Task.sleep(for: .milliseconds(500))
         try cluster.crash()
         let answers = try await load.value
-        let serveLog = { (try? String(contentsOfFile: log, encoding: .utf8))?.split(separator: "\n").filter { !$0.contains("subscription request") }.suffix(30).joined(separator: "\n") ?? "" }
+        let serveLog = {
+            (try? String(contentsOfFile: log, encoding: .utf8))?.split(separator: "\n").filter { !$0.contains("subscription request") }.suffix(30)
+                .joined(separator: "\n") ?? ""
+        }
         // 202 or 503; a keep-alive connection that URLSession found closed as it
         // reused it (-1005, seen once in ten runs, within the bound) is an answer
         // too, if not an HTTP one. A timeout (-1001) or anything else is not.
@@ -327,7 +366,9 @@ struct MultiNodeTests {
         #expect(answers.map(\.1).max() ?? .zero < .seconds(45), "\(answers.map(\.1).max() ?? .zero)")
         try cluster.restart()
         try await eventually(timeout: 60, "/healthz ok after the second restart") { (try? await http(node + "/healthz").status) == 200 }
-        let stored = Int(try cluster.psql("SELECT count(*) FROM subscriber WHERE address LIKE 'load%'").output.trimmingCharacters(in: .whitespacesAndNewlines))
+        let stored = Int(
+            try cluster.psql("SELECT count(*) FROM subscriber WHERE address LIKE 'load%'").output.trimmingCharacters(in: .whitespacesAndNewlines)
+        )
         // Every 202 was stored (a request cut off mid-commit may be stored and answered 503: sent again, it is the same person).
         #expect((stored ?? -1) >= answers.filter { $0.0 == 202 }.count, "\(stored ?? -1) stored")
         kill(serve.processIdentifier, SIGTERM)

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import KuvertTestSupport
 import Testing
+
 @testable import KuvertCore
 
 @Suite("Running Kuvert: metrics, logs, shutdown and bad configurations", .serialized)
@@ -16,7 +17,12 @@ struct OperationsTests {
         let base = "http://127.0.0.1:\(port)"
         let log = kuvert.dataDirectory + "/serve.log"
         let serve = try kuvert.start(
-            "serve", "--listen", "127.0.0.1:\(port)", environment: ["KUVERT_SMTP_URL": smtp.url], log: log)
+            "serve",
+            "--listen",
+            "127.0.0.1:\(port)",
+            environment: ["KUVERT_SMTP_URL": smtp.url],
+            log: log
+        )
         defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
         try await eventually(timeout: 20, "the server answers") { (try? await http(base + "/healthz"))?.status == 200 }
 
@@ -108,7 +114,11 @@ struct OperationsTests {
         let port = try freeLoopbackPort()
         let base = "http://127.0.0.1:\(port)"
         let worker = try kuvert.start(
-            "worker", "--metrics-listen", "127.0.0.1:\(port)", environment: ["KUVERT_SMTP_URL": smtp.url])
+            "worker",
+            "--metrics-listen",
+            "127.0.0.1:\(port)",
+            environment: ["KUVERT_SMTP_URL": smtp.url]
+        )
         defer { if worker.isRunning { kill(worker.processIdentifier, SIGKILL) } }
         try await smtp.waitFor { smtp.messages().count == 1 }
         try await eventually(timeout: 20, "the worker's metrics count the send") {
@@ -129,7 +139,13 @@ struct OperationsTests {
         _ = try await kuvert.newsList()
         let (publicPort, metricsPort) = (try freeLoopbackPort(), try freeLoopbackPort())
         let serve = try kuvert.start(
-            "serve", "--no-mailer", "--listen", "127.0.0.1:\(publicPort)", "--metrics-listen", "127.0.0.1:\(metricsPort)")
+            "serve",
+            "--no-mailer",
+            "--listen",
+            "127.0.0.1:\(publicPort)",
+            "--metrics-listen",
+            "127.0.0.1:\(metricsPort)"
+        )
         defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
         let (site, metrics) = ("http://127.0.0.1:\(publicPort)", "http://127.0.0.1:\(metricsPort)")
         try await eventually(timeout: 20, "both listeners answer") {
@@ -148,21 +164,29 @@ struct OperationsTests {
         #expect(serve.terminationStatus == 0)
     }
 
-    @Test("bad configurations stop the start with one line and exit 1", arguments: [
-        (["serve"], ["KUVERT_TEMPLATES": "/nonexistent/templates"], "The templates directory /nonexistent/templates does not exist"),
-        (["worker"], ["KUVERT_SMTP_URL": "http://mail.example.se"], "KUVERT_SMTP_URL must look like smtp://host:port"),
-        (["serve"], ["KUVERT_SMTP_URL": "smtp//mail"], "KUVERT_SMTP_URL must look like smtp://host:port"),
-        (["serve"], ["KUVERT_DATA_DIR": "/proc/kuvert-data"], "Cannot create the data directory /proc/kuvert-data: No such file or directory"),
-        (["worker"], ["KUVERT_DATA_DIR": "/dev/null/data"], "Cannot create the data directory /dev/null/data: Not a directory"),
-        (["serve"], ["KUVERT_LISTEN": "localhost"], "KUVERT_LISTEN must be HOST:PORT"),
-        (["worker"], ["KUVERT_LOG_FORMAT": "xml"], "KUVERT_LOG_FORMAT must be 'text' or 'json'"),
-        (["worker", "--metrics-listen", "nowhere"], [:], "--metrics-listen must be HOST:PORT"),
-        (["serve"], ["KUVERT_LMTP_LISTEN": "127.0.0.1:2424"], "KUVERT_LMTP_LISTEN takes mail for the bounce addresses: set KUVERT_BOUNCE_DOMAIN too"),
-        (["serve"], ["KUVERT_BOUNCE_MAILBOX": "imaps://u:p@imap.example.se/INBOX"], "set KUVERT_BOUNCE_DOMAIN too"),
-        (["serve"], ["KUVERT_BOUNCE_DOMAIN": "bounces.example.se", "KUVERT_BOUNCE_MAILBOX": "pop3://u:secret@h/INBOX"],
-         "KUVERT_BOUNCE_MAILBOX must be imaps://USER:PASSWORD@HOST/MAILBOX"),
-        (["serve"], ["KUVERT_BOUNCE_DOMAIN": "bounces_example"], "KUVERT_BOUNCE_DOMAIN must be a domain"),
-    ])
+    @Test(
+        "bad configurations stop the start with one line and exit 1",
+        arguments: [
+            (["serve"], ["KUVERT_TEMPLATES": "/nonexistent/templates"], "The templates directory /nonexistent/templates does not exist"),
+            (["worker"], ["KUVERT_SMTP_URL": "http://mail.example.se"], "KUVERT_SMTP_URL must look like smtp://host:port"),
+            (["serve"], ["KUVERT_SMTP_URL": "smtp//mail"], "KUVERT_SMTP_URL must look like smtp://host:port"),
+            (["serve"], ["KUVERT_DATA_DIR": "/proc/kuvert-data"], "Cannot create the data directory /proc/kuvert-data: No such file or directory"),
+            (["worker"], ["KUVERT_DATA_DIR": "/dev/null/data"], "Cannot create the data directory /dev/null/data: Not a directory"),
+            (["serve"], ["KUVERT_LISTEN": "localhost"], "KUVERT_LISTEN must be HOST:PORT"),
+            (["worker"], ["KUVERT_LOG_FORMAT": "xml"], "KUVERT_LOG_FORMAT must be 'text' or 'json'"),
+            (["worker", "--metrics-listen", "nowhere"], [:], "--metrics-listen must be HOST:PORT"),
+            (
+                ["serve"], ["KUVERT_LMTP_LISTEN": "127.0.0.1:2424"],
+                "KUVERT_LMTP_LISTEN takes mail for the bounce addresses: set KUVERT_BOUNCE_DOMAIN too"
+            ),
+            (["serve"], ["KUVERT_BOUNCE_MAILBOX": "imaps://u:p@imap.example.se/INBOX"], "set KUVERT_BOUNCE_DOMAIN too"),
+            (
+                ["serve"], ["KUVERT_BOUNCE_DOMAIN": "bounces.example.se", "KUVERT_BOUNCE_MAILBOX": "pop3://u:secret@h/INBOX"],
+                "KUVERT_BOUNCE_MAILBOX must be imaps://USER:PASSWORD@HOST/MAILBOX"
+            ),
+            (["serve"], ["KUVERT_BOUNCE_DOMAIN": "bounces_example"], "KUVERT_BOUNCE_DOMAIN must be a domain"),
+        ]
+    )
     func badConfiguration(arguments: [String], environment: [String: String], message: String) async throws {
         let kuvert = await KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
@@ -193,8 +217,10 @@ struct OperationsTests {
         let doctor = try await kuvert.run(["doctor", "--config", file])
         #expect(doctor.stdout.contains("KUVERT_* settings are valid (with the file \(file))"), "\(doctor.stdout)")
         #expect(try await store(["--config", file], ["KUVERT_DATABASE": directory + "/env.sqlite"]).contains(directory + "/env.sqlite"))
-        #expect(try await store(["--config", file, "--database", directory + "/flag.sqlite"], ["KUVERT_DATABASE": directory + "/env.sqlite"])
-            .contains(directory + "/flag.sqlite"))
+        #expect(
+            try await store(["--config", file, "--database", directory + "/flag.sqlite"], ["KUVERT_DATABASE": directory + "/env.sqlite"])
+                .contains(directory + "/flag.sqlite")
+        )
 
         try "KUVERT_DATABASE=\(directory)/file.sqlite\nKUVERT_SMPT_URL=smtp://relay.example.se\n"
             .write(toFile: file, atomically: true, encoding: .utf8)
@@ -311,7 +337,9 @@ struct DoctorTests {
         // a campaign's test copy, caught by a real SMTP server, verifies with both verifiers.
         let body = try kuvert.writeTerms("# Höstens nyheter\n\nVi ses på årsmötet.")
         let campaign = try await kuvert.run(
-            ["campaign", "create", "--list", "news", "--subject", "Höstens nyheter", "--body", body], environment: environment)
+            ["campaign", "create", "--list", "news", "--subject", "Höstens nyheter", "--body", body],
+            environment: environment
+        )
         let id = campaign.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let worker = try kuvert.start("worker", environment: environment)
         defer {
@@ -321,8 +349,10 @@ struct DoctorTests {
         let test = try await kuvert.run(["campaign", "test", id, "--to", "redaktion@forening.example"], environment: environment)
         #expect(test.status == 0, "\(test.stdout)\(test.stderr)")
         let mail = try #require(upstream.messages().first { $0.to == ["redaktion@forening.example"] })
-        let records = Dictionary(uniqueKeysWithValues: try DKIMKeyDirectory(dataDirectory: kuvert.dataDirectory).load()
-            .map { ($0.key.recordName, $0.key.recordValue) })
+        let records = Dictionary(
+            uniqueKeysWithValues: try DKIMKeyDirectory(dataDirectory: kuvert.dataDirectory).load()
+                .map { ($0.key.recordName, $0.key.recordValue) }
+        )
         let report = try DKIMVerifiers.verify(mail.raw, records: records)
         #expect(report.signatures.map(\.a) == ["rsa-sha256", "ed25519-sha256"] && report.allVerified, "\(report)")
 

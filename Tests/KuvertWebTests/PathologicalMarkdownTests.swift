@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
 @testable import KuvertCore
 @testable import KuvertWeb
 
@@ -40,7 +41,11 @@ struct PathologicalMarkdownTests {
             }
             // The terms a person reads on the confirmation page.
             _ = try await app.store.publishTerms(
-                listSlug: "news", body: Self.bodies.joined(separator: "\n\n"), actor: "test", now: Date())
+                listSlug: "news",
+                body: Self.bodies.joined(separator: "\n\n"),
+                actor: "test",
+                now: Date()
+            )
             for _ in 0..<2 {
                 let page = try await client.execute(uri: confirm, method: .get)
                 #expect(page.status == .ok && page.text.contains("[[[[[[[["))

@@ -1,6 +1,7 @@
 import Foundation
 import KuvertTestSupport
 import Testing
+
 @testable import KuvertCore
 
 @Suite("PostgreSQL: the store on a real server the tests start", .serialized)
@@ -45,9 +46,15 @@ struct PostgresStoreTests {
 
         let absent = try await kuvert.run(["migrate"], environment: ["KUVERT_DATABASE": "postgres://kuvert@localhost/kuvert?host=/nonexistent/sock"])
         #expect(absent.status == 1)
-        #expect(absent.stderr.hasPrefix("kuvert: The PostgreSQL store postgres://kuvert@localhost:5432/kuvert?host=/nonexistent/sock cannot be used"), "\(absent.stderr)")
+        #expect(
+            absent.stderr.hasPrefix("kuvert: The PostgreSQL store postgres://kuvert@localhost:5432/kuvert?host=/nonexistent/sock cannot be used"),
+            "\(absent.stderr)"
+        )
 
-        let password = try await kuvert.run(["migrate"], environment: ["KUVERT_DATABASE": "postgres://kuvert:hunter2@127.0.0.1:1/kuvert?sslmode=maybe"])
+        let password = try await kuvert.run(
+            ["migrate"],
+            environment: ["KUVERT_DATABASE": "postgres://kuvert:hunter2@127.0.0.1:1/kuvert?sslmode=maybe"]
+        )
         #expect(password.status == 1)
         #expect(password.stderr.contains("sslmode=maybe") && !password.stderr.contains("hunter2"), "\(password.stderr)")
     }
@@ -58,7 +65,8 @@ struct PostgresStoreTests {
         let kuvert = await KuvertCommand(migrate: false)
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
         #expect(try await kuvert.run(["migrate"], environment: ["KUVERT_DATABASE": cluster.url]).status == 0)
-        let setUp = try cluster.psql("""
+        let setUp = try cluster.psql(
+            """
             INSERT INTO mailingList (slug, name, language, createdAt) VALUES ('news', 'News', 'en', now());
             INSERT INTO termsVersion (listId, version, body, sha256, publishedAt) VALUES (1, 1, 'Terms', repeat('a', 64), now());
             INSERT INTO subscriber (address, addressKey, createdAt) VALUES ('anna@example.se', 'anna@example.se', now());
@@ -67,7 +75,8 @@ struct PostgresStoreTests {
             INSERT INTO consentEvent (subscriptionId, kind, occurredAt, ip, userAgent, source)
                 VALUES (1, 'requested', now(), '192.0.2.1', 'UA', 'form');
             INSERT INTO auditEvent (occurredAt, actor, action, subscriberId) VALUES (now(), 'web', 'subscription.requested', 1);
-            """)
+            """
+        )
         #expect(setUp.status == 0, "\(setUp.output)")
         let refused = [
             "UPDATE consentEvent SET kind = 'confirmed'",
@@ -88,11 +97,18 @@ struct PostgresStoreTests {
         // Erasure may clear network data and the audit's reference; the person's rows go with them.
         #expect(try cluster.psql("UPDATE consentEvent SET ip = NULL, userAgent = NULL").status == 0)
         #expect(try cluster.psql("DELETE FROM subscriber WHERE id = 1").status == 0)
-        #expect(try cluster.psql("SELECT (SELECT count(*) FROM consentEvent), (SELECT count(*) FROM auditEvent WHERE subscriberId IS NULL)").output == "0|1\n")
+        #expect(
+            try cluster.psql("SELECT (SELECT count(*) FROM consentEvent), (SELECT count(*) FROM auditEvent WHERE subscriberId IS NULL)").output
+                == "0|1\n"
+        )
         // Identity ids are never reused.
-        #expect(try cluster.psql("""
-            INSERT INTO subscriber (address, addressKey, createdAt) VALUES ('bo@example.se', 'bo@example.se', now()) RETURNING id
-            """).output == "2\n")
+        #expect(
+            try cluster.psql(
+                """
+                INSERT INTO subscriber (address, addressKey, createdAt) VALUES ('bo@example.se', 'bo@example.se', now()) RETURNING id
+                """
+            ).output == "2\n"
+        )
     }
 
     @Test("kuvert lists on PostgreSQL: add, show with counts, publish terms, refuse a second slug; each with its audit row")
@@ -105,8 +121,12 @@ struct PostgresStoreTests {
         #expect(try await kuvert.run(["lists"], environment: environment).stdout.contains("No lists yet"))
         let terms = try kuvert.writeTerms("# Villkor\n\nEtt brev i månaden.")
         let added = try await kuvert.run(
-            ["lists", "add", "nyheter", "--name", "Nyheter från Föreningen", "--terms", terms, "--locale", "sv",
-             "--from", "Föreningen <nyheter@forening.example>"], environment: environment)
+            [
+                "lists", "add", "nyheter", "--name", "Nyheter från Föreningen", "--terms", terms, "--locale", "sv",
+                "--from", "Föreningen <nyheter@forening.example>",
+            ],
+            environment: environment
+        )
         #expect(added.status == 0, "\(added.stderr)")
         let again = try await kuvert.run(["lists", "add", "nyheter", "--name", "Again", "--terms", terms], environment: environment)
         #expect(again.status == 1)
@@ -114,22 +134,32 @@ struct PostgresStoreTests {
         #expect(try await kuvert.run(["lists", "add", "Bad Slug", "--name", "x", "--terms", terms], environment: environment).status != 0)
         let newer = try kuvert.writeTerms("# Villkor v2")
         let published = try await kuvert.run(["lists", "terms", "nyheter", "--file", newer], environment: environment)
-        #expect(published.stdout.hasPrefix("Published terms v2 for nyheter (sha256 \(TermsVersion.digest(try String(contentsOfFile: newer, encoding: .utf8)))"),
-                "\(published.stdout)\(published.stderr)")
+        #expect(
+            published.stdout.hasPrefix(
+                "Published terms v2 for nyheter (sha256 \(TermsVersion.digest(try String(contentsOfFile: newer, encoding: .utf8)))"
+            ),
+            "\(published.stdout)\(published.stderr)"
+        )
         #expect(try await kuvert.run(["lists", "terms", "gone", "--file", newer], environment: environment).status == 1)
 
         // A subscription written straight into the database shows in the counts.
-        #expect(try cluster.psql("""
-            INSERT INTO subscriber (address, addressKey, createdAt) VALUES ('a@example.se', 'a@example.se', now());
-            INSERT INTO subscription (subscriberId, listId, status, language, confirmNonce, requestedAt, updatedAt)
-                VALUES (1, 1, 'pending', 'sv', repeat('n', 16), now(), now());
-            """).status == 0)
+        #expect(
+            try cluster.psql(
+                """
+                INSERT INTO subscriber (address, addressKey, createdAt) VALUES ('a@example.se', 'a@example.se', now());
+                INSERT INTO subscription (subscriberId, listId, status, language, confirmNonce, requestedAt, updatedAt)
+                    VALUES (1, 1, 'pending', 'sv', repeat('n', 16), now(), now());
+                """
+            ).status == 0
+        )
         let shown = try await kuvert.run(["lists"], environment: environment)
         let row = try #require(shown.stdout.split(separator: "\n").first { $0.hasPrefix("nyheter") })
         #expect(row.contains("Nyheter från Föreningen") && row.contains("sv") && row.contains("v2"), "\(row)")
         #expect(row.split(separator: " ").filter { !$0.isEmpty }.suffix(4) == ["1", "0", "0", "0"], "\(row)")
-        #expect(try cluster.psql("SELECT action || ' ' || detail FROM auditEvent ORDER BY id").output
-            == "list.created terms v1\nterms.published terms v2\n")
+        #expect(
+            try cluster.psql("SELECT action || ' ' || detail FROM auditEvent ORDER BY id").output
+                == "list.created terms v1\nterms.published terms v2\n"
+        )
         #expect(try cluster.psql("SELECT fromAddress FROM mailingList").output == "Föreningen <nyheter@forening.example>\n")
     }
 
@@ -160,7 +190,9 @@ struct PostgresStoreTests {
             .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(try await run("campaign", "preview", id).stdout.contains("Issue 1"))
         // No worker runs: the copy stays queued and the command says so at once.
-        #expect(try await run("campaign", "test", id, "--to", "editor@example.se", "--wait", "0").stdout.contains("Queued the test copy as message 3"))
+        #expect(
+            try await run("campaign", "test", id, "--to", "editor@example.se", "--wait", "0").stdout.contains("Queued the test copy as message 3")
+        )
         _ = try await run("campaign", "send", id)
         #expect(try await run("campaign", "status", id).stdout.contains("Issue 1"))
         _ = try await run("campaign", "pause", id)

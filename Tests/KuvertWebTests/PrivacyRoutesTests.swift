@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import KuvertTestSupport
 import Testing
+
 @testable import KuvertCore
 @testable import KuvertWeb
 
@@ -16,9 +17,17 @@ struct PrivacyRoutesTests {
         let app = try await TestApp(smtpURL: server.url, mailer: box)
         try await app.addList(name: "Nyheter", language: .sv)
         _ = try await app.store.subscribe(
-            SubscriptionRequest(address: try EmailAddress("hanna@example.se"), listSlug: "news", name: "Hanna", language: nil,
-                                origin: RequestOrigin(ip: "198.51.100.9", userAgent: "UA", source: "form"), actor: "web"),
-            resendWindow: 0, now: Date())
+            SubscriptionRequest(
+                address: try EmailAddress("hanna@example.se"),
+                listSlug: "news",
+                name: "Hanna",
+                language: nil,
+                origin: RequestOrigin(ip: "198.51.100.9", userAgent: "UA", source: "form"),
+                actor: "web"
+            ),
+            resendWindow: 0,
+            now: Date()
+        )
         try await app.store.writer.write { db in
             try db.execute(sql: "UPDATE subscription SET status = 'active', confirmedAt = updatedAt")
             try db.execute(sql: "UPDATE outboxMessage SET status = 'skipped'")
@@ -68,8 +77,10 @@ struct PrivacyRoutesTests {
             let after = try await client.execute(uri: path, method: .get)
             #expect(after.status == .gone)
             // A privacy link after erasure: what became of it, and a new privacy link; no subscribe form.
-            #expect(after.text.contains("Be om en ny länk till dina uppgifter") || after.text.contains("Ask for a new link to your data"),
-                    "\(after.text)")
+            #expect(
+                after.text.contains("Be om en ny länk till dina uppgifter") || after.text.contains("Ask for a new link to your data"),
+                "\(after.text)"
+            )
             #expect(!after.text.contains("action=\"/subscribe"))
         }
         #expect(try await app.count("SELECT count(*) FROM subscriber WHERE erasedAt IS NOT NULL AND address = ''") == 1)

@@ -3,6 +3,7 @@ import GRDB
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
 @testable import KuvertCore
 @testable import KuvertWeb
 
@@ -38,9 +39,17 @@ struct RateLimitTests {
             for email in ["known@example.se", "unknown@example.se"] {
                 if email.hasPrefix("known") {
                     _ = try await app.store.subscribe(
-                        SubscriptionRequest(address: try EmailAddress(email), listSlug: "news", name: nil, language: nil,
-                                            origin: RequestOrigin(ip: nil, userAgent: nil, source: "test"), actor: "test"),
-                        resendWindow: 0, now: Date())
+                        SubscriptionRequest(
+                            address: try EmailAddress(email),
+                            listSlug: "news",
+                            name: nil,
+                            language: nil,
+                            origin: RequestOrigin(ip: nil, userAgent: nil, source: "test"),
+                            actor: "test"
+                        ),
+                        resendWindow: 0,
+                        now: Date()
+                    )
                 }
                 for attempt in 0..<3 {
                     let response = try await client.postJSON("/subscribe", #"{"email":"\#(email.uppercased())"}"#)
@@ -84,13 +93,19 @@ struct RateLimitTests {
             for index in 0..<40 {
                 let peer = "2001:db8:1:2:\(String(index, radix: 16)):\(index * 7):0:\(index + 1)"
                 let response = try await client.postJSON(
-                    "/subscribe", #"{"email":"reader\#(index)@example.se"}"#, headers: [.xForwardedFor: peer])
+                    "/subscribe",
+                    #"{"email":"reader\#(index)@example.se"}"#,
+                    headers: [.xForwardedFor: peer]
+                )
                 if response.status == .accepted { accepted += 1 } else { #expect(response.status == .tooManyRequests) }
             }
             #expect(accepted == 5)
             // Another /64 of the same provider is another client.
             let neighbour = try await client.postJSON(
-                "/subscribe", #"{"email":"neighbour@example.se"}"#, headers: [.xForwardedFor: "2001:db8:1:3::1"])
+                "/subscribe",
+                #"{"email":"neighbour@example.se"}"#,
+                headers: [.xForwardedFor: "2001:db8:1:3::1"]
+            )
             #expect(neighbour.status == .accepted)
         }
     }

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import KuvertTestSupport
 import Testing
+
 @testable import KuvertCore
 
 /// Kuvert against a real Postfix relay, as operators deploy it: STARTTLS with a
@@ -29,7 +30,9 @@ struct RelayTests {
         #expect(relay.sessions().contains { $0.contains("auth=1") })
     }
 
-    @Test("a private CA's certificate is refused until KUVERT_SMTP_CA_FILE names the CA; then mail goes through STARTTLS and AUTH with the EHLO name set")
+    @Test(
+        "a private CA's certificate is refused until KUVERT_SMTP_CA_FILE names the CA; then mail goes through STARTTLS and AUTH with the EHLO name set"
+    )
     func privateCA() async throws {
         let upstream = try SMTPTestServer()
         let relay = try await PostfixRelay.start(upstreamPort: upstream.port)
@@ -49,9 +52,12 @@ struct RelayTests {
         let trusted = try await kuvert.run("doctor", environment: environment)
         #expect(trusted.stdout.contains("STARTTLS used; AUTH accepted"), "\(trusted.stdout)")
         // A pinned key that is not the relay's: refused, and said so.
-        let pinned = try await kuvert.run("doctor", environment: environment.merging([
-            "KUVERT_SMTP_PINNED_KEY": "sha256//" + Data(repeating: 7, count: 32).base64EncodedString(),
-        ]) { $1 })
+        let pinned = try await kuvert.run(
+            "doctor",
+            environment: environment.merging([
+                "KUVERT_SMTP_PINNED_KEY": "sha256//" + Data(repeating: 7, count: 32).base64EncodedString()
+            ]) { $1 }
+        )
         #expect(pinned.status == 1)
         #expect(pinned.stdout.contains("is not the one in KUVERT_SMTP_PINNED_KEY"), "\(pinned.stdout)")
         #expect(!relay.sessions().contains { $0.contains("auth=") && !$0.contains("starttls=1") })
@@ -98,7 +104,10 @@ struct RelayTests {
 
         // Within the resend window, a new request queues a new confirmation.
         let again = try await store.subscribe(try KuvertCommand.request("reader@example.se"), resendWindow: 3_600, now: Date())
-        guard case .confirmationQueued = again else { Issue.record("got \(again)"); return }
+        guard case .confirmationQueued = again else {
+            Issue.record("got \(again)")
+            return
+        }
         let retried = try await kuvert.run("queue", "retry", "--failed")
         #expect(retried.status == 0 && retried.stdout.contains("Queued again: 1 message"), "\(retried.stdout)")
         #expect(try await kuvert.run("queue", "retry", "--failed").stdout.contains("No failed messages."))

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
 @testable import KuvertCore
 @testable import KuvertWeb
 
@@ -68,7 +69,8 @@ final class RawConnection: Sendable {
                 while true {
                     let text = String(decoding: data, as: UTF8.self)
                     if let end = text.range(of: "\r\n\r\n") {
-                        let length = text[..<end.lowerBound].split(separator: "\r\n")
+                        let length =
+                            text[..<end.lowerBound].split(separator: "\r\n")
                             .first { $0.lowercased().hasPrefix("content-length:") }
                             .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
                         if text.utf8.count - text.utf8.distance(from: text.startIndex, to: end.upperBound) >= length {
@@ -118,7 +120,9 @@ struct SlowClientTests {
         try await app.application.test(.live) { client in
             let port = try #require(client.port)
             let slow = try RawConnection(port: port)
-            slow.send("POST /subscribe HTTP/1.1\r\nHost: kuvert\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 200\r\n\r\nemail=")
+            slow.send(
+                "POST /subscribe HTTP/1.1\r\nHost: kuvert\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 200\r\n\r\nemail="
+            )
             // Meanwhile others are served (each on a connection of its own: on a
             // busy machine a kept-alive one could itself idle past the 3 s).
             for _ in 0..<5 {
@@ -242,7 +246,9 @@ struct SlowClientTests {
         try await app.application.test(.live) { client in
             let port = try #require(client.port)
             let slow = try RawConnection(port: port, readTimeout: 45)
-            slow.send("POST /subscribe HTTP/1.1\r\nHost: kuvert\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: 200\r\n\r\n{")
+            slow.send(
+                "POST /subscribe HTTP/1.1\r\nHost: kuvert\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: 200\r\n\r\n{"
+            )
             let trickle = Task.detached {
                 for _ in 0..<15 {
                     try await Task.sleep(for: .seconds(1))
@@ -267,7 +273,8 @@ struct SlowClientTests {
             ("/subscribe", "application/x-www-form-urlencoded", "413"), ("/subscribe", "text/plain", "415"),
             ("/privacy/request", "application/x-www-form-urlencoded", "413"), ("/confirm/abc", "text/plain", "415"),
             ("/healthz", "application/json", "405"),
-        ])
+        ]
+    )
     func wholeBodyFirst(path: String, contentType: String, status: String) async throws {
         let app = try await TestApp()
         try await app.addList()
@@ -276,7 +283,8 @@ struct SlowClientTests {
             // As Python's urllib posts: Connection: close, then the whole body, then
             // read. 12 MB: more than loopback's socket buffers take up by themselves.
             let body = [UInt8]("email=".utf8) + [UInt8](repeating: UInt8(ascii: "a"), count: 12 * 1024 * 1024)
-            let head = "POST \(path) HTTP/1.1\r\nHost: kuvert\r\nConnection: close\r\nContent-Type: \(contentType)\r\n"
+            let head =
+                "POST \(path) HTTP/1.1\r\nHost: kuvert\r\nConnection: close\r\nContent-Type: \(contentType)\r\n"
                 + "Content-Length: \(body.count)\r\n\r\n"
             let connection = try RawConnection(port: port)
             let sent = await connection.sendAll(Array(head.utf8) + body)

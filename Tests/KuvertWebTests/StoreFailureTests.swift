@@ -6,6 +6,7 @@ import HummingbirdTesting
 import KuvertTestSupport
 import Logging
 import Testing
+
 @testable import KuvertCore
 @testable import KuvertWeb
 
@@ -32,7 +33,9 @@ struct StoreFailureTests {
             for index in 0..<500 where failed == nil {
                 let name = String(repeating: "n", count: 190)
                 let response = try await client.postJSON(
-                    "/subscribe", #"{"email":"reader\#(index)@example.se","name":"\#(name)"}"#)
+                    "/subscribe",
+                    #"{"email":"reader\#(index)@example.se","name":"\#(name)"}"#
+                )
                 if response.status != .accepted { failed = response }
             }
             let json = try #require(failed, "the file never filled")
@@ -41,7 +44,10 @@ struct StoreFailureTests {
             #expect(json.text.contains(#""error":"store_unavailable""#) && json.text.contains("send it again"), "\(json.text)")
 
             let form = try await client.postForm(
-                "/subscribe", "email=form%40example.se&name=" + String(repeating: "f", count: 190), headers: [.acceptLanguage: "sv"])
+                "/subscribe",
+                "email=form%40example.se&name=" + String(repeating: "f", count: 190),
+                headers: [.acceptLanguage: "sv"]
+            )
             #expect(form.status == .serviceUnavailable && form.headers[.retryAfter] == "30")
             #expect(form.headers[.contentType]?.hasPrefix("text/html") == true && form.text.contains("Försök igen om en stund"))
 
@@ -70,8 +76,13 @@ struct StoreFailureTests {
         let router = Router(context: KuvertRequestContext.self)
         let logs = LogSink.memory()
         let app = try await TestApp()
-        router.add(middleware: ErrorResponseMiddleware(
-            store: app.store, availability: StoreAvailability(logger: Logger(label: "x")), pages: nil))
+        router.add(
+            middleware: ErrorResponseMiddleware(
+                store: app.store,
+                availability: StoreAvailability(logger: Logger(label: "x")),
+                pages: nil
+            )
+        )
         struct Bug: Error { var secret = "anna@example.se" }
         router.get("boom") { _, _ -> Response in throw Bug() }
         let logger = Logger(label: "web") { KuvertLogHandler(label: $0, format: .text, level: .info, output: logs) }

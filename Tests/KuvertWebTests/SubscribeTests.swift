@@ -3,6 +3,7 @@ import GRDB
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
 @testable import KuvertCore
 @testable import KuvertWeb
 
@@ -14,8 +15,10 @@ struct SubscribeTests {
         try await app.addList()
         try await app.application.test(.router) { client in
             let response = try await client.postJSON(
-                "/subscribe", #"{"email":"anna@example.se","list":"news","name":"Anna","locale":"sv"}"#,
-                headers: [.userAgent: "FormBot/1"])
+                "/subscribe",
+                #"{"email":"anna@example.se","list":"news","name":"Anna","locale":"sv"}"#,
+                headers: [.userAgent: "FormBot/1"]
+            )
             #expect(response.status == .accepted)
             #expect(response.text == #"{"status":"pending"}"#)
             #expect(response.headers[.contentType] == "application/json; charset=utf-8")
@@ -50,17 +53,27 @@ struct SubscribeTests {
         try await app.addList()
         for email in ["pending@example.se", "active@example.se", "gone@example.se"] {
             _ = try await app.store.subscribe(
-                SubscriptionRequest(address: try EmailAddress(email), listSlug: "news", name: nil, language: nil,
-                                    origin: RequestOrigin(ip: nil, userAgent: nil, source: "test"), actor: "test"),
-                resendWindow: 3_600, now: Date())
+                SubscriptionRequest(
+                    address: try EmailAddress(email),
+                    listSlug: "news",
+                    name: nil,
+                    language: nil,
+                    origin: RequestOrigin(ip: nil, userAgent: nil, source: "test"),
+                    actor: "test"
+                ),
+                resendWindow: 3_600,
+                now: Date()
+            )
         }
         try await app.store.writer.write { db in
-            try db.execute(sql: """
-                UPDATE subscription SET status = 'active', confirmedAt = updatedAt
-                WHERE subscriberId = (SELECT id FROM subscriber WHERE address = 'active@example.se');
-                UPDATE subscription SET status = 'unsubscribed', endedAt = updatedAt
-                WHERE subscriberId = (SELECT id FROM subscriber WHERE address = 'gone@example.se');
-                """)
+            try db.execute(
+                sql: """
+                    UPDATE subscription SET status = 'active', confirmedAt = updatedAt
+                    WHERE subscriberId = (SELECT id FROM subscriber WHERE address = 'active@example.se');
+                    UPDATE subscription SET status = 'unsubscribed', endedAt = updatedAt
+                    WHERE subscriberId = (SELECT id FROM subscriber WHERE address = 'gone@example.se');
+                    """
+            )
         }
         try await app.application.test(.router) { client in
             for encoding in ["json", "form"] {
@@ -135,8 +148,11 @@ struct SubscribeTests {
         try await app.addList()
         try await app.application.test(.router) { client in
             let response = try await client.execute(
-                uri: "/subscribe", method: .post, headers: [.contentType: contentType, .accept: "application/json"],
-                body: ByteBuffer(string: body))
+                uri: "/subscribe",
+                method: .post,
+                headers: [.contentType: contentType, .accept: "application/json"],
+                body: ByteBuffer(string: body)
+            )
             #expect(response.status.code == status)
             let json = try JSONSerialization.jsonObject(with: Data(response.text.utf8)) as? [String: String]
             #expect(json?["error"] == code)

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import KuvertTestSupport
 import Testing
+
 @testable import KuvertCore
 @testable import KuvertWeb
 
@@ -25,7 +26,8 @@ struct TimingTests {
             for index in start...end { ranks[index] = Double(start + end) / 2 + 1 }
             start = end + 1
         }
-        let n1 = Double(first.count), n2 = Double(second.count)
+        let n1 = Double(first.count)
+        let n2 = Double(second.count)
         let rankSum = zip(pooled, ranks).filter { $0.0.1 == 0 }.map(\.1).reduce(0, +)
         let u = rankSum - n1 * (n1 + 1) / 2
         return (u - n1 * n2 / 2) / (n1 * n2 * (n1 + n2 + 1) / 12).squareRoot()
@@ -44,9 +46,13 @@ struct TimingTests {
     /// Times `rounds` pairs of requests, one for `known` and one for a new
     /// address each time, in random order within each pair, through `client`.
     static func timings(
-        _ client: some TestClientProtocol, path: String, known: String, rounds: Int
+        _ client: some TestClientProtocol,
+        path: String,
+        known: String,
+        rounds: Int
     ) async throws -> (known: [Double], new: [Double]) {
-        var knownTimes: [Double] = [], newTimes: [Double] = []
+        var knownTimes: [Double] = []
+        var newTimes: [Double] = []
         let clock = ContinuousClock()
         let run = UUID().uuidString.prefix(8)
         func post(_ email: String) async throws -> Double {

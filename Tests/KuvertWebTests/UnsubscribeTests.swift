@@ -3,6 +3,7 @@ import GRDB
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
 @testable import KuvertCore
 @testable import KuvertWeb
 
@@ -12,9 +13,17 @@ struct UnsubscribeTests {
     func activeSubscriber(_ app: TestApp) async throws -> String {
         try await app.addList(language: .sv)
         _ = try await app.store.subscribe(
-            SubscriptionRequest(address: try EmailAddress("anna@example.se"), listSlug: "news", name: nil, language: nil,
-                                origin: RequestOrigin(ip: nil, userAgent: nil, source: "test"), actor: "test"),
-            resendWindow: 0, now: Date())
+            SubscriptionRequest(
+                address: try EmailAddress("anna@example.se"),
+                listSlug: "news",
+                name: nil,
+                language: nil,
+                origin: RequestOrigin(ip: nil, userAgent: nil, source: "test"),
+                actor: "test"
+            ),
+            resendWindow: 0,
+            now: Date()
+        )
         let subscription = try await app.store.writer.write { db in
             try db.execute(sql: "UPDATE subscription SET status = 'active', confirmedAt = updatedAt")
             return try Subscription.fetchOne(db)
@@ -23,7 +32,10 @@ struct UnsubscribeTests {
     }
 
     static let oneClickBodies: [(String, String)] = [
-        ("multipart/form-data; boundary=----provider", "------provider\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n------provider--\r\n"),
+        (
+            "multipart/form-data; boundary=----provider",
+            "------provider\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n------provider--\r\n"
+        ),
         ("application/x-www-form-urlencoded", "List-Unsubscribe=One-Click"),
     ]
 
@@ -33,8 +45,11 @@ struct UnsubscribeTests {
         let path = try await activeSubscriber(app)
         try await app.application.test(.router) { client in
             let response = try await client.execute(
-                uri: path, method: .post, headers: [.contentType: contentType, .userAgent: "Provider/1"],
-                body: ByteBuffer(string: body))
+                uri: path,
+                method: .post,
+                headers: [.contentType: contentType, .userAgent: "Provider/1"],
+                body: ByteBuffer(string: body)
+            )
             #expect(response.status == .ok)
             #expect(response.headers[.location] == nil)
             #expect(response.text.contains("Du prenumererar inte längre"))

@@ -7,6 +7,7 @@ import KuvertTestSupport
 import Logging
 import Prometheus
 import Testing
+
 @testable import KuvertCore
 @testable import KuvertWeb
 
@@ -14,7 +15,9 @@ import Testing
 struct WebhookDeliveryTests {
     static let secret = "whsec-" + String(repeating: "7f", count: 16)
 
-    @Test("a receiver that is down, then answers 503, then comes back gets every event, signed, in order per subscription; events of a person erased meanwhile carry no address")
+    @Test(
+        "a receiver that is down, then answers 503, then comes back gets every event, signed, in order per subscription; events of a person erased meanwhile carry no address"
+    )
     func downThenBack() async throws {
         let app = try await TestApp()
         try await app.addList()
@@ -31,7 +34,10 @@ struct WebhookDeliveryTests {
         _ = try await app.store.createAPIToken(name: "crm", tokenHash: APIToken.hash(token), actor: "test", now: Date())
         try await app.application.test(.router) { client in
             let erased = try await client.execute(
-                uri: "/api/v1/subscribers/bo%40example.se", method: .delete, headers: [.authorization: "Bearer \(token)"])
+                uri: "/api/v1/subscribers/bo%40example.se",
+                method: .delete,
+                headers: [.authorization: "Bearer \(token)"]
+            )
             #expect(erased.status == .noContent)
         }
         let cy = try await activate(app.store, "cy@example.se")
@@ -44,8 +50,14 @@ struct WebhookDeliveryTests {
         var logger = Logger(label: "webhook-test")
         logger.logLevel = .critical
         let sender = WebhookSender(
-            settings: WebhookSettings(url: receiver.url, secret: Self.secret), store: app.store, mailer: mailer,
-            holder: .current, metrics: app.dependencies.metrics, logger: logger, idle: .milliseconds(50))
+            settings: WebhookSettings(url: receiver.url, secret: Self.secret),
+            store: app.store,
+            mailer: mailer,
+            holder: .current,
+            metrics: app.dependencies.metrics,
+            logger: logger,
+            idle: .milliseconds(50)
+        )
         let running = Task { try await sender.run() }
         defer { running.cancel() }
 
@@ -82,7 +94,9 @@ struct WebhookDeliveryTests {
         #expect(text.contains(#"kuvert_webhooks_total{event="subscriber.erased",result="sent"} 1"#), "\(text)")
     }
 
-    @Test("kuvert serve with KUVERT_WEBHOOK_URL: an opt-in started over the API, confirmed through the mail's link, then erased over the API, reaches the website signed, over real HTTP")
+    @Test(
+        "kuvert serve with KUVERT_WEBHOOK_URL: an opt-in started over the API, confirmed through the mail's link, then erased over the API, reaches the website signed, over real HTTP"
+    )
     func serve() async throws {
         let smtp = try SMTPTestServer()
         let receiver = try WebhookReceiver(secret: Self.secret)
@@ -100,7 +114,8 @@ struct WebhookDeliveryTests {
                 "KUVERT_LISTEN": "127.0.0.1:\(port)", "KUVERT_SMTP_URL": smtp.url, "KUVERT_BASE_URL": base,
                 "KUVERT_WEBHOOK_URL": receiver.url, "KUVERT_WEBHOOK_SECRET": Self.secret,
             ],
-            log: kuvert.dataDirectory + "/serve.log")
+            log: kuvert.dataDirectory + "/serve.log"
+        )
         defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
         try await eventually(timeout: 30, "kuvert serve answers") { (try? await http(base + "/healthz").status) == 200 }
 
@@ -116,8 +131,10 @@ struct WebhookDeliveryTests {
         try await eventually(timeout: 30, "the erasure reaches the website") { receiver.received().count == 3 }
 
         let events = try receiver.received().map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
-        #expect(events.compactMap { $0["event"] as? String }
-            == ["subscription.confirmed", "subscription.unsubscribed", "subscriber.erased"])
+        #expect(
+            events.compactMap { $0["event"] as? String }
+                == ["subscription.confirmed", "subscription.unsubscribed", "subscriber.erased"]
+        )
         #expect(events[0]["email"] as? String == "eva@example.se" && events.dropFirst().allSatisfy { $0["email"] == nil })
         #expect(Set(events.compactMap { $0["subscription"] as? Int }).count == 1)
         let log = try String(contentsOfFile: kuvert.dataDirectory + "/serve.log", encoding: .utf8)
@@ -141,15 +158,29 @@ struct WebhookDeliveryTests {
     /// Subscribes `email` and confirms it through the store, as the confirmation page does.
     private func activate(_ store: AppDatabase, _ email: String) async throws -> Int64 {
         let outcome = try await store.subscribe(
-            SubscriptionRequest(address: try EmailAddress(email), listSlug: "news", name: nil, language: nil,
-                                origin: RequestOrigin(ip: nil, userAgent: nil, source: "test"), actor: "test"),
-            resendWindow: 0, now: Date())
+            SubscriptionRequest(
+                address: try EmailAddress(email),
+                listSlug: "news",
+                name: nil,
+                language: nil,
+                origin: RequestOrigin(ip: nil, userAgent: nil, source: "test"),
+                actor: "test"
+            ),
+            resendWindow: 0,
+            now: Date()
+        )
         guard case .confirmationQueued(let id) = outcome else { throw TestAppError.noMail }
         let nonce = try #require(try await store.confirmationContext(subscriptionId: id)).subscription.confirmNonce
         let confirmed = try await store.confirm(
-            TermsAcceptance(subscriptionId: id, nonce: nonce, termsVersion: nil, origin: RequestOrigin(ip: nil, userAgent: nil, source: "web"),
-                            confirmWindow: 86_400),
-            now: Date())
+            TermsAcceptance(
+                subscriptionId: id,
+                nonce: nonce,
+                termsVersion: nil,
+                origin: RequestOrigin(ip: nil, userAgent: nil, source: "web"),
+                confirmWindow: 86_400
+            ),
+            now: Date()
+        )
         guard case .confirmed = confirmed else { throw TestAppError.noLink }
         return id
     }

@@ -34,9 +34,9 @@ public struct BounceAddresses: Sendable {
         guard let at = lowered.lastIndex(of: "@"), lowered[lowered.index(after: at)...] == domain else { return nil }
         let local = lowered[..<at]
         guard local.hasPrefix("m"), let dash = local.firstIndex(of: "-"),
-              let id = Int64(local[local.index(after: local.startIndex)..<dash]), id > 0,
-              local.distance(from: dash, to: local.endIndex) == 17,  // the dash and 16 characters: 80 bits exactly
-              let given = Self.unbase32(local[local.index(after: dash)...]), given.count == Self.macLength
+            let id = Int64(local[local.index(after: local.startIndex)..<dash]), id > 0,
+            local.distance(from: dash, to: local.endIndex) == 17,  // the dash and 16 characters: 80 bits exactly
+            let given = Self.unbase32(local[local.index(after: dash)...]), given.count == Self.macLength
         else { return nil }
         // Every key is tried, and each comparison looks at every byte.
         var matched = false

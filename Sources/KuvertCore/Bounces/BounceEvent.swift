@@ -34,8 +34,15 @@ public struct BounceEvent: Sendable, Equatable, Codable {
     public var outcome: Outcome
 
     public init(
-        id: Int64? = nil, receivedAt: Date, outboxMessageId: Int64?, subscriptionId: Int64?, kind: BounceKind,
-        status: String?, action: String?, diagnostic: String?, outcome: Outcome
+        id: Int64? = nil,
+        receivedAt: Date,
+        outboxMessageId: Int64?,
+        subscriptionId: Int64?,
+        kind: BounceKind,
+        status: String?,
+        action: String?,
+        diagnostic: String?,
+        outcome: Outcome
     ) {
         self.id = id
         self.receivedAt = receivedAt
@@ -50,7 +57,9 @@ public struct BounceEvent: Sendable, Equatable, Codable {
 
     /// The event a report makes, before the store knows its subscription and outcome.
     public init(report: BounceReport, messageId: Int64, receivedAt: Date) {
-        var status: String?, action: String?, diagnostic: String?
+        var status: String?
+        var action: String?
+        var diagnostic: String?
         switch report {
         case .deliveryStatus(let code, let dsnAction, let text): (status, action, diagnostic) = (code, dsnAction, text)
         case .complaint(let feedbackType): action = feedbackType
@@ -58,8 +67,15 @@ public struct BounceEvent: Sendable, Equatable, Codable {
         case .unrecognised(let subject): diagnostic = subject
         }
         self.init(
-            receivedAt: receivedAt, outboxMessageId: messageId, subscriptionId: nil, kind: BouncePolicy.kind(of: report),
-            status: status, action: action, diagnostic: diagnostic, outcome: .unchanged)
+            receivedAt: receivedAt,
+            outboxMessageId: messageId,
+            subscriptionId: nil,
+            kind: BouncePolicy.kind(of: report),
+            status: status,
+            action: action,
+            diagnostic: diagnostic,
+            outcome: .unchanged
+        )
     }
 }
 

@@ -42,12 +42,17 @@ public struct BounceIntake: Sendable {
     /// (one message over LMTP with several recipients is read once).
     public func take(_ report: BounceReport, messageId: Int64, now: Date = Date()) async throws -> BounceEvent {
         let event = try await store.recordBounce(
-            BounceEvent(report: report, messageId: messageId, receivedAt: now), bounceLimit: bounceLimit)
+            BounceEvent(report: report, messageId: messageId, receivedAt: now),
+            bounceLimit: bounceLimit
+        )
         metrics.bounce(kind: event.kind)
-        logger.info("bounce recorded", metadata: [
-            "message": "\(messageId)", "kind": .string(event.kind.rawValue), "status": .string(event.status ?? "-"),
-            "outcome": .string(event.outcome.rawValue),
-        ])
+        logger.info(
+            "bounce recorded",
+            metadata: [
+                "message": "\(messageId)", "kind": .string(event.kind.rawValue), "status": .string(event.status ?? "-"),
+                "outcome": .string(event.outcome.rawValue),
+            ]
+        )
         return event
     }
 }

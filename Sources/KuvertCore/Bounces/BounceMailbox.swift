@@ -26,11 +26,12 @@ public struct BounceMailboxSettings: Sendable, Equatable {
     /// Reads `KUVERT_BOUNCE_MAILBOX`; the password is never shown in an error.
     public init(_ text: String) throws {
         let problem = KuvertError.configuration(
-            "KUVERT_BOUNCE_MAILBOX must be imaps://USER:PASSWORD@HOST/MAILBOX, such as imaps://bounces:secret@imap.example.se/INBOX.")
+            "KUVERT_BOUNCE_MAILBOX must be imaps://USER:PASSWORD@HOST/MAILBOX, such as imaps://bounces:secret@imap.example.se/INBOX."
+        )
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
-              ["imap", "imaps"].contains(scheme), let host = components.host, !host.isEmpty,
-              let user = components.user, !user.isEmpty, let password = components.password,
-              components.query == nil, components.fragment == nil
+            ["imap", "imaps"].contains(scheme), let host = components.host, !host.isEmpty,
+            let user = components.user, !user.isEmpty, let password = components.password,
+            components.query == nil, components.fragment == nil
         else { throw problem }
         // libcurl reads ";UID=" and the like in the path: a mailbox name never has one here.
         guard !components.path.contains(";") else { throw problem }
@@ -41,8 +42,11 @@ public struct BounceMailboxSettings: Sendable, Equatable {
         bare.percentEncodedPath = ["", "/"].contains(components.percentEncodedPath) ? "/INBOX" : components.percentEncodedPath
         guard let url = bare.string else { throw problem }
         self.init(
-            url: url, username: user, password: password,
-            requireTLS: scheme == "imap" && !SettingSource.isLoopback(host))
+            url: url,
+            username: user,
+            password: password,
+            requireTLS: scheme == "imap" && !SettingSource.isLoopback(host)
+        )
     }
 }
 
@@ -71,13 +75,18 @@ final class IMAPSession: @unchecked Sendable {
         }
         try Self.set(handle, CURLOPT_USERNAME, settings.username, "KUVERT_BOUNCE_MAILBOX")
         try Self.set(handle, CURLOPT_PASSWORD, settings.password, "KUVERT_BOUNCE_MAILBOX")
-        try Self.check(kuvert_curl_set_callback(handle, CURLOPT_WRITEFUNCTION) { buffer, size, count, context in
-            guard let buffer, let context else { return 0 }
-            let body = Unmanaged<ResponseBody>.fromOpaque(context).takeUnretainedValue()
-            return body.append(UnsafeRawBufferPointer(start: buffer, count: size * count)) ? size * count : 0
-        }, "CURLOPT_WRITEFUNCTION")
         try Self.check(
-            kuvert_curl_set_pointer(handle, CURLOPT_WRITEDATA, Unmanaged.passUnretained(body).toOpaque()), "CURLOPT_WRITEDATA")
+            kuvert_curl_set_callback(handle, CURLOPT_WRITEFUNCTION) { buffer, size, count, context in
+                guard let buffer, let context else { return 0 }
+                let body = Unmanaged<ResponseBody>.fromOpaque(context).takeUnretainedValue()
+                return body.append(UnsafeRawBufferPointer(start: buffer, count: size * count)) ? size * count : 0
+            },
+            "CURLOPT_WRITEFUNCTION"
+        )
+        try Self.check(
+            kuvert_curl_set_pointer(handle, CURLOPT_WRITEDATA, Unmanaged.passUnretained(body).toOpaque()),
+            "CURLOPT_WRITEDATA"
+        )
     }
 
     deinit {
@@ -127,7 +136,8 @@ final class IMAPSession: @unchecked Sendable {
         try Self.check(
             command.map { kuvert_curl_set_string(handle, CURLOPT_CUSTOMREQUEST, $0) }
                 ?? kuvert_curl_set_pointer(handle, CURLOPT_CUSTOMREQUEST, nil),
-            "CURLOPT_CUSTOMREQUEST")
+            "CURLOPT_CUSTOMREQUEST"
+        )
         let code = curl_easy_perform(handle)
         guard code == CURLE_OK else {
             throw IMAPFailure(description: errors.text ?? String(cString: curl_easy_strerror(code)))

@@ -47,7 +47,12 @@ public enum BounceReport: Sendable, Equatable {
         for fields in Self.fieldGroups(body).dropFirst() {
             let diagnostic = fields["diagnostic-code"].map { Self.printable($0, limit: 300) }
             guard let status = Self.statusCode(in: fields["status"]) ?? Self.statusCode(inReply: diagnostic) else { continue }
-            let rank = switch status.first { case "5": 3; case "4": 2; default: 1 }
+            let rank =
+                switch status.first {
+                case "5": 3
+                case "4": 2
+                default: 1
+                }
             if rank > (best?.rank ?? 0) {
                 let action = fields["action"].map { Self.printable($0, limit: 32).lowercased() }
                 best = (rank, .deliveryStatus(status: status, action: action, diagnostic: diagnostic))
@@ -81,7 +86,10 @@ public enum BounceReport: Sendable, Equatable {
             let (line, next) = MailReader.line(in: bytes, from: position)
             position = next
             if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) {
-                if !group.isEmpty { groups.append(group); group = [:] }
+                if !group.isEmpty {
+                    groups.append(group)
+                    group = [:]
+                }
                 last = nil
                 continue
             }

@@ -22,9 +22,16 @@ struct MailReader {
         var first = true
         while position < bytes.endIndex {
             let (line, next) = Self.line(in: bytes, from: position)
-            if line.isEmpty { position = next; break }
+            if line.isEmpty {
+                position = next
+                break
+            }
             // An mbox "From " line before the fields is no field.
-            if first, line.starts(with: Array("From ".utf8)) { position = next; first = false; continue }
+            if first, line.starts(with: Array("From ".utf8)) {
+                position = next
+                first = false
+                continue
+            }
             first = false
             if line.first == UInt8(ascii: " ") || line.first == UInt8(ascii: "\t") {
                 if !fields.isEmpty {
@@ -64,7 +71,7 @@ struct MailReader {
     var parts: [MailReader] {
         let type = contentType
         guard type.mediaType.hasPrefix("multipart/"), depth < Self.maximumDepth,
-              let boundary = type.parameters["boundary"], !boundary.isEmpty
+            let boundary = type.parameters["boundary"], !boundary.isEmpty
         else { return [] }
         let delimiter = Array("--\(boundary)".utf8)
         var parts: [MailReader] = []
@@ -105,7 +112,10 @@ struct MailReader {
     }
 
     /// The line at `position` without its line break, and where the next begins.
-    static func line(in bytes: ArraySlice<UInt8>, from position: ArraySlice<UInt8>.Index)
+    static func line(
+        in bytes: ArraySlice<UInt8>,
+        from position: ArraySlice<UInt8>.Index
+    )
         -> (line: ArraySlice<UInt8>, next: ArraySlice<UInt8>.Index)
     {
         guard let newline = bytes[position...].firstIndex(of: UInt8(ascii: "\n")) else {
@@ -126,10 +136,20 @@ struct MailReader {
         var index = bytes.startIndex
         while index < bytes.endIndex {
             let byte = bytes[index]
-            guard byte == UInt8(ascii: "=") else { out.append(byte); index += 1; continue }
+            guard byte == UInt8(ascii: "=") else {
+                out.append(byte)
+                index += 1
+                continue
+            }
             let rest = bytes[(index + 1)...]
-            if rest.starts(with: [13, 10]) { index += 3; continue }
-            if rest.first == 10 { index += 2; continue }
+            if rest.starts(with: [13, 10]) {
+                index += 3
+                continue
+            }
+            if rest.first == 10 {
+                index += 2
+                continue
+            }
             if rest.count >= 2, let high = hexValue(rest[rest.startIndex]), let low = hexValue(rest[rest.startIndex + 1]) {
                 out.append(high << 4 | low)
                 index += 3
@@ -162,8 +182,15 @@ struct ContentType: Equatable {
         var current = ""
         var quoted = false
         for character in value {
-            if character == "\"" { quoted.toggle(); continue }
-            if character == ";", !quoted { pieces.append(current); current = ""; continue }
+            if character == "\"" {
+                quoted.toggle()
+                continue
+            }
+            if character == ";", !quoted {
+                pieces.append(current)
+                current = ""
+                continue
+            }
             current.append(character)
         }
         pieces.append(current)

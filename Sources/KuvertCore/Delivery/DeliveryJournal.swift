@@ -45,7 +45,8 @@ public struct DeliveryJournal: Sendable {
     /// with their records. A file that cannot be read is reported in `unreadable`.
     func leftBehind(seenFrom observer: LeaseHolder) -> (journals: [LeftBehind], unreadable: [String]) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return ([], []) }
-        var journals: [LeftBehind] = [], unreadable: [String] = []
+        var journals: [LeftBehind] = []
+        var unreadable: [String] = []
         for name in names.sorted() where name.hasSuffix(".journal") {
             let path = directory + "/" + name
             guard let data = FileManager.default.contents(atPath: path), let parsed = Self.parse(data) else {
@@ -152,19 +153,32 @@ public struct DeliveryJournal: Sendable {
                 case .skipped(let reason): (UInt8(ascii: "K"), SendOutcome(kind: .permanent, code: nil, reply: reason), nil)
                 }
             number(entry.id, into: &line)
-            line.append(0x09); line.append(status)
-            line.append(0x09); line.append(outcome.kind.rawValue.utf8.first!)
-            line.append(0x09); if let code = outcome.code { number(Int64(code), into: &line) }
-            line.append(0x09); number(milliseconds(entry.at), into: &line)
-            line.append(0x09); if let due { number(milliseconds(due), into: &line) }
+            line.append(0x09)
+            line.append(status)
+            line.append(0x09)
+            line.append(outcome.kind.rawValue.utf8.first!)
+            line.append(0x09)
+            if let code = outcome.code { number(Int64(code), into: &line) }
+            line.append(0x09)
+            number(milliseconds(entry.at), into: &line)
+            line.append(0x09)
+            if let due { number(milliseconds(due), into: &line) }
             line.append(0x09)
             // The store keeps 512 characters of a reply; tabs and line breaks escaped.
             for byte in outcome.reply.prefix(512).utf8 {
                 switch byte {
-                case 0x5C: line.append(0x5C); line.append(0x5C)
-                case 0x09: line.append(0x5C); line.append(UInt8(ascii: "t"))
-                case 0x0A: line.append(0x5C); line.append(UInt8(ascii: "n"))
-                case 0x0D: line.append(0x5C); line.append(UInt8(ascii: "r"))
+                case 0x5C:
+                    line.append(0x5C)
+                    line.append(0x5C)
+                case 0x09:
+                    line.append(0x5C)
+                    line.append(UInt8(ascii: "t"))
+                case 0x0A:
+                    line.append(0x5C)
+                    line.append(UInt8(ascii: "n"))
+                case 0x0D:
+                    line.append(0x5C)
+                    line.append(UInt8(ascii: "r"))
                 default: line.append(byte)
                 }
             }
@@ -174,9 +188,9 @@ public struct DeliveryJournal: Sendable {
         static func decode(_ line: [UInt8]) -> DeliveryRecord.Entry? {
             let fields = line.split(separator: 0x09, maxSplits: 6, omittingEmptySubsequences: false)
             guard fields.count == 7, let id = Int64(text(fields[0])), let at = Int64(text(fields[4])),
-                  let kind = [SendOutcome.Kind.delivered, .transient, .permanent].first(where: {
-                      fields[2].elementsEqual($0.rawValue.utf8.prefix(1))
-                  })
+                let kind = [SendOutcome.Kind.delivered, .transient, .permanent].first(where: {
+                    fields[2].elementsEqual($0.rawValue.utf8.prefix(1))
+                })
             else { return nil }
             let code = fields[3].isEmpty ? nil : Int(text(fields[3]))
             var reply: [UInt8] = []

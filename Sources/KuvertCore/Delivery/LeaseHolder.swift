@@ -38,8 +38,11 @@ public struct LeaseHolder: Sendable, Equatable, CustomStringConvertible {
     public static let current: LeaseHolder = {
         let pid = getpid()
         return LeaseHolder(
-            host: ProcessInfo.processInfo.hostName, boot: bootID() ?? "unknown", pid: pid,
-            started: startTime(of: pid) ?? 0)
+            host: ProcessInfo.processInfo.hostName,
+            boot: bootID() ?? "unknown",
+            pid: pid,
+            started: startTime(of: pid) ?? 0
+        )
     }()
 
     /// True when the holder can be shown not to run any more, as seen from
@@ -61,7 +64,7 @@ public struct LeaseHolder: Sendable, Equatable, CustomStringConvertible {
     /// Field 22 of `/proc/PID/stat`; nil when there is no such process.
     static func startTime(of pid: Int32) -> UInt64? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")")
+            let close = stat.lastIndex(of: ")")
         else { return nil }
         // The command name (field 2) may hold spaces: count from after its ")".
         let fields = stat[stat.index(after: close)...].split(separator: " ")

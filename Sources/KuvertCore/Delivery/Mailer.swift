@@ -47,9 +47,15 @@ public final class Mailer: Service, Sendable {
     ///     worker`, whose service sets its own), 19 in `kuvert serve`, where a
     ///     person waiting for a page comes before a mail leaving a moment sooner.
     public init(
-        store: any DeliveryStore, composer: MessageComposer, settings: MailerSettings,
-        makeTransport: @escaping @Sendable () throws -> any MailTransport, logger: Logger, metrics: KuvertMetrics = .none,
-        holder: LeaseHolder = .current, journaled: Bool = true, sessionNice: Int32 = 0
+        store: any DeliveryStore,
+        composer: MessageComposer,
+        settings: MailerSettings,
+        makeTransport: @escaping @Sendable () throws -> any MailTransport,
+        logger: Logger,
+        metrics: KuvertMetrics = .none,
+        holder: LeaseHolder = .current,
+        journaled: Bool = true,
+        sessionNice: Int32 = 0
     ) {
         self.holder = holder
         self.sessionNice = sessionNice
@@ -101,9 +107,12 @@ public final class Mailer: Service, Sendable {
                 do {
                     let applied = try store.recordDeliveries(gone.entries, heldBy: gone.holder, bounceLimit: settings.bounceLimit)
                     journal.remove(gone.path)
-                    logger.notice("put the journal of a mailer that is gone on record", metadata: [
-                        "holderPid": "\(gone.holder.pid)", "records": "\(gone.entries.count)", "applied": "\(applied)",
-                    ])
+                    logger.notice(
+                        "put the journal of a mailer that is gone on record",
+                        metadata: [
+                            "holderPid": "\(gone.holder.pid)", "records": "\(gone.entries.count)", "applied": "\(applied)",
+                        ]
+                    )
                 } catch {
                     // Its claims stay too, until the next look: releasing them now would send its messages again.
                     logger.warning("cannot apply the journal of a mailer that is gone", metadata: ["error": "\(error)"])
@@ -115,9 +124,12 @@ public final class Mailer: Service, Sendable {
             for (name, messages) in try store.leaseHolders() {
                 guard let other = LeaseHolder(name), other != holder, other.isProvablyGone(seenFrom: holder) else { continue }
                 let released = try store.releaseLeases(heldBy: name)
-                logger.notice("took back the claims of a mailer that is gone", metadata: [
-                    "holderPid": "\(other.pid)", "messages": "\(released)", "claimed": "\(messages)",
-                ])
+                logger.notice(
+                    "took back the claims of a mailer that is gone",
+                    metadata: [
+                        "holderPid": "\(other.pid)", "messages": "\(released)", "claimed": "\(messages)",
+                    ]
+                )
             }
         } catch {
             logger.warning("cannot check for abandoned leases; they expire by themselves", metadata: ["error": "\(error)"])
@@ -156,8 +168,9 @@ public final class Mailer: Service, Sendable {
         #if os(Linux)
         var buffer = [CChar](repeating: 0, count: 64)
         let length = readlink("/proc/thread-self", &buffer, buffer.count - 1)
-        guard length > 0, let tid = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            .split(separator: "/").last.flatMap({ id_t($0) })
+        guard length > 0,
+            let tid = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                .split(separator: "/").last.flatMap({ id_t($0) })
         else { return }
         _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), tid, nice)
         #endif
@@ -241,8 +254,12 @@ public final class Mailer: Service, Sendable {
         if let (journal, store) = journal {
             do {
                 return JournalRecorder(
-                    file: try journal.open(holder: holder, session: session), store: store, holder: holder,
-                    bounceLimit: settings.bounceLimit, logger: logger)
+                    file: try journal.open(holder: holder, session: session),
+                    store: store,
+                    holder: holder,
+                    bounceLimit: settings.bounceLimit,
+                    logger: logger
+                )
             } catch {
                 logger.warning("no delivery journal; each record is committed instead", metadata: ["error": "\(error)"])
             }
@@ -254,7 +271,10 @@ public final class Mailer: Service, Sendable {
     /// recorded and the message's claim given back, when the relay itself
     /// cannot be reached (the failure is the relay's, not the message's).
     private func deliver(
-        _ delivery: OutboxDelivery, over transport: any MailTransport, recorder: any DeliveryRecorder, logger: Logger
+        _ delivery: OutboxDelivery,
+        over transport: any MailTransport,
+        recorder: any DeliveryRecorder,
+        logger: Logger
     ) -> Bool {
         guard let id = delivery.message.id else { return true }
         let kind = delivery.message.kind
@@ -281,7 +301,11 @@ public final class Mailer: Service, Sendable {
                 let start = clock.now
                 // The server gets this message's end only once the previous one is on record.
                 let outcome = transport.send(
-                    from: message.envelopeFrom, to: message.envelopeTo, message: message.bytes, beforeEnd: recorder.beforeEnd)
+                    from: message.envelopeFrom,
+                    to: message.envelopeTo,
+                    message: message.bytes,
+                    beforeEnd: recorder.beforeEnd
+                )
                 sendTime = start.duration(to: clock.now)
                 if outcome.isRelayUnreachable, let problem = transport.relayProblem() {
                     do { try store.releaseLeases([id]) } catch {
@@ -306,8 +330,10 @@ public final class Mailer: Service, Sendable {
             // A relay that cannot be reached, speaks no TLS or refuses the login
             // will refuse every message: the operator must hear of it at once.
             log(
-                outcome.isRelayProblem ? .warning : .info, "will retry",
-                ["reply": "\(LogRedaction.addresses(in: outcome.reply))", "at": "\(at)"])
+                outcome.isRelayProblem ? .warning : .info,
+                "will retry",
+                ["reply": "\(LogRedaction.addresses(in: outcome.reply))", "at": "\(at)"]
+            )
         case .failed(let outcome):
             // A render failure never reached the server: no SMTP reply to count.
             metrics.delivery(kind: kind, result: .failed, reply: sendTime == nil ? nil : outcome, duration: sendTime)

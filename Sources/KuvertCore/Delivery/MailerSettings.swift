@@ -46,7 +46,8 @@ public struct MailerSettings: Sendable {
         if let text = source.string("KUVERT_SEND_RATE") {
             guard let rate = Double(text), rate > 0, rate.isFinite else {
                 throw KuvertError.configuration(
-                    "KUVERT_SEND_RATE must be a positive number of messages per second, not '\(SettingSource.shown(text))'.")
+                    "KUVERT_SEND_RATE must be a positive number of messages per second, not '\(SettingSource.shown(text))'."
+                )
             }
             sendRate = rate
         }

@@ -24,7 +24,8 @@ public struct MessageComposer: Sendable {
     }
 
     /// Every mail template the composer renders, in each language.
-    public static let templateNames = ConfirmationMail.templateNames + NewsletterMail.templateNames
+    public static let templateNames =
+        ConfirmationMail.templateNames + NewsletterMail.templateNames
         + Language.allCases.flatMap { language in
             ["subject", "text", "html"].map { "mail.\(language.rawValue).privacy.\($0)" }
         }
@@ -47,8 +48,12 @@ public struct MessageComposer: Sendable {
     ///   - bounces: each message's own signed envelope sender; nil to send with the From address.
     /// - Throws: `KuvertError.configuration` when `KUVERT_FROM` is not a mailbox.
     public init(
-        mail: MailSettings, confirmTTL: TimeInterval, renderer: TemplateRenderer, signer: TokenSigner,
-        dkim: DKIMSigner? = nil, bounces: BounceAddresses? = nil
+        mail: MailSettings,
+        confirmTTL: TimeInterval,
+        renderer: TemplateRenderer,
+        signer: TokenSigner,
+        dkim: DKIMSigner? = nil,
+        bounces: BounceAddresses? = nil
     ) throws {
         self.dkim = dkim
         self.bounces = bounces
@@ -82,11 +87,14 @@ public struct MessageComposer: Sendable {
         let view = PrivacyMailView(privacyURL: baseURL + "/privacy/" + token)
         let language = subscription.language.rawValue
         return try compose(
-            delivery, subject: try renderer.render(view, template: "mail.\(language).privacy.subject")
+            delivery,
+            subject: try renderer.render(view, template: "mail.\(language).privacy.subject")
                 .trimmingCharacters(in: .whitespacesAndNewlines),
             text: try renderer.render(view, template: "mail.\(language).privacy.text"),
             html: try renderer.render(view, template: "mail.\(language).privacy.html"),
-            headers: [(name: "Auto-Submitted", value: "auto-generated")], now: now)
+            headers: [(name: "Auto-Submitted", value: "auto-generated")],
+            now: now
+        )
     }
 
     private func confirmation(_ delivery: OutboxDelivery, now: Date) throws -> Decision {
@@ -97,10 +105,21 @@ public struct MessageComposer: Sendable {
         }
         let token = ConfirmationService.token(for: subscription, signer: signer, confirmTTL: confirmTTL)
         let mail = try confirmations.encoded(
-            subscription, list: delivery.list, token: token, baseURL: baseURL, confirmTTL: confirmTTL)
+            subscription,
+            list: delivery.list,
+            token: token,
+            baseURL: baseURL,
+            confirmTTL: confirmTTL
+        )
         return try compose(
-            delivery, subject: mail.subject, text: "", html: "", encodedBodies: (mail.text, mail.html),
-            headers: [(name: "Auto-Submitted", value: "auto-generated")], now: now)
+            delivery,
+            subject: mail.subject,
+            text: "",
+            html: "",
+            encodedBodies: (mail.text, mail.html),
+            headers: [(name: "Auto-Submitted", value: "auto-generated")],
+            now: now
+        )
     }
 
     private func newsletter(_ delivery: OutboxDelivery, now: Date) throws -> Decision {
@@ -122,27 +141,49 @@ public struct MessageComposer: Sendable {
         // The mailto names the token in its subject, so whoever reads that mailbox knows whom to remove.
         let unsubscribeHeader = "<\(unsubscribeURL)>" + (unsubscribeMailto.map { ", <mailto:\($0)?subject=unsubscribe%20\(token)>" } ?? "")
         let mail = try newsletters.encoded(
-            campaign, list: delivery.list, language: subscription?.language ?? delivery.list.language,
-            name: subscription?.name, unsubscribeURL: unsubscribeURL, isTest: isTest)
+            campaign,
+            list: delivery.list,
+            language: subscription?.language ?? delivery.list.language,
+            name: subscription?.name,
+            unsubscribeURL: unsubscribeURL,
+            isTest: isTest
+        )
         let listId = "\(MIMEWriter.listIdPhrase(delivery.list.name)) <\(delivery.list.slug).\(listIdDomain)>"
         return try compose(
-            delivery, subject: mail.subject, text: "", html: "", encodedBodies: (mail.text, mail.html),
+            delivery,
+            subject: mail.subject,
+            text: "",
+            html: "",
+            encodedBodies: (mail.text, mail.html),
             headers: [
                 (name: "List-Id", value: listId),
                 (name: "List-Unsubscribe", value: unsubscribeHeader),
                 (name: "List-Unsubscribe-Post", value: "List-Unsubscribe=One-Click"),
                 (name: "Precedence", value: "bulk"),
-            ], now: now)
+            ],
+            now: now
+        )
     }
 
     private func compose(
-        _ delivery: OutboxDelivery, subject: String, text: String, html: String,
-        encodedBodies: (text: [UInt8], html: [UInt8])? = nil, headers: [(name: String, value: String)], now: Date
+        _ delivery: OutboxDelivery,
+        subject: String,
+        text: String,
+        html: String,
+        encodedBodies: (text: [UInt8], html: [UInt8])? = nil,
+        headers: [(name: String, value: String)],
+        now: Date
     ) throws -> Decision {
         let from = try delivery.list.fromAddress.map { try Mailbox(parsing: $0) } ?? sender
         var message = MailMessage(
-            from: from, to: Mailbox(name: nil, address: delivery.address), subject: subject, text: text, html: html,
-            headers: headers, date: now)
+            from: from,
+            to: Mailbox(name: nil, address: delivery.address),
+            subject: subject,
+            text: text,
+            html: html,
+            headers: headers,
+            date: now
+        )
         message.encodedBodies = encodedBodies
         var bytes = try message.rendered()
         if let dkim { bytes = try dkim.sign(bytes, domain: from.domain, now: now) }

@@ -12,7 +12,10 @@ public struct OutboxDelivery: Sendable, Equatable {
 
     /// Every field, as a store reads it from its rows.
     public init(
-        message: OutboxMessage, address: String, list: MailingList, subscription: Subscription? = nil,
+        message: OutboxMessage,
+        address: String,
+        list: MailingList,
+        subscription: Subscription? = nil,
         campaign: Campaign? = nil
     ) {
         self.message = message

@@ -58,7 +58,8 @@ final class RelayWatch: Sendable {
         metrics.relay(up: false)
         logger.warning(
             "relay unreachable: sending paused, no message spends an attempt; probing it",
-            metadata: ["reason": "\(LogRedaction.addresses(in: reason))"])
+            metadata: ["reason": "\(LogRedaction.addresses(in: reason))"]
+        )
     }
 
     /// `count` more messages given back unsent while the relay is down.
@@ -77,6 +78,7 @@ final class RelayWatch: Sendable {
         metrics.relay(up: true)
         logger.notice(
             "relay reachable again: sending resumes",
-            metadata: ["unreachableFor": "\(Int(now.timeIntervalSince(outage.since).rounded()))s", "messagesHeld": "\(outage.held)"])
+            metadata: ["unreachableFor": "\(Int(now.timeIntervalSince(outage.since).rounded()))s", "messagesHeld": "\(outage.held)"]
+        )
     }
 }

@@ -15,8 +15,12 @@ public struct AuditEvent: Equatable, Sendable, Codable {
     public var detail: String?
 
     public init(
-        occurredAt: Date, actor: String, action: String, subscriberId: Int64? = nil,
-        listId: Int64? = nil, detail: String? = nil
+        occurredAt: Date,
+        actor: String,
+        action: String,
+        subscriberId: Int64? = nil,
+        listId: Int64? = nil,
+        detail: String? = nil
     ) {
         self.occurredAt = occurredAt
         self.actor = actor

@@ -13,8 +13,14 @@ extension Campaign {
         }
         let body = CampaignBody(markdown: markdown)
         return Campaign(
-            listId: 0, subject: subject, bodyMarkdown: body.markdown, bodyHTML: body.html, bodyText: body.text, status: .draft,
-            createdAt: now)
+            listId: 0,
+            subject: subject,
+            bodyMarkdown: body.markdown,
+            bodyHTML: body.html,
+            bodyText: body.text,
+            status: .draft,
+            createdAt: now
+        )
     }
 
     /// The subject without surrounding spaces.
@@ -23,10 +29,12 @@ extension Campaign {
     public static func validSubject(_ raw: String) throws -> String {
         let subject = raw.trimmingCharacters(in: .whitespaces)
         guard !subject.isEmpty, subject.count <= maximumSubjectLength,
-              !subject.unicodeScalars.contains(where: \.breaksOneLineText)
+            !subject.unicodeScalars.contains(where: \.breaksOneLineText)
         else {
             throw KuvertError.invalidField(
-                name: "subject", reason: "must be 1 to \(maximumSubjectLength) characters on one line, without control characters")
+                name: "subject",
+                reason: "must be 1 to \(maximumSubjectLength) characters on one line, without control characters"
+            )
         }
         return subject
     }
@@ -49,7 +57,8 @@ extension Campaign {
     public func requireDraft(doing what: String) throws {
         guard status == .draft else {
             throw KuvertError.campaignState(
-                "Campaign \(id ?? 0) was queued (\(status.rawValue)); only a draft can be \(what). Create a new one instead.")
+                "Campaign \(id ?? 0) was queued (\(status.rawValue)); only a draft can be \(what). Create a new one instead."
+            )
         }
     }
 }

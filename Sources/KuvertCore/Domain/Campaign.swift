@@ -42,8 +42,16 @@ public struct Campaign: Equatable, Sendable, Codable {
     public var queuedAt: Date?
 
     public init(
-        id: Int64? = nil, listId: Int64, subject: String, bodyMarkdown: String, bodyHTML: String, bodyText: String,
-        status: Status, createdAt: Date, sendAt: Date? = nil, queuedAt: Date? = nil
+        id: Int64? = nil,
+        listId: Int64,
+        subject: String,
+        bodyMarkdown: String,
+        bodyHTML: String,
+        bodyText: String,
+        status: Status,
+        createdAt: Date,
+        sendAt: Date? = nil,
+        queuedAt: Date? = nil
     ) {
         self.id = id
         self.listId = listId
@@ -91,8 +99,15 @@ public struct CampaignProgress: Sendable, Equatable {
 
     /// Every field, as a store reads it from its rows.
     public init(
-        campaign: Campaign, listSlug: String, queued: Int, leased: Int, sent: Int, failed: Int, skipped: Int,
-        sentLastMinute: Int, lastSentAt: Date?
+        campaign: Campaign,
+        listSlug: String,
+        queued: Int,
+        leased: Int,
+        sent: Int,
+        failed: Int,
+        skipped: Int,
+        sentLastMinute: Int,
+        lastSentAt: Date?
     ) {
         self.campaign = campaign
         self.listSlug = listSlug
@@ -120,7 +135,8 @@ extension CampaignProgress {
         let started = max(campaign.sendAt ?? now, campaign.queuedAt ?? now)
         let window = min(60, now.timeIntervalSince(started))
         let rate = window > 0.5 ? Double(sentLastMinute) / window : 0
-        var line = "#\(campaign.id ?? 0) \(listSlug) \"\(campaign.subject)\" \(shownStatus): "
+        var line =
+            "#\(campaign.id ?? 0) \(listSlug) \"\(campaign.subject)\" \(shownStatus): "
             + "queued \(remaining), sent \(sent), failed \(failed), skipped \(skipped)"
         let quiet = now.timeIntervalSince(max(lastSentAt ?? started, started))
         if campaign.status == .sending, remaining > 0, quiet > max(Self.stallAfter, rate > 0 ? 3 / rate : 0) {

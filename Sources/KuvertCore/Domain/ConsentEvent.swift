@@ -26,8 +26,15 @@ public struct ConsentEvent: Equatable, Sendable, Codable {
 
     /// Every field, as a store reads it from its rows.
     public init(
-        id: Int64? = nil, subscriptionId: Int64, kind: Kind, occurredAt: Date, ip: String? = nil,
-        userAgent: String? = nil, source: String, termsVersionId: Int64? = nil, termsSHA256: String? = nil
+        id: Int64? = nil,
+        subscriptionId: Int64,
+        kind: Kind,
+        occurredAt: Date,
+        ip: String? = nil,
+        userAgent: String? = nil,
+        source: String,
+        termsVersionId: Int64? = nil,
+        termsSHA256: String? = nil
     ) {
         self.id = id
         self.subscriptionId = subscriptionId

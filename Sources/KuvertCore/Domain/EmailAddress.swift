@@ -43,7 +43,8 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible {
         guard !trimmed.isEmpty else { throw .empty }
         // Printable ASCII, as most addresses are, has no control character to look for.
         if !trimmed.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }),
-           let bad = trimmed.unicodeScalars.first(where: \.isControlCharacter) {
+            let bad = trimmed.unicodeScalars.first(where: \.isControlCharacter)
+        {
             throw bad == "\r" || bad == "\n" ? .lineBreak : .controlCharacter
         }
         if trimmed.utf8.contains(UInt8(ascii: "<")) && trimmed.hasSuffix(">") { throw .displayName }
@@ -144,7 +145,7 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible {
     private static func isAcceptableNonASCII(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.properties.generalCategory {
         case .spaceSeparator, .lineSeparator, .paragraphSeparator, .control, .format,
-             .surrogate, .privateUse, .unassigned:
+            .surrogate, .privateUse, .unassigned:
             return false
         default:
             return scalar != "\u{FFFD}"
@@ -158,10 +159,13 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible {
     private static func normaliseDomain(_ raw: String) throws(Invalid) -> String {
         guard !raw.isEmpty else { throw .emptyDomain }
         if raw.hasPrefix("[") { throw .addressLiteral }
-        let mapped = raw.isASCII ? raw.lowercased() : raw.precomposedStringWithCompatibilityMapping.lowercased()
-            .replacingOccurrences(of: "\u{3002}", with: ".")
-            .replacingOccurrences(of: "\u{FF0E}", with: ".")
-            .replacingOccurrences(of: "\u{FF61}", with: ".")
+        let mapped =
+            raw.isASCII
+            ? raw.lowercased()
+            : raw.precomposedStringWithCompatibilityMapping.lowercased()
+                .replacingOccurrences(of: "\u{3002}", with: ".")
+                .replacingOccurrences(of: "\u{FF0E}", with: ".")
+                .replacingOccurrences(of: "\u{FF61}", with: ".")
         let labels = mapped.split(separator: ".", omittingEmptySubsequences: false)
         guard labels.count >= 2 else { throw .domainWithoutDot }
         var ascii: [String] = []
@@ -200,7 +204,7 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible {
         if scalar.isASCII { return isLetterDigitHyphen(scalar) }
         switch scalar.properties.generalCategory {
         case .lowercaseLetter, .uppercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
-             .nonspacingMark, .spacingMark, .enclosingMark, .decimalNumber:
+            .nonspacingMark, .spacingMark, .enclosingMark, .decimalNumber:
             return true
         default:
             return false

@@ -9,8 +9,8 @@ public enum InternetTime {
     public static func parse(_ text: String) -> Date? {
         let pattern = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|([+-])(\d{2}):(\d{2}))$/
         guard let match = text.wholeMatch(of: pattern),
-              let year = Int(match.1), let month = Int(match.2), let day = Int(match.3),
-              let hour = Int(match.4), let minute = Int(match.5), let second = Int(match.6)
+            let year = Int(match.1), let month = Int(match.2), let day = Int(match.3),
+            let hour = Int(match.4), let minute = Int(match.5), let second = Int(match.6)
         else { return nil }
         var offset = 0
         if match.9 != nil {
@@ -23,8 +23,8 @@ public enum InternetTime {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         guard let days = calendar.range(of: .day, in: .month, for: calendar.date(from: DateComponents(year: year, month: month, day: 1))!),
-              days.contains(day),
-              let midnight = calendar.date(from: DateComponents(year: year, month: month, day: day))
+            days.contains(day),
+            let midnight = calendar.date(from: DateComponents(year: year, month: month, day: day))
         else { return nil }
         let fraction = match.7.flatMap { Double("0" + $0) } ?? 0
         return midnight.addingTimeInterval(TimeInterval(hour * 3_600 + minute * 60 + second - offset) + fraction)

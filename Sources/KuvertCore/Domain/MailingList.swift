@@ -16,8 +16,13 @@ public struct MailingList: Equatable, Sendable, Codable {
     public var createdAt: Date
 
     public init(
-        id: Int64? = nil, slug: String, name: String, fromAddress: String? = nil,
-        thanksURL: String? = nil, language: Language, createdAt: Date
+        id: Int64? = nil,
+        slug: String,
+        name: String,
+        fromAddress: String? = nil,
+        thanksURL: String? = nil,
+        language: Language,
+        createdAt: Date
     ) {
         self.id = id
         self.slug = slug

@@ -45,8 +45,15 @@ public struct OutboxMessage: Equatable, Sendable, Codable {
     public var testRecipient: String?
 
     public init(
-        id: Int64? = nil, kind: Kind, subscriptionId: Int64?, status: Status, dueAt: Date, attempts: Int = 0,
-        createdAt: Date, campaignId: Int64? = nil, testRecipient: String? = nil
+        id: Int64? = nil,
+        kind: Kind,
+        subscriptionId: Int64?,
+        status: Status,
+        dueAt: Date,
+        attempts: Int = 0,
+        createdAt: Date,
+        campaignId: Int64? = nil,
+        testRecipient: String? = nil
     ) {
         self.id = id
         self.kind = kind
@@ -70,7 +77,9 @@ public struct QueueOverview: Sendable {
 
         /// Every field, as a store reads it from its rows.
         public init(
-            message: OutboxMessage, listSlug: String, address: String
+            message: OutboxMessage,
+            listSlug: String,
+            address: String
         ) {
             self.message = message
             self.listSlug = listSlug
@@ -92,7 +101,14 @@ public struct QueueOverview: Sendable {
 
     /// Every field, as a store reads it from its rows.
     public init(
-        due: Int, scheduled: Int, leased: Int, retrying: Int, sent: Int, failed: Int, skipped: Int, waiting: [Entry],
+        due: Int,
+        scheduled: Int,
+        leased: Int,
+        retrying: Int,
+        sent: Int,
+        failed: Int,
+        skipped: Int,
+        waiting: [Entry],
         recentFailures: [Entry]
     ) {
         self.due = due

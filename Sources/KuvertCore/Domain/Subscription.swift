@@ -25,7 +25,11 @@ public struct Subscriber: Equatable, Sendable, Codable {
 
     /// Every field, as a store reads it from its rows.
     public init(
-        id: Int64? = nil, address: String, addressKey: String, createdAt: Date, erasedAt: Date? = nil
+        id: Int64? = nil,
+        address: String,
+        addressKey: String,
+        createdAt: Date,
+        erasedAt: Date? = nil
     ) {
         self.id = id
         self.address = address
@@ -55,8 +59,16 @@ public struct Subscription: Equatable, Sendable, Codable {
 
     /// Every field, as a store reads it from its rows.
     public init(
-        id: Int64? = nil, subscriberId: Int64, listId: Int64, status: SubscriptionStatus, name: String? = nil,
-        language: Language, confirmNonce: String, requestedAt: Date, confirmedAt: Date? = nil, endedAt: Date? = nil,
+        id: Int64? = nil,
+        subscriberId: Int64,
+        listId: Int64,
+        status: SubscriptionStatus,
+        name: String? = nil,
+        language: Language,
+        confirmNonce: String,
+        requestedAt: Date,
+        confirmedAt: Date? = nil,
+        endedAt: Date? = nil,
         updatedAt: Date
     ) {
         self.id = id
@@ -86,7 +98,10 @@ public struct SubscriberRecord: Sendable {
 
         /// Every field, as a store reads it from its rows.
         public init(
-            subscription: Subscription, list: MailingList, consent: [ConsentEvent], termsVersions: [Int64: Int],
+            subscription: Subscription,
+            list: MailingList,
+            consent: [ConsentEvent],
+            termsVersions: [Int64: Int],
             bounces: [BounceEvent] = []
         ) {
             self.subscription = subscription
@@ -102,7 +117,8 @@ public struct SubscriberRecord: Sendable {
 
     /// Every field, as a store reads it from its rows.
     public init(
-        subscriber: Subscriber, subscriptions: [ListSubscription]
+        subscriber: Subscriber,
+        subscriptions: [ListSubscription]
     ) {
         self.subscriber = subscriber
         self.subscriptions = subscriptions
@@ -119,7 +135,11 @@ public struct SubscriptionListing: Sendable, Equatable {
 
     /// Every field, as a store reads it from its rows.
     public init(
-        address: String, listSlug: String, status: SubscriptionStatus, requestedAt: Date, confirmedAt: Date? = nil
+        address: String,
+        listSlug: String,
+        status: SubscriptionStatus,
+        requestedAt: Date,
+        confirmedAt: Date? = nil
     ) {
         self.address = address
         self.listSlug = listSlug

@@ -16,8 +16,12 @@ public struct SubscriptionRequest: Sendable, Equatable {
     public var confirmationDueAt: Date?
 
     public init(
-        address: EmailAddress, listSlug: String?, name: String?, language: Language?,
-        origin: RequestOrigin, actor: String
+        address: EmailAddress,
+        listSlug: String?,
+        name: String?,
+        language: Language?,
+        origin: RequestOrigin,
+        actor: String
     ) {
         self.address = address
         self.listSlug = listSlug
@@ -53,7 +57,10 @@ public struct ConfirmationContext: Sendable, Equatable {
     /// Every field, as a store reads it from its rows: `translation` is the
     /// current version's text in the subscription's language, if it has one.
     public init(
-        subscription: Subscription, list: MailingList, terms: TermsVersion, translation: (body: String, sha256: String)? = nil
+        subscription: Subscription,
+        list: MailingList,
+        terms: TermsVersion,
+        translation: (body: String, sha256: String)? = nil
     ) {
         self.subscription = subscription
         self.list = list

@@ -41,9 +41,9 @@ public struct Token: Equatable, Sendable {
     init?(payload: String) {
         let parts = payload.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 4, parts[0] == "\(Self.version)",
-              let purpose = TokenPurpose(rawValue: String(parts[1])),
-              Self.isValidSubject(parts[2]),
-              let expiry = Int64(parts[3]), expiry >= 0
+            let purpose = TokenPurpose(rawValue: String(parts[1])),
+            Self.isValidSubject(parts[2]),
+            let expiry = Int64(parts[3]), expiry >= 0
         else { return nil }
         self.purpose = purpose
         self.subject = String(parts[2])
@@ -51,10 +51,11 @@ public struct Token: Equatable, Sendable {
     }
 
     static func isValidSubject(_ subject: some StringProtocol) -> Bool {
-        !subject.isEmpty && subject.utf8.count <= 128 && subject.utf8.allSatisfy { byte in
-            (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte)
-                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ":")
-        }
+        !subject.isEmpty && subject.utf8.count <= 128
+            && subject.utf8.allSatisfy { byte in
+                (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte)
+                    || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ":")
+            }
     }
 }
 

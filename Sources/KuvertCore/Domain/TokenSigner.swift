@@ -42,9 +42,9 @@ public struct TokenSigner: Sendable {
         guard string.utf8.count <= Self.maximumLength else { throw .invalid }
         let parts = string.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 2,
-              let payload = Base64URL.decode(parts[0]),
-              let mac = Base64URL.decode(parts[1]),
-              mac.count == SHA256.byteCount
+            let payload = Base64URL.decode(parts[0]),
+            let mac = Base64URL.decode(parts[1]),
+            mac.count == SHA256.byteCount
         else { throw .invalid }
         // Check every key even after a match so timing does not tell which key signed.
         var matched = false
@@ -89,10 +89,12 @@ enum Base64URL {
     }
 
     static func decode(_ text: some StringProtocol) -> Data? {
-        guard !text.isEmpty, text.utf8.allSatisfy({ byte in
-            (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte)
-                || byte == 0x2D || byte == 0x5F
-        }) else { return nil }
+        guard !text.isEmpty,
+            text.utf8.allSatisfy({ byte in
+                (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte)
+                    || byte == 0x2D || byte == 0x5F
+            })
+        else { return nil }
         var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         let remainder = base64.utf8.count % 4
         guard remainder != 1 else { return nil }

@@ -22,18 +22,31 @@ public enum ConfirmationMail {
     ///   - token: the confirmation token, from `ConfirmationService.token(for:)`.
     ///   - baseURL: the public address links start with.
     public static func render(
-        _ subscription: Subscription, list: MailingList, to address: String, token: String, baseURL: String,
-        confirmTTL: TimeInterval, renderer: TemplateRenderer, time: HumanTime = .stockholm
+        _ subscription: Subscription,
+        list: MailingList,
+        to address: String,
+        token: String,
+        baseURL: String,
+        confirmTTL: TimeInterval,
+        renderer: TemplateRenderer,
+        time: HumanTime = .stockholm
     ) throws -> RenderedMail {
         let (subject, text, html) = try render(
-            list: list, language: subscription.language, renderer: renderer,
+            list: list,
+            language: subscription.language,
+            renderer: renderer,
             confirmURL: baseURL + "/confirm/" + token,
-            expiresAt: time.text(subscription.requestedAt.addingTimeInterval(confirmTTL), language: subscription.language))
+            expiresAt: time.text(subscription.requestedAt.addingTimeInterval(confirmTTL), language: subscription.language)
+        )
         return RenderedMail(to: address, subject: subject, text: text, html: html)
     }
 
     private static func render(
-        list: MailingList, language: Language, renderer: TemplateRenderer, confirmURL: String, expiresAt: String
+        list: MailingList,
+        language: Language,
+        renderer: TemplateRenderer,
+        confirmURL: String,
+        expiresAt: String
     ) throws -> (subject: String, text: String, html: String) {
         // A dictionary, not a struct: Mustache reads a struct's fields through reflection.
         let view: [String: Any] = ["listName": list.name, "confirmURL": confirmURL, "expiresAt": expiresAt]
@@ -41,7 +54,8 @@ public enum ConfirmationMail {
         return (
             try renderer.render(view, template: name + ".subject").trimmingCharacters(in: .whitespacesAndNewlines),
             try renderer.render(view, template: name + ".text"),
-            try renderer.render(view, template: name + ".html"))
+            try renderer.render(view, template: name + ".html")
+        )
     }
 
     /// Confirmation mails rendered once per list (and its name) and language,
@@ -70,7 +84,11 @@ public enum ConfirmationMail {
 
         /// As `render`, with the bodies in quoted-printable (CRLF line breaks).
         public func encoded(
-            _ subscription: Subscription, list: MailingList, token: String, baseURL: String, confirmTTL: TimeInterval
+            _ subscription: Subscription,
+            list: MailingList,
+            token: String,
+            baseURL: String,
+            confirmTTL: TimeInterval
         ) throws -> (subject: String, text: [UInt8], html: [UInt8]) {
             let key = Key(listId: list.id, listName: list.name, language: subscription.language)
             let entry: Entry
@@ -78,11 +96,18 @@ public enum ConfirmationMail {
                 entry = cached
             } else {
                 let mail = try ConfirmationMail.render(
-                    list: list, language: subscription.language, renderer: renderer, confirmURL: slots.markers[0],
-                    expiresAt: slots.markers[1])
+                    list: list,
+                    language: subscription.language,
+                    renderer: renderer,
+                    confirmURL: slots.markers[0],
+                    expiresAt: slots.markers[1]
+                )
                 entry = Entry(
-                    subject: mail.subject, subjectHasSlots: slots.markers.contains { mail.subject.contains($0) },
-                    text: SlottedBody(mail.text, slots: slots.markers), html: SlottedBody(mail.html, slots: slots.markers))
+                    subject: mail.subject,
+                    subjectHasSlots: slots.markers.contains { mail.subject.contains($0) },
+                    text: SlottedBody(mail.text, slots: slots.markers),
+                    html: SlottedBody(mail.html, slots: slots.markers)
+                )
                 entries.withLock { entries in
                     if entries.count >= 64 { entries.removeAll() }
                     entries[key] = entry

@@ -20,7 +20,8 @@ enum Curl {
     static func check(_ code: CURLcode, _ name: String, _ consequence: String) throws {
         guard code == CURLE_OK else {
             throw KuvertError.configuration(
-                "libcurl refused \(name): \(String(cString: curl_easy_strerror(code))) (curl \(code.rawValue)); \(consequence).")
+                "libcurl refused \(name): \(String(cString: curl_easy_strerror(code))) (curl \(code.rawValue)); \(consequence)."
+            )
         }
     }
 }

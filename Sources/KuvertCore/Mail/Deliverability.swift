@@ -31,33 +31,51 @@ public enum Deliverability {
     /// and signed with `dkim` (the domain's keys; none leaves a placeholder).
     public static func records(domain: String, relayHost: String?, dkim: [DKIMKey] = []) -> [Record] {
         let localRelay = relayHost == nil || SettingSource.isLoopback(relayHost)
-        let spf = localRelay
+        let spf =
+            localRelay
             ? "v=spf1 a mx -all"
             : "v=spf1 a:\(relayHost!) -all"
         return [
             Record(
-                purpose: "SPF", name: "\(domain).", type: "TXT", value: spf,
+                purpose: "SPF",
+                name: "\(domain).",
+                type: "TXT",
+                value: spf,
                 note: localRelay
                     ? "the mail server on this machine sends: list its public address (a, mx or ip4:)"
-                    : "or the include: your relay documents (one SPF record per domain; merge with any you have)"),
+                    : "or the include: your relay documents (one SPF record per domain; merge with any you have)"
+            )
         ] + dkimRecords(domain: domain, keys: dkim) + [
             Record(
-                purpose: "DMARC", name: "_dmarc.\(domain).", type: "TXT",
+                purpose: "DMARC",
+                name: "_dmarc.\(domain).",
+                type: "TXT",
                 value: "v=DMARC1; p=none; adkim=r; aspf=r; rua=mailto:dmarc-reports@\(domain)",
-                note: "p=none while you read the reports; then p=quarantine, later p=reject"),
+                note: "p=none while you read the reports; then p=quarantine, later p=reject"
+            )
         ]
     }
 
     private static func dkimRecords(domain: String, keys: [DKIMKey]) -> [Record] {
         guard !keys.isEmpty else {
-            return [Record(
-                purpose: "DKIM", name: "SELECTOR._domainkey.\(domain).", type: "TXT", value: "v=DKIM1; k=rsa; p=PUBLIC-KEY",
-                note: "no key of Kuvert's signs this domain: run kuvert dkim generate \(domain)")]
+            return [
+                Record(
+                    purpose: "DKIM",
+                    name: "SELECTOR._domainkey.\(domain).",
+                    type: "TXT",
+                    value: "v=DKIM1; k=rsa; p=PUBLIC-KEY",
+                    note: "no key of Kuvert's signs this domain: run kuvert dkim generate \(domain)"
+                )
+            ]
         }
         return keys.map { key in
             Record(
-                purpose: "DKIM", name: key.recordName + ".", type: "TXT", value: key.recordValue,
-                note: "Kuvert signs with this \(key.strength) key (selector \(key.selector))")
+                purpose: "DKIM",
+                name: key.recordName + ".",
+                type: "TXT",
+                value: key.recordValue,
+                note: "Kuvert signs with this \(key.strength) key (selector \(key.selector))"
+            )
         }
     }
 }

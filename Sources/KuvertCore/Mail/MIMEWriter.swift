@@ -21,7 +21,7 @@ struct MIMEWriter {
     /// - Throws: `.headerInjection` when the value holds a control character.
     mutating func header(_ name: String, _ value: String) throws(MailMessage.Problem) {
         guard !Self.hasControlCharacter(value.utf8),
-              !Self.hasControlCharacter(name.utf8), !name.utf8.contains(UInt8(ascii: ":")), !name.utf8.contains(0x20)
+            !Self.hasControlCharacter(name.utf8), !name.utf8.contains(UInt8(ascii: ":")), !name.utf8.contains(0x20)
         else { throw .headerInjection(header: name) }
         let nameLength = name.utf8.count
         bytes.append(contentsOf: name.utf8)
@@ -29,7 +29,8 @@ struct MIMEWriter {
         if nameLength + 2 + value.utf8.count <= Self.lineLimit {
             bytes.append(0x20)
             bytes.append(contentsOf: value.utf8)
-            bytes.append(0x0D); bytes.append(0x0A)
+            bytes.append(0x0D)
+            bytes.append(0x0A)
             return
         }
         // Word by word: a word goes on a new line when it would pass the limit
@@ -44,7 +45,8 @@ struct MIMEWriter {
                 while end < value.count && value[end] != 0x20 { end += 1 }
                 let lineLength = bytes.count - lineStart
                 if lineLength + 1 + (end - start) > Self.lineLimit, lineHasText, lineLength > nameLength + 1 {
-                    bytes.append(0x0D); bytes.append(0x0A)
+                    bytes.append(0x0D)
+                    bytes.append(0x0A)
                     lineStart = bytes.count
                     lineHasText = false
                 }
@@ -54,7 +56,8 @@ struct MIMEWriter {
                 start = end + 1
             }
         }
-        bytes.append(0x0D); bytes.append(0x0A)
+        bytes.append(0x0D)
+        bytes.append(0x0A)
     }
 
     /// True for C0 controls, DEL and C1 controls (Unicode's control characters) in UTF-8.
@@ -123,7 +126,8 @@ struct MIMEWriter {
     /// The phrase of a List-Id header: the list's name as a quoted string, or
     /// encoded words when it is not ASCII.
     static func listIdPhrase(_ name: String) -> String {
-        let clean = hasControlCharacter(name.utf8)
+        let clean =
+            hasControlCharacter(name.utf8)
             ? String(name.unicodeScalars.filter { !$0.isControlCharacter }.map(Character.init)) : name
         if !clean.utf8.allSatisfy({ $0 < 0x80 }) { return (try? encodedText(clean, header: "List-Id")) ?? "" }
         return quoted(clean)
@@ -142,7 +146,10 @@ struct MIMEWriter {
     mutating func quotedPrintable(_ text: String, terminated: Bool = true) {
         var text = text
         text.withUTF8 { input in appendQuotedPrintable(input) }
-        if terminated { bytes.append(0x0D); bytes.append(0x0A) }
+        if terminated {
+            bytes.append(0x0D)
+            bytes.append(0x0A)
+        }
     }
 
     private mutating func appendQuotedPrintable(_ input: UnsafeBufferPointer<UInt8>) {
@@ -153,7 +160,8 @@ struct MIMEWriter {
         while index < input.count {
             let byte = input[index]
             if byte == 0x0D || byte == 0x0A {
-                bytes.append(0x0D); bytes.append(0x0A)
+                bytes.append(0x0D)
+                bytes.append(0x0A)
                 width = 0
                 index += byte == 0x0D && index + 1 < input.count && input[index + 1] == 0x0A ? 2 : 1
                 continue
@@ -165,14 +173,18 @@ struct MIMEWriter {
             let count = literal ? 1 : 3
             // Keep room for a soft break "=" within 76 characters.
             if width + count > 75 {
-                bytes.append(UInt8(ascii: "=")); bytes.append(0x0D); bytes.append(0x0A)
+                bytes.append(UInt8(ascii: "="))
+                bytes.append(0x0D)
+                bytes.append(0x0A)
                 width = 0
             }
             if literal {
                 bytes.append(byte)
             } else {
                 hex.withUTF8Buffer { digits in
-                    bytes.append(UInt8(ascii: "=")); bytes.append(digits[Int(byte >> 4)]); bytes.append(digits[Int(byte & 0x0F)])
+                    bytes.append(UInt8(ascii: "="))
+                    bytes.append(digits[Int(byte >> 4)])
+                    bytes.append(digits[Int(byte & 0x0F)])
                 }
             }
             width += count

@@ -1,5 +1,5 @@
-import Synchronization
 import Foundation
+import Synchronization
 
 /// An email as RFC 5322 and MIME describe it: headers and a text part, with an
 /// optional HTML alternative, encoded for the wire.
@@ -38,8 +38,15 @@ public struct MailMessage: Sendable {
     var encodedBodies: (text: [UInt8], html: [UInt8])?
 
     public init(
-        from: Mailbox, to: Mailbox, replyTo: Mailbox? = nil, subject: String, text: String, html: String? = nil,
-        headers: [(name: String, value: String)] = [], date: Date = Date(), messageID: String? = nil
+        from: Mailbox,
+        to: Mailbox,
+        replyTo: Mailbox? = nil,
+        subject: String,
+        text: String,
+        html: String? = nil,
+        headers: [(name: String, value: String)] = [],
+        date: Date = Date(),
+        messageID: String? = nil
     ) {
         self.from = from
         self.to = to

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A sender or recipient as written in a header: an optional display name and an address.
 public struct Mailbox: Sendable, Equatable {
     public var name: String?
@@ -41,10 +43,15 @@ public struct Mailbox: Sendable, Equatable {
     /// `newsletter@localhost`, so this is looser than `EmailAddress`.)
     static func isPlausibleAddress(_ address: String) -> Bool {
         // One pass over the bytes: every message's From and To come through here.
-        var ats = 0, atOffset = 0, count = 0, ascii = true
+        var ats = 0
+        var atOffset = 0
+        var count = 0
+        var ascii = true
         for byte in address.utf8 {
             switch byte {
-            case UInt8(ascii: "@"): ats += 1; atOffset = count
+            case UInt8(ascii: "@"):
+                ats += 1
+                atOffset = count
             case 0x00..<0x20, 0x7F, UInt8(ascii: " "), UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: ","): return false
             case 0x80...: ascii = false
             default: break
@@ -56,5 +63,3 @@ public struct Mailbox: Sendable, Equatable {
         return ascii || !address.unicodeScalars.contains(where: \.isControlCharacter)
     }
 }
-
-import Foundation

@@ -25,7 +25,10 @@ public enum NewsletterMail {
         html.replacingOccurrences(of: "<img ", with: "<img style=\"max-width:100%;height:auto;\" ")
             .replacingOccurrences(of: "<pre>", with: "<pre style=\"white-space:pre-wrap;overflow-wrap:anywhere;\">")
             .replacingOccurrences(
-                of: "<table>", with: "<table style=\"display:block;max-width:100%;overflow-x:auto;border-collapse:collapse;overflow-wrap:normal;word-break:normal;\">")
+                of: "<table>",
+                with:
+                    "<table style=\"display:block;max-width:100%;overflow-x:auto;border-collapse:collapse;overflow-wrap:normal;word-break:normal;\">"
+            )
     }
 
     /// Renders a campaign for one recipient.
@@ -34,8 +37,14 @@ public enum NewsletterMail {
     ///   - unsubscribeURL: the recipient's one-click link.
     ///   - isTest: marks the copy as a test in subject and body.
     public static func render(
-        _ campaign: Campaign, list: MailingList, language: Language, name: String?, firstName: String? = nil,
-        unsubscribeURL: String, isTest: Bool, renderer: TemplateRenderer
+        _ campaign: Campaign,
+        list: MailingList,
+        language: Language,
+        name: String?,
+        firstName: String? = nil,
+        unsubscribeURL: String,
+        isTest: Bool,
+        renderer: TemplateRenderer
     ) throws -> (subject: String, text: String, html: String) {
         // A dictionary, not a struct: Mustache reads a struct's fields through
         // reflection, which was most of the cost of a newsletter.
@@ -87,20 +96,36 @@ public enum NewsletterMail {
 
         /// As `NewsletterMail.render`, with the bodies in quoted-printable (CRLF line breaks).
         public func encoded(
-            _ campaign: Campaign, list: MailingList, language: Language, name: String?, unsubscribeURL: String,
+            _ campaign: Campaign,
+            list: MailingList,
+            language: Language,
+            name: String?,
+            unsubscribeURL: String,
             isTest: Bool
         ) throws -> (subject: String, text: [UInt8], html: [UInt8]) {
             let name = name.flatMap { $0.isEmpty ? nil : $0 }
             let key = Key(
-                campaignId: campaign.id, subject: campaign.subject, listName: list.name, language: language,
-                named: name != nil, isTest: isTest)
+                campaignId: campaign.id,
+                subject: campaign.subject,
+                listName: list.name,
+                language: language,
+                named: name != nil,
+                isTest: isTest
+            )
             let prepared: (text: SlottedBody, html: SlottedBody)
             if let cached = entries.withLock({ $0[key] }) {
                 prepared = cached
             } else {
                 let mail = try NewsletterMail.render(
-                    campaign, list: list, language: language, name: name == nil ? nil : nameSlot,
-                    firstName: name == nil ? nil : firstNameSlot, unsubscribeURL: linkSlot, isTest: isTest, renderer: renderer)
+                    campaign,
+                    list: list,
+                    language: language,
+                    name: name == nil ? nil : nameSlot,
+                    firstName: name == nil ? nil : firstNameSlot,
+                    unsubscribeURL: linkSlot,
+                    isTest: isTest,
+                    renderer: renderer
+                )
                 prepared = (SlottedBody(mail.text, slots: slots.markers), SlottedBody(mail.html, slots: slots.markers))
                 entries.withLock { entries in
                     if entries.count >= 64 { entries.removeAll() }
@@ -111,7 +136,8 @@ public enum NewsletterMail {
             return (
                 (isTest ? "[TEST] " : "") + campaign.subject,
                 prepared.text.filled(values),
-                prepared.html.filled(values.map(HTML.escape)))
+                prepared.html.filled(values.map(HTML.escape))
+            )
         }
     }
 }

@@ -18,8 +18,14 @@ public struct SMTPSettings: Sendable, Equatable {
     public var transferTimeout: TimeInterval
 
     public init(
-        url: String, username: String? = nil, password: String? = nil, requireTLS: Bool = false, caFile: String? = nil,
-        pinnedPublicKey: String? = nil, connectTimeout: TimeInterval = 10, transferTimeout: TimeInterval = 60
+        url: String,
+        username: String? = nil,
+        password: String? = nil,
+        requireTLS: Bool = false,
+        caFile: String? = nil,
+        pinnedPublicKey: String? = nil,
+        connectTimeout: TimeInterval = 10,
+        transferTimeout: TimeInterval = 60
     ) {
         self.url = url
         self.username = username
@@ -40,10 +46,11 @@ public struct SMTPSettings: Sendable, Equatable {
     public init(_ source: SettingSource) throws {
         let given = source.string("KUVERT_SMTP_URL") ?? "smtp://127.0.0.1:2525"
         guard var components = URLComponents(string: given), ["smtp", "smtps"].contains(components.scheme ?? ""),
-              components.host?.isEmpty == false, let parsed = URL(string: given)
+            components.host?.isEmpty == false, let parsed = URL(string: given)
         else {
             throw KuvertError.configuration(
-                "KUVERT_SMTP_URL must look like smtp://host:port or smtps://host:port, not '\(SettingSource.shownURL(given))'.")
+                "KUVERT_SMTP_URL must look like smtp://host:port or smtps://host:port, not '\(SettingSource.shownURL(given))'."
+            )
         }
         // Credentials in the URL are credentials like KUVERT_SMTP_USER and
         // _PASSWORD (TLS required), taken out of the URL so that it can be shown.
@@ -52,7 +59,8 @@ public struct SMTPSettings: Sendable, Equatable {
         if components.user != nil || components.password != nil {
             guard username == nil && password == nil else {
                 throw KuvertError.configuration(
-                    "KUVERT_SMTP_URL holds credentials and KUVERT_SMTP_USER or KUVERT_SMTP_PASSWORD is set too: keep one of them.")
+                    "KUVERT_SMTP_URL holds credentials and KUVERT_SMTP_USER or KUVERT_SMTP_PASSWORD is set too: keep one of them."
+                )
             }
             username = components.user
             password = components.password
@@ -63,11 +71,13 @@ public struct SMTPSettings: Sendable, Equatable {
         if let ehlo = source.string("KUVERT_SMTP_EHLO") {
             guard SettingSource.isHostName(ehlo) else {
                 throw KuvertError.configuration(
-                    "KUVERT_SMTP_EHLO must be a host name such as mail.example.se, not '\(SettingSource.shown(ehlo))'.")
+                    "KUVERT_SMTP_EHLO must be a host name such as mail.example.se, not '\(SettingSource.shown(ehlo))'."
+                )
             }
             guard parsed.path.isEmpty || parsed.path == "/" else {
                 throw KuvertError.configuration(
-                    "KUVERT_SMTP_EHLO and an EHLO name in KUVERT_SMTP_URL's path ('\(SettingSource.shown(parsed.path))') cannot both be set.")
+                    "KUVERT_SMTP_EHLO and an EHLO name in KUVERT_SMTP_URL's path ('\(SettingSource.shown(parsed.path))') cannot both be set."
+                )
             }
             // libcurl says EHLO with the URL's path.
             url = (url.hasSuffix("/") ? String(url.dropLast()) : url) + "/" + ehlo
@@ -75,14 +85,22 @@ public struct SMTPSettings: Sendable, Equatable {
         // No password in clear unless the operator says so: with credentials,
         // STARTTLS must succeed (smtps:// is TLS from the start anyway).
         let requireTLS = try source.choice(
-            "KUVERT_SMTP_TLS", default: username != nil || password != nil, [("require", true), ("opportunistic", false)])
+            "KUVERT_SMTP_TLS",
+            default: username != nil || password != nil,
+            [("require", true), ("opportunistic", false)]
+        )
         let caFile = source.string("KUVERT_SMTP_CA_FILE")
         if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
             throw KuvertError.configuration("KUVERT_SMTP_CA_FILE names '\(SettingSource.shown(caFile))', which is no readable file.")
         }
         self.init(
-            url: url, username: username, password: password, requireTLS: requireTLS, caFile: caFile,
-            pinnedPublicKey: source.string("KUVERT_SMTP_PINNED_KEY"))
+            url: url,
+            username: username,
+            password: password,
+            requireTLS: requireTLS,
+            caFile: caFile,
+            pinnedPublicKey: source.string("KUVERT_SMTP_PINNED_KEY")
+        )
     }
 
     /// The relay's host name or address.

@@ -52,10 +52,13 @@ public final class SMTPTransport: MailTransport {
     private func configure() throws {
         try Self.connect(handle, with: settings, errors: errors)
         try Self.set(handle, CURLOPT_UPLOAD, 1, "CURLOPT_UPLOAD")
-        try Self.check(kuvert_curl_set_callback(handle, CURLOPT_READFUNCTION) { buffer, size, count, context in
-            guard let buffer, let context else { return 0 }
-            return Unmanaged<MessageReader>.fromOpaque(context).takeUnretainedValue().read(into: buffer, capacity: size * count)
-        }, "CURLOPT_READFUNCTION")
+        try Self.check(
+            kuvert_curl_set_callback(handle, CURLOPT_READFUNCTION) { buffer, size, count, context in
+                guard let buffer, let context else { return 0 }
+                return Unmanaged<MessageReader>.fromOpaque(context).takeUnretainedValue().read(into: buffer, capacity: size * count)
+            },
+            "CURLOPT_READFUNCTION"
+        )
         try Self.collectReplies(handle, into: replies)
     }
 
@@ -95,12 +98,15 @@ public final class SMTPTransport: MailTransport {
 
     /// libcurl hands every SMTP reply line to the header callback; `lines` keeps them.
     private static func collectReplies(_ handle: UnsafeMutableRawPointer, into lines: ReplyLines) throws {
-        try check(kuvert_curl_set_callback(handle, CURLOPT_HEADERFUNCTION) { buffer, size, count, context in
-            guard let buffer, let context else { return 0 }
-            let line = String(decoding: UnsafeRawBufferPointer(start: buffer, count: size * count), as: UTF8.self)
-            Unmanaged<ReplyLines>.fromOpaque(context).takeUnretainedValue().append(line)
-            return size * count
-        }, "CURLOPT_HEADERFUNCTION")
+        try check(
+            kuvert_curl_set_callback(handle, CURLOPT_HEADERFUNCTION) { buffer, size, count, context in
+                guard let buffer, let context else { return 0 }
+                let line = String(decoding: UnsafeRawBufferPointer(start: buffer, count: size * count), as: UTF8.self)
+                Unmanaged<ReplyLines>.fromOpaque(context).takeUnretainedValue().append(line)
+                return size * count
+            },
+            "CURLOPT_HEADERFUNCTION"
+        )
         try check(kuvert_curl_set_pointer(handle, CURLOPT_HEADERDATA, Unmanaged.passUnretained(lines).toOpaque()), "CURLOPT_HEADERDATA")
     }
 
@@ -124,7 +130,8 @@ public final class SMTPTransport: MailTransport {
             code = try withExtendedLifetime(reader) {
                 try Self.check(
                     kuvert_curl_set_pointer(handle, CURLOPT_READDATA, Unmanaged.passUnretained(reader).toOpaque()),
-                    "CURLOPT_READDATA")
+                    "CURLOPT_READDATA"
+                )
                 return curl_easy_perform(handle)
             }
         } catch {
@@ -168,7 +175,8 @@ public final class SMTPTransport: MailTransport {
         kuvert_curl_get_long(probe, CURLINFO_RESPONSE_CODE, &responseCode)
         return SMTPProbe(
             error: code == CURLE_OK ? nil : Self.describe(code, errors: errors, reply: transcript.line(for: responseCode)),
-            replies: transcript.all)
+            replies: transcript.all
+        )
     }
 
     /// Classifies a transfer: the CURLcode first (a timeout leaves a stale reply
@@ -184,8 +192,8 @@ public final class SMTPTransport: MailTransport {
             // 535 and the like: SendOutcome keeps them transient (the sender's fault).
             return SendOutcome(code: responseCode, reply: Self.describe(code, errors: errors, reply: replyLine))
         case CURLE_OPERATION_TIMEDOUT, CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_SSL_CONNECT_ERROR,
-             CURLE_GOT_NOTHING, CURLE_RECV_ERROR, CURLE_USE_SSL_FAILED, CURLE_PEER_FAILED_VERIFICATION,
-             CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_CACERT_BADFILE, CURLE_LOGIN_DENIED:
+            CURLE_GOT_NOTHING, CURLE_RECV_ERROR, CURLE_USE_SSL_FAILED, CURLE_PEER_FAILED_VERIFICATION,
+            CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_CACERT_BADFILE, CURLE_LOGIN_DENIED:
             return SendOutcome(kind: .transient, code: nil, reply: Self.describe(code, errors: errors, reply: nil))
         default:
             if responseCode >= 400 {

@@ -17,7 +17,10 @@ struct SlotMarkers: Sendable {
 /// alone between soft line breaks, which a reader's decoder removes, so the
 /// fixed parts' encoding never depends on a value's length.
 struct SlottedBody: Sendable {
-    enum Piece: Sendable { case encoded([UInt8]), slot(Int) }
+    enum Piece: Sendable {
+        case encoded([UInt8])
+        case slot(Int)
+    }
     let pieces: [Piece]
 
     init(_ rendered: String, slots: [String]) {

@@ -28,16 +28,30 @@ public struct KuvertMetrics: Sendable {
         let sendTime: CoreMetrics.Timer
 
         init(factory: any MetricsFactory) {
-            messages = Dictionary(uniqueKeysWithValues: OutboxMessage.Kind.allCases.map { kind in
-                (kind, Dictionary(uniqueKeysWithValues: DeliveryResult.allCases.map { result in
-                    (result, Counter(
-                        label: "kuvert_messages_total", dimensions: [("kind", kind.rawValue), ("result", result.rawValue)],
-                        factory: factory))
-                }))
-            })
-            replies = Dictionary(uniqueKeysWithValues: ["2xx", "3xx", "4xx", "5xx", "none"].map { replyClass in
-                (replyClass, Counter(label: "kuvert_smtp_replies_total", dimensions: [("class", replyClass)], factory: factory))
-            })
+            messages = Dictionary(
+                uniqueKeysWithValues: OutboxMessage.Kind.allCases.map { kind in
+                    (
+                        kind,
+                        Dictionary(
+                            uniqueKeysWithValues: DeliveryResult.allCases.map { result in
+                                (
+                                    result,
+                                    Counter(
+                                        label: "kuvert_messages_total",
+                                        dimensions: [("kind", kind.rawValue), ("result", result.rawValue)],
+                                        factory: factory
+                                    )
+                                )
+                            }
+                        )
+                    )
+                }
+            )
+            replies = Dictionary(
+                uniqueKeysWithValues: ["2xx", "3xx", "4xx", "5xx", "none"].map { replyClass in
+                    (replyClass, Counter(label: "kuvert_smtp_replies_total", dimensions: [("class", replyClass)], factory: factory))
+                }
+            )
             sendTime = Timer(label: "kuvert_smtp_send_duration_seconds", dimensions: [], preferredDisplayUnit: .seconds, factory: factory)
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 private let writeToFile = Glibc.write
@@ -51,8 +52,13 @@ public struct KuvertLogHandler: LogHandler {
         }
         output.write(
             Self.line(
-                format: format, time: Date(), level: event.level, message: Self.redacted("\(event.message)"),
-                fields: fields))
+                format: format,
+                time: Date(),
+                level: event.level,
+                message: Self.redacted("\(event.message)"),
+                fields: fields
+            )
+        )
     }
 
     /// The line for one event, without its newline.
@@ -84,7 +90,10 @@ public struct KuvertLogHandler: LogHandler {
         if text.utf8.contains(UInt8(ascii: "@")) { text = LogRedaction.addresses(in: text) }
         for route in ["/confirm/", "/unsubscribe/", "/privacy/"] where text.contains(route) {
             text = text.replacingOccurrences(
-                of: "\(route)[A-Za-z0-9_.-]{16,}", with: "\(route){token}", options: .regularExpression)
+                of: "\(route)[A-Za-z0-9_.-]{16,}",
+                with: "\(route){token}",
+                options: .regularExpression
+            )
         }
         return text
     }
@@ -106,7 +115,8 @@ public struct KuvertLogHandler: LogHandler {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-                out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+                out +=
+                    "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
                     + String(scalar.value, radix: 16)
             default: out.unicodeScalars.append(scalar)
             }

@@ -51,7 +51,8 @@ public final class StoreAvailability: Sendable {
             metadata: [
                 "cause": "\(failure.detail)", "route": "\(route)",
                 "alsoFailedSinceLastLine": "\(suppressed)",
-            ])
+            ]
+        )
     }
 
     /// Whether writes are known to fail: within `hold` of the last failure.

@@ -7,6 +7,9 @@ public enum LogRedaction {
     /// quoted local part (`"a b"@x`) is redacted whole.
     public static func addresses(in text: String) -> String {
         text.replacingOccurrences(
-            of: #"(?:"(?:[^"\\\r\n]|\\.)*"|[^\s<>@"]+)@[^\s<>@"]+"#, with: "<address>", options: .regularExpression)
+            of: #"(?:"(?:[^"\\\r\n]|\\.)*"|[^\s<>@"]+)@[^\s<>@"]+"#,
+            with: "<address>",
+            options: .regularExpression
+        )
     }
 }

@@ -28,7 +28,10 @@ public struct Retention: Sendable {
     private let messageRetention: TimeInterval
 
     public init(
-        store: any PrivacyStore & RetentionStore, suppression: SuppressionKey, confirmTTL: TimeInterval, retention: TimeInterval,
+        store: any PrivacyStore & RetentionStore,
+        suppression: SuppressionKey,
+        confirmTTL: TimeInterval,
+        retention: TimeInterval,
         messageRetention: TimeInterval = 400 * 86_400
     ) {
         self.store = store
@@ -44,12 +47,17 @@ public struct Retention: Sendable {
         let people = try await store.subscribersToErase(endedBefore: now.addingTimeInterval(-retention))
         if dryRun {
             return Report(
-                expiredPending: try await store.expiredPendingCount(before: pendingBefore), erased: people.count,
-                messages: try await store.oldMessageCount(before: now.addingTimeInterval(-messageRetention)))
+                expiredPending: try await store.expiredPendingCount(before: pendingBefore),
+                erased: people.count,
+                messages: try await store.oldMessageCount(before: now.addingTimeInterval(-messageRetention))
+            )
         }
         let expired = try await store.deleteExpiredPending(before: pendingBefore, now: now)
         let erased = try await store.erase(
-            subscribers: people.map { ($0.id, suppression.hash(addressKey: $0.addressKey)) }, actor: "retention", now: now)
+            subscribers: people.map { ($0.id, suppression.hash(addressKey: $0.addressKey)) },
+            actor: "retention",
+            now: now
+        )
         let messages = try await store.deleteOldMessages(before: now.addingTimeInterval(-messageRetention), now: now, batch: 10_000)
         return Report(expiredPending: expired, erased: erased, messages: messages)
     }
@@ -64,7 +72,9 @@ public struct RetentionService: Service {
     private let logger: Logger
 
     public init(
-        retention: Retention, interval: Duration = .seconds(3_600), retryAfterFailure: Duration = .seconds(60),
+        retention: Retention,
+        interval: Duration = .seconds(3_600),
+        retryAfterFailure: Duration = .seconds(60),
         logger: Logger
     ) {
         self.retention = retention
@@ -79,9 +89,12 @@ public struct RetentionService: Service {
             do {
                 let report = try await retention.purge(now: Date(), dryRun: false)
                 if report.expiredPending + report.erased + report.messages > 0 {
-                    logger.info("retention applied", metadata: [
-                        "expiredPending": "\(report.expiredPending)", "erased": "\(report.erased)", "messages": "\(report.messages)",
-                    ])
+                    logger.info(
+                        "retention applied",
+                        metadata: [
+                            "expiredPending": "\(report.expiredPending)", "erased": "\(report.erased)", "messages": "\(report.messages)",
+                        ]
+                    )
                 }
             } catch {
                 logger.error("retention failed; trying again soon", metadata: ["error": "\(error)"])

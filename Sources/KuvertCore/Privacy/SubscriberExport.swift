@@ -18,8 +18,17 @@ public struct SubscriberExport: Codable, Sendable, Equatable {
 
         /// Every field, as a store reads it from its rows.
         public init(
-            list: String, listName: String, status: String, name: String? = nil, language: String, requestedAt: Date,
-            confirmedAt: Date? = nil, endedAt: Date? = nil, consent: [Consent], messages: [Message], bounces: [Bounce] = []
+            list: String,
+            listName: String,
+            status: String,
+            name: String? = nil,
+            language: String,
+            requestedAt: Date,
+            confirmedAt: Date? = nil,
+            endedAt: Date? = nil,
+            consent: [Consent],
+            messages: [Message],
+            bounces: [Bounce] = []
         ) {
             self.list = list
             self.listName = listName
@@ -65,8 +74,13 @@ public struct SubscriberExport: Codable, Sendable, Equatable {
 
         /// Every field, as a store reads it from its rows.
         public init(
-            kind: String, at: Date, source: String, ip: String? = nil, userAgent: String? = nil,
-            termsVersion: Int? = nil, termsSHA256: String? = nil
+            kind: String,
+            at: Date,
+            source: String,
+            ip: String? = nil,
+            userAgent: String? = nil,
+            termsVersion: Int? = nil,
+            termsSHA256: String? = nil
         ) {
             self.kind = kind
             self.at = at
@@ -87,7 +101,11 @@ public struct SubscriberExport: Codable, Sendable, Equatable {
 
         /// Every field, as a store reads it from its rows.
         public init(
-            kind: String, subject: String? = nil, status: String, queuedAt: Date, sentAt: Date? = nil
+            kind: String,
+            subject: String? = nil,
+            status: String,
+            queuedAt: Date,
+            sentAt: Date? = nil
         ) {
             self.kind = kind
             self.subject = subject
@@ -105,7 +123,10 @@ public struct SubscriberExport: Codable, Sendable, Equatable {
 
         /// Every field, as a store reads it from its rows.
         public init(
-            at: Date, actor: String, action: String, detail: String? = nil
+            at: Date,
+            actor: String,
+            action: String,
+            detail: String? = nil
         ) {
             self.at = at
             self.actor = actor
@@ -130,7 +151,11 @@ public struct SubscriberExport: Codable, Sendable, Equatable {
 
     /// Every field, as a store reads it from its rows.
     public init(
-        address: String, knownSince: Date, exportedAt: Date, subscriptions: [Subscription], auditEvents: [Event]
+        address: String,
+        knownSince: Date,
+        exportedAt: Date,
+        subscriptions: [Subscription],
+        auditEvents: [Event]
     ) {
         self.address = address
         self.knownSince = knownSince

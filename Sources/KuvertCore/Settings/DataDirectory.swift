@@ -14,13 +14,19 @@ public enum DataDirectory {
             }
             var info = stat()
             if stat(path, &info) == 0, info.st_mode & 0o022 != 0 {
-                throw KuvertError.configuration(String(
-                    format: "The data directory %@ can be written by others (mode %o): run chmod 700 %@.", path,
-                    info.st_mode & 0o777, path))
+                throw KuvertError.configuration(
+                    String(
+                        format: "The data directory %@ can be written by others (mode %o): run chmod 700 %@.",
+                        path,
+                        info.st_mode & 0o777,
+                        path
+                    )
+                )
             }
             guard access(path, W_OK | X_OK) == 0 else {
                 throw KuvertError.configuration(
-                    "The data directory \(path) is not writable by this user (uid \(getuid())): \(String(cString: strerror(errno))).")
+                    "The data directory \(path) is not writable by this user (uid \(getuid())): \(String(cString: strerror(errno)))."
+                )
             }
             return
         }
@@ -31,7 +37,8 @@ public enum DataDirectory {
             guard mkdir(built, 0o700) == 0 || errno == EEXIST else {
                 throw KuvertError.configuration(
                     "Cannot create the data directory \(path)" + (built == path ? "" : " (at \(built))")
-                        + ": \(String(cString: strerror(errno))).")
+                        + ": \(String(cString: strerror(errno)))."
+                )
             }
         }
     }

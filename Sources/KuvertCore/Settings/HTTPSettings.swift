@@ -45,7 +45,10 @@ public struct HTTPSettings: Sendable {
             maxConnections = try source.count("KUVERT_MAX_CONNECTIONS", default: 0, range: 1...1_000_000)
         }
         maxConnectionsPerClient = try source.count(
-            "KUVERT_MAX_CONNECTIONS_PER_CLIENT", default: maxConnectionsPerClient, range: 1...100_000)
+            "KUVERT_MAX_CONNECTIONS_PER_CLIENT",
+            default: maxConnectionsPerClient,
+            range: 1...100_000
+        )
         metricsListen = try source.listen("KUVERT_METRICS_LISTEN")
     }
 }

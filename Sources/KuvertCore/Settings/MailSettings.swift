@@ -40,7 +40,8 @@ public struct MailSettings: Sendable {
         if let text = source.string("KUVERT_TIME_ZONE") {
             guard let zone = TimeZone(identifier: text) else {
                 throw KuvertError.configuration(
-                    "KUVERT_TIME_ZONE must be a time zone such as Europe/Stockholm or UTC, not '\(SettingSource.shown(text))'.")
+                    "KUVERT_TIME_ZONE must be a time zone such as Europe/Stockholm or UTC, not '\(SettingSource.shown(text))'."
+                )
             }
             humanTime = HumanTime(timeZone: zone)
         }
@@ -48,31 +49,37 @@ public struct MailSettings: Sendable {
         if let text = source.string("KUVERT_BOUNCE_DOMAIN") {
             let domain = text.lowercased()
             let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
-            guard domain.count <= 200, labels.count >= 2, labels.allSatisfy({ label in
-                (1...63).contains(label.count) && label.first != "-" && label.last != "-"
-                    && label.utf8.allSatisfy { $0 == 0x2D || (0x30...0x39).contains($0) || (0x61...0x7A).contains($0) }
-            }) else {
+            guard domain.count <= 200, labels.count >= 2,
+                labels.allSatisfy({ label in
+                    (1...63).contains(label.count) && label.first != "-" && label.last != "-"
+                        && label.utf8.allSatisfy { $0 == 0x2D || (0x30...0x39).contains($0) || (0x61...0x7A).contains($0) }
+                })
+            else {
                 throw KuvertError.configuration(
-                    "KUVERT_BOUNCE_DOMAIN must be a domain such as bounces.example.se, not '\(SettingSource.shown(text))'.")
+                    "KUVERT_BOUNCE_DOMAIN must be a domain such as bounces.example.se, not '\(SettingSource.shown(text))'."
+                )
             }
             bounceDomain = domain
         }
         lmtpListen = try source.listen("KUVERT_LMTP_LISTEN")
         if lmtpListen != nil, bounceDomain == nil {
             throw KuvertError.configuration(
-                "KUVERT_LMTP_LISTEN takes mail for the bounce addresses: set KUVERT_BOUNCE_DOMAIN too.")
+                "KUVERT_LMTP_LISTEN takes mail for the bounce addresses: set KUVERT_BOUNCE_DOMAIN too."
+            )
         }
         if let text = source.string("KUVERT_BOUNCE_MAILBOX") {
             guard bounceDomain != nil else {
                 throw KuvertError.configuration(
-                    "KUVERT_BOUNCE_MAILBOX holds mail for the bounce addresses: set KUVERT_BOUNCE_DOMAIN too.")
+                    "KUVERT_BOUNCE_MAILBOX holds mail for the bounce addresses: set KUVERT_BOUNCE_DOMAIN too."
+                )
             }
             bounceMailbox = try BounceMailboxSettings(text)
         }
         if let text = source.string("KUVERT_UNSUBSCRIBE_MAILTO") {
             guard (try? EmailAddress(text)) != nil else {
                 throw KuvertError.configuration(
-                    "KUVERT_UNSUBSCRIBE_MAILTO must be an address such as unsubscribe@example.se, not '\(SettingSource.shown(text))'.")
+                    "KUVERT_UNSUBSCRIBE_MAILTO must be an address such as unsubscribe@example.se, not '\(SettingSource.shown(text))'."
+                )
             }
             unsubscribeMailto = text
         }
@@ -90,10 +97,11 @@ public struct MailSettings: Sendable {
 
     static func baseURL(_ text: String) throws -> String {
         guard let url = URL(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host != nil,
-              url.query == nil, url.fragment == nil
+            url.query == nil, url.fragment == nil
         else {
             throw KuvertError.configuration(
-                "KUVERT_BASE_URL must be an http or https address such as https://news.example.se, not '\(SettingSource.shown(text))'.")
+                "KUVERT_BASE_URL must be an http or https address such as https://news.example.se, not '\(SettingSource.shown(text))'."
+            )
         }
         return text.hasSuffix("/") ? String(text.dropLast()) : text
     }

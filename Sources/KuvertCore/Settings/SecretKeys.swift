@@ -34,8 +34,14 @@ public enum SecretKeys {
     private static func read(at path: String) throws -> [SymmetricKey] {
         var info = stat()
         if stat(path, &info) == 0, info.st_mode & 0o077 != 0 {
-            throw KuvertError.configuration(String(
-                format: "The key file %@ can be read by others (mode %o): run chmod 600 %@.", path, info.st_mode & 0o777, path))
+            throw KuvertError.configuration(
+                String(
+                    format: "The key file %@ can be read by others (mode %o): run chmod 600 %@.",
+                    path,
+                    info.st_mode & 0o777,
+                    path
+                )
+            )
         }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw KuvertError.configuration("Cannot read the key file \(path).")

@@ -51,7 +51,7 @@ public struct SecuritySettings: Sendable {
         if rest.hasPrefix("*.") { rest = rest.dropFirst(2) }
         let parts = rest.split(separator: ":", omittingEmptySubsequences: false)
         guard let host = parts.first, !host.isEmpty, parts.count <= 2,
-              host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") })
+            host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") })
         else { return false }
         if parts.count == 2 { return parts[1] == "*" || UInt16(parts[1]) != nil }
         return true
@@ -71,31 +71,39 @@ public struct SecuritySettings: Sendable {
         if let text = source.string("KUVERT_RATE_LIMIT_IPV6_PREFIX") {
             guard let bits = Int(text), (16...128).contains(bits) else {
                 throw KuvertError.configuration(
-                    "KUVERT_RATE_LIMIT_IPV6_PREFIX must be a prefix length from 16 to 128 (64 by default), not '\(SettingSource.shown(text))'.")
+                    "KUVERT_RATE_LIMIT_IPV6_PREFIX must be a prefix length from 16 to 128 (64 by default), not '\(SettingSource.shown(text))'."
+                )
             }
             ipv6PrefixLength = bits
         }
         if let text = source.string("KUVERT_TRUSTED_PROXIES") {
             trustedProxies = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             for proxy in trustedProxies where !TrustedProxies.isValid(proxy) {
-                throw KuvertError.configuration("KUVERT_TRUSTED_PROXIES holds '\(SettingSource.shown(proxy))', which is no IP address or IPv4 CIDR range.")
+                throw KuvertError.configuration(
+                    "KUVERT_TRUSTED_PROXIES holds '\(SettingSource.shown(proxy))', which is no IP address or IPv4 CIDR range."
+                )
             }
         }
         if let text = source.string("KUVERT_FRAME_ANCESTORS") {
             let sources = text.split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init)
             guard !sources.isEmpty else {
-                throw KuvertError.configuration("KUVERT_FRAME_ANCESTORS is empty: name the sites that may frame the form (https://www.example.se), or * for any.")
+                throw KuvertError.configuration(
+                    "KUVERT_FRAME_ANCESTORS is empty: name the sites that may frame the form (https://www.example.se), or * for any."
+                )
             }
             for source in sources where !Self.isFrameAncestor(source) {
                 throw KuvertError.configuration(
-                    "KUVERT_FRAME_ANCESTORS holds '\(SettingSource.shown(source))', which is no site: write origins such as https://www.example.se, separated by spaces.")
+                    "KUVERT_FRAME_ANCESTORS holds '\(SettingSource.shown(source))', which is no site: write origins such as https://www.example.se, separated by spaces."
+                )
             }
             frameAncestors = sources
         }
         formMinimumSeconds = try source.duration("KUVERT_FORM_MIN_SECONDS", default: formMinimumSeconds, allowZero: true)
         answerFloor = try source.duration("KUVERT_ANSWER_FLOOR", default: answerFloor, allowZero: true)
         guard answerFloor <= 5 else {
-            throw KuvertError.configuration("KUVERT_ANSWER_FLOOR must be at most 5s, not '\(SettingSource.shown(source.string("KUVERT_ANSWER_FLOOR") ?? ""))'.")
+            throw KuvertError.configuration(
+                "KUVERT_ANSWER_FLOOR must be at most 5s, not '\(SettingSource.shown(source.string("KUVERT_ANSWER_FLOOR") ?? ""))'."
+            )
         }
     }
 }

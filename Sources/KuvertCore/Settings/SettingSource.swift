@@ -34,7 +34,8 @@ public struct SettingSource: Sendable {
         guard let text = string(name) else { return value }
         guard let count = Int(text), range.contains(count) else {
             throw KuvertError.configuration(
-                "\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound), not '\(SettingSource.shown(text))'.")
+                "\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound), not '\(SettingSource.shown(text))'."
+            )
         }
         return count
     }
@@ -66,7 +67,8 @@ public struct SettingSource: Sendable {
         }
         guard let amount = Double(number), amount.isFinite, amount > 0 || (allowZero && amount == 0) else {
             throw KuvertError.configuration(
-                "\(name) must be a duration such as 30s, 15m, 12h or 7d, not '\(SettingSource.shown(text))'.")
+                "\(name) must be a duration such as 30s, 15m, 12h or 7d, not '\(SettingSource.shown(text))'."
+            )
         }
         return amount * unit
     }
@@ -104,8 +106,13 @@ public struct SettingSource: Sendable {
     /// A URL as an error message or `doctor` shows it: as `shown`, with any
     /// password in it (`scheme://user:PASSWORD@host`) replaced by `***`.
     public static func shownURL(_ text: String) -> String {
-        shown(text.replacingOccurrences(
-            of: #"^([A-Za-z][A-Za-z0-9+.-]*://[^/?#@:]*):[^/?#]*@"#, with: "$1:***@", options: .regularExpression))
+        shown(
+            text.replacingOccurrences(
+                of: #"^([A-Za-z][A-Za-z0-9+.-]*://[^/?#@:]*):[^/?#]*@"#,
+                with: "$1:***@",
+                options: .regularExpression
+            )
+        )
     }
 
     /// True for names of this machine's loopback interface: links to them and

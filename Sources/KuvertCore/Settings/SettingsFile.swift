@@ -21,9 +21,14 @@ public enum SettingsFile {
         let settings = try parse(text, file: path)
         var info = stat()
         if settings.contains(where: { Settings.isSecret($0.key, value: $0.value) }), stat(path, &info) == 0, info.st_mode & 0o004 != 0 {
-            throw KuvertError.configuration(String(
-                format: "The configuration file %@ holds a secret and can be read by anyone (mode %o): run chmod o-r %@.",
-                path, info.st_mode & 0o777, path))
+            throw KuvertError.configuration(
+                String(
+                    format: "The configuration file %@ holds a secret and can be read by anyone (mode %o): run chmod o-r %@.",
+                    path,
+                    info.st_mode & 0o777,
+                    path
+                )
+            )
         }
         return settings
     }

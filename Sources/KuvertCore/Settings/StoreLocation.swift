@@ -57,7 +57,8 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
     public init(parsing text: String) throws {
         func problem(_ what: String) -> KuvertError {
             KuvertError.configuration(
-                "KUVERT_DATABASE \(what): use postgres://USER:PASSWORD@HOST:PORT/DATABASE (?host=/socket/dir, sslmode=disable|prefer|require).")
+                "KUVERT_DATABASE \(what): use postgres://USER:PASSWORD@HOST:PORT/DATABASE (?host=/socket/dir, sslmode=disable|prefer|require)."
+            )
         }
         guard let components = URLComponents(string: text) else { throw problem("is no URL") }
         let query = components.queryItems ?? []

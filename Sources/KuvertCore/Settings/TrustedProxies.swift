@@ -21,7 +21,7 @@ public struct TrustedProxies: Sendable {
         entries.contains { entry in
             let parts = entry.split(separator: "/")
             guard parts.count == 2, let bits = Int(parts[1]), let network = Self.ipv4(String(parts[0])),
-                  let candidate = Self.ipv4(address)
+                let candidate = Self.ipv4(address)
             else { return entry.lowercased() == address.lowercased() }
             let mask: UInt32 = bits == 0 ? 0 : ~UInt32(0) << (32 - bits)
             return network & mask == candidate & mask

@@ -28,7 +28,7 @@ public enum DKIMCanonicalization {
                 return (fields, lineEnd.next)
             }
             let first = message[index]
-            if (first == UInt8(ascii: " ") || first == UInt8(ascii: "\t")), current != nil {
+            if first == UInt8(ascii: " ") || first == UInt8(ascii: "\t"), current != nil {
                 current!.end = lineEnd.contentEnd
             } else {
                 finish()

@@ -28,13 +28,18 @@ public struct DKIMKeyDirectory: Sendable {
         }
         let file = folder + "/\(selector).\(algorithm.rawValue).pem"
         if FileManager.default.fileExists(atPath: file) {
-            throw KuvertError.configuration("A \(algorithm.rawValue) key for \(selector)._domainkey.\(domain) exists (\(file)); it is never overwritten.")
+            throw KuvertError.configuration(
+                "A \(algorithm.rawValue) key for \(selector)._domainkey.\(domain) exists (\(file)); it is never overwritten."
+            )
         }
         // One DNS name holds one key: a second algorithm needs a selector of its own.
-        for other in DKIMKey.Algorithm.allCases where other != algorithm
-            && FileManager.default.fileExists(atPath: folder + "/\(selector).\(other.rawValue).pem") {
+        for other in DKIMKey.Algorithm.allCases
+        where other != algorithm
+            && FileManager.default.fileExists(atPath: folder + "/\(selector).\(other.rawValue).pem")
+        {
             throw KuvertError.configuration(
-                "The selector \(selector) of \(domain) holds an \(other.rawValue) key; an \(algorithm.rawValue) key needs a selector of its own (--selector \(selector)-\(algorithm.rawValue)).")
+                "The selector \(selector) of \(domain) holds an \(other.rawValue) key; an \(algorithm.rawValue) key needs a selector of its own (--selector \(selector)-\(algorithm.rawValue))."
+            )
         }
         let key = try DKIMKey.generate(domain: domain, selector: selector, algorithm: algorithm)
         let descriptor = open(file, O_WRONLY | O_CREAT | O_EXCL, 0o600)
@@ -69,9 +74,14 @@ public struct DKIMKeyDirectory: Sendable {
                 var info = stat()
                 guard stat(file, &info) == 0 else { continue }
                 if info.st_mode & 0o077 != 0 {
-                    throw KuvertError.configuration(String(
-                        format: "The DKIM key %@ can be read by others (mode %o): run chmod 600 %@.", file,
-                        info.st_mode & 0o777, file))
+                    throw KuvertError.configuration(
+                        String(
+                            format: "The DKIM key %@ can be read by others (mode %o): run chmod 600 %@.",
+                            file,
+                            info.st_mode & 0o777,
+                            file
+                        )
+                    )
                 }
                 guard let pem = try? String(contentsOfFile: file, encoding: .utf8) else {
                     throw KuvertError.configuration("Cannot read the DKIM key \(file).")
@@ -103,7 +113,9 @@ public struct DKIMKeyDirectory: Sendable {
     /// A selector: one or more DNS labels of letters, digits and inner hyphens.
     public static func selector(_ text: String) throws -> String {
         guard SettingSource.isHostName(text) else {
-            throw KuvertError.configuration("'\(SettingSource.shown(text))' is no selector: use letters, digits and hyphens, such as kuvert or news2026.")
+            throw KuvertError.configuration(
+                "'\(SettingSource.shown(text))' is no selector: use letters, digits and hyphens, such as kuvert or news2026."
+            )
         }
         return text.lowercased()
     }

@@ -71,7 +71,8 @@ public struct DKIMSigner: Sendable {
         var signatures: [UInt8] = []
         for key in keys {
             // Folded now, before hashing; afterwards only b= is filled in (and folded).
-            let unsigned = "DKIM-Signature: v=1; a=\(key.algorithm.tag); c=relaxed/relaxed; d=\(key.domain); s=\(key.selector);\r\n"
+            let unsigned =
+                "DKIM-Signature: v=1; a=\(key.algorithm.tag); c=relaxed/relaxed; d=\(key.domain); s=\(key.selector);\r\n"
                 + "\tt=\(Int(now.timeIntervalSince1970)); h=\(Self.folded(names));\r\n"
                 + "\tbh=\(bodyHash);\r\n"
                 + "\tb="
@@ -90,7 +91,7 @@ public struct DKIMSigner: Sendable {
     /// The h= list, folded before a colon so no line runs past 78 characters.
     static func folded(_ names: [String]) -> String {
         var out = ""
-        var line = 9 // "\th=" and what came before it on the line
+        var line = 9  // "\th=" and what came before it on the line
         for (index, name) in names.enumerated() {
             let piece = index == 0 ? name : ":" + name
             if line + piece.count > 76 {

@@ -23,7 +23,8 @@ extension AppDatabase: APITokenStore {
         try await writer.write { db in
             try db.execute(
                 sql: "UPDATE apiToken SET revokedAt = ? WHERE name = ? AND revokedAt IS NULL",
-                arguments: [StoreTime.value(now), name])
+                arguments: [StoreTime.value(now), name]
+            )
             guard db.changesCount > 0 else { return false }
             var audit = AuditEvent(occurredAt: now, actor: actor, action: "api-token.revoked", detail: name)
             try audit.insert(db)

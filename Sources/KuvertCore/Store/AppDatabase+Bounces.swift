@@ -14,7 +14,8 @@ extension AppDatabase: BounceStore {
                     LEFT JOIN subscriber ON subscriber.id = subscription.subscriberId
                     WHERE outboxMessage.id = ?
                     """,
-                arguments: [event.outboxMessageId])
+                arguments: [event.outboxMessageId]
+            )
             // Message retention may have removed the record the address named.
             if owner == nil { event.outboxMessageId = nil }
             event.subscriptionId = owner?["id"]
@@ -23,13 +24,23 @@ extension AppDatabase: BounceStore {
                 event.diagnostic = nil
             } else {
                 event.outcome = try Self.apply(
-                    BouncePolicy.effect(of: event.kind), subscriptionId: event.subscriptionId, limit: bounceLimit,
-                    now: event.receivedAt, actor: "bounce", db)
+                    BouncePolicy.effect(of: event.kind),
+                    subscriptionId: event.subscriptionId,
+                    limit: bounceLimit,
+                    now: event.receivedAt,
+                    actor: "bounce",
+                    db
+                )
             }
             try event.insert(db)
             var audit = AuditEvent(
-                occurredAt: event.receivedAt, actor: "bounce", action: "bounce.received",
-                subscriberId: owner?["subscriberId"], listId: owner?["listId"], detail: event.auditDetail)
+                occurredAt: event.receivedAt,
+                actor: "bounce",
+                action: "bounce.received",
+                subscriberId: owner?["subscriberId"],
+                listId: owner?["listId"],
+                detail: event.auditDetail
+            )
             try audit.insert(db)
             return event
         }
@@ -60,12 +71,15 @@ extension AppDatabase: BounceStore {
 
     /// Every event about a person's subscriptions, by subscription, oldest first.
     static func bounces(_ db: Database, subscriberId: Int64) throws -> [Int64: [BounceEvent]] {
-        Dictionary(grouping: try BounceEvent.fetchAll(
-            db,
-            sql: """
-                SELECT bounceEvent.* FROM bounceEvent JOIN subscription ON subscription.id = bounceEvent.subscriptionId
-                WHERE subscription.subscriberId = ? ORDER BY bounceEvent.id
-                """,
-            arguments: [subscriberId])) { $0.subscriptionId ?? -1 }
+        Dictionary(
+            grouping: try BounceEvent.fetchAll(
+                db,
+                sql: """
+                    SELECT bounceEvent.* FROM bounceEvent JOIN subscription ON subscription.id = bounceEvent.subscriptionId
+                    WHERE subscription.subscriberId = ? ORDER BY bounceEvent.id
+                    """,
+                arguments: [subscriberId]
+            )
+        ) { $0.subscriptionId ?? -1 }
     }
 }

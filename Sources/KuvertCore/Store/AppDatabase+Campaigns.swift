@@ -8,9 +8,17 @@ extension Campaign: FetchableRecord, MutablePersistableRecord, StoreTimeRecord {
     /// Read by column, not through `Decodable`: the mailer reads a campaign for every batch it sends.
     public init(row: Row) throws {
         self.init(
-            id: row["id"], listId: row["listId"], subject: row["subject"], bodyMarkdown: row["bodyMarkdown"],
-            bodyHTML: row["bodyHTML"], bodyText: row["bodyText"], status: try Status(rawValue: row["status"]).orThrow(),
-            createdAt: row["createdAt"], sendAt: row["sendAt"], queuedAt: row["queuedAt"])
+            id: row["id"],
+            listId: row["listId"],
+            subject: row["subject"],
+            bodyMarkdown: row["bodyMarkdown"],
+            bodyHTML: row["bodyHTML"],
+            bodyText: row["bodyText"],
+            status: try Status(rawValue: row["status"]).orThrow(),
+            createdAt: row["createdAt"],
+            sendAt: row["sendAt"],
+            queuedAt: row["queuedAt"]
+        )
     }
 }
 
@@ -22,8 +30,12 @@ extension AppDatabase: CampaignStore {
             campaign.listId = try list.id.orThrow()
             try campaign.insert(db)
             var audit = AuditEvent(
-                occurredAt: campaign.createdAt, actor: actor, action: "campaign.created", listId: list.id,
-                detail: "campaign \(campaign.id ?? 0)")
+                occurredAt: campaign.createdAt,
+                actor: actor,
+                action: "campaign.created",
+                listId: list.id,
+                detail: "campaign \(campaign.id ?? 0)"
+            )
             try audit.insert(db)
             return campaign
         }
@@ -47,7 +59,12 @@ extension AppDatabase: CampaignStore {
             campaign.queuedAt = now
             try campaign.update(db)
             var audit = AuditEvent(
-                occurredAt: now, actor: actor, action: "campaign.queued", listId: campaign.listId, detail: "campaign \(id)")
+                occurredAt: now,
+                actor: actor,
+                action: "campaign.queued",
+                listId: campaign.listId,
+                detail: "campaign \(id)"
+            )
             try audit.insert(db)
             return campaign.listId
         }
@@ -62,7 +79,8 @@ extension AppDatabase: CampaignStore {
                         SELECT max(id) FROM (SELECT id FROM subscription
                         WHERE listId = ? AND status = 'active' AND id > ? ORDER BY id LIMIT ?)
                         """,
-                    arguments: [listId, start, batchSize])
+                    arguments: [listId, start, batchSize]
+                )
                 guard let last else { return (nil, 0) }
                 try db.execute(
                     sql: """
@@ -71,7 +89,10 @@ extension AppDatabase: CampaignStore {
                         WHERE listId = :list AND status = 'active' AND id > :after AND id <= :last
                         ON CONFLICT DO NOTHING
                         """,
-                    arguments: ["campaign": id, "due": StoreTime.value(sendAt), "now": StoreTime.value(now), "list": listId, "after": start, "last": last])
+                    arguments: [
+                        "campaign": id, "due": StoreTime.value(sendAt), "now": StoreTime.value(now), "list": listId, "after": start, "last": last,
+                    ]
+                )
                 return (last, db.changesCount)
             }
             guard let last else { break }
@@ -85,8 +106,14 @@ extension AppDatabase: CampaignStore {
         try await writer.write { db in
             guard try Campaign.fetchOne(db, key: campaignId) != nil else { throw KuvertError.unknownCampaign(campaignId) }
             var message = OutboxMessage(
-                kind: .test, subscriptionId: nil, status: .queued, dueAt: now, createdAt: now, campaignId: campaignId,
-                testRecipient: address.value)
+                kind: .test,
+                subscriptionId: nil,
+                status: .queued,
+                dueAt: now,
+                createdAt: now,
+                campaignId: campaignId,
+                testRecipient: address.value
+            )
             try message.insert(db)
             return try message.id.orThrow()
         }
@@ -100,7 +127,12 @@ extension AppDatabase: CampaignStore {
             if let body { (campaign.bodyMarkdown, campaign.bodyHTML, campaign.bodyText) = (body.markdown, body.html, body.text) }
             try campaign.update(db)
             var audit = AuditEvent(
-                occurredAt: now, actor: actor, action: "campaign.edited", listId: campaign.listId, detail: "campaign \(id)")
+                occurredAt: now,
+                actor: actor,
+                action: "campaign.edited",
+                listId: campaign.listId,
+                detail: "campaign \(id)"
+            )
             try audit.insert(db)
             return campaign
         }
@@ -110,13 +142,22 @@ extension AppDatabase: CampaignStore {
         try await writer.write { db in
             guard let campaign = try Campaign.fetchOne(db, key: id) else { throw KuvertError.unknownCampaign(id) }
             try campaign.requireDraft(doing: "deleted")
-            guard try Int.fetchOne(
-                db, sql: "SELECT count(*) FROM outboxMessage WHERE campaignId = ? AND status = 'leased'", arguments: [id]) == 0
+            guard
+                try Int.fetchOne(
+                    db,
+                    sql: "SELECT count(*) FROM outboxMessage WHERE campaignId = ? AND status = 'leased'",
+                    arguments: [id]
+                ) == 0
             else { throw KuvertError.campaignState("A test copy of campaign \(id) is being sent; try again in a moment.") }
             try db.execute(sql: "DELETE FROM outboxMessage WHERE campaignId = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM campaign WHERE id = ?", arguments: [id])
             var audit = AuditEvent(
-                occurredAt: now, actor: actor, action: "campaign.deleted", listId: campaign.listId, detail: "campaign \(id)")
+                occurredAt: now,
+                actor: actor,
+                action: "campaign.deleted",
+                listId: campaign.listId,
+                detail: "campaign \(id)"
+            )
             try audit.insert(db)
         }
     }
@@ -133,11 +174,16 @@ extension AppDatabase: CampaignStore {
                         UPDATE outboxMessage SET status = 'skipped', lastReply = 'campaign cancelled', leaseExpiresAt = NULL
                         WHERE campaignId = ? AND kind = 'newsletter' AND status IN ('queued', 'leased')
                         """,
-                    arguments: [id])
+                    arguments: [id]
+                )
             }
             var audit = AuditEvent(
-                occurredAt: now, actor: actor, action: "campaign.\(status == .sending ? "resumed" : status.rawValue)",
-                listId: campaign.listId, detail: "campaign \(id)")
+                occurredAt: now,
+                actor: actor,
+                action: "campaign.\(status == .sending ? "resumed" : status.rawValue)",
+                listId: campaign.listId,
+                detail: "campaign \(id)"
+            )
             try audit.insert(db)
             return campaign
         }
@@ -167,12 +213,20 @@ extension AppDatabase: CampaignStore {
                 arguments: [
                     "id": id, "before": before, "limit": max(limit, 0),
                     "minuteAgo": StoreTime.value(now.addingTimeInterval(-60)),
-                ])
+                ]
+            )
             return try rows.map { row in
                 CampaignProgress(
-                    campaign: try Campaign(row: row), listSlug: row["listSlug"], queued: row["queuedCount"],
-                    leased: row["leasedCount"], sent: row["sentCount"], failed: row["failedCount"],
-                    skipped: row["skippedCount"], sentLastMinute: row["lastMinute"], lastSentAt: row["lastSentAt"])
+                    campaign: try Campaign(row: row),
+                    listSlug: row["listSlug"],
+                    queued: row["queuedCount"],
+                    leased: row["leasedCount"],
+                    sent: row["sentCount"],
+                    failed: row["failedCount"],
+                    skipped: row["skippedCount"],
+                    sentLastMinute: row["lastMinute"],
+                    lastSentAt: row["lastSentAt"]
+                )
             }
         }
     }

@@ -18,22 +18,25 @@ extension AppDatabase: JournaledDeliveryStore {
         let ids = try groupCommit.writeAndWait(.processCrash) { db in
             // Messages of paused or cancelled campaigns wait; tests of drafts go.
             try Int64.fetchAll(
-                try db.cachedStatement(sql: """
-                    UPDATE outboxMessage SET status = 'leased', leaseExpiresAt = :until, leaseHolder = :holder
-                    WHERE id IN (
-                        SELECT id FROM outboxMessage
-                        WHERE status = 'queued' AND dueAt <= :now
-                          AND (campaignId IS NULL OR kind = 'test'
-                               OR campaignId IN (SELECT id FROM campaign WHERE status = 'sending'))
-                        ORDER BY dueAt, id LIMIT :limit)
-                    OR id IN (
-                        SELECT id FROM outboxMessage WHERE status = 'leased' AND leaseExpiresAt <= :now LIMIT :limit)
-                    RETURNING id
-                    """),
+                try db.cachedStatement(
+                    sql: """
+                        UPDATE outboxMessage SET status = 'leased', leaseExpiresAt = :until, leaseHolder = :holder
+                        WHERE id IN (
+                            SELECT id FROM outboxMessage
+                            WHERE status = 'queued' AND dueAt <= :now
+                              AND (campaignId IS NULL OR kind = 'test'
+                                   OR campaignId IN (SELECT id FROM campaign WHERE status = 'sending'))
+                            ORDER BY dueAt, id LIMIT :limit)
+                        OR id IN (
+                            SELECT id FROM outboxMessage WHERE status = 'leased' AND leaseExpiresAt <= :now LIMIT :limit)
+                        RETURNING id
+                        """
+                ),
                 arguments: [
                     "until": StoreTime.value(now.addingTimeInterval(leaseFor)), "now": StoreTime.value(now), "limit": limit,
                     "holder": holder.description,
-                ])
+                ]
+            )
         }
         return try writer.read { db in try Self.deliveries(db, ids: ids) }
     }
@@ -47,15 +50,18 @@ extension AppDatabase: JournaledDeliveryStore {
         // read for every 32 messages sent, and names, adapters and row copies
         // were most of its cost.
         let rows = try Row.fetchCursor(
-            try db.cachedStatement(sql: """
-                SELECT \(OutboxMessage.selection), \(Subscription.selection), subscriber.address
-                FROM outboxMessage
-                LEFT JOIN subscription ON subscription.id = outboxMessage.subscriptionId
-                LEFT JOIN subscriber ON subscriber.id = subscription.subscriberId
-                WHERE outboxMessage.id IN (\(databaseQuestionMarks(count: ids.count)))
-                ORDER BY outboxMessage.id
-                """),
-            arguments: StatementArguments(ids))
+            try db.cachedStatement(
+                sql: """
+                    SELECT \(OutboxMessage.selection), \(Subscription.selection), subscriber.address
+                    FROM outboxMessage
+                    LEFT JOIN subscription ON subscription.id = outboxMessage.subscriptionId
+                    LEFT JOIN subscriber ON subscriber.id = subscription.subscriberId
+                    WHERE outboxMessage.id IN (\(databaseQuestionMarks(count: ids.count)))
+                    ORDER BY outboxMessage.id
+                    """
+            ),
+            arguments: StatementArguments(ids)
+        )
         let subscriptionColumn = OutboxMessage.columns.count
         let addressColumn = subscriptionColumn + Subscription.columns.count
         // A batch has a campaign or two and a list or two: each is read once.
@@ -64,7 +70,9 @@ extension AppDatabase: JournaledDeliveryStore {
         func list(_ id: Int64) throws -> MailingList {
             if let list = lists[id] { return list }
             let list = try MailingList.fetchOne(
-                try db.cachedStatement(sql: "SELECT * FROM mailingList WHERE id = ?"), arguments: [id]).orThrow()
+                try db.cachedStatement(sql: "SELECT * FROM mailingList WHERE id = ?"),
+                arguments: [id]
+            ).orThrow()
             lists[id] = list
             return list
         }
@@ -75,21 +83,37 @@ extension AppDatabase: JournaledDeliveryStore {
             var campaign: Campaign?
             if let campaignId = message.campaignId {
                 // Through a cached statement: the query interface builds and prepares its SQL every time.
-                campaign = try campaigns[campaignId] ?? Campaign.fetchOne(
-                    try db.cachedStatement(sql: "SELECT * FROM campaign WHERE id = ?"), arguments: [campaignId])
+                campaign =
+                    try campaigns[campaignId]
+                    ?? Campaign.fetchOne(
+                        try db.cachedStatement(sql: "SELECT * FROM campaign WHERE id = ?"),
+                        arguments: [campaignId]
+                    )
                 campaigns[campaignId] = campaign
             }
             if message.subscriptionId != nil {
                 // The subscription went (erasure deletes nothing, but be safe): nothing to send.
                 guard !row.hasNull(atIndex: subscriptionColumn) else { continue }
                 let subscription = try Subscription(row: row, at: subscriptionColumn)
-                deliveries.append(OutboxDelivery(
-                    message: message, address: row[addressColumn], list: try list(subscription.listId),
-                    subscription: subscription, campaign: campaign))
+                deliveries.append(
+                    OutboxDelivery(
+                        message: message,
+                        address: row[addressColumn],
+                        list: try list(subscription.listId),
+                        subscription: subscription,
+                        campaign: campaign
+                    )
+                )
             } else if let campaign, let recipient = message.testRecipient {
-                deliveries.append(OutboxDelivery(
-                    message: message, address: recipient, list: try list(campaign.listId), subscription: nil,
-                    campaign: campaign))
+                deliveries.append(
+                    OutboxDelivery(
+                        message: message,
+                        address: recipient,
+                        list: try list(campaign.listId),
+                        subscription: nil,
+                        campaign: campaign
+                    )
+                )
             }
         }
         return deliveries
@@ -125,9 +149,17 @@ extension AppDatabase: JournaledDeliveryStore {
             case .failed(let outcome): (.failed, outcome, nil)
             case .skipped(let reason): (.skipped, SendOutcome(kind: .permanent, code: nil, reply: reason), nil)
             }
-        guard let updated = try update(
-            db, id, status: status, outcome: outcome, dueAt: dueAt, sentAt: status == .sent ? now : nil,
-            countsAttempt: status != .skipped, holder: holder)
+        guard
+            let updated = try update(
+                db,
+                id,
+                status: status,
+                outcome: outcome,
+                dueAt: dueAt,
+                sentAt: status == .sent ? now : nil,
+                countsAttempt: status != .skipped,
+                holder: holder
+            )
         else { return false }
         // The audit log keeps a send that concerns one person's subscription
         // (a confirmation, a privacy link) for good; a newsletter is proven by
@@ -141,11 +173,17 @@ extension AppDatabase: JournaledDeliveryStore {
                            outboxMessage.kind || ' #' || outboxMessage.id
                     FROM outboxMessage LEFT JOIN subscription ON subscription.id = outboxMessage.subscriptionId
                     WHERE outboxMessage.id = :id
-                    """).execute(arguments: ["now": StoreTime.value(now), "id": id])
+                    """
+            ).execute(arguments: ["now": StoreTime.value(now), "id": id])
         }
         _ = try apply(
-            BouncePolicy.effect(of: entry.record), subscriptionId: updated["subscriptionId"], limit: bounceLimit, now: now,
-            actor: "worker", db)
+            BouncePolicy.effect(of: entry.record),
+            subscriptionId: updated["subscriptionId"],
+            limit: bounceLimit,
+            now: now,
+            actor: "worker",
+            db
+        )
         return true
     }
 
@@ -157,7 +195,8 @@ extension AppDatabase: JournaledDeliveryStore {
                     UPDATE outboxMessage SET status = 'queued', leaseExpiresAt = NULL, leaseHolder = NULL
                     WHERE status = 'leased' AND id IN (\(databaseQuestionMarks(count: ids.count)))
                     """,
-                arguments: StatementArguments(ids))
+                arguments: StatementArguments(ids)
+            )
         }
     }
 
@@ -180,7 +219,8 @@ extension AppDatabase: JournaledDeliveryStore {
                     UPDATE outboxMessage SET status = 'queued', leaseExpiresAt = NULL, leaseHolder = NULL
                     WHERE status = 'leased' AND leaseHolder = ?
                     """,
-                arguments: [holder])
+                arguments: [holder]
+            )
             return db.changesCount
         }
     }
@@ -190,22 +230,31 @@ extension AppDatabase: JournaledDeliveryStore {
     /// SQLite buffers in a temporary table of its own: a lookup by id after
     /// the update says the same.)
     private static func update(
-        _ db: Database, _ id: Int64, status: OutboxMessage.Status, outcome: SendOutcome, dueAt: Date?, sentAt: Date?,
-        countsAttempt: Bool, holder: String?
+        _ db: Database,
+        _ id: Int64,
+        status: OutboxMessage.Status,
+        outcome: SendOutcome,
+        dueAt: Date?,
+        sentAt: Date?,
+        countsAttempt: Bool,
+        holder: String?
     ) throws -> Row? {
-        try db.cachedStatement(sql: """
-            UPDATE outboxMessage
-            SET status = ?1, leaseExpiresAt = NULL, leaseHolder = NULL, lastReply = ?2, lastReplyCode = ?3,
-                dueAt = coalesce(?4, dueAt), sentAt = ?5, attempts = attempts + ?6
-            WHERE id = ?7 AND (?8 IS NULL OR (status = 'leased' AND leaseHolder = ?8))
-            """
+        try db.cachedStatement(
+            sql: """
+                UPDATE outboxMessage
+                SET status = ?1, leaseExpiresAt = NULL, leaseHolder = NULL, lastReply = ?2, lastReplyCode = ?3,
+                    dueAt = coalesce(?4, dueAt), sentAt = ?5, attempts = attempts + ?6
+                WHERE id = ?7 AND (?8 IS NULL OR (status = 'leased' AND leaseHolder = ?8))
+                """
         ).execute(arguments: [
             status.rawValue, String(outcome.reply.prefix(512)), outcome.code, dueAt.map(StoreTime.value),
             sentAt.map(StoreTime.value), countsAttempt ? 1 : 0, id, holder,
         ])
         guard db.changesCount == 1 else { return nil }
         return try Row.fetchOne(
-            try db.cachedStatement(sql: "SELECT kind, subscriptionId FROM outboxMessage WHERE id = ?"), arguments: [id])
+            try db.cachedStatement(sql: "SELECT kind, subscriptionId FROM outboxMessage WHERE id = ?"),
+            arguments: [id]
+        )
     }
 
     /// Applies a `BouncePolicy` effect to a subscription and says what it
@@ -213,7 +262,12 @@ extension AppDatabase: JournaledDeliveryStore {
     /// failure adds one and bounces an active or pending subscription at `limit`
     /// (a hard one at once); a complaint unsubscribes it. Audited as `actor`.
     static func apply(
-        _ effect: BouncePolicy.Effect, subscriptionId: Int64?, limit: Int, now: Date, actor: String, _ db: Database
+        _ effect: BouncePolicy.Effect,
+        subscriptionId: Int64?,
+        limit: Int,
+        now: Date,
+        actor: String,
+        _ db: Database
     ) throws -> BounceEvent.Outcome {
         guard let subscriptionId else { return .unchanged }
         switch effect {
@@ -227,20 +281,28 @@ extension AppDatabase: JournaledDeliveryStore {
         case .unsubscribes: return try unsubscribeOnComplaint(subscriptionId, now: now, actor: actor, db)
         }
         let counted = try Row.fetchOne(
-            try db.cachedStatement(sql: """
-                UPDATE subscription SET refusalStreak = refusalStreak + 1 WHERE id = ?
-                RETURNING id, subscriberId, listId, status, refusalStreak
-                """),
-            arguments: [subscriptionId])
+            try db.cachedStatement(
+                sql: """
+                    UPDATE subscription SET refusalStreak = refusalStreak + 1 WHERE id = ?
+                    RETURNING id, subscriberId, listId, status, refusalStreak
+                    """
+            ),
+            arguments: [subscriptionId]
+        )
         guard let counted, ["pending", "active"].contains(counted["status"] as String) else { return .unchanged }
         guard effect == .bouncesNow || counted["refusalStreak"] as Int >= limit else { return .counted }
         try db.execute(
             sql: "UPDATE subscription SET status = 'bounced', endedAt = :now, updatedAt = :now WHERE id = :id",
-            arguments: ["now": StoreTime.value(now), "id": subscriptionId])
+            arguments: ["now": StoreTime.value(now), "id": subscriptionId]
+        )
         var audit = AuditEvent(
-            occurredAt: now, actor: actor, action: "subscription.bounced", subscriberId: counted["subscriberId"],
+            occurredAt: now,
+            actor: actor,
+            action: "subscription.bounced",
+            subscriberId: counted["subscriberId"],
             listId: counted["listId"],
-            detail: effect == .bouncesNow ? "the mailbox does not exist" : "\(limit) permanent failures in a row")
+            detail: effect == .bouncesNow ? "the mailbox does not exist" : "\(limit) permanent failures in a row"
+        )
         try audit.insert(db)
         return .bounced
     }
@@ -248,19 +310,26 @@ extension AppDatabase: JournaledDeliveryStore {
     /// A complaint ends an active or pending subscription, as an unsubscribe
     /// would, with a `withdrawn` consent entry of source `complaint`.
     private static func unsubscribeOnComplaint(_ id: Int64, now: Date, actor: String, _ db: Database) throws -> BounceEvent.Outcome {
-        guard let ended = try Row.fetchOne(
-            db,
-            sql: """
-                UPDATE subscription SET status = 'unsubscribed', endedAt = :now, updatedAt = :now
-                WHERE id = :id AND status IN ('pending', 'active') RETURNING subscriberId, listId
-                """,
-            arguments: ["now": StoreTime.value(now), "id": id])
+        guard
+            let ended = try Row.fetchOne(
+                db,
+                sql: """
+                    UPDATE subscription SET status = 'unsubscribed', endedAt = :now, updatedAt = :now
+                    WHERE id = :id AND status IN ('pending', 'active') RETURNING subscriberId, listId
+                    """,
+                arguments: ["now": StoreTime.value(now), "id": id]
+            )
         else { return .unchanged }
         var consent = ConsentEvent(subscriptionId: id, kind: .withdrawn, occurredAt: now, source: "complaint")
         try consent.insert(db)
         var audit = AuditEvent(
-            occurredAt: now, actor: actor, action: "subscription.withdrawn", subscriberId: ended["subscriberId"],
-            listId: ended["listId"], detail: "complaint")
+            occurredAt: now,
+            actor: actor,
+            action: "subscription.withdrawn",
+            subscriberId: ended["subscriberId"],
+            listId: ended["listId"],
+            detail: "complaint"
+        )
         try audit.insert(db)
         return .unsubscribed
     }

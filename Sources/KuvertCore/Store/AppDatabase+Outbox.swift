@@ -11,11 +11,15 @@ extension AppDatabase: OutboxStore {
                     WHERE status = 'failed' AND (:id IS NULL OR id = :id)
                     RETURNING id
                     """,
-                arguments: ["now": StoreTime.value(now), "id": id])
+                arguments: ["now": StoreTime.value(now), "id": id]
+            )
             if !ids.isEmpty {
                 var audit = AuditEvent(
-                    occurredAt: now, actor: actor, action: "queue.retry",
-                    detail: ids.count == 1 ? "message #\(ids[0])" : "\(ids.count) failed messages")
+                    occurredAt: now,
+                    actor: actor,
+                    action: "queue.retry",
+                    detail: ids.count == 1 ? "message #\(ids[0])" : "\(ids.count) failed messages"
+                )
                 try audit.insert(db)
             }
             return ids.sorted()
@@ -37,14 +41,29 @@ extension AppDatabase: OutboxStore {
                       count(*) FILTER (WHERE status = 'skipped') AS skipped
                     FROM outboxMessage
                     """,
-                arguments: ["now": StoreTime.value(now)]).orThrow()
+                arguments: ["now": StoreTime.value(now)]
+            ).orThrow()
             return QueueOverview(
-                due: counts["due"], scheduled: counts["scheduled"], leased: counts["leased"],
-                retrying: counts["retrying"], sent: counts["sent"], failed: counts["failed"], skipped: counts["skipped"],
-                waiting: try Self.entries(db, where: "outboxMessage.status IN ('queued', 'leased')",
-                                          order: "outboxMessage.dueAt, outboxMessage.id", limit: limit),
-                recentFailures: try Self.entries(db, where: "outboxMessage.status = 'failed'",
-                                                 order: "outboxMessage.id DESC", limit: limit))
+                due: counts["due"],
+                scheduled: counts["scheduled"],
+                leased: counts["leased"],
+                retrying: counts["retrying"],
+                sent: counts["sent"],
+                failed: counts["failed"],
+                skipped: counts["skipped"],
+                waiting: try Self.entries(
+                    db,
+                    where: "outboxMessage.status IN ('queued', 'leased')",
+                    order: "outboxMessage.dueAt, outboxMessage.id",
+                    limit: limit
+                ),
+                recentFailures: try Self.entries(
+                    db,
+                    where: "outboxMessage.status = 'failed'",
+                    order: "outboxMessage.id DESC",
+                    limit: limit
+                )
+            )
         }
     }
 
@@ -57,7 +76,11 @@ extension AppDatabase: OutboxStore {
                 scheduled: try count("SELECT count(*) FROM outboxMessage WHERE status = 'queued' AND dueAt > ?"),
                 leased: try Int.fetchOne(db, sql: "SELECT count(*) FROM outboxMessage WHERE status = 'leased'") ?? 0,
                 oldestDueAt: try Date.fetchOne(
-                    db, sql: "SELECT min(dueAt) FROM outboxMessage WHERE status = 'queued' AND dueAt <= ?", arguments: [now]))
+                    db,
+                    sql: "SELECT min(dueAt) FROM outboxMessage WHERE status = 'queued' AND dueAt <= ?",
+                    arguments: [now]
+                )
+            )
         }
     }
 
@@ -74,7 +97,8 @@ extension AppDatabase: OutboxStore {
                 ORDER BY \(order)
                 LIMIT ?
                 """,
-            arguments: [limit])
+            arguments: [limit]
+        )
         return try rows.map { row in
             QueueOverview.Entry(message: try OutboxMessage(row: row), listSlug: row["listSlug"], address: row["address"])
         }

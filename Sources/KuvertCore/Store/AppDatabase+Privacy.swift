@@ -5,7 +5,7 @@ extension AppDatabase: PrivacyStore {
     public func export(_ address: EmailAddress, now: Date) async throws -> SubscriberExport? {
         try await writer.read { db in
             guard let subscriber = try Subscriber.filter(Column("addressKey") == address.key).fetchOne(db),
-                  let subscriberId = subscriber.id
+                let subscriberId = subscriber.id
             else { return nil }
             // Three queries for the whole person: subscriptions with lists, every
             // consent entry, every message; grouped by subscription here.
@@ -13,39 +13,62 @@ extension AppDatabase: PrivacyStore {
             let consent = Dictionary(grouping: try Self.consentRows(db, subscriberId: subscriberId)) { row -> Int64 in
                 row["subscriptionId"]
             }
-            let messages = Dictionary(grouping: try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT outboxMessage.subscriptionId, outboxMessage.kind, outboxMessage.status, outboxMessage.createdAt,
-                           outboxMessage.sentAt, campaign.subject
-                    FROM outboxMessage
-                    JOIN subscription ON subscription.id = outboxMessage.subscriptionId
-                    LEFT JOIN campaign ON campaign.id = outboxMessage.campaignId
-                    WHERE subscription.subscriberId = ? ORDER BY outboxMessage.id
-                    """,
-                arguments: [subscriberId])) { row -> Int64 in row["subscriptionId"] }
+            let messages = Dictionary(
+                grouping: try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT outboxMessage.subscriptionId, outboxMessage.kind, outboxMessage.status, outboxMessage.createdAt,
+                               outboxMessage.sentAt, campaign.subject
+                        FROM outboxMessage
+                        JOIN subscription ON subscription.id = outboxMessage.subscriptionId
+                        LEFT JOIN campaign ON campaign.id = outboxMessage.campaignId
+                        WHERE subscription.subscriberId = ? ORDER BY outboxMessage.id
+                        """,
+                    arguments: [subscriberId]
+                )
+            ) { row -> Int64 in row["subscriptionId"] }
             let bounces = try Self.bounces(db, subscriberId: subscriberId)
             let exported = subscriptions.map { subscription, list in
                 SubscriberExport.Subscription(
-                    list: list.slug, listName: list.name, status: subscription.status.rawValue, name: subscription.name,
-                    language: subscription.language.rawValue, requestedAt: subscription.requestedAt,
-                    confirmedAt: subscription.confirmedAt, endedAt: subscription.endedAt,
+                    list: list.slug,
+                    listName: list.name,
+                    status: subscription.status.rawValue,
+                    name: subscription.name,
+                    language: subscription.language.rawValue,
+                    requestedAt: subscription.requestedAt,
+                    confirmedAt: subscription.confirmedAt,
+                    endedAt: subscription.endedAt,
                     consent: (consent[subscription.id ?? -1] ?? []).map { row in
                         SubscriberExport.Consent(
-                            kind: row["kind"], at: row["occurredAt"], source: row["source"], ip: row["ip"],
-                            userAgent: row["userAgent"], termsVersion: row["termsVersion"], termsSHA256: row["termsSHA256"])
+                            kind: row["kind"],
+                            at: row["occurredAt"],
+                            source: row["source"],
+                            ip: row["ip"],
+                            userAgent: row["userAgent"],
+                            termsVersion: row["termsVersion"],
+                            termsSHA256: row["termsSHA256"]
+                        )
                     },
                     messages: (messages[subscription.id ?? -1] ?? []).map { row in
                         SubscriberExport.Message(
-                            kind: row["kind"], subject: row["subject"], status: row["status"], queuedAt: row["createdAt"],
-                            sentAt: row["sentAt"])
+                            kind: row["kind"],
+                            subject: row["subject"],
+                            status: row["status"],
+                            queuedAt: row["createdAt"],
+                            sentAt: row["sentAt"]
+                        )
                     },
-                    bounces: (bounces[subscription.id ?? -1] ?? []).map(SubscriberExport.Bounce.init))
+                    bounces: (bounces[subscription.id ?? -1] ?? []).map(SubscriberExport.Bounce.init)
+                )
             }
             let events = try AuditEvent.filter(Column("subscriberId") == subscriberId).order(Column("id")).fetchAll(db)
             return SubscriberExport(
-                address: subscriber.address, knownSince: subscriber.createdAt, exportedAt: now, subscriptions: exported,
-                auditEvents: events.map { .init(at: $0.occurredAt, actor: $0.actor, action: $0.action, detail: $0.detail) })
+                address: subscriber.address,
+                knownSince: subscriber.createdAt,
+                exportedAt: now,
+                subscriptions: exported,
+                auditEvents: events.map { .init(at: $0.occurredAt, actor: $0.actor, action: $0.action, detail: $0.detail) }
+            )
         }
     }
 
@@ -61,9 +84,13 @@ extension AppDatabase: PrivacyStore {
     /// all (retention: one WAL sync and truncation a purge, not one a person).
     public func erase(subscribers people: [(id: Int64, suppressionHash: String)], actor: String, now: Date) async throws -> Int {
         var erased = 0
-        for person in people where try await eraseRows(
-            where: Column("id") == person.id && Column("erasedAt") == nil, suppressionHash: person.suppressionHash, actor: actor,
-            now: now) {
+        for person in people
+        where try await eraseRows(
+            where: Column("id") == person.id && Column("erasedAt") == nil,
+            suppressionHash: person.suppressionHash,
+            actor: actor,
+            now: now
+        ) {
             erased += 1
         }
         if erased > 0 { try await forgetWAL() }
@@ -108,7 +135,8 @@ extension AppDatabase: PrivacyStore {
                     UPDATE subscriber SET address = '', addressKey = 'erased:' || id, erasedAt = :now WHERE id = :id;
                     INSERT OR IGNORE INTO suppression (keyHash, createdAt) VALUES (:hash, :now);
                     """,
-                arguments: ["id": id, "now": StoreTime.value(now), "address": subscriber.address, "hash": suppressionHash])
+                arguments: ["id": id, "now": StoreTime.value(now), "address": subscriber.address, "hash": suppressionHash]
+            )
             var audit = AuditEvent(occurredAt: now, actor: actor, action: "subscriber.erased", subscriberId: id)
             try audit.insert(db)
             return true

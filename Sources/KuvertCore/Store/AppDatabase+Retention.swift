@@ -5,8 +5,10 @@ extension AppDatabase: RetentionStore {
     public func expiredPendingCount(before: Date) async throws -> Int {
         try await writer.read { db in
             try Int.fetchOne(
-                db, sql: "SELECT count(*) FROM subscription WHERE status = 'pending' AND requestedAt < ?",
-                arguments: [StoreTime.value(before)]) ?? 0
+                db,
+                sql: "SELECT count(*) FROM subscription WHERE status = 'pending' AND requestedAt < ?",
+                arguments: [StoreTime.value(before)]
+            ) ?? 0
         }
     }
 
@@ -15,13 +17,19 @@ extension AppDatabase: RetentionStore {
             try db.execute(sql: "DELETE FROM subscription WHERE status = 'pending' AND requestedAt < ?", arguments: [StoreTime.value(before)])
             let count = db.changesCount
             // A subscriber with no subscription left is only an address: it goes too.
-            try db.execute(sql: """
-                DELETE FROM subscriber WHERE erasedAt IS NULL
-                AND NOT EXISTS (SELECT 1 FROM subscription WHERE subscriberId = subscriber.id)
-                """)
+            try db.execute(
+                sql: """
+                    DELETE FROM subscriber WHERE erasedAt IS NULL
+                    AND NOT EXISTS (SELECT 1 FROM subscription WHERE subscriberId = subscriber.id)
+                    """
+            )
             if count > 0 {
                 var audit = AuditEvent(
-                    occurredAt: now, actor: "retention", action: "retention.expired-pending", detail: "\(count) subscriptions")
+                    occurredAt: now,
+                    actor: "retention",
+                    action: "retention.expired-pending",
+                    detail: "\(count) subscriptions"
+                )
                 try audit.insert(db)
             }
             return count
@@ -37,7 +45,8 @@ extension AppDatabase: RetentionStore {
             try Int.fetchOne(
                 db,
                 sql: "SELECT count(*) FROM outboxMessage WHERE \(Self.finishedCondition) AND coalesce(sentAt, dueAt) < ?",
-                arguments: [StoreTime.value(before)]) ?? 0
+                arguments: [StoreTime.value(before)]
+            ) ?? 0
         }
     }
 
@@ -63,13 +72,18 @@ extension AppDatabase: RetentionStore {
                         WHERE id IN (SELECT campaignId FROM temp.purgedMessage);
                         DELETE FROM outboxMessage WHERE id IN (SELECT id FROM temp.purgedMessage);
                         """,
-                    arguments: [cutoff, batch])
+                    arguments: [cutoff, batch]
+                )
                 let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM temp.purgedMessage") ?? 0
                 try db.execute(sql: "DELETE FROM auditEvent WHERE action = 'message.sent' AND occurredAt < ?", arguments: [cutoff])
                 try db.execute(sql: "DELETE FROM bounceEvent WHERE receivedAt < ?", arguments: [cutoff])
                 if count > 0 {
                     var audit = AuditEvent(
-                        occurredAt: now, actor: "retention", action: "retention.messages", detail: "\(count) message records")
+                        occurredAt: now,
+                        actor: "retention",
+                        action: "retention.messages",
+                        detail: "\(count) message records"
+                    )
                     try audit.insert(db)
                 }
                 return count

@@ -12,27 +12,36 @@ extension AppDatabase: SubscriptionStore {
             let list = try Self.listKey(db, slug: request.listSlug)
             let subscriberId = try Self.subscriberId(db, for: request.address, stamp: stamp)
             let existing = try Row.fetchOne(
-                try db.cachedStatement(sql: """
-                    SELECT id, status, requestedAt, language FROM subscription WHERE subscriberId = ? AND listId = ?
-                    """),
-                arguments: [subscriberId, list.id])
+                try db.cachedStatement(
+                    sql: """
+                        SELECT id, status, requestedAt, language FROM subscription WHERE subscriberId = ? AND listId = ?
+                        """
+                ),
+                arguments: [subscriberId, list.id]
+            )
             let language = (request.language ?? existing.flatMap { Language(rawValue: $0["language"]) } ?? list.language).rawValue
             let status = existing.flatMap { SubscriptionStatus(rawValue: $0["status"]) }
             let audit = { (action: String, detail: String?) in
-                try db.cachedStatement(sql: """
-                    INSERT INTO auditEvent (occurredAt, actor, action, subscriberId, listId, detail) VALUES (?, ?, ?, ?, ?, ?)
-                    """).execute(arguments: [stamp, request.actor, action, subscriberId, list.id, detail])
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO auditEvent (occurredAt, actor, action, subscriberId, listId, detail) VALUES (?, ?, ?, ?, ?, ?)
+                        """
+                ).execute(arguments: [stamp, request.actor, action, subscriberId, list.id, detail])
             }
 
             let confirmationUnderway = { (id: Int64) in
                 try Bool.fetchOne(
-                    try db.cachedStatement(sql: """
-                        SELECT EXISTS (SELECT 1 FROM outboxMessage
-                                       WHERE subscriptionId = ? AND kind = 'confirmation' AND status IN ('queued', 'leased', 'sent'))
-                        """),
-                    arguments: [id]) ?? false
+                    try db.cachedStatement(
+                        sql: """
+                            SELECT EXISTS (SELECT 1 FROM outboxMessage
+                                           WHERE subscriptionId = ? AND kind = 'confirmation' AND status IN ('queued', 'leased', 'sent'))
+                            """
+                    ),
+                    arguments: [id]
+                ) ?? false
             }
-            let repeatedWithinWindow = try status == .pending
+            let repeatedWithinWindow =
+                try status == .pending
                 && now.timeIntervalSince(existing!["requestedAt"] as Date) < resendWindow
                 && confirmationUnderway(existing!["id"])
 
@@ -49,32 +58,42 @@ extension AppDatabase: SubscriptionStore {
             case .pending:
                 // Asked again after the resend window: a new mail with the same link.
                 subscriptionId = existing!["id"]
-                try db.cachedStatement(sql: """
-                    UPDATE subscription SET requestedAt = ?, name = ?, language = ?, updatedAt = ? WHERE id = ?
-                    """).execute(arguments: [stamp, request.name, language, stamp, subscriptionId])
+                try db.cachedStatement(
+                    sql: """
+                        UPDATE subscription SET requestedAt = ?, name = ?, language = ?, updatedAt = ? WHERE id = ?
+                        """
+                ).execute(arguments: [stamp, request.name, language, stamp, subscriptionId])
             case .unsubscribed, .bounced:
                 // A new double opt-in; a new nonce retires links from before it ended.
                 subscriptionId = existing!["id"]
-                try db.cachedStatement(sql: """
-                    UPDATE subscription
-                    SET status = 'pending', confirmNonce = ?, requestedAt = ?, confirmedAt = NULL, endedAt = NULL,
-                        name = ?, language = ?, updatedAt = ?
-                    WHERE id = ?
-                    """).execute(arguments: [nonce, stamp, request.name, language, stamp, subscriptionId])
+                try db.cachedStatement(
+                    sql: """
+                        UPDATE subscription
+                        SET status = 'pending', confirmNonce = ?, requestedAt = ?, confirmedAt = NULL, endedAt = NULL,
+                            name = ?, language = ?, updatedAt = ?
+                        WHERE id = ?
+                        """
+                ).execute(arguments: [nonce, stamp, request.name, language, stamp, subscriptionId])
             case nil:
-                try db.cachedStatement(sql: """
-                    INSERT INTO subscription (subscriberId, listId, status, name, language, confirmNonce, requestedAt, updatedAt)
-                    VALUES (?, ?, 'pending', ?, ?, ?, ?, ?)
-                    """).execute(arguments: [subscriberId, list.id, request.name, language, nonce, stamp, stamp])
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO subscription (subscriberId, listId, status, name, language, confirmNonce, requestedAt, updatedAt)
+                        VALUES (?, ?, 'pending', ?, ?, ?, ?, ?)
+                        """
+                ).execute(arguments: [subscriberId, list.id, request.name, language, nonce, stamp, stamp])
                 subscriptionId = db.lastInsertedRowID
             }
-            try db.cachedStatement(sql: """
-                INSERT INTO consentEvent (subscriptionId, kind, occurredAt, ip, userAgent, source) VALUES (?, 'requested', ?, ?, ?, ?)
-                """).execute(arguments: [subscriptionId, stamp, request.origin.ip, request.origin.userAgent, request.origin.source])
-            try db.cachedStatement(sql: """
-                INSERT INTO outboxMessage (kind, subscriptionId, status, dueAt, attempts, createdAt)
-                VALUES ('confirmation', ?, 'queued', ?, 0, ?)
-                """).execute(arguments: [subscriptionId, dueAt, stamp])
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO consentEvent (subscriptionId, kind, occurredAt, ip, userAgent, source) VALUES (?, 'requested', ?, ?, ?, ?)
+                    """
+            ).execute(arguments: [subscriptionId, stamp, request.origin.ip, request.origin.userAgent, request.origin.source])
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO outboxMessage (kind, subscriptionId, status, dueAt, attempts, createdAt)
+                    VALUES ('confirmation', ?, 'queued', ?, 0, ?)
+                    """
+            ).execute(arguments: [subscriptionId, dueAt, stamp])
             try audit("subscription.requested", request.origin.source)
             return .confirmationQueued(subscriptionId: subscriptionId)
         }
@@ -87,7 +106,7 @@ extension AppDatabase: SubscriptionStore {
     public func confirm(_ acceptance: TermsAcceptance, now: Date) async throws -> ConfirmOutcome {
         try await groupCommit.write { db in
             guard var context = try Self.confirmationContext(db, subscriptionId: acceptance.subscriptionId),
-                  context.subscription.confirmNonce == acceptance.nonce
+                context.subscription.confirmNonce == acceptance.nonce
             else { return .superseded }
             switch context.subscription.status {
             case .active:
@@ -108,14 +127,24 @@ extension AppDatabase: SubscriptionStore {
             context.subscription.updatedAt = now
             try context.subscription.update(db)
             var consent = ConsentEvent(
-                subscriptionId: acceptance.subscriptionId, kind: .confirmed, occurredAt: now,
-                ip: acceptance.origin.ip, userAgent: acceptance.origin.userAgent, source: acceptance.origin.source,
-                termsVersionId: context.terms.id, termsSHA256: context.terms.sha256)
+                subscriptionId: acceptance.subscriptionId,
+                kind: .confirmed,
+                occurredAt: now,
+                ip: acceptance.origin.ip,
+                userAgent: acceptance.origin.userAgent,
+                source: acceptance.origin.source,
+                termsVersionId: context.terms.id,
+                termsSHA256: context.terms.sha256
+            )
             try consent.insert(db)
             var audit = AuditEvent(
-                occurredAt: now, actor: "web", action: "subscription.confirmed",
-                subscriberId: context.subscription.subscriberId, listId: context.list.id,
-                detail: "terms v\(context.terms.version)")
+                occurredAt: now,
+                actor: "web",
+                action: "subscription.confirmed",
+                subscriberId: context.subscription.subscriberId,
+                listId: context.list.id,
+                detail: "terms v\(context.terms.version)"
+            )
             try audit.insert(db)
             return .confirmed(context)
         }
@@ -131,12 +160,22 @@ extension AppDatabase: SubscriptionStore {
             subscription.updatedAt = now
             try subscription.update(db)
             var consent = ConsentEvent(
-                subscriptionId: subscriptionId, kind: .withdrawn, occurredAt: now, ip: origin.ip,
-                userAgent: origin.userAgent, source: origin.source)
+                subscriptionId: subscriptionId,
+                kind: .withdrawn,
+                occurredAt: now,
+                ip: origin.ip,
+                userAgent: origin.userAgent,
+                source: origin.source
+            )
             try consent.insert(db)
             var audit = AuditEvent(
-                occurredAt: now, actor: origin.actor, action: "subscription.withdrawn", subscriberId: subscription.subscriberId,
-                listId: list.id, detail: origin.source)
+                occurredAt: now,
+                actor: origin.actor,
+                action: "subscription.withdrawn",
+                subscriberId: subscription.subscriberId,
+                listId: list.id,
+                detail: origin.source
+            )
             try audit.insert(db)
             return (subscription, list)
         }
@@ -145,7 +184,7 @@ extension AppDatabase: SubscriptionStore {
     public func subscriberRecord(address: EmailAddress) async throws -> SubscriberRecord? {
         try await writer.read { db in
             guard let subscriber = try Subscriber.filter(Column("addressKey") == address.key).fetchOne(db),
-                  let subscriberId = subscriber.id
+                let subscriberId = subscriber.id
             else { return nil }
             let subscriptions = try Self.subscriptionsWithLists(db, subscriberId: subscriberId)
             var consent: [Int64: [ConsentEvent]] = [:]
@@ -156,13 +195,19 @@ extension AppDatabase: SubscriptionStore {
                 if let id = event.termsVersionId, let number: Int = row["termsVersion"] { versions[id] = number }
             }
             let bounces = try Self.bounces(db, subscriberId: subscriberId)
-            return SubscriberRecord(subscriber: subscriber, subscriptions: subscriptions.map { subscription, list in
-                let events = consent[subscription.id ?? -1] ?? []
-                return SubscriberRecord.ListSubscription(
-                    subscription: subscription, list: list, consent: events,
-                    termsVersions: versions.filter { id, _ in events.contains { $0.termsVersionId == id } },
-                    bounces: bounces[subscription.id ?? -1] ?? [])
-            })
+            return SubscriberRecord(
+                subscriber: subscriber,
+                subscriptions: subscriptions.map { subscription, list in
+                    let events = consent[subscription.id ?? -1] ?? []
+                    return SubscriberRecord.ListSubscription(
+                        subscription: subscription,
+                        list: list,
+                        consent: events,
+                        termsVersions: versions.filter { id, _ in events.contains { $0.termsVersionId == id } },
+                        bounces: bounces[subscription.id ?? -1] ?? []
+                    )
+                }
+            )
         }
     }
 
@@ -177,7 +222,8 @@ extension AppDatabase: SubscriptionStore {
                 LEFT JOIN termsVersion ON termsVersion.id = consentEvent.termsVersionId
                 WHERE subscription.subscriberId = ? ORDER BY consentEvent.id
                 """,
-            arguments: [subscriberId])
+            arguments: [subscriberId]
+        )
     }
 
     /// A subscriber's subscriptions with their lists, oldest first, in one query.
@@ -191,7 +237,8 @@ extension AppDatabase: SubscriptionStore {
                 JOIN mailingList ON mailingList.id = subscription.listId
                 WHERE subscription.subscriberId = ? ORDER BY subscription.id
                 """,
-            arguments: [subscriberId], adapter: adapter
+            arguments: [subscriberId],
+            adapter: adapter
         ).map { row in
             (try Subscription(row: try row.scopes["subscription"].orThrow()), try MailingList(row: try row.scopes["list"].orThrow()))
         }
@@ -220,9 +267,12 @@ extension AppDatabase: SubscriptionStore {
             sql += " ORDER BY subscription.id"
             return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
                 SubscriptionListing(
-                    address: row["address"], listSlug: row["slug"],
+                    address: row["address"],
+                    listSlug: row["slug"],
                     status: SubscriptionStatus(rawValue: row["status"]) ?? .pending,
-                    requestedAt: row["requestedAt"], confirmedAt: row["confirmedAt"])
+                    requestedAt: row["requestedAt"],
+                    confirmedAt: row["confirmedAt"]
+                )
             }
         }
     }
@@ -255,9 +305,11 @@ extension AppDatabase: SubscriptionStore {
         let list = try MailingList.fetchOne(db, key: subscription.listId).orThrow()
         let terms = try currentTerms(db, listId: subscription.listId)
         return ConfirmationContext(
-            subscription: subscription, list: list, terms: terms,
-            translation: subscription.language == list.language ? nil : try translation(db, of: terms.id, in: subscription.language))
+            subscription: subscription,
+            list: list,
+            terms: terms,
+            translation: subscription.language == list.language ? nil : try translation(db, of: terms.id, in: subscription.language)
+        )
     }
-
 
 }

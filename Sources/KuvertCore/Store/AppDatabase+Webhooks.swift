@@ -28,7 +28,8 @@ extension AppDatabase: WebhookStore {
                 arguments: [
                     "until": StoreTime.value(now.addingTimeInterval(leaseFor)), "now": StoreTime.value(now), "limit": limit,
                     "holder": holder.description,
-                ])
+                ]
+            )
             return try Self.webhookEvents(db, where: "event.id IN (\(databaseQuestionMarks(count: ids.count)))", StatementArguments(ids))
         }
     }
@@ -45,7 +46,8 @@ extension AppDatabase: WebhookStore {
                 arguments: [
                     "id": id, "delivered": delivered, "reply": String(reply.prefix(500)),
                     "retryAt": retryAt.map(StoreTime.value), "now": StoreTime.value(now),
-                ])
+                ]
+            )
         }
     }
 
@@ -62,7 +64,10 @@ extension AppDatabase: WebhookStore {
 
     /// Events with their list and, as it is now, their subscriber's address, oldest first.
     private static func webhookEvents(
-        _ db: Database, where condition: String, _ arguments: StatementArguments, limit: Int? = nil
+        _ db: Database,
+        where condition: String,
+        _ arguments: StatementArguments,
+        limit: Int? = nil
     ) throws -> [WebhookEvent] {
         try Row.fetchAll(
             db,
@@ -77,10 +82,17 @@ extension AppDatabase: WebhookStore {
             arguments: arguments
         ).map { row in
             WebhookEvent(
-                id: row["id"], kind: try WebhookEvent.Kind(rawValue: row["event"]).orThrow(), subscriptionId: row["subscriptionId"],
-                listSlug: row["slug"], occurredAt: row["occurredAt"], address: row["address"],
-                status: try WebhookEvent.Status(rawValue: row["status"]).orThrow(), attempts: row["attempts"], dueAt: row["dueAt"],
-                lastReply: row["lastReply"])
+                id: row["id"],
+                kind: try WebhookEvent.Kind(rawValue: row["event"]).orThrow(),
+                subscriptionId: row["subscriptionId"],
+                listSlug: row["slug"],
+                occurredAt: row["occurredAt"],
+                address: row["address"],
+                status: try WebhookEvent.Status(rawValue: row["status"]).orThrow(),
+                attempts: row["attempts"],
+                dueAt: row["dueAt"],
+                lastReply: row["lastReply"]
+            )
         }
     }
 }

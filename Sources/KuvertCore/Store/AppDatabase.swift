@@ -31,19 +31,23 @@ public struct AppDatabase: Sendable, StoreHealth {
         self.groupCommit = GroupCommit(writer: writer)
         let migrator = Self.migrator
         let (superseded, current, newest) = try writer.read { db in
-            (try migrator.hasBeenSuperseded(db), try migrator.hasCompletedMigrations(db),
-             try migrator.appliedIdentifiers(db).subtracting(migrator.migrations).sorted().last)
+            (
+                try migrator.hasBeenSuperseded(db), try migrator.hasCompletedMigrations(db),
+                try migrator.appliedIdentifiers(db).subtracting(migrator.migrations).sorted().last
+            )
         }
         if superseded {
             throw KuvertError.configuration(
-                "\(name) has a newer schema (\(newest ?? "unknown")) than this kuvert knows (\(migrator.migrations.last ?? "none")): install the newer kuvert.")
+                "\(name) has a newer schema (\(newest ?? "unknown")) than this kuvert knows (\(migrator.migrations.last ?? "none")): install the newer kuvert."
+            )
         }
         switch schema {
         case .migrate where !current:
             try migrator.migrate(writer)
         case .requireCurrent where !current:
             throw KuvertError.configuration(
-                "\(name) has no schema or an older one: run 'kuvert migrate' (kuvert serve and kuvert worker do it at start).")
+                "\(name) has no schema or an older one: run 'kuvert migrate' (kuvert serve and kuvert worker do it at start)."
+            )
         case .migrate, .requireCurrent:
             break
         }
@@ -60,18 +64,25 @@ public struct AppDatabase: Sendable, StoreHealth {
         if !directory.isEmpty { try DataDirectory.prepare(directory) }
         if schema == .requireCurrent && !FileManager.default.fileExists(atPath: path) {
             throw KuvertError.configuration(
-                "There is no store at \(path) yet: run 'kuvert migrate' (kuvert serve and kuvert worker do it at start).")
+                "There is no store at \(path) yet: run 'kuvert migrate' (kuvert serve and kuvert worker do it at start)."
+            )
         }
         guard schema == .migrate else {
             return try AppDatabase(
-                DatabasePool(path: path, configuration: connectionConfiguration()), schema: schema, name: "The store \(path)")
+                DatabasePool(path: path, configuration: connectionConfiguration()),
+                schema: schema,
+                name: "The store \(path)"
+            )
         }
         // Opening a new file switches it to WAL, which SQLite refuses at once
         // ("database is locked", no busy wait) while another process does the
         // same: the pool is opened under the lock too.
         return try MigrationLock.holding(path + "-migrate.lock") {
             try AppDatabase(
-                DatabasePool(path: path, configuration: connectionConfiguration()), schema: schema, name: "The store \(path)")
+                DatabasePool(path: path, configuration: connectionConfiguration()),
+                schema: schema,
+                name: "The store \(path)"
+            )
         }
     }
 
@@ -142,7 +153,8 @@ extension AppDatabase {
                 schema: try String.fetchOne(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid DESC LIMIT 1") ?? "none",
                 journalMode: try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "unknown",
                 quickCheck: try String.fetchOne(db, sql: "PRAGMA quick_check") ?? "no answer",
-                lists: try Int.fetchOne(db, sql: "SELECT count(*) FROM mailingList") ?? 0)
+                lists: try Int.fetchOne(db, sql: "SELECT count(*) FROM mailingList") ?? 0
+            )
         }
     }
 }

@@ -36,7 +36,8 @@ final class GroupCommit: Sendable {
         var result: Result<any Sendable, any Error>?
 
         init(
-            run: @escaping (Database) throws -> any Sendable, durability: Durability,
+            run: @escaping (Database) throws -> any Sendable,
+            durability: Durability,
             finish: @escaping @Sendable (Result<any Sendable, any Error>) -> Void
         ) {
             self.run = run
@@ -61,7 +62,8 @@ final class GroupCommit: Sendable {
 
     /// Runs `work` in the next group's transaction and returns its result once committed.
     func write<T: Sendable>(
-        _ durability: Durability = .powerLoss, _ work: @escaping @Sendable (Database) throws -> T
+        _ durability: Durability = .powerLoss,
+        _ work: @escaping @Sendable (Database) throws -> T
     ) async throws -> T {
         let result = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<any Sendable, any Error>) in
             enqueue(Job(run: work, durability: durability) { continuation.resume(with: $0) })
@@ -74,7 +76,8 @@ final class GroupCommit: Sendable {
     /// unless it runs at a lower priority than the process's other threads
     /// (`deprioritizeCallingThread`): then the queue's thread writes the group.
     func writeAndWait<T: Sendable>(
-        _ durability: Durability = .powerLoss, _ work: @escaping @Sendable (Database) throws -> T
+        _ durability: Durability = .powerLoss,
+        _ work: @escaping @Sendable (Database) throws -> T
     ) throws -> T {
         let done = DispatchSemaphore(value: 0)
         let box = Mutex<Result<any Sendable, any Error>?>(nil)

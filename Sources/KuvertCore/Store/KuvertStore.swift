@@ -1,4 +1,5 @@
 import Foundation
 
 /// Every store capability Kuvert uses.
-public typealias KuvertStore = ListStore & SubscriptionStore & OutboxStore & CampaignStore & PrivacyStore & PrivacyRequestStore & RetentionStore & StoreHealth & DeliveryStore & BounceStore & APITokenStore & WebhookStore
+public typealias KuvertStore = ListStore & SubscriptionStore & OutboxStore & CampaignStore & PrivacyStore & PrivacyRequestStore & RetentionStore
+    & StoreHealth & DeliveryStore & BounceStore & APITokenStore & WebhookStore

@@ -37,8 +37,10 @@ public struct ListEdit: Sendable {
 
     /// The names of the fields it changes, for the audit log.
     public var fields: [String] {
-        [name.map { _ in "name" }, fromAddress.map { _ in "from" }, thanksURL.map { _ in "thanks-url" },
-         language.map { _ in "locale" }].compactMap { $0 }
+        [
+            name.map { _ in "name" }, fromAddress.map { _ in "from" }, thanksURL.map { _ in "thanks-url" },
+            language.map { _ in "locale" },
+        ].compactMap { $0 }
     }
 
     /// `list` with this edit made.
@@ -68,7 +70,10 @@ extension TermsVersion {
     /// Whether a new version would be word for word this one: the same own
     /// text and the same translations (`current` by language, as hashes).
     public static func unchanged(
-        body: String, translations: [Language: String], currentSHA256: String, currentTranslations: [Language: String]
+        body: String,
+        translations: [Language: String],
+        currentSHA256: String,
+        currentTranslations: [Language: String]
     ) -> Bool {
         digest(body) == currentSHA256 && translations.mapValues(digest) == currentTranslations
     }

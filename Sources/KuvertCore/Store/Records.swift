@@ -20,9 +20,14 @@ extension MailingList: FetchableRecord, MutablePersistableRecord, StoreTimeRecor
     /// Read by column, not through `Decodable`.
     public init(row: Row) throws {
         self.init(
-            id: row["id"], slug: row["slug"], name: row["name"], fromAddress: row["fromAddress"],
-            thanksURL: row["thanksURL"], language: try Language(rawValue: row["language"]).orThrow(),
-            createdAt: row["createdAt"])
+            id: row["id"],
+            slug: row["slug"],
+            name: row["name"],
+            fromAddress: row["fromAddress"],
+            thanksURL: row["thanksURL"],
+            language: try Language(rawValue: row["language"]).orThrow(),
+            createdAt: row["createdAt"]
+        )
     }
 }
 
@@ -43,11 +48,18 @@ extension Subscription: FetchableRecord, MutablePersistableRecord, StoreTimeReco
     /// Read by column, not through `Decodable`.
     public init(row: Row) throws {
         self.init(
-            id: row["id"], subscriberId: row["subscriberId"], listId: row["listId"],
-            status: try SubscriptionStatus(rawValue: row["status"]).orThrow(), name: row["name"],
-            language: try Language(rawValue: row["language"]).orThrow(), confirmNonce: row["confirmNonce"],
-            requestedAt: row["requestedAt"], confirmedAt: row["confirmedAt"], endedAt: row["endedAt"],
-            updatedAt: row["updatedAt"])
+            id: row["id"],
+            subscriberId: row["subscriberId"],
+            listId: row["listId"],
+            status: try SubscriptionStatus(rawValue: row["status"]).orThrow(),
+            name: row["name"],
+            language: try Language(rawValue: row["language"]).orThrow(),
+            confirmNonce: row["confirmNonce"],
+            requestedAt: row["requestedAt"],
+            confirmedAt: row["confirmedAt"],
+            endedAt: row["endedAt"],
+            updatedAt: row["updatedAt"]
+        )
     }
 
     /// The columns `init(row:at:)` reads, in its order.
@@ -63,11 +75,18 @@ extension Subscription: FetchableRecord, MutablePersistableRecord, StoreTimeReco
     /// mailer reads one a message, and a column found by name costs a search.
     init(row: Row, at first: Int) throws {
         self.init(
-            id: row[first], subscriberId: row[first + 1], listId: row[first + 2],
-            status: try SubscriptionStatus(rawValue: row[first + 3]).orThrow(), name: row[first + 4],
-            language: try Language(rawValue: row[first + 5]).orThrow(), confirmNonce: row[first + 6],
-            requestedAt: row[first + 7], confirmedAt: row[first + 8], endedAt: row[first + 9],
-            updatedAt: row[first + 10])
+            id: row[first],
+            subscriberId: row[first + 1],
+            listId: row[first + 2],
+            status: try SubscriptionStatus(rawValue: row[first + 3]).orThrow(),
+            name: row[first + 4],
+            language: try Language(rawValue: row[first + 5]).orThrow(),
+            confirmNonce: row[first + 6],
+            requestedAt: row[first + 7],
+            confirmedAt: row[first + 8],
+            endedAt: row[first + 9],
+            updatedAt: row[first + 10]
+        )
     }
 }
 
@@ -83,9 +102,16 @@ extension OutboxMessage: FetchableRecord, MutablePersistableRecord, StoreTimeRec
     /// Read by column, not through `Decodable`: the mailer leases many at a time.
     public init(row: Row) throws {
         self.init(
-            id: row["id"], kind: try Kind(rawValue: row["kind"]).orThrow(), subscriptionId: row["subscriptionId"],
-            status: try Status(rawValue: row["status"]).orThrow(), dueAt: row["dueAt"], attempts: row["attempts"],
-            createdAt: row["createdAt"], campaignId: row["campaignId"], testRecipient: row["testRecipient"])
+            id: row["id"],
+            kind: try Kind(rawValue: row["kind"]).orThrow(),
+            subscriptionId: row["subscriptionId"],
+            status: try Status(rawValue: row["status"]).orThrow(),
+            dueAt: row["dueAt"],
+            attempts: row["attempts"],
+            createdAt: row["createdAt"],
+            campaignId: row["campaignId"],
+            testRecipient: row["testRecipient"]
+        )
         leaseExpiresAt = row["leaseExpiresAt"]
         lastReply = row["lastReply"]
         lastReplyCode = row["lastReplyCode"]
@@ -104,9 +130,16 @@ extension OutboxMessage: FetchableRecord, MutablePersistableRecord, StoreTimeRec
     /// Read by position from `selection`'s columns starting at `first`.
     init(row: Row, at first: Int) throws {
         self.init(
-            id: row[first], kind: try Kind(rawValue: row[first + 1]).orThrow(), subscriptionId: row[first + 2],
-            status: try Status(rawValue: row[first + 3]).orThrow(), dueAt: row[first + 4], attempts: row[first + 5],
-            createdAt: row[first + 6], campaignId: row[first + 7], testRecipient: row[first + 8])
+            id: row[first],
+            kind: try Kind(rawValue: row[first + 1]).orThrow(),
+            subscriptionId: row[first + 2],
+            status: try Status(rawValue: row[first + 3]).orThrow(),
+            dueAt: row[first + 4],
+            attempts: row[first + 5],
+            createdAt: row[first + 6],
+            campaignId: row[first + 7],
+            testRecipient: row[first + 8]
+        )
         leaseExpiresAt = row[first + 9]
         lastReply = row[first + 10]
         lastReplyCode = row[first + 11]

@@ -104,8 +104,13 @@ public struct CSVImport: Sendable {
                 language = known
             }
             var request = SubscriptionRequest(
-                address: address, listSlug: listSlug, name: name, language: language,
-                origin: RequestOrigin(ip: nil, userAgent: nil, source: source), actor: actor)
+                address: address,
+                listSlug: listSlug,
+                name: name,
+                language: language,
+                origin: RequestOrigin(ip: nil, userAgent: nil, source: source),
+                actor: actor
+            )
             request.confirmationDueAt = now.addingTimeInterval(Double(report.queued) / rate)
             switch try await store.subscribe(request, resendWindow: resendWindow, now: now) {
             case .confirmationQueued: report.queued += 1
@@ -114,9 +119,14 @@ public struct CSVImport: Sendable {
             }
         }
         _ = try await store.recordAudit(
-            AuditEvent(occurredAt: now, actor: actor, action: "subscribers.imported",
-                       detail: "\(report.queued) queued, \(report.refused.count) refused"),
-            address: nil)
+            AuditEvent(
+                occurredAt: now,
+                actor: actor,
+                action: "subscribers.imported",
+                detail: "\(report.queued) queued, \(report.refused.count) refused"
+            ),
+            address: nil
+        )
         return report
     }
 
@@ -133,7 +143,8 @@ public struct CSVImport: Sendable {
         static let lastNames: Set = ["lastname", "efternamn", "surname", "familyname", "lname"]
         static let localeNames: Set = ["locale", "language", "lang", "språk"]
 
-        static let noAddressColumn = "The header line names no address column: name it email (or E-post, Email Address), "
+        static let noAddressColumn =
+            "The header line names no address column: name it email (or E-post, Email Address), "
             + "or leave the header out and put the address first. Nothing was imported."
 
         /// The columns a header names; nil when none holds the address.
@@ -142,8 +153,12 @@ public struct CSVImport: Sendable {
             func find(_ wanted: Set<String>) -> Int? { names.firstIndex(where: wanted.contains) }
             guard let email = find(Self.emailNames) else { return nil }
             self = .named(
-                email: email, name: find(Self.nameNames), firstName: find(Self.firstNames), lastName: find(Self.lastNames),
-                locale: find(Self.localeNames))
+                email: email,
+                name: find(Self.nameNames),
+                firstName: find(Self.firstNames),
+                lastName: find(Self.lastNames),
+                locale: find(Self.localeNames)
+            )
         }
 
         /// A row's address, name (first and last joined when the name is in two
@@ -200,7 +215,12 @@ public struct CSVImport: Sendable {
             if quoted {
                 if character == "\"" {
                     let next = characters.next()
-                    if next == "\"" { field.append("\"") } else { quoted = false; pending = next }
+                    if next == "\"" {
+                        field.append("\"")
+                    } else {
+                        quoted = false
+                        pending = next
+                    }
                 } else {
                     field.append(character)
                 }
@@ -208,13 +228,21 @@ public struct CSVImport: Sendable {
             }
             switch character {
             case "\"" where field.isEmpty: quoted = true
-            case separator: row.append(field); field = ""
+            case separator:
+                row.append(field)
+                field = ""
             case "\n", "\r\n", "\r":
-                row.append(field); rows.append(row); row = []; field = ""
+                row.append(field)
+                rows.append(row)
+                row = []
+                field = ""
             default: field.append(character)
             }
         }
-        if !field.isEmpty || !row.isEmpty { row.append(field); rows.append(row) }
+        if !field.isEmpty || !row.isEmpty {
+            row.append(field)
+            rows.append(row)
+        }
         return rows
     }
 }

@@ -42,9 +42,13 @@ public struct ConfirmationService: Sendable {
 
     static func token(for subscription: Subscription, signer: TokenSigner, confirmTTL: TimeInterval) -> String {
         let id = subscription.id.map(String.init) ?? "0"
-        return signer.sign(Token(
-            purpose: .confirm, subject: id + ":" + subscription.confirmNonce,
-            expiresAt: subscription.requestedAt.addingTimeInterval(confirmTTL)))
+        return signer.sign(
+            Token(
+                purpose: .confirm,
+                subject: id + ":" + subscription.confirmNonce,
+                expiresAt: subscription.requestedAt.addingTimeInterval(confirmTTL)
+            )
+        )
     }
 
     /// The subscription, list and current terms behind a link. Changes nothing.
@@ -52,7 +56,7 @@ public struct ConfirmationService: Sendable {
     public func open(_ token: String, now: Date) async throws -> ConfirmationContext {
         let (id, nonce) = try claims(of: token, now: now)
         guard let context = try await store.confirmationContext(subscriptionId: id),
-              context.subscription.confirmNonce == nonce
+            context.subscription.confirmNonce == nonce
         else { throw LinkError.noLongerValid }
         switch context.subscription.status {
         case .active:
@@ -74,12 +78,21 @@ public struct ConfirmationService: Sendable {
     ///   - termsVersion: the version the page showed, when it said.
     /// - Throws: `LinkError`.
     public func answer(
-        _ token: String, accepted: Bool, termsVersion: Int?, origin: RequestOrigin, now: Date
+        _ token: String,
+        accepted: Bool,
+        termsVersion: Int?,
+        origin: RequestOrigin,
+        now: Date
     ) async throws -> Answer {
         guard accepted else { return .termsRequired(try await open(token, now: now)) }
         let (id, nonce) = try claims(of: token, now: now)
         let acceptance = TermsAcceptance(
-            subscriptionId: id, nonce: nonce, termsVersion: termsVersion, origin: origin, confirmWindow: confirmTTL)
+            subscriptionId: id,
+            nonce: nonce,
+            termsVersion: termsVersion,
+            origin: origin,
+            confirmWindow: confirmTTL
+        )
         switch try await store.confirm(acceptance, now: now) {
         case .confirmed(let context): return .confirmed(context)
         case .alreadyActive(let context): return .alreadyActive(context)

@@ -27,7 +27,10 @@ public final class RateLimiter: Sendable {
         }
     }
 
-    private struct Window { var start: Date; var count: Int }
+    private struct Window {
+        var start: Date
+        var count: Int
+    }
 
     /// The windows by key, and every window's key and start in the order they
     /// began, so the oldest can be dropped in O(1) (an entry whose key has begun

@@ -12,7 +12,11 @@ public struct SubscribeForm: Sendable, Equatable {
     public var looksHuman: Bool
 
     public init(
-        email: String? = nil, list: String? = nil, name: String? = nil, locale: String? = nil, website: String? = nil,
+        email: String? = nil,
+        list: String? = nil,
+        name: String? = nil,
+        locale: String? = nil,
+        website: String? = nil,
         looksHuman: Bool = true
     ) {
         self.email = email

@@ -35,7 +35,11 @@ public struct SubscriptionIntake: Sendable {
     /// - Parameter preferredLanguage: the browser's language, used when the form names none.
     /// - Throws: `KuvertError.invalidAddress`, `.invalidField`, `.unknownList`, `.noDefaultList`.
     public func submit(
-        _ form: SubscribeForm, preferredLanguage: Language?, origin: RequestOrigin, actor: String, now: Date
+        _ form: SubscribeForm,
+        preferredLanguage: Language?,
+        origin: RequestOrigin,
+        actor: String,
+        now: Date
     ) async throws -> Receipt {
         let list = try await lists.mailingList(slug: try Self.listSlug(form.list), now: now)
         let asked = form.locale.flatMap { Language(tag: $0) } ?? preferredLanguage
@@ -52,8 +56,13 @@ public struct SubscriptionIntake: Sendable {
             throw KuvertError.invalidAddress(error)
         }
         let request = SubscriptionRequest(
-            address: address, listSlug: list.slug, name: try Self.validName(form.name), language: asked,
-            origin: origin, actor: actor)
+            address: address,
+            listSlug: list.slug,
+            name: try Self.validName(form.name),
+            language: asked,
+            origin: origin,
+            actor: actor
+        )
         receipt.outcome = try await subscriptions.subscribe(request, resendWindow: resendWindow, now: now)
         return receipt
     }

@@ -16,7 +16,7 @@ public struct UnsubscribeService: Sendable {
     ///   unsubscribe link of ours or names no subscription.
     public func open(_ token: String, now: Date) async throws -> ConfirmationContext {
         guard let id = UnsubscribeLink.subscriptionId(in: token, signer: signer, now: now),
-              let found = try await store.confirmationContext(subscriptionId: id)
+            let found = try await store.confirmationContext(subscriptionId: id)
         else { throw ConfirmationService.LinkError.invalidLink }
         return found
     }
@@ -26,7 +26,7 @@ public struct UnsubscribeService: Sendable {
     /// - Throws: `ConfirmationService.LinkError.invalidLink` as `open` does.
     public func unsubscribe(_ token: String, origin: RequestOrigin, now: Date) async throws -> (Subscription, MailingList) {
         guard let id = UnsubscribeLink.subscriptionId(in: token, signer: signer, now: now),
-              let ended = try await store.unsubscribe(subscriptionId: id, origin: origin, now: now)
+            let ended = try await store.unsubscribe(subscriptionId: id, origin: origin, now: now)
         else { throw ConfirmationService.LinkError.invalidLink }
         return ended
     }

@@ -39,7 +39,7 @@ public enum Markdown {
     private static func text(_ root: OpaquePointer) -> String {
         for link in links(in: root) {
             guard let address = cmark_node_get_url(link).map(String.init(cString:)), !address.isEmpty,
-                  !isOwnText(link, address: address), let node = cmark_node_new(CMARK_NODE_TEXT)
+                !isOwnText(link, address: address), let node = cmark_node_new(CMARK_NODE_TEXT)
             else { continue }
             cmark_node_set_literal(node, " (\(address))")
             cmark_node_insert_after(link, node)
@@ -57,7 +57,8 @@ public enum Markdown {
         var found: [OpaquePointer] = []
         while case let event = cmark_iter_next(iterator), event != CMARK_EVENT_DONE {
             if event == CMARK_EVENT_ENTER, let node = cmark_iter_get_node(iterator),
-               cmark_node_get_type(node) == CMARK_NODE_LINK {
+                cmark_node_get_type(node) == CMARK_NODE_LINK
+            {
                 found.append(node)
             }
         }
@@ -68,8 +69,8 @@ public enum Markdown {
     /// `[https://x](https://x)`), which the text then shows already.
     private static func isOwnText(_ link: OpaquePointer, address: String) -> Bool {
         guard let child = cmark_node_first_child(link), cmark_node_next(child) == nil,
-              cmark_node_get_type(child) == CMARK_NODE_TEXT,
-              let literal = cmark_node_get_literal(child).map(String.init(cString:))
+            cmark_node_get_type(child) == CMARK_NODE_TEXT,
+            let literal = cmark_node_get_literal(child).map(String.init(cString:))
         else { return false }
         return literal == address || "mailto:" + literal == address
     }
@@ -105,7 +106,10 @@ public enum Markdown {
             switch byte {
             case UInt8(ascii: "|"):
                 sawPipe = true
-                if segmentOpen { guard dashes else { return nil }; columns += 1 }
+                if segmentOpen {
+                    guard dashes else { return nil }
+                    columns += 1
+                }
                 segmentOpen = false
                 dashes = false
             case UInt8(ascii: "-"):
@@ -119,7 +123,10 @@ public enum Markdown {
                 return nil
             }
         }
-        if segmentOpen { guard dashes else { return nil }; columns += 1 }
+        if segmentOpen {
+            guard dashes else { return nil }
+            columns += 1
+        }
         return columns > 0 && (sawPipe || columns > 1) ? columns : nil
     }
 

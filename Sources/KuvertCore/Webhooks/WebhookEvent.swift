@@ -32,8 +32,16 @@ public struct WebhookEvent: Sendable, Equatable {
 
     /// Every field, as a store reads it from its rows.
     public init(
-        id: Int64, kind: Kind, subscriptionId: Int64, listSlug: String, occurredAt: Date, address: String?,
-        status: Status, attempts: Int, dueAt: Date, lastReply: String? = nil
+        id: Int64,
+        kind: Kind,
+        subscriptionId: Int64,
+        listSlug: String,
+        occurredAt: Date,
+        address: String?,
+        status: Status,
+        attempts: Int,
+        dueAt: Date,
+        lastReply: String? = nil
     ) {
         self.id = id
         self.kind = kind

@@ -26,8 +26,13 @@ public struct WebhookSender: Service {
     public static let minimumAttempts = 16
 
     public init(
-        settings: WebhookSettings, store: any WebhookStore, mailer: MailerSettings, holder: LeaseHolder, metrics: KuvertMetrics,
-        logger: Logger, idle: Duration = .seconds(1)
+        settings: WebhookSettings,
+        store: any WebhookStore,
+        mailer: MailerSettings,
+        holder: LeaseHolder,
+        metrics: KuvertMetrics,
+        logger: Logger,
+        idle: Duration = .seconds(1)
     ) {
         self.settings = settings
         self.store = store
@@ -61,14 +66,17 @@ public struct WebhookSender: Service {
             let signature = WebhookSignature.value(body: body, secret: settings.secret, time: Date())
             let outcome = await transport.post(body, signature: signature)
             let attempt = event.attempts + 1
-            let retryAt = outcome.delivered || attempt >= max(mailer.retryLimit, Self.minimumAttempts)
+            let retryAt =
+                outcome.delivered || attempt >= max(mailer.retryLimit, Self.minimumAttempts)
                 ? nil : Date().addingTimeInterval(mailer.retryDelay(afterAttempt: attempt))
             try await store.recordWebhook(id: event.id, delivered: outcome.delivered, reply: outcome.reply, retryAt: retryAt, now: Date())
             let result = outcome.delivered ? "sent" : retryAt == nil ? "failed" : "retry"
             metrics.webhook(event.kind, result: result)
             if !outcome.delivered {
                 logger.warning(
-                    "webhook not delivered", metadata: ["event": "\(event.id)", "reply": "\(outcome.reply)", "result": "\(result)"])
+                    "webhook not delivered",
+                    metadata: ["event": "\(event.id)", "reply": "\(outcome.reply)", "result": "\(result)"]
+                )
             }
         }
         return events.count

@@ -25,14 +25,16 @@ public struct WebhookSettings: Sendable, Equatable {
             return nil
         }
         guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), ["http", "https"].contains(scheme),
-              parsed.host?.isEmpty == false, !url.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F })
+            parsed.host?.isEmpty == false, !url.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F })
         else {
             throw KuvertError.configuration(
-                "KUVERT_WEBHOOK_URL must be an http:// or https:// URL such as https://crm.example.se/kuvert, not '\(SettingSource.shownURL(url))'.")
+                "KUVERT_WEBHOOK_URL must be an http:// or https:// URL such as https://crm.example.se/kuvert, not '\(SettingSource.shownURL(url))'."
+            )
         }
         guard let secret, secret.count >= minimumSecretLength else {
             throw KuvertError.configuration(
-                "KUVERT_WEBHOOK_SECRET must be set to at least \(minimumSecretLength) characters with KUVERT_WEBHOOK_URL (openssl rand -hex 32 makes one).")
+                "KUVERT_WEBHOOK_SECRET must be set to at least \(minimumSecretLength) characters with KUVERT_WEBHOOK_URL (openssl rand -hex 32 makes one)."
+            )
         }
         return WebhookSettings(url: url, secret: secret)
     }

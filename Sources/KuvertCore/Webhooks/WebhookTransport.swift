@@ -47,8 +47,10 @@ final class WebhookTransport: @unchecked Sendable {
         try Curl.set(handle, CURLOPT_POST, 1, "CURLOPT_POST", consequence)
         // The receiver's answer is not read: its status says all.
         try Curl.check(
-            kuvert_curl_set_callback(handle, CURLOPT_WRITEFUNCTION) { _, size, count, _ in size * count }, "CURLOPT_WRITEFUNCTION",
-            consequence)
+            kuvert_curl_set_callback(handle, CURLOPT_WRITEFUNCTION) { _, size, count, _ in size * count },
+            "CURLOPT_WRITEFUNCTION",
+            consequence
+        )
     }
 
     deinit { curl_easy_cleanup(handle) }
@@ -68,8 +70,8 @@ final class WebhookTransport: @unchecked Sendable {
         }
         defer { curl_slist_free_all(headers) }
         guard kuvert_curl_set_list(handle, CURLOPT_HTTPHEADER, headers) == CURLE_OK,
-              kuvert_curl_set_long(handle, CURLOPT_POSTFIELDSIZE, body.count) == CURLE_OK,
-              body.withUnsafeBytes({ kuvert_curl_set_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: $0.baseAddress)) })
+            kuvert_curl_set_long(handle, CURLOPT_POSTFIELDSIZE, body.count) == CURLE_OK,
+            body.withUnsafeBytes({ kuvert_curl_set_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: $0.baseAddress)) })
                 == CURLE_OK
         else { return .failed("libcurl refused the request's body or headers") }
         let code = curl_easy_perform(handle)

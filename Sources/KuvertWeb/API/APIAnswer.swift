@@ -44,9 +44,13 @@ enum APIAnswer {
             knownSince = record.subscriber.createdAt
             subscriptions = record.subscriptions.map { entry in
                 Subscription(
-                    list: entry.list.slug, status: entry.subscription.status.rawValue,
-                    language: entry.subscription.language.rawValue, requestedAt: entry.subscription.requestedAt,
-                    confirmedAt: entry.subscription.confirmedAt, endedAt: entry.subscription.endedAt)
+                    list: entry.list.slug,
+                    status: entry.subscription.status.rawValue,
+                    language: entry.subscription.language.rawValue,
+                    requestedAt: entry.subscription.requestedAt,
+                    confirmedAt: entry.subscription.confirmedAt,
+                    endedAt: entry.subscription.endedAt
+                )
             }
         }
     }
@@ -88,8 +92,12 @@ enum APIAnswer {
             queuedAt = campaign.queuedAt
             self.markdown = markdown ? campaign.bodyMarkdown : nil
             counts = Counts(
-                queued: progress.queued, leased: progress.leased, sent: progress.sent, failed: progress.failed,
-                skipped: progress.skipped)
+                queued: progress.queued,
+                leased: progress.leased,
+                sent: progress.sent,
+                failed: progress.failed,
+                skipped: progress.skipped
+            )
         }
     }
 

@@ -14,8 +14,11 @@ struct APIAuthentication: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let token = try await authenticated(request) else {
             throw APIError(
-                .unauthorized, "unauthorized", "This route needs Authorization: Bearer TOKEN (kuvert api-token create).",
-                headers: [.wwwAuthenticate: "Bearer"])
+                .unauthorized,
+                "unauthorized",
+                "This route needs Authorization: Bearer TOKEN (kuvert api-token create).",
+                headers: [.wwwAuthenticate: "Bearer"]
+            )
         }
         if let wait = try await limits.token(token.name) { throw APIError.rateLimited(retryAfter: wait) }
         var context = context

@@ -11,9 +11,12 @@ extension APIController {
             let before = try Self.integer(query.get("before"), name: "before", in: 1...Int64.max)
             let page = try await store.campaignProgress(id: nil, before: before, limit: Int(limit) + 1, now: Date())
             let shown = page.prefix(Int(limit))
-            return try APIJSON.response(APIAnswer.Campaigns(
-                campaigns: shown.map { APIAnswer.Campaign($0, markdown: false) },
-                nextBefore: page.count > shown.count ? shown.last?.campaign.id : nil))
+            return try APIJSON.response(
+                APIAnswer.Campaigns(
+                    campaigns: shown.map { APIAnswer.Campaign($0, markdown: false) },
+                    nextBefore: page.count > shown.count ? shown.last?.campaign.id : nil
+                )
+            )
         }
         api.post("campaigns") { request, context -> Response in
             let fields = try await FormFields.readJSON(request, limit: Self.maximumCampaignBytes, allowed: ["list", "subject", "markdown"])
@@ -33,7 +36,13 @@ extension APIController {
         api.post("campaigns/:id/send") { request, context -> Response in
             let id = try Self.campaignID(context)
             let sendAt = try await Self.sendTime(request) ?? Date()
-            let queued = try await store.queueCampaign(id: id, sendAt: sendAt, now: Date(), batchSize: Campaign.queueBatchSize, actor: context.apiActor)
+            let queued = try await store.queueCampaign(
+                id: id,
+                sendAt: sendAt,
+                now: Date(),
+                batchSize: Campaign.queueBatchSize,
+                actor: context.apiActor
+            )
             if queued > 0 { mailQueued.request() }
             return try APIJSON.response(APIAnswer.Queued(queued: queued, campaign: try await progress(id)), status: .accepted)
         }

@@ -15,7 +15,9 @@ extension APIController {
             let address = try Self.address(context)
             guard let export = try await store.export(address, now: Date()) else { throw KuvertError.unknownSubscriber }
             _ = try await store.recordAudit(
-                AuditEvent(occurredAt: Date(), actor: context.apiActor, action: "subscriber.exported"), address: address)
+                AuditEvent(occurredAt: Date(), actor: context.apiActor, action: "subscriber.exported"),
+                address: address
+            )
             return try APIJSON.response(export)
         }
         api.delete("subscribers/:email") { _, context -> Response in

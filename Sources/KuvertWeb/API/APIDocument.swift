@@ -18,7 +18,7 @@ public struct APIDocument: Sendable {
             throw KuvertError.configuration("The API document \(file.path) is missing (set KUVERT_TEMPLATES).")
         }
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let version = object["openapi"] as? String, version.hasPrefix("3.1")
+            let version = object["openapi"] as? String, version.hasPrefix("3.1")
         else {
             throw KuvertError.configuration("The API document \(file.path) is no OpenAPI 3.1 JSON document.")
         }
@@ -27,7 +27,9 @@ public struct APIDocument: Sendable {
 
     func response() -> Response {
         Response(
-            status: .ok, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "public, max-age=300"],
-            body: .init(byteBuffer: bytes))
+            status: .ok,
+            headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "public, max-age=300"],
+            body: .init(byteBuffer: bytes)
+        )
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import KuvertTestSupport
 import Logging
+
 @testable import KuvertCore
 
 /// A mailer over a real store and a real SMTP server, with fast retries.
@@ -28,7 +29,9 @@ final class MailerHarness: Sendable {
         configure(&settings)
         self.settings = settings
         renderer = try await TemplateRenderer(
-            directory: TestPaths.templates, required: MessageComposer.templateNames)
+            directory: TestPaths.templates,
+            required: MessageComposer.templateNames
+        )
     }
 
     var confirmation: ConfirmationService {
@@ -37,7 +40,8 @@ final class MailerHarness: Sendable {
 
     /// - Parameter transport: the mailer's SMTP session; an `SMTPTransport` to the test server unless given.
     func makeMailer(
-        idlePoll: TimeInterval = 0.05, journaled: Bool = true,
+        idlePoll: TimeInterval = 0.05,
+        journaled: Bool = true,
         transport: (@Sendable (SMTPSettings) throws -> any MailTransport)? = nil
     ) throws -> Mailer {
         var mailerSettings = settings.mailer
@@ -48,10 +52,17 @@ final class MailerHarness: Sendable {
         return Mailer(
             store: store.database,
             composer: try MessageComposer(
-                mail: settings.mail, confirmTTL: settings.subscriptions.confirmTTL, renderer: renderer, signer: signer,
-                dkim: dkim),
-            settings: mailerSettings, makeTransport: { try transport?(smtp) ?? SMTPTransport(settings: smtp) }, logger: logger,
-            journaled: journaled)
+                mail: settings.mail,
+                confirmTTL: settings.subscriptions.confirmTTL,
+                renderer: renderer,
+                signer: signer,
+                dkim: dkim
+            ),
+            settings: mailerSettings,
+            makeTransport: { try transport?(smtp) ?? SMTPTransport(settings: smtp) },
+            logger: logger,
+            journaled: journaled
+        )
     }
 
     /// Runs a mailer while `body` runs, then stops it and waits for it to finish.
@@ -85,7 +96,10 @@ final class MailerHarness: Sendable {
     @discardableResult
     func subscribe(_ email: String, list: String = "news", name: String? = nil) async throws -> IntakeOutcome {
         try await store.database.subscribe(
-            try TemporaryStore.request(email, list: list, name: name), resendWindow: 0, now: Date())
+            try TemporaryStore.request(email, list: list, name: name),
+            resendWindow: 0,
+            now: Date()
+        )
     }
 
     func outbox() async throws -> [OutboxMessage] {

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+
 @testable import KuvertCore
 
 /// A real SQLite store in its own temporary directory, removed when the value is freed.
@@ -8,7 +9,8 @@ final class TemporaryStore: Sendable {
     let database: AppDatabase
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory
+        directory =
+            FileManager.default.temporaryDirectory
             .appendingPathComponent("kuvert-test-\(UUID().uuidString)").path
         database = try AppDatabase.open(path: directory + "/kuvert.sqlite")
     }
@@ -20,19 +22,30 @@ final class TemporaryStore: Sendable {
     /// Creates a list with one terms version.
     @discardableResult
     func addList(
-        _ slug: String = "news", name: String = "News", language: Language = .en, terms: String = "# Terms\n\nBe nice.",
-        thanksURL: String? = nil, from: String? = nil
+        _ slug: String = "news",
+        name: String = "News",
+        language: Language = .en,
+        terms: String = "# Terms\n\nBe nice.",
+        thanksURL: String? = nil,
+        from: String? = nil
     ) async throws -> MailingList {
         try await database.createList(
             MailingList(slug: slug, name: name, fromAddress: from, thanksURL: thanksURL, language: language, createdAt: Date()),
-            terms: terms, actor: "test")
+            terms: terms,
+            actor: "test"
+        )
     }
 
     /// A request from the web form for `email`.
     static func request(_ email: String, list: String? = "news", name: String? = nil) throws -> SubscriptionRequest {
         SubscriptionRequest(
-            address: try EmailAddress(email), listSlug: list, name: name, language: nil,
-            origin: RequestOrigin(ip: "192.0.2.7", userAgent: "TestAgent/1.0", source: "form"), actor: "web")
+            address: try EmailAddress(email),
+            listSlug: list,
+            name: name,
+            language: nil,
+            origin: RequestOrigin(ip: "192.0.2.7", userAgent: "TestAgent/1.0", source: "form"),
+            actor: "web"
+        )
     }
 
     /// Runs SQL the store offers no method for, to set up or inspect a scenario.

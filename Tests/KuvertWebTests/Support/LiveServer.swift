@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -8,7 +9,11 @@ import FoundationNetworking
 
 /// A request to a server the test started, with a JSON or form body and headers when given.
 func http(
-    _ url: String, method: String = "GET", json: String? = nil, form: String? = nil, headers: [String: String] = [:]
+    _ url: String,
+    method: String = "GET",
+    json: String? = nil,
+    form: String? = nil,
+    headers: [String: String] = [:]
 ) async throws -> (status: Int, body: String) {
     var request = URLRequest(url: URL(string: url)!)
     request.httpMethod = method

@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import KuvertTestSupport
 import Logging
+
 @testable import KuvertCore
 @testable import KuvertWeb
 
@@ -21,13 +22,20 @@ final class TestApp: Sendable {
     var signer: TokenSigner { dependencies.keys.signer }
 
     init(
-        resendWindow: TimeInterval = 3_600, confirmTTL: TimeInterval = 7 * 86_400, maxBodyBytes: Int = 16 * 1024,
-        smtpURL: String? = nil, mailer: MailerBox? = nil,
+        resendWindow: TimeInterval = 3_600,
+        confirmTTL: TimeInterval = 7 * 86_400,
+        maxBodyBytes: Int = 16 * 1024,
+        smtpURL: String? = nil,
+        mailer: MailerBox? = nil,
         clientRateLimit: RateLimiter.Limit = .init(count: 100_000, window: 60),
         addressRateLimit: RateLimiter.Limit = .init(count: 100_000, window: 60),
-        apiRateLimit: RateLimiter.Limit = .init(count: 100_000, window: 60), trustedProxies: [String] = [],
-        idleTimeout: TimeInterval = 30, headerTimeout: TimeInterval = 10, maxConnectionsPerClient: Int = 64,
-        metricsListen: (host: String, port: Int)? = nil, formMinimumSeconds: TimeInterval = 3,
+        apiRateLimit: RateLimiter.Limit = .init(count: 100_000, window: 60),
+        trustedProxies: [String] = [],
+        idleTimeout: TimeInterval = 30,
+        headerTimeout: TimeInterval = 10,
+        maxConnectionsPerClient: Int = 64,
+        metricsListen: (host: String, port: Int)? = nil,
+        formMinimumSeconds: TimeInterval = 3,
         availability: StoreAvailability = StoreAvailability(logger: Logger(label: "store-test"))
     ) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("kuvert-web-\(UUID().uuidString)").path
@@ -52,10 +60,16 @@ final class TestApp: Sendable {
         store = try AppDatabase.open(path: directory + "/kuvert.sqlite")
         let renderer = try await TemplateRenderer(
             directory: Self.templatesDirectory,
-            required: WebDependencies.requiredTemplates + MessageComposer.templateNames)
+            required: WebDependencies.requiredTemplates + MessageComposer.templateNames
+        )
         dependencies = try WebDependencies(
-            settings: settings, store: store, keys: KeyRing(keys: [SymmetricKey(size: .bits256)]), renderer: renderer,
-            mailQueued: { mailer?.mailer?.wake() }, availability: availability)
+            settings: settings,
+            store: store,
+            keys: KeyRing(keys: [SymmetricKey(size: .bits256)]),
+            renderer: renderer,
+            mailQueued: { mailer?.mailer?.wake() },
+            availability: availability
+        )
     }
 
     /// A mailer sending through the configured SMTP server, as `kuvert serve` runs it.
@@ -70,9 +84,15 @@ final class TestApp: Sendable {
         return Mailer(
             store: store,
             composer: try MessageComposer(
-                mail: settings.mail, confirmTTL: settings.subscriptions.confirmTTL, renderer: dependencies.renderer,
-                signer: signer),
-            settings: mailerSettings, makeTransport: { try SMTPTransport(settings: smtp) }, logger: logger)
+                mail: settings.mail,
+                confirmTTL: settings.subscriptions.confirmTTL,
+                renderer: dependencies.renderer,
+                signer: signer
+            ),
+            settings: mailerSettings,
+            makeTransport: { try SMTPTransport(settings: smtp) },
+            logger: logger
+        )
     }
 
     deinit { try? FileManager.default.removeItem(atPath: directory) }
@@ -84,10 +104,17 @@ final class TestApp: Sendable {
     }
 
     @discardableResult
-    func addList(_ slug: String = "news", name: String = "News & Views", language: Language = .en, thanksURL: String? = nil) async throws -> MailingList {
+    func addList(
+        _ slug: String = "news",
+        name: String = "News & Views",
+        language: Language = .en,
+        thanksURL: String? = nil
+    ) async throws -> MailingList {
         try await store.createList(
             MailingList(slug: slug, name: name, thanksURL: thanksURL, language: language, createdAt: Date()),
-            terms: "# Terms v1\n\nWe send *one* letter a month.", actor: "test")
+            terms: "# Terms v1\n\nWe send *one* letter a month.",
+            actor: "test"
+        )
     }
 
     /// The path of the confirmation link in the newest confirmation mail, as the mailer would render it.
@@ -99,8 +126,14 @@ final class TestApp: Sendable {
         guard let delivery, let subscription = delivery.subscription else { throw TestAppError.noMail }
         let service = ConfirmationService(store: store, signer: signer, confirmTTL: settings.subscriptions.confirmTTL)
         let mail = try ConfirmationMail.render(
-            subscription, list: delivery.list, to: delivery.address, token: service.token(for: subscription), baseURL: "",
-            confirmTTL: settings.subscriptions.confirmTTL, renderer: dependencies.renderer)
+            subscription,
+            list: delivery.list,
+            to: delivery.address,
+            token: service.token(for: subscription),
+            baseURL: "",
+            confirmTTL: settings.subscriptions.confirmTTL,
+            renderer: dependencies.renderer
+        )
         guard let line = mail.text.split(separator: "\n").first(where: { $0.hasPrefix("/confirm/") }) else {
             throw TestAppError.noLink
         }
@@ -114,8 +147,10 @@ final class TestApp: Sendable {
     func status(of email: String) async throws -> String? {
         try await store.writer.read { db in
             try String.fetchOne(
-                db, sql: "SELECT status FROM subscription JOIN subscriber ON subscriber.id = subscriberId WHERE addressKey = ?",
-                arguments: [try EmailAddress(email).key])
+                db,
+                sql: "SELECT status FROM subscription JOIN subscriber ON subscriber.id = subscriberId WHERE addressKey = ?",
+                arguments: [try EmailAddress(email).key]
+            )
         }
     }
 }
