@@ -29,7 +29,7 @@ PYENV := .build/pyenv
 DEBIAN_PYTHON := /usr/bin/python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps pyenv build install test run mail bench bench-deps clean
+.PHONY: deps pyenv build install format lint test run mail bench bench-deps clean
 
 ## deps: install the Debian packages that are missing (nothing when all are there).
 deps:
@@ -73,13 +73,21 @@ install: deps
 	$(SUDO) cp -r Templates $(DESTDIR)$(PREFIX)/share/kuvert/Templates
 	@echo "Installed kuvert $$($(DESTDIR)$(PREFIX)/bin/kuvert --version | head -1 | cut -d' ' -f2) in $(DESTDIR)$(PREFIX)."
 
+## format: format Sources and Tests as .swift-format says (Hummingbird's configuration).
+format:
+	$(SWIFT) format format --in-place --recursive --parallel Sources Tests
+
+## lint: fail on any file `make format` would change.
+lint:
+	$(SWIFT) format lint --strict --recursive --parallel Sources Tests
+
 ## test: build and run the whole suite; the output is kept in .build/test.log and,
 ##       when something fails, what failed is listed again at the end. The
 ##       several-nodes test (four kuvert processes and a PostgreSQL cluster) and
 ##       the API fuzzer (schemathesis against kuvert serve) run on their own
 ##       afterwards, so that they do not compete for the two cores with the tests
 ##       that measure time.
-test: deps pyenv
+test: deps pyenv lint
 	$(SWIFT) build --build-tests
 	@set -o pipefail; { $(SWIFT) test --skip-build --disable-xctest --skip 'MultiNodeTests|APIFuzzTests' \
 	  && $(SWIFT) test --skip-build --disable-xctest --filter 'MultiNodeTests|APIFuzzTests'; } 2>&1 | tee .build/test.log || { \
