@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import KuvertCore
-import KuvertPostgres
 import KuvertWeb
 
 /// `kuvert doctor`: checks what a running Kuvert depends on, sending nothing.
@@ -25,27 +24,15 @@ struct Doctor: AsyncParsableCommand {
     private func storeCheck(_ settings: Settings) async -> (Verdict, String, (any KuvertStore)?) {
         do {
             let runtime = try await Runtime(settings, schema: .requireCurrent)
-            switch (settings.storage.store, runtime.store) {
-            case (.postgres(let location), let store as PostgresStore):
-                let diagnosis = try await store.diagnose()
-                return (
-                    diagnosis.lists == 0 ? .warn : .ok,
-                    "\(location): PostgreSQL \(diagnosis.serverVersion), schema \(diagnosis.schema), "
-                        + "\(diagnosis.connections) of \(diagnosis.maxConnections) connections in use, "
-                        + "\(diagnosis.lists) list\(diagnosis.lists == 1 ? "" : "s")", store
-                )
-            case (.sqlite(let path), let store as AppDatabase):
-                let diagnosis = try await store.diagnose()
-                let healthy = diagnosis.quickCheck == "ok" && diagnosis.journalMode == "wal"
-                return (
-                    healthy ? (diagnosis.lists == 0 ? .warn : .ok) : .fail,
-                    "\(path): schema \(diagnosis.schema), journal \(diagnosis.journalMode), "
-                        + "quick_check \(diagnosis.quickCheck), \(diagnosis.lists) list\(diagnosis.lists == 1 ? "" : "s")"
-                        + (diagnosis.lists == 0 ? " (create one with kuvert lists add)" : ""), store
-                )
-            default:
-                return (.fail, "the store opened is not the one KUVERT_DATABASE names", nil)
-            }
+            let diagnosis = try await runtime.store.diagnosis()
+            let lists =
+                "\(diagnosis.lists) list\(diagnosis.lists == 1 ? "" : "s")"
+                + (diagnosis.lists == 0 ? " (create one with kuvert lists add)" : "")
+            return (
+                diagnosis.sound ? (diagnosis.lists == 0 ? .warn : .ok) : .fail,
+                "\(settings.storage.store): " + (["schema \(diagnosis.schema)"] + diagnosis.facts + [lists]).joined(separator: ", "),
+                runtime.store
+            )
         } catch {
             return (.fail, "\(error)", nil)
         }

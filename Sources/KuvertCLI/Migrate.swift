@@ -1,6 +1,5 @@
 import ArgumentParser
 import KuvertCore
-import KuvertPostgres
 
 /// `kuvert migrate`: applies the schema to the store.
 struct Migrate: AsyncParsableCommand {
@@ -17,12 +16,6 @@ struct Migrate: AsyncParsableCommand {
     func run() async throws {
         let settings = try options.settings()
         let runtime = try await Runtime(settings, schema: .migrate)
-        let schema =
-            switch runtime.store {
-            case let store as PostgresStore: try await store.diagnose().schema
-            case let store as AppDatabase: try await store.diagnose().schema
-            default: "unknown"
-            }
-        print("The store \(settings.storage.store) has schema \(schema).")
+        print("The store \(settings.storage.store) has schema \(try await runtime.store.diagnosis().schema).")
     }
 }

@@ -227,7 +227,7 @@ public final class PostgresStore: Sendable, Service {
     }
 
     /// The schema, the server's version, and the connections it has and allows.
-    public func diagnose() async throws -> PostgresDiagnosis {
+    public func diagnosis() async throws -> StoreDiagnosis {
         try await reachable { [self] in
             let rows = try await client.query(
                 """
@@ -240,26 +240,16 @@ public final class PostgresStore: Sendable, Service {
                 logger: logger
             )
             for try await (schema, version, connections, maximum, lists) in rows.decode((String?, String, Int, Int, Int).self) {
-                return PostgresDiagnosis(
+                return StoreDiagnosis(
                     schema: schema ?? "none",
-                    serverVersion: version,
-                    connections: connections,
-                    maxConnections: maximum,
-                    lists: lists
+                    lists: lists,
+                    facts: ["PostgreSQL \(version)", "\(connections) of \(maximum) connections in use"],
+                    sound: true
                 )
             }
             throw KuvertError.configuration("The PostgreSQL store \(location) gave no answer.")
         }
     }
-}
-
-/// What `kuvert doctor` reports of a PostgreSQL store.
-public struct PostgresDiagnosis: Sendable {
-    public var schema: String
-    public var serverVersion: String
-    public var connections: Int
-    public var maxConnections: Int
-    public var lists: Int
 }
 
 extension PostgresStore {

@@ -135,25 +135,18 @@ public struct AppDatabase: Sendable, StoreHealth {
     }
 }
 
-/// What `kuvert doctor` reports about the store.
-public struct StoreDiagnosis: Sendable, Equatable {
-    /// The newest migration applied.
-    public var schema: String
-    public var journalMode: String
-    /// `PRAGMA quick_check`'s first line: `ok` when the file is sound.
-    public var quickCheck: String
-    public var lists: Int
-}
-
 extension AppDatabase {
-    /// Schema version, journal mode and a quick integrity check.
-    public func diagnose() async throws -> StoreDiagnosis {
+    /// Schema version, journal mode and a quick integrity check (`PRAGMA
+    /// quick_check`'s first line: `ok` when the file is sound).
+    public func diagnosis() async throws -> StoreDiagnosis {
         try await writer.read { db in
-            StoreDiagnosis(
+            let journal = try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "unknown"
+            let check = try String.fetchOne(db, sql: "PRAGMA quick_check") ?? "no answer"
+            return StoreDiagnosis(
                 schema: try String.fetchOne(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid DESC LIMIT 1") ?? "none",
-                journalMode: try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "unknown",
-                quickCheck: try String.fetchOne(db, sql: "PRAGMA quick_check") ?? "no answer",
-                lists: try Int.fetchOne(db, sql: "SELECT count(*) FROM mailingList") ?? 0
+                lists: try Int.fetchOne(db, sql: "SELECT count(*) FROM mailingList") ?? 0,
+                facts: ["journal \(journal)", "quick_check \(check)"],
+                sound: check == "ok" && journal == "wal"
             )
         }
     }
