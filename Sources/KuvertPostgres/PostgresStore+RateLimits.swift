@@ -2,7 +2,10 @@ import Foundation
 import KuvertCore
 import PostgresNIO
 
-extension PostgresStore: SharedRateLimits {
+extension PostgresStore: SharedRateLimits, RateLimitSharing {
+    /// Every node counts in the database.
+    public var sharedRateLimits: (any SharedRateLimits)? { self }
+
     /// Counts in the key's window, or starts it, atomically (`ON CONFLICT` locks
     /// the row), so two nodes counting at once both count. Counts that arrive
     /// together go to the server in one statement (`counts`, a `Coalescer`).

@@ -82,7 +82,7 @@ public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequest
         perAddress: RateLimiter(security.addressRateLimit),
         perToken: RateLimiter(security.apiRateLimit),
         ipv6PrefixLength: security.ipv6PrefixLength,
-        shared: (dependencies.store as? any SharedRateLimits).map { ($0, dependencies.keys.suppression) }
+        shared: dependencies.store.sharedRateLimits.map { ($0, dependencies.keys.suppression) }
     )
     let mailQueued = DelayedWake(dependencies.mailQueued)
     SubscribeController(

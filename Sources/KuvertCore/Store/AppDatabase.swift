@@ -151,3 +151,6 @@ extension AppDatabase {
         }
     }
 }
+
+/// One process owns a SQLite store: its rate limits stay in memory.
+extension AppDatabase: RateLimitSharing {}

@@ -9,3 +9,14 @@ public protocol SharedRateLimits: Sendable {
     /// clear) in its fixed window; nil when allowed, else the seconds to wait.
     func countRequest(key: String, limit: RateLimiter.Limit, now: Date) async throws -> Int?
 }
+
+/// Whether a store keeps rate limits that its nodes share: a store that one
+/// process owns (SQLite) has none, and the in-memory limits are the limits.
+public protocol RateLimitSharing: Sendable {
+    /// The shared counts; nil when limits stay in each process.
+    var sharedRateLimits: (any SharedRateLimits)? { get }
+}
+
+extension RateLimitSharing {
+    public var sharedRateLimits: (any SharedRateLimits)? { nil }
+}
