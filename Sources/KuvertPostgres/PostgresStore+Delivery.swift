@@ -8,6 +8,9 @@ import Synchronization
 // each call here runs the store's async work in a task and waits for it on
 // the calling thread, never on the cooperative pool.
 extension PostgresStore: AsyncRecordingDeliveryStore {
+    /// Each record a task of its own: they are network calls.
+    public var recording: DeliveryRecording { .committedAsync(self) }
+
     public func leaseDueMessages(limit: Int, leaseFor: TimeInterval, holder: LeaseHolder, now: Date) throws -> [OutboxDelivery] {
         try blocking { [self] in
             try await leaseDue(limit: limit, leaseFor: leaseFor, holder: holder.description, now: now)

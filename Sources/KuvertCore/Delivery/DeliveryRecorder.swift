@@ -86,6 +86,8 @@ final class JournalRecorder: DeliveryRecorder {
 final class CommittingRecorder: DeliveryRecorder {
     private let queue: DispatchQueue
     private let store: any DeliveryStore
+    /// Set when the store's records are awaited as tasks.
+    private let asyncStore: (any AsyncRecordingDeliveryStore)?
     private let bounceLimit: Int
     private let logger: Logger
     private var last: DispatchGroup?
@@ -93,6 +95,7 @@ final class CommittingRecorder: DeliveryRecorder {
     init(session: Int, store: any DeliveryStore, bounceLimit: Int, logger: Logger) {
         queue = DispatchQueue(label: "kuvert-record-\(session)")
         self.store = store
+        if case .committedAsync(let asyncStore) = store.recording { self.asyncStore = asyncStore } else { self.asyncStore = nil }
         self.bounceLimit = bounceLimit
         self.logger = logger
     }
@@ -103,7 +106,7 @@ final class CommittingRecorder: DeliveryRecorder {
         let (store, bounceLimit, logger) = (store, bounceLimit, logger)
         // The lease runs out and the message goes again: at-least-once.
         let failed = { @Sendable (error: any Error) in logger.error("cannot record a delivery", metadata: ["error": "\(error)"]) }
-        if let store = store as? any AsyncRecordingDeliveryStore {
+        if let store = asyncStore {
             // One record at a time per session, in order, as on the queue: the
             // next message's end waits for this one anyway, and a message that
             // was never sent (skipped) waits here.

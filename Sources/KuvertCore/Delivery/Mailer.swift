@@ -59,7 +59,7 @@ public final class Mailer: Service, Sendable {
     ) {
         self.holder = holder
         self.sessionNice = sessionNice
-        if journaled, let local = store as? any JournaledDeliveryStore, let journal = local.deliveryJournal {
+        if journaled, case .journaled(let journal, let local) = store.recording {
             self.journal = (journal, local)
         } else {
             self.journal = nil

@@ -7,6 +7,11 @@ extension AppDatabase: JournaledDeliveryStore {
         (writer as? DatabasePool).map { DeliveryJournal(directory: $0.path + "-deliveries") }
     }
 
+    /// Into a journal beside the file; a store in memory commits each record.
+    public var recording: DeliveryRecording {
+        deliveryJournal.map { .journaled($0, self) } ?? .committed
+    }
+
     // Leases and delivery records are bookkeeping for at-least-once delivery: a
     // crash of the process loses none of them, and a power cut can at worst
     // undo the last few, whose messages then go again. They are committed with

@@ -17,6 +17,26 @@ public protocol DeliveryStore: Sendable {
     /// Returns every message `holder` claimed to the queue, as for a holder
     /// known to be gone. Returns how many went back.
     func releaseLeases(heldBy holder: String) throws -> Int
+    /// How the mailer's sessions put their records into this store.
+    var recording: DeliveryRecording { get }
+}
+
+/// How the mailer's sessions put their records into a store: each store says
+/// which, so the mailer never asks what store it has.
+public enum DeliveryRecording: Sendable {
+    /// Each record committed on a thread of the session's own while the next
+    /// message is sent (`recordDelivery`).
+    case committed
+    /// Each record committed as a task of its own: the store's records are
+    /// network calls (PostgreSQL), and a task saves a thread's hand-off.
+    case committedAsync(any AsyncRecordingDeliveryStore)
+    /// Into a `DeliveryJournal` file beside the store at once, then into the
+    /// store a batch at a time (a store on this machine's disk: SQLite).
+    case journaled(DeliveryJournal, any JournaledDeliveryStore)
+}
+
+extension DeliveryStore {
+    public var recording: DeliveryRecording { .committed }
 }
 
 /// A delivery store on this machine's disk, whose mailer sessions keep their
