@@ -152,7 +152,7 @@ public final class Mailer: Service, Sendable {
                 // Below the web's threads (Linux nices threads one by one).
                 if self.sessionNice > 0 {
                     Self.lowerThreadPriority(to: self.sessionNice)
-                    GroupCommit.deprioritizeCallingThread()
+                    self.store.callingThreadRunsBelowOthers()
                 }
                 self.sessionLoop(session: session)
                 done.resume()

@@ -7,6 +7,12 @@ extension AppDatabase: JournaledDeliveryStore {
         (writer as? DatabasePool).map { DeliveryJournal(directory: $0.path + "-deliveries") }
     }
 
+    /// A group commit holds the write lock and may carry web requests: such a
+    /// thread never writes one (`GroupCommit.deprioritizeCallingThread`).
+    public func callingThreadRunsBelowOthers() {
+        GroupCommit.deprioritizeCallingThread()
+    }
+
     /// Into a journal beside the file; a store in memory commits each record.
     public var recording: DeliveryRecording {
         deliveryJournal.map { .journaled($0, self) } ?? .committed

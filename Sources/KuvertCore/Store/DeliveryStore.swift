@@ -19,6 +19,10 @@ public protocol DeliveryStore: Sendable {
     func releaseLeases(heldBy holder: String) throws -> Int
     /// How the mailer's sessions put their records into this store.
     var recording: DeliveryRecording { get }
+    /// Called on a mailer session's thread that runs below the process's other
+    /// threads (niced beside the web): a store whose writers share work must
+    /// not leave others' writes waiting on this thread.
+    func callingThreadRunsBelowOthers()
 }
 
 /// How the mailer's sessions put their records into a store: each store says
@@ -37,6 +41,7 @@ public enum DeliveryRecording: Sendable {
 
 extension DeliveryStore {
     public var recording: DeliveryRecording { .committed }
+    public func callingThreadRunsBelowOthers() {}
 }
 
 /// A delivery store on this machine's disk, whose mailer sessions keep their
