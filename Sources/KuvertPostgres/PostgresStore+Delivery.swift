@@ -39,7 +39,7 @@ extension PostgresStore: AsyncRecordingDeliveryStore {
         }
     }
 
-    public func leaseHolders() throws -> [(holder: String, messages: Int)] {
+    public func leaseHolders() throws -> [LeaseClaim] {
         try blocking { [self] in
             try await connection { c in
                 try await c.query(
@@ -48,9 +48,9 @@ extension PostgresStore: AsyncRecordingDeliveryStore {
                     WHERE status = 'leased' AND leaseHolder IS NOT NULL GROUP BY leaseHolder
                     """,
                     logger: Self.quiet
-                ).decode((String, Int).self).reduce(into: [HolderCount]()) { $0.append(HolderCount(holder: $1.0, messages: $1.1)) }
+                ).decode((String, Int).self).reduce(into: [LeaseClaim]()) { $0.append(LeaseClaim(holder: $1.0, messages: $1.1)) }
             }
-        }.map { ($0.holder, $0.messages) }
+        }
     }
 
     public func releaseLeases(heldBy holder: String) throws -> Int {
@@ -68,11 +68,6 @@ extension PostgresStore: AsyncRecordingDeliveryStore {
                 ) ?? 0
             }
         }
-    }
-
-    struct HolderCount: Sendable {
-        var holder: String
-        var messages: Int
     }
 
     /// Claims due messages (and those whose lease expired) with `FOR UPDATE SKIP

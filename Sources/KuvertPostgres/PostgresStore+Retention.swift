@@ -104,7 +104,7 @@ extension PostgresStore: RetentionStore {
         }
     }
 
-    public func subscribersToErase(endedBefore: Date) async throws -> [(id: Int64, addressKey: String)] {
+    public func subscribersToErase(endedBefore: Date) async throws -> [ErasureCandidate] {
         try await connection(unbounded: true) { c in
             try await c.query(
                 """
@@ -116,12 +116,8 @@ extension PostgresStore: RetentionStore {
                     AND (status IN ('pending', 'active') OR endedAt IS NULL OR endedAt >= \(endedBefore)))
                 """,
                 logger: Self.quiet
-            ).decode((Int64, String).self).reduce(into: [Doomed]()) { $0.append(Doomed(id: $1.0, addressKey: $1.1)) }
-        }.map { ($0.id, $0.addressKey) }
+            ).decode((Int64, String).self).reduce(into: [ErasureCandidate]()) { $0.append(ErasureCandidate(id: $1.0, addressKey: $1.1)) }
+        }
     }
 
-    struct Doomed: Sendable {
-        var id: Int64
-        var addressKey: String
-    }
 }

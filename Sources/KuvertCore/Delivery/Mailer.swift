@@ -121,13 +121,13 @@ public final class Mailer: Service, Sendable {
             }
         }
         do {
-            for (name, messages) in try store.leaseHolders() {
-                guard let other = LeaseHolder(name), other != holder, other.isProvablyGone(seenFrom: holder) else { continue }
-                let released = try store.releaseLeases(heldBy: name)
+            for claim in try store.leaseHolders() {
+                guard let other = LeaseHolder(claim.holder), other != holder, other.isProvablyGone(seenFrom: holder) else { continue }
+                let released = try store.releaseLeases(heldBy: claim.holder)
                 logger.notice(
                     "took back the claims of a mailer that is gone",
                     metadata: [
-                        "holderPid": "\(other.pid)", "messages": "\(released)", "claimed": "\(messages)",
+                        "holderPid": "\(other.pid)", "messages": "\(released)", "claimed": "\(claim.messages)",
                     ]
                 )
             }

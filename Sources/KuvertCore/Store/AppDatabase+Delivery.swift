@@ -211,7 +211,7 @@ extension AppDatabase: JournaledDeliveryStore {
         }
     }
 
-    public func leaseHolders() throws -> [(holder: String, messages: Int)] {
+    public func leaseHolders() throws -> [LeaseClaim] {
         try writer.read { db in
             try Row.fetchAll(
                 db,
@@ -219,7 +219,7 @@ extension AppDatabase: JournaledDeliveryStore {
                     SELECT leaseHolder, count(*) AS messages FROM outboxMessage
                     WHERE status = 'leased' AND leaseHolder IS NOT NULL GROUP BY leaseHolder
                     """
-            ).map { (holder: $0["leaseHolder"], messages: $0["messages"]) }
+            ).map { LeaseClaim(holder: $0["leaseHolder"], messages: $0["messages"]) }
         }
     }
 

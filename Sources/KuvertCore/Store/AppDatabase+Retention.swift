@@ -93,7 +93,7 @@ extension AppDatabase: RetentionStore {
         }
     }
 
-    public func subscribersToErase(endedBefore: Date) async throws -> [(id: Int64, addressKey: String)] {
+    public func subscribersToErase(endedBefore: Date) async throws -> [ErasureCandidate] {
         try await writer.read { db in
             try Row.fetchAll(
                 db,
@@ -106,7 +106,7 @@ extension AppDatabase: RetentionStore {
                         AND (status IN ('pending', 'active') OR endedAt IS NULL OR endedAt >= ?))
                     """,
                 arguments: [StoreTime.value(endedBefore)]
-            ).map { (id: $0["id"], addressKey: $0["addressKey"]) }
+            ).map { ErasureCandidate(id: $0["id"], addressKey: $0["addressKey"]) }
         }
     }
 }

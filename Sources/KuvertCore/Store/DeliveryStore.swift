@@ -13,7 +13,7 @@ public protocol DeliveryStore: Sendable {
     /// Returns leased messages to the queue untouched, as at shutdown.
     func releaseLeases(_ ids: [Int64]) throws
     /// Every holder of a lease now, with how many messages each holds.
-    func leaseHolders() throws -> [(holder: String, messages: Int)]
+    func leaseHolders() throws -> [LeaseClaim]
     /// Returns every message `holder` claimed to the queue, as for a holder
     /// known to be gone. Returns how many went back.
     func releaseLeases(heldBy holder: String) throws -> Int
@@ -61,4 +61,16 @@ public protocol JournaledDeliveryStore: DeliveryStore {
 public protocol AsyncRecordingDeliveryStore: DeliveryStore {
     /// `recordDelivery`, awaited.
     func recordDeliveryAsync(_ id: Int64, _ record: DeliveryRecord, bounceLimit: Int, now: Date) async throws
+}
+
+/// A holder of leases and how many messages it holds now.
+public struct LeaseClaim: Sendable, Equatable {
+    /// The holder's `LeaseHolder` description.
+    public var holder: String
+    public var messages: Int
+
+    public init(holder: String, messages: Int) {
+        self.holder = holder
+        self.messages = messages
+    }
 }
