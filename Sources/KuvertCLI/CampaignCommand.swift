@@ -87,7 +87,8 @@ struct CampaignCommand: AsyncParsableCommand {
 
         func run() async throws {
             let runtime = try await Runtime(options)
-            guard let (campaign, list) = try await runtime.store.campaign(id: id) else { throw KuvertError.unknownCampaign(id) }
+            guard let found = try await runtime.store.campaign(id: id) else { throw KuvertError.unknownCampaign(id) }
+            let (campaign, list) = (found.campaign, found.list)
             let renderer = try await runtime.renderer(NewsletterMail.templateNames)
             let mail = try NewsletterMail.render(
                 campaign,

@@ -28,9 +28,8 @@ extension PostgresStore: CampaignStore {
         }
     }
 
-    public func campaign(id: Int64) async throws -> (Campaign, MailingList)? {
-        let found = try await connection { c in try await Self.campaign(c, id: id, locking: false) }
-        return found.map { ($0.campaign, $0.list) }
+    public func campaign(id: Int64) async throws -> CampaignAndList? {
+        try await connection { c in try await Self.campaign(c, id: id, locking: false) }
     }
 
     public func queueCampaign(id: Int64, sendAt: Date, now: Date, batchSize: Int, actor: String) async throws -> Int {
@@ -234,8 +233,4 @@ extension PostgresStore: CampaignStore {
         ).first.map { CampaignAndList(campaign: try Campaign($0, "c"), list: try MailingList($0, "l")) }
     }
 
-    struct CampaignAndList: Sendable {
-        var campaign: Campaign
-        var list: MailingList
-    }
 }

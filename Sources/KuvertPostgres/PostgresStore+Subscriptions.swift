@@ -127,8 +127,8 @@ extension PostgresStore: SubscriptionStore {
         }
     }
 
-    public func unsubscribe(subscriptionId: Int64, origin: RequestOrigin, now: Date) async throws -> (Subscription, MailingList)? {
-        let result = try await transaction { c -> Ended? in
+    public func unsubscribe(subscriptionId: Int64, origin: RequestOrigin, now: Date) async throws -> SubscriptionAndList? {
+        try await transaction { c -> SubscriptionAndList? in
             guard
                 let row = try await c.rows(
                     """
@@ -139,7 +139,9 @@ extension PostgresStore: SubscriptionStore {
             else { return nil }
             var subscription = try Subscription(row, "s")
             let list = try MailingList(row, "l")
-            guard subscription.status == .active || subscription.status == .pending else { return Ended(subscription, list) }
+            guard subscription.status == .active || subscription.status == .pending else {
+                return SubscriptionAndList(subscription: subscription, list: list)
+            }
             subscription.status = .unsubscribed
             subscription.endedAt = now
             subscription.updatedAt = now
@@ -155,9 +157,8 @@ extension PostgresStore: SubscriptionStore {
                 VALUES (\(now), \(origin.actor), 'subscription.withdrawn', \(subscription.subscriberId), \(list.id), \(origin.source))
                 """
             )
-            return Ended(subscription, list)
+            return SubscriptionAndList(subscription: subscription, list: list)
         }
-        return result.map { ($0.subscription, $0.list) }
     }
 
     public func subscriberRecord(address: EmailAddress) async throws -> SubscriberRecord? {
@@ -213,14 +214,6 @@ extension PostgresStore: SubscriptionStore {
     // MARK: Helpers inside a transaction
 
     /// A subscription and its list, sendable out of a transaction.
-    struct Ended: Sendable {
-        var subscription: Subscription
-        var list: MailingList
-        init(_ subscription: Subscription, _ list: MailingList) {
-            self.subscription = subscription
-            self.list = list
-        }
-    }
 
     /// A list's id and default language by slug (the default list for nil).
     static func listKey(_ c: PostgresConnection, slug: String?) async throws -> (Int64, Language) {

@@ -36,9 +36,10 @@ struct UnsubscribeController: Sendable {
             userAgent: request.headers[.userAgent],
             source: Self.isOneClick(body) ? "one-click" : "unsubscribe-page"
         )
-        let (subscription, list) = try await pages.linkWorks(request) {
+        let ended = try await pages.linkWorks(request) {
             try await unsubscribing.unsubscribe(token, origin: origin, now: Date())
         }
+        let (subscription, list) = (ended.subscription, ended.list)
         metrics.unsubscribed(source: origin.source)
         context.logger.info("unsubscribed", metadata: ["list": .string(list.slug), "source": .string(origin.source)])
         return try pages.unsubscribe(list: list, language: subscription.language, token: token, done: true)

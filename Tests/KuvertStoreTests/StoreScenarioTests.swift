@@ -104,7 +104,7 @@ struct StoreScenarioTests {
             )
             #expect(edited.subject == "Nummer 1 (rättad)" && edited.bodyHTML.contains("<em>utkastet</em>"))
             #expect(try await subject.texts("SELECT subject FROM campaign") == ["Nummer 1 (rättad)"])
-            #expect(try await store.campaign(id: id)?.0.bodyMarkdown == "Andra *utkastet*")
+            #expect(try await store.campaign(id: id)?.campaign.bodyMarkdown == "Andra *utkastet*")
             _ = try await store.queueTestMessage(campaignId: id, to: try EmailAddress("redaktor@example.se"), now: now)
             try await store.deleteDraft(id: id, now: now, actor: "cli")
             #expect(try await subject.count("campaign") == 0)
@@ -332,10 +332,11 @@ struct StoreScenarioTests {
                     == ["requested -", "confirmed \(TermsVersion.digest("# Terms v2"))"]
             )
 
-            let (ended, list) = try #require(try await store.unsubscribe(subscriptionId: id, origin: origin, now: now))
+            let endedAndList = try #require(try await store.unsubscribe(subscriptionId: id, origin: origin, now: now))
+            let (ended, list) = (endedAndList.subscription, endedAndList.list)
             #expect(ended.status == .unsubscribed && list.slug == "news")
             let again = try #require(try await store.unsubscribe(subscriptionId: id, origin: origin, now: now))
-            #expect(again.0.status == .unsubscribed)
+            #expect(again.subscription.status == .unsubscribed)
             #expect(try await store.unsubscribe(subscriptionId: id + 1000, origin: origin, now: now) == nil)
             #expect(try await subject.count("consentEvent", where: "kind = 'withdrawn'") == 1)
             #expect(try await accept(context.subscription.confirmNonce) == .ended)
@@ -376,7 +377,8 @@ struct StoreScenarioTests {
             await #expect(throws: KuvertError.unknownList("gone")) {
                 try await store.createCampaign(draft, listSlug: "gone", actor: "cli")
             }
-            let (found, list) = try #require(try await store.campaign(id: id))
+            let foundAndList = try #require(try await store.campaign(id: id))
+            let (found, list) = (foundAndList.campaign, foundAndList.list)
             #expect(found.subject == "Autumn" && found.status == .draft && list.slug == "news")
             #expect(try await store.campaign(id: id + 100) == nil)
 
@@ -384,7 +386,7 @@ struct StoreScenarioTests {
             #expect(try await store.outboxMessage(id: testId)?.kind == .test)
             #expect(try await store.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 3, actor: "cli") == 7)
             #expect(try await store.queueCampaign(id: id, sendAt: Date(), now: Date(), batchSize: 3, actor: "cli") == 0)
-            #expect(try await store.campaign(id: id)?.0.status == .sending)
+            #expect(try await store.campaign(id: id)?.campaign.status == .sending)
             var progress = try #require(try await store.campaignProgress(id: id, now: Date()).first)
             #expect(progress.queued == 7 && progress.total == 7 && progress.listSlug == "news")
 

@@ -152,3 +152,14 @@ extension CampaignProgress {
         return "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "] " + line
     }
 }
+
+/// A campaign with its list.
+public struct CampaignAndList: Sendable {
+    public var campaign: Campaign
+    public var list: MailingList
+
+    public init(campaign: Campaign, list: MailingList) {
+        self.campaign = campaign
+        self.list = list
+    }
+}

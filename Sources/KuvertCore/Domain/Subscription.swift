@@ -148,3 +148,14 @@ public struct SubscriptionListing: Sendable, Equatable {
         self.confirmedAt = confirmedAt
     }
 }
+
+/// A subscription with its list, as a change to it left them.
+public struct SubscriptionAndList: Sendable {
+    public var subscription: Subscription
+    public var list: MailingList
+
+    public init(subscription: Subscription, list: MailingList) {
+        self.subscription = subscription
+        self.list = list
+    }
+}

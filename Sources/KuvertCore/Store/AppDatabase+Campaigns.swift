@@ -41,10 +41,10 @@ extension AppDatabase: CampaignStore {
         }
     }
 
-    public func campaign(id: Int64) async throws -> (Campaign, MailingList)? {
+    public func campaign(id: Int64) async throws -> CampaignAndList? {
         try await writer.read { db in
             guard let campaign = try Campaign.fetchOne(db, key: id) else { return nil }
-            return (campaign, try MailingList.fetchOne(db, key: campaign.listId).orThrow())
+            return CampaignAndList(campaign: campaign, list: try MailingList.fetchOne(db, key: campaign.listId).orThrow())
         }
     }
 

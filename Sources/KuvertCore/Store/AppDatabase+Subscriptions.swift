@@ -150,11 +150,13 @@ extension AppDatabase: SubscriptionStore {
         }
     }
 
-    public func unsubscribe(subscriptionId: Int64, origin: RequestOrigin, now: Date) async throws -> (Subscription, MailingList)? {
+    public func unsubscribe(subscriptionId: Int64, origin: RequestOrigin, now: Date) async throws -> SubscriptionAndList? {
         try await groupCommit.write { db in
             guard var subscription = try Subscription.fetchOne(db, key: subscriptionId) else { return nil }
             let list = try MailingList.fetchOne(db, key: subscription.listId).orThrow()
-            guard subscription.status == .active || subscription.status == .pending else { return (subscription, list) }
+            guard subscription.status == .active || subscription.status == .pending else {
+                return SubscriptionAndList(subscription: subscription, list: list)
+            }
             subscription.status = .unsubscribed
             subscription.endedAt = now
             subscription.updatedAt = now
@@ -177,7 +179,7 @@ extension AppDatabase: SubscriptionStore {
                 detail: origin.source
             )
             try audit.insert(db)
-            return (subscription, list)
+            return SubscriptionAndList(subscription: subscription, list: list)
         }
     }
 

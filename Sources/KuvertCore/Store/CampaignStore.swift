@@ -6,7 +6,7 @@ public protocol CampaignStore: Sendable {
     /// - Throws: `KuvertError.unknownList`.
     func createCampaign(_ campaign: Campaign, listSlug: String, actor: String) async throws -> Campaign
     /// A campaign and its list.
-    func campaign(id: Int64) async throws -> (Campaign, MailingList)?
+    func campaign(id: Int64) async throws -> CampaignAndList?
     /// Queues one message per active subscription of the campaign's list that
     /// has none yet, due at `sendAt`, in batches of `batchSize` subscriptions
     /// (one transaction each, so intake is never held up for long and the list

@@ -14,7 +14,7 @@ public protocol SubscriptionStore: Sendable {
     /// Ends a subscription at the person's request: `unsubscribed`, with a
     /// `withdrawn` consent entry and an audit entry, in one transaction. Harmless
     /// when it has ended already. Nil when there is no such subscription.
-    func unsubscribe(subscriptionId: Int64, origin: RequestOrigin, now: Date) async throws -> (Subscription, MailingList)?
+    func unsubscribe(subscriptionId: Int64, origin: RequestOrigin, now: Date) async throws -> SubscriptionAndList?
     /// A subscriber with every subscription and consent entry.
     func subscriberRecord(address: EmailAddress) async throws -> SubscriberRecord?
     /// Subscriptions, optionally of one list or status, oldest first.

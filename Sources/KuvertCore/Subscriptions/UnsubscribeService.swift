@@ -24,7 +24,7 @@ public struct UnsubscribeService: Sendable {
     /// Ends the subscription the link names at once (harmless when it ended
     /// already): `unsubscribed`, a `withdrawn` consent entry, an audit entry.
     /// - Throws: `ConfirmationService.LinkError.invalidLink` as `open` does.
-    public func unsubscribe(_ token: String, origin: RequestOrigin, now: Date) async throws -> (Subscription, MailingList) {
+    public func unsubscribe(_ token: String, origin: RequestOrigin, now: Date) async throws -> SubscriptionAndList {
         guard let id = UnsubscribeLink.subscriptionId(in: token, signer: signer, now: now),
             let ended = try await store.unsubscribe(subscriptionId: id, origin: origin, now: now)
         else { throw ConfirmationService.LinkError.invalidLink }
