@@ -54,7 +54,7 @@ public struct Retention: Sendable {
         }
         let expired = try await store.deleteExpiredPending(before: pendingBefore, now: now)
         let erased = try await store.erase(
-            subscribers: people.map { ($0.id, suppression.hash(addressKey: $0.addressKey)) },
+            subscribers: people.map { Erasure(id: $0.id, suppressionHash: suppression.hash(addressKey: $0.addressKey)) },
             actor: "retention",
             now: now
         )

@@ -77,12 +77,12 @@ extension AppDatabase: PrivacyStore {
     }
 
     public func erase(subscriberId: Int64, suppressionHash: String, actor: String, now: Date) async throws -> Bool {
-        try await erase(subscribers: [(subscriberId, suppressionHash)], actor: actor, now: now) == 1
+        try await erase(subscribers: [Erasure(id: subscriberId, suppressionHash: suppressionHash)], actor: actor, now: now) == 1
     }
 
     /// Many people, each in a transaction of its own, then one checkpoint for
     /// all (retention: one WAL sync and truncation a purge, not one a person).
-    public func erase(subscribers people: [(id: Int64, suppressionHash: String)], actor: String, now: Date) async throws -> Int {
+    public func erase(subscribers people: [Erasure], actor: String, now: Date) async throws -> Int {
         var erased = 0
         for person in people
         where try await eraseRows(

@@ -17,7 +17,7 @@ public protocol PrivacyStore: Sendable {
     func erase(subscriberId: Int64, suppressionHash: String, actor: String, now: Date) async throws -> Bool
     /// `erase(subscriberId:…)` for each of `people`, the store's clean-up after
     /// the last one (retention). Returns how many were erased.
-    func erase(subscribers people: [(id: Int64, suppressionHash: String)], actor: String, now: Date) async throws -> Int
+    func erase(subscribers people: [Erasure], actor: String, now: Date) async throws -> Int
     /// Whether an address was erased (its keyed hash is on the suppression list).
     func isSuppressed(_ suppressionHash: String) async throws -> Bool
     /// A consistent copy of the store through SQLite's online backup API, while
@@ -31,11 +31,23 @@ public protocol PrivacyStore: Sendable {
 
 extension PrivacyStore {
     /// One erasure after the other (a store whose erasure leaves nothing to clean up).
-    public func erase(subscribers people: [(id: Int64, suppressionHash: String)], actor: String, now: Date) async throws -> Int {
+    public func erase(subscribers people: [Erasure], actor: String, now: Date) async throws -> Int {
         var erased = 0
         for person in people where try await erase(subscriberId: person.id, suppressionHash: person.suppressionHash, actor: actor, now: now) {
             erased += 1
         }
         return erased
+    }
+}
+
+/// One person to erase by row: their id, and the keyed hash of their address
+/// that keeps an import from bringing it back.
+public struct Erasure: Sendable, Equatable {
+    public var id: Int64
+    public var suppressionHash: String
+
+    public init(id: Int64, suppressionHash: String) {
+        self.id = id
+        self.suppressionHash = suppressionHash
     }
 }
