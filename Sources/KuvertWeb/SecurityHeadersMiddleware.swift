@@ -15,14 +15,9 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
         self.frameAncestors = frameAncestors.joined(separator: " ")
     }
 
-    static func isEmbedded(_ request: Request) -> Bool {
-        let path = request.uri.path
-        return path == "/form" || (path == "/subscribe" && request.uri.queryParameters.get("embedded") == "1")
-    }
-
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
-        let embeddable = Self.isEmbedded(request)
+        let embeddable = request.isEmbedded
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[.referrerPolicy] = "no-referrer"
         if !embeddable { response.headers[.xFrameOptions] = "DENY" }
@@ -36,4 +31,12 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
 extension HTTPField.Name {
     static let referrerPolicy = Self("Referrer-Policy")!
     static let xFrameOptions = Self("X-Frame-Options")!
+}
+
+extension Request {
+    /// The embeddable form, or a post from it: a page for the website's frame.
+    var isEmbedded: Bool {
+        let path = uri.path
+        return path == "/form" || (path == "/subscribe" && uri.queryParameters.get("embedded") == "1")
+    }
 }

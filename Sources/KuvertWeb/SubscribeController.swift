@@ -37,7 +37,7 @@ struct SubscribeController: Sendable {
         let browserLanguage = request.browserLanguage
         let answersJSON = request.prefersJSON
         // Posted from the embeddable form: the answer shows in the website's frame.
-        let embedded = SecurityHeadersMiddleware<KuvertRequestContext>.isEmbedded(request)
+        let embedded = request.isEmbedded
         var fields: FormFields?
         if let wait = try await limits.client(context) {
             metrics.subscription("rate_limited")

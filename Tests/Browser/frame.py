@@ -15,26 +15,22 @@ Usage: frame.py --base URL --site-port PORT --mail-dir DIR --kuvert PATH --list 
 """
 import argparse
 import base64
-import email
-import email.policy
-import glob
 import http.server
 import json
 import os
 import re
 import struct
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import zlib
 
-from selenium import webdriver
-from selenium.common.exceptions import JavascriptException, NoSuchElementException, StaleElementReferenceException
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import NoSuchElementException
 from selenium.webdriver.common.by import By
+
+import browsing
+from browsing import Failure, browser, check, h1
 
 PHONE, DESKTOP = (390, 844), (1280, 860)
 
@@ -46,52 +42,12 @@ os.makedirs(args.shots, exist_ok=True)
 steps = []
 
 
-class Failure(Exception):
-    pass
-
-
-def check(condition, what):
-    if not condition:
-        raise Failure(what)
-
-
-def browser():
-    options = Options()
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--hide-scrollbars", "--force-device-scale-factor=1", "--lang=sv-SE", "--font-render-hinting=none"):
-        options.add_argument(flag)
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-
-
-def mails(count, timeout=20):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        files = sorted(glob.glob(os.path.join(args.mail_dir, "*.eml")))
-        if len(files) >= count:
-            return [email.message_from_binary_file(open(f, "rb"), policy=email.policy.default) for f in files]
-        time.sleep(0.1)
-    raise Failure(f"expected {count} mails within {timeout} s")
-
-
-def heading(driver, expected, timeout=10):
-    """Waits for the current document (the frame, once switched into) to be headed `expected`."""
-    deadline = time.time() + timeout
-    text = ""
-    while time.time() < deadline:
-        try:
-            text = driver.execute_script("const h = document.querySelector('h1'); return h ? h.innerText : ''")
-        except (StaleElementReferenceException, JavascriptException):
-            text = ""
-        if text.startswith(expected):
-            return text
-        time.sleep(0.1)
-    raise Failure(f"expected a page headed {expected!r} in the frame, got {text!r}")
+def mails(count):
+    return browsing.mails(args.mail_dir, count)
 
 
 def kuvert(*arguments):
-    result = subprocess.run([args.kuvert, *arguments], capture_output=True, text=True)
-    check(result.returncode == 0, f"kuvert {' '.join(arguments)}: {result.stderr.strip()}")
-    return result.stdout.strip()
+    return browsing.kuvert(args.kuvert, *arguments)
 
 
 def fits(driver, name):
@@ -161,7 +117,7 @@ site = http.server.ThreadingHTTPServer(("127.0.0.1", int(args.site_port)), Quiet
 threading.Thread(target=site.serve_forever, daemon=True).start()
 site_url = f"http://127.0.0.1:{args.site_port}/index.html"
 
-driver = browser()
+driver = browser("sv-SE")
 try:
     # 1. The form in the frame fits at phone and desktop widths, with the name field.
     for width_name, size in (("phone", PHONE), ("desktop", DESKTOP)):
@@ -184,7 +140,7 @@ try:
     driver.switch_to.frame(driver.find_element(By.TAG_NAME, "iframe"))
     driver.find_element(By.ID, "email").send_keys("marta..svensson@example.se")
     driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    heading(driver, "Kontrollera formuläret")
+    h1(driver, "Kontrollera formuläret")
     check(driver.find_elements(By.ID, "email"), "the error page in the frame offers no form")
     steps.append({"step": "error-phone", "size": fits(driver, "the error page")})
     shot(driver, "frame-2-error-phone", PHONE)
@@ -196,7 +152,7 @@ try:
     field.send_keys("marta.svensson@example.se")
     driver.find_element(By.ID, "name").send_keys("Märta")
     driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    heading(driver, "Titta i din inkorg")
+    h1(driver, "Titta i din inkorg")
     steps.append({"step": "thanks-phone", "size": fits(driver, "the thanks page")})
     shot(driver, "frame-3-thanks-phone", PHONE)
     driver.switch_to.default_content()
@@ -210,12 +166,12 @@ try:
     check(link, "no confirm link in the mail")
     driver.set_window_size(*DESKTOP)
     driver.get(link[0])
-    heading(driver, "Bekräfta")
+    h1(driver, "Bekräfta")
     box = driver.find_elements(By.NAME, "accept_terms")
     if box and box[0].get_attribute("type") == "checkbox":
         box[0].click()
     driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    heading(driver, "Välkommen")
+    h1(driver, "Välkommen")
 
     # 5. A newsletter with what overflows phones: nothing scrolls sideways.
     body = tempfile.NamedTemporaryFile("w", suffix=".md", delete=False, encoding="utf-8")

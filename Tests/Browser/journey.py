@@ -16,23 +16,18 @@ Usage: journey.py --base URL --mail-dir DIR --kuvert PATH --list SLUG --form FIL
 (the kuvert command finds its store through KUVERT_* in the environment)
 """
 import argparse
-import email
-import email.policy
-import glob
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import time
 
-from selenium import webdriver
-from selenium.common.exceptions import JavascriptException, StaleElementReferenceException
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+
+import browsing
+from browsing import Failure, browser, check, h1
 
 SIZES = {"phone": (360, 800), "desktop": (1280, 860)}
 
@@ -42,26 +37,6 @@ for name in ("base", "mail-dir", "kuvert", "list", "form", "shots"):
 args = parser.parse_args()
 os.makedirs(args.shots, exist_ok=True)
 steps = []
-
-
-class JourneyFailure(Exception):
-    pass
-
-
-def check(condition, what):
-    if not condition:
-        raise JourneyFailure(what)
-
-
-def browser():
-    options = Options()
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--hide-scrollbars", "--force-device-scale-factor=1", "--lang=en-US", "--font-render-hinting=none"):
-        options.add_argument(flag)
-    # The browser prefers English; the form asks for Swedish. Every Kuvert page
-    # must follow the subscription's language, not the browser's.
-    options.add_experimental_option("prefs", {"intl.accept_languages": "en-US,en"})
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 
 
 # Contrast ratio (WCAG 2) of an element's text against the first opaque
@@ -105,16 +80,6 @@ def inspect(driver, name):
     steps.append({"step": name, "title": driver.title, "url": re.sub(r"/[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]+", "/TOKEN", driver.current_url)})
 
 
-def mails(count, timeout=20):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        files = sorted(glob.glob(os.path.join(args.mail_dir, "*.eml")))
-        if len(files) >= count:
-            return [email.message_from_binary_file(open(f, "rb"), policy=email.policy.default) for f in files]
-        time.sleep(0.1)
-    raise JourneyFailure(f"expected {count} mails within {timeout} s")
-
-
 def link_in(message, route):
     text = message.get_body(("plain",)).get_content()
     found = re.findall(re.escape(args.base) + route + r"[A-Za-z0-9_.-]+", text)
@@ -122,31 +87,17 @@ def link_in(message, route):
     return found[0]
 
 
-def h1(driver, expected=None, timeout=10):
-    """The page's heading; with `expected`, waits for a page whose heading starts with it."""
-    deadline = time.time() + timeout
-    while True:
-        # One script reads the heading: an element found first and read after
-        # goes stale when the page is replaced in between (a form just sent).
-        try:
-            text = driver.execute_script("const h = document.querySelector('h1'); return h ? h.innerText : ''")
-        except (StaleElementReferenceException, JavascriptException):
-            text = ""  # The page is being replaced: ask again.
-        if expected is None or text.startswith(expected) or time.time() > deadline:
-            if expected is not None and not text.startswith(expected):
-                source = re.sub(r"\s+", " ", driver.page_source)[:600]
-                raise JourneyFailure(f"expected a page headed {expected!r} at {driver.current_url}, got {text!r}: {source}")
-            return text
-        time.sleep(0.1)
+def mails(count):
+    return browsing.mails(args.mail_dir, count)
 
 
 def kuvert(*arguments):
-    result = subprocess.run([args.kuvert, *arguments], capture_output=True, text=True)
-    check(result.returncode == 0, f"kuvert {' '.join(arguments)}: {result.stderr.strip()}")
-    return result.stdout.strip()
+    return browsing.kuvert(args.kuvert, *arguments)
 
 
-driver = browser()
+# The browser prefers English; the form asks for Swedish. Every Kuvert page
+# must follow the subscription's language, not the browser's.
+driver = browser("en-US", "en-US,en")
 try:
     # 1. A website's page with the form snippet from Deploy/form.html, posting to this Kuvert.
     snippet = open(args.form, encoding="utf-8").read()
@@ -228,7 +179,7 @@ try:
     h1(driver, "Du prenumererar inte längre på")
     inspect(driver, "6-unsubscribed")
     print(json.dumps({"ok": True, "steps": steps}))
-except JourneyFailure as failure:
+except Failure as failure:
     shot = os.path.join(tempfile.gettempdir(), "kuvert-journey-failure.png")
     driver.save_screenshot(shot)
     print(json.dumps({"ok": False, "failure": str(failure), "screenshot": shot, "steps": steps}))

@@ -35,7 +35,7 @@ public enum Wording {
             "import": ("en import", "an import"),
             "editor": ("redaktionen, på din begäran", "the editors, at your request"),
             "complaint": ("en anmälan om skräppost", "a spam report"),
-            "bounce": ("studsad e-post", "bounced mail"),
+            "erasure": ("radering på din begäran", "erasure at your request"),
         ]
         return pick(words[code] ?? (code.hasPrefix("import ") ? words["import"] : nil), code, language)
     }
