@@ -22,7 +22,7 @@ APT_PACKAGES := libcurl4-openssl-dev libsqlite3-dev libcmark-gfm-dev libcmark-gf
   dovecot-imapd nginx-light
 # From PyPI, for the tests: flufl.bounce, the independent DSN parser that
 # Tests/Support/flufl_verdicts.py cross-checks Kuvert's verdicts with, and
-# schemathesis, the fuzzer Tests/KuvertWebTests/APIFuzzTests.swift runs over the API.
+# schemathesis, the fuzzer Tests/KuvertEndToEndTests/APIFuzzTests.swift runs over the API.
 PYTHON_TEST_PACKAGES := flufl.bounce==6.0.0 schemathesis==4.32.5
 PYENV := .build/pyenv
 # Debian's aiosmtpd belongs to Debian's Python, which need not be first on PATH.

@@ -8,12 +8,31 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+/// What every test target uses: the modules under test and the fixtures.
+let testDependencies: [Target.Dependency] = [
+    "KuvertCore",
+    "KuvertSQLite",
+    "KuvertPostgres",
+    "KuvertWeb",
+    "KuvertLMTP",
+    "KuvertFixtures",
+    "KuvertTestSupport",
+    .product(name: "GRDB", package: "GRDB.swift"),
+    .product(name: "Crypto", package: "swift-crypto"),
+    .product(name: "Logging", package: "swift-log"),
+    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+    .product(name: "Hummingbird", package: "hummingbird"),
+    .product(name: "HummingbirdTesting", package: "hummingbird"),
+]
+
 let package = Package(
     name: "kuvert",
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "kuvert", targets: ["KuvertCLI"]),
         .library(name: "KuvertCore", targets: ["KuvertCore"]),
+        .library(name: "KuvertSQLite", targets: ["KuvertSQLite"]),
+        .library(name: "KuvertPostgres", targets: ["KuvertPostgres"]),
         .library(name: "KuvertWeb", targets: ["KuvertWeb"]),
     ],
     dependencies: [
@@ -47,18 +66,29 @@ let package = Package(
         ),
         // glibc's mallopt, for the long-running commands.
         .systemLibrary(name: "CMalloc"),
+        // The product without HTTP, CLI or a database: the domain, the services
+        // and the store protocols the two stores below implement.
         .target(
             name: "KuvertCore",
             dependencies: [
                 "CCurl",
                 "CCmark",
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The SQLite store, the embedded default.
+        .target(
+            name: "KuvertSQLite",
+            dependencies: [
+                "KuvertCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -106,6 +136,7 @@ let package = Package(
                 "KuvertCore",
                 "KuvertLMTP",
                 "KuvertPostgres",
+                "KuvertSQLite",
                 "KuvertWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -123,42 +154,68 @@ let package = Package(
             path: "Tests/KuvertTestSupport",
             swiftSettings: swiftSettings
         ),
-        .testTarget(
-            name: "KuvertCoreTests",
+        // The tests' fixtures: the one store fixture (either store), the app
+        // and mailer harnesses, the `kuvert` executable as a person runs it.
+        .target(
+            name: "KuvertFixtures",
             dependencies: [
                 "KuvertCore",
+                "KuvertSQLite",
+                "KuvertPostgres",
+                "KuvertWeb",
+                "KuvertLMTP",
                 "KuvertTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            path: "Tests/KuvertFixtures",
+            swiftSettings: swiftSettings
+        ),
+        // The domain and services, on the embedded store.
+        .testTarget(
+            name: "KuvertCoreTests",
+            dependencies: testDependencies,
+            swiftSettings: swiftSettings
+        ),
+        // What only the SQLite store has: group commit, its journal, its SQL.
+        .testTarget(
+            name: "KuvertSQLiteTests",
+            dependencies: testDependencies,
+            swiftSettings: swiftSettings
+        ),
+        // What only the PostgreSQL store has: its pool, its coalescer, its cluster.
+        .testTarget(
+            name: "KuvertPostgresTests",
+            dependencies: testDependencies + [.product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: swiftSettings
         ),
         // The store scenarios, each run against SQLite and a PostgreSQL cluster of the tests' own.
         .testTarget(
             name: "KuvertStoreTests",
-            dependencies: [
-                "KuvertCore",
-                "KuvertPostgres",
-                "KuvertTestSupport",
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "Crypto", package: "swift-crypto"),
-            ],
+            dependencies: testDependencies,
             swiftSettings: swiftSettings
         ),
+        // The LMTP session's state machine.
+        .testTarget(
+            name: "KuvertLMTPTests",
+            dependencies: testDependencies,
+            swiftSettings: swiftSettings
+        ),
+        // The web layer, in process.
         .testTarget(
             name: "KuvertWebTests",
-            dependencies: [
-                "KuvertWeb",
-                "KuvertLMTP",
-                "KuvertTestSupport",
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Crypto", package: "swift-crypto"),
-            ],
+            dependencies: testDependencies,
+            swiftSettings: swiftSettings
+        ),
+        // Processes: the kuvert executable, its CLI, LMTP, real MTAs, nginx,
+        // several nodes, the browser.
+        .testTarget(
+            name: "KuvertEndToEndTests",
+            dependencies: testDependencies,
             swiftSettings: swiftSettings
         ),
     ]

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KuvertCore
 import KuvertPostgres
+import KuvertSQLite
 
 /// The `kuvert` command: the server, the worker and the editors' tools.
 @main
@@ -10,7 +11,7 @@ struct Kuvert: AsyncParsableCommand {
     /// binary a store needs.
     static let version = "0.3.0"
     static var versionText: String {
-        "kuvert \(version)\nschema: SQLite \(AppDatabase.schemaVersion), PostgreSQL \(PostgresStore.schemaVersion)"
+        "kuvert \(version)\nschema: SQLite \(SQLiteStore.schemaVersion), PostgreSQL \(PostgresStore.schemaVersion)"
     }
 
     static let configuration = CommandConfiguration(

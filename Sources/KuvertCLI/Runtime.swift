@@ -2,6 +2,7 @@ import CMalloc
 import Foundation
 import KuvertCore
 import KuvertPostgres
+import KuvertSQLite
 import KuvertWeb
 import Logging
 import ServiceLifecycle
@@ -25,7 +26,7 @@ struct Runtime {
 
     /// The store of settings already read, migrated or checked. A PostgreSQL
     /// store's client runs until the command ends (`closeStores`).
-    init(_ settings: Settings, schema: AppDatabase.Schema) async throws {
+    init(_ settings: Settings, schema: SchemaPolicy) async throws {
         self.settings = settings
         storeServices = []
         switch settings.storage.store {
@@ -76,9 +77,9 @@ struct Runtime {
     }
 
     /// The SQLite store at `path`, or a one-line reason it cannot be opened.
-    static func openSQLite(_ path: String, schema: AppDatabase.Schema) throws -> AppDatabase {
+    static func openSQLite(_ path: String, schema: SchemaPolicy) throws -> SQLiteStore {
         do {
-            return try AppDatabase.open(path: path, schema: schema)
+            return try SQLiteStore.open(path: path, schema: schema)
         } catch let error as KuvertError {
             throw error
         } catch {
@@ -108,7 +109,7 @@ struct Runtime {
     /// client stops afterwards.
     static func withPostgres<T>(
         _ location: PostgresLocation,
-        schema: AppDatabase.Schema,
+        schema: SchemaPolicy,
         _ body: (PostgresStore) async throws -> T
     ) async throws -> T {
         let store = try await PostgresStore.open(location, schema: schema, logger: postgresLogger)

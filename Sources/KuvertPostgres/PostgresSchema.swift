@@ -1,5 +1,5 @@
 /// The PostgreSQL schema: the same tables, checks and append-only rules as the
-/// SQLite store's (`AppDatabase+Migrations.swift`), one migration per shipped
+/// SQLite store's (`SQLiteStore+Migrations.swift`), one migration per shipped
 /// change, never edited once shipped. Unquoted names fold to lower case in
 /// PostgreSQL, so the store's SQL uses the same camelCase names as SQLite's.
 import Foundation

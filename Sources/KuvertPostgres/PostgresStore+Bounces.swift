@@ -64,7 +64,7 @@ extension PostgresStore: BounceStore {
     }
 
     /// `BouncePolicy` for a report about a subscription locked by the caller,
-    /// as the SQLite store applies it (`AppDatabase.apply`).
+    /// as the SQLite store applies it (`SQLiteStore.apply`).
     private static func apply(
         _ effect: BouncePolicy.Effect,
         _ id: Int64,

@@ -73,7 +73,7 @@ public final class PostgresStore: Sendable, Service {
     ///   gives up with "no answer" (postgres-nio's pool would go on trying).
     public static func open(
         _ location: PostgresLocation,
-        schema: AppDatabase.Schema,
+        schema: SchemaPolicy,
         logger: Logger,
         patience: Duration = .seconds(10)
     ) async throws -> PostgresStore {
@@ -157,7 +157,7 @@ public final class PostgresStore: Sendable, Service {
     /// migrate one after the other, and the later ones find nothing to do.
     static let migrationLock: Int64 = 0x6B75_7665_7274  // "kuvert"
 
-    private func prepare(_ schema: AppDatabase.Schema) async throws {
+    private func prepare(_ schema: SchemaPolicy) async throws {
         if let socket = location.socketPath, !FileManager.default.fileExists(atPath: socket) {
             throw KuvertError.configuration("The PostgreSQL store \(location) cannot be used: no server listens at \(socket).")
         }

@@ -1,8 +1,10 @@
 import Foundation
+import KuvertFixtures
 import KuvertTestSupport
 import Testing
 
 @testable import KuvertCore
+@testable import KuvertSQLite
 
 @Suite("Kuvert's verdicts against an independent parser's (PyPI flufl.bounce, as GNU Mailman uses)")
 struct BounceCrossCheckTests {

@@ -1,9 +1,11 @@
 import Foundation
 import GRDB
+import KuvertFixtures
 import KuvertTestSupport
 import Testing
 
 @testable import KuvertCore
+@testable import KuvertSQLite
 
 @Suite("The README's bounce policy table says what the code does")
 struct BouncePolicyTableTests {

@@ -1,9 +1,11 @@
 import Foundation
 import GRDB
+import KuvertFixtures
 import KuvertTestSupport
 import Testing
 
 @testable import KuvertCore
+@testable import KuvertSQLite
 
 @Suite("One bounce policy: a missing mailbox bounces at once, other permanent failures in a row at the limit")
 struct BouncePolicyTests {
@@ -28,10 +30,10 @@ struct BouncePolicyTests {
     /// Queues one confirmation for the same subscription per record, leases it
     /// and records what became of it, as the mailer does; returns the final status.
     func status(after records: [DeliveryRecord], limit: Int) async throws -> String? {
-        let store = try TemporaryStore()
+        let store = try StoreUnderTest()
         try await store.addList()
         for record in records {
-            _ = try await store.database.subscribe(try TemporaryStore.request("anna@example.se"), resendWindow: 0, now: Date())
+            _ = try await store.database.subscribe(try StoreUnderTest.request("anna@example.se"), resendWindow: 0, now: Date())
             let leased = try store.database.leaseDueMessages(limit: 10, leaseFor: 60, holder: .current, now: Date())
             try #require(leased.count == 1)
             try store.database.recordDelivery(try #require(leased[0].message.id), record, bounceLimit: limit, now: Date())

@@ -1,8 +1,10 @@
 import Foundation
+import KuvertFixtures
 import KuvertTestSupport
 import Testing
 
 @testable import KuvertCore
+@testable import KuvertSQLite
 
 @Suite("Reading what comes back to a bounce address: DSNs, complaints, auto-replies")
 struct BounceReportTests {

@@ -1,10 +1,12 @@
 import Crypto
 import Foundation
 import GRDB
+import KuvertFixtures
 import KuvertTestSupport
 import Testing
 
 @testable import KuvertCore
+@testable import KuvertSQLite
 
 @Suite("Campaigns: queueing and delivering newsletters", .serialized)
 struct CampaignTests {
@@ -108,7 +110,7 @@ struct CampaignTests {
             try await harness.waitForOutbox("all sent") { $0.filter { $0.kind == .newsletter }.allSatisfy { $0.status == .sent } }
         }
         // A newsletter is proven by its campaign, not by an audit row per message.
-        #expect(try await harness.store.count("auditEvent WHERE action LIKE '%.sent'") == 0)
+        #expect(try await harness.store.count("auditEvent", where: "action LIKE '%.sent'") == 0)
         let long = Date().addingTimeInterval(-500 * 86_400)
         try await harness.store.sql { db in
             try db.execute(
@@ -126,7 +128,7 @@ struct CampaignTests {
             )
         }
         let consent = try await harness.store.count("consentEvent")
-        let processing = try await harness.store.count("auditEvent WHERE action != 'message.sent'")
+        let processing = try await harness.store.count("auditEvent", where: "action != 'message.sent'")
         let retention = Retention(
             store: harness.store.database,
             suppression: SuppressionKey(signingKey: SymmetricKey(size: .bits256)),
@@ -142,8 +144,8 @@ struct CampaignTests {
         let progress = try #require(try await harness.store.database.campaignProgress(id: id, now: Date()).first)
         #expect(progress.sent == 5 && progress.remaining == 0 && progress.failed == 0)
         #expect(try await harness.store.count("consentEvent") == consent)
-        #expect(try await harness.store.count("auditEvent WHERE action = 'message.sent'") == 0)
-        #expect(try await harness.store.count("auditEvent WHERE action != 'message.sent'") == processing + 1)
+        #expect(try await harness.store.count("auditEvent", where: "action = 'message.sent'") == 0)
+        #expect(try await harness.store.count("auditEvent", where: "action != 'message.sent'") == processing + 1)
         // Nothing left to do the second time.
         #expect(try await retention.purge(now: Date(), dryRun: false).messages == 0)
         // The rest of the audit log stays append-only.

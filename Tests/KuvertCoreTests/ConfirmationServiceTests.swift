@@ -1,9 +1,11 @@
 import Crypto
 import Foundation
 import GRDB
+import KuvertFixtures
 import Testing
 
 @testable import KuvertCore
+@testable import KuvertSQLite
 
 @Suite("Confirmation: opening the link and accepting the terms")
 struct ConfirmationServiceTests {
@@ -13,7 +15,7 @@ struct ConfirmationServiceTests {
 
     /// Given a list and a pending subscription, its confirmation token.
     func pending(
-        _ store: TemporaryStore,
+        _ store: StoreUnderTest,
         ttl: TimeInterval = 86_400,
         at time: Date? = nil
     ) async throws
@@ -21,7 +23,7 @@ struct ConfirmationServiceTests {
     {
         try await store.addList(terms: "The terms")
         let outcome = try await store.database.subscribe(
-            try TemporaryStore.request("anna@example.se"),
+            try StoreUnderTest.request("anna@example.se"),
             resendWindow: 0,
             now: time ?? now
         )
@@ -33,7 +35,7 @@ struct ConfirmationServiceTests {
 
     @Test("opening the link shows the current terms and changes nothing")
     func openChangesNothing() async throws {
-        let store = try TemporaryStore()
+        let store = try StoreUnderTest()
         let (service, token, _) = try await pending(store)
         let before = try await store.count("consentEvent")
         let context = try await service.open(token, now: now)
@@ -46,7 +48,7 @@ struct ConfirmationServiceTests {
 
     @Test("accepting activates and records terms version, hash, time, IP and user agent")
     func accept() async throws {
-        let store = try TemporaryStore()
+        let store = try StoreUnderTest()
         let (service, token, id) = try await pending(store)
         let answer = try await service.answer(token, accepted: true, termsVersion: 1, origin: origin, now: now)
         guard case .confirmed(let context) = answer else {
@@ -67,7 +69,7 @@ struct ConfirmationServiceTests {
 
     @Test("without the box ticked nothing changes")
     func notAccepted() async throws {
-        let store = try TemporaryStore()
+        let store = try StoreUnderTest()
         let (service, token, _) = try await pending(store)
         let answer = try await service.answer(token, accepted: false, termsVersion: 1, origin: origin, now: now)
         guard case .termsRequired(let context) = answer else {
@@ -80,7 +82,7 @@ struct ConfirmationServiceTests {
 
     @Test("confirming again is harmless: one consent record, still active")
     func replay() async throws {
-        let store = try TemporaryStore()
+        let store = try StoreUnderTest()
         let (service, token, _) = try await pending(store)
         _ = try await service.answer(token, accepted: true, termsVersion: nil, origin: origin, now: now)
         let again = try await service.answer(token, accepted: true, termsVersion: nil, origin: origin, now: now)
@@ -96,7 +98,7 @@ struct ConfirmationServiceTests {
 
     @Test("new terms published after the page was shown must be read first")
     func termsChanged() async throws {
-        let store = try TemporaryStore()
+        let store = try StoreUnderTest()
         let (service, token, _) = try await pending(store)
         _ = try await store.database.publishTerms(listSlug: "news", body: "New terms", actor: "cli", now: now)
         let answer = try await service.answer(token, accepted: true, termsVersion: 1, origin: origin, now: now)
@@ -115,7 +117,7 @@ struct ConfirmationServiceTests {
 
     @Test("an expired link is refused as expired")
     func expired() async throws {
-        let store = try TemporaryStore()
+        let store = try StoreUnderTest()
         let (service, token, _) = try await pending(store, ttl: 60, at: now.addingTimeInterval(-61))
         await #expect(throws: ConfirmationService.LinkError.expired) { try await service.open(token, now: now) }
         await #expect(throws: ConfirmationService.LinkError.expired) {
@@ -126,7 +128,7 @@ struct ConfirmationServiceTests {
 
     @Test("a link from before an unsubscribe cannot revive the subscription")
     func endedAndRenewed() async throws {
-        let store = try TemporaryStore()
+        let store = try StoreUnderTest()
         let (service, oldToken, _) = try await pending(store)
         _ = try await service.answer(oldToken, accepted: true, termsVersion: nil, origin: origin, now: now)
         try await store.sql { db in try db.execute(sql: "UPDATE subscription SET status = 'unsubscribed', endedAt = ?", arguments: [Date()]) }
@@ -134,14 +136,14 @@ struct ConfirmationServiceTests {
             try await service.answer(oldToken, accepted: true, termsVersion: nil, origin: origin, now: now)
         }
         // Asking again makes a new link; the old one stays dead.
-        _ = try await store.database.subscribe(try TemporaryStore.request("anna@example.se"), resendWindow: 0, now: now)
+        _ = try await store.database.subscribe(try StoreUnderTest.request("anna@example.se"), resendWindow: 0, now: now)
         await #expect(throws: ConfirmationService.LinkError.noLongerValid) { try await service.open(oldToken, now: now) }
         #expect(try await store.database.subscriptions(listSlug: nil, status: .pending).count == 1)
     }
 
     @Test("tampered, foreign and wrong-purpose tokens are invalid")
     func invalidTokens() async throws {
-        let store = try TemporaryStore()
+        let store = try StoreUnderTest()
         let (service, token, id) = try await pending(store)
         let nonce = try #require(try await store.database.confirmationContext(subscriptionId: id)).subscription.confirmNonce
         let unsubscribe = signer.sign(Token(purpose: .unsubscribe, subject: "\(id):\(nonce)", expiresAt: nil))

@@ -1,9 +1,11 @@
 import Foundation
 import GRDB
+import KuvertFixtures
 import KuvertTestSupport
 import Testing
 
 @testable import KuvertCore
+@testable import KuvertSQLite
 
 @Suite("DKIM: Kuvert signs its own mail", .serialized)
 struct DKIMTests {

@@ -1,8 +1,10 @@
 import Foundation
+import KuvertFixtures
 import Logging
 import Testing
 
 @testable import KuvertCore
+@testable import KuvertSQLite
 
 @Suite("What kuvert doctor reads from an SMTP session, and the DNS it advises")
 struct DoctorPartsTests {

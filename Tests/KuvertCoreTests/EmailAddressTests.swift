@@ -1,6 +1,8 @@
+import KuvertFixtures
 import Testing
 
 @testable import KuvertCore
+@testable import KuvertSQLite
 
 @Suite("Email address validation")
 struct EmailAddressTests {

@@ -1,7 +1,9 @@
 import Foundation
+import KuvertFixtures
 import Testing
 
 @testable import KuvertCore
+@testable import KuvertSQLite
 
 @Suite("RFC 3339 times, read strictly")
 struct InternetTimeTests {

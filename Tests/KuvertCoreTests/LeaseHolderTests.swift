@@ -1,8 +1,10 @@
 import Foundation
+import KuvertFixtures
 import KuvertTestSupport
 import Testing
 
 @testable import KuvertCore
+@testable import KuvertSQLite
 
 @Suite("Leases name their holder, so a dead holder's claims come back at once", .serialized)
 struct LeaseHolderTests {

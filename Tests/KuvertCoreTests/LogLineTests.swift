@@ -1,8 +1,10 @@
 import Foundation
+import KuvertFixtures
 import Logging
 import Testing
 
 @testable import KuvertCore
+@testable import KuvertSQLite
 
 @Suite("Log lines")
 struct LogLineTests {

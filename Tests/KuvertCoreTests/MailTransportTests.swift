@@ -1,8 +1,10 @@
 import Foundation
+import KuvertFixtures
 import KuvertTestSupport
 import Testing
 
 @testable import KuvertCore
+@testable import KuvertSQLite
 
 @Suite("MIME messages and the libcurl SMTP transport, against a real SMTP server")
 struct MailTransportTests {

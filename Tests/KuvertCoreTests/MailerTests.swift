@@ -1,9 +1,11 @@
 import Foundation
 import GRDB
+import KuvertFixtures
 import KuvertTestSupport
 import Testing
 
 @testable import KuvertCore
+@testable import KuvertSQLite
 
 @Suite("The mailer worker, against a real SMTP server and a real store", .serialized)
 struct MailerTests {

@@ -1,7 +1,9 @@
 import Foundation
+import KuvertFixtures
 import Testing
 
 @testable import KuvertCore
+@testable import KuvertSQLite
 
 @Suite("Markdown: cmark-gfm for terms and newsletters")
 struct MarkdownTests {

@@ -1,8 +1,10 @@
 import Foundation
+import KuvertFixtures
 import KuvertTestSupport
 import Testing
 
 @testable import KuvertCore
+@testable import KuvertSQLite
 
 @Suite("Mail rendered once per campaign or list")
 struct NewsletterCacheTests {

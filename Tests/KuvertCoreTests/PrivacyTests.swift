@@ -1,10 +1,12 @@
 import Crypto
 import Foundation
 import GRDB
+import KuvertFixtures
 import KuvertTestSupport
 import Testing
 
 @testable import KuvertCore
+@testable import KuvertSQLite
 
 @Suite("Privacy: export, erasure, backup", .serialized)
 struct PrivacyTests {
@@ -114,7 +116,7 @@ struct PrivacyTests {
         #expect(try await !harness.store.database.erase(address, suppressionHash: suppression.hash(address), actor: "cli", now: Date()))
         // The person's own new request still works: a new double opt-in.
         let again = try await harness.store.database.subscribe(
-            try TemporaryStore.request("hemliga.hanna@example.se"),
+            try StoreUnderTest.request("hemliga.hanna@example.se"),
             resendWindow: 0,
             now: Date()
         )
@@ -126,12 +128,12 @@ struct PrivacyTests {
 
     @Test("a backup taken while writes go on is consistent and complete up to its moment")
     func backup() async throws {
-        let store = try TemporaryStore()
+        let store = try StoreUnderTest()
         try await store.addList()
         let database = store.database
         let writer = Task {
             for index in 0..<300 {
-                _ = try await database.subscribe(try TemporaryStore.request("writer\(index)@example.se"), resendWindow: 0, now: Date())
+                _ = try await database.subscribe(try StoreUnderTest.request("writer\(index)@example.se"), resendWindow: 0, now: Date())
             }
         }
         // Back up mid-stream: once some writes are in, while the rest go on.
@@ -153,6 +155,6 @@ struct PrivacyTests {
         // Everything committed before the backup started is in it.
         #expect(subscribers >= before && subscribers <= 300)
         #expect(try await store.count("subscriber") == 300)
-        #expect(await (try AppDatabase(copy)).isHealthy())
+        #expect(await (try SQLiteStore(copy)).isHealthy())
     }
 }

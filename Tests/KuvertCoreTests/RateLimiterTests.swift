@@ -1,7 +1,9 @@
 import Foundation
+import KuvertFixtures
 import Testing
 
 @testable import KuvertCore
+@testable import KuvertSQLite
 
 @Suite("The in-memory rate limiter")
 struct RateLimiterTests {

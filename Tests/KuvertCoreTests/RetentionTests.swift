@@ -1,11 +1,13 @@
 import Crypto
 import Foundation
 import GRDB
+import KuvertFixtures
 import KuvertTestSupport
 import Logging
 import Testing
 
 @testable import KuvertCore
+@testable import KuvertSQLite
 
 @Suite("Retention: unconfirmed requests expire, people who left are erased")
 struct RetentionTests {
@@ -15,8 +17,8 @@ struct RetentionTests {
     /// A store with: an old pending request, a fresh one, someone unsubscribed
     /// long ago, someone unsubscribed lately, someone bounced long ago, and
     /// someone who left one list long ago but is active on another.
-    func scenario() async throws -> (TemporaryStore, Retention) {
-        let store = try TemporaryStore()
+    func scenario() async throws -> (StoreUnderTest, Retention) {
+        let store = try StoreUnderTest()
         try await store.addList("news")
         try await store.addList("events")
         let long = Date().addingTimeInterval(-800 * day)
@@ -27,7 +29,7 @@ struct RetentionTests {
             ("leftlongago@example.se", "news", long), ("leftlately@example.se", "news", long),
             ("bouncedlongago@example.se", "news", long), ("stays@example.se", "news", long), ("stays@example.se", "events", long),
         ] {
-            _ = try await store.database.subscribe(try TemporaryStore.request(email, list: list), resendWindow: 0, now: requested)
+            _ = try await store.database.subscribe(try StoreUnderTest.request(email, list: list), resendWindow: 0, now: requested)
         }
         try await store.sql { db in
             func set(_ email: String, _ list: String, _ status: String, endedAt: Date?) throws {
@@ -55,7 +57,7 @@ struct RetentionTests {
         return (store, retention)
     }
 
-    func addresses(_ store: TemporaryStore) async throws -> Set<String> {
+    func addresses(_ store: StoreUnderTest) async throws -> Set<String> {
         Set(try await store.sql { db in try String.fetchAll(db, sql: "SELECT address FROM subscriber WHERE erasedAt IS NULL") })
     }
 
@@ -107,14 +109,14 @@ struct RetentionTests {
 
     @Test("the finished-message index serves retention's condition, and a delivery record builds no temporary b-tree for it")
     func finishedIndex() async throws {
-        let store = try TemporaryStore()
+        let store = try StoreUnderTest()
         try await store.sql { db in
             // INDEXED BY fails ("no query solution") unless the condition implies the index's.
             _ = try Int.fetchOne(
                 db,
                 sql: """
                     SELECT count(*) FROM outboxMessage INDEXED BY outboxMessage_finished
-                    WHERE \(AppDatabase.finishedCondition) AND coalesce(sentAt, dueAt) < '2030'
+                    WHERE \(SQLiteStore.finishedCondition) AND coalesce(sentAt, dueAt) < '2030'
                     """
             )
             // IN lists in the index's condition and the table's CHECK cost three
@@ -133,14 +135,14 @@ struct RetentionTests {
     @Test("the tables' CHECKs hold without IN lists: every row intake writes is checked in place, and bad values are still refused")
     func checksWithoutInLists() async throws {
         #expect(
-            AppDatabase.withoutInLists("status TEXT CHECK (status IN ('a', 'b-c', 'd')), e INTEGER CHECK (e IN (0, 1))")
+            SQLiteStore.withoutInLists("status TEXT CHECK (status IN ('a', 'b-c', 'd')), e INTEGER CHECK (e IN (0, 1))")
                 == "status TEXT CHECK ((status = 'a' OR status = 'b-c' OR status = 'd')), e INTEGER CHECK ((e = 0 OR e = 1))"
         )
-        #expect(AppDatabase.withoutInLists("CHECK (event IN (\n    'x.y', 'z'))") == "CHECK ((event = 'x.y' OR event = 'z'))")
-        #expect(AppDatabase.withoutInLists("CHECK (s NOT IN ('a', 'b'))") == "CHECK (s NOT IN ('a', 'b'))")
-        let store = try TemporaryStore()
+        #expect(SQLiteStore.withoutInLists("CHECK (event IN (\n    'x.y', 'z'))") == "CHECK ((event = 'x.y' OR event = 'z'))")
+        #expect(SQLiteStore.withoutInLists("CHECK (s NOT IN ('a', 'b'))") == "CHECK (s NOT IN ('a', 'b'))")
+        let store = try StoreUnderTest()
         try await store.addList("news")
-        _ = try await store.database.subscribe(try TemporaryStore.request("anna@example.se", list: "news"), resendWindow: 0, now: Date())
+        _ = try await store.database.subscribe(try StoreUnderTest.request("anna@example.se", list: "news"), resendWindow: 0, now: Date())
         try await store.sql { db in
             #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND sql LIKE '% IN (%'") == 0)
             for statement in [
@@ -167,7 +169,7 @@ struct RetentionTests {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("kuvert-v8-\(UUID().uuidString).sqlite").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         let queue = try DatabaseQueue(path: path)
-        try AppDatabase.migrator.migrate(queue, upTo: "v8-webhooks")
+        try SQLiteStore.migrator.migrate(queue, upTo: "v8-webhooks")
         try queue.write { db in
             try db.execute(
                 sql: """
@@ -180,7 +182,7 @@ struct RetentionTests {
                     """
             )
         }
-        try AppDatabase.migrator.migrate(queue)
+        try SQLiteStore.migrator.migrate(queue)
         let (check, inLists, finished, pending) = try queue.read { db in
             (
                 try String.fetchAll(db, sql: "PRAGMA integrity_check"),
@@ -189,7 +191,7 @@ struct RetentionTests {
                     db,
                     sql: """
                         SELECT count(*) FROM outboxMessage INDEXED BY outboxMessage_finished
-                        WHERE \(AppDatabase.finishedCondition) AND coalesce(sentAt, dueAt) < '2030'
+                        WHERE \(SQLiteStore.finishedCondition) AND coalesce(sentAt, dueAt) < '2030'
                         """
                 ),
                 try Int.fetchOne(db, sql: "SELECT count(*) FROM subscription WHERE status = 'pending'")
@@ -246,7 +248,7 @@ struct RetentionTests {
         let report = try await retention.purge(now: Date(), dryRun: false)
         #expect(report.erased == 2)
         #expect(!(try await addresses(store)).contains(stored))
-        #expect(try await store.count("subscriber WHERE erasedAt IS NOT NULL") == 2)
+        #expect(try await store.count("subscriber", where: "erasedAt IS NOT NULL") == 2)
         #expect(try await store.database.isSuppressed(suppression.hash(addressKey: stored)))
     }
 

@@ -1,9 +1,11 @@
 import Foundation
+import KuvertFixtures
 import KuvertTestSupport
 import Logging
 import Testing
 
 @testable import KuvertCore
+@testable import KuvertSQLite
 
 @Suite("Settings")
 struct SettingsTests {

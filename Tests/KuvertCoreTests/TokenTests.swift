@@ -1,8 +1,10 @@
 import Crypto
 import Foundation
+import KuvertFixtures
 import Testing
 
 @testable import KuvertCore
+@testable import KuvertSQLite
 
 @Suite("Signed tokens")
 struct TokenTests {

@@ -1,9 +1,11 @@
 import Crypto
 import Foundation
+import KuvertFixtures
 import KuvertTestSupport
 import Testing
 
 @testable import KuvertCore
+@testable import KuvertSQLite
 
 /// Every store protocol, the same scenarios on both stores: what one store
 /// does, the other must do too.

@@ -1,8 +1,10 @@
 import Foundation
+import KuvertFixtures
 import KuvertTestSupport
 import Testing
 
 @testable import KuvertCore
+@testable import KuvertSQLite
 
 /// The webhook outbox on both stores: queued with the change it reports, in
 /// order per subscription, rendered as the person's data stands when sent.

@@ -3,10 +3,12 @@ import GRDB
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import KuvertFixtures
 import KuvertTestSupport
 import Testing
 
 @testable import KuvertCore
+@testable import KuvertSQLite
 @testable import KuvertWeb
 
 @Suite("The API's campaigns, imports, limits and document")

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import GRDB
+import KuvertFixtures
 import KuvertTestSupport
 import Logging
 import ServiceLifecycle
@@ -8,3 +9,4 @@ import Testing
 
 @testable import KuvertCore
 @testable import KuvertLMTP
+@testable import KuvertSQLite

@@ -3,9 +3,11 @@ import Foundation
 import GRDB
 import Hummingbird
 import HummingbirdTesting
+import KuvertFixtures
 import Testing
 
 @testable import KuvertCore
+@testable import KuvertSQLite
 @testable import KuvertWeb
 
 @Suite("GET and POST /confirm/{token}")

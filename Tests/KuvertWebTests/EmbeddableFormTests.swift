@@ -2,9 +2,11 @@ import Foundation
 import GRDB
 import Hummingbird
 import HummingbirdTesting
+import KuvertFixtures
 import Testing
 
 @testable import KuvertCore
+@testable import KuvertSQLite
 @testable import KuvertWeb
 
 @Suite("The embeddable form and its signed render time")

@@ -2,9 +2,11 @@ import Foundation
 import GRDB
 import Hummingbird
 import HummingbirdTesting
+import KuvertFixtures
 import Testing
 
 @testable import KuvertCore
+@testable import KuvertSQLite
 @testable import KuvertWeb
 
 @Suite("HEAD answers like GET, other methods get 405 with Allow, and metrics stay on this machine")

@@ -2,9 +2,11 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import KuvertFixtures
 import Testing
 
 @testable import KuvertCore
+@testable import KuvertSQLite
 @testable import KuvertWeb
 
 /// Ink was exponential on runs of '[' (22 took 15.7 s): two API requests with

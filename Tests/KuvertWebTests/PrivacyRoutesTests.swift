@@ -2,10 +2,12 @@ import Foundation
 import GRDB
 import Hummingbird
 import HummingbirdTesting
+import KuvertFixtures
 import KuvertTestSupport
 import Testing
 
 @testable import KuvertCore
+@testable import KuvertSQLite
 @testable import KuvertWeb
 
 @Suite("Self-service privacy over HTTP, with real mail", .serialized)

@@ -3,11 +3,13 @@ import GRDB
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import KuvertFixtures
 import KuvertTestSupport
 import Logging
 import Testing
 
 @testable import KuvertCore
+@testable import KuvertSQLite
 @testable import KuvertWeb
 
 /// A store that cannot write (a full disk, a file made immutable, PostgreSQL

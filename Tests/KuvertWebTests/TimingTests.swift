@@ -2,10 +2,12 @@ import Foundation
 import GRDB
 import Hummingbird
 import HummingbirdTesting
+import KuvertFixtures
 import KuvertTestSupport
 import Testing
 
 @testable import KuvertCore
+@testable import KuvertSQLite
 @testable import KuvertWeb
 
 /// The answers are byte for byte the same whatever the address's state; these

@@ -31,11 +31,12 @@ public enum DeliveryRecording: Sendable {
     /// Each record committed on a thread of the session's own while the next
     /// message is sent (`recordDelivery`).
     case committed
-    /// Each record committed as a task of its own: the store's records are
-    /// network calls (PostgreSQL), and a task saves a thread's hand-off.
+    /// Each record committed as a task of its own: for a store whose records
+    /// are network calls, where a task saves a thread's hand-off.
     case committedAsync(any AsyncRecordingDeliveryStore)
     /// Into a `DeliveryJournal` file beside the store at once, then into the
-    /// store a batch at a time (a store on this machine's disk: SQLite).
+    /// store a batch at a time: only for a store on this machine's disk, whose
+    /// fate the journal shares.
     case journaled(DeliveryJournal, any JournaledDeliveryStore)
 }
 

@@ -7,9 +7,9 @@ public protocol PrivacyStore: Sendable {
     /// Erases a person: address, name, IP addresses, user agents and SMTP
     /// replies go; subscriptions end; the consent ledger, audit log and outbox
     /// keep what proves what happened, without personal data. The address's
-    /// keyed hash joins the suppression list. Then the WAL is checkpointed so
-    /// no copy of the data is left in it (with `secure_delete`, freed space in
-    /// the file is zeroed). One transaction; false when the address is unknown.
+    /// keyed hash joins the suppression list. All at once or not at all; when
+    /// it returns, no copy of the erased data is left in the store's own files
+    /// (logs of changes, freed pages). False when the address is unknown.
     func erase(_ address: EmailAddress, suppressionHash: String, actor: String, now: Date) async throws -> Bool
     /// The same erasure for the subscriber with this row id, whatever its
     /// stored address looks like (retention erases by row). False when there
@@ -20,8 +20,8 @@ public protocol PrivacyStore: Sendable {
     func erase(subscribers people: [Erasure], actor: String, now: Date) async throws -> Int
     /// Whether an address was erased (its keyed hash is on the suppression list).
     func isSuppressed(_ suppressionHash: String) async throws -> Bool
-    /// A consistent copy of the store through SQLite's online backup API, while
-    /// others keep using it.
+    /// A consistent copy of the whole store at `path`, made while others keep
+    /// using it, readable only by its owner, that this store can be restored from.
     func backup(to path: String) throws
     /// The audit log, newest last, optionally of one subscriber.
     func auditEvents(address: EmailAddress?, limit: Int) async throws -> [AuditEvent]

@@ -5,8 +5,8 @@ public protocol RetentionStore: Sendable {
     /// Pending subscriptions requested before `before` and never confirmed.
     func expiredPendingCount(before: Date) async throws -> Int
     /// Deletes pending subscriptions requested before `before`, with their
-    /// ledger and mail, and their subscriber when nothing else is left of them;
-    /// then checkpoints the WAL. Returns how many subscriptions went.
+    /// ledger and mail, and their subscriber when nothing else is left of them,
+    /// leaving no copy in the store's own files. Returns how many subscriptions went.
     func deleteExpiredPending(before: Date, now: Date) async throws -> Int
     /// People whose every subscription ended (unsubscribed or bounced) before
     /// `endedBefore`, not yet erased: their row ids and stored address keys,

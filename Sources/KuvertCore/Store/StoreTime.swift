@@ -1,13 +1,12 @@
 import Foundation
-import GRDB
 
-/// Times as the store keeps them: GRDB's text form `yyyy-MM-dd HH:mm:ss.SSS`
-/// in UTC, written without a `DateFormatter` (which costs microseconds a call
-/// on the intake's write path). Reading them back is GRDB's.
-enum StoreTime {
+/// Times as the SQLite store keeps them and the logs print them: GRDB's text
+/// form `yyyy-MM-dd HH:mm:ss.SSS` in UTC, written without a `DateFormatter`
+/// (which costs microseconds a call on the intake's write path).
+package enum StoreTime {
     /// The store's text for `date`, identical to GRDB's `Date.databaseValue`
     /// for years 1 to 9999 (to the nearest millisecond, as ICU does).
-    static func text(_ date: Date) -> String {
+    package static func text(_ date: Date) -> String {
         // ICU's input: milliseconds since 1970, computed as Foundation does, and
         // ICU's rounding: half up, also before 1970 (checked on 200,000 random dates).
         let milliseconds = ((date.timeIntervalSinceReferenceDate + 978_307_200) * 1000 + 0.5).rounded(.down)
@@ -40,6 +39,4 @@ enum StoreTime {
         digits(fraction, 3)
         return String(decoding: bytes, as: UTF8.self)
     }
-
-    static func value(_ date: Date) -> DatabaseValue { text(date).databaseValue }
 }

@@ -1,4 +1,0 @@
-import GRDB
-
-/// GRDB's database connection, named for tests that inspect the store directly.
-typealias GRDBDatabase = GRDB.Database
