@@ -10,6 +10,7 @@ let swiftSettings: [SwiftSetting] = [
 
 /// What every test target uses: the modules under test and the fixtures.
 let testDependencies: [Target.Dependency] = [
+    "KuvertApp",
     "KuvertCore",
     "KuvertSQLite",
     "KuvertPostgres",
@@ -129,8 +130,10 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(
-            name: "KuvertCLI",
+        // The composition root: builds a process's parts from the settings and
+        // picks the store; the commands and the tests build through it.
+        .target(
+            name: "KuvertApp",
             dependencies: [
                 "CMalloc",
                 "KuvertCore",
@@ -138,13 +141,23 @@ let package = Package(
                 "KuvertPostgres",
                 "KuvertSQLite",
                 "KuvertWeb",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "KuvertCLI",
+            dependencies: [
+                "KuvertApp",
+                "KuvertCore",
+                "KuvertWeb",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Configuration", package: "swift-configuration"),
             ],
             swiftSettings: swiftSettings
@@ -159,6 +172,7 @@ let package = Package(
         .target(
             name: "KuvertFixtures",
             dependencies: [
+                "KuvertApp",
                 "KuvertCore",
                 "KuvertSQLite",
                 "KuvertPostgres",

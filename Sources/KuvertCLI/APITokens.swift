@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KuvertApp
 import KuvertCore
 
 /// `kuvert api-token`: the bearer tokens of `/api/v1/`.
@@ -11,7 +12,7 @@ struct APITokens: AsyncParsableCommand {
         defaultSubcommand: List.self
     )
 
-    struct Create: AsyncParsableCommand {
+    struct Create: StoreCommand {
         static let configuration = CommandConfiguration(
             abstract: "Make a token and print it once; only its SHA-256 is stored."
         )
@@ -27,9 +28,9 @@ struct APITokens: AsyncParsableCommand {
             }
         }
 
-        func run() async throws {
+        func run(with runtime: Runtime) async throws {
             let secret = APIToken.newSecret()
-            _ = try await Runtime(options).store.createAPIToken(
+            _ = try await runtime.store.createAPIToken(
                 name: name,
                 tokenHash: APIToken.hash(secret),
                 actor: "cli",
@@ -40,13 +41,13 @@ struct APITokens: AsyncParsableCommand {
         }
     }
 
-    struct List: AsyncParsableCommand {
+    struct List: StoreCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "Every token: name, made, revoked.")
 
         @OptionGroup var options: ConfigurationOptions
 
-        func run() async throws {
-            let tokens = try await Runtime(options).store.apiTokens()
+        func run(with runtime: Runtime) async throws {
+            let tokens = try await runtime.store.apiTokens()
             guard !tokens.isEmpty else {
                 print("No API tokens yet. Make one with: kuvert api-token create NAME")
                 return
@@ -59,7 +60,7 @@ struct APITokens: AsyncParsableCommand {
         }
     }
 
-    struct Revoke: AsyncParsableCommand {
+    struct Revoke: StoreCommand {
         static let configuration = CommandConfiguration(abstract: "Revoke the active token of that name; it stops working at once.")
 
         @Argument(help: "The token's name.")
@@ -67,8 +68,8 @@ struct APITokens: AsyncParsableCommand {
 
         @OptionGroup var options: ConfigurationOptions
 
-        func run() async throws {
-            guard try await Runtime(options).store.revokeAPIToken(name: name, actor: "cli", now: Date()) else {
+        func run(with runtime: Runtime) async throws {
+            guard try await runtime.store.revokeAPIToken(name: name, actor: "cli", now: Date()) else {
                 throw CommandFailure(message: "No active API token is called '\(name)'.")
             }
             print("Revoked \(name).")

@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
+import KuvertApp
 import KuvertCore
 
 /// `kuvert audit`: the processing log.
-struct Audit: AsyncParsableCommand {
+struct Audit: StoreCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the processing log: who did what, when. Addresses are never written to it."
     )
@@ -12,9 +13,9 @@ struct Audit: AsyncParsableCommand {
     @Option(help: "Show at most this many of the newest events.") var limit: Int = 200
     @OptionGroup var options: ConfigurationOptions
 
-    func run() async throws {
+    func run(with runtime: Runtime) async throws {
         let address = try email.map { try Subscribers.address($0) }
-        let store = try await Runtime(options).store
+        let store = runtime.store
         let events = try await store.auditEvents(address: address, limit: max(limit, 1))
         var rows = [["TIME", "ACTOR", "ACTION", "SUBSCRIBER", "LIST", "DETAIL"]]
         for event in events {

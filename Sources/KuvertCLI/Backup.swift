@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
+import KuvertApp
 import KuvertCore
 
 /// `kuvert backup FILE`: a consistent copy while the server runs.
-struct Backup: AsyncParsableCommand {
+struct Backup: StoreCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write a consistent copy of the store to FILE, while Kuvert keeps running.",
         discussion: """
@@ -16,11 +17,11 @@ struct Backup: AsyncParsableCommand {
     @Argument(help: "Where to write the copy; it must not exist yet.") var file: String
     @OptionGroup var options: ConfigurationOptions
 
-    func run() async throws {
+    func run(with runtime: Runtime) async throws {
         guard !FileManager.default.fileExists(atPath: file) else {
             throw CommandFailure(message: "\(file) exists already; choose a new file name.")
         }
-        let store = try await Runtime(options).store
+        let store = runtime.store
         // A copy of the store is as personal as the store: for the owner only,
         // whatever the umask (pg_dump inherits it too).
         let previous = umask(0o077)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KuvertApp
 import KuvertCore
 
 /// `kuvert bounces`: what came back to the bounce addresses, and `ingest` to
@@ -11,7 +12,7 @@ struct Bounces: AsyncParsableCommand {
         defaultSubcommand: List.self
     )
 
-    struct List: AsyncParsableCommand {
+    struct List: StoreCommand {
         static let configuration = CommandConfiguration(
             commandName: "list",
             abstract: "List the latest bounces and complaints, newest first."
@@ -26,8 +27,8 @@ struct Bounces: AsyncParsableCommand {
             guard (1...10_000).contains(limit) else { throw ValidationError("--limit must be between 1 and 10000.") }
         }
 
-        func run() async throws {
-            let listings = try await Runtime(options).store.latestBounces(limit: limit)
+        func run(with runtime: Runtime) async throws {
+            let listings = try await runtime.store.latestBounces(limit: limit)
             guard !listings.isEmpty else {
                 print("No bounces yet.")
                 return
@@ -62,19 +63,19 @@ struct Bounces: AsyncParsableCommand {
         @OptionGroup var options: ConfigurationOptions
 
         func run() async throws {
-            let runtime: Runtime
-            let intake: BounceIntake
             do {
-                runtime = try await Runtime(options)
-                let logger = runtime.startLogging()
-                guard let made = runtime.bounceIntake(keys: try runtime.keys(), logger: logger, metrics: .none) else {
-                    throw ExitStatus(75, "KUVERT_BOUNCE_DOMAIN is not set: no bounce address is valid yet.")
-                }
-                intake = made
+                try await Runtime.with(try options.settings(), schema: .requireCurrent) { try await ingest($0) }
             } catch let status as ExitStatus {
                 throw status
             } catch {
                 throw ExitStatus(75, "\(error)")
+            }
+        }
+
+        private func ingest(_ runtime: Runtime) async throws {
+            let logger = runtime.startLogging()
+            guard let intake = runtime.bounceIntake(keys: try runtime.keys(), logger: logger, metrics: .none) else {
+                throw ExitStatus(75, "KUVERT_BOUNCE_DOMAIN is not set: no bounce address is valid yet.")
             }
             guard let messageId = intake.messageId(recipient: recipient) else {
                 throw ExitStatus(67, "Not a bounce address of this Kuvert (domain \(intake.addresses.domain)).")

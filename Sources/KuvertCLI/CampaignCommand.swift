@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KuvertApp
 import KuvertCore
 
 /// `kuvert campaign`: write, check, send and steer newsletter issues.
@@ -13,7 +14,7 @@ struct CampaignCommand: AsyncParsableCommand {
         ]
     )
 
-    struct Create: AsyncParsableCommand {
+    struct Create: StoreCommand {
         static let configuration = CommandConfiguration(abstract: "Create a draft campaign and print its id.")
 
         @Option(help: "The list to send to.") var list: String
@@ -25,15 +26,15 @@ struct CampaignCommand: AsyncParsableCommand {
             do { _ = try Campaign.validSubject(subject) } catch { throw ValidationError("--subject: \(error)") }
         }
 
-        func run() async throws {
-            let store = try await Runtime(options).store
+        func run(with runtime: Runtime) async throws {
+            let store = runtime.store
             let draft = try Campaign.draft(subject: subject, markdown: try TextFile.read(body, as: "body file"), now: Date())
             let campaign = try await store.createCampaign(draft, listSlug: list, actor: "cli")
             print(campaign.id ?? 0)
         }
     }
 
-    struct Edit: AsyncParsableCommand {
+    struct Edit: StoreCommand {
         static let configuration = CommandConfiguration(abstract: "Change a draft's subject or body (never a campaign that was queued).")
 
         @Argument(help: "The campaign id.") var id: Int64
@@ -46,9 +47,9 @@ struct CampaignCommand: AsyncParsableCommand {
             if let subject { do { _ = try Campaign.validSubject(subject) } catch { throw ValidationError("--subject: \(error)") } }
         }
 
-        func run() async throws {
+        func run(with runtime: Runtime) async throws {
             let newBody = try body.map { CampaignBody(markdown: try TextFile.read($0, as: "body file")) }
-            let store = try await Runtime(options).store
+            let store = runtime.store
             _ = try await store.editDraft(
                 id: id,
                 subject: try subject.map(Campaign.validSubject),
@@ -60,19 +61,19 @@ struct CampaignCommand: AsyncParsableCommand {
         }
     }
 
-    struct Delete: AsyncParsableCommand {
+    struct Delete: StoreCommand {
         static let configuration = CommandConfiguration(abstract: "Remove a draft and its test copies (never a campaign that was queued).")
 
         @Argument(help: "The campaign id.") var id: Int64
         @OptionGroup var options: ConfigurationOptions
 
-        func run() async throws {
-            try await Runtime(options).store.deleteDraft(id: id, now: Date(), actor: "cli")
+        func run(with runtime: Runtime) async throws {
+            try await runtime.store.deleteDraft(id: id, now: Date(), actor: "cli")
             print("Campaign \(id) deleted.")
         }
     }
 
-    struct Preview: AsyncParsableCommand {
+    struct Preview: StoreCommand {
         static let configuration = CommandConfiguration(abstract: "Print a campaign as a subscriber would get it.")
 
         @Argument(help: "The campaign id.") var id: Int64
@@ -85,8 +86,7 @@ struct CampaignCommand: AsyncParsableCommand {
             if let locale { guard Language(rawValue: locale) != nil else { throw ValidationError("--locale must be sv or en.") } }
         }
 
-        func run() async throws {
-            let runtime = try await Runtime(options)
+        func run(with runtime: Runtime) async throws {
             guard let found = try await runtime.store.campaign(id: id) else { throw KuvertError.unknownCampaign(id) }
             let (campaign, list) = (found.campaign, found.list)
             let renderer = try await runtime.renderer(NewsletterMail.templateNames)
@@ -104,7 +104,7 @@ struct CampaignCommand: AsyncParsableCommand {
         }
     }
 
-    struct Test: AsyncParsableCommand {
+    struct Test: StoreCommand {
         static let configuration = CommandConfiguration(
             abstract: "Send one copy, marked as a test, to an address.",
             discussion:
@@ -116,10 +116,10 @@ struct CampaignCommand: AsyncParsableCommand {
         @Option(help: "Seconds to wait for the copy to be sent.") var wait: Int = 30
         @OptionGroup var options: ConfigurationOptions
 
-        func run() async throws {
+        func run(with runtime: Runtime) async throws {
             let address: EmailAddress
             do { address = try EmailAddress(to) } catch { throw ValidationError("--to: \(error)") }
-            let store = try await Runtime(options).store
+            let store = runtime.store
             let messageId = try await store.queueTestMessage(campaignId: id, to: address, now: Date())
             let deadline = Date().addingTimeInterval(TimeInterval(max(wait, 0)))
             while Date() < deadline {
@@ -136,7 +136,7 @@ struct CampaignCommand: AsyncParsableCommand {
         }
     }
 
-    struct Send: AsyncParsableCommand {
+    struct Send: StoreCommand {
         static let configuration = CommandConfiguration(
             abstract: "Queue one message per active subscriber of the list, now or at a time.",
             discussion: "Sending again queues only subscribers who have no message of this campaign yet."
@@ -146,7 +146,7 @@ struct CampaignCommand: AsyncParsableCommand {
         @Option(help: "When to send, as ISO 8601 such as 2026-12-01T08:00:00Z.") var at: String?
         @OptionGroup var options: ConfigurationOptions
 
-        func run() async throws {
+        func run(with runtime: Runtime) async throws {
             var sendAt = Date()
             if let at {
                 guard let date = InternetTime.parse(at) else {
@@ -154,21 +154,21 @@ struct CampaignCommand: AsyncParsableCommand {
                 }
                 sendAt = date
             }
-            let store = try await Runtime(options).store
+            let store = runtime.store
             let queued = try await store.queueCampaign(id: id, sendAt: sendAt, now: Date(), batchSize: Campaign.queueBatchSize, actor: "cli")
             print("Queued \(queued) message\(queued == 1 ? "" : "s") for campaign \(id), due \(sendAt.cliText)Z.")
         }
     }
 
-    struct Status: AsyncParsableCommand {
+    struct Status: StoreCommand {
         static let configuration = CommandConfiguration(abstract: "Show queued, sent and failed counts, rate and time left.")
 
         @Argument(help: "The campaign id; all recent campaigns when left out.") var id: Int64?
         @Flag(help: "Keep showing progress until the campaign is done (a progress bar on a terminal).") var watch = false
         @OptionGroup var options: ConfigurationOptions
 
-        func run() async throws {
-            let store = try await Runtime(options).store
+        func run(with runtime: Runtime) async throws {
+            let store = runtime.store
             let terminal = isatty(STDOUT_FILENO) == 1
             var drawn = 0
             while true {
@@ -223,8 +223,9 @@ struct CampaignCommand: AsyncParsableCommand {
     }
 
     static func change(_ id: Int64, to status: Campaign.Status, options: ConfigurationOptions, done: String) async throws {
-        let store = try await Runtime(options).store
-        _ = try await store.changeCampaign(id: id, to: status, now: Date(), actor: "cli")
+        try await Runtime.with(try options.settings(), schema: .requireCurrent) { runtime in
+            _ = try await runtime.store.changeCampaign(id: id, to: status, now: Date(), actor: "cli")
+        }
         print("Campaign \(id) \(done).")
     }
 }

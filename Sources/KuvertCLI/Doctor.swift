@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KuvertApp
 import KuvertCore
 import KuvertWeb
 
@@ -20,21 +21,25 @@ struct Doctor: AsyncParsableCommand {
         case fail = "FAIL"
     }
 
-    /// The store's line, and the store for the checks that read it.
-    private func storeCheck(_ settings: Settings) async -> (Verdict, String, (any KuvertStore)?) {
+    /// The store's line, and the domains of the lists' own senders for the DKIM check.
+    private func storeCheck(_ settings: Settings) async -> (Verdict, String, listSenders: [String]) {
         do {
-            let runtime = try await Runtime(settings, schema: .requireCurrent)
-            let diagnosis = try await runtime.store.diagnosis()
-            let lists =
-                "\(diagnosis.lists) list\(diagnosis.lists == 1 ? "" : "s")"
-                + (diagnosis.lists == 0 ? " (create one with kuvert lists add)" : "")
-            return (
-                diagnosis.sound ? (diagnosis.lists == 0 ? .warn : .ok) : .fail,
-                "\(settings.storage.store): " + (["schema \(diagnosis.schema)"] + diagnosis.facts + [lists]).joined(separator: ", "),
-                runtime.store
-            )
+            return try await Runtime.with(settings, schema: .requireCurrent) { runtime in
+                let diagnosis = try await runtime.store.diagnosis()
+                let lists =
+                    "\(diagnosis.lists) list\(diagnosis.lists == 1 ? "" : "s")"
+                    + (diagnosis.lists == 0 ? " (create one with kuvert lists add)" : "")
+                let senders = (try? await runtime.store.listSummaries())?.compactMap { summary in
+                    summary.list.fromAddress.flatMap { try? Mailbox(parsing: $0).domain }
+                }
+                return (
+                    diagnosis.sound ? (diagnosis.lists == 0 ? .warn : .ok) : .fail,
+                    "\(settings.storage.store): " + (["schema \(diagnosis.schema)"] + diagnosis.facts + [lists]).joined(separator: ", "),
+                    senders ?? []
+                )
+            }
         } catch {
-            return (.fail, "\(error)", nil)
+            return (.fail, "\(error)", [])
         }
     }
 
@@ -64,7 +69,7 @@ struct Doctor: AsyncParsableCommand {
             report("secret", .fail, "\(error)")
         }
 
-        let (verdict, detail, store) = await storeCheck(settings)
+        let (verdict, detail, listSenders) = await storeCheck(settings)
         report("store", verdict, detail)
 
         let required = WebDependencies.requiredTemplates + Runtime.mailTemplates
@@ -98,12 +103,7 @@ struct Doctor: AsyncParsableCommand {
         } catch {
             report("sender", .fail, "\(error)")
         }
-        if let store, let lists = try? await store.listSummaries() {
-            for list in lists {
-                guard let from = list.list.fromAddress, let domain = try? Mailbox(parsing: from).domain else { continue }
-                if !senderDomains.contains(domain) { senderDomains.append(domain) }
-            }
-        }
+        for domain in listSenders where !senderDomains.contains(domain) { senderDomains.append(domain) }
 
         var dkim = DKIMSigner([])
         if settings.mail.dkim {

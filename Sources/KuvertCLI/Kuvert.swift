@@ -1,8 +1,7 @@
 import ArgumentParser
 import Foundation
+import KuvertApp
 import KuvertCore
-import KuvertPostgres
-import KuvertSQLite
 
 /// The `kuvert` command: the server, the worker and the editors' tools.
 @main
@@ -11,7 +10,7 @@ struct Kuvert: AsyncParsableCommand {
     /// binary a store needs.
     static let version = "0.3.0"
     static var versionText: String {
-        "kuvert \(version)\nschema: SQLite \(SQLiteStore.schemaVersion), PostgreSQL \(PostgresStore.schemaVersion)"
+        "kuvert \(version)\nschema: \(Runtime.schemaVersions)"
     }
 
     static let configuration = CommandConfiguration(
@@ -34,17 +33,11 @@ struct Kuvert: AsyncParsableCommand {
         unblockShutdownSignals()
         do {
             var command = try parseAsRoot()
-            do {
-                if var command = command as? any AsyncParsableCommand {
-                    try await command.run()
-                } else {
-                    try command.run()
-                }
-            } catch {
-                await Runtime.closeStores()
-                throw error
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
             }
-            await Runtime.closeStores()
         } catch let error as KuvertError {
             fail(error.description)
         } catch let error as CommandFailure {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KuvertApp
 import KuvertCore
 
 /// `kuvert lists`: create lists, publish terms, show them.
@@ -10,7 +11,7 @@ struct Lists: AsyncParsableCommand {
         defaultSubcommand: Show.self
     )
 
-    struct Show: AsyncParsableCommand {
+    struct Show: StoreCommand {
         static let configuration = CommandConfiguration(
             commandName: "show",
             abstract: "Show every list with its terms version and subscription counts."
@@ -18,8 +19,8 @@ struct Lists: AsyncParsableCommand {
 
         @OptionGroup var options: ConfigurationOptions
 
-        func run() async throws {
-            let summaries = try await Runtime(options).store.listSummaries()
+        func run(with runtime: Runtime) async throws {
+            let summaries = try await runtime.store.listSummaries()
             guard !summaries.isEmpty else {
                 print("No lists yet. Create one with: kuvert lists add SLUG --name NAME --terms FILE")
                 return
@@ -36,7 +37,7 @@ struct Lists: AsyncParsableCommand {
         }
     }
 
-    struct Add: AsyncParsableCommand {
+    struct Add: StoreCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a list with its first terms and privacy notice.",
             discussion: "The first list created is the default for forms that name no list."
@@ -83,7 +84,7 @@ struct Lists: AsyncParsableCommand {
             }
         }
 
-        func run() async throws {
+        func run(with runtime: Runtime) async throws {
             let text = try TextFile.read(terms, as: "terms file")
             let language = Language(rawValue: locale) ?? .en
             let translations = try TermsTranslations.read(try TermsTranslations.parse(translation, own: language))
@@ -95,12 +96,12 @@ struct Lists: AsyncParsableCommand {
                 language: language,
                 createdAt: Date()
             )
-            _ = try await Runtime(options).store.createList(list, terms: text, translations: translations, actor: "cli")
+            _ = try await runtime.store.createList(list, terms: text, translations: translations, actor: "cli")
             print("Created list \(slug) with terms v1.")
         }
     }
 
-    struct Edit: AsyncParsableCommand {
+    struct Edit: StoreCommand {
         static let configuration = CommandConfiguration(
             abstract: "Change a list's name, sender, thanks page or language; terms change with 'lists terms'."
         )
@@ -132,19 +133,19 @@ struct Lists: AsyncParsableCommand {
             }
         }
 
-        func run() async throws {
+        func run(with runtime: Runtime) async throws {
             let edit = ListEdit(
                 name: name?.trimmingCharacters(in: .whitespaces),
                 fromAddress: from,
                 thanksURL: thanksURL,
                 language: locale.flatMap(Language.init(rawValue:))
             )
-            _ = try await Runtime(options).store.editList(slug: slug, edit, actor: "cli", now: Date())
+            _ = try await runtime.store.editList(slug: slug, edit, actor: "cli", now: Date())
             print("List \(slug) changed: \(edit.fields.joined(separator: ", ")).")
         }
     }
 
-    struct Terms: AsyncParsableCommand {
+    struct Terms: StoreCommand {
         static let configuration = CommandConfiguration(
             abstract: "Publish a new version of a list's terms; confirmations from now on accept it."
         )
@@ -160,9 +161,9 @@ struct Lists: AsyncParsableCommand {
 
         @OptionGroup var options: ConfigurationOptions
 
-        func run() async throws {
+        func run(with runtime: Runtime) async throws {
             let body = try TextFile.read(file, as: "terms file")
-            let store = try await Runtime(options).store
+            let store = runtime.store
             let own = try await store.mailingList(slug: slug).language
             let translations = try TermsTranslations.read(try TermsTranslations.parse(translation, own: own))
             let version = try await store.publishTerms(listSlug: slug, body: body, translations: translations, actor: "cli", now: Date())

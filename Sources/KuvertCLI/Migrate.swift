@@ -1,4 +1,5 @@
 import ArgumentParser
+import KuvertApp
 import KuvertCore
 
 /// `kuvert migrate`: applies the schema to the store.
@@ -15,7 +16,7 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try options.settings()
-        let runtime = try await Runtime(settings, schema: .migrate)
-        print("The store \(settings.storage.store) has schema \(try await runtime.store.diagnosis().schema).")
+        let schema = try await Runtime.with(settings, schema: .migrate) { try await $0.store.diagnosis().schema }
+        print("The store \(settings.storage.store) has schema \(schema).")
     }
 }

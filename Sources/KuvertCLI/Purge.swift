@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
+import KuvertApp
 import KuvertCore
 
 /// `kuvert purge`: apply retention now.
-struct Purge: AsyncParsableCommand {
+struct Purge: StoreCommand {
     static let configuration = CommandConfiguration(
         abstract:
             "Apply retention: delete unconfirmed requests older than KUVERT_CONFIRM_TTL, erase people who left longer ago than KUVERT_RETENTION, delete message records older than KUVERT_MESSAGE_RETENTION.",
@@ -13,8 +14,7 @@ struct Purge: AsyncParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "Only count what would go.") var dryRun = false
     @OptionGroup var options: ConfigurationOptions
 
-    func run() async throws {
-        let runtime = try await Runtime(options)
+    func run(with runtime: Runtime) async throws {
         let retention = runtime.retention(keys: try runtime.keys())
         let report = try await retention.purge(now: Date(), dryRun: dryRun)
         let verb = dryRun ? "Would delete" : "Deleted"

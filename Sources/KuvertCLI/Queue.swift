@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KuvertApp
 import KuvertCore
 
 /// `kuvert queue`: what the outbox holds.
@@ -10,7 +11,7 @@ struct Queue: AsyncParsableCommand {
         defaultSubcommand: Overview.self
     )
 
-    struct Overview: AsyncParsableCommand {
+    struct Overview: StoreCommand {
         static let configuration = CommandConfiguration(
             commandName: "overview",
             abstract: "Counts by state and the messages waiting to be sent."
@@ -21,8 +22,7 @@ struct Queue: AsyncParsableCommand {
 
         @OptionGroup var options: ConfigurationOptions
 
-        func run() async throws {
-            let runtime = try await Runtime(options)
+        func run(with runtime: Runtime) async throws {
             let store = runtime.store
             let overview = try await store.queueOverview(now: Date(), limit: max(limit, 0))
             print(
@@ -81,7 +81,7 @@ struct Queue: AsyncParsableCommand {
         }
     }
 
-    struct Show: AsyncParsableCommand {
+    struct Show: StoreCommand {
         static let configuration = CommandConfiguration(abstract: "Print one message as it will be sent.")
 
         @Argument(help: "The message id from 'kuvert queue'.")
@@ -92,8 +92,7 @@ struct Queue: AsyncParsableCommand {
 
         @OptionGroup var options: ConfigurationOptions
 
-        func run() async throws {
-            let runtime = try await Runtime(options)
+        func run(with runtime: Runtime) async throws {
             guard let delivery = try await runtime.store.outboxDelivery(id: id) else {
                 throw CommandFailure(message: "No message has id \(id).")
             }
@@ -117,7 +116,7 @@ struct Queue: AsyncParsableCommand {
         }
     }
 
-    struct Retry: AsyncParsableCommand {
+    struct Retry: StoreCommand {
         static let configuration = CommandConfiguration(
             abstract: "Put failed messages back in the queue (after fixing what made them fail).",
             discussion: "Each goes out again with a fresh count of attempts; what no longer applies is skipped when its turn comes."
@@ -137,8 +136,8 @@ struct Queue: AsyncParsableCommand {
             }
         }
 
-        func run() async throws {
-            let store = try await Runtime(options).store
+        func run(with runtime: Runtime) async throws {
+            let store = runtime.store
             let ids = try await store.retryFailed(id: failed ? nil : id, actor: "cli", now: Date())
             if let id, !failed, ids.isEmpty {
                 let message = try await store.outboxDelivery(id: id)?.message

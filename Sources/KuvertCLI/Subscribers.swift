@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KuvertApp
 import KuvertCore
 
 /// `kuvert subscribers`: look at who subscribes and with what consent.
@@ -10,7 +11,7 @@ struct Subscribers: AsyncParsableCommand {
         defaultSubcommand: ListAll.self
     )
 
-    struct Import: AsyncParsableCommand {
+    struct Import: StoreCommand {
         static let configuration = CommandConfiguration(
             abstract: "Import addresses from a CSV file (email[,name[,locale]]) as pending subscriptions.",
             discussion:
@@ -26,8 +27,7 @@ struct Subscribers: AsyncParsableCommand {
             guard rate > 0, rate.isFinite else { throw ValidationError("--rate must be a positive number.") }
         }
 
-        func run() async throws {
-            let runtime = try await Runtime(options)
+        func run(with runtime: Runtime) async throws {
             let store = runtime.store
             guard let data = FileManager.default.contents(atPath: file) else { throw CommandFailure(message: "Cannot read \(file).") }
             guard let text = CSVImport.text(of: data) else {
@@ -57,7 +57,7 @@ struct Subscribers: AsyncParsableCommand {
         }
     }
 
-    struct Export: AsyncParsableCommand {
+    struct Export: StoreCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print everything held on an address as JSON: subscriptions, consent, messages, audit events."
         )
@@ -65,16 +65,16 @@ struct Subscribers: AsyncParsableCommand {
         @Argument(help: "The subscriber's email address.") var email: String
         @OptionGroup var options: ConfigurationOptions
 
-        func run() async throws {
+        func run(with runtime: Runtime) async throws {
             let address = try Subscribers.address(email)
-            let store = try await Runtime(options).store
+            let store = runtime.store
             guard let export = try await store.export(address, now: Date()) else { throw KuvertError.unknownSubscriber }
             _ = try await store.recordAudit(AuditEvent(occurredAt: Date(), actor: "cli", action: "subscriber.exported"), address: address)
             FileHandle.standardOutput.write(try export.json() + Data("\n".utf8))
         }
     }
 
-    struct Unsubscribe: AsyncParsableCommand {
+    struct Unsubscribe: StoreCommand {
         static let configuration = CommandConfiguration(
             abstract: "End a person's subscriptions on a request they made elsewhere (a reply, a phone call).",
             discussion: "The consent ledger records 'withdrawn' with source 'editor'. Pending requests end too. Erasure is 'subscribers erase'."
@@ -84,9 +84,9 @@ struct Subscribers: AsyncParsableCommand {
         @Option(help: "Only this list's subscription (every list when left out).") var list: String?
         @OptionGroup var options: ConfigurationOptions
 
-        func run() async throws {
+        func run(with runtime: Runtime) async throws {
             let address = try Subscribers.address(email)
-            let store = try await Runtime(options).store
+            let store = runtime.store
             if let list { _ = try await store.mailingList(slug: list) }
             guard let record = try await store.subscriberRecord(address: address) else { throw KuvertError.unknownSubscriber }
             let ending = record.subscriptions.filter { entry in
@@ -105,7 +105,7 @@ struct Subscribers: AsyncParsableCommand {
         }
     }
 
-    struct Erase: AsyncParsableCommand {
+    struct Erase: StoreCommand {
         static let configuration = CommandConfiguration(
             abstract:
                 "Erase a person: address, name and network data go, in one transaction (also from SQLite's file; see the README for PostgreSQL).",
@@ -116,9 +116,8 @@ struct Subscribers: AsyncParsableCommand {
         @Argument(help: "The subscriber's email address.") var email: String
         @OptionGroup var options: ConfigurationOptions
 
-        func run() async throws {
+        func run(with runtime: Runtime) async throws {
             let address = try Subscribers.address(email)
-            let runtime = try await Runtime(options)
             let suppression = try runtime.keys().suppression
             guard try await runtime.store.erase(address, suppressionHash: suppression.hash(address), actor: "cli", now: Date()) else {
                 throw KuvertError.unknownSubscriber
@@ -127,7 +126,7 @@ struct Subscribers: AsyncParsableCommand {
         }
     }
 
-    struct ListAll: AsyncParsableCommand {
+    struct ListAll: StoreCommand {
         static let configuration = CommandConfiguration(
             commandName: "list",
             abstract: "List subscriptions, optionally of one list or status."
@@ -141,8 +140,8 @@ struct Subscribers: AsyncParsableCommand {
 
         @OptionGroup var options: ConfigurationOptions
 
-        func run() async throws {
-            let store = try await Runtime(options).store
+        func run(with runtime: Runtime) async throws {
+            let store = runtime.store
             let listings = try await store.subscriptions(listSlug: list, status: status)
             var rows = [["ADDRESS", "LIST", "STATUS", "REQUESTED", "CONFIRMED"]]
             for listing in listings {
@@ -156,7 +155,7 @@ struct Subscribers: AsyncParsableCommand {
         }
     }
 
-    struct Show: AsyncParsableCommand {
+    struct Show: StoreCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show a subscriber's subscriptions and the consent ledger behind each."
         )
@@ -166,9 +165,9 @@ struct Subscribers: AsyncParsableCommand {
 
         @OptionGroup var options: ConfigurationOptions
 
-        func run() async throws {
+        func run(with runtime: Runtime) async throws {
             let address = try Subscribers.address(email)
-            let store = try await Runtime(options).store
+            let store = runtime.store
             guard let record = try await store.subscriberRecord(address: address) else {
                 throw KuvertError.unknownSubscriber
             }

@@ -1,9 +1,7 @@
 import ArgumentParser
-import Hummingbird
+import KuvertApp
 import KuvertCore
-import KuvertWeb
 import Logging
-import Prometheus
 import ServiceLifecycle
 import UnixSignals
 
@@ -28,30 +26,9 @@ struct Worker: AsyncParsableCommand {
     func run() async throws {
         // A flag's error names the flag, not the variable it overrides.
         if let metricsListen { _ = try SettingSource.listen(metricsListen, name: "--metrics-listen") }
-        let runtime = try await Runtime.serving(options, extra: ["KUVERT_METRICS_LISTEN": metricsListen])
+        let runtime = try await Runtime.serving(try options.settings(extra: ["KUVERT_METRICS_LISTEN": metricsListen]))
         let logger = runtime.startLogging()
-        let registry = PrometheusCollectorRegistry()
-        let mailer = try runtime.mailer(
-            keys: try runtime.keys(),
-            renderer: try await runtime.renderer(Runtime.mailTemplates),
-            logger: logger,
-            metrics: WebDependencies.metrics(registry)
-        )
-        let webhooks = runtime.webhookSender(logger: logger, metrics: WebDependencies.metrics(registry))
-        let services: [any Service] = runtime.storeServices + [mailer] + (webhooks.map { [$0] } ?? [])
-        guard let (host, port) = runtime.settings.http.metricsListen else {
-            let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-            try await group.run()
-            return
-        }
-        let app = buildMetricsApplication(
-            store: runtime.store,
-            registry: registry,
-            host: host,
-            port: port,
-            services: services,
-            logger: logger
-        )
-        try await app.runService()
+        let node = try await runtime.node(.worker, logger: logger)
+        try await ServiceGroup(services: [node], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
     }
 }

@@ -221,26 +221,6 @@ extension PostgresSchema {
         CREATE INDEX bounceEvent_received ON bounceEvent(receivedAt);
         """
 
-    /// `sql` as single statements (the extended protocol takes one at a time):
-    /// split at a semicolon that ends a line, except inside a `$$` function body.
-    static func statements(_ sql: String) -> [String] {
-        var statements: [String] = []
-        var current = ""
-        var inBody = false
-        for line in sql.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.trimmingCharacters(in: .whitespaces).hasPrefix("--") && current.isEmpty { continue }
-            current += line + "\n"
-            if line.components(separatedBy: "$$").count % 2 == 0 { inBody.toggle() }
-            if !inBody && line.hasSuffix(";") {
-                statements.append(current.trimmingCharacters(in: .whitespacesAndNewlines))
-                current = ""
-            }
-        }
-        let rest = current.trimmingCharacters(in: .whitespacesAndNewlines)
-        if !rest.isEmpty { statements.append(rest) }
-        return statements
-    }
-
     static let apiTokens = """
         CREATE TABLE apiToken (
             id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -325,4 +305,24 @@ extension PostgresSchema {
         CREATE TRIGGER termsTranslation_kept BEFORE DELETE ON termsTranslation
             FOR EACH ROW EXECUTE FUNCTION kuvert_refuse('terms versions are kept');
         """
+
+    /// `sql` as single statements (the extended protocol takes one at a time):
+    /// split at a semicolon that ends a line, except inside a `$$` function body.
+    static func statements(_ sql: String) -> [String] {
+        var statements: [String] = []
+        var current = ""
+        var inBody = false
+        for line in sql.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.trimmingCharacters(in: .whitespaces).hasPrefix("--") && current.isEmpty { continue }
+            current += line + "\n"
+            if line.components(separatedBy: "$$").count % 2 == 0 { inBody.toggle() }
+            if !inBody && line.hasSuffix(";") {
+                statements.append(current.trimmingCharacters(in: .whitespacesAndNewlines))
+                current = ""
+            }
+        }
+        let rest = current.trimmingCharacters(in: .whitespacesAndNewlines)
+        if !rest.isEmpty { statements.append(rest) }
+        return statements
+    }
 }

@@ -88,7 +88,7 @@ extension SQLiteStore: ListStore {
 
     public func editList(slug: String, _ edit: ListEdit, actor: String, now: Date) async throws -> MailingList {
         try await writer.write { db in
-            var list = edit.applied(to: try Self.list(db, slug: slug))
+            let list = edit.applied(to: try Self.list(db, slug: slug))
             try list.update(db)
             var audit = AuditEvent(
                 occurredAt: now,

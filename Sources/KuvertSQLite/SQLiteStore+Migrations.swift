@@ -45,200 +45,7 @@ extension SQLiteStore {
         return migrator
     }
 
-    /// The tables' CHECK constraints with each `column IN ('a', 'b', …)` written
-    /// as `(column = 'a' OR column = 'b' …)`, which means the same (NULL
-    /// included) and which SQLite 3.40 compares in place, where an IN list of
-    /// three or more builds a temporary b-tree every time a row is checked: four
-    /// for every new subscription, one for every claimed and every recorded
-    /// message. A CHECK constraint changes nothing on disk, so the table's SQL is
-    /// rewritten in place, as SQLite's documentation describes for such changes
-    /// ("Making Other Kinds Of Table Schema Changes"), and the store checked after.
-    static func rewriteCheckInLists(_ db: Database) throws {
-        let tables = try Row.fetchAll(db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND sql LIKE '%IN (%'")
-        let rewritten = tables.compactMap { row -> (name: String, sql: String)? in
-            let sql: String = row["sql"]
-            let changed = withoutInLists(sql)
-            return changed == sql ? nil : (row["name"], changed)
-        }
-        guard !rewritten.isEmpty else { return }
-        let version = try Int.fetchOne(db, sql: "PRAGMA schema_version") ?? 0
-        try db.execute(sql: "PRAGMA writable_schema = ON")
-        for table in rewritten {
-            try db.execute(sql: "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?", arguments: [table.sql, table.name])
-        }
-        try db.execute(sql: "PRAGMA schema_version = \(version + 1)")
-        try db.execute(sql: "PRAGMA writable_schema = OFF")
-        let problems = try String.fetchAll(db, sql: "PRAGMA quick_check")
-        guard problems == ["ok"] else {
-            throw KuvertError.configuration("The store's check after rewriting its constraints failed: \(problems.joined(separator: "; "))")
-        }
-    }
-
-    /// `column IN ('a', 'b')` as `(column = 'a' OR column = 'b')`, for lists of
-    /// quoted words and of integers.
-    static func withoutInLists(_ sql: String) -> String {
-        let pattern = #/(?<column>[A-Za-z_]+) IN \(\s*(?<items>(?:'[a-z.-]*'|[0-9]+)(?:,\s*(?:'[a-z.-]*'|[0-9]+))*)\s*\)/#
-        return sql.replacing(pattern) { match in
-            let column = String(match.output.column)
-            // `x NOT IN (…)` names no column here: left as it is.
-            guard column.uppercased() != "NOT" else { return String(match.output.0) }
-            let items = match.output.items.split(separator: ",").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-            return "(" + items.map { "\(column) = \($0)" }.joined(separator: " OR ") + ")"
-        }
-    }
-
-    /// The finished messages, as `outboxMessage_finished` and the queries it
-    /// serves say it (a query uses a partial index only when it names the
-    /// index's condition exactly).
-    static let finishedCondition = "(status = 'sent' OR status = 'failed' OR status = 'skipped')"
-
-    private static let finishedIndexSchema = """
-        -- SQLite 3.40 evaluates an IN list of three or more by building a
-        -- temporary b-tree, every time: a delivery record evaluated this index's
-        -- condition for the old row and the new, and the b-trees were a quarter
-        -- of its cost. The same condition with OR compares in place.
-        DROP INDEX outboxMessage_finished;
-        CREATE INDEX outboxMessage_finished ON outboxMessage(coalesce(sentAt, dueAt)) WHERE \(finishedCondition);
-        """
-
-    private static let webhookSchema = """
-        -- Whether changes are reported to a webhook. kuvert serve and worker set
-        -- it at start from KUVERT_WEBHOOK_URL: nothing queues where nobody listens.
-        CREATE TABLE webhookSetting (
-            id INTEGER PRIMARY KEY CHECK (id = 1),
-            enabled INTEGER NOT NULL CHECK (enabled IN (0, 1))
-        ) STRICT;
-        INSERT INTO webhookSetting (id, enabled) VALUES (1, 0);
-
-        -- The webhook outbox: one row per reported change, queued by the triggers
-        -- below in the transaction of the change, rendered when sent (so an
-        -- event of a person erased meanwhile carries no address). The
-        -- subscription is a plain number: its events outlive it.
-        CREATE TABLE webhookEvent (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            event TEXT NOT NULL CHECK (event IN (
-                'subscription.confirmed', 'subscription.unsubscribed', 'subscription.bounced', 'subscriber.erased')),
-            subscriptionId INTEGER NOT NULL,
-            listId INTEGER NOT NULL REFERENCES mailingList(id) ON DELETE CASCADE,
-            occurredAt TEXT NOT NULL,
-            status TEXT NOT NULL CHECK (status IN ('queued', 'leased', 'sent', 'failed')),
-            dueAt TEXT NOT NULL,
-            attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
-            leaseExpiresAt TEXT,
-            leaseHolder TEXT,
-            lastReply TEXT,
-            sentAt TEXT,
-            CHECK (status != 'leased' OR leaseExpiresAt IS NOT NULL)
-        ) STRICT;
-        CREATE INDEX webhookEvent_due ON webhookEvent(status, dueAt);
-        CREATE INDEX webhookEvent_subscription ON webhookEvent(subscriptionId, id);
-
-        -- A confirmation, and the end of an active subscription.
-        CREATE TRIGGER subscription_webhook AFTER UPDATE OF status ON subscription
-        WHEN NEW.status IS NOT OLD.status
-            AND (NEW.status = 'active' OR (OLD.status = 'active' AND NEW.status IN ('unsubscribed', 'bounced')))
-            AND (SELECT enabled FROM webhookSetting WHERE id = 1) = 1
-        BEGIN
-            INSERT INTO webhookEvent (event, subscriptionId, listId, occurredAt, status, dueAt)
-            VALUES ('subscription.' || CASE NEW.status WHEN 'active' THEN 'confirmed' ELSE NEW.status END,
-                    NEW.id, NEW.listId, NEW.updatedAt, 'queued', NEW.updatedAt);
-        END;
-
-        -- An erasure, once per subscription the person had.
-        CREATE TRIGGER subscriber_erased_webhook AFTER UPDATE OF erasedAt ON subscriber
-        WHEN OLD.erasedAt IS NULL AND NEW.erasedAt IS NOT NULL
-            AND (SELECT enabled FROM webhookSetting WHERE id = 1) = 1
-        BEGIN
-            INSERT INTO webhookEvent (event, subscriptionId, listId, occurredAt, status, dueAt)
-            SELECT 'subscriber.erased', id, listId, NEW.erasedAt, 'queued', NEW.erasedAt
-            FROM subscription WHERE subscriberId = NEW.id;
-        END;
-        """
-
-    private static let apiTokenSchema = """
-        -- Bearer tokens of /api/v1/, kept as SHA-256 hashes (APIToken); a name
-        -- is free again once its token is revoked.
-        CREATE TABLE apiToken (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 64),
-            tokenHash TEXT NOT NULL UNIQUE CHECK (length(tokenHash) = 64),
-            createdAt TEXT NOT NULL,
-            revokedAt TEXT
-        ) STRICT;
-        CREATE UNIQUE INDEX apiToken_active_name ON apiToken(name) WHERE revokedAt IS NULL;
-        """
-
-    private static let bounceSchema = """
-        -- What came back to the bounce addresses (BounceEvent), kept as long as
-        -- the message records (KUVERT_MESSAGE_RETENTION).
-        CREATE TABLE bounceEvent (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            receivedAt TEXT NOT NULL,
-            outboxMessageId INTEGER REFERENCES outboxMessage(id) ON DELETE SET NULL,
-            subscriptionId INTEGER REFERENCES subscription(id) ON DELETE CASCADE,
-            kind TEXT NOT NULL CHECK (kind IN ('hard', 'soft', 'policy', 'transient', 'complaint', 'auto-reply', 'ignored')),
-            status TEXT CHECK (length(status) <= 12),
-            action TEXT CHECK (length(action) <= 32),
-            diagnostic TEXT CHECK (length(diagnostic) <= 300),
-            outcome TEXT NOT NULL CHECK (outcome IN ('bounced', 'counted', 'unsubscribed', 'unchanged'))
-        ) STRICT;
-        CREATE INDEX bounceEvent_message ON bounceEvent(outboxMessageId);
-        CREATE INDEX bounceEvent_subscription ON bounceEvent(subscriptionId);
-        CREATE INDEX bounceEvent_received ON bounceEvent(receivedAt);
-        """
-
-    private static let messageRetentionSchema = """
-        -- A campaign keeps its totals when its per-message records go (KUVERT_MESSAGE_RETENTION).
-        ALTER TABLE campaign ADD COLUMN purgedSent INTEGER NOT NULL DEFAULT 0 CHECK (purgedSent >= 0);
-        ALTER TABLE campaign ADD COLUMN purgedFailed INTEGER NOT NULL DEFAULT 0 CHECK (purgedFailed >= 0);
-        ALTER TABLE campaign ADD COLUMN purgedSkipped INTEGER NOT NULL DEFAULT 0 CHECK (purgedSkipped >= 0);
-        -- The audit log stays append-only, except for the per-message rows of
-        -- earlier versions ('message.sent'), which message retention removes with
-        -- their messages; what proves processing (per subscription, campaign, person) stays.
-        DROP TRIGGER auditEvent_kept;
-        CREATE TRIGGER auditEvent_kept BEFORE DELETE ON auditEvent
-        WHEN OLD.action != 'message.sent'
-        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-        CREATE INDEX outboxMessage_finished ON outboxMessage(coalesce(sentAt, dueAt)) WHERE status IN ('sent', 'failed', 'skipped');
-        """
-
-    private static let leaseHolderAndStreakSchema = """
-        -- Who holds a lease (LeaseHolder: host, boot, pid, start time), so a
-        -- process starting on the same host takes back a dead holder's claims at once.
-        ALTER TABLE outboxMessage ADD COLUMN leaseHolder TEXT;
-        -- Mailbox refusals in a row (BouncePolicy); a delivery resets it.
-        ALTER TABLE subscription ADD COLUMN refusalStreak INTEGER NOT NULL DEFAULT 0 CHECK (refusalStreak >= 0);
-        """
-
-    private static let privacySchema = """
-        -- Keyed hashes of erased addresses: an import cannot bring them back.
-        CREATE TABLE suppression (
-            keyHash TEXT PRIMARY KEY CHECK (length(keyHash) = 64),
-            createdAt TEXT NOT NULL
-        ) STRICT;
-        ALTER TABLE subscriber ADD COLUMN erasedAt TEXT;
-        """
-
-    private static let campaignSchema = """
-        CREATE TABLE campaign (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            listId INTEGER NOT NULL REFERENCES mailingList(id) ON DELETE RESTRICT,
-            subject TEXT NOT NULL CHECK (length(subject) BETWEEN 1 AND 300),
-            bodyMarkdown TEXT NOT NULL,
-            bodyHTML TEXT NOT NULL,
-            bodyText TEXT NOT NULL,
-            status TEXT NOT NULL CHECK (status IN ('draft', 'sending', 'paused', 'cancelled')),
-            createdAt TEXT NOT NULL,
-            sendAt TEXT,
-            queuedAt TEXT
-        ) STRICT;
-
-        ALTER TABLE outboxMessage ADD COLUMN campaignId INTEGER REFERENCES campaign(id);
-        ALTER TABLE outboxMessage ADD COLUMN testRecipient TEXT;
-        -- One message per campaign and subscriber, however often it is sent.
-        CREATE UNIQUE INDEX outboxMessage_campaign_subscription
-            ON outboxMessage(campaignId, subscriptionId) WHERE campaignId IS NOT NULL;
-        """
+    // Each migration's text follows, in the order they run.
 
     private static let foundationSchema = """
         CREATE TABLE mailingList (
@@ -357,6 +164,201 @@ extension SQLiteStore {
         CREATE TRIGGER auditEvent_kept BEFORE DELETE ON auditEvent
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
         """
+
+    private static let campaignSchema = """
+        CREATE TABLE campaign (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            listId INTEGER NOT NULL REFERENCES mailingList(id) ON DELETE RESTRICT,
+            subject TEXT NOT NULL CHECK (length(subject) BETWEEN 1 AND 300),
+            bodyMarkdown TEXT NOT NULL,
+            bodyHTML TEXT NOT NULL,
+            bodyText TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('draft', 'sending', 'paused', 'cancelled')),
+            createdAt TEXT NOT NULL,
+            sendAt TEXT,
+            queuedAt TEXT
+        ) STRICT;
+
+        ALTER TABLE outboxMessage ADD COLUMN campaignId INTEGER REFERENCES campaign(id);
+        ALTER TABLE outboxMessage ADD COLUMN testRecipient TEXT;
+        -- One message per campaign and subscriber, however often it is sent.
+        CREATE UNIQUE INDEX outboxMessage_campaign_subscription
+            ON outboxMessage(campaignId, subscriptionId) WHERE campaignId IS NOT NULL;
+        """
+
+    private static let privacySchema = """
+        -- Keyed hashes of erased addresses: an import cannot bring them back.
+        CREATE TABLE suppression (
+            keyHash TEXT PRIMARY KEY CHECK (length(keyHash) = 64),
+            createdAt TEXT NOT NULL
+        ) STRICT;
+        ALTER TABLE subscriber ADD COLUMN erasedAt TEXT;
+        """
+
+    private static let leaseHolderAndStreakSchema = """
+        -- Who holds a lease (LeaseHolder: host, boot, pid, start time), so a
+        -- process starting on the same host takes back a dead holder's claims at once.
+        ALTER TABLE outboxMessage ADD COLUMN leaseHolder TEXT;
+        -- Mailbox refusals in a row (BouncePolicy); a delivery resets it.
+        ALTER TABLE subscription ADD COLUMN refusalStreak INTEGER NOT NULL DEFAULT 0 CHECK (refusalStreak >= 0);
+        """
+
+    private static let messageRetentionSchema = """
+        -- A campaign keeps its totals when its per-message records go (KUVERT_MESSAGE_RETENTION).
+        ALTER TABLE campaign ADD COLUMN purgedSent INTEGER NOT NULL DEFAULT 0 CHECK (purgedSent >= 0);
+        ALTER TABLE campaign ADD COLUMN purgedFailed INTEGER NOT NULL DEFAULT 0 CHECK (purgedFailed >= 0);
+        ALTER TABLE campaign ADD COLUMN purgedSkipped INTEGER NOT NULL DEFAULT 0 CHECK (purgedSkipped >= 0);
+        -- The audit log stays append-only, except for the per-message rows of
+        -- earlier versions ('message.sent'), which message retention removes with
+        -- their messages; what proves processing (per subscription, campaign, person) stays.
+        DROP TRIGGER auditEvent_kept;
+        CREATE TRIGGER auditEvent_kept BEFORE DELETE ON auditEvent
+        WHEN OLD.action != 'message.sent'
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        CREATE INDEX outboxMessage_finished ON outboxMessage(coalesce(sentAt, dueAt)) WHERE status IN ('sent', 'failed', 'skipped');
+        """
+
+    private static let bounceSchema = """
+        -- What came back to the bounce addresses (BounceEvent), kept as long as
+        -- the message records (KUVERT_MESSAGE_RETENTION).
+        CREATE TABLE bounceEvent (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            receivedAt TEXT NOT NULL,
+            outboxMessageId INTEGER REFERENCES outboxMessage(id) ON DELETE SET NULL,
+            subscriptionId INTEGER REFERENCES subscription(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('hard', 'soft', 'policy', 'transient', 'complaint', 'auto-reply', 'ignored')),
+            status TEXT CHECK (length(status) <= 12),
+            action TEXT CHECK (length(action) <= 32),
+            diagnostic TEXT CHECK (length(diagnostic) <= 300),
+            outcome TEXT NOT NULL CHECK (outcome IN ('bounced', 'counted', 'unsubscribed', 'unchanged'))
+        ) STRICT;
+        CREATE INDEX bounceEvent_message ON bounceEvent(outboxMessageId);
+        CREATE INDEX bounceEvent_subscription ON bounceEvent(subscriptionId);
+        CREATE INDEX bounceEvent_received ON bounceEvent(receivedAt);
+        """
+
+    private static let apiTokenSchema = """
+        -- Bearer tokens of /api/v1/, kept as SHA-256 hashes (APIToken); a name
+        -- is free again once its token is revoked.
+        CREATE TABLE apiToken (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 64),
+            tokenHash TEXT NOT NULL UNIQUE CHECK (length(tokenHash) = 64),
+            createdAt TEXT NOT NULL,
+            revokedAt TEXT
+        ) STRICT;
+        CREATE UNIQUE INDEX apiToken_active_name ON apiToken(name) WHERE revokedAt IS NULL;
+        """
+
+    private static let webhookSchema = """
+        -- Whether changes are reported to a webhook. kuvert serve and worker set
+        -- it at start from KUVERT_WEBHOOK_URL: nothing queues where nobody listens.
+        CREATE TABLE webhookSetting (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            enabled INTEGER NOT NULL CHECK (enabled IN (0, 1))
+        ) STRICT;
+        INSERT INTO webhookSetting (id, enabled) VALUES (1, 0);
+
+        -- The webhook outbox: one row per reported change, queued by the triggers
+        -- below in the transaction of the change, rendered when sent (so an
+        -- event of a person erased meanwhile carries no address). The
+        -- subscription is a plain number: its events outlive it.
+        CREATE TABLE webhookEvent (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            event TEXT NOT NULL CHECK (event IN (
+                'subscription.confirmed', 'subscription.unsubscribed', 'subscription.bounced', 'subscriber.erased')),
+            subscriptionId INTEGER NOT NULL,
+            listId INTEGER NOT NULL REFERENCES mailingList(id) ON DELETE CASCADE,
+            occurredAt TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('queued', 'leased', 'sent', 'failed')),
+            dueAt TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+            leaseExpiresAt TEXT,
+            leaseHolder TEXT,
+            lastReply TEXT,
+            sentAt TEXT,
+            CHECK (status != 'leased' OR leaseExpiresAt IS NOT NULL)
+        ) STRICT;
+        CREATE INDEX webhookEvent_due ON webhookEvent(status, dueAt);
+        CREATE INDEX webhookEvent_subscription ON webhookEvent(subscriptionId, id);
+
+        -- A confirmation, and the end of an active subscription.
+        CREATE TRIGGER subscription_webhook AFTER UPDATE OF status ON subscription
+        WHEN NEW.status IS NOT OLD.status
+            AND (NEW.status = 'active' OR (OLD.status = 'active' AND NEW.status IN ('unsubscribed', 'bounced')))
+            AND (SELECT enabled FROM webhookSetting WHERE id = 1) = 1
+        BEGIN
+            INSERT INTO webhookEvent (event, subscriptionId, listId, occurredAt, status, dueAt)
+            VALUES ('subscription.' || CASE NEW.status WHEN 'active' THEN 'confirmed' ELSE NEW.status END,
+                    NEW.id, NEW.listId, NEW.updatedAt, 'queued', NEW.updatedAt);
+        END;
+
+        -- An erasure, once per subscription the person had.
+        CREATE TRIGGER subscriber_erased_webhook AFTER UPDATE OF erasedAt ON subscriber
+        WHEN OLD.erasedAt IS NULL AND NEW.erasedAt IS NOT NULL
+            AND (SELECT enabled FROM webhookSetting WHERE id = 1) = 1
+        BEGIN
+            INSERT INTO webhookEvent (event, subscriptionId, listId, occurredAt, status, dueAt)
+            SELECT 'subscriber.erased', id, listId, NEW.erasedAt, 'queued', NEW.erasedAt
+            FROM subscription WHERE subscriberId = NEW.id;
+        END;
+        """
+
+    /// The finished messages, as `outboxMessage_finished` and the queries it
+    /// serves say it (a query uses a partial index only when it names the
+    /// index's condition exactly).
+    static let finishedCondition = "(status = 'sent' OR status = 'failed' OR status = 'skipped')"
+
+    private static let finishedIndexSchema = """
+        -- SQLite 3.40 evaluates an IN list of three or more by building a
+        -- temporary b-tree, every time: a delivery record evaluated this index's
+        -- condition for the old row and the new, and the b-trees were a quarter
+        -- of its cost. The same condition with OR compares in place.
+        DROP INDEX outboxMessage_finished;
+        CREATE INDEX outboxMessage_finished ON outboxMessage(coalesce(sentAt, dueAt)) WHERE \(finishedCondition);
+        """
+
+    /// The tables' CHECK constraints with each `column IN ('a', 'b', …)` written
+    /// as `(column = 'a' OR column = 'b' …)`, which means the same (NULL
+    /// included) and which SQLite 3.40 compares in place, where an IN list of
+    /// three or more builds a temporary b-tree every time a row is checked: four
+    /// for every new subscription, one for every claimed and every recorded
+    /// message. A CHECK constraint changes nothing on disk, so the table's SQL is
+    /// rewritten in place, as SQLite's documentation describes for such changes
+    /// ("Making Other Kinds Of Table Schema Changes"), and the store checked after.
+    static func rewriteCheckInLists(_ db: Database) throws {
+        let tables = try Row.fetchAll(db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND sql LIKE '%IN (%'")
+        let rewritten = tables.compactMap { row -> (name: String, sql: String)? in
+            let sql: String = row["sql"]
+            let changed = withoutInLists(sql)
+            return changed == sql ? nil : (row["name"], changed)
+        }
+        guard !rewritten.isEmpty else { return }
+        let version = try Int.fetchOne(db, sql: "PRAGMA schema_version") ?? 0
+        try db.execute(sql: "PRAGMA writable_schema = ON")
+        for table in rewritten {
+            try db.execute(sql: "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?", arguments: [table.sql, table.name])
+        }
+        try db.execute(sql: "PRAGMA schema_version = \(version + 1)")
+        try db.execute(sql: "PRAGMA writable_schema = OFF")
+        let problems = try String.fetchAll(db, sql: "PRAGMA quick_check")
+        guard problems == ["ok"] else {
+            throw KuvertError.configuration("The store's check after rewriting its constraints failed: \(problems.joined(separator: "; "))")
+        }
+    }
+
+    /// `column IN ('a', 'b')` as `(column = 'a' OR column = 'b')`, for lists of
+    /// quoted words and of integers.
+    static func withoutInLists(_ sql: String) -> String {
+        let pattern = #/(?<column>[A-Za-z_]+) IN \(\s*(?<items>(?:'[a-z.-]*'|[0-9]+)(?:,\s*(?:'[a-z.-]*'|[0-9]+))*)\s*\)/#
+        return sql.replacing(pattern) { match in
+            let column = String(match.output.column)
+            // `x NOT IN (…)` names no column here: left as it is.
+            guard column.uppercased() != "NOT" else { return String(match.output.0) }
+            let items = match.output.items.split(separator: ",").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            return "(" + items.map { "\(column) = \($0)" }.joined(separator: " OR ") + ")"
+        }
+    }
 
     /// One text per language under one terms version: the list's own language
     /// is the version's body; others are here, kept as the versions are.

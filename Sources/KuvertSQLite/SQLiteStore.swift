@@ -145,3 +145,6 @@ extension SQLiteStore {
 
 /// One process owns a SQLite store: its rate limits stay in memory.
 extension SQLiteStore: RateLimitSharing {}
+
+// One machine's processes share the data directory's key file: nothing to check.
+extension SQLiteStore: SharedKeys {}

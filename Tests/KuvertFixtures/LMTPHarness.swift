@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import GRDB
+import KuvertApp
 import KuvertSQLite
 import KuvertTestSupport
 import Logging
@@ -24,10 +25,19 @@ package final class LMTPHarness: Sendable {
         for reader in readers {
             _ = try await app.store.subscribe(try KuvertCommand.request(reader), resendWindow: 0, now: Date())
         }
-        addresses = KeyRing(keys: [SymmetricKey(size: .bits256)]).bounceAddresses(domain: "bounces.kuvert.test")
+        let keys = KeyRing(keys: [SymmetricKey(size: .bits256)])
+        let addresses = keys.bounceAddresses(domain: "bounces.kuvert.test")
+        self.addresses = addresses
         var logger = Logger(label: "lmtp-test") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = ProcessInfo.processInfo.environment["LMTP_DEBUG"] != nil ? .trace : .critical
-        let intake = BounceIntake(addresses: addresses, store: store ?? app.store, bounceLimit: 3, metrics: .none, logger: logger)
+        let app = self.app
+        var settings = app.settings
+        settings.mail.bounceDomain = "bounces.kuvert.test"
+        settings.mailer.bounceLimit = 3
+        // Built as `kuvert serve` builds its own, unless the test gives a store that fails.
+        let intake =
+            try store.map { BounceIntake(addresses: addresses, store: $0, bounceLimit: 3, metrics: .none, logger: logger) }
+            ?? #require(Runtime(settings: settings, store: app.store).bounceIntake(keys: keys, logger: logger, metrics: .none))
         // Port 0: the kernel picks a free one as it binds, so no other test can take it meanwhile.
         let listening = AsyncThrowingStream<Int, any Error>.makeStream()
         let server = LMTPServer(

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import GRDB
+import KuvertApp
 import KuvertSQLite
 import KuvertTestSupport
 import Logging
@@ -12,7 +13,8 @@ package final class MailerHarness: Sendable {
     package let store: StoreUnderTest
     package let server: SMTPTestServer
     package let settings: Settings
-    package let signer = TokenSigner(keys: [SymmetricKey(size: .bits256)])
+    package let keys = KeyRing(keys: [SymmetricKey(size: .bits256)])
+    package var signer: TokenSigner { keys.signer }
     package let renderer: TemplateRenderer
     /// Signs what the mailer sends; nil for no signing.
     package let dkim: DKIMSigner?
@@ -45,23 +47,16 @@ package final class MailerHarness: Sendable {
         journaled: Bool = true,
         transport: (@Sendable (SMTPSettings) throws -> any MailTransport)? = nil
     ) throws -> Mailer {
-        var mailerSettings = settings.mailer
-        mailerSettings.idlePoll = idlePoll
-        let smtp = settings.smtp
+        var settings = settings
+        settings.mailer.idlePoll = idlePoll
         var logger = Logger(label: "mailer-test")
         logger.logLevel = .critical
-        return Mailer(
-            store: store.database,
-            composer: try MessageComposer(
-                mail: settings.mail,
-                confirmTTL: settings.subscriptions.confirmTTL,
-                renderer: renderer,
-                signer: signer,
-                dkim: dkim
-            ),
-            settings: mailerSettings,
-            makeTransport: { try transport?(smtp) ?? SMTPTransport(settings: smtp) },
+        // Built as `kuvert serve` and `kuvert worker` build theirs.
+        let runtime = Runtime(settings: settings, store: store.store)
+        return runtime.mailer(
+            composer: try runtime.composer(keys: keys, renderer: renderer, dkim: dkim),
             logger: logger,
+            transport: transport,
             journaled: journaled
         )
     }

@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import Hummingbird
 import HummingbirdTesting
+import KuvertApp
 import KuvertSQLite
 import KuvertTestSupport
 import Logging
@@ -75,25 +76,15 @@ package final class TestApp: Sendable {
 
     /// A mailer sending through the configured SMTP server, as `kuvert serve` runs it.
     package func makeMailer(logger given: Logger? = nil) throws -> Mailer {
-        let smtp = settings.smtp
         var logger = Logger(label: "mailer-test")
         logger.logLevel = .critical
         if let given { logger = given }
-        var mailerSettings = settings.mailer
+        var settings = settings
         // Minutes: a test that gets its mail in seconds got it because intake woke the mailer.
-        mailerSettings.idlePoll = 120
-        return Mailer(
-            store: store,
-            composer: try MessageComposer(
-                mail: settings.mail,
-                confirmTTL: settings.subscriptions.confirmTTL,
-                renderer: dependencies.renderer,
-                signer: signer
-            ),
-            settings: mailerSettings,
-            makeTransport: { try SMTPTransport(settings: smtp) },
-            logger: logger
-        )
+        settings.mailer.idlePoll = 120
+        // Built as `kuvert serve` builds its own.
+        let runtime = Runtime(settings: settings, store: store)
+        return runtime.mailer(composer: try runtime.composer(keys: dependencies.keys, renderer: dependencies.renderer, dkim: nil), logger: logger)
     }
 
     deinit { try? FileManager.default.removeItem(atPath: directory) }

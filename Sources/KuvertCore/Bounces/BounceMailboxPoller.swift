@@ -42,12 +42,12 @@ public struct BounceMailboxPoller: Service {
     /// fetched (larger than a bounce can be, say) stays and the pass goes on.
     public func poll() async throws -> (taken: Int, left: Int) {
         let session = try IMAPSession(settings: settings)
-        let uids = try await Self.onThread { Array(try session.uids().prefix(Self.batch)) }
+        let uids = try await BlockingWork.run("kuvert-imap") { Array(try session.uids().prefix(Self.batch)) }
         var taken: [Int] = []
         for uid in uids {
             let message: [UInt8]
             do {
-                message = try await Self.onThread { try session.fetch(uid: uid) }
+                message = try await BlockingWork.run("kuvert-imap") { try session.fetch(uid: uid) }
             } catch {
                 logger.warning("bounce mailbox: could not fetch message \(uid); it stays", metadata: ["error": "\(error)"])
                 continue
@@ -61,7 +61,7 @@ public struct BounceMailboxPoller: Service {
             }
         }
         let deleted = taken
-        try await Self.onThread { try session.delete(uids: deleted) }
+        try await BlockingWork.run("kuvert-imap") { try session.delete(uids: deleted) }
         return (taken.count, uids.count - taken.count)
     }
 
@@ -77,12 +77,5 @@ public struct BounceMailboxPoller: Service {
             }
         }
         return nil
-    }
-
-    /// `body` on a thread of its own (libcurl blocks), never on the cooperative pool.
-    private static func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { done in
-            Thread { done.resume(with: Result { try body() }) }.start()
-        }
     }
 }

@@ -147,33 +147,11 @@ public final class Mailer: Service, Sendable {
     }
 
     private func runOnThread(session: Int) async {
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            let thread = Thread {
-                // Below the web's threads (Linux nices threads one by one).
-                if self.sessionNice > 0 {
-                    Self.lowerThreadPriority(to: self.sessionNice)
-                    self.store.callingThreadRunsBelowOthers()
-                }
-                self.sessionLoop(session: session)
-                done.resume()
-            }
-            thread.name = "kuvert-smtp-\(session)"
-            thread.start()
+        await BlockingWork.run("kuvert-smtp-\(session)", nice: sessionNice) {
+            // Below the web's threads, in the store's own work for this thread too.
+            if self.sessionNice > 0 { self.store.callingThreadRunsBelowOthers() }
+            self.sessionLoop(session: session)
         }
-    }
-
-    /// `nice` for the calling thread. Linux applies nice per thread, named by
-    /// its id, which Swift's Glibc does not export: `/proc/thread-self` names it.
-    private static func lowerThreadPriority(to nice: Int32) {
-        #if os(Linux)
-        var buffer = [CChar](repeating: 0, count: 64)
-        let length = readlink("/proc/thread-self", &buffer, buffer.count - 1)
-        guard length > 0,
-            let tid = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                .split(separator: "/").last.flatMap({ id_t($0) })
-        else { return }
-        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), tid, nice)
-        #endif
     }
 
     private func sessionLoop(session: Int) {

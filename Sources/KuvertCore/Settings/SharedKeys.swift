@@ -8,3 +8,9 @@ public protocol SharedKeys: Sendable {
     /// - Throws: `KuvertError.configuration`, saying what to copy where.
     func checkSigningKeys(_ keys: KeyRing, window: TimeInterval, now: Date) async throws
 }
+
+extension SharedKeys {
+    /// Nothing to check for a store only this machine's processes use: they
+    /// share the data directory's key file.
+    public func checkSigningKeys(_ keys: KeyRing, window: TimeInterval, now: Date) async throws {}
+}

@@ -2,4 +2,4 @@ import Foundation
 
 /// Every store capability Kuvert uses.
 public typealias KuvertStore = ListStore & SubscriptionStore & OutboxStore & CampaignStore & PrivacyStore & PrivacyRequestStore & RetentionStore
-    & StoreHealth & DeliveryStore & BounceStore & APITokenStore & WebhookStore & RateLimitSharing
+    & StoreHealth & DeliveryStore & BounceStore & APITokenStore & WebhookStore & RateLimitSharing & SharedKeys

@@ -1,10 +1,11 @@
 import CCurl
 import Foundation
+import Synchronization
 
 /// POSTs webhook bodies through libcurl, one reused handle (so a receiver's
-/// connection is kept between events), on a serial queue of its own: libcurl
-/// blocks, and must not on the cooperative pool.
-// @unchecked: the handle and the error buffer are touched only on `queue`
+/// connection is kept between events), one POST at a time, on a thread of
+/// `BlockingWork`'s: libcurl blocks, and must not on the cooperative pool.
+// @unchecked: the handle and the error buffer are touched only under `inUse`
 // (and in init and deinit, when nothing else holds the transport).
 final class WebhookTransport: @unchecked Sendable {
     /// What became of one POST: the receiver's HTTP status, or why there was none.
@@ -29,7 +30,8 @@ final class WebhookTransport: @unchecked Sendable {
     private let handle: UnsafeMutableRawPointer
     private let errors = ErrorBuffer()
     private let url: String
-    private let queue = DispatchQueue(label: "kuvert.webhooks")
+    /// One POST at a time on the handle (a Mutex: held on a thread of its own, never in a task).
+    private let inUse = Mutex(())
 
     /// - Throws: `KuvertError.configuration` when libcurl refuses a setting.
     init(url: String) throws {
@@ -57,8 +59,8 @@ final class WebhookTransport: @unchecked Sendable {
 
     /// POSTs `body` as JSON with `Kuvert-Signature: signature`.
     func post(_ body: Data, signature: String) async -> Outcome {
-        await withCheckedContinuation { done in
-            queue.async { done.resume(returning: self.postBlocking(body, signature: signature)) }
+        await BlockingWork.run("kuvert-webhook") {
+            self.inUse.withLock { _ in self.postBlocking(body, signature: signature) }
         }
     }
 
