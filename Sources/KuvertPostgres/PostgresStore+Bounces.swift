@@ -64,7 +64,9 @@ extension PostgresStore: BounceStore {
     }
 
     /// `BouncePolicy` for a report about a subscription locked by the caller,
-    /// as the SQLite store applies it (`SQLiteStore.apply`).
+    /// as `BouncePolicy.step` decides (and the SQLite store applies it,
+    /// `SQLiteStore.apply`); PL/pgSQL's `kuvert_record_delivery` repeats the
+    /// decision for the delivery records.
     private static func apply(
         _ effect: BouncePolicy.Effect,
         _ id: Int64,
@@ -83,7 +85,9 @@ extension PostgresStore: BounceStore {
             try await c.run("UPDATE subscription SET refusalStreak = 0 WHERE id = \(id) AND refusalStreak != 0")
             return .unchanged
         case .countsTowardsBounce, .bouncesNow:
-            let bounces = ongoing && (effect == .bouncesNow || streak + 1 >= limit)
+            let reason: String? =
+                if case .bounce(let reason) = BouncePolicy.step(effect, ongoing: ongoing, streak: streak, limit: limit) { reason } else { nil }
+            let bounces = reason != nil
             try await c.run(
                 """
                 UPDATE subscription SET refusalStreak = refusalStreak + 1,
@@ -94,7 +98,7 @@ extension PostgresStore: BounceStore {
                 """
             )
             guard bounces else { return ongoing ? .counted : .unchanged }
-            let detail = effect == .bouncesNow ? "the mailbox does not exist" : "\(limit) permanent failures in a row"
+            let detail = reason ?? ""
             try await c.run(
                 """
                 INSERT INTO auditEvent (occurredAt, actor, action, subscriberId, listId, detail)

@@ -165,26 +165,20 @@ extension PostgresStore: SubscriptionStore {
         try await connection { c in
             guard let subscriber = try await Self.subscriber(c, address), let subscriberId = subscriber.id else { return nil }
             let subscriptions = try await Self.subscriptionsWithLists(c, subscriberId: subscriberId)
-            var consent: [Int64: [ConsentEvent]] = [:]
+            var consent: [ConsentEvent] = []
             var versions: [Int64: Int] = [:]
             for row in try await Self.consentRows(c, subscriberId: subscriberId) {
                 let event = try ConsentEvent(row, "e")
-                consent[event.subscriptionId, default: []].append(event)
+                consent.append(event)
                 if let id = event.termsVersionId, let number = try row["termsversion"].decode(Int?.self) { versions[id] = number }
             }
             let bounces = try await Self.bounces(c, subscriberId: subscriberId)
             return SubscriberRecord(
                 subscriber: subscriber,
-                subscriptions: subscriptions.map { subscription, list in
-                    let events = consent[subscription.id ?? -1] ?? []
-                    return SubscriberRecord.ListSubscription(
-                        subscription: subscription,
-                        list: list,
-                        consent: events,
-                        termsVersions: versions.filter { id, _ in events.contains { $0.termsVersionId == id } },
-                        bounces: bounces[subscription.id ?? -1] ?? []
-                    )
-                }
+                subscriptions: subscriptions.map(SubscriptionAndList.init),
+                consent: consent,
+                termsVersionNumbers: versions,
+                bounces: bounces
             )
         }
     }

@@ -269,10 +269,11 @@ extension SQLiteStore: JournaledDeliveryStore {
         )
     }
 
-    /// Applies a `BouncePolicy` effect to a subscription and says what it
-    /// changed: a delivery resets the count of permanent failures in a row; a
-    /// failure adds one and bounces an active or pending subscription at `limit`
-    /// (a hard one at once); a complaint unsubscribes it. Audited as `actor`.
+    /// Applies a `BouncePolicy` effect to a subscription as `BouncePolicy.step`
+    /// decides, and says what it changed: a delivery resets the count of
+    /// permanent failures in a row; a failure adds one and bounces an active or
+    /// pending subscription at `limit` (a hard one at once); a complaint
+    /// unsubscribes it. Audited as `actor`.
     static func apply(
         _ effect: BouncePolicy.Effect,
         subscriptionId: Int64?,
@@ -301,8 +302,10 @@ extension SQLiteStore: JournaledDeliveryStore {
             ),
             arguments: [subscriptionId]
         )
-        guard let counted, ["pending", "active"].contains(counted["status"] as String) else { return .unchanged }
-        guard effect == .bouncesNow || counted["refusalStreak"] as Int >= limit else { return .counted }
+        guard let counted else { return .unchanged }
+        let ongoing = ["pending", "active"].contains(counted["status"] as String)
+        let step = BouncePolicy.step(effect, ongoing: ongoing, streak: counted["refusalStreak"] as Int - 1, limit: limit)
+        guard case .bounce(let reason) = step else { return ongoing ? .counted : .unchanged }
         try db.execute(
             sql: "UPDATE subscription SET status = 'bounced', endedAt = :now, updatedAt = :now WHERE id = :id",
             arguments: ["now": StoreTime.value(now), "id": subscriptionId]
@@ -313,7 +316,7 @@ extension SQLiteStore: JournaledDeliveryStore {
             action: "subscription.bounced",
             subscriberId: counted["subscriberId"],
             listId: counted["listId"],
-            detail: effect == .bouncesNow ? "the mailbox does not exist" : "\(limit) permanent failures in a row"
+            detail: reason
         )
         try audit.insert(db)
         return .bounced

@@ -190,26 +190,20 @@ extension SQLiteStore: SubscriptionStore {
                 let subscriberId = subscriber.id
             else { return nil }
             let subscriptions = try Self.subscriptionsWithLists(db, subscriberId: subscriberId)
-            var consent: [Int64: [ConsentEvent]] = [:]
+            var consent: [ConsentEvent] = []
             var versions: [Int64: Int] = [:]
             for row in try Self.consentRows(db, subscriberId: subscriberId) {
                 let event = try ConsentEvent(row: row)
-                consent[event.subscriptionId, default: []].append(event)
+                consent.append(event)
                 if let id = event.termsVersionId, let number: Int = row["termsVersion"] { versions[id] = number }
             }
             let bounces = try Self.bounces(db, subscriberId: subscriberId)
             return SubscriberRecord(
                 subscriber: subscriber,
-                subscriptions: subscriptions.map { subscription, list in
-                    let events = consent[subscription.id ?? -1] ?? []
-                    return SubscriberRecord.ListSubscription(
-                        subscription: subscription,
-                        list: list,
-                        consent: events,
-                        termsVersions: versions.filter { id, _ in events.contains { $0.termsVersionId == id } },
-                        bounces: bounces[subscription.id ?? -1] ?? []
-                    )
-                }
+                subscriptions: subscriptions.map(SubscriptionAndList.init),
+                consent: consent,
+                termsVersionNumbers: versions,
+                bounces: bounces
             )
         }
     }

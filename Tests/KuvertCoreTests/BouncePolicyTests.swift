@@ -67,4 +67,21 @@ struct BouncePolicyTests {
     func deliveryResets() async throws {
         #expect(try await status(after: [Self.mailbox, Self.delivered, Self.mailbox], limit: 2) == "pending")
     }
+
+    @Test("the step both stores apply: a subscription that ended only counts, a complaint about it does nothing")
+    func steps() {
+        let limit = 3
+        #expect(BouncePolicy.step(.none, ongoing: true, streak: 2, limit: limit) == .nothing)
+        #expect(BouncePolicy.step(.resetsCount, ongoing: false, streak: 2, limit: limit) == .resetCount)
+        #expect(BouncePolicy.step(.countsTowardsBounce, ongoing: true, streak: 1, limit: limit) == .count)
+        #expect(
+            BouncePolicy.step(.countsTowardsBounce, ongoing: true, streak: 2, limit: limit)
+                == .bounce(reason: "3 permanent failures in a row")
+        )
+        #expect(BouncePolicy.step(.countsTowardsBounce, ongoing: false, streak: 9, limit: limit) == .count)
+        #expect(BouncePolicy.step(.bouncesNow, ongoing: true, streak: 0, limit: limit) == .bounce(reason: "the mailbox does not exist"))
+        #expect(BouncePolicy.step(.bouncesNow, ongoing: false, streak: 0, limit: limit) == .count)
+        #expect(BouncePolicy.step(.unsubscribes, ongoing: true, streak: 0, limit: limit) == .unsubscribe)
+        #expect(BouncePolicy.step(.unsubscribes, ongoing: false, streak: 0, limit: limit) == .nothing)
+    }
 }

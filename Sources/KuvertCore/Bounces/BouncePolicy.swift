@@ -105,4 +105,38 @@ public enum BouncePolicy {
         }
         return status.hasPrefix("5.7.") ? .policy : .soft
     }
+
+    /// What an effect does to one subscription, given its state: the one
+    /// decision both stores apply (`SQLiteStore.apply`, `PostgresStore.apply`).
+    /// PL/pgSQL's `kuvert_record_delivery` (pg7) repeats it for speed; the store
+    /// scenarios hold the copies to the same answers.
+    public enum Step: Sendable, Equatable {
+        /// Nothing changes.
+        case nothing
+        /// The count of permanent failures in a row goes back to 0.
+        case resetCount
+        /// The count goes up by one; the subscription stays as it is.
+        case count
+        /// The count goes up by one and the subscription ends `bounced`, for
+        /// this reason (the audit entry's detail).
+        case bounce(reason: String)
+        /// The subscription ends `unsubscribed`, as the person asked.
+        case unsubscribe
+    }
+
+    /// - Parameters:
+    ///   - ongoing: whether the subscription is pending or active (an ended one
+    ///     only counts, and a complaint about it changes nothing).
+    ///   - streak: its count of permanent failures in a row before this one.
+    ///   - limit: `KUVERT_BOUNCE_LIMIT`.
+    public static func step(_ effect: Effect, ongoing: Bool, streak: Int, limit: Int) -> Step {
+        switch effect {
+        case .none: .nothing
+        case .resetsCount: .resetCount
+        case .unsubscribes: ongoing ? .unsubscribe : .nothing
+        case .bouncesNow: ongoing ? .bounce(reason: "the mailbox does not exist") : .count
+        case .countsTowardsBounce:
+            ongoing && streak + 1 >= limit ? .bounce(reason: "\(limit) permanent failures in a row") : .count
+        }
+    }
 }

@@ -123,6 +123,36 @@ public struct SubscriberRecord: Sendable {
         self.subscriber = subscriber
         self.subscriptions = subscriptions
     }
+
+    /// The record from what either store reads: each subscription gets its own
+    /// consent entries (in the order given, oldest first), the numbers of the
+    /// terms versions those entries name, and its bounces.
+    /// - Parameters:
+    ///   - termsVersionNumbers: the version number of each terms version id
+    ///     that an entry of `consent` names.
+    ///   - bounces: each subscription's bounces, by subscription id.
+    public init(
+        subscriber: Subscriber,
+        subscriptions: [SubscriptionAndList],
+        consent: [ConsentEvent],
+        termsVersionNumbers: [Int64: Int],
+        bounces: [Int64: [BounceEvent]]
+    ) {
+        let bySubscription = Dictionary(grouping: consent, by: \.subscriptionId)
+        self.init(
+            subscriber: subscriber,
+            subscriptions: subscriptions.map { pair in
+                let events = bySubscription[pair.subscription.id ?? -1] ?? []
+                return ListSubscription(
+                    subscription: pair.subscription,
+                    list: pair.list,
+                    consent: events,
+                    termsVersions: termsVersionNumbers.filter { id, _ in events.contains { $0.termsVersionId == id } },
+                    bounces: bounces[pair.subscription.id ?? -1] ?? []
+                )
+            }
+        )
+    }
 }
 
 /// One line of a subscriber listing.
