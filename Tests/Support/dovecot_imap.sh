@@ -18,6 +18,7 @@ if [ "$command" = stop ]; then
   fi
   exit 0
 fi
+[ -x /usr/sbin/dovecot ] || { echo "Dovecot is not installed (apt-get install dovecot-imapd; make test installs it)" >&2; exit 1; }
 port=$3 user=$4 password=$5
 mkdir -p "$dir/run" "$dir/state" "$dir/home/$user/Maildir/"{cur,new,tmp}
 chmod 755 "$dir"

@@ -7,6 +7,7 @@
 # master(8) runs directly: postfix(1) refuses a config directory that the
 # system's main.cf does not list in alternate_config_directories.
 postfix_master=/usr/lib/postfix/sbin/master
+[ -x "$postfix_master" ] || { echo "Postfix is not installed (apt-get install postfix; make test installs it)" >&2; exit 1; }
 
 # Stops the instance in DIR, if it runs.
 postfix_stop() {
