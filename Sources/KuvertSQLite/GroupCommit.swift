@@ -14,7 +14,8 @@ import Synchronization
 /// others commit. Nobody hears back before the commit is on disk, so durability
 /// is what it was with a transaction each. An idle store adds no delay: the
 /// first caller's work starts at once, and what arrives meanwhile forms the
-/// next group.
+/// next group. PostgreSQL's store does the same for async callers with its
+/// `Coalescer`: this one serves GRDB's synchronous writer and threads that wait.
 final class GroupCommit: Sendable {
     /// How a piece of work must survive.
     enum Durability: Sendable {
