@@ -44,27 +44,14 @@ extension PostgresStore: PrivacyStore, PrivacyRequestStore {
             let events = try await c.rows(
                 "SELECT \(unescaped: AuditEvent.select("a")) FROM auditEvent a WHERE a.subscriberId = \(subscriberId) ORDER BY a.id"
             ).map { try AuditEvent($0, "a") }
-            let bounces = try await Self.bounces(c, subscriberId: subscriberId)
             return SubscriberExport(
-                address: subscriber.address,
-                knownSince: subscriber.createdAt,
-                exportedAt: now,
-                subscriptions: subscriptions.map { subscription, list in
-                    SubscriberExport.Subscription(
-                        list: list.slug,
-                        listName: list.name,
-                        status: subscription.status.rawValue,
-                        name: subscription.name,
-                        language: subscription.language.rawValue,
-                        requestedAt: subscription.requestedAt,
-                        confirmedAt: subscription.confirmedAt,
-                        endedAt: subscription.endedAt,
-                        consent: consent[subscription.id ?? -1] ?? [],
-                        messages: messages[subscription.id ?? -1] ?? [],
-                        bounces: (bounces[subscription.id ?? -1] ?? []).map(SubscriberExport.Bounce.init)
-                    )
-                },
-                auditEvents: events.map { .init(at: $0.occurredAt, actor: $0.actor, action: $0.action, detail: $0.detail) }
+                subscriber: subscriber,
+                subscriptions: subscriptions.map(SubscriptionAndList.init),
+                consent: consent,
+                messages: messages,
+                bounces: try await Self.bounces(c, subscriberId: subscriberId),
+                auditEvents: events,
+                exportedAt: now
             )
         }
     }

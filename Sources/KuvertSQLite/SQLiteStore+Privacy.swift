@@ -13,6 +13,18 @@ extension SQLiteStore: PrivacyStore {
             let subscriptions = try Self.subscriptionsWithLists(db, subscriberId: subscriberId)
             let consent = Dictionary(grouping: try Self.consentRows(db, subscriberId: subscriberId)) { row -> Int64 in
                 row["subscriptionId"]
+            }.mapValues { rows in
+                rows.map { row in
+                    SubscriberExport.Consent(
+                        kind: row["kind"],
+                        at: row["occurredAt"],
+                        source: row["source"],
+                        ip: row["ip"],
+                        userAgent: row["userAgent"],
+                        termsVersion: row["termsVersion"],
+                        termsSHA256: row["termsSHA256"]
+                    )
+                }
             }
             let messages = Dictionary(
                 grouping: try Row.fetchAll(
@@ -27,48 +39,25 @@ extension SQLiteStore: PrivacyStore {
                         """,
                     arguments: [subscriberId]
                 )
-            ) { row -> Int64 in row["subscriptionId"] }
-            let bounces = try Self.bounces(db, subscriberId: subscriberId)
-            let exported = subscriptions.map { subscription, list in
-                SubscriberExport.Subscription(
-                    list: list.slug,
-                    listName: list.name,
-                    status: subscription.status.rawValue,
-                    name: subscription.name,
-                    language: subscription.language.rawValue,
-                    requestedAt: subscription.requestedAt,
-                    confirmedAt: subscription.confirmedAt,
-                    endedAt: subscription.endedAt,
-                    consent: (consent[subscription.id ?? -1] ?? []).map { row in
-                        SubscriberExport.Consent(
-                            kind: row["kind"],
-                            at: row["occurredAt"],
-                            source: row["source"],
-                            ip: row["ip"],
-                            userAgent: row["userAgent"],
-                            termsVersion: row["termsVersion"],
-                            termsSHA256: row["termsSHA256"]
-                        )
-                    },
-                    messages: (messages[subscription.id ?? -1] ?? []).map { row in
-                        SubscriberExport.Message(
-                            kind: row["kind"],
-                            subject: row["subject"],
-                            status: row["status"],
-                            queuedAt: row["createdAt"],
-                            sentAt: row["sentAt"]
-                        )
-                    },
-                    bounces: (bounces[subscription.id ?? -1] ?? []).map(SubscriberExport.Bounce.init)
-                )
+            ) { row -> Int64 in row["subscriptionId"] }.mapValues { rows in
+                rows.map { row in
+                    SubscriberExport.Message(
+                        kind: row["kind"],
+                        subject: row["subject"],
+                        status: row["status"],
+                        queuedAt: row["createdAt"],
+                        sentAt: row["sentAt"]
+                    )
+                }
             }
-            let events = try AuditEvent.filter(Column("subscriberId") == subscriberId).order(Column("id")).fetchAll(db)
             return SubscriberExport(
-                address: subscriber.address,
-                knownSince: subscriber.createdAt,
-                exportedAt: now,
-                subscriptions: exported,
-                auditEvents: events.map { .init(at: $0.occurredAt, actor: $0.actor, action: $0.action, detail: $0.detail) }
+                subscriber: subscriber,
+                subscriptions: subscriptions.map(SubscriptionAndList.init),
+                consent: consent,
+                messages: messages,
+                bounces: try Self.bounces(db, subscriberId: subscriberId),
+                auditEvents: try AuditEvent.filter(Column("subscriberId") == subscriberId).order(Column("id")).fetchAll(db),
+                exportedAt: now
             )
         }
     }

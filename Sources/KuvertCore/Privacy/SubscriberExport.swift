@@ -163,4 +163,40 @@ public struct SubscriberExport: Codable, Sendable, Equatable {
         self.subscriptions = subscriptions
         self.auditEvents = auditEvents
     }
+
+    /// The export from what either store reads: each subscription with its
+    /// own consent entries, messages and bounces (each by subscription id,
+    /// oldest first), and the audit entries about the person.
+    public init(
+        subscriber: Subscriber,
+        subscriptions: [SubscriptionAndList],
+        consent: [Int64: [Consent]],
+        messages: [Int64: [Message]],
+        bounces: [Int64: [BounceEvent]],
+        auditEvents: [AuditEvent],
+        exportedAt: Date
+    ) {
+        self.init(
+            address: subscriber.address,
+            knownSince: subscriber.createdAt,
+            exportedAt: exportedAt,
+            subscriptions: subscriptions.map { pair in
+                let id = pair.subscription.id ?? -1
+                return Subscription(
+                    list: pair.list.slug,
+                    listName: pair.list.name,
+                    status: pair.subscription.status.rawValue,
+                    name: pair.subscription.name,
+                    language: pair.subscription.language.rawValue,
+                    requestedAt: pair.subscription.requestedAt,
+                    confirmedAt: pair.subscription.confirmedAt,
+                    endedAt: pair.subscription.endedAt,
+                    consent: consent[id] ?? [],
+                    messages: messages[id] ?? [],
+                    bounces: (bounces[id] ?? []).map(Bounce.init)
+                )
+            },
+            auditEvents: auditEvents.map { Event(at: $0.occurredAt, actor: $0.actor, action: $0.action, detail: $0.detail) }
+        )
+    }
 }
