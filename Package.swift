@@ -8,15 +8,15 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
-/// What every test target uses: the modules under test and the fixtures.
-let testDependencies: [Target.Dependency] = [
+/// What the tests' fixtures are built on: the modules under test, the test
+/// servers, and the packages the fixtures speak.
+let fixtureDependencies: [Target.Dependency] = [
     "KuvertApp",
     "KuvertCore",
     "KuvertSQLite",
     "KuvertPostgres",
     "KuvertWeb",
     "KuvertLMTP",
-    "KuvertFixtures",
     "KuvertTestSupport",
     .product(name: "GRDB", package: "GRDB.swift"),
     .product(name: "Crypto", package: "swift-crypto"),
@@ -25,6 +25,9 @@ let testDependencies: [Target.Dependency] = [
     .product(name: "Hummingbird", package: "hummingbird"),
     .product(name: "HummingbirdTesting", package: "hummingbird"),
 ]
+
+/// What every test target uses: the same, and the fixtures.
+let testDependencies: [Target.Dependency] = fixtureDependencies + ["KuvertFixtures"]
 
 let package = Package(
     name: "kuvert",
@@ -171,21 +174,7 @@ let package = Package(
         // and mailer harnesses, the `kuvert` executable as a person runs it.
         .target(
             name: "KuvertFixtures",
-            dependencies: [
-                "KuvertApp",
-                "KuvertCore",
-                "KuvertSQLite",
-                "KuvertPostgres",
-                "KuvertWeb",
-                "KuvertLMTP",
-                "KuvertTestSupport",
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
+            dependencies: fixtureDependencies,
             path: "Tests/KuvertFixtures",
             swiftSettings: swiftSettings
         ),

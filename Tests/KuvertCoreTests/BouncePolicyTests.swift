@@ -33,7 +33,7 @@ struct BouncePolicyTests {
         let store = try StoreUnderTest()
         try await store.addList()
         for record in records {
-            _ = try await store.database.subscribe(try StoreUnderTest.request("anna@example.se"), resendWindow: 0, now: Date())
+            _ = try await store.database.request("anna@example.se")
             let leased = try store.database.leaseDueMessages(limit: 10, leaseFor: 60, holder: .current, now: Date())
             try #require(leased.count == 1)
             try store.database.recordDelivery(try #require(leased[0].message.id), record, bounceLimit: limit, now: Date())

@@ -23,7 +23,7 @@ struct ConfirmationServiceTests {
     {
         try await store.addList(terms: "The terms")
         let outcome = try await store.database.subscribe(
-            try StoreUnderTest.request("anna@example.se"),
+            try SubscriptionRequest.form("anna@example.se"),
             resendWindow: 0,
             now: time ?? now
         )
@@ -136,7 +136,7 @@ struct ConfirmationServiceTests {
             try await service.answer(oldToken, accepted: true, termsVersion: nil, origin: origin, now: now)
         }
         // Asking again makes a new link; the old one stays dead.
-        _ = try await store.database.subscribe(try StoreUnderTest.request("anna@example.se"), resendWindow: 0, now: now)
+        _ = try await store.database.request("anna@example.se", now: now)
         await #expect(throws: ConfirmationService.LinkError.noLongerValid) { try await service.open(oldToken, now: now) }
         #expect(try await store.database.subscriptions(listSlug: nil, status: .pending).count == 1)
     }

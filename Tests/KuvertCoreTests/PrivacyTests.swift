@@ -116,7 +116,7 @@ struct PrivacyTests {
         #expect(try await !harness.store.database.erase(address, suppressionHash: suppression.hash(address), actor: "cli", now: Date()))
         // The person's own new request still works: a new double opt-in.
         let again = try await harness.store.database.subscribe(
-            try StoreUnderTest.request("hemliga.hanna@example.se"),
+            try SubscriptionRequest.form("hemliga.hanna@example.se"),
             resendWindow: 0,
             now: Date()
         )
@@ -133,7 +133,7 @@ struct PrivacyTests {
         let database = store.database
         let writer = Task {
             for index in 0..<300 {
-                _ = try await database.subscribe(try StoreUnderTest.request("writer\(index)@example.se"), resendWindow: 0, now: Date())
+                _ = try await database.request("writer\(index)@example.se")
             }
         }
         // Back up mid-stream: once some writes are in, while the rest go on.

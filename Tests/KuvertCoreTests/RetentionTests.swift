@@ -29,7 +29,7 @@ struct RetentionTests {
             ("leftlongago@example.se", "news", long), ("leftlately@example.se", "news", long),
             ("bouncedlongago@example.se", "news", long), ("stays@example.se", "news", long), ("stays@example.se", "events", long),
         ] {
-            _ = try await store.database.subscribe(try StoreUnderTest.request(email, list: list), resendWindow: 0, now: requested)
+            _ = try await store.database.request(email, list: list, now: requested)
         }
         try await store.sql { db in
             func set(_ email: String, _ list: String, _ status: String, endedAt: Date?) throws {
@@ -142,7 +142,7 @@ struct RetentionTests {
         #expect(SQLiteStore.withoutInLists("CHECK (s NOT IN ('a', 'b'))") == "CHECK (s NOT IN ('a', 'b'))")
         let store = try StoreUnderTest()
         try await store.addList("news")
-        _ = try await store.database.subscribe(try StoreUnderTest.request("anna@example.se", list: "news"), resendWindow: 0, now: Date())
+        _ = try await store.database.request("anna@example.se", list: "news")
         try await store.sql { db in
             #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND sql LIKE '% IN (%'") == 0)
             for statement in [

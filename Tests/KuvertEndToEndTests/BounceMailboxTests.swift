@@ -19,7 +19,7 @@ struct BounceMailboxTests {
         let app = try await TestApp()
         try await app.addList()
         for reader in ["gone@example.se", "angry@example.se"] {
-            _ = try await app.store.subscribe(try KuvertCommand.request(reader), resendWindow: 0, now: Date())
+            _ = try await app.store.request(reader)
         }
         let addresses = KeyRing(keys: [SymmetricKey(size: .bits256)]).bounceAddresses(domain: "bounces.kuvert.test")
         var logger = Logger(label: "imap-test")

@@ -135,7 +135,7 @@ struct CommandLineTests {
         }
 
         // Unsubscribed on a request made by phone: the ledger says editor, the audit cli.
-        _ = try await store.subscribe(try KuvertCommand.request("ringde@example.se"), resendWindow: 0, now: Date())
+        _ = try await store.request("ringde@example.se")
         let ended = try await kuvert.run("subscribers", "unsubscribe", "Ringde@Example.se", "--list", "news")
         #expect(ended.status == 0 && ended.stdout == "Unsubscribed ringde@example.se from news.\n", "\(ended)")
         let record = try #require(try await store.subscriberRecord(address: try EmailAddress("ringde@example.se")))
@@ -221,7 +221,7 @@ struct CommandLineTests {
         let kuvert = await KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
         let store = try await kuvert.newsList()
-        _ = try await store.subscribe(try KuvertCommand.request("anna@example.se", name: "Anna"), resendWindow: 0, now: Date())
+        _ = try await store.request("anna@example.se", name: "Anna")
 
         let export = try await kuvert.run("subscribers", "export", "anna@example.se")
         #expect(export.status == 0)
@@ -263,7 +263,7 @@ struct CommandLineTests {
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
         // An address that was erased before.
         let store = try await kuvert.newsList()
-        _ = try await store.subscribe(try KuvertCommand.request("gone@example.se"), resendWindow: 0, now: Date())
+        _ = try await store.request("gone@example.se")
         #expect(try await kuvert.run("subscribers", "erase", "gone@example.se").status == 0)
 
         let csv = try kuvert.writeTerms(
@@ -357,7 +357,7 @@ struct CommandLineTests {
         let kuvert = await KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
         let store = try await kuvert.newsList()
-        _ = try await store.subscribe(try KuvertCommand.request("åsa@example.se"), resendWindow: 0, now: Date())
+        _ = try await store.request("åsa@example.se")
         let queue = try await kuvert.run("queue")
         #expect(queue.stdout.contains("due 1,") && queue.stdout.contains("åsa@example.se"))
         let shown = try await kuvert.run("queue", "show", "1", environment: ["KUVERT_BASE_URL": "https://news.example.se"])

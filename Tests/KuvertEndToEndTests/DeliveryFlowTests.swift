@@ -56,18 +56,7 @@ struct DeliveryFlowTests {
         try await app.addList()
         let people = (0..<12).map { "reader\($0)@example.se" }
         for person in people {
-            _ = try await app.store.subscribe(
-                SubscriptionRequest(
-                    address: try EmailAddress(person),
-                    listSlug: "news",
-                    name: nil,
-                    language: nil,
-                    origin: RequestOrigin(ip: nil, userAgent: nil, source: "test"),
-                    actor: "test"
-                ),
-                resendWindow: 0,
-                now: Date()
-            )
+            _ = try await app.store.request(person)
         }
         let logs = LogSink.memory()
         let logger = Logger(label: "mailer") { KuvertLogHandler(label: $0, format: .text, level: .info, output: logs) }
@@ -101,7 +90,7 @@ struct DeliveryFlowTests {
         let kuvert = await KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
         let store = try await kuvert.newsList()
-        _ = try await store.subscribe(try KuvertCommand.request("reader@example.se"), resendWindow: 0, now: Date())
+        _ = try await store.request("reader@example.se")
         let smtp = ["KUVERT_SMTP_URL": "smtp://127.0.0.1:\(port)"]
         let down = try await kuvert.run("queue", environment: smtp)
         #expect(down.status == 0)
@@ -121,7 +110,7 @@ struct DeliveryFlowTests {
         let store = try await kuvert.newsList()
         let addresses = (0..<5).map { "reader\($0)@example.se" }
         for address in addresses {
-            _ = try await store.subscribe(try KuvertCommand.request(address), resendWindow: 0, now: Date())
+            _ = try await store.request(address)
         }
         let secret = String(repeating: "b0unce-k3y-", count: 4)
         let worker = try kuvert.start(

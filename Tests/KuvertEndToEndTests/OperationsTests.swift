@@ -72,7 +72,7 @@ struct OperationsTests {
         let store = try await kuvert.newsList()
         let addresses = (0..<120).map { "reader\($0)@example.se" }
         for address in addresses {
-            _ = try await store.subscribe(try KuvertCommand.request(address), resendWindow: 0, now: Date())
+            _ = try await store.request(address)
         }
         let environment = ["KUVERT_SMTP_URL": smtp.url, "KUVERT_SMTP_CONNECTIONS": "4"]
         let first = try kuvert.start("worker", environment: environment.merging(["KUVERT_SEND_RATE": "40"]) { $1 })
@@ -112,7 +112,7 @@ struct OperationsTests {
         let kuvert = await KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
         let store = try await kuvert.newsList()
-        _ = try await store.subscribe(try KuvertCommand.request("worker-metrics@example.se"), resendWindow: 0, now: Date())
+        _ = try await store.request("worker-metrics@example.se")
         let port = try freeLoopbackPort()
         let base = "http://127.0.0.1:\(port)"
         let worker = try kuvert.start(

@@ -23,7 +23,7 @@ struct RealBounceTests {
         // No mailbox at kuvert.test: Postfix takes it, then bounces it. A domain that
         // refuses connections: Postfix gives up at once, "failed" with 4.4.1.
         for address in ["nobody-here@kuvert.test", "someone@expired.kuvert.test"] {
-            _ = try await store.subscribe(try KuvertCommand.request(address), resendWindow: 0, now: Date())
+            _ = try await store.request(address)
         }
         let lmtpPort = try freeLoopbackPort()
         let mx = try await PostfixMX.start(lmtpPort: lmtpPort)
@@ -82,7 +82,7 @@ struct RealBounceTests {
         let kuvert = await KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
         let store = try await kuvert.newsList()
-        _ = try await store.subscribe(try KuvertCommand.request("gone@example.se"), resendWindow: 0, now: Date())
+        _ = try await store.request("gone@example.se")
         let addresses = KeyRing(keys: [SymmetricKey(data: Data(Self.secret.utf8))]).bounceAddresses(domain: "bounces.kuvert.test")
         try imap.deliver(
             Array("Delivered-To: \(addresses.address(for: 1))\n".utf8) + (try TestPaths.bounceFixture("postfix-unknown-user.eml")),
@@ -115,7 +115,7 @@ struct RealBounceTests {
         let kuvert = await KuvertCommand()
         defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
         let store = try await kuvert.newsList()
-        _ = try await store.subscribe(try KuvertCommand.request("reader@example.se"), resendWindow: 0, now: Date())
+        _ = try await store.request("reader@example.se")
         let addresses = KeyRing(keys: [SymmetricKey(data: Data(Self.secret.utf8))]).bounceAddresses(domain: "bounces.kuvert.test")
         let environment = ["KUVERT_BOUNCE_DOMAIN": "bounces.kuvert.test", "KUVERT_SECRET": Self.secret]
         let dsn = try TestPaths.bounceFixture("postfix-unknown-user.eml")

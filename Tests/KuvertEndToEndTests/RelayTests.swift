@@ -64,7 +64,7 @@ struct RelayTests {
         #expect(pinned.stdout.contains("is not the one in KUVERT_SMTP_PINNED_KEY"), "\(pinned.stdout)")
         #expect(!relay.sessions().contains { $0.contains("auth=") && !$0.contains("starttls=1") })
 
-        _ = try await store.subscribe(try KuvertCommand.request("reader@example.se"), resendWindow: 0, now: Date())
+        _ = try await store.request("reader@example.se")
         let worker = try kuvert.start("worker", environment: environment)
         defer { if worker.isRunning { kill(worker.processIdentifier, SIGKILL) } }
         try await upstream.waitFor(timeout: 30) { upstream.messages().count == 1 }
@@ -89,7 +89,7 @@ struct RelayTests {
             "KUVERT_SMTP_PASSWORD": "wrong", "KUVERT_SMTP_CA_FILE": relay.caFile,
             "KUVERT_RETRY_BASE": "0.1", "KUVERT_RETRY_LIMIT": "2",
         ]) { $1 }
-        _ = try await store.subscribe(try KuvertCommand.request("reader@example.se"), resendWindow: 3_600, now: Date())
+        _ = try await store.request("reader@example.se", resendWindow: 3_600)
         let log = kuvert.dataDirectory + "/worker.log"
         let worker = try kuvert.start("worker", environment: environment, log: log)
         defer { if worker.isRunning { kill(worker.processIdentifier, SIGKILL) } }
@@ -105,7 +105,7 @@ struct RelayTests {
         #expect(!lines.contains { $0.contains("wrong") })
 
         // Within the resend window, a new request queues a new confirmation.
-        let again = try await store.subscribe(try KuvertCommand.request("reader@example.se"), resendWindow: 3_600, now: Date())
+        let again = try await store.request("reader@example.se", resendWindow: 3_600)
         guard case .confirmationQueued = again else {
             Issue.record("got \(again)")
             return

@@ -29,9 +29,9 @@ struct WebhookDeliveryTests {
 
         // While nobody listens: Ann confirms and leaves; Bo confirms and is
         // erased through the API; Cy confirms, leaves, and comes back.
-        let ann = try await activate(app.store, "ann@example.se")
+        let ann = try await app.store.activate("ann@example.se")
         _ = try await app.store.unsubscribe(subscriptionId: ann, origin: origin, now: Date())
-        let bo = try await activate(app.store, "bo@example.se")
+        let bo = try await app.store.activate("bo@example.se")
         let token = APIToken.newSecret()
         _ = try await app.store.createAPIToken(name: "crm", tokenHash: APIToken.hash(token), actor: "test", now: Date())
         try await app.application.test(.router) { client in
@@ -42,9 +42,9 @@ struct WebhookDeliveryTests {
             )
             #expect(erased.status == .noContent)
         }
-        let cy = try await activate(app.store, "cy@example.se")
+        let cy = try await app.store.activate("cy@example.se")
         _ = try await app.store.unsubscribe(subscriptionId: cy, origin: origin, now: Date())
-        #expect(try await activate(app.store, "cy@example.se") == cy)
+        #expect(try await app.store.activate("cy@example.se") == cy)
 
         var mailer = MailerSettings()
         mailer.retryBase = 0.2
@@ -150,40 +150,10 @@ struct WebhookDeliveryTests {
         let store = try await kuvert.newsList()
         #expect(try await !kuvert.run("queue").stdout.contains("Webhooks:"))
         try await store.setWebhooks(enabled: true)
-        _ = try await activate(store, "ann@example.se")
+        _ = try await store.activate("ann@example.se")
         let queue = try await kuvert.run("queue")
         #expect(queue.status == 0 && queue.stdout.contains("Webhooks: queued 1, leased 0, sent 0, failed 0"), "\(queue.stdout)")
         let row = try #require(queue.stdout.split(separator: "\n").first { $0.contains("subscription.confirmed") })
         #expect(row.contains("news") && row.contains("queued") && !row.contains("ann@"), "\(row)")
-    }
-
-    /// Subscribes `email` and confirms it through the store, as the confirmation page does.
-    private func activate(_ store: SQLiteStore, _ email: String) async throws -> Int64 {
-        let outcome = try await store.subscribe(
-            SubscriptionRequest(
-                address: try EmailAddress(email),
-                listSlug: "news",
-                name: nil,
-                language: nil,
-                origin: RequestOrigin(ip: nil, userAgent: nil, source: "test"),
-                actor: "test"
-            ),
-            resendWindow: 0,
-            now: Date()
-        )
-        guard case .confirmationQueued(let id) = outcome else { throw TestAppError.noMail }
-        let nonce = try #require(try await store.confirmationContext(subscriptionId: id)).subscription.confirmNonce
-        let confirmed = try await store.confirm(
-            TermsAcceptance(
-                subscriptionId: id,
-                nonce: nonce,
-                termsVersion: nil,
-                origin: RequestOrigin(ip: nil, userAgent: nil, source: "web"),
-                confirmWindow: 86_400
-            ),
-            now: Date()
-        )
-        guard case .confirmed = confirmed else { throw TestAppError.noLink }
-        return id
     }
 }

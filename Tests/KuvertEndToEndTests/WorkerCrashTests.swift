@@ -19,7 +19,7 @@ struct WorkerCrashTests {
         let store = try await kuvert.newsList()
         let addresses = (0..<300).map { "reader\($0)@example.se" }
         for address in addresses {
-            _ = try await store.subscribe(try KuvertCommand.request(address), resendWindow: 0, now: Date())
+            _ = try await store.request(address)
         }
         return (store, addresses)
     }

@@ -108,18 +108,6 @@ package struct KuvertCommand {
         return try SQLiteStore.open(path: dataDirectory + "/kuvert.sqlite")
     }
 
-    /// A pending subscription to `news`, asked for through the store as the form would.
-    package static func request(_ email: String, name: String? = nil) throws -> SubscriptionRequest {
-        SubscriptionRequest(
-            address: try EmailAddress(email),
-            listSlug: "news",
-            name: name,
-            language: nil,
-            origin: RequestOrigin(ip: "192.0.2.1", userAgent: "UA", source: "form"),
-            actor: "web"
-        )
-    }
-
     package func writeTerms(_ text: String) throws -> String {
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         let path = dataDirectory + "/terms-\(UUID().uuidString).md"

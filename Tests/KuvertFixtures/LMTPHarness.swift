@@ -23,7 +23,7 @@ package final class LMTPHarness: Sendable {
         app = try await TestApp()
         try await app.addList()
         for reader in readers {
-            _ = try await app.store.subscribe(try KuvertCommand.request(reader), resendWindow: 0, now: Date())
+            _ = try await app.store.request(reader)
         }
         let keys = KeyRing(keys: [SymmetricKey(size: .bits256)])
         let addresses = keys.bounceAddresses(domain: "bounces.kuvert.test")

@@ -91,11 +91,7 @@ package final class MailerHarness: Sendable {
     /// Asks for a subscription to `list` as the web form would.
     @discardableResult
     package func subscribe(_ email: String, list: String = "news", name: String? = nil) async throws -> IntakeOutcome {
-        try await store.database.subscribe(
-            try StoreUnderTest.request(email, list: list, name: name),
-            resendWindow: 0,
-            now: Date()
-        )
+        try await store.store.request(email, list: list, name: name)
     }
 
     package func outbox() async throws -> [OutboxMessage] {

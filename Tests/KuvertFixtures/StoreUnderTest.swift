@@ -175,43 +175,6 @@ package final class StoreUnderTest: Sendable {
         )
     }
 
-    /// A request from the web form for `email`.
-    package static func request(_ email: String, list: String? = "news", name: String? = nil) throws -> SubscriptionRequest {
-        SubscriptionRequest(
-            address: try EmailAddress(email),
-            listSlug: list,
-            name: name,
-            language: nil,
-            origin: RequestOrigin(ip: "192.0.2.7", userAgent: "TestAgent/1.0", source: "form"),
-            actor: "web"
-        )
-    }
-
-    /// Subscribes `email` and confirms it at `now`; returns the subscription's id.
-    @discardableResult
-    package func activate(_ email: String, list: String = "news", now: Date = Date()) async throws -> Int64 {
-        guard
-            case .confirmationQueued(let id) = try await store.subscribe(
-                try Self.request(email, list: list),
-                resendWindow: 600,
-                now: now
-            )
-        else { throw FixtureFailure(sql: "subscribe \(email)", reason: "no confirmation queued") }
-        let nonce = try #require(try await store.confirmationContext(subscriptionId: id)).subscription.confirmNonce
-        let outcome = try await store.confirm(
-            TermsAcceptance(
-                subscriptionId: id,
-                nonce: nonce,
-                termsVersion: nil,
-                origin: RequestOrigin(ip: nil, userAgent: nil, source: "web"),
-                confirmWindow: 86_400
-            ),
-            now: now
-        )
-        guard case .confirmed = outcome else { throw FixtureFailure(sql: "confirm \(email)", reason: "\(outcome)") }
-        return id
-    }
-
     package struct FixtureFailure: Error, CustomStringConvertible {
         package var sql: String
         package var reason: String

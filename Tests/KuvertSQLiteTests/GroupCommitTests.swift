@@ -19,7 +19,7 @@ struct GroupCommitTests {
                 group.addTask {
                     // Every address twice: the second of each pair is a repeat, whatever the order.
                     try await store.database.subscribe(
-                        try StoreUnderTest.request("person\(index / 2)@example.se"),
+                        try SubscriptionRequest.form("person\(index / 2)@example.se"),
                         resendWindow: 600,
                         now: now
                     )

@@ -15,7 +15,7 @@ struct SubscriptionStoreTests {
         let store = try StoreUnderTest()
         try await store.addList()
         let outcome = try await store.database.subscribe(
-            try StoreUnderTest.request("anna@example.se", name: "Anna"),
+            try SubscriptionRequest.form("anna@example.se", name: "Anna"),
             resendWindow: 3_600,
             now: now
         )
@@ -45,7 +45,7 @@ struct SubscriptionStoreTests {
     func repeats() async throws {
         let store = try StoreUnderTest()
         try await store.addList()
-        let request = try StoreUnderTest.request("anna@example.se")
+        let request = try SubscriptionRequest.form("anna@example.se")
         _ = try await store.database.subscribe(request, resendWindow: 600, now: now)
         let repeated = try await store.database.subscribe(request, resendWindow: 600, now: now.addingTimeInterval(599))
         #expect(repeated == .alreadyPending)
@@ -67,12 +67,12 @@ struct SubscriptionStoreTests {
     func activeRepeat() async throws {
         let store = try StoreUnderTest()
         try await store.addList()
-        let request = try StoreUnderTest.request("anna@example.se", name: "Anna")
+        let request = try SubscriptionRequest.form("anna@example.se", name: "Anna")
         _ = try await store.database.subscribe(request, resendWindow: 0, now: now)
         try await store.sql { db in
             try db.execute(sql: "UPDATE subscription SET status = 'active', confirmedAt = ?", arguments: [Date()])
         }
-        var hostile = try StoreUnderTest.request("ANNA@example.se", name: "Mallory")
+        var hostile = try SubscriptionRequest.form("ANNA@example.se", name: "Mallory")
         hostile.origin.ip = "203.0.113.9"
         #expect(try await store.database.subscribe(hostile, resendWindow: 0, now: now.addingTimeInterval(10)) == .alreadyActive)
         #expect(try await store.count("outboxMessage") == 1)
@@ -84,7 +84,7 @@ struct SubscriptionStoreTests {
     func resubscribe() async throws {
         let store = try StoreUnderTest()
         try await store.addList()
-        let request = try StoreUnderTest.request("anna@example.se")
+        let request = try SubscriptionRequest.form("anna@example.se")
         _ = try await store.database.subscribe(request, resendWindow: 3_600, now: now)
         let oldNonce = try await store.sql { db in
             try db.execute(sql: "UPDATE subscription SET status = 'unsubscribed', endedAt = ?", arguments: [Date()])
@@ -105,14 +105,14 @@ struct SubscriptionStoreTests {
     func lists() async throws {
         let store = try StoreUnderTest()
         await #expect(throws: KuvertError.noDefaultList) {
-            try await store.database.subscribe(try StoreUnderTest.request("a@example.se", list: nil), resendWindow: 0, now: now)
+            try await store.database.subscribe(try SubscriptionRequest.form("a@example.se", list: nil), resendWindow: 0, now: now)
         }
         try await store.addList("first")
         try await store.addList("second")
         await #expect(throws: KuvertError.unknownList("third")) {
-            try await store.database.subscribe(try StoreUnderTest.request("a@example.se", list: "third"), resendWindow: 0, now: now)
+            try await store.database.request("a@example.se", list: "third", now: now)
         }
-        _ = try await store.database.subscribe(try StoreUnderTest.request("a@example.se", list: nil), resendWindow: 0, now: now)
+        _ = try await store.database.subscribe(try SubscriptionRequest.form("a@example.se", list: nil), resendWindow: 0, now: now)
         let listSlug = try await store.sql { db in
             try String.fetchOne(db, sql: "SELECT slug FROM mailingList JOIN subscription ON subscription.listId = mailingList.id")
         }
@@ -129,7 +129,7 @@ struct SubscriptionStoreTests {
             for index in 0..<50 {
                 group.addTask {
                     let email = index.isMultiple(of: 2) ? "anna@example.se" : "ANNA@Example.SE"
-                    return try await database.subscribe(try StoreUnderTest.request(email), resendWindow: 3_600, now: Date())
+                    return try await database.request(email, resendWindow: 3_600)
                 }
             }
             return try await group.reduce(into: []) { $0.append($1) }
@@ -146,7 +146,7 @@ struct SubscriptionStoreTests {
         let store = try StoreUnderTest()
         try await store.addList()
         let second = try SQLiteStore.open(path: store.directory + "/kuvert.sqlite")
-        _ = try await second.subscribe(try StoreUnderTest.request("anna@example.se"), resendWindow: 0, now: now)
+        _ = try await second.request("anna@example.se", now: now)
         #expect(try await store.database.subscriptions(listSlug: "news", status: .pending).map(\.address) == ["anna@example.se"])
         let mode = try await store.sql { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(mode == "wal")
@@ -156,7 +156,7 @@ struct SubscriptionStoreTests {
     func appendOnly() async throws {
         let store = try StoreUnderTest()
         try await store.addList()
-        _ = try await store.database.subscribe(try StoreUnderTest.request("anna@example.se"), resendWindow: 0, now: now)
+        _ = try await store.database.request("anna@example.se", now: now)
         await #expect(throws: DatabaseError.self) {
             try await store.sql { db in try db.execute(sql: "UPDATE consentEvent SET kind = 'confirmed'") }
         }
@@ -187,7 +187,7 @@ struct SubscriptionStoreTests {
     func strictSchema() async throws {
         let store = try StoreUnderTest()
         try await store.addList()
-        _ = try await store.database.subscribe(try StoreUnderTest.request("anna@example.se"), resendWindow: 0, now: now)
+        _ = try await store.database.request("anna@example.se", now: now)
         for statement in [
             "UPDATE subscription SET status = 'confirmed'",
             "UPDATE subscription SET status = 'active'",

@@ -14,8 +14,8 @@ extension StoreScenarioTests {
         try await StoreUnderTest.with(kind) { subject in
             let store = subject.store
             try await subject.addList()
-            for index in 0..<7 { try await subject.activate("reader\(index)@example.se") }
-            _ = try await store.subscribe(try StoreUnderTest.request("pending@example.se"), resendWindow: 600, now: Date())
+            for index in 0..<7 { try await subject.store.activate("reader\(index)@example.se") }
+            _ = try await store.request("pending@example.se", resendWindow: 600)
             try await subject.execute("UPDATE outboxMessage SET status = 'skipped'")
             let draft = try await store.createCampaign(
                 Campaign(
@@ -75,7 +75,7 @@ extension StoreScenarioTests {
             try await subject.addList()
             let now = Date()
             for index in 0..<4 {
-                _ = try await store.subscribe(try StoreUnderTest.request("d\(index)@example.se"), resendWindow: 600, now: now)
+                _ = try await store.request("d\(index)@example.se", resendWindow: 600, now: now)
             }
             let first = try await subject.delivery { try $0.leaseDueMessages(limit: 2, leaseFor: 60, holder: Self.holder, now: now) }
             let second = try await subject.delivery { try $0.leaseDueMessages(limit: 10, leaseFor: 60, holder: Self.other, now: now) }
@@ -146,7 +146,7 @@ extension StoreScenarioTests {
             try await subject.addList()
             let now = Date()
             for index in 0..<30 {
-                _ = try await store.subscribe(try StoreUnderTest.request("r\(index)@example.se"), resendWindow: 600, now: now)
+                _ = try await store.request("r\(index)@example.se", resendWindow: 600, now: now)
             }
             let leased = try await subject.delivery { try $0.leaseDueMessages(limit: 30, leaseFor: 60, holder: Self.holder, now: now) }
             let ids = leased.compactMap(\.message.id)
@@ -198,7 +198,7 @@ extension StoreScenarioTests {
             for reader in ["hard", "soft", "complainer", "erased", "ended"] {
                 guard
                     case .confirmationQueued = try await store.subscribe(
-                        try StoreUnderTest.request("\(reader)@example.se"),
+                        try SubscriptionRequest.form("\(reader)@example.se"),
                         resendWindow: 600,
                         now: now
                     )

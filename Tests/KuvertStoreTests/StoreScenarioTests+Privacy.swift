@@ -39,7 +39,7 @@ extension StoreScenarioTests {
             try await subject.addList()
             let now = Date()
             for index in 0..<3 {
-                _ = try await store.subscribe(try StoreUnderTest.request("o\(index)@example.se"), resendWindow: 600, now: now)
+                _ = try await store.request("o\(index)@example.se", resendWindow: 600, now: now)
             }
             let leased = try await subject.delivery { try $0.leaseDueMessages(limit: 2, leaseFor: 60, holder: Self.holder, now: now) }
             let failedId = try #require(leased.first?.message.id)
@@ -70,8 +70,8 @@ extension StoreScenarioTests {
             try await subject.addList()
             try await subject.addList("other")
             let now = Date()
-            let id = try await subject.activate("eva@example.se")
-            _ = try await store.subscribe(try StoreUnderTest.request("eva@example.se", list: "other", name: "Eva"), resendWindow: 600, now: now)
+            let id = try await subject.store.activate("eva@example.se")
+            _ = try await store.request("eva@example.se", list: "other", name: "Eva", resendWindow: 600, now: now)
             let address = try EmailAddress("Eva@example.se")
             let export = try #require(try await store.export(address, now: now))
             #expect(export.address == "eva@example.se" && export.subscriptions.map(\.list) == ["news", "other"])
@@ -139,10 +139,10 @@ extension StoreScenarioTests {
             try await subject.addList()
             let now = Date()
             let old = now.addingTimeInterval(-30 * 86_400)
-            _ = try await store.subscribe(try StoreUnderTest.request("stale@example.se"), resendWindow: 600, now: old)
-            _ = try await store.subscribe(try StoreUnderTest.request("fresh@example.se"), resendWindow: 600, now: now)
-            let leaving = try await subject.activate("leaving@example.se", now: old)
-            let staying = try await subject.activate("staying@example.se", now: old)
+            _ = try await store.request("stale@example.se", resendWindow: 600, now: old)
+            _ = try await store.request("fresh@example.se", resendWindow: 600, now: now)
+            let leaving = try await subject.store.activate("leaving@example.se", now: old)
+            let staying = try await subject.store.activate("staying@example.se", now: old)
             #expect(try await store.expiredPendingCount(before: now.addingTimeInterval(-86_400)) == 1)
             #expect(try await store.deleteExpiredPending(before: now.addingTimeInterval(-86_400), now: now) == 1)
             #expect(try await subject.count("subscriber", where: "addressKey = 'stale@example.se'") == 0)
@@ -183,7 +183,7 @@ extension StoreScenarioTests {
             try await subject.addList()
             let (old, new) = (SymmetricKey(size: .bits256), SymmetricKey(size: .bits256))
             let address = try EmailAddress("gone@example.se")
-            _ = try await subject.store.subscribe(try StoreUnderTest.request("gone@example.se"), resendWindow: 600, now: Date())
+            _ = try await subject.store.request("gone@example.se", resendWindow: 600)
             let before = KeyRing(keys: [old])
             #expect(try await subject.store.erase(address, suppressionHash: before.suppression.hash(address), actor: "cli", now: Date()))
             func importing(_ ring: KeyRing) async throws -> CSVImport.Report {

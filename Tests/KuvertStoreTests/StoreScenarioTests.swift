@@ -25,11 +25,11 @@ struct StoreScenarioTests {
                 translations: [.sv: "# Villkor\n\nVar snäll."],
                 actor: "test"
             )
-            var swedish = try StoreUnderTest.request("asa@example.se")
+            var swedish = try SubscriptionRequest.form("asa@example.se")
             swedish.language = .sv
             guard case .confirmationQueued(let svId) = try await store.subscribe(swedish, resendWindow: 0, now: now),
                 case .confirmationQueued(let enId) = try await store.subscribe(
-                    try StoreUnderTest.request("anna@example.se"),
+                    try SubscriptionRequest.form("anna@example.se"),
                     resendWindow: 0,
                     now: now
                 )
@@ -159,7 +159,7 @@ struct StoreScenarioTests {
             let store = subject.store
             try await subject.addList()
             let now = Date()
-            let request = try StoreUnderTest.request("Anna@Example.se", name: "Anna")
+            let request = try SubscriptionRequest.form("Anna@Example.se", name: "Anna")
             guard case .confirmationQueued(let id) = try await store.subscribe(request, resendWindow: 600, now: now) else {
                 Issue.record("no confirmation queued")
                 return
@@ -184,7 +184,7 @@ struct StoreScenarioTests {
 
             // Active: nothing changes, whatever the request says.
             try await subject.execute("UPDATE subscription SET status = 'active', confirmedAt = requestedAt")
-            var hostile = try StoreUnderTest.request("ANNA@example.se", name: "Mallory")
+            var hostile = try SubscriptionRequest.form("ANNA@example.se", name: "Mallory")
             hostile.language = .sv
             #expect(try await store.subscribe(hostile, resendWindow: 600, now: now.addingTimeInterval(700)) == .alreadyActive)
             #expect(try await subject.texts("SELECT name || ' ' || language FROM subscription") == ["Anna en"])
@@ -199,7 +199,7 @@ struct StoreScenarioTests {
             #expect(try await subject.texts("SELECT confirmNonce FROM subscription") != nonce)
 
             await #expect(throws: KuvertError.unknownList("nope")) {
-                try await store.subscribe(try StoreUnderTest.request("bo@example.se", list: "nope"), resendWindow: 600, now: now)
+                try await store.request("bo@example.se", list: "nope", resendWindow: 600, now: now)
             }
             #expect(try await subject.count("subscriber") == 1)
             #expect(
@@ -221,7 +221,7 @@ struct StoreScenarioTests {
                 for index in 0..<50 {
                     group.addTask {
                         try await store.subscribe(
-                            try StoreUnderTest.request(index % 2 == 0 ? "bo@example.se" : "BO@example.se"),
+                            try SubscriptionRequest.form(index % 2 == 0 ? "bo@example.se" : "BO@example.se"),
                             resendWindow: 600,
                             now: now
                         )
@@ -251,9 +251,9 @@ struct StoreScenarioTests {
                 let number = index % 40
                 let address = index < 40 ? "p\(number)@example.se" : "P\(number)@EXAMPLE.SE"
                 switch number {
-                case 7: return try StoreUnderTest.request(address, list: "nowhere")
-                case 13: return try StoreUnderTest.request(address, name: String(repeating: "n", count: 300))
-                default: return try StoreUnderTest.request(address)
+                case 7: return try SubscriptionRequest.form(address, list: "nowhere")
+                case 13: return try SubscriptionRequest.form(address, name: String(repeating: "n", count: 300))
+                default: return try SubscriptionRequest.form(address)
                 }
             }
             let outcomes = await withTaskGroup(of: (Int, Result<IntakeOutcome, any Error>).self) { group in
@@ -294,7 +294,7 @@ struct StoreScenarioTests {
             let now = Date()
             guard
                 case .confirmationQueued(let id) = try await store.subscribe(
-                    try StoreUnderTest.request("cay@example.se"),
+                    try SubscriptionRequest.form("cay@example.se"),
                     resendWindow: 600,
                     now: now
                 )

@@ -26,18 +26,7 @@ struct APICampaignTests {
     func campaigns() async throws {
         let (app, auth) = try await app()
         for index in 0..<3 {
-            _ = try await app.store.subscribe(
-                SubscriptionRequest(
-                    address: try EmailAddress("reader\(index)@example.se"),
-                    listSlug: "news",
-                    name: nil,
-                    language: nil,
-                    origin: RequestOrigin(ip: nil, userAgent: nil, source: "test"),
-                    actor: "test"
-                ),
-                resendWindow: 0,
-                now: Date()
-            )
+            try await app.store.request("reader\(index)@example.se")
         }
         try await app.store.writer.write { db in
             try db.execute(sql: "UPDATE subscription SET status = 'active', confirmedAt = updatedAt WHERE id <= 2")

@@ -15,18 +15,7 @@ struct MethodsAndMetricsTests {
     func links(_ app: TestApp) async throws -> (confirm: String, unsubscribe: String) {
         try await app.addList()
         for email in ["pending@example.se", "active@example.se"] {
-            _ = try await app.store.subscribe(
-                SubscriptionRequest(
-                    address: try EmailAddress(email),
-                    listSlug: "news",
-                    name: nil,
-                    language: nil,
-                    origin: RequestOrigin(ip: nil, userAgent: nil, source: "test"),
-                    actor: "test"
-                ),
-                resendWindow: 0,
-                now: Date()
-            )
+            _ = try await app.store.request(email)
         }
         let confirm = try await app.newestConfirmationPath()
         let active = try await app.store.writer.write { db in

@@ -54,18 +54,7 @@ struct SubscribeTests {
         let app = try await TestApp()
         try await app.addList()
         for email in ["pending@example.se", "active@example.se", "gone@example.se"] {
-            _ = try await app.store.subscribe(
-                SubscriptionRequest(
-                    address: try EmailAddress(email),
-                    listSlug: "news",
-                    name: nil,
-                    language: nil,
-                    origin: RequestOrigin(ip: nil, userAgent: nil, source: "test"),
-                    actor: "test"
-                ),
-                resendWindow: 3_600,
-                now: Date()
-            )
+            _ = try await app.store.request(email, resendWindow: 3_600)
         }
         try await app.store.writer.write { db in
             try db.execute(

@@ -14,18 +14,7 @@ struct UnsubscribeTests {
     /// Given an active subscriber, the unsubscribe path from their newsletter.
     func activeSubscriber(_ app: TestApp) async throws -> String {
         try await app.addList(language: .sv)
-        _ = try await app.store.subscribe(
-            SubscriptionRequest(
-                address: try EmailAddress("anna@example.se"),
-                listSlug: "news",
-                name: nil,
-                language: nil,
-                origin: RequestOrigin(ip: nil, userAgent: nil, source: "test"),
-                actor: "test"
-            ),
-            resendWindow: 0,
-            now: Date()
-        )
+        _ = try await app.store.request("anna@example.se")
         let subscription = try await app.store.writer.write { db in
             try db.execute(sql: "UPDATE subscription SET status = 'active', confirmedAt = updatedAt")
             return try Subscription.fetchOne(db)
