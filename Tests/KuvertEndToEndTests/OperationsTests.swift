@@ -51,6 +51,9 @@ struct OperationsTests {
         #expect(after[#"kuvert_http_requests_total{route="/subscribe",method="POST",status="422"}"#] == 1)
         #expect(after[#"kuvert_outbox_messages{state="due"}"#] == 0)
         #expect(!page.body.contains("example.se"))
+        // The mailer's SMTP sessions yield to the web's threads: nice 19, each on a thread of its own.
+        let sessions = try threadNices(serve.processIdentifier, named: "kuvert-smtp-")
+        #expect(!sessions.isEmpty && sessions.allSatisfy { $0 == 19 }, "\(sessions)")
 
         kill(serve.processIdentifier, SIGTERM)
         serve.waitUntilExit()
@@ -129,6 +132,9 @@ struct OperationsTests {
         }
         #expect(try await http(base + "/healthz").status == 200)
         #expect(try await http(base + "/subscribe", method: "POST", json: "{}").status == 404)
+        // A worker has no web to yield to: its sessions run at nice 0.
+        let sessions = try threadNices(worker.processIdentifier, named: "kuvert-smtp-")
+        #expect(!sessions.isEmpty && sessions.allSatisfy { $0 == 0 }, "\(sessions)")
         kill(worker.processIdentifier, SIGTERM)
         worker.waitUntilExit()
         #expect(worker.terminationStatus == 0)

@@ -39,3 +39,18 @@ package func samples(_ page: String) -> [String: Double] {
     }
     return values
 }
+
+/// The nice value of each thread of process `pid` whose name starts with
+/// `prefix`, as the kernel reports them (`/proc/PID/task/TID/stat`, field 19).
+package func threadNices(_ pid: Int32, named prefix: String) throws -> [Int] {
+    let tasks = "/proc/\(pid)/task"
+    return try FileManager.default.contentsOfDirectory(atPath: tasks).compactMap { tid in
+        guard let name = try? String(contentsOfFile: "\(tasks)/\(tid)/comm", encoding: .utf8), name.hasPrefix(prefix),
+            let stat = try? String(contentsOfFile: "\(tasks)/\(tid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
+        // After the name in parentheses: state is field 3, nice field 19.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 16 ? Int(fields[16]) : nil
+    }
+}

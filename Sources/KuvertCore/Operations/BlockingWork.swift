@@ -35,11 +35,26 @@ public enum BlockingWork {
 
     private static func start(_ name: String, nice: Int32, _ body: @escaping @Sendable () -> Void) {
         let thread = Thread {
+            setKernelName(name)
             if nice > 0 { lowerThreadPriority(to: nice) }
             body()
         }
         thread.name = name
         thread.start()
+    }
+
+    /// The kernel's name for the calling thread (what `top -H` and
+    /// `/proc/PID/task/TID/comm` show), at most 15 bytes. Foundation's
+    /// `Thread.name` on Linux sets it only when the thread names itself, so a
+    /// name given before `start()` stayed the spawning thread's; and Glibc's
+    /// `pthread_setname_np` is not exported to Swift. A thread may write its
+    /// own name to `/proc/thread-self/comm`.
+    private static func setKernelName(_ name: String) {
+        #if os(Linux)
+        guard let file = fopen("/proc/thread-self/comm", "w") else { return }
+        _ = fputs(String(decoding: name.utf8.prefix(15), as: UTF8.self), file)
+        fclose(file)
+        #endif
     }
 
     /// `nice` for the calling thread. Linux applies nice per thread, named by
