@@ -64,6 +64,9 @@ struct Lists: AsyncParsableCommand {
         @Option(help: "Language when neither the subscriber nor the browser says: sv or en.")
         var locale: String = "en"
 
+        @Option(help: "What the list sends, in a sentence or two, shown on each person's manage page.")
+        var description: String?
+
         @OptionGroup var options: ConfigurationOptions
 
         func validate() throws {
@@ -82,6 +85,13 @@ struct Lists: AsyncParsableCommand {
                     throw ValidationError("--thanks-url must be an http or https address.")
                 }
             }
+            try Self.validate(description: description)
+        }
+
+        static func validate(description: String?) throws {
+            if let description, !MailingList.isValidDescription(description) {
+                throw ValidationError("--description must be at most 500 characters, without control characters.")
+            }
         }
 
         func run(with runtime: Runtime) async throws {
@@ -94,7 +104,8 @@ struct Lists: AsyncParsableCommand {
                 fromAddress: from,
                 thanksURL: thanksURL,
                 language: language,
-                createdAt: Date()
+                createdAt: Date(),
+                description: description.flatMap { $0.isEmpty ? nil : $0 }
             )
             _ = try await runtime.store.createList(list, terms: text, translations: translations, actor: "cli")
             print("Created list \(slug) with terms v1.")
@@ -103,7 +114,7 @@ struct Lists: AsyncParsableCommand {
 
     struct Edit: StoreCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Change a list's name, sender, thanks page or language; terms change with 'lists terms'."
+            abstract: "Change a list's name, sender, thanks page, language or description; terms change with 'lists terms'."
         )
 
         @Argument(help: "The list's slug.") var slug: String
@@ -111,12 +122,14 @@ struct Lists: AsyncParsableCommand {
         @Option(help: "Sender for this list's mail; '' for KUVERT_FROM.") var from: String?
         @Option(name: .customLong("thanks-url"), help: "Page a form post is redirected to; '' for Kuvert's own page.") var thanksURL: String?
         @Option(help: "Language when neither the subscriber nor the browser says: sv or en.") var locale: String?
+        @Option(help: "What the list sends, shown on the manage page; '' for none.") var description: String?
         @OptionGroup var options: ConfigurationOptions
 
         func validate() throws {
-            guard name != nil || from != nil || thanksURL != nil || locale != nil else {
-                throw ValidationError("Give at least one of --name, --from, --thanks-url, --locale.")
+            guard name != nil || from != nil || thanksURL != nil || locale != nil || description != nil else {
+                throw ValidationError("Give at least one of --name, --from, --thanks-url, --locale, --description.")
             }
+            try Add.validate(description: description)
             if let name {
                 guard MailingList.isValidName(name.trimmingCharacters(in: .whitespaces)) else {
                     throw ValidationError("--name must be 1 to 200 characters on one line, without control characters.")
@@ -138,7 +151,8 @@ struct Lists: AsyncParsableCommand {
                 name: name?.trimmingCharacters(in: .whitespaces),
                 fromAddress: from,
                 thanksURL: thanksURL,
-                language: locale.flatMap(Language.init(rawValue:))
+                language: locale.flatMap(Language.init(rawValue:)),
+                description: description
             )
             _ = try await runtime.store.editList(slug: slug, edit, actor: "cli", now: Date())
             print("List \(slug) changed: \(edit.fields.joined(separator: ", ")).")

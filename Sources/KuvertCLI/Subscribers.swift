@@ -7,7 +7,9 @@ import KuvertCore
 struct Subscribers: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List subscriptions, or show one subscriber with their consent records.",
-        subcommands: [ListAll.self, Show.self, Unsubscribe.self, Export.self, Erase.self, Import.self],
+        subcommands: [
+            ListAll.self, Show.self, Unsubscribe.self, Update.self, Restrict.self, Unrestrict.self, Export.self, Erase.self, Import.self,
+        ],
         defaultSubcommand: ListAll.self
     )
 
@@ -105,6 +107,85 @@ struct Subscribers: AsyncParsableCommand {
         }
     }
 
+    struct Update: StoreCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Correct a person's name or language on every list (rectification).",
+            discussion: "Audited as 'subscriber.rectified' and reported to the webhook as 'subscriber.updated', naming the fields, never a value."
+        )
+
+        @Argument(help: "The subscriber's email address.") var email: String
+        @Option(help: "The corrected name; '' removes it.") var name: String?
+        @Option(help: "The language for their mail and pages: sv or en.") var locale: String?
+        @OptionGroup var options: ConfigurationOptions
+
+        func validate() throws {
+            guard name != nil || locale != nil else { throw ValidationError("Give --name, --locale or both.") }
+            do {
+                _ = try Rectification.validated(name: name, locale: locale)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+        }
+
+        func run(with runtime: Runtime) async throws {
+            let address = try Subscribers.address(email)
+            let change = try Rectification.validated(name: name, locale: locale)
+            guard let subscriber = try await runtime.store.subscriber(address: address), let id = subscriber.id else {
+                throw KuvertError.unknownSubscriber
+            }
+            let fields = try await runtime.store.rectify(subscriberId: id, change, actor: "cli", now: Date())
+            print(
+                fields.isEmpty
+                    ? "Nothing changed for \(subscriber.address)." : "Corrected \(fields.joined(separator: " and ")) of \(subscriber.address)."
+            )
+        }
+    }
+
+    struct Restrict: StoreCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Restrict processing of a person's data at their request (GDPR Art. 18): nothing is mailed to them.",
+            discussion:
+                "Queued mail to them is skipped as 'restricted' and campaigns leave them out; nothing is deleted, and export and erasure still work. 'subscribers unrestrict' ends it."
+        )
+
+        @Argument(help: "The subscriber's email address.") var email: String
+        @Option(help: "Why, for the record (at most 200 characters on one line).") var reason: String?
+        @OptionGroup var options: ConfigurationOptions
+
+        func validate() throws {
+            do { _ = try Restriction.validReason(reason) } catch { throw ValidationError("\(error)") }
+        }
+
+        func run(with runtime: Runtime) async throws {
+            let address = try Subscribers.address(email)
+            guard let subscriber = try await runtime.store.subscriber(address: address), let id = subscriber.id else {
+                throw KuvertError.unknownSubscriber
+            }
+            let reason = try Restriction.validReason(reason)
+            let changed = try await runtime.store.restrict(subscriberId: id, .restricted(reason: reason), actor: "cli", now: Date())
+            print(
+                changed
+                    ? "Restricted processing for \(subscriber.address): nothing is mailed to them." : "\(subscriber.address) is restricted already."
+            )
+        }
+    }
+
+    struct Unrestrict: StoreCommand {
+        static let configuration = CommandConfiguration(abstract: "End a restriction of processing: mail to the person goes again.")
+
+        @Argument(help: "The subscriber's email address.") var email: String
+        @OptionGroup var options: ConfigurationOptions
+
+        func run(with runtime: Runtime) async throws {
+            let address = try Subscribers.address(email)
+            guard let subscriber = try await runtime.store.subscriber(address: address), let id = subscriber.id else {
+                throw KuvertError.unknownSubscriber
+            }
+            let changed = try await runtime.store.restrict(subscriberId: id, .lifted, actor: "cli", now: Date())
+            print(changed ? "Processing for \(subscriber.address) is no longer restricted." : "\(subscriber.address) was not restricted.")
+        }
+    }
+
     struct Erase: StoreCommand {
         static let configuration = CommandConfiguration(
             abstract:
@@ -172,6 +253,12 @@ struct Subscribers: AsyncParsableCommand {
                 throw KuvertError.unknownSubscriber
             }
             print("Subscriber \(record.subscriber.address), known since \(record.subscriber.createdAt.cliText)")
+            if let since = record.subscriber.restrictedAt {
+                print(
+                    "Processing restricted since \(since.cliText)"
+                        + (record.subscriber.restrictionReason.map { ": \($0)" } ?? "") + " (nothing is mailed to them)"
+                )
+            }
             for entry in record.subscriptions {
                 let subscription = entry.subscription
                 print("")

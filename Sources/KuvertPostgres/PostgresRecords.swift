@@ -55,7 +55,7 @@ struct StoredValueError: Error, CustomStringConvertible {
 }
 
 extension MailingList: PostgresRecord {
-    static let columns = ["id", "slug", "name", "fromAddress", "thanksURL", "language", "createdAt"]
+    static let columns = ["id", "slug", "name", "fromAddress", "thanksURL", "language", "createdAt", "description"]
 
     init(_ cells: Cells) throws {
         self.init(
@@ -65,13 +65,14 @@ extension MailingList: PostgresRecord {
             fromAddress: try cells("fromAddress"),
             thanksURL: try cells("thanksURL"),
             language: try cells.value("language"),
-            createdAt: try cells("createdAt")
+            createdAt: try cells("createdAt"),
+            description: try cells("description")
         )
     }
 }
 
 extension Subscriber: PostgresRecord {
-    static let columns = ["id", "address", "addressKey", "createdAt", "erasedAt"]
+    static let columns = ["id", "address", "addressKey", "createdAt", "erasedAt", "restrictedAt", "restrictionReason"]
 
     init(_ cells: Cells) throws {
         self.init(
@@ -79,7 +80,9 @@ extension Subscriber: PostgresRecord {
             address: try cells("address"),
             addressKey: try cells("addressKey"),
             createdAt: try cells("createdAt"),
-            erasedAt: try cells("erasedAt")
+            erasedAt: try cells("erasedAt"),
+            restrictedAt: try cells("restrictedAt"),
+            restrictionReason: try cells("restrictionReason")
         )
     }
 }

@@ -325,4 +325,19 @@ extension PostgresSchema {
         if !rest.isEmpty { statements.append(rest) }
         return statements
     }
+
+    /// SQLite's v12: list descriptions, restriction of processing, and the
+    /// fields a webhook event names.
+    static let descriptionsAndRestriction = """
+        ALTER TABLE mailingList ADD COLUMN description TEXT CHECK (description IS NULL OR length(description) <= 500);
+        ALTER TABLE subscriber ADD COLUMN restrictedAt TIMESTAMPTZ;
+        ALTER TABLE subscriber ADD COLUMN restrictionReason TEXT CHECK (restrictionReason IS NULL OR length(restrictionReason) <= 200);
+        ALTER TABLE webhookEvent ADD COLUMN fields TEXT;
+        -- Campaigns leave the restricted out: usually nobody, so the set is read from this index.
+        CREATE INDEX subscriber_restricted ON subscriber(id) WHERE restrictedAt IS NOT NULL;
+        ALTER TABLE webhookEvent DROP CONSTRAINT webhookevent_event_check;
+        ALTER TABLE webhookEvent ADD CONSTRAINT webhookevent_event_check CHECK (event IN (
+            'subscription.confirmed', 'subscription.unsubscribed', 'subscription.bounced', 'subscriber.erased',
+            'subscriber.updated', 'subscriber.restricted', 'subscriber.unrestricted'));
+        """
 }

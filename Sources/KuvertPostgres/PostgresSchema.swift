@@ -16,6 +16,7 @@ enum PostgresSchema {
         ("pg7-request-functions", requestFunctions),
         ("pg8-durable-delivery-records", durableDeliveryRecords),
         ("pg9-terms-translations", termsTranslations),
+        ("pg10-descriptions-and-restriction", descriptionsAndRestriction),
     ]
 }
 

@@ -78,6 +78,7 @@ extension PostgresStore: CampaignStore {
                         SELECT 'newsletter', id, \(id), 'queued', \(sendAt), 0, \(now) FROM subscription
                         WHERE listId = \(listId) AND status = 'active' AND id > \(range.after)
                           AND (\(range.upTo)::bigint IS NULL OR id <= \(range.upTo))
+                          AND subscriberId NOT IN (SELECT id FROM subscriber WHERE restrictedAt IS NOT NULL)
                         ON CONFLICT DO NOTHING RETURNING 1
                     )
                     SELECT count(*) FROM inserted

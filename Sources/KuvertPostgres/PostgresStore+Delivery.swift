@@ -103,7 +103,7 @@ extension PostgresStore: AsyncRecordingDeliveryStore {
     static func deliverySelect(_ source: String) -> String {
         """
         SELECT \(OutboxMessage.select("m")), \(Subscription.select("s")), p.address AS p_address,
-               \(MailingList.select("l"))
+               p.restrictedAt IS NOT NULL AS p_restricted, \(MailingList.select("l"))
         FROM \(source) m
         LEFT JOIN subscription s ON s.id = m.subscriptionId
         LEFT JOIN subscriber p ON p.id = s.subscriberId
@@ -139,7 +139,8 @@ extension PostgresStore: AsyncRecordingDeliveryStore {
                     address: try row["p_address"].decode(String.self),
                     list: try MailingList(row, "l"),
                     subscription: try Subscription(subscription),
-                    campaign: campaign
+                    campaign: campaign,
+                    restricted: try row["p_restricted"].decode(Bool.self)
                 )
             }
             guard let campaign, let recipient = message.testRecipient else { return nil }

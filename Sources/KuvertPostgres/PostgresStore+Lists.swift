@@ -10,8 +10,9 @@ extension PostgresStore: ListStore {
             guard
                 let id = try await c.value(
                     """
-                    INSERT INTO mailingList (slug, name, fromAddress, thanksURL, language, createdAt)
-                    VALUES (\(list.slug), \(list.name), \(list.fromAddress), \(list.thanksURL), \(list.language.rawValue), \(list.createdAt))
+                    INSERT INTO mailingList (slug, name, fromAddress, thanksURL, language, createdAt, description)
+                    VALUES (\(list.slug), \(list.name), \(list.fromAddress), \(list.thanksURL), \(list.language.rawValue), \(list.createdAt),
+                            \(list.description))
                     ON CONFLICT (slug) DO NOTHING RETURNING id
                     """,
                     as: Int64.self
@@ -145,7 +146,7 @@ extension PostgresStore: ListStore {
                 """
                 WITH edited AS (
                     UPDATE mailingList SET name = \(list.name), fromAddress = \(list.fromAddress), thanksURL = \(list.thanksURL),
-                        language = \(list.language.rawValue)
+                        language = \(list.language.rawValue), description = \(list.description)
                     WHERE id = \(list.id)
                 )
                 INSERT INTO auditEvent (occurredAt, actor, action, listId, detail)

@@ -132,7 +132,10 @@ extension PostgresStore: PrivacyStore, PrivacyRequestStore {
                 """
             )
             try await c.run(
-                "UPDATE subscriber SET address = '', addressKey = 'erased:' || id, erasedAt = \(now) WHERE id = \(id)"
+                """
+                UPDATE subscriber SET address = '', addressKey = 'erased:' || id, erasedAt = \(now), restrictionReason = NULL
+                WHERE id = \(id)
+                """
             )
             try await c.run(
                 """

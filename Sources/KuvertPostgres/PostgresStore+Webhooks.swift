@@ -71,7 +71,8 @@ extension PostgresStore: WebhookStore {
     /// is now, their subscriber's address.
     private static func webhookSelect(_ source: String) -> String {
         """
-        SELECT e.id, e.event, e.subscriptionId, l.slug, e.occurredAt, p.address, e.status, e.attempts, e.dueAt, e.lastReply
+        SELECT e.id, e.event, e.subscriptionId, l.slug, e.occurredAt, p.address, e.status, e.attempts, e.dueAt, e.lastReply,
+               e.fields
         FROM \(source) e
         JOIN mailingList l ON l.id = e.listId
         LEFT JOIN subscription s ON s.id = e.subscriptionId
@@ -91,7 +92,8 @@ extension PostgresStore: WebhookStore {
                 status: try WebhookEvent.Status(rawValue: row["status"].decode(String.self)).orThrow(),
                 attempts: try row["attempts"].decode(Int.self),
                 dueAt: try row["dueat"].decode(Date.self),
-                lastReply: try row["lastreply"].decode(String?.self)
+                lastReply: try row["lastreply"].decode(String?.self),
+                fields: WebhookEvent.fields(try row["fields"].decode(String?.self))
             )
         }
     }

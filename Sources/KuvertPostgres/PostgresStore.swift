@@ -231,7 +231,9 @@ public final class PostgresStore: Sendable, Service {
         try await reachable { [self] in
             let rows = try await client.query(
                 """
-                SELECT (SELECT identifier FROM kuvertMigration ORDER BY appliedAt DESC, identifier DESC LIMIT 1),
+                -- The newest by number: migrations applied together share their time, and pg9 sorts after pg10 as text.
+                SELECT (SELECT identifier FROM kuvertMigration
+                        ORDER BY substring(identifier FROM '^pg([0-9]+)-')::int DESC NULLS LAST, appliedAt DESC LIMIT 1),
                        current_setting('server_version'),
                        (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()),
                        current_setting('max_connections')::int,

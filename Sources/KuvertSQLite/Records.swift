@@ -27,7 +27,8 @@ extension MailingList: FetchableRecord, MutablePersistableRecord, StoreTimeRecor
             fromAddress: row["fromAddress"],
             thanksURL: row["thanksURL"],
             language: try Language(rawValue: row["language"]).orThrow(),
-            createdAt: row["createdAt"]
+            createdAt: row["createdAt"],
+            description: row["description"]
         )
     }
 }

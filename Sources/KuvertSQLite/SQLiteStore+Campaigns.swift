@@ -88,6 +88,7 @@ extension SQLiteStore: CampaignStore {
                         INSERT INTO outboxMessage (kind, subscriptionId, campaignId, status, dueAt, attempts, createdAt)
                         SELECT 'newsletter', id, :campaign, 'queued', :due, 0, :now FROM subscription
                         WHERE listId = :list AND status = 'active' AND id > :after AND id <= :last
+                          AND subscriberId NOT IN (SELECT id FROM subscriber WHERE restrictedAt IS NOT NULL)
                         ON CONFLICT DO NOTHING
                         """,
                     arguments: [

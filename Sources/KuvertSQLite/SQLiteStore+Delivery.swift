@@ -64,7 +64,8 @@ extension SQLiteStore: JournaledDeliveryStore {
         let rows = try Row.fetchCursor(
             try db.cachedStatement(
                 sql: """
-                    SELECT \(OutboxMessage.selection), \(Subscription.selection), subscriber.address
+                    SELECT \(OutboxMessage.selection), \(Subscription.selection), subscriber.address,
+                           subscriber.restrictedAt IS NOT NULL
                     FROM outboxMessage
                     LEFT JOIN subscription ON subscription.id = outboxMessage.subscriptionId
                     LEFT JOIN subscriber ON subscriber.id = subscription.subscriberId
@@ -113,7 +114,8 @@ extension SQLiteStore: JournaledDeliveryStore {
                         address: row[addressColumn],
                         list: try list(subscription.listId),
                         subscription: subscription,
-                        campaign: campaign
+                        campaign: campaign,
+                        restricted: row[addressColumn + 1]
                     )
                 )
             } else if let campaign, let recipient = message.testRecipient {

@@ -42,6 +42,19 @@ extension SQLiteStore {
         migrator.registerMigration("v11-terms-translations") { db in
             try db.execute(sql: termsTranslationSchema)
         }
+        migrator.registerMigration("v12-descriptions-and-restriction") { db in
+            try db.execute(sql: descriptionAndRestrictionSchema)
+            try rewriteTables(
+                db,
+                [
+                    (
+                        "webhookEvent", "event = 'subscriber.erased')",
+                        "event = 'subscriber.erased' OR event = 'subscriber.updated'"
+                            + " OR event = 'subscriber.restricted' OR event = 'subscriber.unrestricted')"
+                    )
+                ]
+            )
+        }
         return migrator
     }
 
@@ -333,6 +346,24 @@ extension SQLiteStore {
             let changed = withoutInLists(sql)
             return changed == sql ? nil : (row["name"], changed)
         }
+        try writeTableSQL(db, rewritten)
+    }
+
+    /// Widens CHECK constraints in place, as `rewriteCheckInLists` does: in
+    /// each table's SQL, the one occurrence of `old` becomes `new`.
+    /// - Throws: `KuvertError.configuration` when `old` is not there exactly once.
+    static func rewriteTables(_ db: Database, _ changes: [(table: String, old: String, new: String)]) throws {
+        let rewritten = try changes.map { change -> (name: String, sql: String) in
+            let sql = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", arguments: [change.table]) ?? ""
+            guard sql.ranges(of: change.old).count == 1 else {
+                throw KuvertError.configuration("The store's table \(change.table) is not as this migration expects.")
+            }
+            return (change.table, sql.replacing(change.old, with: change.new))
+        }
+        try writeTableSQL(db, rewritten)
+    }
+
+    private static func writeTableSQL(_ db: Database, _ rewritten: [(name: String, sql: String)]) throws {
         guard !rewritten.isEmpty else { return }
         let version = try Int.fetchOne(db, sql: "PRAGMA schema_version") ?? 0
         try db.execute(sql: "PRAGMA writable_schema = ON")
@@ -375,5 +406,18 @@ extension SQLiteStore {
         BEGIN SELECT RAISE(ABORT, 'terms versions are never changed'); END;
         CREATE TRIGGER termsTranslation_kept BEFORE DELETE ON termsTranslation
         BEGIN SELECT RAISE(ABORT, 'terms versions are kept'); END;
+        """
+
+    /// A description per list for the manage page, and restriction of
+    /// processing per person (Art. 18): while `restrictedAt` is set nothing is
+    /// mailed to them. Webhook events may name the fields a change touched; the
+    /// store queues the subscriber's events itself, at the time of the change.
+    static let descriptionAndRestrictionSchema = """
+        ALTER TABLE mailingList ADD COLUMN description TEXT CHECK (description IS NULL OR length(description) <= 500);
+        ALTER TABLE subscriber ADD COLUMN restrictedAt TEXT;
+        ALTER TABLE subscriber ADD COLUMN restrictionReason TEXT CHECK (restrictionReason IS NULL OR length(restrictionReason) <= 200);
+        ALTER TABLE webhookEvent ADD COLUMN fields TEXT;
+        -- Campaigns leave the restricted out: usually nobody, so the set is read from this index.
+        CREATE INDEX subscriber_restricted ON subscriber(id) WHERE restrictedAt IS NOT NULL;
         """
 }

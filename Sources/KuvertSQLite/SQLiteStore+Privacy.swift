@@ -122,7 +122,8 @@ extension SQLiteStore: PrivacyStore {
                     UPDATE outboxMessage SET testRecipient = NULL, lastReply = NULL,
                         status = CASE WHEN status IN ('queued', 'leased') THEN 'skipped' ELSE status END
                     WHERE lower(testRecipient) = lower(:address);
-                    UPDATE subscriber SET address = '', addressKey = 'erased:' || id, erasedAt = :now WHERE id = :id;
+                    UPDATE subscriber SET address = '', addressKey = 'erased:' || id, erasedAt = :now, restrictionReason = NULL
+                    WHERE id = :id;
                     INSERT OR IGNORE INTO suppression (keyHash, createdAt) VALUES (:hash, :now);
                     """,
                 arguments: ["id": id, "now": StoreTime.value(now), "address": subscriber.address, "hash": suppressionHash]

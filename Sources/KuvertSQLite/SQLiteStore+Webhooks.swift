@@ -92,7 +92,8 @@ extension SQLiteStore: WebhookStore {
                 status: try WebhookEvent.Status(rawValue: row["status"]).orThrow(),
                 attempts: row["attempts"],
                 dueAt: row["dueAt"],
-                lastReply: row["lastReply"]
+                lastReply: row["lastReply"],
+                fields: WebhookEvent.fields(row["fields"])
             )
         }
     }

@@ -243,4 +243,24 @@ struct MailerTests {
         #expect(harness.server.messages().isEmpty)
         #expect(try await harness.outbox().first?.lastReply == "subscription is active")
     }
+
+    @Test("a restricted person's mail is skipped as restricted at send; the privacy link they asked for still goes")
+    func restrictedSkipped() async throws {
+        let harness = try await MailerHarness()
+        try await harness.store.addList()
+        try await harness.subscribe("anna@example.se")
+        // Restricted after its mail was claimed elsewhere: the composer still holds it back.
+        try await harness.store.sql { db in
+            try db.execute(sql: "UPDATE subscriber SET restrictedAt = '2026-12-07T00:00:00.000Z'")
+        }
+        #expect(try await harness.store.store.requestPrivacyLink(try EmailAddress("anna@example.se"), resendWindow: 0, now: Date()))
+        try await harness.withMailer { _ in
+            try await harness.waitForOutbox("both finished") { $0.count == 2 && $0.allSatisfy { $0.status == .skipped || $0.status == .sent } }
+        }
+        let outbox = try await harness.outbox()
+        #expect(outbox.map(\.kind) == [.confirmation, .privacy])
+        #expect(outbox[0].status == .skipped && outbox[0].lastReply == "restricted")
+        #expect(outbox[1].status == .sent)
+        #expect(harness.server.messages().count == 1 && harness.server.messages().first?.to == ["anna@example.se"])
+    }
 }

@@ -170,6 +170,50 @@ struct CommandLineTests {
         #expect(try await kuvert.run("lists", "terms", "news", "--file", try kuvert.writeTerms("Terms, v2")).status == 0)
     }
 
+    @Test("rectification and restriction: subscribers update, restrict, unrestrict; show says so; bad input exits 2, nobody 1")
+    func rectificationAndRestriction() async throws {
+        let kuvert = await KuvertCommand()
+        defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
+        let store = try await kuvert.newsList()
+        try await store.activate("bjorn@example.se")
+
+        let updated = try await kuvert.run("subscribers", "update", "Bjorn@Example.se", "--name", "Björn Ek", "--locale", "sv")
+        #expect(updated.status == 0 && updated.stdout == "Corrected name and locale of bjorn@example.se.\n", "\(updated)")
+        #expect(
+            try await kuvert.run("subscribers", "update", "bjorn@example.se", "--locale", "sv").stdout == "Nothing changed for bjorn@example.se.\n"
+        )
+        #expect(try await kuvert.run("subscribers", "update", "bjorn@example.se").status == 2)
+        #expect(try await kuvert.run("subscribers", "update", "bjorn@example.se", "--name", "a\u{1B}b").status == 2)
+        #expect(try await kuvert.run("subscribers", "update", "bjorn@example.se", "--locale", "de").status == 2)
+        #expect(
+            try await kuvert.run("subscribers", "update", "okand@example.se", "--name", "X").stderr == "kuvert: No subscriber has that address.\n"
+        )
+
+        let restricted = try await kuvert.run("subscribers", "restrict", "bjorn@example.se", "--reason", "bestrider uppgifterna")
+        #expect(restricted.status == 0 && restricted.stdout.hasPrefix("Restricted processing for bjorn@example.se"), "\(restricted)")
+        #expect(try await kuvert.run("subscribers", "restrict", "bjorn@example.se").stdout == "bjorn@example.se is restricted already.\n")
+        #expect(try await kuvert.run("subscribers", "restrict", "bjorn@example.se", "--reason", "a\nb").status == 2)
+        let shown = try await kuvert.run("subscribers", "show", "bjorn@example.se")
+        #expect(shown.stdout.contains(": bestrider uppgifterna (nothing is mailed to them)"), "\(shown.stdout)")
+        #expect(shown.stdout.contains("language sv, name Björn Ek"), "\(shown.stdout)")
+        let export = try await kuvert.run("subscribers", "export", "bjorn@example.se")
+        #expect(export.stdout.contains(#""processingRestricted" : true"#), "\(export.stdout)")
+        let lifted = try await kuvert.run("subscribers", "unrestrict", "bjorn@example.se")
+        #expect(lifted.status == 0 && lifted.stdout == "Processing for bjorn@example.se is no longer restricted.\n")
+        #expect(try await kuvert.run("subscribers", "unrestrict", "bjorn@example.se").stdout == "bjorn@example.se was not restricted.\n")
+        #expect(try await kuvert.run("subscribers", "unrestrict", "okand@example.se").status == 1)
+        #expect(
+            try await store.writer.read { db in
+                try String.fetchAll(db, sql: "SELECT action FROM auditEvent WHERE actor = 'cli' AND action LIKE 'subscriber.%' ORDER BY id")
+            } == ["subscriber.rectified", "subscriber.restricted", "subscriber.exported", "subscriber.unrestricted"]
+        )
+
+        // A list's description, for the manage page.
+        #expect(try await kuvert.run("lists", "edit", "news", "--description", "En gång i månaden.").stdout == "List news changed: description.\n")
+        #expect(try await store.mailingList(slug: "news").description == "En gång i månaden.")
+        #expect(try await kuvert.run("lists", "edit", "news", "--description", String(repeating: "x", count: 501)).status == 2)
+    }
+
     @Test("campaign: create prints an id; bad input and impossible changes get exit codes 1 and 2")
     func campaigns() async throws {
         let kuvert = await KuvertCommand()

@@ -24,12 +24,15 @@ struct PostgresStoreTests {
             let output = try String(contentsOfFile: log, encoding: .utf8)
             #expect(process.terminationStatus == 0, "\(output)")
             #expect(output.hasPrefix("The store postgres://kuvert@localhost:5432/kuvert?host="), "\(output)")
-            #expect(output.hasSuffix("has schema pg9-terms-translations.\n"), "\(output)")
+            #expect(output.hasSuffix("has schema pg10-descriptions-and-restriction.\n"), "\(output)")
         }
-        #expect(try cluster.psql("SELECT count(*) FROM kuvertMigration").output == "9\n")
+        #expect(try cluster.psql("SELECT count(*) FROM kuvertMigration").output == "10\n")
         let doctor = try await kuvert.run(["doctor"], environment: environment)
         let line = try #require(doctor.stdout.split(separator: "\n").first { $0.hasPrefix("store") })
-        #expect(line.contains("PostgreSQL 15") && line.contains("schema pg9-terms-translations") && line.contains("connections in use"), "\(line)")
+        #expect(
+            line.contains("PostgreSQL 15") && line.contains("schema pg10-descriptions-and-restriction") && line.contains("connections in use"),
+            "\(line)"
+        )
     }
 
     @Test("a schema newer than the binary, an older one, a server that is not there, a bad URL: one line each")

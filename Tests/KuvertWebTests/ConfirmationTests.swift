@@ -56,7 +56,10 @@ struct ConfirmationTests {
             let page = try await client.execute(uri: link, method: .get)
             #expect(page.status == .ok)
             #expect(page.text.contains("<em>one</em> letter a month"))
-            #expect(page.text.contains("name=\"accept_terms\" value=\"yes\""))
+            // One step: the button is the acceptance; there is no box to tick.
+            #expect(page.text.contains("<input type=\"hidden\" name=\"accept_terms\" value=\"yes\">"))
+            #expect(page.text.contains("Jag godkänner villkoren och prenumererar"))
+            #expect(!page.text.contains("type=\"checkbox\""))
             #expect(page.text.contains("lang=\"sv\""))
             #expect(page.headers[.referrerPolicy] == "no-referrer")
             _ = try await client.execute(uri: link, method: .get)

@@ -23,6 +23,10 @@ public struct MessageComposer: Sendable {
         case hold
     }
 
+    /// The reason recorded for a message not sent because its person
+    /// restricted processing.
+    public static let restricted = "restricted"
+
     /// Every mail template the composer renders, in each language.
     public static let templateNames =
         ConfirmationMail.templateNames + NewsletterMail.templateNames
@@ -71,7 +75,9 @@ public struct MessageComposer: Sendable {
     /// The message for an outbox row, or why it is not sent now.
     /// - Throws: template or header errors, which make the message fail.
     public func compose(_ delivery: OutboxDelivery, now: Date) throws -> Decision {
-        switch delivery.message.kind {
+        // A restricted person gets only the privacy links they ask for themselves.
+        if delivery.restricted, delivery.message.kind != .privacy { return .skip(Self.restricted) }
+        return switch delivery.message.kind {
         case .confirmation: try confirmation(delivery, now: now)
         case .newsletter, .test: try newsletter(delivery, now: now)
         case .privacy: try privacy(delivery, now: now)

@@ -9,6 +9,9 @@ public struct OutboxDelivery: Sendable, Equatable {
     public var subscription: Subscription?
     /// For newsletters and test messages.
     public var campaign: Campaign?
+    /// Whether the person has restricted processing: nothing but what they
+    /// asked for themselves (a privacy link) goes to them.
+    public var restricted: Bool
 
     /// Every field, as a store reads it from its rows.
     public init(
@@ -16,8 +19,10 @@ public struct OutboxDelivery: Sendable, Equatable {
         address: String,
         list: MailingList,
         subscription: Subscription? = nil,
-        campaign: Campaign? = nil
+        campaign: Campaign? = nil,
+        restricted: Bool = false
     ) {
+        self.restricted = restricted
         self.message = message
         self.address = address
         self.list = list

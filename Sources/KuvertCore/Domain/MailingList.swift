@@ -14,6 +14,8 @@ public struct MailingList: Equatable, Sendable, Codable {
     /// The language used when neither the subscription nor the browser says.
     public var language: Language
     public var createdAt: Date
+    /// One or two sentences on what the list sends, shown on the manage page.
+    public var description: String?
 
     public init(
         id: Int64? = nil,
@@ -22,8 +24,10 @@ public struct MailingList: Equatable, Sendable, Codable {
         fromAddress: String? = nil,
         thanksURL: String? = nil,
         language: Language,
-        createdAt: Date
+        createdAt: Date,
+        description: String? = nil
     ) {
+        self.description = description
         self.id = id
         self.slug = slug
         self.name = name
@@ -38,6 +42,13 @@ public struct MailingList: Equatable, Sendable, Codable {
     /// every confirmation for the list at send).
     public static func isValidName(_ name: String) -> Bool {
         !name.isEmpty && name.count <= 200 && !name.unicodeScalars.contains(where: \.breaksOneLineText)
+    }
+
+    /// Whether a description fits the manage page: at most 500 characters, no
+    /// control character but line breaks.
+    public static func isValidDescription(_ description: String) -> Bool {
+        description.count <= 500
+            && !description.unicodeScalars.contains { $0.properties.generalCategory == .control && $0 != "\n" }
     }
 
     /// Whether a slug has the shape Kuvert accepts: 1 to 64 of `a-z`, `0-9` and

@@ -22,6 +22,11 @@ public struct Subscriber: Equatable, Sendable, Codable {
     public var createdAt: Date
     /// When the person was erased; their address is gone from then on.
     public var erasedAt: Date?
+    /// Since when processing is restricted at the person's request (GDPR
+    /// Art. 18): nothing is mailed to them, nothing is deleted.
+    public var restrictedAt: Date?
+    /// Why, as the editor or the person gave it.
+    public var restrictionReason: String?
 
     /// Every field, as a store reads it from its rows.
     public init(
@@ -29,8 +34,12 @@ public struct Subscriber: Equatable, Sendable, Codable {
         address: String,
         addressKey: String,
         createdAt: Date,
-        erasedAt: Date? = nil
+        erasedAt: Date? = nil,
+        restrictedAt: Date? = nil,
+        restrictionReason: String? = nil
     ) {
+        self.restrictedAt = restrictedAt
+        self.restrictionReason = restrictionReason
         self.id = id
         self.address = address
         self.addressKey = addressKey

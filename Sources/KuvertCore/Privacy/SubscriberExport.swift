@@ -137,6 +137,10 @@ public struct SubscriberExport: Codable, Sendable, Equatable {
 
     public var address: String
     public var knownSince: Date
+    /// Whether processing is restricted at the person's request: then nothing is mailed to them.
+    public var processingRestricted: Bool
+    public var restrictedSince: Date?
+    public var restrictionReason: String?
     public var exportedAt: Date
     public var subscriptions: [Subscription]
     public var auditEvents: [Event]
@@ -155,8 +159,13 @@ public struct SubscriberExport: Codable, Sendable, Equatable {
         knownSince: Date,
         exportedAt: Date,
         subscriptions: [Subscription],
-        auditEvents: [Event]
+        auditEvents: [Event],
+        restrictedSince: Date? = nil,
+        restrictionReason: String? = nil
     ) {
+        self.processingRestricted = restrictedSince != nil
+        self.restrictedSince = restrictedSince
+        self.restrictionReason = restrictionReason
         self.address = address
         self.knownSince = knownSince
         self.exportedAt = exportedAt
@@ -196,7 +205,9 @@ public struct SubscriberExport: Codable, Sendable, Equatable {
                     bounces: (bounces[id] ?? []).map(Bounce.init)
                 )
             },
-            auditEvents: auditEvents.map { Event(at: $0.occurredAt, actor: $0.actor, action: $0.action, detail: $0.detail) }
+            auditEvents: auditEvents.map { Event(at: $0.occurredAt, actor: $0.actor, action: $0.action, detail: $0.detail) },
+            restrictedSince: subscriber.restrictedAt,
+            restrictionReason: subscriber.restrictionReason
         )
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 
 /// Every store capability Kuvert uses.
-public typealias KuvertStore = ListStore & SubscriptionStore & OutboxStore & CampaignStore & PrivacyStore & PrivacyRequestStore & RetentionStore
+public typealias KuvertStore = ListStore & SubscriptionStore & SubscriberStore & OutboxStore & CampaignStore & PrivacyStore & PrivacyRequestStore
+    & RetentionStore
     & StoreHealth & DeliveryStore & BounceStore & APITokenStore & WebhookStore & RateLimitSharing & SharedKeys

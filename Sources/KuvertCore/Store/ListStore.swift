@@ -27,8 +27,17 @@ public struct ListEdit: Sendable {
     public var fromAddress: String?
     public var thanksURL: String?
     public var language: Language?
+    /// An empty description removes it.
+    public var description: String?
 
-    public init(name: String? = nil, fromAddress: String? = nil, thanksURL: String? = nil, language: Language? = nil) {
+    public init(
+        name: String? = nil,
+        fromAddress: String? = nil,
+        thanksURL: String? = nil,
+        language: Language? = nil,
+        description: String? = nil
+    ) {
+        self.description = description
         self.name = name
         self.fromAddress = fromAddress
         self.thanksURL = thanksURL
@@ -39,7 +48,7 @@ public struct ListEdit: Sendable {
     public var fields: [String] {
         [
             name.map { _ in "name" }, fromAddress.map { _ in "from" }, thanksURL.map { _ in "thanks-url" },
-            language.map { _ in "locale" },
+            language.map { _ in "locale" }, description.map { _ in "description" },
         ].compactMap { $0 }
     }
 
@@ -50,6 +59,7 @@ public struct ListEdit: Sendable {
         if let fromAddress { list.fromAddress = fromAddress.isEmpty ? nil : fromAddress }
         if let thanksURL { list.thanksURL = thanksURL.isEmpty ? nil : thanksURL }
         if let language { list.language = language }
+        if let description { list.description = description.isEmpty ? nil : description }
         return list
     }
 }

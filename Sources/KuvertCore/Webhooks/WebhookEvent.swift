@@ -10,6 +10,11 @@ public struct WebhookEvent: Sendable, Equatable {
         case bounced = "subscription.bounced"
         /// The person was erased; reported without an address.
         case erased = "subscriber.erased"
+        /// The person's name or language was corrected; `fields` names which.
+        case updated = "subscriber.updated"
+        /// The person restricted processing: send them nothing.
+        case restricted = "subscriber.restricted"
+        case unrestricted = "subscriber.unrestricted"
     }
 
     public enum Status: String, Sendable, CaseIterable {
@@ -29,6 +34,8 @@ public struct WebhookEvent: Sendable, Equatable {
     public var dueAt: Date
     /// The receiver's last HTTP status or connection error.
     public var lastReply: String?
+    /// For `subscriber.updated`: the names of the fields that changed, never a value.
+    public var fields: [String]?
 
     /// Every field, as a store reads it from its rows.
     public init(
@@ -41,8 +48,10 @@ public struct WebhookEvent: Sendable, Equatable {
         status: Status,
         attempts: Int,
         dueAt: Date,
-        lastReply: String? = nil
+        lastReply: String? = nil,
+        fields: [String]? = nil
     ) {
+        self.fields = fields
         self.id = id
         self.kind = kind
         self.subscriptionId = subscriptionId
@@ -55,8 +64,9 @@ public struct WebhookEvent: Sendable, Equatable {
         self.lastReply = lastReply
     }
 
-    /// The body POSTed: `{"event","at","list","subscription","email"}`, keys
-    /// sorted, `email` left out when there is none to tell.
+    /// The body POSTed: `{"event","at","list","subscription","email","fields"}`,
+    /// keys sorted, `email` left out when there is none to tell and `fields`
+    /// but for `subscriber.updated`.
     public func body() -> Data {
         struct Body: Encodable {
             var event: String
@@ -64,14 +74,25 @@ public struct WebhookEvent: Sendable, Equatable {
             var list: String
             var subscription: Int64
             var email: String?
+            var fields: [String]?
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
         let email = kind == .erased ? nil : address.flatMap { $0.isEmpty ? nil : $0 }
         // Encoding strings, numbers and a date cannot fail.
-        return (try? encoder.encode(Body(event: kind.rawValue, at: occurredAt, list: listSlug, subscription: subscriptionId, email: email)))
+        return
+            (try? encoder.encode(
+                Body(event: kind.rawValue, at: occurredAt, list: listSlug, subscription: subscriptionId, email: email, fields: fields)
+            ))
             ?? Data()
+    }
+}
+
+extension WebhookEvent {
+    /// The stored form of `fields`: names joined by commas.
+    public static func fields(_ stored: String?) -> [String]? {
+        stored.map { $0.split(separator: ",").map(String.init) }
     }
 }
 

@@ -29,6 +29,7 @@ enum APIAnswer {
         struct Subscription: Encodable {
             var list: String
             var status: String
+            var name: String?
             var language: String
             var requestedAt: Date
             var confirmedAt: Date?
@@ -37,15 +38,21 @@ enum APIAnswer {
 
         var email: String
         var knownSince: Date
+        /// Whether processing is restricted: nothing is mailed to the person.
+        var restricted: Bool
+        var restrictedSince: Date?
         var subscriptions: [Subscription]
 
         init(_ record: SubscriberRecord) {
             email = record.subscriber.address
             knownSince = record.subscriber.createdAt
+            restricted = record.subscriber.restrictedAt != nil
+            restrictedSince = record.subscriber.restrictedAt
             subscriptions = record.subscriptions.map { entry in
                 Subscription(
                     list: entry.list.slug,
                     status: entry.subscription.status.rawValue,
+                    name: entry.subscription.name,
                     language: entry.subscription.language.rawValue,
                     requestedAt: entry.subscription.requestedAt,
                     confirmedAt: entry.subscription.confirmedAt,

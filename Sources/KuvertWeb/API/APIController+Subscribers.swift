@@ -6,11 +6,7 @@ extension APIController {
     /// Starting double opt-in, and one person's data: look, export, erase.
     func registerSubscribers(on api: RouterGroup<KuvertRequestContext>) {
         api.post("subscriptions", use: subscribe)
-        api.get("subscribers/:email") { _, context -> Response in
-            let address = try Self.address(context)
-            guard let record = try await store.subscriberRecord(address: address) else { throw KuvertError.unknownSubscriber }
-            return try APIJSON.response(APIAnswer.Subscriber(record))
-        }
+        api.get("subscribers/:email") { _, context -> Response in try await answer(for: context) }
         api.get("subscribers/:email/export") { _, context -> Response in
             let address = try Self.address(context)
             guard let export = try await store.export(address, now: Date()) else { throw KuvertError.unknownSubscriber }
@@ -19,6 +15,13 @@ extension APIController {
                 address: address
             )
             return try APIJSON.response(export)
+        }
+        api.patch("subscribers/:email", use: rectify)
+        api.post("subscribers/:email/restriction", use: restrict)
+        api.delete("subscribers/:email/restriction") { _, context -> Response in
+            let subscriber = try await livingSubscriber(context)
+            _ = try await store.restrict(subscriberId: subscriber, .lifted, actor: context.apiActor, now: Date())
+            return try await answer(for: context)
         }
         api.delete("subscribers/:email") { _, context -> Response in
             let address = try Self.address(context)
@@ -46,6 +49,46 @@ extension APIController {
         let receipt = try await intake.submit(form, preferredLanguage: nil, origin: origin, actor: context.apiActor, now: Date())
         if case .confirmationQueued = receipt.outcome { mailQueued.request() }
         return JSONResponse.pending()
+    }
+
+    /// `PATCH /api/v1/subscribers/{email}`: `{"name","locale"}` corrects the
+    /// person's name or language on every list (an empty name removes it).
+    /// Answers the subscriber as they now are.
+    @Sendable func rectify(_ request: Request, context: KuvertRequestContext) async throws -> Response {
+        let fields = try await FormFields.readJSON(request, limit: maximumBodyBytes, allowed: ["name", "locale"])
+        guard fields["name"] != nil || fields["locale"] != nil else {
+            throw KuvertError.invalidField(name: "name", reason: "or locale is required: nothing to change")
+        }
+        let change = try Rectification.validated(name: fields["name"], locale: fields["locale"])
+        let subscriber = try await livingSubscriber(context)
+        _ = try await store.rectify(subscriberId: subscriber, change, actor: context.apiActor, now: Date())
+        return try await answer(for: context)
+    }
+
+    /// `POST /api/v1/subscribers/{email}/restriction`: `{"reason"}` (or no
+    /// body) restricts processing; nothing is mailed to the person until
+    /// `DELETE` on the same path. Answers the subscriber as they now are.
+    @Sendable func restrict(_ request: Request, context: KuvertRequestContext) async throws -> Response {
+        let fields: FormFields? =
+            request.headers[.contentType] == nil && request.headers[.contentLength].flatMap(Int.init) ?? 0 == 0
+            ? nil : try await FormFields.readJSON(request, limit: maximumBodyBytes, allowed: ["reason"])
+        let reason = try Restriction.validReason(fields?["reason"])
+        let subscriber = try await livingSubscriber(context)
+        _ = try await store.restrict(subscriberId: subscriber, .restricted(reason: reason), actor: context.apiActor, now: Date())
+        return try await answer(for: context)
+    }
+
+    /// The id of the person the path names, unless erased.
+    /// - Throws: `KuvertError.invalidAddress`, `.unknownSubscriber`.
+    private func livingSubscriber(_ context: KuvertRequestContext) async throws -> Int64 {
+        guard let id = try await store.subscriber(address: try Self.address(context))?.id else { throw KuvertError.unknownSubscriber }
+        return id
+    }
+
+    /// The person the path names, as `GET` answers them.
+    private func answer(for context: KuvertRequestContext) async throws -> Response {
+        guard let record = try await store.subscriberRecord(address: try Self.address(context)) else { throw KuvertError.unknownSubscriber }
+        return try APIJSON.response(APIAnswer.Subscriber(record))
     }
 
     /// The address in the path.

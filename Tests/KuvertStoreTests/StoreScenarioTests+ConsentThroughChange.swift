@@ -1,0 +1,132 @@
+import Foundation
+import KuvertFixtures
+import KuvertTestSupport
+import Testing
+
+@testable import KuvertCore
+
+// Rectification and restriction of processing, and what lists tell the manage page, on both stores.
+extension StoreScenarioTests {
+    @Test(
+        "restriction: nothing queued for the person goes, campaigns leave them out, the webhook and audit hear it once; lifting it ends it",
+        arguments: StoreKind.allCases
+    )
+    func restriction(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { subject in
+            let store = subject.store
+            try await subject.addList()
+            try await subject.addList("events")
+            let now = Date()
+            try await store.setWebhooks(enabled: true)
+            try await store.activate("ann@example.se", now: now)
+            try await store.activate("ann@example.se", list: "events", now: now)
+            try await store.activate("bo@example.se", now: now)
+            // Ann's confirmation mails are queued still; one newsletter waits for both.
+            let ann = try #require(try await store.subscriber(address: try EmailAddress("Ann@Example.SE")))
+            let annId = try #require(ann.id)
+            #expect(ann.restrictedAt == nil && ann.address == "ann@example.se")
+
+            #expect(try await store.restrict(subscriberId: annId, .restricted(reason: "bestrider uppgifterna"), actor: "cli", now: now))
+            #expect(try await !store.restrict(subscriberId: annId, .restricted(reason: nil), actor: "cli", now: now))
+            let restricted = try #require(try await store.subscriber(id: annId))
+            #expect(restricted.restrictedAt != nil && restricted.restrictionReason == "bestrider uppgifterna")
+            // Her queued mail is skipped as restricted; Bo's is not touched.
+            #expect(try await subject.count("outboxMessage", where: "status = 'skipped' AND lastReply = 'restricted'") == 2)
+            #expect(try await subject.count("outboxMessage", where: "status = 'queued'") == 1)
+
+            let campaign = try await store.createCampaign(
+                try Campaign.draft(subject: "Nummer 1", markdown: "Text", now: now),
+                listSlug: "news",
+                actor: "cli"
+            )
+            let queued = try await store.queueCampaign(id: try #require(campaign.id), sendAt: now, now: now, batchSize: 10, actor: "cli")
+            #expect(queued == 1)
+            // A message leased for her all the same (queued before, from another node) says so to the composer.
+            try await subject.execute("UPDATE outboxMessage SET status = 'queued' WHERE lastReply = 'restricted'")
+            let leased = try await subject.delivery { try $0.leaseDueMessages(limit: 10, leaseFor: 60, holder: Self.holder, now: now) }
+            #expect(leased.filter(\.restricted).map(\.address) == ["ann@example.se", "ann@example.se"])
+            #expect(leased.filter { !$0.restricted }.map(\.address).sorted() == ["bo@example.se", "bo@example.se"])
+
+            // Export says so; the reason goes with erasure.
+            let export = try #require(try await store.export(try EmailAddress("ann@example.se"), now: now))
+            #expect(export.processingRestricted && export.restrictionReason == "bestrider uppgifterna")
+
+            #expect(try await store.restrict(subscriberId: annId, .lifted, actor: "api:shop", now: now))
+            #expect(try await !store.restrict(subscriberId: annId, .lifted, actor: "api:shop", now: now))
+            #expect(try await store.subscriber(id: annId)?.restrictedAt == nil)
+            #expect(
+                try await subject.texts("SELECT event FROM webhookEvent WHERE event LIKE 'subscriber.%' ORDER BY id")
+                    == ["subscriber.restricted", "subscriber.restricted", "subscriber.unrestricted", "subscriber.unrestricted"]
+            )
+            #expect(
+                try await subject.texts("SELECT actor || ' ' || action FROM auditEvent WHERE action LIKE 'subscriber.%' ORDER BY id")
+                    == ["cli subscriber.restricted", "api:shop subscriber.unrestricted"]
+            )
+
+            try await store.restrict(subscriberId: annId, .restricted(reason: "x"), actor: "cli", now: now)
+            #expect(
+                try await store.erase(try EmailAddress("ann@example.se"), suppressionHash: String(repeating: "a", count: 64), actor: "cli", now: now)
+            )
+            #expect(try await subject.texts("SELECT coalesce(restrictionReason, '-') FROM subscriber WHERE id = \(annId)") == ["-"])
+            #expect(try await store.subscriber(id: annId) == nil)
+            await #expect(throws: KuvertError.unknownSubscriber) {
+                try await store.restrict(subscriberId: annId, .lifted, actor: "cli", now: now)
+            }
+        }
+    }
+
+    @Test(
+        "rectification: name and language on every list, the fields named in audit and webhook, never a value; nothing for no change",
+        arguments: StoreKind.allCases
+    )
+    func rectification(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { subject in
+            let store = subject.store
+            try await subject.addList()
+            try await subject.addList("events")
+            let now = Date()
+            try await store.request("cy@example.se", name: "Cy", now: now)
+            try await store.activate("cy@example.se", list: "events", now: now)
+            try await store.setWebhooks(enabled: true)
+            let id = try #require(try await store.subscriber(address: try EmailAddress("cy@example.se"))?.id)
+
+            let change = try Rectification.validated(name: "Cecilia Ek", locale: "sv")
+            #expect(try await store.rectify(subscriberId: id, change, actor: "web", now: now) == ["name", "locale"])
+            #expect(try await store.rectify(subscriberId: id, change, actor: "web", now: now) == [])
+            #expect(try await subject.texts("SELECT name || ' ' || language FROM subscription ORDER BY id") == ["Cecilia Ek sv", "Cecilia Ek sv"])
+            #expect(try await store.rectify(subscriberId: id, Rectification(name: ""), actor: "cli", now: now) == ["name"])
+            #expect(try await subject.count("subscription", where: "name IS NULL") == 2)
+
+            let events = try await store.leaseDueWebhooks(limit: 10, leaseFor: 60, holder: Self.holder, now: now)
+            #expect(events.map(\.kind) == [.updated, .updated] && events.allSatisfy { $0.fields == ["name", "locale"] })
+            let body = String(decoding: events[0].body(), as: UTF8.self)
+            #expect(body.contains("\"fields\":[\"name\",\"locale\"]") && !body.contains("Cecilia"))
+            #expect(
+                try await subject.texts(
+                    "SELECT actor || ' ' || action || ' ' || detail FROM auditEvent WHERE action = 'subscriber.rectified' ORDER BY id"
+                )
+                    == ["web subscriber.rectified name, locale", "cli subscriber.rectified name"]
+            )
+            #expect(throws: KuvertError.self) { try Rectification.validated(name: "Eve\r\nBcc: x", locale: nil) }
+            #expect(throws: KuvertError.self) { try Rectification.validated(name: nil, locale: "de") }
+            await #expect(throws: KuvertError.unknownSubscriber) {
+                try await store.rectify(subscriberId: id + 100, change, actor: "cli", now: now)
+            }
+        }
+    }
+
+    @Test("a list's description: set when created, changed and removed by an edit", arguments: StoreKind.allCases)
+    func listDescription(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { subject in
+            let store = subject.store
+            var list = MailingList(slug: "news", name: "Nyheter", language: .sv, createdAt: Date(), description: "En gång i månaden.")
+            list = try await store.createList(list, terms: "Villkor", actor: "cli")
+            #expect(try await store.mailingList(slug: "news").description == "En gång i månaden.")
+            _ = try await store.editList(slug: "news", ListEdit(description: "Varje vecka."), actor: "cli", now: Date())
+            #expect(try await store.mailingList(slug: "news").description == "Varje vecka.")
+            _ = try await store.editList(slug: "news", ListEdit(description: ""), actor: "cli", now: Date())
+            #expect(try await store.mailingList(slug: "news").description == nil)
+            #expect(try await store.listSummaries().first?.list.description == nil)
+        }
+    }
+}
