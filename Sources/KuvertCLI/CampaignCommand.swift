@@ -96,6 +96,7 @@ struct CampaignCommand: AsyncParsableCommand {
                 language: locale.flatMap(Language.init(rawValue:)) ?? list.language,
                 name: name,
                 unsubscribeURL: runtime.settings.mail.baseURL + "/unsubscribe/…",
+                manageURL: runtime.settings.mail.baseURL + "/manage/…",
                 isTest: false,
                 renderer: renderer
             )

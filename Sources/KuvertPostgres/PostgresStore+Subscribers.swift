@@ -53,32 +53,45 @@ extension PostgresStore: SubscriberStore {
             guard try await Self.livingSubscriber(c, id: subscriberId, locking: true) != nil else {
                 throw KuvertError.unknownSubscriber
             }
-            let subscriptions = try await c.rows(
-                "SELECT \(unescaped: Subscription.select("s")) FROM subscription s WHERE s.subscriberId = \(subscriberId) FOR UPDATE"
-            ).map { try Subscription($0, "s") }
-            let changed = Set(subscriptions.flatMap(change.changes(from:)))
-            let fields = ["name", "locale"].filter(changed.contains)
-            guard !fields.isEmpty else { return [] }
-            let renames = change.name != nil
-            let name = change.name.flatMap { $0.isEmpty ? nil : $0 }
-            try await c.run(
-                """
-                UPDATE subscription SET
-                    name = CASE WHEN \(renames) THEN \(name) ELSE name END,
-                    language = coalesce(\(change.language?.rawValue), language),
-                    updatedAt = \(now)
-                WHERE subscriberId = \(subscriberId)
-                """
-            )
-            try await c.run(
-                """
-                INSERT INTO auditEvent (occurredAt, actor, action, subscriberId, detail)
-                VALUES (\(now), \(actor), 'subscriber.rectified', \(subscriberId), \(fields.joined(separator: ", ")))
-                """
-            )
-            try await Self.queueSubscriberWebhook(c, event: "subscriber.updated", subscriberId: subscriberId, fields: fields, now: now)
-            return fields
+            return try await Self.rectify(c, subscriberId: subscriberId, change, actor: actor, now: now)
         }
+    }
+
+    /// `rectify` within a transaction of the caller's.
+    static func rectify(
+        _ c: PostgresConnection,
+        subscriberId: Int64,
+        _ change: Rectification,
+        actor: String,
+        now: Date
+    ) async throws
+        -> [String]
+    {
+        let subscriptions = try await c.rows(
+            "SELECT \(unescaped: Subscription.select("s")) FROM subscription s WHERE s.subscriberId = \(subscriberId) FOR UPDATE"
+        ).map { try Subscription($0, "s") }
+        let changed = Set(subscriptions.flatMap(change.changes(from:)))
+        let fields = ["name", "locale"].filter(changed.contains)
+        guard !fields.isEmpty else { return [] }
+        let renames = change.name != nil
+        let name = change.name.flatMap { $0.isEmpty ? nil : $0 }
+        try await c.run(
+            """
+            UPDATE subscription SET
+                name = CASE WHEN \(renames) THEN \(name) ELSE name END,
+                language = coalesce(\(change.language?.rawValue), language),
+                updatedAt = \(now)
+            WHERE subscriberId = \(subscriberId)
+            """
+        )
+        try await c.run(
+            """
+            INSERT INTO auditEvent (occurredAt, actor, action, subscriberId, detail)
+            VALUES (\(now), \(actor), 'subscriber.rectified', \(subscriberId), \(fields.joined(separator: ", ")))
+            """
+        )
+        try await queueSubscriberWebhook(c, event: "subscriber.updated", subscriberId: subscriberId, fields: fields, now: now)
+        return fields
     }
 
     static func livingSubscriber(_ c: PostgresConnection, id: Int64, locking: Bool) async throws -> Subscriber? {

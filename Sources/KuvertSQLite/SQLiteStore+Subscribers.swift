@@ -48,22 +48,27 @@ extension SQLiteStore: SubscriberStore {
     public func rectify(subscriberId: Int64, _ change: Rectification, actor: String, now: Date) async throws -> [String] {
         try await writer.write { db in
             guard try Self.livingSubscriber(db, id: subscriberId) != nil else { throw KuvertError.unknownSubscriber }
-            let subscriptions = try Subscription.filter(Column("subscriberId") == subscriberId).fetchAll(db)
-            let changed = Set(subscriptions.flatMap(change.changes(from:)))
-            let fields = ["name", "locale"].filter(changed.contains)
-            guard !fields.isEmpty else { return [] }
-            for var subscription in subscriptions where !change.changes(from: subscription).isEmpty {
-                if let name = change.name { subscription.name = name.isEmpty ? nil : name }
-                if let language = change.language { subscription.language = language }
-                subscription.updatedAt = now
-                try subscription.update(db)
-            }
-            let detail = fields.joined(separator: ", ")
-            var audit = AuditEvent(occurredAt: now, actor: actor, action: "subscriber.rectified", subscriberId: subscriberId, detail: detail)
-            try audit.insert(db)
-            try Self.queueSubscriberWebhook(db, event: "subscriber.updated", subscriberId: subscriberId, fields: fields, now: now)
-            return fields
+            return try Self.rectify(db, subscriberId: subscriberId, change, actor: actor, now: now)
         }
+    }
+
+    /// `rectify` within a transaction of the caller's.
+    static func rectify(_ db: Database, subscriberId: Int64, _ change: Rectification, actor: String, now: Date) throws -> [String] {
+        let subscriptions = try Subscription.filter(Column("subscriberId") == subscriberId).fetchAll(db)
+        let changed = Set(subscriptions.flatMap(change.changes(from:)))
+        let fields = ["name", "locale"].filter(changed.contains)
+        guard !fields.isEmpty else { return [] }
+        for var subscription in subscriptions where !change.changes(from: subscription).isEmpty {
+            if let name = change.name { subscription.name = name.isEmpty ? nil : name }
+            if let language = change.language { subscription.language = language }
+            subscription.updatedAt = now
+            try subscription.update(db)
+        }
+        let detail = fields.joined(separator: ", ")
+        var audit = AuditEvent(occurredAt: now, actor: actor, action: "subscriber.rectified", subscriberId: subscriberId, detail: detail)
+        try audit.insert(db)
+        try queueSubscriberWebhook(db, event: "subscriber.updated", subscriberId: subscriberId, fields: fields, now: now)
+        return fields
     }
 
     static func livingSubscriber(_ db: Database, id: Int64) throws -> Subscriber? {

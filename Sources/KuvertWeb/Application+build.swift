@@ -120,6 +120,12 @@ public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequest
         limits: limits,
         answerFloor: AnswerFloor(seconds: security.answerFloor)
     ).register(on: router)
+    ManageController(
+        manage: ManageService(store: dependencies.store, signer: signer),
+        pages: pages,
+        maximumBodyBytes: http.maxBodyBytes,
+        limits: limits
+    ).register(on: router)
     HealthController(store: dependencies.store, availability: dependencies.availability).register(on: router)
     APIController(
         store: dependencies.store,

@@ -28,31 +28,55 @@ struct FormFields: Sendable {
 
     let encoding: Encoding
     private let values: [String: String]
+    /// The fields a route lets repeat (`list`), every value in order.
+    private let repeated: [String: [String]]
 
     subscript(name: String) -> String? { values[name] }
 
-    /// Reads and parses a request body of at most `limit` bytes, arriving within `deadline`.
-    static func read(_ request: Request, limit: Int, deadline: Duration = bodyDeadline) async throws(Problem) -> FormFields {
+    /// Every value of a field the route lets repeat, in the order sent.
+    func all(_ name: String) -> [String] { repeated[name] ?? values[name].map { [$0] } ?? [] }
+
+    /// Reads and parses a request body of at most `limit` bytes, arriving within
+    /// `deadline`. The names in `repeatable` may come more than once (or, in
+    /// JSON, as an array of strings); `all` reads them.
+    static func read(
+        _ request: Request,
+        limit: Int,
+        deadline: Duration = bodyDeadline,
+        repeatable: Set<String> = [],
+        maximumFields: Int = maximumFieldCount
+    ) async throws(Problem) -> FormFields {
         guard let encoding = encoding(of: request) else { throw .unsupportedMediaType }
         let bytes = Array(try await body(request, limit: limit, deadline: deadline).readableBytesView)
         switch encoding {
-        case .form: return FormFields(encoding: .form, values: try parseURLEncoded(bytes))
-        case .json: return FormFields(encoding: .json, values: try parseJSON(bytes))
+        case .form:
+            let (values, repeated) = try parseURLEncoded(bytes, repeatable: repeatable, maximumFields: maximumFields)
+            return FormFields(encoding: .form, values: values, repeated: repeated)
+        case .json:
+            let (values, repeated) = try parseJSON(bytes, repeatable: repeatable)
+            return FormFields(encoding: .json, values: values, repeated: repeated)
         }
     }
 
     /// A JSON object of strings as the API reads it, stricter than a form: only
     /// the fields in `allowed`, and no `null`s.
-    static func readJSON(_ request: Request, limit: Int, allowed: Set<String>) async throws(Problem) -> FormFields {
+    static func readJSON(
+        _ request: Request,
+        limit: Int,
+        allowed: Set<String>,
+        repeatable: Set<String> = []
+    ) async throws(Problem) -> FormFields {
         guard encoding(of: request) == .json else { throw .unsupportedMediaType }
-        return try json(Array(try await body(request, limit: limit).readableBytesView), allowed: allowed)
+        return try json(Array(try await body(request, limit: limit).readableBytesView), allowed: allowed, repeatable: repeatable)
     }
 
     /// `bytes` read as `readJSON` reads a body.
-    static func json(_ bytes: [UInt8], allowed: Set<String>) throws(Problem) -> FormFields {
-        let values = try parseJSON(bytes, nullsAllowed: false)
-        if let unknown = values.keys.sorted().first(where: { !allowed.contains($0) }) { throw .unknownField(unknown) }
-        return FormFields(encoding: .json, values: values)
+    static func json(_ bytes: [UInt8], allowed: Set<String>, repeatable: Set<String> = []) throws(Problem) -> FormFields {
+        let (values, repeated) = try parseJSON(bytes, nullsAllowed: false, repeatable: repeatable)
+        if let unknown = (Array(values.keys) + Array(repeated.keys)).sorted().first(where: { !allowed.contains($0) }) {
+            throw .unknownField(unknown)
+        }
+        return FormFields(encoding: .json, values: values, repeated: repeated)
     }
 
     /// The raw body of at most `limit` bytes, or `.tooSlow` when it takes longer
@@ -107,26 +131,41 @@ struct FormFields: Sendable {
         return String(decoding: trimmed.map { (0x41...0x5A).contains($0) ? $0 + 0x20 : $0 }, as: UTF8.self)
     }
 
-    static func parseURLEncoded(_ bytes: [UInt8]) throws(Problem) -> [String: String] {
+    static func parseURLEncoded(
+        _ bytes: [UInt8],
+        repeatable: Set<String> = [],
+        maximumFields: Int = maximumFieldCount
+    ) throws(Problem) -> (values: [String: String], repeated: [String: [String]]) {
         guard let text = String(validating: bytes, as: UTF8.self) else { throw .malformed("The body is not valid UTF-8.") }
         var values: [String: String] = [:]
+        var repeated: [String: [String]] = [:]
+        var count = 0
         for pair in text.split(separator: "&") where !pair.isEmpty {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard let name = decode(parts[0]), let value = decode(parts.count > 1 ? parts[1] : "") else {
                 throw .malformed("The form body has broken percent-encoding.")
             }
-            guard values[name] == nil else { throw .duplicate(name) }
-            values[name] = value
-            guard values.count <= maximumFieldCount else { throw .tooManyFields }
+            count += 1
+            guard count <= maximumFields else { throw .tooManyFields }
+            if repeatable.contains(name) {
+                repeated[name, default: []].append(value)
+            } else {
+                guard values[name] == nil else { throw .duplicate(name) }
+                values[name] = value
+            }
         }
-        return values
+        return (values, repeated)
     }
 
     private static func decode(_ component: Substring) -> String? {
         component.replacingOccurrences(of: "+", with: " ").removingPercentEncoding
     }
 
-    static func parseJSON(_ bytes: [UInt8], nullsAllowed: Bool = true) throws(Problem) -> [String: String] {
+    static func parseJSON(
+        _ bytes: [UInt8],
+        nullsAllowed: Bool = true,
+        repeatable: Set<String> = []
+    ) throws(Problem) -> (values: [String: String], repeated: [String: [String]]) {
         // Only a flat object is meaningful; refusing nesting early keeps hostile
         // documents from costing parser time and stack.
         guard nestingDepth(bytes) <= 2 else { throw .malformed("The JSON body must be one flat object.") }
@@ -139,14 +178,22 @@ struct FormFields: Sendable {
         guard let dictionary = object as? [String: Any] else { throw .malformed("The JSON body must be an object.") }
         guard dictionary.count <= maximumFieldCount else { throw .tooManyFields }
         var values: [String: String] = [:]
+        var repeated: [String: [String]] = [:]
         for (name, value) in dictionary {
             switch value {
+            case let string as String where repeatable.contains(name): repeated[name] = [string]
             case let string as String: values[name] = string
+            case let strings as [Any] where repeatable.contains(name):
+                guard strings.count <= maximumFieldCount else { throw .tooManyFields }
+                repeated[name] = try strings.map { item throws(Problem) in
+                    guard let string = item as? String else { throw .notAString(name) }
+                    return string
+                }
             case is NSNull where nullsAllowed: continue
             default: throw .notAString(name)
             }
         }
-        return values
+        return (values, repeated)
     }
 
     /// The deepest nesting of arrays and objects, ignoring brackets in strings.
@@ -178,8 +225,9 @@ struct FormFields: Sendable {
         return deepest
     }
 
-    private init(encoding: Encoding, values: [String: String]) {
+    private init(encoding: Encoding, values: [String: String], repeated: [String: [String]] = [:]) {
         self.encoding = encoding
         self.values = values
+        self.repeated = repeated
     }
 }

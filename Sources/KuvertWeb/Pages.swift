@@ -7,7 +7,10 @@ struct Pages: Sendable {
     /// Every web template the pages use, in each language.
     static let templateNames: [String] =
         Language.allCases.flatMap { language in
-            ["thanks", "confirm", "welcome", "link-error", "form-error", "unsubscribe", "privacy-request", "privacy", "form", "unavailable"].map {
+            [
+                "thanks", "confirm", "welcome", "link-error", "form-error", "unsubscribe", "privacy-request", "privacy", "form", "unavailable",
+                "manage",
+            ].map {
                 "web.\(language.rawValue).\($0)"
             }
         } + ["web.style"]
@@ -42,6 +45,23 @@ struct Pages: Sendable {
     func welcome(_ context: ConfirmationContext, alreadyActive: Bool) throws -> Response {
         let view = WelcomeView(listName: context.list.name, termsVersion: context.terms.version, alreadyActive: alreadyActive)
         return try page("welcome", view, language: context.subscription.language)
+    }
+
+    /// The person's manage page, as it stands.
+    /// - Parameters:
+    ///   - saved: the post was applied: say so.
+    ///   - termsChanged: lists whose terms changed since the page was shown; nothing was joined.
+    ///   - problem: what was wrong with the post.
+    func manage(
+        _ preferences: Preferences,
+        token: String,
+        saved: Bool = false,
+        termsChanged: Set<String> = [],
+        problem: String? = nil,
+        status: HTTPResponse.Status = .ok
+    ) throws -> Response {
+        let view = ManageView(preferences, action: "/manage/" + token, saved: saved, termsChanged: termsChanged, problem: problem)
+        return try page("manage", view, language: preferences.language, status: status)
     }
 
     func unsubscribe(list: MailingList, language: Language, token: String, done: Bool) throws -> Response {
@@ -167,6 +187,9 @@ struct PrivacyView {
     var subscriptions: [Subscription] = []
     var exportURL = ""
     var eraseURL = ""
+    var restricted = false
+    var restrictURL = ""
+    var unrestrictURL = ""
 
     init(erased: Bool) { self.erased = erased }
 
@@ -175,6 +198,9 @@ struct PrivacyView {
         address = export.address
         exportURL = "/privacy/\(token)/export"
         eraseURL = "/privacy/\(token)/erase"
+        restricted = export.processingRestricted
+        restrictURL = "/privacy/\(token)/restrict"
+        unrestrictURL = "/privacy/\(token)/unrestrict"
         subscriptions = export.subscriptions.map { subscription in
             Subscription(
                 listName: subscription.listName,
@@ -195,6 +221,65 @@ struct PrivacyView {
                 }
             )
         }
+    }
+}
+
+/// What the manage page shows: the person's name and language, and every
+/// list with their place on it.
+struct ManageView {
+    struct Entry {
+        var slug: String
+        var name: String
+        var description: String?
+        var joined: Bool
+        var pending: Bool
+        /// Never asked for, or ended.
+        var notJoined: Bool
+        var termsVersion: Int
+        var termsHTML: String
+        var termsLanguage: String
+        /// Its terms changed since the page was last shown: shown open.
+        var termsChanged: Bool
+    }
+
+    var name: String
+    var sv: Bool
+    var en: Bool
+    var lists: [Entry]
+    /// `slug:version` of each list's terms as shown, posted back with the form.
+    var shown: String
+    var action: String
+    var saved: Bool
+    var termsChanged: Bool
+    var restricted: Bool
+    var problem: String?
+    var joinedAny: Bool
+
+    init(_ preferences: Preferences, action: String, saved: Bool, termsChanged: Set<String>, problem: String?) {
+        name = preferences.name ?? ""
+        sv = preferences.language == .sv
+        en = preferences.language == .en
+        lists = preferences.lists.map { entry in
+            Entry(
+                slug: entry.list.slug,
+                name: entry.list.name,
+                description: entry.list.description,
+                joined: entry.status == .active,
+                pending: entry.status == .pending,
+                notJoined: entry.status != .active && entry.status != .pending,
+                termsVersion: entry.terms.version,
+                termsHTML: TermsRenderer.html(entry.terms),
+                termsLanguage: entry.termsLanguage.rawValue,
+                termsChanged: termsChanged.contains(entry.list.slug)
+            )
+        }
+        shown = preferences.lists.map { "\($0.list.slug):\($0.terms.version)" }.joined(separator: " ")
+        self.action = action
+        self.saved = saved
+        self.termsChanged = !termsChanged.isEmpty
+        restricted = preferences.subscriber.restrictedAt != nil
+        self.problem = problem
+        joinedAny = preferences.lists.contains { $0.status == .active || $0.status == .pending }
     }
 }
 

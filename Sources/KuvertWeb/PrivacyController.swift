@@ -4,7 +4,8 @@ import KuvertCore
 import Logging
 
 /// The data-subject rights, self-service: `GET /privacy`, `POST /privacy/request`,
-/// `GET /privacy/{token}`, `GET /privacy/{token}/export`, `POST /privacy/{token}/erase`.
+/// `GET /privacy/{token}`, `GET /privacy/{token}/export`, `POST /privacy/{token}/erase`,
+/// `POST /privacy/{token}/restrict` and `/unrestrict`.
 ///
 /// A link is mailed only to a known address, and the answer is the same
 /// either way; a link names the subscriber and lives one hour.
@@ -23,6 +24,17 @@ struct PrivacyController: Sendable {
         router.get("privacy/:token", use: overview)
         router.get("privacy/:token/export", use: export)
         router.post("privacy/:token/erase", use: erase)
+        router.post("privacy/:token/restrict") { request, context in try await restrict(request, context, .restricted(reason: nil)) }
+        router.post("privacy/:token/unrestrict") { request, context in try await restrict(request, context, .lifted) }
+    }
+
+    /// `POST /privacy/{token}/restrict` and `/unrestrict`: the page again, saying where the person stands.
+    private func restrict(_ request: Request, _ context: KuvertRequestContext, _ restriction: Restriction) async throws -> Response {
+        let token = context.token
+        _ = try? await request.body.collect(upTo: maximumBodyBytes)
+        let export = try await pages.linkWorks(request, privacy: true) { try await privacy.restrict(token, restriction, now: Date()) }
+        context.logger.info(restriction == .lifted ? "restriction lifted on request" : "restricted on request")
+        return try pages.privacy(export, token: token, language: Self.language(of: export, request))
     }
 
     @Sendable func form(_ request: Request, context: KuvertRequestContext) async throws -> Response {

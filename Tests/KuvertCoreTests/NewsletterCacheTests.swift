@@ -38,6 +38,7 @@ struct NewsletterCacheTests {
                             language: language,
                             name: name,
                             unsubscribeURL: link,
+                            manageURL: link.replacingOccurrences(of: "unsubscribe", with: "manage"),
                             isTest: isTest
                         )
                         let direct = try NewsletterMail.render(
@@ -46,6 +47,7 @@ struct NewsletterCacheTests {
                             language: language,
                             name: name,
                             unsubscribeURL: link,
+                            manageURL: link.replacingOccurrences(of: "unsubscribe", with: "manage"),
                             isTest: isTest,
                             renderer: renderer
                         )

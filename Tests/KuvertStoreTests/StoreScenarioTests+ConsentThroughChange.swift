@@ -129,4 +129,91 @@ extension StoreScenarioTests {
             #expect(try await store.listSummaries().first?.list.description == nil)
         }
     }
+
+    @Test(
+        "the manage page: every list with the person's place; joining records the terms shown, leaving ends at once, changed terms change nothing",
+        arguments: StoreKind.allCases
+    )
+    func preferences(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { subject in
+            let store = subject.store
+            try await subject.addList()
+            try await subject.addList("events", language: .sv, terms: "Villkor för evenemang")
+            try await subject.addList("offers")
+            let now = Date()
+            try await store.activate("dag@example.se", now: now)
+            try await store.request("dag@example.se", list: "offers", name: "Dag", now: now)
+            try await store.setWebhooks(enabled: true)
+            let id = try #require(try await store.subscriber(address: try EmailAddress("dag@example.se"))?.id)
+
+            let before = try #require(try await store.preferences(subscriberId: id))
+            #expect(before.lists.map(\.list.slug) == ["news", "events", "offers"])
+            #expect(before.lists.map(\.status) == [.active, nil, .pending])
+            #expect(before.name == "Dag" && before.language == .en)
+            #expect(before.lists[1].terms.version == 1 && before.lists[1].terms.body == "Villkor för evenemang")
+
+            let origin = RequestOrigin(ip: "192.0.2.9", userAgent: "Browser/2", source: "preferences")
+            // Events joined with the version shown, news left, offers stays pending.
+            let saved = try await store.savePreferences(
+                subscriberId: id,
+                PreferenceChange(lists: ["events": 1], rectification: Rectification(name: "Dag Ek")),
+                origin: origin,
+                now: now
+            )
+            #expect(saved == .saved(joined: ["events"], left: ["news"], fields: ["name"]))
+            let after = try #require(try await store.preferences(subscriberId: id))
+            #expect(after.lists.map(\.status) == [.unsubscribed, .active, .pending] && after.name == "Dag Ek")
+            #expect(
+                try await subject.texts(
+                    """
+                    SELECT l.slug || ' ' || e.kind || ' ' || e.source || ' ' || coalesce(e.termsSHA256, '-') || ' ' || coalesce(e.ip, '-')
+                    FROM consentEvent e JOIN subscription s ON s.id = e.subscriptionId JOIN mailingList l ON l.id = s.listId
+                    WHERE e.source = 'preferences' ORDER BY e.id
+                    """
+                ) == [
+                    "news withdrawn preferences - 192.0.2.9",
+                    "events requested preferences - 192.0.2.9",
+                    "events confirmed preferences \(TermsVersion.digest("Villkor för evenemang")) 192.0.2.9",
+                ]
+            )
+
+            // Terms published meanwhile: nothing joins, not even a list whose terms did not change.
+            _ = try await store.publishTerms(listSlug: "news", body: "Nya villkor", actor: "cli", now: now)
+            let stale = try await store.savePreferences(
+                subscriberId: id,
+                PreferenceChange(lists: ["events": 1, "news": 1, "offers": 1]),
+                origin: origin,
+                now: now
+            )
+            #expect(stale == .termsChanged(slugs: ["news"]))
+            #expect(try await store.preferences(subscriberId: id)?.lists.map(\.status) == [.unsubscribed, .active, .pending])
+            await #expect(throws: KuvertError.unknownList("nope")) {
+                try await store.savePreferences(subscriberId: id, PreferenceChange(lists: ["nope": 1]), origin: origin, now: now)
+            }
+
+            // Leaving everything ends the pending request too.
+            let left = try await store.savePreferences(
+                subscriberId: id,
+                PreferenceChange(lists: ["events": 1], leaveAll: true),
+                origin: origin,
+                now: now
+            )
+            #expect(left == .saved(joined: [], left: ["events", "offers"], fields: []))
+            #expect(try await store.preferences(subscriberId: id)?.lists.map(\.status) == [.unsubscribed, .unsubscribed, .unsubscribed])
+            #expect(
+                try await subject.texts("SELECT event FROM webhookEvent ORDER BY id") == [
+                    "subscription.unsubscribed", "subscription.confirmed", "subscriber.updated", "subscriber.updated",
+                    "subscriber.updated", "subscription.unsubscribed",
+                ]
+            )
+
+            #expect(
+                try await store.erase(try EmailAddress("dag@example.se"), suppressionHash: String(repeating: "d", count: 64), actor: "cli", now: now)
+            )
+            #expect(try await store.preferences(subscriberId: id) == nil)
+            await #expect(throws: KuvertError.unknownSubscriber) {
+                try await store.savePreferences(subscriberId: id, PreferenceChange(lists: [:]), origin: origin, now: now)
+            }
+        }
+    }
 }

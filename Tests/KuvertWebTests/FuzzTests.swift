@@ -68,7 +68,7 @@ struct FuzzTests {
                 Array("email=%G0%%&&&=&name=\(String(repeating: "%", count: Int.random(in: 1..<50, using: &random)))".utf8)
             )
         case 5:
-            let route = pick(["/confirm/", "/unsubscribe/", "/privacy/", "/privacy/x/", "/confirm/a.b/"], &random)
+            let route = pick(["/confirm/", "/unsubscribe/", "/privacy/", "/privacy/x/", "/confirm/a.b/", "/manage/"], &random)
             let method: HTTPRequest.Method = Bool.random(using: &random) ? .get : .post
             return (
                 method, route + percentEncoded(garbage(&random, length: Int.random(in: 0..<300, using: &random))),
@@ -76,7 +76,7 @@ struct FuzzTests {
             )
         case 6:
             let method = pick(["PUT", "DELETE", "PATCH", "OPTIONS"], &random)
-            let path = pick(["/subscribe", "/confirm/x", "/unsubscribe/x", "/privacy", "/healthz", "/"], &random)
+            let path = pick(["/subscribe", "/confirm/x", "/unsubscribe/x", "/privacy", "/healthz", "/", "/manage/x"], &random)
             return (HTTPRequest.Method(method)!, path, "application/json", Array("{}".utf8))
         case 7:
             return (.get, "/" + percentEncoded(garbage(&random, length: Int.random(in: 1..<200, using: &random))), nil, [])

@@ -71,6 +71,15 @@ struct PrivacyRoutesTests {
             let json = try JSONSerialization.jsonObject(with: Data(download.text.utf8)) as? [String: Any]
             #expect(json?["address"] as? String == "hanna@example.se")
 
+            // Restriction and its end, from the same page.
+            let restricted = try await client.execute(uri: path + "/restrict", method: .post)
+            #expect(restricted.status == .ok && restricted.text.contains("Häv begränsningen"), "\(restricted.text)")
+            #expect(try await app.count("SELECT count(*) FROM subscriber WHERE restrictedAt IS NOT NULL") == 1)
+            let lifted = try await client.execute(uri: path + "/unrestrict", method: .post)
+            #expect(lifted.status == .ok && lifted.text.contains("Begränsa behandlingen"))
+            #expect(try await app.count("SELECT count(*) FROM subscriber WHERE restrictedAt IS NOT NULL") == 0)
+            #expect(try await app.count("SELECT count(*) FROM auditEvent WHERE actor = 'web' AND action LIKE 'subscriber.%restricted'") == 2)
+
             let erased = try await client.execute(uri: path + "/erase", method: .post)
             #expect(erased.status == .ok)
             #expect(erased.text.contains("raderade"))
@@ -103,6 +112,9 @@ struct PrivacyRoutesTests {
             let expiredPage = try await client.execute(uri: "/privacy/" + expired, method: .get)
             let wrongPurpose = try await client.execute(uri: "/privacy/" + unsubscribe, method: .get)
             let wrongErase = try await client.execute(uri: "/privacy/" + unsubscribe + "/erase", method: .post)
+            let wrongRestrict = try await client.execute(uri: "/privacy/" + unsubscribe + "/restrict", method: .post)
+            let expiredRestrict = try await client.execute(uri: "/privacy/" + expired + "/unrestrict", method: .post)
+            #expect(wrongRestrict.status == .badRequest && expiredRestrict.status == .gone)
             let garbage = try await client.execute(uri: "/privacy/garbage/export", method: .get)
             #expect(expiredPage.status == .gone)
             #expect(wrongPurpose.status == .badRequest && wrongErase.status == .badRequest && garbage.status == .badRequest)

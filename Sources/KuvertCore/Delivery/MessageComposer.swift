@@ -152,6 +152,7 @@ public struct MessageComposer: Sendable {
             language: subscription?.language ?? delivery.list.language,
             name: subscription?.name,
             unsubscribeURL: unsubscribeURL,
+            manageURL: baseURL + "/manage/" + (subscription.map { ManageLink.token(forSubscriber: $0.subscriberId, signer: signer) } ?? "test"),
             isTest: isTest
         )
         let listId = "\(MIMEWriter.listIdPhrase(delivery.list.name)) <\(delivery.list.slug).\(listIdDomain)>"

@@ -82,6 +82,21 @@ public struct TermsVersion: Equatable, Sendable, Codable {
         self.publishedAt = publishedAt
     }
 
+    /// The version as a person reading `language` is shown it: the text in
+    /// their language when the version has one (its body and SHA-256), else
+    /// the list's own; with the language it is written in.
+    public func shown(
+        to language: Language,
+        of list: MailingList,
+        translation: (body: String, sha256: String)?
+    ) -> (terms: TermsVersion, language: Language) {
+        guard let translation, language != list.language else { return (self, list.language) }
+        var shown = self
+        shown.body = translation.body
+        shown.sha256 = translation.sha256
+        return (shown, language)
+    }
+
     /// Lower-case hex SHA-256 of `body` in UTF-8, as `sha256` holds it.
     public static func digest(_ body: String) -> String {
         SHA256.hash(data: Data(body.utf8)).lowercaseHex

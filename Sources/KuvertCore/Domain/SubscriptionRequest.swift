@@ -64,13 +64,7 @@ public struct ConfirmationContext: Sendable, Equatable {
     ) {
         self.subscription = subscription
         self.list = list
-        self.terms = terms
-        self.termsLanguage = list.language
-        if let translation, subscription.language != list.language {
-            self.terms.body = translation.body
-            self.terms.sha256 = translation.sha256
-            self.termsLanguage = subscription.language
-        }
+        (self.terms, self.termsLanguage) = terms.shown(to: subscription.language, of: list, translation: translation)
     }
 }
 

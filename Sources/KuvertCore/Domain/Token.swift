@@ -6,6 +6,8 @@ public enum TokenPurpose: String, Sendable, CaseIterable {
     case confirm
     case unsubscribe
     case privacy
+    /// A person's own manage page: names the subscriber, never expires.
+    case manage
     /// The render time signed into the embeddable form.
     case form
 }

@@ -2,7 +2,8 @@ import Foundation
 import Synchronization
 
 /// A newsletter as one subscriber receives it: the campaign's body in the
-/// list's newsletter template, greeted by name, with an unsubscribe link.
+/// list's newsletter template, greeted by name, with an unsubscribe link and
+/// a link to the person's manage page.
 public enum NewsletterMail {
     /// The templates this mail needs, in each language.
     public static let templateNames: [String] = Language.allCases.flatMap { language in
@@ -35,6 +36,7 @@ public enum NewsletterMail {
     /// - Parameters:
     ///   - name: the subscriber's name, if known; the greeting falls back to none.
     ///   - unsubscribeURL: the recipient's one-click link.
+    ///   - manageURL: the recipient's manage page.
     ///   - isTest: marks the copy as a test in subject and body.
     public static func render(
         _ campaign: Campaign,
@@ -43,6 +45,7 @@ public enum NewsletterMail {
         name: String?,
         firstName: String? = nil,
         unsubscribeURL: String,
+        manageURL: String,
         isTest: Bool,
         renderer: TemplateRenderer
     ) throws -> (subject: String, text: String, html: String) {
@@ -50,7 +53,7 @@ public enum NewsletterMail {
         // reflection, which was most of the cost of a newsletter.
         var view: [String: Any] = [
             "listName": list.name, "subject": campaign.subject, "bodyHTML": campaign.bodyHTML,
-            "bodyText": campaign.bodyText, "unsubscribeURL": unsubscribeURL, "isTest": isTest,
+            "bodyText": campaign.bodyText, "unsubscribeURL": unsubscribeURL, "manageURL": manageURL, "isTest": isTest,
         ]
         // The template chooses how to greet: by `firstName`, by the whole
         // `name`, or not at all. Neither is set for a person without a name.
@@ -70,8 +73,8 @@ public enum NewsletterMail {
     }
 
     /// Newsletter templates rendered and encoded once per campaign, language and
-    /// shape (named or not, test or not), with the recipient's name and
-    /// unsubscribe link left as slots filled in per message. A campaign's every
+    /// shape (named or not, test or not), with the recipient's name, unsubscribe
+    /// and manage links left as slots filled in per message. A campaign's every
     /// message differs only there, and rendering Mustache for each of them was
     /// most of a newsletter's cost. The bodies come in quoted-printable, ready
     /// for the message: the fixed parts are encoded once, and each slot's value
@@ -85,10 +88,11 @@ public enum NewsletterMail {
 
         private let renderer: TemplateRenderer
         private let entries = Mutex<[Key: (text: SlottedBody, html: SlottedBody)]>([:])
-        private let slots = SlotMarkers(count: 3)
+        private let slots = SlotMarkers(count: 4)
         private var nameSlot: String { slots.markers[0] }
         private var linkSlot: String { slots.markers[1] }
         private var firstNameSlot: String { slots.markers[2] }
+        private var manageSlot: String { slots.markers[3] }
 
         public init(renderer: TemplateRenderer) {
             self.renderer = renderer
@@ -101,6 +105,7 @@ public enum NewsletterMail {
             language: Language,
             name: String?,
             unsubscribeURL: String,
+            manageURL: String,
             isTest: Bool
         ) throws -> (subject: String, text: [UInt8], html: [UInt8]) {
             let name = name.flatMap { $0.isEmpty ? nil : $0 }
@@ -123,6 +128,7 @@ public enum NewsletterMail {
                     name: name == nil ? nil : nameSlot,
                     firstName: name == nil ? nil : firstNameSlot,
                     unsubscribeURL: linkSlot,
+                    manageURL: manageSlot,
                     isTest: isTest,
                     renderer: renderer
                 )
@@ -132,7 +138,7 @@ public enum NewsletterMail {
                     entries[key] = prepared
                 }
             }
-            let values = [name ?? "", unsubscribeURL, name.map(NewsletterMail.firstName(of:)) ?? ""]
+            let values = [name ?? "", unsubscribeURL, name.map(NewsletterMail.firstName(of:)) ?? "", manageURL]
             return (
                 (isTest ? "[TEST] " : "") + campaign.subject,
                 prepared.text.filled(values),

@@ -3,11 +3,11 @@ import Foundation
 /// A person's own privacy link: asking for it, and token → person → what is
 /// held, its export and erasure. One place for the pages and, later, the API.
 public struct PrivacyService: Sendable {
-    private let store: any PrivacyStore & PrivacyRequestStore
+    private let store: any PrivacyStore & PrivacyRequestStore & SubscriberStore
     private let signer: TokenSigner
     private let suppression: SuppressionKey
 
-    public init(store: any PrivacyStore & PrivacyRequestStore, signer: TokenSigner, suppression: SuppressionKey) {
+    public init(store: any PrivacyStore & PrivacyRequestStore & SubscriberStore, signer: TokenSigner, suppression: SuppressionKey) {
         self.store = store
         self.signer = signer
         self.suppression = suppression
@@ -51,6 +51,18 @@ public struct PrivacyService: Sendable {
     public func export(_ token: String, actor: String, now: Date) async throws -> SubscriberExport {
         let (address, export) = try await held(token, now: now)
         _ = try await store.recordAudit(AuditEvent(occurredAt: now, actor: actor, action: "subscriber.exported"), address: address)
+        return export
+    }
+
+    /// Restricts processing for the person a link names, or lifts the
+    /// restriction (see `SubscriberStore.restrict`), and returns what is held
+    /// on them now, for the page.
+    /// - Throws: `ConfirmationService.LinkError` as `person` does.
+    public func restrict(_ token: String, _ restriction: Restriction, now: Date) async throws -> SubscriberExport {
+        let address = try await person(token, now: now)
+        guard let id = try await store.subscriber(address: address)?.id else { throw ConfirmationService.LinkError.noLongerValid }
+        _ = try await store.restrict(subscriberId: id, restriction, actor: "web", now: now)
+        guard let export = try await store.export(address, now: now) else { throw ConfirmationService.LinkError.noLongerValid }
         return export
     }
 

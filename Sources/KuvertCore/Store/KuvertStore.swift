@@ -1,6 +1,7 @@
 import Foundation
 
 /// Every store capability Kuvert uses.
-public typealias KuvertStore = ListStore & SubscriptionStore & SubscriberStore & OutboxStore & CampaignStore & PrivacyStore & PrivacyRequestStore
+public typealias KuvertStore = ListStore & SubscriptionStore & SubscriberStore & PreferenceStore & OutboxStore & CampaignStore & PrivacyStore
+    & PrivacyRequestStore
     & RetentionStore
     & StoreHealth & DeliveryStore & BounceStore & APITokenStore & WebhookStore & RateLimitSharing & SharedKeys
