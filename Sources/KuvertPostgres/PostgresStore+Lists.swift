@@ -172,3 +172,32 @@ extension PostgresStore: ListStore {
         }
     }
 }
+
+extension PostgresStore {
+    public func publishedTerms(listSlug: String, version: Int?) async throws -> PublishedTerms? {
+        try await connection { c in
+            guard let listRow = try await c.rows("SELECT \(unescaped: MailingList.select("l")) FROM mailingList l WHERE l.slug = \(listSlug)").first
+            else { throw KuvertError.unknownList(listSlug) }
+            let list = try MailingList(listRow, "l")
+            let versions = try await c.rows(
+                """
+                SELECT \(unescaped: TermsVersion.select("t")) FROM termsVersion t
+                WHERE t.listId = \(list.id)
+                  AND (t.version = \(version) OR t.version = (SELECT max(version) FROM termsVersion WHERE listId = \(list.id)))
+                ORDER BY t.version DESC
+                """
+            ).map { try TermsVersion($0, "t") }
+            guard let current = versions.first, let terms = version.map({ wanted in versions.first { $0.version == wanted } }) ?? current
+            else { return nil }
+            var translations: [Language: TermsVersion] = [:]
+            for row in try await c.rows("SELECT language, body, sha256 FROM termsTranslation WHERE termsVersionId = \(terms.id)") {
+                guard let language = Language(rawValue: try row["language"].decode(String.self)) else { continue }
+                var translated = terms
+                translated.body = try row["body"].decode(String.self)
+                translated.sha256 = try row["sha256"].decode(String.self)
+                translations[language] = translated
+            }
+            return PublishedTerms(list: list, terms: terms, translations: translations, currentVersion: current.version)
+        }
+    }
+}

@@ -182,3 +182,31 @@ extension Optional {
         return self
     }
 }
+
+extension SQLiteStore {
+    public func publishedTerms(listSlug: String, version: Int?) async throws -> PublishedTerms? {
+        try await writer.read { db in
+            let list = try Self.list(db, slug: listSlug)
+            let listId = try list.id.orThrow()
+            let current = try Self.currentTerms(db, listId: listId)
+            guard
+                let terms = try version.map({ version in
+                    try TermsVersion.filter(Column("listId") == listId && Column("version") == version).fetchOne(db)
+                }) ?? current
+            else { return nil }
+            var translations: [Language: TermsVersion] = [:]
+            for row in try Row.fetchAll(
+                db,
+                sql: "SELECT language, body, sha256 FROM termsTranslation WHERE termsVersionId = ?",
+                arguments: [terms.id]
+            ) {
+                guard let language = Language(rawValue: row["language"]) else { continue }
+                var translated = terms
+                translated.body = row["body"]
+                translated.sha256 = row["sha256"]
+                translations[language] = translated
+            }
+            return PublishedTerms(list: list, terms: terms, translations: translations, currentVersion: current.version)
+        }
+    }
+}

@@ -126,6 +126,7 @@ public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequest
         maximumBodyBytes: http.maxBodyBytes,
         limits: limits
     ).register(on: router)
+    TermsController(store: dependencies.store, pages: pages).register(on: router)
     HealthController(store: dependencies.store, availability: dependencies.availability).register(on: router)
     APIController(
         store: dependencies.store,

@@ -64,6 +64,31 @@ struct Pages: Sendable {
         return try page("manage", view, language: preferences.language, status: status)
     }
 
+    /// A published terms version in `language` when it has that text, else in the list's.
+    func terms(_ published: PublishedTerms, language: Language) throws -> Response {
+        let (terms, termsLanguage) = published.text(in: language)
+        let others = ([published.list.language] + published.translations.keys.sorted { $0.rawValue < $1.rawValue })
+            .filter { $0 != termsLanguage }
+        let path = "/terms/\(published.list.slug)/\(terms.version)"
+        let view = TermsView(
+            listName: published.list.name,
+            version: terms.version,
+            termsHTML: TermsRenderer.html(terms),
+            termsLanguage: termsLanguage.rawValue,
+            sha256: terms.sha256,
+            publishedAt: time.text(terms.publishedAt, language: language),
+            current: terms.version == published.currentVersion,
+            currentVersion: published.currentVersion,
+            currentURL: "/terms/\(published.list.slug)",
+            otherLanguages: others.map { TermsView.Other(name: Wording.languageName($0), url: path + "?locale=" + $0.rawValue) }
+        )
+        return try page("terms", view, language: language)
+    }
+
+    func termsMissing(language: Language) throws -> Response {
+        try page("terms", TermsView(missing: true), language: language, status: .notFound)
+    }
+
     func unsubscribe(list: MailingList, language: Language, token: String, done: Bool) throws -> Response {
         try page("unsubscribe", UnsubscribeView(listName: list.name, action: "/unsubscribe/" + token, done: done), language: language)
     }
@@ -281,6 +306,25 @@ struct ManageView {
         self.problem = problem
         joinedAny = preferences.lists.contains { $0.status == .active || $0.status == .pending }
     }
+}
+
+struct TermsView {
+    struct Other {
+        var name: String
+        var url: String
+    }
+
+    var missing = false
+    var listName = ""
+    var version = 0
+    var termsHTML = ""
+    var termsLanguage = ""
+    var sha256 = ""
+    var publishedAt = ""
+    var current = true
+    var currentVersion = 0
+    var currentURL = ""
+    var otherLanguages: [Other] = []
 }
 
 struct UnsubscribeView {

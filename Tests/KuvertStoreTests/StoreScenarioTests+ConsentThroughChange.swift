@@ -127,6 +127,16 @@ extension StoreScenarioTests {
             _ = try await store.editList(slug: "news", ListEdit(description: ""), actor: "cli", now: Date())
             #expect(try await store.mailingList(slug: "news").description == nil)
             #expect(try await store.listSummaries().first?.list.description == nil)
+
+            // Published terms, by version, with their translations.
+            _ = try await store.publishTerms(listSlug: "news", body: "Villkor 2", translations: [.en: "Terms 2"], actor: "cli", now: Date())
+            let first = try #require(try await store.publishedTerms(listSlug: "news", version: 1))
+            #expect(first.terms.body == "Villkor" && first.translations.isEmpty && first.currentVersion == 2)
+            let current = try #require(try await store.publishedTerms(listSlug: "news", version: nil))
+            #expect(current.terms.version == 2 && current.text(in: .en).terms.body == "Terms 2")
+            #expect(current.text(in: .en).terms.sha256 == TermsVersion.digest("Terms 2"))
+            #expect(try await store.publishedTerms(listSlug: "news", version: 3) == nil)
+            await #expect(throws: KuvertError.unknownList("nope")) { try await store.publishedTerms(listSlug: "nope", version: nil) }
         }
     }
 

@@ -18,6 +18,35 @@ public protocol ListStore: Sendable {
     /// The list with this slug, or the default list (the oldest) for nil.
     /// - Throws: `KuvertError.unknownList`, `.noDefaultList`.
     func mailingList(slug: String?) async throws -> MailingList
+    /// A published terms version of a list (the current one for nil) with its
+    /// texts in other languages: the exact text a consent record points at.
+    /// nil when the list has no such version.
+    /// - Throws: `KuvertError.unknownList`.
+    func publishedTerms(listSlug: String, version: Int?) async throws -> PublishedTerms?
+}
+
+/// One terms version as published: the list's own text and its translations,
+/// each with its own SHA-256.
+public struct PublishedTerms: Sendable, Equatable {
+    public var list: MailingList
+    /// In the list's own language.
+    public var terms: TermsVersion
+    /// The same version in other languages, as `terms` with another body and hash.
+    public var translations: [Language: TermsVersion]
+    /// The newest version of the list, to say whether this one is current.
+    public var currentVersion: Int
+
+    public init(list: MailingList, terms: TermsVersion, translations: [Language: TermsVersion], currentVersion: Int) {
+        self.list = list
+        self.terms = terms
+        self.translations = translations
+        self.currentVersion = currentVersion
+    }
+
+    /// The text a person reading `language` is shown, and its language.
+    public func text(in language: Language) -> (terms: TermsVersion, language: Language) {
+        translations[language].map { ($0, language) } ?? (terms, list.language)
+    }
 }
 
 /// What `kuvert lists edit` changes: nil leaves a field as it is; an empty

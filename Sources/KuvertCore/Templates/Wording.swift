@@ -4,6 +4,14 @@ import Foundation
 /// language: a privacy page says "aktiv" and "via bekräftelsesidan", not
 /// `active` and `via confirm-page`. A code without a wording shows as itself.
 public enum Wording {
+    /// A language's name in that language, for a link to a text in it.
+    public static func languageName(_ language: Language) -> String {
+        switch language {
+        case .sv: "Svenska"
+        case .en: "English"
+        }
+    }
+
     public static func status(_ code: String, _ language: Language) -> String {
         let words: [String: (sv: String, en: String)] = [
             "pending": ("väntar på bekräftelse", "waiting for confirmation"),
