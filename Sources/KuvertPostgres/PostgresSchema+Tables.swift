@@ -340,4 +340,11 @@ extension PostgresSchema {
             'subscription.confirmed', 'subscription.unsubscribed', 'subscription.bounced', 'subscriber.erased',
             'subscriber.updated', 'subscriber.restricted', 'subscriber.unrestricted'));
         """
+
+    /// SQLite's v13: the welcome mail, a consent receipt, is an outbox kind.
+    static let welcomeMail = """
+        ALTER TABLE outboxMessage DROP CONSTRAINT outboxmessage_kind_check;
+        ALTER TABLE outboxMessage ADD CONSTRAINT outboxmessage_kind_check
+            CHECK (kind IN ('confirmation', 'newsletter', 'test', 'privacy', 'welcome'));
+        """
 }

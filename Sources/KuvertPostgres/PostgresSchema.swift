@@ -17,6 +17,7 @@ enum PostgresSchema {
         ("pg8-durable-delivery-records", durableDeliveryRecords),
         ("pg9-terms-translations", termsTranslations),
         ("pg10-descriptions-and-restriction", descriptionsAndRestriction),
+        ("pg11-welcome-mail", welcomeMail),
     ]
 }
 

@@ -128,7 +128,7 @@ extension PostgresStore: AsyncRecordingDeliveryStore {
                 campaigns[try campaign.id.orThrow()] = campaign
             }
         }
-        return try zip(rows, messages).compactMap { row, message -> OutboxDelivery? in
+        var deliveries = try zip(rows, messages).compactMap { row, message -> OutboxDelivery? in
             let campaign = message.campaignId.flatMap { campaigns[$0] }
             let subscription = Cells(row: row, prefix: "s_")
             guard !Cells(row: row, prefix: "l_").isAbsent else { return nil }
@@ -152,6 +152,26 @@ extension PostgresStore: AsyncRecordingDeliveryStore {
                 campaign: campaign
             )
         }
+        for index in deliveries.indices where deliveries[index].message.kind == .welcome {
+            guard let id = deliveries[index].subscription?.id else { continue }
+            var binds = PostgresBindings()
+            binds.append(id)
+            let found = try await c.rows(PostgresQuery(unsafeSQL: WelcomeReceipt.query(parameter: "$1"), binds: binds))
+            deliveries[index].receipt = try found.first.map { first in
+                WelcomeReceipt(
+                    confirmedAt: try first["occurredat"].decode(Date.self),
+                    entries: try found.map { row in
+                        WelcomeReceipt.Entry(
+                            subscriptionId: try row["id"].decode(Int64.self),
+                            listSlug: try row["slug"].decode(String.self),
+                            listName: try row["name"].decode(String.self),
+                            termsVersion: try row["version"].decode(Int.self)
+                        )
+                    }
+                )
+            }
+        }
+        return deliveries
     }
 
     /// What became of a leased message, and `BouncePolicy` applied to its

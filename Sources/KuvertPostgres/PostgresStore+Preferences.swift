@@ -47,6 +47,7 @@ extension PostgresStore: PreferenceStore {
                 ).orThrow()
                 try await record(.withdrawn, subscriptionId: id, listId: listId)
             }
+            var welcomed = false
             for entry in plan.joining {
                 let listId = try entry.list.id.orThrow()
                 var id = try await c.value(
@@ -75,6 +76,16 @@ extension PostgresStore: PreferenceStore {
                     """
                 )
                 try await record(.confirmed, subscriptionId: subscriptionId, listId: listId, terms: entry.terms)
+                // One receipt names every list joined now.
+                if !welcomed {
+                    welcomed = true
+                    try await c.run(
+                        """
+                        INSERT INTO outboxMessage (kind, subscriptionId, status, dueAt, attempts, createdAt)
+                        VALUES ('welcome', \(subscriptionId), 'queued', \(now), 0, \(now))
+                        """
+                    )
+                }
             }
             let fields = try await Self.rectify(c, subscriberId: subscriberId, change.rectification, actor: origin.actor, now: now)
             return .saved(joined: plan.joining.map(\.list.slug), left: plan.leaving.map(\.list.slug), fields: fields)

@@ -117,6 +117,9 @@ extension PostgresStore: SubscriptionStore {
                     INSERT INTO consentEvent (subscriptionId, kind, occurredAt, ip, userAgent, source, termsVersionId, termsSHA256)
                     VALUES (\(acceptance.subscriptionId), 'confirmed', \(now), \(origin.ip), \(origin.userAgent), \(origin.source),
                             \(context.terms.id), \(context.terms.sha256))
+                ), welcome AS (
+                    INSERT INTO outboxMessage (kind, subscriptionId, status, dueAt, attempts, createdAt)
+                    VALUES ('welcome', \(acceptance.subscriptionId), 'queued', \(now), 0, \(now))
                 )
                 INSERT INTO auditEvent (occurredAt, actor, action, subscriberId, listId, detail)
                 VALUES (\(now), 'web', 'subscription.confirmed', \(context.subscription.subscriberId), \(context.list.id),

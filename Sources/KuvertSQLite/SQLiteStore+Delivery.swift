@@ -130,6 +130,16 @@ extension SQLiteStore: JournaledDeliveryStore {
                 )
             }
         }
+        for index in deliveries.indices where deliveries[index].message.kind == .welcome {
+            guard let id = deliveries[index].subscription?.id else { continue }
+            let rows = try Row.fetchAll(try db.cachedStatement(sql: WelcomeReceipt.query(parameter: "?1")), arguments: [id])
+            deliveries[index].receipt = rows.first.map { first in
+                WelcomeReceipt(
+                    confirmedAt: first[4],
+                    entries: rows.map { WelcomeReceipt.Entry(subscriptionId: $0[0], listSlug: $0[1], listName: $0[2], termsVersion: $0[3]) }
+                )
+            }
+        }
         return deliveries
     }
 

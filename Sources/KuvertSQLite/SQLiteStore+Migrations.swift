@@ -55,6 +55,9 @@ extension SQLiteStore {
                 ]
             )
         }
+        migrator.registerMigration("v13-welcome-mail") { db in
+            try rewriteTables(db, [("outboxMessage", "kind = 'privacy')", "kind = 'privacy' OR kind = 'welcome')")])
+        }
         return migrator
     }
 

@@ -80,6 +80,9 @@ extension SQLiteStore: PreferenceStore {
                 try record(.confirmed, subscription, terms: entry.terms)
                 subscriptions[listId] = subscription
             }
+            if let first = plan.joining.first, let id = subscriptions[try first.list.id.orThrow()]?.id {
+                try Self.queueWelcome(db, subscriptionId: id, now: now)
+            }
             let fields = try Self.rectify(db, subscriberId: subscriberId, change.rectification, actor: origin.actor, now: now)
             return .saved(joined: plan.joining.map(\.list.slug), left: plan.leaving.map(\.list.slug), fields: fields)
         }

@@ -147,8 +147,20 @@ extension SQLiteStore: SubscriptionStore {
                 detail: "terms v\(context.terms.version)"
             )
             try audit.insert(db)
+            try Self.queueWelcome(db, subscriptionId: acceptance.subscriptionId, now: now)
             return .confirmed(context)
         }
+    }
+
+    /// The consent receipt for a confirmation, or for every list joined at once.
+    static func queueWelcome(_ db: Database, subscriptionId: Int64, now: Date) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO outboxMessage (kind, subscriptionId, status, dueAt, attempts, createdAt)
+                VALUES ('welcome', ?, 'queued', ?, 0, ?)
+                """,
+            arguments: [subscriptionId, StoreTime.value(now), StoreTime.value(now)]
+        )
     }
 
     public func unsubscribe(subscriptionId: Int64, origin: RequestOrigin, now: Date) async throws -> SubscriptionAndList? {

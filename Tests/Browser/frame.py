@@ -173,6 +173,11 @@ try:
     driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
     h1(driver, "Välkommen")
 
+    # The welcome mail, a consent receipt, fits a phone too; it goes before the newsletter is queued.
+    welcome = mails(2)[1]
+    check(str(welcome["Subject"]).startswith("Välkommen: du prenumererar på"), f"welcome subject {welcome['Subject']}")
+    no_sideways_scroll(driver, welcome.get_body(("html",)).get_content(), "mail-4-welcome-phone")
+
     # 5. A newsletter with what overflows phones: nothing scrolls sideways.
     body = tempfile.NamedTemporaryFile("w", suffix=".md", delete=False, encoding="utf-8")
     body.write("# Höstnytt\n\n![Karta över området](" + wide_png() + ")\n\n"
@@ -184,7 +189,7 @@ try:
     body.close()
     campaign = kuvert("campaign", "create", "--list", args.list, "--subject", "Höstnytt", "--body", body.name)
     kuvert("campaign", "send", campaign)
-    newsletter = mails(2)[1]
+    newsletter = mails(3)[2]
     check(newsletter["To"] == "marta.svensson@example.se", f"newsletter to {newsletter['To']}")
     no_sideways_scroll(driver, newsletter.get_body(("html",)).get_content(), "mail-2-newsletter-phone")
 
@@ -193,7 +198,7 @@ try:
     driver.get(args.base + "/privacy")
     driver.find_element(By.ID, "email").send_keys("marta.svensson@example.se")
     driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    privacy = mails(3)[2]
+    privacy = mails(4)[3]
     check(privacy["To"] == "marta.svensson@example.se", f"privacy mail to {privacy['To']}")
     no_sideways_scroll(driver, privacy.get_body(("html",)).get_content(), "mail-3-privacy-phone")
     print(json.dumps({"ok": True, "steps": steps}))

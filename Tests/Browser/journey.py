@@ -2,8 +2,10 @@
 
 A website's page with Kuvert's form snippet -> submit -> "check your inbox" ->
 the confirmation mail (read from the SMTP test server's directory) -> its link
--> the terms -> the accepting button, by keyboard only -> welcome -> a newsletter sent
-with the kuvert command -> its unsubscribe link -> the button -> unsubscribed.
+-> the terms -> the accepting button, by keyboard only -> welcome -> the welcome
+mail (a consent receipt) -> a newsletter sent with the kuvert command -> its
+manage link -> a corrected name saved -> its unsubscribe link -> the button ->
+unsubscribed.
 
 The browser prefers English and the form asks for Swedish: every page must be
 Swedish, following the subscription. Every step asserts what the page shows, that nothing scrolls sideways on a
@@ -149,26 +151,53 @@ try:
     h1(driver, "Välkommen till")
     inspect(driver, "4-welcome")
 
-    # 5. A newsletter, and the unsubscribe link in it (the same as its List-Unsubscribe header).
+    # The welcome mail: a receipt with the version accepted, its text's link, the person's links.
+    welcome = mails(2)[1]
+    check(str(welcome["Subject"]).startswith("Välkommen: du prenumererar på"), f"welcome subject {welcome['Subject']}")
+    receipt = welcome.get_body(("plain",)).get_content()
+    check("version 1" in receipt and "/terms/" + args.list + "/1" in receipt, "the receipt names no terms version")
+    terms = link_in(welcome, "/terms/")
+    driver.get(terms)
+    h1(driver)
+    check("SHA-256" in driver.find_element(By.TAG_NAME, "main").text, "the terms page shows no checksum")
+
+    # 5. A newsletter, and the manage and unsubscribe links in it (the latter the same as its List-Unsubscribe header).
     body_file = tempfile.NamedTemporaryFile("w", suffix=".md", delete=False, encoding="utf-8")
     body_file.write("# Höstnytt\n\nÅrsmötet är den 3 december. [Läs mer](https://example.se/arsmote)\n")
     body_file.close()
     campaign = kuvert("campaign", "create", "--list", args.list, "--subject", "Höstnytt", "--body", body_file.name)
     kuvert("campaign", "send", campaign)
-    newsletter = mails(2)[1]
+    newsletter = mails(3)[2]
     check(newsletter["To"] == "marta.svensson@example.se", f"newsletter to {newsletter['To']}")
     check("Hej Märta" in newsletter.get_body(("plain",)).get_content(), "the newsletter does not greet by name")
     unsubscribe = link_in(newsletter, "/unsubscribe/")
     check(f"<{unsubscribe}>" in str(newsletter["List-Unsubscribe"]), "List-Unsubscribe differs from the visible link")
     check(newsletter["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click", "no one-click header")
+
+    # The person's own page: lists, name and language, no address on it.
+    driver.get(link_in(newsletter, "/manage/"))
+    h1(driver, "Dina prenumerationer")
+    check("marta.svensson@example.se" not in driver.page_source, "the manage page shows the address")
+    box = driver.find_element(By.CSS_SELECTOR, f"input[name=list][value={args.list}]")
+    check(box.is_selected(), "the list is not ticked on the manage page")
+    inspect(driver, "5-manage")
+    name = driver.find_element(By.ID, "name")
+    check(name.get_attribute("value") == "Märta", f"the name field says {name.get_attribute('value')!r}")
+    name.clear()
+    name.send_keys("Märta Svensson")
+    driver.find_element(By.XPATH, "//button[normalize-space()='Spara']").click()
+    h1(driver, "Dina prenumerationer")
+    check("Dina ändringar är sparade" in driver.find_element(By.TAG_NAME, "main").text, "no word that the change was saved")
+    inspect(driver, "6-manage-saved")
+
     driver.get(unsubscribe)
     h1(driver, "Avsluta prenumerationen på")
-    inspect(driver, "5-unsubscribe")
+    inspect(driver, "7-unsubscribe")
 
-    # 6. The button: unsubscribed at once.
+    # 8. The button: unsubscribed at once.
     driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
     h1(driver, "Du prenumererar inte längre på")
-    inspect(driver, "6-unsubscribed")
+    inspect(driver, "8-unsubscribed")
     print(json.dumps({"ok": True, "steps": steps}))
 except Failure as failure:
     shot = os.path.join(tempfile.gettempdir(), "kuvert-journey-failure.png")

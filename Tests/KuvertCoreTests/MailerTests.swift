@@ -63,6 +63,28 @@ struct MailerTests {
             Issue.record("got \(answer)")
             return
         }
+
+        // Then the welcome mail, a receipt: the list, when, the version accepted and its text, the person's links.
+        try await harness.withMailer { _ in try await harness.server.waitFor { harness.server.messages().count == 2 } }
+        let welcome = try harness.server.messages()[1].parsed()
+        // Lines within RFC 5322's limit: List-Unsubscribe's URL cannot be folded below 78, as in a newsletter.
+        #expect(welcome.defects.isEmpty && welcome.max_line_length <= 998)
+        #expect(welcome.headers["Subject"] == "Välkommen: du prenumererar på Nyheter från Föreningen")
+        #expect(welcome.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click")
+        let receipt = try #require(welcome.part("text/plain")).content
+        let receiptHTML = try #require(welcome.part("text/html")).content
+        for body in [receipt, receiptHTML] {
+            #expect(body.contains("https://news.example.se/terms/news/1"), "\(body)")
+            #expect(body.contains("https://news.example.se/manage/") && body.contains("https://news.example.se/unsubscribe/"))
+            #expect(body.contains("https://news.example.se/privacy"))
+            #expect(body.contains("version 1") && body.contains(" kl. "))
+        }
+        let words = receipt.split(whereSeparator: \.isWhitespace)
+        let manage = try #require(words.first { $0.contains("/manage/") }).split(separator: "/").last.map(String.init) ?? ""
+        #expect(try ManageLink.subscriberId(in: manage, signer: harness.signer, now: Date()) == 1)
+        let unsubscribe = try #require(words.first { $0.contains("/unsubscribe/") }).split(separator: "/").last.map(String.init) ?? ""
+        #expect(UnsubscribeLink.subscriptionId(in: unsubscribe, signer: harness.signer, now: Date()) == 1)
+        #expect(welcome.headers["List-Unsubscribe"] == "<https://news.example.se/unsubscribe/\(unsubscribe)>")
     }
 
     @Test("451 is retried with backoff until delivered")

@@ -42,9 +42,9 @@ struct PrivacyTests {
             actor: "cli"
         )
         _ = try await harness.store.database.queueCampaign(id: try #require(campaign.id), sendAt: Date(), now: Date(), batchSize: 10, actor: "cli")
-        // The confirmation mail is skipped (confirmed before it left); the newsletter goes.
+        // The confirmation mail is skipped (confirmed before it left); the welcome receipt and the newsletter go.
         try await harness.withMailer { _ in
-            try await harness.waitForOutbox("both done") { $0.count == 2 && $0.allSatisfy { $0.status == .sent || $0.status == .skipped } }
+            try await harness.waitForOutbox("all three done") { $0.count == 3 && $0.allSatisfy { $0.status == .sent || $0.status == .skipped } }
         }
         return address
     }
@@ -75,7 +75,7 @@ struct PrivacyTests {
         #expect(subscription.consent.last?.termsVersion == 1)
         #expect(subscription.consent.last?.termsSHA256 == TermsVersion.digest("The terms"))
         #expect(subscription.consent.last?.ip == "198.51.100.77")
-        #expect(subscription.messages.map(\.kind) == ["confirmation", "newsletter"])
+        #expect(subscription.messages.map(\.kind) == ["confirmation", "welcome", "newsletter"])
         #expect(subscription.messages.last?.subject == "Nummer 1" && subscription.messages.last?.sentAt != nil)
         #expect(export.auditEvents.map(\.action).contains("subscription.confirmed"))
         let json = String(decoding: try export.json(), as: UTF8.self)
@@ -105,7 +105,7 @@ struct PrivacyTests {
         #expect(consent.map(\.kind) == [.requested, .confirmed, .withdrawn])
         #expect(consent.allSatisfy { $0.ip == nil && $0.userAgent == nil })
         #expect(consent[1].termsSHA256 == TermsVersion.digest("The terms"))
-        #expect(try await harness.store.count("outboxMessage") == 2)
+        #expect(try await harness.store.count("outboxMessage") == 3)
         #expect(try await harness.store.database.subscriptions(listSlug: nil, status: .unsubscribed).count == 1)
         #expect(try await harness.store.database.isSuppressed(suppression.hash(address)))
         #expect(try await harness.store.database.export(address, now: Date()) == nil)

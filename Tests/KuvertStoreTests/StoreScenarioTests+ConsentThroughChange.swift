@@ -30,9 +30,9 @@ extension StoreScenarioTests {
             #expect(try await !store.restrict(subscriberId: annId, .restricted(reason: nil), actor: "cli", now: now))
             let restricted = try #require(try await store.subscriber(id: annId))
             #expect(restricted.restrictedAt != nil && restricted.restrictionReason == "bestrider uppgifterna")
-            // Her queued mail is skipped as restricted; Bo's is not touched.
-            #expect(try await subject.count("outboxMessage", where: "status = 'skipped' AND lastReply = 'restricted'") == 2)
-            #expect(try await subject.count("outboxMessage", where: "status = 'queued'") == 1)
+            // Her queued mail (confirmations and welcome receipts) is skipped as restricted; Bo's is not touched.
+            #expect(try await subject.count("outboxMessage", where: "status = 'skipped' AND lastReply = 'restricted'") == 4)
+            #expect(try await subject.count("outboxMessage", where: "status = 'queued'") == 2)
 
             let campaign = try await store.createCampaign(
                 try Campaign.draft(subject: "Nummer 1", markdown: "Text", now: now),
@@ -44,8 +44,8 @@ extension StoreScenarioTests {
             // A message leased for her all the same (queued before, from another node) says so to the composer.
             try await subject.execute("UPDATE outboxMessage SET status = 'queued' WHERE lastReply = 'restricted'")
             let leased = try await subject.delivery { try $0.leaseDueMessages(limit: 10, leaseFor: 60, holder: Self.holder, now: now) }
-            #expect(leased.filter(\.restricted).map(\.address) == ["ann@example.se", "ann@example.se"])
-            #expect(leased.filter { !$0.restricted }.map(\.address).sorted() == ["bo@example.se", "bo@example.se"])
+            #expect(leased.filter(\.restricted).map(\.address) == Array(repeating: "ann@example.se", count: 4))
+            #expect(leased.filter { !$0.restricted }.map(\.address) == Array(repeating: "bo@example.se", count: 3))
 
             // Export says so; the reason goes with erasure.
             let export = try #require(try await store.export(try EmailAddress("ann@example.se"), now: now))

@@ -77,7 +77,7 @@ extension StoreScenarioTests {
             #expect(export.address == "eva@example.se" && export.subscriptions.map(\.list) == ["news", "other"])
             #expect(export.subscriptions[0].consent.map(\.kind) == ["requested", "confirmed"])
             #expect(export.subscriptions[0].consent[1].termsVersion == 1)
-            #expect(export.subscriptions[0].messages.map(\.kind) == ["confirmation"])
+            #expect(export.subscriptions[0].messages.map(\.kind) == ["confirmation", "welcome"])
             #expect(export.auditEvents.map(\.action).contains("subscription.confirmed"))
             #expect(try await store.export(try EmailAddress("nobody@example.se"), now: now) == nil)
 
@@ -164,11 +164,12 @@ extension StoreScenarioTests {
             for id in claimed.compactMap(\.message.id) {
                 try await subject.delivery { try $0.recordDelivery(id, .sent(SendOutcome(code: 250, reply: "ok")), bounceLimit: 3, now: old) }
             }
-            #expect(claimed.count == 3)  // two confirmations (stale's went with it; fresh's is not due) and the newsletter
+            // Two confirmations and their welcome receipts (stale's went with it; fresh's is not due) and the newsletter.
+            #expect(claimed.count == 5)
             let before = try await store.campaignProgress(id: campaign, now: now).first
             #expect(before?.sent == 1)
-            #expect(try await store.oldMessageCount(before: now.addingTimeInterval(-86_400)) == 3)
-            #expect(try await store.deleteOldMessages(before: now.addingTimeInterval(-86_400), now: now, batch: 2) == 3)
+            #expect(try await store.oldMessageCount(before: now.addingTimeInterval(-86_400)) == 5)
+            #expect(try await store.deleteOldMessages(before: now.addingTimeInterval(-86_400), now: now, batch: 2) == 5)
             #expect(try await subject.count("outboxMessage") == 1)
             let after = try await store.campaignProgress(id: campaign, now: now).first
             #expect(after?.sent == 1 && after?.total == 1)

@@ -29,7 +29,7 @@ public struct MessageComposer: Sendable {
 
     /// Every mail template the composer renders, in each language.
     public static let templateNames =
-        ConfirmationMail.templateNames + NewsletterMail.templateNames
+        ConfirmationMail.templateNames + NewsletterMail.templateNames + WelcomeMail.templateNames
         + Language.allCases.flatMap { language in
             ["subject", "text", "html"].map { "mail.\(language.rawValue).privacy.\($0)" }
         }
@@ -45,6 +45,7 @@ public struct MessageComposer: Sendable {
     private let unsubscribeMailto: String?
     private let dkim: DKIMSigner?
     private let bounces: BounceAddresses?
+    private let time: HumanTime
 
     /// - Parameters:
     ///   - confirmTTL: how long a confirmation link lives, which its mail says.
@@ -70,6 +71,7 @@ public struct MessageComposer: Sendable {
         self.confirmTTL = confirmTTL
         self.listIdDomain = URL(string: mail.baseURL)?.host ?? "localhost"
         self.unsubscribeMailto = mail.unsubscribeMailto
+        self.time = mail.humanTime
     }
 
     /// The message for an outbox row, or why it is not sent now.
@@ -81,6 +83,7 @@ public struct MessageComposer: Sendable {
         case .confirmation: try confirmation(delivery, now: now)
         case .newsletter, .test: try newsletter(delivery, now: now)
         case .privacy: try privacy(delivery, now: now)
+        case .welcome: try welcome(delivery, now: now)
         }
     }
 
@@ -99,6 +102,37 @@ public struct MessageComposer: Sendable {
             text: try renderer.render(view, template: "mail.\(language).privacy.text"),
             html: try renderer.render(view, template: "mail.\(language).privacy.html"),
             headers: [(name: "Auto-Submitted", value: "auto-generated")],
+            now: now
+        )
+    }
+
+    private func welcome(_ delivery: OutboxDelivery, now: Date) throws -> Decision {
+        guard let subscription = delivery.subscription, subscription.status == .active else {
+            return .skip("subscription is \(delivery.subscription?.status.rawValue ?? "gone")")
+        }
+        guard let receipt = delivery.receipt, !receipt.entries.isEmpty else { return .skip("nothing joined any more") }
+        let language = subscription.language
+        let unsubscribe = { (id: Int64) in self.baseURL + "/unsubscribe/" + UnsubscribeLink.token(forSubscription: id, signer: self.signer) }
+        let view = WelcomeMail.view(
+            receipt,
+            baseURL: baseURL,
+            when: time.text(receipt.confirmedAt, language: language),
+            name: subscription.name,
+            manageURL: baseURL + "/manage/" + ManageLink.token(forSubscriber: subscription.subscriberId, signer: signer),
+            unsubscribeURL: unsubscribe
+        )
+        let lead = unsubscribe(subscription.id ?? 0)
+        return try compose(
+            delivery,
+            subject: try renderer.render(view, template: "mail.\(language.rawValue).welcome.subject")
+                .trimmingCharacters(in: .whitespacesAndNewlines),
+            text: try renderer.render(view, template: "mail.\(language.rawValue).welcome.text"),
+            html: try renderer.render(view, template: "mail.\(language.rawValue).welcome.html"),
+            headers: [
+                (name: "Auto-Submitted", value: "auto-generated"),
+                (name: "List-Unsubscribe", value: "<\(lead)>"),
+                (name: "List-Unsubscribe-Post", value: "List-Unsubscribe=One-Click"),
+            ],
             now: now
         )
     }

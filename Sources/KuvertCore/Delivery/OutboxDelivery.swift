@@ -12,6 +12,8 @@ public struct OutboxDelivery: Sendable, Equatable {
     /// Whether the person has restricted processing: nothing but what they
     /// asked for themselves (a privacy link) goes to them.
     public var restricted: Bool
+    /// For a welcome mail: the lists joined with its subscription.
+    public var receipt: WelcomeReceipt?
 
     /// Every field, as a store reads it from its rows.
     public init(
@@ -20,8 +22,10 @@ public struct OutboxDelivery: Sendable, Equatable {
         list: MailingList,
         subscription: Subscription? = nil,
         campaign: Campaign? = nil,
-        restricted: Bool = false
+        restricted: Bool = false,
+        receipt: WelcomeReceipt? = nil
     ) {
+        self.receipt = receipt
         self.restricted = restricted
         self.message = message
         self.address = address

@@ -10,6 +10,9 @@ public struct OutboxMessage: Equatable, Sendable, Codable {
         case test
         /// A person's link to see, download and erase what is held on them.
         case privacy
+        /// The consent receipt after a confirmation or a join: the lists, when,
+        /// the terms versions accepted, the manage and unsubscribe links.
+        case welcome
     }
 
     public enum Status: String, Sendable, Codable, CaseIterable {

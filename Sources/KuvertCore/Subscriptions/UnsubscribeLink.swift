@@ -4,7 +4,11 @@ import Foundation
 /// subscription only and never expires, so it works for the life of the message.
 public enum UnsubscribeLink {
     public static func token(for subscription: Subscription, signer: TokenSigner) -> String {
-        signer.sign(Token(purpose: .unsubscribe, subject: String(subscription.id ?? 0), expiresAt: nil))
+        token(forSubscription: subscription.id ?? 0, signer: signer)
+    }
+
+    public static func token(forSubscription id: Int64, signer: TokenSigner) -> String {
+        signer.sign(Token(purpose: .unsubscribe, subject: String(id), expiresAt: nil))
     }
 
     /// The subscription id in a valid unsubscribe token; nil for anything else.
