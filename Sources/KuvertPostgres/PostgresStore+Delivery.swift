@@ -152,6 +152,18 @@ extension PostgresStore: AsyncRecordingDeliveryStore {
                 campaign: campaign
             )
         }
+        let confirmations = deliveries.compactMap { $0.message.kind == .confirmation ? $0.subscription?.id : nil }
+        if !confirmations.isEmpty {
+            var others: [Int64: [String]] = [:]
+            var binds = PostgresBindings()
+            binds.append(confirmations)
+            for row in try await c.rows(PostgresQuery(unsafeSQL: ConfirmationMail.siblingsQuery(ids: "SELECT unnest($1::bigint[])"), binds: binds)) {
+                others[try row["id"].decode(Int64.self), default: []].append(try row["name"].decode(String.self))
+            }
+            for index in deliveries.indices where deliveries[index].message.kind == .confirmation {
+                deliveries[index].otherLists = deliveries[index].subscription?.id.flatMap { others[$0] } ?? []
+            }
+        }
         for index in deliveries.indices where deliveries[index].message.kind == .welcome {
             guard let id = deliveries[index].subscription?.id else { continue }
             var binds = PostgresBindings()

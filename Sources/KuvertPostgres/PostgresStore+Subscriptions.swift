@@ -24,6 +24,61 @@ extension PostgresStore: SubscriptionStore {
         }
     }
 
+    public func subscribe(
+        _ request: SubscriptionRequest,
+        lists slugs: [String],
+        resendWindow: TimeInterval,
+        now: Date
+    ) async throws
+        -> IntakeOutcome
+    {
+        let nonce = RandomHex.make()
+        return try await transaction { c in
+            // The lists whose link is on its way already, in their own mail or with the lists asked for beside them.
+            var underway: Set<String> = []
+            for slug in slugs {
+                var binds = PostgresBindings()
+                binds.append(request.address.key)
+                binds.append(slug)
+                binds.append(now.addingTimeInterval(-resendWindow))
+                let query = PostgresQuery(unsafeSQL: ConfirmationMail.groupUnderwayQuery(key: "$1", slug: "$2", since: "$3"), binds: binds)
+                if try await c.value(query, as: Bool.self) == true { underway.insert(slug) }
+            }
+            let asked = slugs.filter { !underway.contains($0) }
+            let calls = asked.map { slug in
+                var one = request
+                one.listSlug = slug
+                return SubscribeCall(request: one, nonce: nonce, resendWindow: resendWindow, now: now)
+            }
+            var outcomes: [IntakeOutcome] = underway.map { _ in .alreadyPending }
+            if !calls.isEmpty {
+                var index = 0
+                for try await (outcome, id) in try await c.execute(SubscribeManyCall(calls: calls), logger: Self.quiet) {
+                    switch (outcome, id) {
+                    case ("queued", let id?): outcomes.append(.confirmationQueued(subscriptionId: id))
+                    case ("pending", _): outcomes.append(.alreadyPending)
+                    case ("active", _): outcomes.append(.alreadyActive)
+                    case ("no-list", _): throw KuvertError.unknownList(asked[index])
+                    default: throw StoredValueError(column: "kuvert_subscribe", value: outcome)
+                    }
+                    index += 1
+                }
+            }
+            let queued = outcomes.compactMap(\.queuedSubscription)
+            if queued.count > 1 {
+                // One link, one mail: the same nonce for all, the first one's mail for all.
+                try await c.run("UPDATE subscription SET confirmNonce = \(nonce) WHERE id = ANY(\(queued))")
+                try await c.run(
+                    """
+                    UPDATE outboxMessage SET status = 'skipped', lastReply = \(ConfirmationMail.sharedReason)
+                    WHERE kind = 'confirmation' AND status = 'queued' AND subscriptionId = ANY(\(Array(queued.dropFirst())))
+                    """
+                )
+            }
+            return IntakeOutcome.combined(outcomes)
+        }
+    }
+
     /// Requests that arrived together, in one call and one transaction, in the
     /// order of their addresses' keys: two batches lock people's rows in the
     /// same order, and never wait for each other in a circle. Should the batch
@@ -92,42 +147,77 @@ extension PostgresStore: SubscriptionStore {
         try await connection { c in try await Self.confirmationContext(c, subscriptionId: subscriptionId, locking: false) }
     }
 
-    public func confirm(_ acceptance: TermsAcceptance, now: Date) async throws -> ConfirmOutcome {
-        try await transaction { c in
-            guard var context = try await Self.confirmationContext(c, subscriptionId: acceptance.subscriptionId, locking: true),
-                context.subscription.confirmNonce == acceptance.nonce
-            else { return .superseded }
-            switch context.subscription.status {
-            case .active: return .alreadyActive(context)
-            case .unsubscribed, .bounced: return .ended
-            case .pending: break
-            }
-            guard now.timeIntervalSince(context.subscription.requestedAt) < acceptance.confirmWindow else { return .expired }
-            if let shown = acceptance.termsVersion, shown != context.terms.version { return .termsChanged(context) }
-            context.subscription.status = .active
-            context.subscription.confirmedAt = now
-            context.subscription.updatedAt = now
-            let origin = acceptance.origin
-            try await c.run(
+    public func confirmationGroup(subscriptionId: Int64) async throws -> [ConfirmationContext] {
+        try await connection { c in
+            let ids = try await c.column(
                 """
-                WITH activated AS (
-                    UPDATE subscription SET status = 'active', confirmedAt = \(now), updatedAt = \(now)
-                    WHERE id = \(acceptance.subscriptionId)
-                ), consent AS (
-                    INSERT INTO consentEvent (subscriptionId, kind, occurredAt, ip, userAgent, source, termsVersionId, termsSHA256)
-                    VALUES (\(acceptance.subscriptionId), 'confirmed', \(now), \(origin.ip), \(origin.userAgent), \(origin.source),
-                            \(context.terms.id), \(context.terms.sha256))
-                ), welcome AS (
-                    INSERT INTO outboxMessage (kind, subscriptionId, status, dueAt, attempts, createdAt)
-                    VALUES ('welcome', \(acceptance.subscriptionId), 'queued', \(now), 0, \(now))
-                )
-                INSERT INTO auditEvent (occurredAt, actor, action, subscriberId, listId, detail)
-                VALUES (\(now), 'web', 'subscription.confirmed', \(context.subscription.subscriberId), \(context.list.id),
-                        \("terms v\(context.terms.version)"))
-                """
+                SELECT s.id FROM subscription s JOIN subscription lead ON lead.subscriberId = s.subscriberId
+                    AND lead.confirmNonce = s.confirmNonce
+                WHERE lead.id = \(subscriptionId) ORDER BY s.listId
+                """,
+                as: Int64.self
             )
-            return .confirmed(context)
+            var group: [ConfirmationContext] = []
+            for id in ids {
+                if let context = try await Self.confirmationContext(c, subscriptionId: id, locking: false) { group.append(context) }
+            }
+            return group
         }
+    }
+
+    public func confirm(_ acceptances: [TermsAcceptance], now: Date) async throws -> [ConfirmOutcome] {
+        try await transaction { c in
+            var outcomes: [ConfirmOutcome] = []
+            var welcomed = false
+            for acceptance in acceptances {
+                let outcome = try await Self.confirm(c, acceptance, now: now)
+                // One receipt names every list that became active now.
+                if case .confirmed = outcome, !welcomed {
+                    welcomed = true
+                    try await c.run(
+                        """
+                        INSERT INTO outboxMessage (kind, subscriptionId, status, dueAt, attempts, createdAt)
+                        VALUES ('welcome', \(acceptance.subscriptionId), 'queued', \(now), 0, \(now))
+                        """
+                    )
+                }
+                outcomes.append(outcome)
+            }
+            return outcomes
+        }
+    }
+
+    private static func confirm(_ c: PostgresConnection, _ acceptance: TermsAcceptance, now: Date) async throws -> ConfirmOutcome {
+        guard var context = try await Self.confirmationContext(c, subscriptionId: acceptance.subscriptionId, locking: true),
+            context.subscription.confirmNonce == acceptance.nonce
+        else { return .superseded }
+        switch context.subscription.status {
+        case .active: return .alreadyActive(context)
+        case .unsubscribed, .bounced: return .ended
+        case .pending: break
+        }
+        guard now.timeIntervalSince(context.subscription.requestedAt) < acceptance.confirmWindow else { return .expired }
+        if let shown = acceptance.termsVersion, shown != context.terms.version { return .termsChanged(context) }
+        context.subscription.status = .active
+        context.subscription.confirmedAt = now
+        context.subscription.updatedAt = now
+        let origin = acceptance.origin
+        try await c.run(
+            """
+            WITH activated AS (
+                UPDATE subscription SET status = 'active', confirmedAt = \(now), updatedAt = \(now)
+                WHERE id = \(acceptance.subscriptionId)
+            ), consent AS (
+                INSERT INTO consentEvent (subscriptionId, kind, occurredAt, ip, userAgent, source, termsVersionId, termsSHA256)
+                VALUES (\(acceptance.subscriptionId), 'confirmed', \(now), \(origin.ip), \(origin.userAgent), \(origin.source),
+                        \(context.terms.id), \(context.terms.sha256))
+            )
+            INSERT INTO auditEvent (occurredAt, actor, action, subscriberId, listId, detail)
+            VALUES (\(now), 'web', 'subscription.confirmed', \(context.subscription.subscriberId), \(context.list.id),
+                    \("terms v\(context.terms.version)"))
+            """
+        )
+        return .confirmed(context)
     }
 
     public func unsubscribe(subscriptionId: Int64, origin: RequestOrigin, now: Date) async throws -> SubscriptionAndList? {

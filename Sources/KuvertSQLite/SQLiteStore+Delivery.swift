@@ -130,6 +130,19 @@ extension SQLiteStore: JournaledDeliveryStore {
                 )
             }
         }
+        let confirmations = deliveries.compactMap { $0.message.kind == .confirmation ? $0.subscription?.id : nil }
+        if !confirmations.isEmpty {
+            var others: [Int64: [String]] = [:]
+            for row in try Row.fetchAll(
+                try db.cachedStatement(sql: ConfirmationMail.siblingsQuery(ids: databaseQuestionMarks(count: confirmations.count))),
+                arguments: StatementArguments(confirmations)
+            ) {
+                others[row[0], default: []].append(row[1])
+            }
+            for index in deliveries.indices where deliveries[index].message.kind == .confirmation {
+                deliveries[index].otherLists = deliveries[index].subscription?.id.flatMap { others[$0] } ?? []
+            }
+        }
         for index in deliveries.indices where deliveries[index].message.kind == .welcome {
             guard let id = deliveries[index].subscription?.id else { continue }
             let rows = try Row.fetchAll(try db.cachedStatement(sql: WelcomeReceipt.query(parameter: "?1")), arguments: [id])

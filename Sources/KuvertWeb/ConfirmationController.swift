@@ -20,6 +20,8 @@ struct ConfirmationController: Sendable {
 
     @Sendable func show(_ request: Request, context: KuvertRequestContext) async throws -> Response {
         let token = context.token
+        let group = try await pages.linkWorks(request) { try await confirmation.openGroup(token, now: Date()) }
+        if group.count > 1 { return try pages.confirmSeveral(group, token: token) }
         let opened = try await pages.linkWorks(request) { try await confirmation.open(token, now: Date()) }
         if opened.subscription.status == .active { return try pages.welcome(opened, alreadyActive: true) }
         return try pages.confirm(opened, token: token)
@@ -29,16 +31,20 @@ struct ConfirmationController: Sendable {
         let token = context.token
         let fields: FormFields
         do {
-            fields = try await FormFields.read(request, limit: maximumBodyBytes)
+            fields = try await FormFields.read(request, limit: maximumBodyBytes, repeatable: ["accept_terms"])
         } catch {
             throw PageError(WebError(error), json: false, language: request.pageLanguage, pages: pages)
         }
-        let shownVersion = fields["terms_version"].flatMap(Int.init)
         let origin = RequestOrigin(ip: context.clientIP, userAgent: request.headers[.userAgent], source: "confirm-page")
+        let group = try await pages.linkWorks(request) { try await confirmation.openGroup(token, now: Date()) }
+        if group.count > 1 { return try await acceptSeveral(request, context, fields: fields, origin: origin) }
+        let accepted = fields.all("accept_terms")
+        let acceptsOne = accepted == ["yes"] || (accepted.count == 1 && accepted[0] == group.first?.list.slug)
+        let shownVersion = fields["terms_version"].flatMap(Int.init)
         let answer = try await pages.linkWorks(request) {
             try await confirmation.answer(
                 token,
-                accepted: fields["accept_terms"] == "yes",
+                accepted: acceptsOne,
                 termsVersion: shownVersion,
                 origin: origin,
                 now: Date()
@@ -52,7 +58,7 @@ struct ConfirmationController: Sendable {
         case .alreadyActive(let context):
             return try pages.welcome(context, alreadyActive: true)
         case .termsRequired(let confirmation):
-            let changed = fields["accept_terms"] == "yes"
+            let changed = acceptsOne
             context.logger.info("confirmation needs terms", metadata: ["termsChanged": .stringConvertible(changed)])
             return try pages.confirm(
                 confirmation,
@@ -62,5 +68,41 @@ struct ConfirmationController: Sendable {
                 status: .unprocessableContent
             )
         }
+    }
+
+    /// The answer to a page for several lists: each list ticked (`accept_terms`
+    /// naming its slug) with the version the page showed (`shown`).
+    private func acceptSeveral(
+        _ request: Request,
+        _ context: KuvertRequestContext,
+        fields: FormFields,
+        origin: RequestOrigin
+    ) async throws -> Response {
+        let token = context.token
+        let answer = try await pages.linkWorks(request) {
+            try await confirmation.answerGroup(
+                token,
+                accepted: Set(fields.all("accept_terms")),
+                shown: ManageController.versions(shown: fields["shown"] ?? ""),
+                origin: origin,
+                now: Date()
+            )
+        }
+        if !answer.confirmed.isEmpty { metrics.confirmed() }
+        context.logger.info(
+            "confirmation of several lists",
+            metadata: ["confirmed": .stringConvertible(answer.confirmed.count), "termsChanged": .stringConvertible(answer.changed.count)]
+        )
+        if answer.nothingTicked || !answer.changed.isEmpty {
+            return try pages.confirmSeveral(
+                answer.group,
+                token: token,
+                acceptMissing: answer.nothingTicked,
+                termsChanged: answer.changed,
+                status: .unprocessableContent
+            )
+        }
+        let joined = answer.confirmed.isEmpty ? answer.group.filter { $0.subscription.status == .active } : answer.confirmed
+        return try pages.welcome(several: joined, alreadyActive: answer.confirmed.isEmpty)
     }
 }

@@ -33,6 +33,9 @@ struct FormFields: Sendable {
 
     subscript(name: String) -> String? { values[name] }
 
+    /// Whether the body had the field at all (an empty JSON array included).
+    func contains(_ name: String) -> Bool { values[name] != nil || repeated[name] != nil }
+
     /// Every value of a field the route lets repeat, in the order sent.
     func all(_ name: String) -> [String] { repeated[name] ?? values[name].map { [$0] } ?? [] }
 

@@ -85,11 +85,18 @@ struct ManageController: Sendable {
     /// (`shown` is `slug:version` pairs separated by spaces; a list it does not
     /// name counts as version 0, which no list has, so its terms are shown again).
     static func wanted(_ slugs: [String], shown: String) -> [String: Int] {
+        let versions = versions(shown: shown)
+        return Dictionary(slugs.map { ($0, versions[$0] ?? 0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// The terms versions a page showed, from its `shown` field: `slug:version`
+    /// pairs separated by spaces.
+    static func versions(shown: String) -> [String: Int] {
         var versions: [String: Int] = [:]
         for pair in shown.split(separator: " ").prefix(maximumFields) {
             let parts = pair.split(separator: ":")
             if parts.count == 2, let version = Int(parts[1]) { versions[String(parts[0])] = version }
         }
-        return Dictionary(slugs.map { ($0, versions[$0] ?? 0) }, uniquingKeysWith: { first, _ in first })
+        return versions
     }
 }

@@ -42,6 +42,47 @@ struct Pages: Sendable {
         return try page("confirm", view, language: context.subscription.language, status: status)
     }
 
+    /// The page for a link that stands for several lists: each with its terms
+    /// and a box of its own, none ticked.
+    func confirmSeveral(
+        _ group: [ConfirmationContext],
+        token: String,
+        acceptMissing: Bool = false,
+        termsChanged: Set<String> = [],
+        status: HTTPResponse.Status = .ok
+    ) throws -> Response {
+        let view = ConfirmSeveralView(
+            lists: group.map { context in
+                ConfirmSeveralView.Entry(
+                    slug: context.list.slug,
+                    name: context.list.name,
+                    active: context.subscription.status == .active,
+                    termsVersion: context.terms.version,
+                    termsHTML: TermsRenderer.html(context.terms),
+                    termsLanguage: context.termsLanguage.rawValue,
+                    termsChanged: termsChanged.contains(context.list.slug)
+                )
+            },
+            shown: group.map { "\($0.list.slug):\($0.terms.version)" }.joined(separator: " "),
+            action: "/confirm/" + token,
+            acceptMissing: acceptMissing,
+            termsChanged: !termsChanged.isEmpty
+        )
+        return try page("confirm-several", view, language: group.first?.subscription.language ?? .en, status: status)
+    }
+
+    /// The welcome page after confirming several lists at once.
+    func welcome(several joined: [ConfirmationContext], alreadyActive: Bool) throws -> Response {
+        let view = WelcomeView(
+            listName: joined.map(\.list.name).joined(separator: ", "),
+            termsVersion: joined.first?.terms.version ?? 0,
+            alreadyActive: alreadyActive,
+            several: joined.count > 1,
+            lists: joined.map { WelcomeView.Joined(name: $0.list.name, termsVersion: $0.terms.version) }
+        )
+        return try page("welcome", view, language: joined.first?.subscription.language ?? .en)
+    }
+
     func welcome(_ context: ConfirmationContext, alreadyActive: Bool) throws -> Response {
         let view = WelcomeView(listName: context.list.name, termsVersion: context.terms.version, alreadyActive: alreadyActive)
         return try page("welcome", view, language: context.subscription.language)
@@ -171,9 +212,34 @@ struct ConfirmView {
 }
 
 struct WelcomeView {
+    struct Joined {
+        var name: String
+        var termsVersion: Int
+    }
+
     var listName: String
     var termsVersion: Int
     var alreadyActive: Bool
+    var several = false
+    var lists: [Joined] = []
+}
+
+struct ConfirmSeveralView {
+    struct Entry {
+        var slug: String
+        var name: String
+        var active: Bool
+        var termsVersion: Int
+        var termsHTML: String
+        var termsLanguage: String
+        var termsChanged: Bool
+    }
+
+    var lists: [Entry]
+    var shown: String
+    var action: String
+    var acceptMissing: Bool
+    var termsChanged: Bool
 }
 
 struct PrivacyRequestView { var sent: Bool }

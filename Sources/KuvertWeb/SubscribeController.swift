@@ -51,7 +51,7 @@ struct SubscribeController: Sendable {
             )
         }
         do {
-            fields = try await FormFields.read(request, limit: maximumBodyBytes)
+            fields = try await FormFields.read(request, limit: maximumBodyBytes, repeatable: ["list"])
             guard let fields else { throw FormFields.Problem.malformed("The body is missing.") }
             if let email = fields["email"], let wait = try await limits.address(email) {
                 metrics.subscription("rate_limited")
@@ -64,9 +64,14 @@ struct SubscribeController: Sendable {
                     retryAfter: wait
                 )
             }
+            let lists = fields.all("list")
+            if fields.contains("list") && lists.isEmpty {
+                throw KuvertError.invalidField(name: "list", reason: "is an empty list: name a list, or leave the field out for the default list")
+            }
             let form = SubscribeForm(
                 email: fields["email"],
-                list: fields["list"],
+                list: lists.first,
+                moreLists: Array(lists.dropFirst()),
                 name: fields["name"],
                 locale: fields["locale"],
                 website: fields["website"],
@@ -129,7 +134,7 @@ struct SubscribeController: Sendable {
             language: fields?["locale"].flatMap { Language(tag: $0) } ?? language ?? .en,
             email: fields?["email"],
             name: fields?["name"],
-            listSlug: fields?["list"],
+            listSlug: fields?.all("list").first,
             embedded: embedded,
             retryAfter: retryAfter,
             pages: pages

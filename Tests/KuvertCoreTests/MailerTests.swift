@@ -285,4 +285,22 @@ struct MailerTests {
         #expect(outbox[1].status == .sent)
         #expect(harness.server.messages().count == 1 && harness.server.messages().first?.to == ["anna@example.se"])
     }
+
+    @Test("a request for several lists sends one confirmation mail naming each")
+    func severalListsOneMail() async throws {
+        let harness = try await MailerHarness()
+        try await harness.store.addList(name: "Nyheter", language: .sv)
+        try await harness.store.addList("events", name: "Evenemang", language: .sv)
+        _ = try await harness.store.store.subscribe(try .form("lisa@example.se"), lists: ["news", "events"], resendWindow: 0, now: Date())
+        try await harness.withMailer { _ in
+            try await harness.waitForOutbox("one sent, one skipped") { outbox in
+                outbox.filter { $0.status == .sent }.count == 1 && outbox.filter { $0.status == .skipped }.count == 1
+            }
+        }
+        #expect(harness.server.messages().count == 1)
+        let mail = try harness.server.messages()[0].parsed()
+        #expect(mail.headers["Subject"] == "Bekräfta dina prenumerationer på Nyheter och Evenemang")
+        let text = try #require(mail.part("text/plain")).content
+        #expect(text.contains("på nyhetsbreven Nyheter och Evenemang."), "\(text)")
+    }
 }

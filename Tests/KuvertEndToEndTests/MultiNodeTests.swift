@@ -75,6 +75,10 @@ struct MultiNodeTests {
             #expect(accepted == 200)
         }
         #expect(try cluster.psql("SELECT count(*) FROM subscription WHERE status = 'active'").output == "20\n")
+        // Each gets a welcome mail, a receipt, before the campaign starts.
+        try await smtp.waitFor(timeout: 60) { smtp.messages().count >= 2 * people.count }
+        let welcomed = smtp.messages().dropFirst(people.count)
+        #expect(Set(welcomed.flatMap(\.to)) == Set(people) && welcomed.count == people.count)
 
         // 1,980 more confirmed long ago, written straight into the database: 2,000 readers.
         #expect(

@@ -226,4 +226,67 @@ extension StoreScenarioTests {
             }
         }
     }
+
+    @Test(
+        "several lists in one request: one nonce, one confirmation mail naming them all; each accepted list its own consent; one welcome",
+        arguments: StoreKind.allCases
+    )
+    func severalLists(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { subject in
+            let store = subject.store
+            try await subject.addList()
+            try await subject.addList("events", name: "Evenemang")
+            try await subject.addList("offers", name: "Erbjudanden")
+            let now = Date()
+            let request = try SubscriptionRequest.form("eva@example.se")
+            let outcome = try await store.subscribe(request, lists: ["news", "events", "offers"], resendWindow: 600, now: now)
+            let lead = try #require(outcome.queuedSubscription)
+            #expect(try await subject.count("subscription", where: "status = 'pending'") == 3)
+            #expect(try await subject.count("consentEvent", where: "kind = 'requested'") == 3)
+            #expect(try await subject.texts("SELECT DISTINCT confirmNonce FROM subscription").count == 1)
+            #expect(try await subject.count("outboxMessage", where: "kind = 'confirmation' AND status = 'queued' AND subscriptionId = \(lead)") == 1)
+            #expect(
+                try await subject.count(
+                    "outboxMessage",
+                    where: "status = 'skipped' AND lastReply = '\(ConfirmationMail.sharedReason.replacingOccurrences(of: "'", with: "''"))'"
+                ) == 2
+            )
+            let leased = try await subject.delivery { try $0.leaseDueMessages(limit: 10, leaseFor: 60, holder: Self.holder, now: now) }
+            #expect(leased.count == 1 && leased[0].list.slug == "news" && leased[0].otherLists == ["Evenemang", "Erbjudanden"])
+
+            // The same request again within the window: nothing more; an unknown list stores nothing.
+            #expect(try await store.subscribe(request, lists: ["news", "events"], resendWindow: 600, now: now) == .alreadyPending)
+            await #expect(throws: KuvertError.unknownList("nope")) {
+                try await store.subscribe(try .form("ny@example.se"), lists: ["news", "nope"], resendWindow: 600, now: now)
+            }
+            #expect(try await subject.count("subscriber", where: "addressKey = 'ny@example.se'") == 0)
+
+            let group = try await store.confirmationGroup(subscriptionId: lead)
+            #expect(group.map(\.list.slug) == ["news", "events", "offers"])
+            let nonce = group[0].subscription.confirmNonce
+            let origin = RequestOrigin(ip: "192.0.2.4", userAgent: "UA", source: "confirm-page")
+            let accepted = try await store.confirm(
+                group.filter { $0.list.slug != "events" }.map {
+                    TermsAcceptance(subscriptionId: $0.subscription.id ?? 0, nonce: nonce, termsVersion: 1, origin: origin, confirmWindow: 86_400)
+                },
+                now: now
+            )
+            #expect(accepted.allSatisfy { if case .confirmed = $0 { true } else { false } })
+            #expect(
+                try await subject.texts("SELECT l.slug || ' ' || s.status FROM subscription s JOIN mailingList l ON l.id = s.listId ORDER BY l.id")
+                    == ["news active", "events pending", "offers active"]
+            )
+            #expect(try await subject.count("consentEvent", where: "kind = 'confirmed' AND ip = '192.0.2.4'") == 2)
+            #expect(try await subject.count("outboxMessage", where: "kind = 'welcome'") == 1)
+            let welcome = try await subject.delivery { try $0.leaseDueMessages(limit: 10, leaseFor: 60, holder: Self.holder, now: now) }
+            #expect(welcome.map(\.message.kind) == [.welcome])
+            #expect(welcome.first?.receipt?.entries.map(\.listSlug) == ["news", "offers"])
+
+            // Every list active already: said so.
+            try await store.activate("bo@example.se", now: now)
+            #expect(try await store.subscribe(try .form("bo@example.se"), lists: ["news"], resendWindow: 600, now: now) == .alreadyActive)
+            let mixed = try await store.subscribe(try .form("bo@example.se"), lists: ["news", "events"], resendWindow: 600, now: now)
+            #expect(mixed.queuedSubscription != nil)
+        }
+    }
 }

@@ -149,7 +149,8 @@ public struct MessageComposer: Sendable {
             list: delivery.list,
             token: token,
             baseURL: baseURL,
-            confirmTTL: confirmTTL
+            confirmTTL: confirmTTL,
+            otherLists: delivery.otherLists
         )
         return try compose(
             delivery,

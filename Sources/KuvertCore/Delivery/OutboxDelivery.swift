@@ -14,6 +14,9 @@ public struct OutboxDelivery: Sendable, Equatable {
     public var restricted: Bool
     /// For a welcome mail: the lists joined with its subscription.
     public var receipt: WelcomeReceipt?
+    /// For a confirmation: the names of the other lists its link stands for
+    /// (a request that named several), by list.
+    public var otherLists: [String] = []
 
     /// Every field, as a store reads it from its rows.
     public init(

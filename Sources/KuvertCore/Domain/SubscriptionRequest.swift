@@ -35,6 +35,21 @@ public struct SubscriptionRequest: Sendable, Equatable {
 /// What a subscription request did. Callers must answer all of these the same
 /// way to the requester, so that nobody learns whether an address is known.
 public enum IntakeOutcome: Sendable, Equatable {
+    /// The outcome of a request for several lists, from each list's: the first
+    /// that queued a mail, else `alreadyActive` when every list is, else `alreadyPending`.
+    public static func combined(_ outcomes: [IntakeOutcome]) -> IntakeOutcome {
+        for outcome in outcomes {
+            if case .confirmationQueued = outcome { return outcome }
+        }
+        return outcomes.allSatisfy { $0 == .alreadyActive } ? .alreadyActive : .alreadyPending
+    }
+
+    /// The subscription a queued confirmation is for.
+    public var queuedSubscription: Int64? {
+        if case .confirmationQueued(let id) = self { return id }
+        return nil
+    }
+
     /// A confirmation mail was queued for a new or renewed pending subscription.
     case confirmationQueued(subscriptionId: Int64)
     /// Pending, and asked for within the resend window: no new mail.

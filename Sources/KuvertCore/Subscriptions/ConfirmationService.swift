@@ -102,6 +102,67 @@ public struct ConfirmationService: Sendable {
         }
     }
 
+    /// Every subscription a link stands for (one, or the lists of a request
+    /// that named several), by list: those pending within the confirm window
+    /// and those active. Changes nothing.
+    /// - Throws: `LinkError`: `expired` when every one still pending has
+    ///   expired, `noLongerValid` when none is left.
+    public func openGroup(_ token: String, now: Date) async throws -> [ConfirmationContext] {
+        let (id, nonce) = try claims(of: token, now: now)
+        let group = try await store.confirmationGroup(subscriptionId: id)
+        guard group.contains(where: { $0.subscription.id == id && $0.subscription.confirmNonce == nonce }) else {
+            throw LinkError.noLongerValid
+        }
+        let pending = group.filter { $0.subscription.status == .pending }
+        let usable = group.filter { context in
+            context.subscription.status == .active
+                || (context.subscription.status == .pending && now.timeIntervalSince(context.subscription.requestedAt) < confirmTTL)
+        }
+        guard !usable.isEmpty else { throw pending.isEmpty ? LinkError.noLongerValid : LinkError.expired }
+        return usable
+    }
+
+    /// The answer to a page for several lists: `accepted` names the lists
+    /// ticked, `shown` the terms version the page showed for each. Each list
+    /// ticked and still pending becomes active with its own consent entry, in
+    /// one transaction with one welcome mail.
+    /// - Returns: the group as it now is, with the lists whose terms changed
+    ///   meanwhile (shown again, not joined) and whether nothing was ticked.
+    /// - Throws: `LinkError` as `openGroup` does.
+    public func answerGroup(
+        _ token: String,
+        accepted: Set<String>,
+        shown: [String: Int],
+        origin: RequestOrigin,
+        now: Date
+    ) async throws -> (group: [ConfirmationContext], confirmed: [ConfirmationContext], changed: Set<String>, nothingTicked: Bool) {
+        let group = try await openGroup(token, now: now)
+        let chosen = group.filter { $0.subscription.status == .pending && accepted.contains($0.list.slug) }
+        guard !chosen.isEmpty else { return (group, [], [], !group.contains { accepted.contains($0.list.slug) }) }
+        let outcomes = try await store.confirm(
+            chosen.map { context in
+                TermsAcceptance(
+                    subscriptionId: context.subscription.id ?? 0,
+                    nonce: context.subscription.confirmNonce,
+                    termsVersion: shown[context.list.slug] ?? 0,
+                    origin: origin,
+                    confirmWindow: confirmTTL
+                )
+            },
+            now: now
+        )
+        var confirmed: [ConfirmationContext] = []
+        var changed: Set<String> = []
+        for outcome in outcomes {
+            switch outcome {
+            case .confirmed(let context): confirmed.append(context)
+            case .termsChanged(let context): changed.insert(context.list.slug)
+            case .alreadyActive, .superseded, .ended, .expired: break
+            }
+        }
+        return (try await openGroup(token, now: now), confirmed, changed, false)
+    }
+
     private func claims(of string: String, now: Date) throws(LinkError) -> (id: Int64, nonce: String) {
         let token: Token
         do {

@@ -4,6 +4,8 @@ import Foundation
 public struct SubscribeForm: Sendable, Equatable {
     public var email: String?
     public var list: String?
+    /// The second and later lists when the form named several.
+    public var moreLists: [String]
     public var name: String?
     public var locale: String?
     /// The honeypot: hidden from people, filled in by bots.
@@ -14,6 +16,7 @@ public struct SubscribeForm: Sendable, Equatable {
     public init(
         email: String? = nil,
         list: String? = nil,
+        moreLists: [String] = [],
         name: String? = nil,
         locale: String? = nil,
         website: String? = nil,
@@ -21,11 +24,15 @@ public struct SubscribeForm: Sendable, Equatable {
     ) {
         self.email = email
         self.list = list
+        self.moreLists = moreLists
         self.name = name
         self.locale = locale
         self.website = website
         self.looksHuman = looksHuman
     }
+
+    /// The most lists one request may name.
+    public static let maximumLists = 10
 
     /// The longest name accepted, in characters.
     public static let maximumNameLength = 200

@@ -9,7 +9,10 @@ public struct SubscriptionIntake: Sendable {
     /// What became of a form, with what the answer page needs. The outcome must
     /// never be revealed to the requester.
     public struct Receipt: Sendable, Equatable {
+        /// The first list the form named (its thanks page answers).
         public var list: MailingList
+        /// Every list the form named, in its order.
+        public var lists: [MailingList]
         /// The language to answer in: the form's, else the browser's, else the list's.
         public var language: Language
         /// What the store did; nil when the honeypot was filled and nothing was stored.
@@ -41,9 +44,12 @@ public struct SubscriptionIntake: Sendable {
         actor: String,
         now: Date
     ) async throws -> Receipt {
-        let list = try await lists.mailingList(slug: try Self.listSlug(form.list), now: now)
+        let slugs = try Self.listSlugs(form)
+        var named: [MailingList] = []
+        for slug in slugs { named.append(try await lists.mailingList(slug: slug, now: now)) }
+        let list = named[0]
         let asked = form.locale.flatMap { Language(tag: $0) } ?? preferredLanguage
-        var receipt = Receipt(list: list, language: asked ?? list.language, outcome: nil)
+        var receipt = Receipt(list: list, lists: named, language: asked ?? list.language, outcome: nil)
         if let website = form.website, !website.trimmingCharacters(in: .whitespaces).isEmpty {
             return receipt
         }
@@ -63,8 +69,30 @@ public struct SubscriptionIntake: Sendable {
             origin: origin,
             actor: actor
         )
-        receipt.outcome = try await subscriptions.subscribe(request, resendWindow: resendWindow, now: now)
+        receipt.outcome =
+            named.count == 1
+            ? try await subscriptions.subscribe(request, resendWindow: resendWindow, now: now)
+            : try await subscriptions.subscribe(request, lists: named.map(\.slug), resendWindow: resendWindow, now: now)
         return receipt
+    }
+
+    /// The lists a form names, each once, in its order: `[nil]` for the
+    /// default list when it names none.
+    /// - Throws: `KuvertError.unknownList` for a slug of the wrong shape,
+    ///   `.invalidField` for more than `SubscribeForm.maximumLists`.
+    static func listSlugs(_ form: SubscribeForm) throws -> [String?] {
+        guard !form.moreLists.isEmpty else { return [try listSlug(form.list)] }
+        var slugs: [String] = []
+        for raw in [form.list].compactMap({ $0 }) + form.moreLists {
+            guard let slug = try listSlug(raw) else {
+                throw KuvertError.invalidField(name: "list", reason: "is empty: name a list in each")
+            }
+            if !slugs.contains(slug) { slugs.append(slug) }
+        }
+        guard slugs.count <= SubscribeForm.maximumLists else {
+            throw KuvertError.invalidField(name: "list", reason: "names more than \(SubscribeForm.maximumLists) lists")
+        }
+        return slugs
     }
 
     /// The slug named by the form, nil for the default list.

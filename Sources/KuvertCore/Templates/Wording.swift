@@ -4,6 +4,13 @@ import Foundation
 /// language: a privacy page says "aktiv" and "via bekräftelsesidan", not
 /// `active` and `via confirm-page`. A code without a wording shows as itself.
 public enum Wording {
+    /// Names as a series: "A, B och C", "A, B and C".
+    public static func series(_ names: [String], _ language: Language) -> String {
+        guard names.count > 1 else { return names.first ?? "" }
+        let conjunction = language == .sv ? " och " : " and "
+        return names.dropLast().joined(separator: ", ") + conjunction + (names.last ?? "")
+    }
+
     /// A language's name in that language, for a link to a text in it.
     public static func languageName(_ language: Language) -> String {
         switch language {

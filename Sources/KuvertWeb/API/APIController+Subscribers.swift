@@ -36,15 +36,27 @@ extension APIController {
     /// address's state; the consent ledger's source names the token. The
     /// per-address rate limit of the form holds here too.
     @Sendable func subscribe(_ request: Request, context: KuvertRequestContext) async throws -> Response {
-        let fields = try await FormFields.readJSON(request, limit: maximumBodyBytes, allowed: ["email", "list", "name", "locale"])
-        if fields["list"]?.isEmpty == true {
+        let fields = try await FormFields.readJSON(
+            request,
+            limit: maximumBodyBytes,
+            allowed: ["email", "list", "name", "locale"],
+            repeatable: ["list"]
+        )
+        let lists = fields.all("list")
+        if lists.contains(where: \.isEmpty) || (fields.contains("list") && lists.isEmpty) {
             throw KuvertError.invalidField(name: "list", reason: "is empty: name a list, or leave the field out for the default list")
         }
         if let locale = fields["locale"], locale.wholeMatch(of: /[A-Za-z]{1,8}([-_][A-Za-z0-9]{1,8}){0,3}/) == nil {
             throw KuvertError.invalidField(name: "locale", reason: "must be a language tag such as sv or en-GB")
         }
         if let email = fields["email"], let wait = try await limits.address(email) { throw APIError.rateLimited(retryAfter: wait) }
-        let form = SubscribeForm(email: fields["email"], list: fields["list"], name: fields["name"], locale: fields["locale"])
+        let form = SubscribeForm(
+            email: fields["email"],
+            list: lists.first,
+            moreLists: Array(lists.dropFirst()),
+            name: fields["name"],
+            locale: fields["locale"]
+        )
         let origin = RequestOrigin(ip: context.clientIP, userAgent: request.headers[.userAgent], source: context.apiActor)
         let receipt = try await intake.submit(form, preferredLanguage: nil, origin: origin, actor: context.apiActor, now: Date())
         if case .confirmationQueued = receipt.outcome { mailQueued.request() }
