@@ -116,10 +116,15 @@ struct Subscribers: AsyncParsableCommand {
         @Argument(help: "The subscriber's email address.") var email: String
         @Option(help: "The corrected name; '' removes it.") var name: String?
         @Option(help: "The language for their mail and pages: sv or en.") var locale: String?
+        @Option(
+            name: .customLong("email"),
+            help: "A new address: a link goes to it, and it is used once its owner confirms it."
+        ) var newEmail: String?
         @OptionGroup var options: ConfigurationOptions
 
         func validate() throws {
-            guard name != nil || locale != nil else { throw ValidationError("Give --name, --locale or both.") }
+            guard name != nil || locale != nil || newEmail != nil else { throw ValidationError("Give --name, --locale or --email.") }
+            if let newEmail { _ = try Subscribers.address(newEmail) }
             do {
                 _ = try Rectification.validated(name: name, locale: locale)
             } catch {
@@ -133,11 +138,18 @@ struct Subscribers: AsyncParsableCommand {
             guard let subscriber = try await runtime.store.subscriber(address: address), let id = subscriber.id else {
                 throw KuvertError.unknownSubscriber
             }
-            let fields = try await runtime.store.rectify(subscriberId: id, change, actor: "cli", now: Date())
-            print(
-                fields.isEmpty
-                    ? "Nothing changed for \(subscriber.address)." : "Corrected \(fields.joined(separator: " and ")) of \(subscriber.address)."
-            )
+            if name != nil || locale != nil {
+                let fields = try await runtime.store.rectify(subscriberId: id, change, actor: "cli", now: Date())
+                print(
+                    fields.isEmpty
+                        ? "Nothing changed for \(subscriber.address)." : "Corrected \(fields.joined(separator: " and ")) of \(subscriber.address)."
+                )
+            }
+            if let newEmail {
+                let newAddress = try Subscribers.address(newEmail)
+                try await runtime.store.requestAddressChange(subscriberId: id, to: newAddress, actor: "cli", now: Date())
+                print("A confirmation link goes to \(newAddress.value); the address changes when its owner confirms it.")
+            }
         }
     }
 

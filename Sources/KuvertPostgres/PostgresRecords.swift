@@ -72,7 +72,10 @@ extension MailingList: PostgresRecord {
 }
 
 extension Subscriber: PostgresRecord {
-    static let columns = ["id", "address", "addressKey", "createdAt", "erasedAt", "restrictedAt", "restrictionReason"]
+    static let columns = [
+        "id", "address", "addressKey", "createdAt", "erasedAt", "restrictedAt", "restrictionReason", "newAddress", "newAddressKey",
+        "newAddressNonce", "newAddressRequestedAt",
+    ]
 
     init(_ cells: Cells) throws {
         self.init(
@@ -82,7 +85,11 @@ extension Subscriber: PostgresRecord {
             createdAt: try cells("createdAt"),
             erasedAt: try cells("erasedAt"),
             restrictedAt: try cells("restrictedAt"),
-            restrictionReason: try cells("restrictionReason")
+            restrictionReason: try cells("restrictionReason"),
+            newAddress: try cells("newAddress"),
+            newAddressKey: try cells("newAddressKey"),
+            newAddressNonce: try cells("newAddressNonce"),
+            newAddressRequestedAt: try cells("newAddressRequestedAt")
         )
     }
 }

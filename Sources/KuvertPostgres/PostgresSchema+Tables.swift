@@ -347,4 +347,18 @@ extension PostgresSchema {
         ALTER TABLE outboxMessage ADD CONSTRAINT outboxmessage_kind_check
             CHECK (kind IN ('confirmation', 'newsletter', 'test', 'privacy', 'welcome'));
         """
+
+    /// SQLite's v14: a new address waits beside the old one until its owner confirms it.
+    static let addressChange = """
+        ALTER TABLE subscriber ADD COLUMN newAddress TEXT;
+        ALTER TABLE subscriber ADD COLUMN newAddressKey TEXT;
+        ALTER TABLE subscriber ADD COLUMN newAddressNonce TEXT CHECK (newAddressNonce IS NULL OR length(newAddressNonce) >= 16);
+        ALTER TABLE subscriber ADD COLUMN newAddressRequestedAt TIMESTAMPTZ;
+        CREATE INDEX subscriber_new_address ON subscriber(newAddressRequestedAt) WHERE newAddressRequestedAt IS NOT NULL;
+        ALTER TABLE outboxMessage DROP CONSTRAINT outboxmessage_kind_check;
+        ALTER TABLE outboxMessage ADD CONSTRAINT outboxmessage_kind_check
+            CHECK (kind IN ('confirmation', 'newsletter', 'test', 'privacy', 'welcome', 'address', 'address-notice'));
+        ALTER TABLE consentEvent DROP CONSTRAINT consentevent_kind_check;
+        ALTER TABLE consentEvent ADD CONSTRAINT consentevent_kind_check CHECK (kind IN ('requested', 'confirmed', 'withdrawn', 'rectified'));
+        """
 }

@@ -18,6 +18,7 @@ enum PostgresSchema {
         ("pg9-terms-translations", termsTranslations),
         ("pg10-descriptions-and-restriction", descriptionsAndRestriction),
         ("pg11-welcome-mail", welcomeMail),
+        ("pg12-address-change", addressChange),
     ]
 }
 

@@ -133,7 +133,12 @@ extension PostgresStore: PrivacyStore, PrivacyRequestStore {
             )
             try await c.run(
                 """
-                UPDATE subscriber SET address = '', addressKey = 'erased:' || id, erasedAt = \(now), restrictionReason = NULL
+                WITH notices AS (
+                    UPDATE outboxMessage SET testRecipient = NULL
+                    WHERE subscriptionId IN (SELECT s.id FROM subscription s WHERE s.subscriberId = \(id))
+                )
+                UPDATE subscriber SET address = '', addressKey = 'erased:' || id, erasedAt = \(now), restrictionReason = NULL,
+                    newAddress = NULL, newAddressKey = NULL, newAddressNonce = NULL, newAddressRequestedAt = NULL
                 WHERE id = \(id)
                 """
             )

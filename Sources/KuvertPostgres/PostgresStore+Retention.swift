@@ -22,6 +22,13 @@ extension PostgresStore: RetentionStore {
     public func deleteExpiredPending(before: Date, now: Date) async throws -> Int {
         try await transaction(unbounded: true) { c in
             try await c.run("SELECT pg_advisory_xact_lock(\(Self.retentionLock))")
+            // A new address nobody confirmed within the window is forgotten too.
+            try await c.run(
+                """
+                UPDATE subscriber SET newAddress = NULL, newAddressKey = NULL, newAddressNonce = NULL, newAddressRequestedAt = NULL
+                WHERE newAddressRequestedAt < \(before)
+                """
+            )
             let owners = try await c.column(
                 "DELETE FROM subscription WHERE status = 'pending' AND requestedAt < \(before) RETURNING subscriberId",
                 as: Int64.self

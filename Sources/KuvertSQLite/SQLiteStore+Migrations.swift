@@ -58,6 +58,16 @@ extension SQLiteStore {
         migrator.registerMigration("v13-welcome-mail") { db in
             try rewriteTables(db, [("outboxMessage", "kind = 'privacy')", "kind = 'privacy' OR kind = 'welcome')")])
         }
+        migrator.registerMigration("v14-address-change") { db in
+            try db.execute(sql: addressChangeSchema)
+            try rewriteTables(
+                db,
+                [
+                    ("outboxMessage", "kind = 'welcome')", "kind = 'welcome' OR kind = 'address' OR kind = 'address-notice')"),
+                    ("consentEvent", "kind = 'withdrawn')", "kind = 'withdrawn' OR kind = 'rectified')"),
+                ]
+            )
+        }
         return migrator
     }
 
@@ -422,5 +432,15 @@ extension SQLiteStore {
         ALTER TABLE webhookEvent ADD COLUMN fields TEXT;
         -- Campaigns leave the restricted out: usually nobody, so the set is read from this index.
         CREATE INDEX subscriber_restricted ON subscriber(id) WHERE restrictedAt IS NOT NULL;
+        """
+
+    /// A new address waits beside the old one until its owner confirms it.
+    static let addressChangeSchema = """
+        ALTER TABLE subscriber ADD COLUMN newAddress TEXT;
+        ALTER TABLE subscriber ADD COLUMN newAddressKey TEXT;
+        ALTER TABLE subscriber ADD COLUMN newAddressNonce TEXT CHECK (newAddressNonce IS NULL OR length(newAddressNonce) >= 16);
+        ALTER TABLE subscriber ADD COLUMN newAddressRequestedAt TEXT;
+        -- Retention forgets a new address nobody confirmed: usually none wait, so they are read from this index.
+        CREATE INDEX subscriber_new_address ON subscriber(newAddressRequestedAt) WHERE newAddressRequestedAt IS NOT NULL;
         """
 }

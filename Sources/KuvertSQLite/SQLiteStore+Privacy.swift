@@ -122,7 +122,9 @@ extension SQLiteStore: PrivacyStore {
                     UPDATE outboxMessage SET testRecipient = NULL, lastReply = NULL,
                         status = CASE WHEN status IN ('queued', 'leased') THEN 'skipped' ELSE status END
                     WHERE lower(testRecipient) = lower(:address);
-                    UPDATE subscriber SET address = '', addressKey = 'erased:' || id, erasedAt = :now, restrictionReason = NULL
+                    UPDATE outboxMessage SET testRecipient = NULL WHERE subscriptionId IN (\(mine));
+                    UPDATE subscriber SET address = '', addressKey = 'erased:' || id, erasedAt = :now, restrictionReason = NULL,
+                        newAddress = NULL, newAddressKey = NULL, newAddressNonce = NULL, newAddressRequestedAt = NULL
                     WHERE id = :id;
                     INSERT OR IGNORE INTO suppression (keyHash, createdAt) VALUES (:hash, :now);
                     """,

@@ -15,6 +15,14 @@ extension SQLiteStore: RetentionStore {
 
     public func deleteExpiredPending(before: Date, now: Date) async throws -> Int {
         let deleted = try await writer.write { db -> Int in
+            // A new address nobody confirmed within the window is forgotten too.
+            try db.execute(
+                sql: """
+                    UPDATE subscriber SET newAddress = NULL, newAddressKey = NULL, newAddressNonce = NULL, newAddressRequestedAt = NULL
+                    WHERE newAddressRequestedAt < ?
+                    """,
+                arguments: [StoreTime.value(before)]
+            )
             try db.execute(sql: "DELETE FROM subscription WHERE status = 'pending' AND requestedAt < ?", arguments: [StoreTime.value(before)])
             let count = db.changesCount
             // A subscriber with no subscription left is only an address: it goes too.

@@ -103,7 +103,8 @@ public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequest
         ),
         pages: pages,
         maximumBodyBytes: http.maxBodyBytes,
-        metrics: metrics
+        metrics: metrics,
+        mailQueued: mailQueued
     ).register(on: router)
     UnsubscribeController(
         unsubscribing: UnsubscribeService(store: dependencies.store, signer: signer),
@@ -124,9 +125,16 @@ public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequest
         manage: ManageService(store: dependencies.store, signer: signer),
         pages: pages,
         maximumBodyBytes: http.maxBodyBytes,
-        limits: limits
+        limits: limits,
+        mailQueued: mailQueued
     ).register(on: router)
     TermsController(store: dependencies.store, pages: pages).register(on: router)
+    AddressController(
+        addresses: AddressChangeService(store: dependencies.store, signer: signer, lifetime: subscriptions.confirmTTL),
+        pages: pages,
+        maximumBodyBytes: http.maxBodyBytes,
+        mailQueued: mailQueued
+    ).register(on: router)
     HealthController(store: dependencies.store, availability: dependencies.availability).register(on: router)
     APIController(
         store: dependencies.store,

@@ -12,6 +12,8 @@ struct ConfirmationController: Sendable {
     let pages: Pages
     let maximumBodyBytes: Int
     let metrics: KuvertMetrics
+    /// Wakes the mailer for the welcome mail.
+    let mailQueued: DelayedWake
 
     func register(on router: Router<KuvertRequestContext>) {
         router.get("confirm/:token", use: show)
@@ -53,6 +55,7 @@ struct ConfirmationController: Sendable {
         switch answer {
         case .confirmed(let confirmed):
             metrics.confirmed()
+            mailQueued.request()
             context.logger.info("subscription confirmed", metadata: ["list": .string(confirmed.list.slug)])
             return try pages.welcome(confirmed, alreadyActive: false)
         case .alreadyActive(let context):
@@ -88,7 +91,10 @@ struct ConfirmationController: Sendable {
                 now: Date()
             )
         }
-        if !answer.confirmed.isEmpty { metrics.confirmed() }
+        if !answer.confirmed.isEmpty {
+            metrics.confirmed()
+            mailQueued.request()
+        }
         context.logger.info(
             "confirmation of several lists",
             metadata: ["confirmed": .stringConvertible(answer.confirmed.count), "termsChanged": .stringConvertible(answer.changed.count)]

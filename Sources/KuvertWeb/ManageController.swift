@@ -12,6 +12,8 @@ struct ManageController: Sendable {
     let pages: Pages
     let maximumBodyBytes: Int
     let limits: RequestLimits
+    /// Wakes the mailer for the welcome mail after a join.
+    let mailQueued: DelayedWake
 
     /// Room for a box per list beside the page's own fields.
     static let maximumFields = 256
@@ -68,6 +70,7 @@ struct ManageController: Sendable {
         let (outcome, preferences) = saved
         switch outcome {
         case .saved(let joined, let left, let fields):
+            if !joined.isEmpty { mailQueued.request() }
             context.logger.info(
                 "preferences saved",
                 metadata: [

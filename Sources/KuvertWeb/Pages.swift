@@ -9,7 +9,7 @@ struct Pages: Sendable {
         Language.allCases.flatMap { language in
             [
                 "thanks", "confirm", "welcome", "link-error", "form-error", "unsubscribe", "privacy-request", "privacy", "form", "unavailable",
-                "manage",
+                "manage", "terms", "confirm-several", "address",
             ].map {
                 "web.\(language.rawValue).\($0)"
             }
@@ -142,8 +142,22 @@ struct Pages: Sendable {
         try page("privacy-request", PrivacyRequestView(sent: sent), language: language)
     }
 
-    func privacy(_ export: SubscriberExport, token: String, language: Language) throws -> Response {
-        try page("privacy", PrivacyView(export, token: token, language: language, time: time), language: language)
+    func privacy(_ export: SubscriberExport, token: String, language: Language, addressRequested: Bool = false) throws -> Response {
+        var view = PrivacyView(export, token: token, language: language, time: time)
+        view.addressRequested = addressRequested
+        return try page("privacy", view, language: language)
+    }
+
+    /// The page of a link that confirms a new address: what will change, or
+    /// that the address belongs to someone already; after the post, what did.
+    func address(_ change: AddressChange?, token: String, changed: Bool = false, taken: Bool = false, language: Language) throws -> Response {
+        let view = AddressView(
+            newAddress: change?.newAddress ?? "",
+            taken: taken || change?.taken == true,
+            changed: changed,
+            action: "/address/" + token
+        )
+        return try page("address", view, language: language)
     }
 
     func privacyErased(language: Language) throws -> Response {
@@ -281,6 +295,9 @@ struct PrivacyView {
     var restricted = false
     var restrictURL = ""
     var unrestrictURL = ""
+    var addressURL = ""
+    /// A new address was asked for: say a link went to it.
+    var addressRequested = false
 
     init(erased: Bool) { self.erased = erased }
 
@@ -292,6 +309,7 @@ struct PrivacyView {
         restricted = export.processingRestricted
         restrictURL = "/privacy/\(token)/restrict"
         unrestrictURL = "/privacy/\(token)/unrestrict"
+        addressURL = "/privacy/\(token)/address"
         subscriptions = export.subscriptions.map { subscription in
             Subscription(
                 listName: subscription.listName,
@@ -391,6 +409,13 @@ struct TermsView {
     var currentVersion = 0
     var currentURL = ""
     var otherLanguages: [Other] = []
+}
+
+struct AddressView {
+    var newAddress: String
+    var taken: Bool
+    var changed: Bool
+    var action: String
 }
 
 struct UnsubscribeView {

@@ -24,8 +24,46 @@ struct PrivacyController: Sendable {
         router.get("privacy/:token", use: overview)
         router.get("privacy/:token/export", use: export)
         router.post("privacy/:token/erase", use: erase)
+        router.post("privacy/:token/address", use: changeAddress)
         router.post("privacy/:token/restrict") { request, context in try await restrict(request, context, .restricted(reason: nil)) }
         router.post("privacy/:token/unrestrict") { request, context in try await restrict(request, context, .lifted) }
+    }
+
+    /// `POST /privacy/{token}/address`: field `email`, the person's new address.
+    /// A link goes to it; the answer (after the answer floor) is the same
+    /// whether the address can be used or belongs to someone already.
+    @Sendable func changeAddress(_ request: Request, context: KuvertRequestContext) async throws -> Response {
+        let started = ContinuousClock.now
+        let token = context.token
+        let language = request.pageLanguage
+        if let wait = try await limits.client(context) {
+            throw failure(RequestLimits.tooMany(retryAfter: wait), json: false, language: language, retryAfter: wait)
+        }
+        let email: String
+        do {
+            let fields = try await FormFields.read(request, limit: maximumBodyBytes)
+            guard let value = fields["email"] else { throw KuvertError.invalidField(name: "email", reason: "is required") }
+            email = value
+        } catch let problem as FormFields.Problem {
+            throw failure(WebError(problem), json: false, language: language)
+        } catch let error as KuvertError {
+            throw failure(WebError(error) ?? WebError(FormFields.Problem.malformed("\(error)")), json: false, language: language)
+        }
+        if let wait = try await limits.address(email) {
+            throw failure(RequestLimits.tooMany(retryAfter: wait), json: false, language: language, retryAfter: wait)
+        }
+        let newAddress: EmailAddress
+        do {
+            newAddress = try EmailAddress(email)
+        } catch {
+            throw failure(WebError(KuvertError.invalidAddress(error)) ?? WebError(FormFields.Problem.malformed("")), json: false, language: language)
+        }
+        let export = try await pages.linkWorks(request, privacy: true) {
+            try await privacy.changeAddress(token, to: newAddress, now: Date())
+        }
+        mailQueued.request()
+        await answerFloor.wait(since: started)
+        return try pages.privacy(export, token: token, language: Self.language(of: export, request), addressRequested: true)
     }
 
     /// `POST /privacy/{token}/restrict` and `/unrestrict`: the page again, saying where the person stands.

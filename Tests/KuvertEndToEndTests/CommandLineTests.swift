@@ -188,6 +188,10 @@ struct CommandLineTests {
         #expect(
             try await kuvert.run("subscribers", "update", "okand@example.se", "--name", "X").stderr == "kuvert: No subscriber has that address.\n"
         )
+        let moving = try await kuvert.run("subscribers", "update", "bjorn@example.se", "--email", "bjorn.ny@example.se")
+        #expect(moving.status == 0 && moving.stdout.hasPrefix("A confirmation link goes to bjorn.ny@example.se;"), "\(moving)")
+        #expect(try await store.subscriber(address: try EmailAddress("bjorn@example.se"))?.newAddress == "bjorn.ny@example.se")
+        #expect(try await kuvert.run("subscribers", "update", "bjorn@example.se", "--email", "inte en adress").status == 2)
 
         let restricted = try await kuvert.run("subscribers", "restrict", "bjorn@example.se", "--reason", "bestrider uppgifterna")
         #expect(restricted.status == 0 && restricted.stdout.hasPrefix("Restricted processing for bjorn@example.se"), "\(restricted)")
@@ -205,7 +209,10 @@ struct CommandLineTests {
         #expect(
             try await store.writer.read { db in
                 try String.fetchAll(db, sql: "SELECT action FROM auditEvent WHERE actor = 'cli' AND action LIKE 'subscriber.%' ORDER BY id")
-            } == ["subscriber.rectified", "subscriber.restricted", "subscriber.exported", "subscriber.unrestricted"]
+            } == [
+                "subscriber.rectified", "subscriber.address-requested", "subscriber.restricted", "subscriber.exported",
+                "subscriber.unrestricted",
+            ]
         )
 
         // A list's description, for the manage page.

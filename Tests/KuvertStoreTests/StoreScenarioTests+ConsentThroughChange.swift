@@ -289,4 +289,90 @@ extension StoreScenarioTests {
             #expect(mixed.queuedSubscription != nil)
         }
     }
+
+    @Test(
+        "a new address: kept aside until its owner confirms, then used everywhere with the consent carried over; a taken one changes nothing",
+        arguments: StoreKind.allCases
+    )
+    func addressChange(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { subject in
+            let store = subject.store
+            try await subject.addList()
+            try await subject.addList("events")
+            let now = Date()
+            try await store.activate("gammal@example.se", now: now)
+            try await store.activate("gammal@example.se", list: "events", now: now)
+            try await store.activate("upptagen@example.se", now: now)
+            try await store.setWebhooks(enabled: true)
+            try await subject.execute("UPDATE outboxMessage SET status = 'sent'")
+            let id = try #require(try await store.subscriber(address: try EmailAddress("gammal@example.se"))?.id)
+
+            try await store.requestAddressChange(subscriberId: id, to: try EmailAddress("Ny@Example.se"), actor: "web", now: now)
+            let first = try #require(try await store.addressChange(subscriberId: id))
+            #expect(first.newAddress == "Ny@example.se" && !first.taken)
+            // Asked again: the newer replaces it, and the older link stops working.
+            let later = now.addingTimeInterval(1)
+            try await store.requestAddressChange(subscriberId: id, to: try EmailAddress("ny@example.se"), actor: "web", now: later)
+            let change = try #require(try await store.addressChange(subscriberId: id))
+            #expect(change.nonce != first.nonce)
+            let leased = try await subject.delivery { try $0.leaseDueMessages(limit: 10, leaseFor: 60, holder: Self.holder, now: later) }
+            #expect(leased.map(\.message.kind) == [.address, .address])
+            #expect(leased.filter { $0.addressChange != nil }.map(\.address) == ["ny@example.se"])
+
+            let origin = RequestOrigin(ip: "192.0.2.8", userAgent: "UA", source: "address-change")
+            #expect(
+                try await store.applyAddressChange(subscriberId: id, nonce: first.nonce, window: 600, origin: origin, now: later) == .noLongerValid
+            )
+            #expect(
+                try await store.applyAddressChange(
+                    subscriberId: id,
+                    nonce: change.nonce,
+                    window: 0.5,
+                    origin: origin,
+                    now: later.addingTimeInterval(1)
+                ) == .expired
+            )
+            #expect(
+                try await store.applyAddressChange(subscriberId: id, nonce: change.nonce, window: 600, origin: origin, now: later)
+                    == .changed(newAddress: "ny@example.se")
+            )
+            #expect(try await store.subscriber(address: try EmailAddress("ny@example.se"))?.id == id)
+            #expect(try await store.subscriber(address: try EmailAddress("gammal@example.se")) == nil)
+            #expect(try await store.addressChange(subscriberId: id) == nil)
+            #expect(try await subject.count("consentEvent", where: "kind = 'rectified' AND source = 'address-change'") == 2)
+            #expect(try await subject.texts("SELECT testRecipient FROM outboxMessage WHERE kind = 'address-notice'") == ["gammal@example.se"])
+            #expect(try await subject.texts("SELECT fields FROM webhookEvent WHERE event = 'subscriber.updated'") == ["email", "email"])
+            #expect(
+                try await subject.texts("SELECT action FROM auditEvent WHERE action LIKE 'subscriber.address%' ORDER BY id") == [
+                    "subscriber.address-requested", "subscriber.address-requested", "subscriber.address-changed",
+                ]
+            )
+            let notice = try await subject.delivery { try $0.leaseDueMessages(limit: 10, leaseFor: 60, holder: Self.holder, now: later) }
+            #expect(notice.filter { $0.message.kind == .addressNotice }.map(\.address) == ["gammal@example.se"])
+
+            // An address that belongs to someone: nothing changes but the waiting change, which ends.
+            try await store.requestAddressChange(subscriberId: id, to: try EmailAddress("upptagen@example.se"), actor: "cli", now: later)
+            let taken = try #require(try await store.addressChange(subscriberId: id))
+            #expect(taken.taken)
+            #expect(try await store.applyAddressChange(subscriberId: id, nonce: taken.nonce, window: 600, origin: origin, now: later) == .taken)
+            #expect(try await store.subscriber(id: id)?.address == "ny@example.se")
+            #expect(try await store.addressChange(subscriberId: id) == nil)
+
+            // One nobody confirms is forgotten with the expired requests.
+            try await store.requestAddressChange(subscriberId: id, to: try EmailAddress("glomd@example.se"), actor: "cli", now: now)
+            _ = try await store.deleteExpiredPending(before: now.addingTimeInterval(0.5), now: later)
+            #expect(try await store.addressChange(subscriberId: id) == nil)
+
+            // Erasure leaves no address behind, waiting or in a notice.
+            try await store.requestAddressChange(subscriberId: id, to: try EmailAddress("tredje@example.se"), actor: "cli", now: later)
+            #expect(
+                try await store.erase(try EmailAddress("ny@example.se"), suppressionHash: String(repeating: "e", count: 64), actor: "cli", now: later)
+            )
+            #expect(try await subject.count("subscriber", where: "newAddress IS NOT NULL") == 0)
+            #expect(try await subject.count("outboxMessage", where: "testRecipient IS NOT NULL") == 0)
+            await #expect(throws: KuvertError.unknownSubscriber) {
+                try await store.requestAddressChange(subscriberId: id, to: try EmailAddress("x@example.se"), actor: "cli", now: later)
+            }
+        }
+    }
 }

@@ -42,7 +42,8 @@ struct APISubscriberChangeTests {
             for (body, status) in [
                 (#"{"name":"Eva\r\nBcc: x@example.se"}"#, HTTPResponse.Status.unprocessableContent),
                 (#"{"locale":"de"}"#, .unprocessableContent),
-                (#"{"email":"ny@example.se"}"#, .unprocessableContent),
+                (#"{"email":"not an address"}"#, .unprocessableContent),
+                (#"{"mail":"ny@example.se"}"#, .unprocessableContent),
                 (#"{}"#, .unprocessableContent),
                 (#"{"name":"#, .badRequest),
             ] {
@@ -53,6 +54,12 @@ struct APISubscriberChangeTests {
             #expect(try await call("/api/v1/subscribers/nobody%40example.se", .patch, #"{"name":"X"}"#).status == .notFound)
             #expect(try await call(path, .patch, #"{"name":"X"}"#, headers: [.contentType: "application/json"]).status == .unauthorized)
             #expect(try await app.count("SELECT count(*) FROM subscription WHERE name = 'Eva Ek' AND language = 'sv'") == 1)
+
+            // A new address waits for its owner.
+            let moving = try await call(path, .patch, #"{"email":"eva.ny@example.se"}"#)
+            #expect(moving.status == .ok && moving.text.contains(#""pendingEmail":"eva.ny@example.se""#), "\(moving.text)")
+            #expect(moving.text.contains(#""email":"eva@example.se""#))
+            #expect(try await app.count("SELECT count(*) FROM outboxMessage WHERE kind = 'address'") == 1)
 
             let restricted = try await call(path + "/restriction", .post, #"{"reason":"begärt per telefon"}"#)
             #expect(restricted.status == .ok && restricted.text.contains(#""restricted":true"#), "\(restricted.text)")

@@ -31,7 +31,9 @@ public struct MessageComposer: Sendable {
     public static let templateNames =
         ConfirmationMail.templateNames + NewsletterMail.templateNames + WelcomeMail.templateNames
         + Language.allCases.flatMap { language in
-            ["subject", "text", "html"].map { "mail.\(language.rawValue).privacy.\($0)" }
+            ["privacy", "address", "address-notice"].flatMap { mail in
+                ["subject", "text", "html"].map { "mail.\(language.rawValue).\(mail).\($0)" }
+            }
         }
 
     private let renderer: TemplateRenderer
@@ -77,13 +79,15 @@ public struct MessageComposer: Sendable {
     /// The message for an outbox row, or why it is not sent now.
     /// - Throws: template or header errors, which make the message fail.
     public func compose(_ delivery: OutboxDelivery, now: Date) throws -> Decision {
-        // A restricted person gets only the privacy links they ask for themselves.
-        if delivery.restricted, delivery.message.kind != .privacy { return .skip(Self.restricted) }
+        // A restricted person gets only what they ask for themselves: a privacy link, a new address's link.
+        if delivery.restricted, ![.privacy, .address, .addressNotice].contains(delivery.message.kind) { return .skip(Self.restricted) }
         return switch delivery.message.kind {
         case .confirmation: try confirmation(delivery, now: now)
         case .newsletter, .test: try newsletter(delivery, now: now)
         case .privacy: try privacy(delivery, now: now)
         case .welcome: try welcome(delivery, now: now)
+        case .address: try address(delivery, now: now)
+        case .addressNotice: try addressNotice(delivery, now: now)
         }
     }
 
@@ -101,6 +105,50 @@ public struct MessageComposer: Sendable {
                 .trimmingCharacters(in: .whitespacesAndNewlines),
             text: try renderer.render(view, template: "mail.\(language).privacy.text"),
             html: try renderer.render(view, template: "mail.\(language).privacy.html"),
+            headers: [(name: "Auto-Submitted", value: "auto-generated")],
+            now: now
+        )
+    }
+
+    /// The link that confirms a new address, to that address; or, when the
+    /// address belongs to someone else, word that nothing will change.
+    private func address(_ delivery: OutboxDelivery, now: Date) throws -> Decision {
+        guard let subscription = delivery.subscription, let change = delivery.addressChange else {
+            return .skip("no longer waiting: replaced, applied or gone")
+        }
+        guard now.timeIntervalSince(change.requestedAt) < confirmTTL else { return .skip("the link would have expired") }
+        let language = subscription.language
+        var view: [String: Any] = [
+            "taken": change.taken,
+            "expiresAt": time.text(change.requestedAt.addingTimeInterval(confirmTTL), language: language),
+        ]
+        if !change.taken {
+            view["addressURL"] = baseURL + "/address/" + AddressLink.token(for: change, signer: signer, lifetime: confirmTTL)
+        }
+        return try compose(
+            delivery,
+            subject: try renderer.render(view, template: "mail.\(language.rawValue).address.subject")
+                .trimmingCharacters(in: .whitespacesAndNewlines),
+            text: try renderer.render(view, template: "mail.\(language.rawValue).address.text"),
+            html: try renderer.render(view, template: "mail.\(language.rawValue).address.html"),
+            headers: [(name: "Auto-Submitted", value: "auto-generated")],
+            now: now
+        )
+    }
+
+    /// A short word to the old address that the subscriptions moved.
+    private func addressNotice(_ delivery: OutboxDelivery, now: Date) throws -> Decision {
+        guard let subscription = delivery.subscription, !delivery.address.isEmpty else { return .skip("the old address is gone") }
+        let language = subscription.language
+        let view: [String: Any] = [
+            "when": time.text(delivery.message.createdAt, language: language), "privacyURL": baseURL + "/privacy",
+        ]
+        return try compose(
+            delivery,
+            subject: try renderer.render(view, template: "mail.\(language.rawValue).address-notice.subject")
+                .trimmingCharacters(in: .whitespacesAndNewlines),
+            text: try renderer.render(view, template: "mail.\(language.rawValue).address-notice.text"),
+            html: try renderer.render(view, template: "mail.\(language.rawValue).address-notice.html"),
             headers: [(name: "Auto-Submitted", value: "auto-generated")],
             now: now
         )

@@ -17,6 +17,9 @@ public struct OutboxDelivery: Sendable, Equatable {
     /// For a confirmation: the names of the other lists its link stands for
     /// (a request that named several), by list.
     public var otherLists: [String] = []
+    /// For a new address's confirmation: the change it is for, when it still
+    /// waits (`address` is then the new address).
+    public var addressChange: AddressChange?
 
     /// Every field, as a store reads it from its rows.
     public init(

@@ -9,6 +9,9 @@ public struct ConsentEvent: Equatable, Sendable, Codable {
         case confirmed
         /// The person withdrew consent.
         case withdrawn
+        /// The subscription carried over to the person's new address, which
+        /// its owner confirmed; the entry names no address.
+        case rectified
     }
 
     public var id: Int64?

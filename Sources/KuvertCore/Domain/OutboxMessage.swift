@@ -13,6 +13,10 @@ public struct OutboxMessage: Equatable, Sendable, Codable {
         /// The consent receipt after a confirmation or a join: the lists, when,
         /// the terms versions accepted, the manage and unsubscribe links.
         case welcome
+        /// A link to confirm a new address, to that address.
+        case address
+        /// A short notice to the old address that the address changed.
+        case addressNotice = "address-notice"
     }
 
     public enum Status: String, Sendable, Codable, CaseIterable {

@@ -27,6 +27,12 @@ public struct Subscriber: Equatable, Sendable, Codable {
     public var restrictedAt: Date?
     /// Why, as the editor or the person gave it.
     public var restrictionReason: String?
+    /// A new address asked for and not yet confirmed by its owner, with the
+    /// nonce its confirmation link carries and when it was asked for.
+    public var newAddress: String?
+    public var newAddressKey: String?
+    public var newAddressNonce: String?
+    public var newAddressRequestedAt: Date?
 
     /// Every field, as a store reads it from its rows.
     public init(
@@ -36,8 +42,16 @@ public struct Subscriber: Equatable, Sendable, Codable {
         createdAt: Date,
         erasedAt: Date? = nil,
         restrictedAt: Date? = nil,
-        restrictionReason: String? = nil
+        restrictionReason: String? = nil,
+        newAddress: String? = nil,
+        newAddressKey: String? = nil,
+        newAddressNonce: String? = nil,
+        newAddressRequestedAt: Date? = nil
     ) {
+        self.newAddress = newAddress
+        self.newAddressKey = newAddressKey
+        self.newAddressNonce = newAddressNonce
+        self.newAddressRequestedAt = newAddressRequestedAt
         self.restrictedAt = restrictedAt
         self.restrictionReason = restrictionReason
         self.id = id

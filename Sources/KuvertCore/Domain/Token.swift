@@ -8,6 +8,8 @@ public enum TokenPurpose: String, Sendable, CaseIterable {
     case privacy
     /// A person's own manage page: names the subscriber, never expires.
     case manage
+    /// The confirmation of a new address, by its owner.
+    case address
     /// The render time signed into the embeddable form.
     case form
 }

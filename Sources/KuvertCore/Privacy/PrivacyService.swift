@@ -3,11 +3,15 @@ import Foundation
 /// A person's own privacy link: asking for it, and token → person → what is
 /// held, its export and erasure. One place for the pages and, later, the API.
 public struct PrivacyService: Sendable {
-    private let store: any PrivacyStore & PrivacyRequestStore & SubscriberStore
+    private let store: any PrivacyStore & PrivacyRequestStore & SubscriberStore & AddressChangeStore
     private let signer: TokenSigner
     private let suppression: SuppressionKey
 
-    public init(store: any PrivacyStore & PrivacyRequestStore & SubscriberStore, signer: TokenSigner, suppression: SuppressionKey) {
+    public init(
+        store: any PrivacyStore & PrivacyRequestStore & SubscriberStore & AddressChangeStore,
+        signer: TokenSigner,
+        suppression: SuppressionKey
+    ) {
         self.store = store
         self.signer = signer
         self.suppression = suppression
@@ -62,6 +66,18 @@ public struct PrivacyService: Sendable {
         let address = try await person(token, now: now)
         guard let id = try await store.subscriber(address: address)?.id else { throw ConfirmationService.LinkError.noLongerValid }
         _ = try await store.restrict(subscriberId: id, restriction, actor: "web", now: now)
+        guard let export = try await store.export(address, now: now) else { throw ConfirmationService.LinkError.noLongerValid }
+        return export
+    }
+
+    /// Asks for a new address for the person a link names: its owner gets a
+    /// link to confirm it (see `AddressChangeStore.requestAddressChange`).
+    /// Returns what is held on the person, for the page.
+    /// - Throws: `ConfirmationService.LinkError` as `person` does.
+    public func changeAddress(_ token: String, to newAddress: EmailAddress, now: Date) async throws -> SubscriberExport {
+        let address = try await person(token, now: now)
+        guard let id = try await store.subscriber(address: address)?.id else { throw ConfirmationService.LinkError.noLongerValid }
+        try await store.requestAddressChange(subscriberId: id, to: newAddress, actor: "web", now: now)
         guard let export = try await store.export(address, now: now) else { throw ConfirmationService.LinkError.noLongerValid }
         return export
     }

@@ -34,6 +34,7 @@ public enum Wording {
             "requested": ("begärd", "requested"),
             "confirmed": ("bekräftad", "confirmed"),
             "withdrawn": ("avslutad", "withdrawn"),
+            "rectified": ("flyttad till ny adress", "moved to a new address"),
         ]
         return pick(words[code], code, language)
     }

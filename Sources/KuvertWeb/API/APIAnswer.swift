@@ -41,6 +41,8 @@ enum APIAnswer {
         /// Whether processing is restricted: nothing is mailed to the person.
         var restricted: Bool
         var restrictedSince: Date?
+        /// A new address waiting for its owner's confirmation.
+        var pendingEmail: String?
         var subscriptions: [Subscription]
 
         init(_ record: SubscriberRecord) {
@@ -48,6 +50,7 @@ enum APIAnswer {
             knownSince = record.subscriber.createdAt
             restricted = record.subscriber.restrictedAt != nil
             restrictedSince = record.subscriber.restrictedAt
+            pendingEmail = record.subscriber.newAddress
             subscriptions = record.subscriptions.map { entry in
                 Subscription(
                     list: entry.list.slug,

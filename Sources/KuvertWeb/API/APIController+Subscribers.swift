@@ -63,17 +63,31 @@ extension APIController {
         return JSONResponse.pending()
     }
 
-    /// `PATCH /api/v1/subscribers/{email}`: `{"name","locale"}` corrects the
-    /// person's name or language on every list (an empty name removes it).
-    /// Answers the subscriber as they now are.
+    /// `PATCH /api/v1/subscribers/{email}`: `{"name","locale","email"}`
+    /// corrects the person's name or language on every list (an empty name
+    /// removes it); a new `email` gets a link and is used once its owner
+    /// confirms it. Answers the subscriber as they now are (the new address
+    /// as `pendingEmail` until then).
     @Sendable func rectify(_ request: Request, context: KuvertRequestContext) async throws -> Response {
-        let fields = try await FormFields.readJSON(request, limit: maximumBodyBytes, allowed: ["name", "locale"])
-        guard fields["name"] != nil || fields["locale"] != nil else {
-            throw KuvertError.invalidField(name: "name", reason: "or locale is required: nothing to change")
+        let fields = try await FormFields.readJSON(request, limit: maximumBodyBytes, allowed: ["name", "locale", "email"])
+        guard fields["name"] != nil || fields["locale"] != nil || fields["email"] != nil else {
+            throw KuvertError.invalidField(name: "name", reason: "locale or email is required: nothing to change")
         }
         let change = try Rectification.validated(name: fields["name"], locale: fields["locale"])
+        var newAddress: EmailAddress?
+        if let email = fields["email"] {
+            do {
+                newAddress = try EmailAddress(email)
+            } catch {
+                throw KuvertError.invalidAddress(error)
+            }
+        }
         let subscriber = try await livingSubscriber(context)
         _ = try await store.rectify(subscriberId: subscriber, change, actor: context.apiActor, now: Date())
+        if let newAddress {
+            try await store.requestAddressChange(subscriberId: subscriber, to: newAddress, actor: context.apiActor, now: Date())
+            mailQueued.request()
+        }
         return try await answer(for: context)
     }
 
