@@ -44,7 +44,7 @@ extension PostgresStore: PrivacyStore, PrivacyRequestStore {
             let events = try await c.rows(
                 "SELECT \(unescaped: AuditEvent.select("a")) FROM auditEvent a WHERE a.subscriberId = \(subscriberId) ORDER BY a.id"
             ).map { try AuditEvent($0, "a") }
-            return SubscriberExport(
+            var export = SubscriberExport(
                 subscriber: subscriber,
                 subscriptions: subscriptions.map(SubscriptionAndList.init),
                 consent: consent,
@@ -53,6 +53,19 @@ extension PostgresStore: PrivacyStore, PrivacyRequestStore {
                 auditEvents: events,
                 exportedAt: now
             )
+            var binds = PostgresBindings()
+            binds.append(subscriberId)
+            export.termsAccepted = try await c.rows(
+                PostgresQuery(unsafeSQL: SubscriberExport.AcceptedTerms.query(subscriber: "$1"), binds: binds)
+            ).map { row in
+                SubscriberExport.AcceptedTerms(
+                    list: try row["slug"].decode(String.self),
+                    version: try row["version"].decode(Int.self),
+                    sha256: try row["termssha256"].decode(String.self),
+                    text: try row["body"].decode(String?.self) ?? ""
+                )
+            }
+            return export
         }
     }
 

@@ -50,7 +50,7 @@ extension SQLiteStore: PrivacyStore {
                     )
                 }
             }
-            return SubscriberExport(
+            var export = SubscriberExport(
                 subscriber: subscriber,
                 subscriptions: subscriptions.map(SubscriptionAndList.init),
                 consent: consent,
@@ -59,6 +59,14 @@ extension SQLiteStore: PrivacyStore {
                 auditEvents: try AuditEvent.filter(Column("subscriberId") == subscriberId).order(Column("id")).fetchAll(db),
                 exportedAt: now
             )
+            export.termsAccepted = try Row.fetchAll(
+                db,
+                sql: SubscriberExport.AcceptedTerms.query(subscriber: "?"),
+                arguments: [subscriberId]
+            ).map { row in
+                SubscriberExport.AcceptedTerms(list: row[0], version: row[1], sha256: row[2], text: row[3] ?? "")
+            }
+            return export
         }
     }
 

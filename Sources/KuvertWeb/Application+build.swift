@@ -93,7 +93,8 @@ public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequest
         limits: limits,
         renderTime: FormRenderTime(signer: signer, minimum: security.formMinimumSeconds),
         metrics: metrics,
-        answerFloor: AnswerFloor(seconds: security.answerFloor)
+        answerFloor: AnswerFloor(seconds: security.answerFloor),
+        lists: dependencies.store
     ).register(on: router)
     ConfirmationController(
         confirmation: ConfirmationService(

@@ -134,8 +134,10 @@ struct Pages: Sendable {
         try page("unsubscribe", UnsubscribeView(listName: list.name, action: "/unsubscribe/" + token, done: done), language: language)
     }
 
-    func embeddableForm(listSlug: String?, rendered: String, language: Language) throws -> Response {
-        try page("form", EmbeddableFormView(listSlug: listSlug, rendered: rendered, embedded: true), language: language)
+    func embeddableForm(listSlug: String?, choices: [MailingList] = [], rendered: String, language: Language) throws -> Response {
+        var view = EmbeddableFormView(listSlug: listSlug, rendered: rendered, embedded: true)
+        view.choices = choices.map { EmbeddableFormView.Choice(slug: $0.slug, name: $0.name, description: $0.description) }
+        return try page("form", view, language: language)
     }
 
     func privacyRequest(sent: Bool, language: Language) throws -> Response {
@@ -259,11 +261,23 @@ struct ConfirmSeveralView {
 struct PrivacyRequestView { var sent: Bool }
 
 struct EmbeddableFormView {
+    struct Choice {
+        var slug: String
+        var name: String
+        var description: String?
+    }
+
     var listSlug: String?
     var rendered: String
     var email = ""
     var name = ""
     var embedded = false
+    /// Several lists offered, a box each.
+    var choices: [Choice] = [] {
+        didSet { several = !choices.isEmpty }
+    }
+    /// Stored, for Mustache: whether `choices` has any.
+    var several = false
 }
 
 /// What the privacy page shows of an export.

@@ -17,6 +17,8 @@ struct SubscribeController: Sendable {
     let renderTime: FormRenderTime
     let metrics: KuvertMetrics
     let answerFloor: AnswerFloor
+    /// The lists a form offers a box for.
+    let lists: any ListStore
 
     func register(on router: Router<KuvertRequestContext>) {
         router.post("subscribe", use: subscribe)
@@ -25,11 +27,23 @@ struct SubscribeController: Sendable {
 
     /// `GET /form?list=SLUG&locale=sv`: the subscription form to embed in a
     /// website (an iframe, or fetched by the site's server), with the honeypot
-    /// and a signed render time.
+    /// and a signed render time. With `list` named more than once (up to 10),
+    /// a box per list, none ticked: the person picks.
     @Sendable func embeddableForm(_ request: Request, context: KuvertRequestContext) async throws -> Response {
-        let slug = request.uri.queryParameters.get("list").flatMap { MailingList.isValidSlug($0) ? $0 : nil }
+        let slugs = request.uri.queryParameters.getAll("list").map { String($0) }.filter(MailingList.isValidSlug)
         let language = request.uri.queryParameters.get("locale").flatMap { Language(tag: $0) } ?? request.pageLanguage
-        return try pages.embeddableForm(listSlug: slug, rendered: renderTime.token(renderedAt: Date()), language: language)
+        var choices: [MailingList] = []
+        if slugs.count > 1 {
+            for slug in slugs.prefix(SubscribeForm.maximumLists) where !choices.contains(where: { $0.slug == slug }) {
+                if let list = try? await lists.mailingList(slug: slug) { choices.append(list) }
+            }
+        }
+        return try pages.embeddableForm(
+            listSlug: choices.count > 1 ? nil : slugs.first,
+            choices: choices.count > 1 ? choices : [],
+            rendered: renderTime.token(renderedAt: Date()),
+            language: language
+        )
     }
 
     @Sendable func subscribe(_ request: Request, context: KuvertRequestContext) async throws -> Response {
@@ -65,6 +79,9 @@ struct SubscribeController: Sendable {
                 )
             }
             let lists = fields.all("list")
+            if fields["choose"] == "yes" && lists.isEmpty {
+                throw KuvertError.invalidField(name: "list", reason: "is not ticked: choose at least one list")
+            }
             if fields.contains("list") && lists.isEmpty {
                 throw KuvertError.invalidField(name: "list", reason: "is an empty list: name a list, or leave the field out for the default list")
             }

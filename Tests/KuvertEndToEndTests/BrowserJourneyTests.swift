@@ -121,6 +121,55 @@ struct BrowserJourneyTests {
         serve.waitUntilExit()
     }
 
+    @Test("two lists from one embedded form, one confirmed on its page; a new address from the privacy page, confirmed by its owner")
+    func consentThroughChange() async throws {
+        let smtp = try SMTPTestServer()
+        let kuvert = await KuvertCommand()
+        defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
+        let terms = try kuvert.writeTerms("# Villkor\n\nVi skickar nyheter en gång i månaden.")
+        let events = try kuvert.writeTerms("# Villkor för evenemang\n\nInbjudningar några gånger om året.")
+        #expect(try await kuvert.run("lists", "add", "nyheter", "--name", "Nyheter", "--terms", terms, "--locale", "sv").status == 0)
+        #expect(
+            try await kuvert.run(
+                "lists",
+                "add",
+                "evenemang",
+                "--name",
+                "Evenemang",
+                "--terms",
+                events,
+                "--locale",
+                "sv",
+                "--description",
+                "Inbjudningar till våra träffar."
+            ).status == 0
+        )
+        let port = try freeLoopbackPort()
+        let base = "http://127.0.0.1:\(port)"
+        let environment = ["KUVERT_SMTP_URL": smtp.url, "KUVERT_BASE_URL": base, "KUVERT_FORM_MIN_SECONDS": "0"]
+        let serve = try kuvert.start("serve", "--listen", "127.0.0.1:\(port)", environment: environment, log: kuvert.dataDirectory + "/serve.log")
+        defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
+        try await eventually(timeout: 20, "the server answers") { (try? await http(base + "/healthz"))?.status == 200 }
+
+        let result = try await runScript(
+            "changes.py",
+            arguments: ["--base", base, "--mail-dir", smtp.directory],
+            kuvert: kuvert,
+            environment: environment
+        )
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains(#""ok": true"#), "\(result.output)")
+
+        // What the browser did is what the store holds.
+        let store = try SQLiteStore.open(path: kuvert.dataDirectory + "/kuvert.sqlite")
+        #expect(try await store.subscriberRecord(address: try EmailAddress("karin@example.se")) == nil)
+        let record = try #require(try await store.subscriberRecord(address: try EmailAddress("karin.ny@example.se")))
+        #expect(record.subscriptions.map { "\($0.list.slug) \($0.subscription.status.rawValue)" } == ["nyheter pending", "evenemang active"])
+        #expect(record.subscriptions[1].consent.map(\.kind) == [.requested, .confirmed, .rectified])
+        kill(serve.processIdentifier, SIGTERM)
+        serve.waitUntilExit()
+    }
+
     /// The headers of a GET's answer.
     private func headers(_ url: String) async throws -> [String: String] {
         let (_, response) = try await URLSession.shared.data(from: URL(string: url)!)

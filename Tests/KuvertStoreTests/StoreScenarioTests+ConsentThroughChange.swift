@@ -63,7 +63,7 @@ extension StoreScenarioTests {
                     == ["cli subscriber.restricted", "api:shop subscriber.unrestricted"]
             )
 
-            try await store.restrict(subscriberId: annId, .restricted(reason: "x"), actor: "cli", now: now)
+            _ = try await store.restrict(subscriberId: annId, .restricted(reason: "x"), actor: "cli", now: now)
             #expect(
                 try await store.erase(try EmailAddress("ann@example.se"), suppressionHash: String(repeating: "a", count: 64), actor: "cli", now: now)
             )

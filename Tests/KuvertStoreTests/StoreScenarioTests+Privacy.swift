@@ -78,6 +78,17 @@ extension StoreScenarioTests {
             #expect(export.subscriptions[0].consent.map(\.kind) == ["requested", "confirmed"])
             #expect(export.subscriptions[0].consent[1].termsVersion == 1)
             #expect(export.subscriptions[0].messages.map(\.kind) == ["confirmation", "welcome"])
+            // The text accepted, not only its hash.
+            #expect(
+                export.termsAccepted == [
+                    SubscriberExport.AcceptedTerms(
+                        list: "news",
+                        version: 1,
+                        sha256: TermsVersion.digest("# Terms\n\nBe nice."),
+                        text: "# Terms\n\nBe nice."
+                    )
+                ]
+            )
             #expect(export.auditEvents.map(\.action).contains("subscription.confirmed"))
             #expect(try await store.export(try EmailAddress("nobody@example.se"), now: now) == nil)
 

@@ -68,7 +68,10 @@ struct FuzzTests {
                 Array("email=%G0%%&&&=&name=\(String(repeating: "%", count: Int.random(in: 1..<50, using: &random)))".utf8)
             )
         case 5:
-            let route = pick(["/confirm/", "/unsubscribe/", "/privacy/", "/privacy/x/", "/confirm/a.b/", "/manage/"], &random)
+            let route = pick(
+                ["/confirm/", "/unsubscribe/", "/privacy/", "/privacy/x/", "/confirm/a.b/", "/manage/", "/address/", "/terms/"],
+                &random
+            )
             let method: HTTPRequest.Method = Bool.random(using: &random) ? .get : .post
             return (
                 method, route + percentEncoded(garbage(&random, length: Int.random(in: 0..<300, using: &random))),

@@ -92,4 +92,33 @@ struct SeveralListsTests {
             #expect(again.text.contains("Du prenumererar redan på Nyheter") && again.text.contains(#"value="events">"#))
         }
     }
+
+    @Test("/form with list named several times: a box per list, none ticked; posting none ticked is refused, ticked ones are asked for")
+    func embeddableFormWithBoxes() async throws {
+        let app = try await TestApp(formMinimumSeconds: 0)
+        try await app.addList(name: "Nyheter", language: .sv)
+        try await app.addList("events", name: "Evenemang", language: .sv)
+        _ = try await app.store.editList(slug: "events", ListEdit(description: "Några gånger om året."), actor: "test", now: Date())
+        try await app.application.test(.router) { client in
+            let form = try await client.execute(uri: "/form?list=news&list=events&list=nope&locale=sv", method: .get)
+            #expect(form.status == .ok)
+            #expect(form.text.contains(#"<input type="checkbox" name="list" value="news"> <span>Nyheter</span>"#), "\(form.text)")
+            #expect(form.text.contains(#"value="events" aria-describedby="about-events"> <span>Evenemang</span>"#))
+            #expect(!form.text.contains(#"value="nope""#) && !form.text.contains("checked"))
+            #expect(!form.text.contains(#"<input type="hidden" name="list""#))
+            let one = try await client.execute(uri: "/form?list=news&locale=sv", method: .get)
+            #expect(one.text.contains(#"<input type="hidden" name="list" value="news">"#) && !one.text.contains("checkbox"))
+
+            let none = try await client.postForm("/subscribe", "email=ingen%40example.se&choose=yes&locale=sv")
+            #expect(none.status == .unprocessableContent)
+            #expect(try await app.count("SELECT count(*) FROM subscriber WHERE addressKey = 'ingen@example.se'") == 0)
+            let ticked = try await client.postForm("/subscribe", "email=vald%40example.se&choose=yes&list=events&locale=sv")
+            #expect(ticked.status == .ok)
+            #expect(
+                try await app.count(
+                    "SELECT count(*) FROM subscription s JOIN mailingList l ON l.id = s.listId JOIN subscriber p ON p.id = s.subscriberId WHERE p.addressKey = 'vald@example.se' AND l.slug = 'events'"
+                ) == 1
+            )
+        }
+    }
 }

@@ -135,6 +135,38 @@ public struct SubscriberExport: Codable, Sendable, Equatable {
         }
     }
 
+    /// The text of one terms version the person accepted, as they were shown it.
+    public struct AcceptedTerms: Codable, Sendable, Equatable {
+        public var list: String
+        public var version: Int
+        public var sha256: String
+        public var text: String
+
+        public init(list: String, version: Int, sha256: String, text: String) {
+            self.list = list
+            self.version = version
+            self.sha256 = sha256
+            self.text = text
+        }
+
+        /// The query both stores read them with, for the subscriber `$1`
+        /// (written as `subscriber`): each version and text a `confirmed`
+        /// entry names, once, by list and version.
+        package static func query(subscriber: String) -> String {
+            """
+            SELECT DISTINCT l.slug, t.version, e.termsSHA256,
+                   CASE WHEN t.sha256 = e.termsSHA256 THEN t.body ELSE tr.body END AS body
+            FROM consentEvent e
+            JOIN subscription s ON s.id = e.subscriptionId
+            JOIN mailingList l ON l.id = s.listId
+            JOIN termsVersion t ON t.id = e.termsVersionId
+            LEFT JOIN termsTranslation tr ON tr.termsVersionId = t.id AND tr.sha256 = e.termsSHA256
+            WHERE s.subscriberId = \(subscriber) AND e.kind = 'confirmed'
+            ORDER BY l.slug, t.version, e.termsSHA256
+            """
+        }
+    }
+
     public var address: String
     public var knownSince: Date
     /// Whether processing is restricted at the person's request: then nothing is mailed to them.
@@ -144,6 +176,8 @@ public struct SubscriberExport: Codable, Sendable, Equatable {
     public var exportedAt: Date
     public var subscriptions: [Subscription]
     public var auditEvents: [Event]
+    /// Every terms text the person accepted, not only its hash.
+    public var termsAccepted: [AcceptedTerms] = []
 
     /// Pretty, sorted JSON with ISO 8601 times.
     public func json() throws -> Data {
