@@ -23,7 +23,7 @@ struct Kuvert: AsyncParsableCommand {
         version: Kuvert.versionText,
         subcommands: [
             Serve.self, Worker.self, Migrate.self, Doctor.self, DKIM.self, Lists.self, Subscribers.self, CampaignCommand.self, Queue.self, Purge.self,
-            Backup.self, Audit.self, Bounces.self, APITokens.self,
+            Backup.self, Audit.self, Bounces.self, APITokens.self, PrivacyCommand.self,
         ]
     )
 

@@ -170,6 +170,31 @@ struct CommandLineTests {
         #expect(try await kuvert.run("lists", "terms", "news", "--file", try kuvert.writeTerms("Terms, v2")).status == 0)
     }
 
+    @Test("privacy record: the record of processing from the running configuration, in Swedish and English")
+    func privacyRecord() async throws {
+        let kuvert = await KuvertCommand()
+        defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
+        let store = try await kuvert.newsList()
+        try await store.activate("a@example.se")
+        _ = try await store.editList(slug: "news", ListEdit(description: "One letter a month."), actor: "test", now: Date())
+        let environment = [
+            "KUVERT_RETENTION": "30d", "KUVERT_WEBHOOK_URL": "https://crm.example.se/hook",
+            "KUVERT_WEBHOOK_SECRET": String(repeating: "s", count: 32), "KUVERT_SMTP_URL": "smtps://relay.example.se:465",
+        ]
+        let english = try await kuvert.run(["privacy", "record"], environment: environment)
+        #expect(english.status == 0, "\(english.stderr)")
+        for expected in [
+            "# Record of processing activities (GDPR Art. 30)", "(`news`)", "under terms version 1. Active subscriptions: 1. One letter a month.",
+            "erased 30 days after the last", "The mail relay: `relay.example.se`, always over TLS.", "The webhook receiver: `crm.example.se`",
+            "_(to be completed by the organisation)_", "from every table and from the database files",
+        ] {
+            #expect(english.stdout.contains(expected), "\(expected): \(english.stdout)")
+        }
+        let swedish = try await kuvert.run(["privacy", "record", "--locale", "sv"], environment: environment)
+        #expect(swedish.stdout.hasPrefix("# Register över behandling (GDPR artikel 30)") && swedish.stdout.contains("raderas 30 dagar efter"))
+        #expect(try await kuvert.run(["privacy", "record", "--locale", "de"]).status == 2)
+    }
+
     @Test("rectification and restriction: subscribers update, restrict, unrestrict; show says so; bad input exits 2, nobody 1")
     func rectificationAndRestriction() async throws {
         let kuvert = await KuvertCommand()
