@@ -14,13 +14,28 @@ struct Lists: AsyncParsableCommand {
     struct Show: StoreCommand {
         static let configuration = CommandConfiguration(
             commandName: "show",
-            abstract: "Show every list with its terms version and subscription counts."
+            abstract: "Show every list with its terms version and subscription counts; with a slug, one list's terms versions and who accepted which."
         )
 
+        @Argument(help: "One list's slug: its terms versions, each with the active subscriptions that accepted it.") var slug: String?
         @OptionGroup var options: ConfigurationOptions
 
         func run(with runtime: Runtime) async throws {
             let summaries = try await runtime.store.listSummaries()
+            if let slug {
+                guard let summary = summaries.first(where: { $0.list.slug == slug }) else { throw KuvertError.unknownList(slug) }
+                print("List \(summary.list.slug) (\(summary.list.name)), \(summary.list.language.rawValue), terms v\(summary.termsVersion)")
+                if let description = summary.list.description { print(description) }
+                print(SubscriptionStatus.allCases.map { "\($0.rawValue) \(summary.counts[$0] ?? 0)" }.joined(separator: ", "))
+                print("")
+                var rows = [["TERMS", "PUBLISHED", "ACTIVE, ACCEPTED IT"]]
+                for version in (1...max(summary.termsVersion, 1)).reversed() {
+                    let published = try await runtime.store.publishedTerms(listSlug: slug, version: version)
+                    rows.append(["v\(version)", published?.terms.publishedAt.cliText ?? "-", String(summary.accepted[version] ?? 0)])
+                }
+                print(Table.render(rows))
+                return
+            }
             guard !summaries.isEmpty else {
                 print("No lists yet. Create one with: kuvert lists add SLUG --name NAME --terms FILE")
                 return

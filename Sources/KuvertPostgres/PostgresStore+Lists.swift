@@ -106,8 +106,13 @@ extension PostgresStore: ListStore {
     public func listSummaries() async throws -> [ListSummary] {
         try await reachable { [self] in
             try await connection { c in
+                var accepted: [Int64: [Int: Int]] = [:]
+                for row in try await c.rows(PostgresQuery(unsafeSQL: ListSummary.acceptanceQuery)) {
+                    accepted[try row["listid"].decode(Int64.self), default: [:]][try row["version"].decode(Int.self)] =
+                        try row["n"].decode(Int.self)
+                }
                 // One query: each list with its newest terms version and a count per status.
-                try await c.rows(
+                return try await c.rows(
                     """
                     SELECT \(unescaped: MailingList.select("l")),
                            (SELECT max(version) FROM termsVersion WHERE listId = l.id) AS terms,
@@ -124,10 +129,12 @@ extension PostgresStore: ListStore {
                         let count = try row[status.rawValue].decode(Int.self)
                         if count > 0 { counts[status] = count }
                     }
+                    let list = try MailingList(row, "l")
                     return ListSummary(
-                        list: try MailingList(row, "l"),
+                        list: list,
                         termsVersion: try row["terms"].decode(Int?.self) ?? 0,
-                        counts: counts
+                        counts: counts,
+                        accepted: accepted[list.id ?? 0] ?? [:]
                     )
                 }
             }

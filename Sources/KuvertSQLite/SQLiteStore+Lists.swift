@@ -116,16 +116,22 @@ extension SQLiteStore: ListStore {
                     FROM mailingList ORDER BY id
                     """
             )
+            var accepted: [Int64: [Int: Int]] = [:]
+            for row in try Row.fetchAll(db, sql: ListSummary.acceptanceQuery) {
+                accepted[row[0], default: [:]][row[1]] = row[2]
+            }
             return try rows.map { row in
-                ListSummary(
-                    list: try MailingList(row: row),
+                let list = try MailingList(row: row)
+                return ListSummary(
+                    list: list,
                     termsVersion: row["termsVersion"] ?? 0,
                     counts: Dictionary(
                         uniqueKeysWithValues: SubscriptionStatus.allCases.compactMap { status in
                             let count: Int = row[status.rawValue]
                             return count > 0 ? (status, count) : nil
                         }
-                    )
+                    ),
+                    accepted: accepted[list.id ?? 0] ?? [:]
                 )
             }
         }

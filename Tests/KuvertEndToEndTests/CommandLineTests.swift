@@ -193,6 +193,14 @@ struct CommandLineTests {
         let swedish = try await kuvert.run(["privacy", "record", "--locale", "sv"], environment: environment)
         #expect(swedish.stdout.hasPrefix("# Register över behandling (GDPR artikel 30)") && swedish.stdout.contains("raderas 30 dagar efter"))
         #expect(try await kuvert.run(["privacy", "record", "--locale", "de"]).status == 2)
+
+        // One list: its terms versions and who accepted which.
+        _ = try await store.publishTerms(listSlug: "news", body: "Terms, v2", actor: "test", now: Date())
+        let shown = try await kuvert.run("lists", "show", "news")
+        #expect(shown.status == 0 && shown.stdout.contains("One letter a month."), "\(shown)")
+        let rows = shown.stdout.split(separator: "\n").filter { $0.hasPrefix("v") }.map { $0.split(separator: " ", omittingEmptySubsequences: true) }
+        #expect(rows.map { [String($0.first ?? ""), String($0.last ?? "")] } == [["v2", "0"], ["v1", "1"]], "\(shown.stdout)")
+        #expect(try await kuvert.run("lists", "show", "nope").stderr == "kuvert: There is no list called 'nope'.\n")
     }
 
     @Test("rectification and restriction: subscribers update, restrict, unrestrict; show says so; bad input exits 2, nobody 1")

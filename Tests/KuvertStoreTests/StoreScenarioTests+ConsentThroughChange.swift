@@ -375,4 +375,22 @@ extension StoreScenarioTests {
             }
         }
     }
+
+    @Test("acceptance per terms version: active subscriptions by the version their latest consent accepted", arguments: StoreKind.allCases)
+    func acceptancePerVersion(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { subject in
+            let store = subject.store
+            try await subject.addList()
+            try await subject.addList("events")
+            let now = Date()
+            try await store.activate("a@example.se", now: now)
+            let leaving = try await store.activate("b@example.se", now: now)
+            _ = try await store.publishTerms(listSlug: "news", body: "Nya villkor", actor: "cli", now: now)
+            try await store.activate("c@example.se", now: now)
+            try await store.activate("c@example.se", list: "events", now: now)
+            _ = try await store.unsubscribe(subscriptionId: leaving, origin: .editor, now: now)
+            let summaries = try await store.listSummaries()
+            #expect(summaries.map(\.accepted) == [[1: 1, 2: 1], [1: 1]])
+        }
+    }
 }

@@ -108,10 +108,24 @@ public struct ListSummary: Equatable, Sendable {
     public var list: MailingList
     public var termsVersion: Int
     public var counts: [SubscriptionStatus: Int]
+    /// Active subscriptions by the terms version their latest consent accepted.
+    public var accepted: [Int: Int]
 
-    public init(list: MailingList, termsVersion: Int, counts: [SubscriptionStatus: Int]) {
+    public init(list: MailingList, termsVersion: Int, counts: [SubscriptionStatus: Int], accepted: [Int: Int] = [:]) {
         self.list = list
         self.termsVersion = termsVersion
         self.counts = counts
+        self.accepted = accepted
     }
+
+    /// The query both stores count acceptance with: per list id and terms
+    /// version, the active subscriptions whose latest `confirmed` entry names it.
+    package static let acceptanceQuery = """
+        SELECT s.listId, t.version, count(*) AS n
+        FROM subscription s
+        JOIN consentEvent e ON e.id = (SELECT max(c.id) FROM consentEvent c WHERE c.subscriptionId = s.id AND c.kind = 'confirmed')
+        JOIN termsVersion t ON t.id = e.termsVersionId
+        WHERE s.status = 'active'
+        GROUP BY s.listId, t.version
+        """
 }

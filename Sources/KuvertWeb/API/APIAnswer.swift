@@ -15,6 +15,13 @@ enum APIAnswer {
         var termsVersion: Int
         /// Subscriptions by status, every status present.
         var counts: [String: Int]
+        /// Active subscriptions by the terms version they accepted, oldest version first.
+        var acceptance: [Acceptance]
+
+        struct Acceptance: Encodable {
+            var version: Int
+            var active: Int
+        }
 
         init(_ summary: ListSummary) {
             slug = summary.list.slug
@@ -22,6 +29,7 @@ enum APIAnswer {
             language = summary.list.language.rawValue
             termsVersion = summary.termsVersion
             counts = Dictionary(uniqueKeysWithValues: SubscriptionStatus.allCases.map { ($0.rawValue, summary.counts[$0] ?? 0) })
+            acceptance = summary.accepted.sorted { $0.key < $1.key }.map { Acceptance(version: $0.key, active: $0.value) }
         }
     }
 
