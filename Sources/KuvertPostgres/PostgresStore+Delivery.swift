@@ -164,19 +164,12 @@ extension PostgresStore: AsyncRecordingDeliveryStore {
                 deliveries[index].otherLists = deliveries[index].subscription?.id.flatMap { others[$0] } ?? []
             }
         }
-        for index in deliveries.indices {
-            let message = deliveries[index].message
-            switch message.kind {
-            case .address:
-                guard let id = deliveries[index].subscription?.subscriberId,
-                    let change = try await addressChange(c, subscriberId: id, locking: false), change.requestedAt == message.createdAt
-                else { continue }
-                deliveries[index].addressChange = change
-                deliveries[index].address = change.newAddress
-            case .addressNotice:
-                deliveries[index].address = message.testRecipient ?? ""
-            default: break
+        for index in deliveries.indices where [.address, .addressNotice].contains(deliveries[index].message.kind) {
+            var change: AddressChange?
+            if deliveries[index].message.kind == .address, let person = deliveries[index].subscription?.subscriberId {
+                change = try await addressChange(c, subscriberId: person, locking: false)
             }
+            deliveries[index].address(for: change)
         }
         for index in deliveries.indices where deliveries[index].message.kind == .welcome {
             guard let id = deliveries[index].subscription?.id else { continue }

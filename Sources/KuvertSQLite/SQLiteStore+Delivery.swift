@@ -143,19 +143,10 @@ extension SQLiteStore: JournaledDeliveryStore {
                 deliveries[index].otherLists = deliveries[index].subscription?.id.flatMap { others[$0] } ?? []
             }
         }
-        for index in deliveries.indices {
-            let message = deliveries[index].message
-            switch message.kind {
-            case .address:
-                guard let id = deliveries[index].subscription?.subscriberId,
-                    let change = try addressChange(db, subscriberId: id), change.requestedAt == message.createdAt
-                else { continue }
-                deliveries[index].addressChange = change
-                deliveries[index].address = change.newAddress
-            case .addressNotice:
-                deliveries[index].address = message.testRecipient ?? ""
-            default: break
-            }
+        for index in deliveries.indices where [.address, .addressNotice].contains(deliveries[index].message.kind) {
+            let person = deliveries[index].subscription?.subscriberId
+            let change = try person.flatMap { deliveries[index].message.kind == .address ? try addressChange(db, subscriberId: $0) : nil }
+            deliveries[index].address(for: change)
         }
         for index in deliveries.indices where deliveries[index].message.kind == .welcome {
             guard let id = deliveries[index].subscription?.id else { continue }

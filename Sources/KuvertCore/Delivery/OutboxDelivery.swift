@@ -21,6 +21,22 @@ public struct OutboxDelivery: Sendable, Equatable {
     /// waits (`address` is then the new address).
     public var addressChange: AddressChange?
 
+    /// Addresses a new address's confirmation to that address, when `change`
+    /// is the one still waiting that queued it, and a notice to the old
+    /// address it names; other messages stay as they are.
+    public mutating func address(for change: AddressChange?) {
+        switch message.kind {
+        case .address:
+            guard let change, change.requestedAt == message.createdAt else { return }
+            addressChange = change
+            address = change.newAddress
+        case .addressNotice:
+            address = message.testRecipient ?? ""
+        default:
+            break
+        }
+    }
+
     /// Every field, as a store reads it from its rows.
     public init(
         message: OutboxMessage,
