@@ -82,6 +82,9 @@ extension PostgresStore: SubscriberStore {
                 language = coalesce(\(change.language?.rawValue), language),
                 updatedAt = \(now)
             WHERE subscriberId = \(subscriberId)
+              -- Only the subscriptions that change, as SQLite's: the manage page reads the latest changed.
+              AND ((\(renames) AND name IS DISTINCT FROM \(name))
+                   OR (\(change.language?.rawValue)::text IS NOT NULL AND language != \(change.language?.rawValue)))
             """
         )
         try await c.run(

@@ -23,8 +23,8 @@ struct ConfirmationController: Sendable {
     @Sendable func show(_ request: Request, context: KuvertRequestContext) async throws -> Response {
         let token = context.token
         let group = try await pages.linkWorks(request) { try await confirmation.openGroup(token, now: Date()) }
-        if group.count > 1 { return try pages.confirmSeveral(group, token: token) }
-        let opened = try await pages.linkWorks(request) { try await confirmation.open(token, now: Date()) }
+        // One list: the group is its subscription, checked as `open` checks it.
+        guard group.count == 1, let opened = group.first else { return try pages.confirmSeveral(group, token: token) }
         if opened.subscription.status == .active { return try pages.welcome(opened, alreadyActive: true) }
         return try pages.confirm(opened, token: token)
     }

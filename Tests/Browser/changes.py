@@ -4,8 +4,9 @@ confirmation mail naming both -> its page, a box per list, none ticked -> one
 accepted -> welcome -> the privacy page from a privacy link -> a new address ->
 the link mailed to it -> its page -> changed, and the old address told.
 
-Every page marks its language, labels its fields, and does not scroll sideways
-on a 360 px phone; each is saved as a phone and a desktop screenshot. Started
+Every page passes the checks of `browsing.inspect` (Swedish, labelled fields,
+no sideways scrolling on a 360 px phone, WCAG AA contrast) and is saved as a
+phone and a desktop screenshot. Started
 by BrowserJourneyTests, which starts the server with the lists `nyheter` and
 `evenemang` and checks the store afterwards.
 
@@ -23,8 +24,6 @@ from selenium.webdriver.common.by import By
 import browsing
 from browsing import Failure, browser, check, h1
 
-SIZES = {"phone": (360, 800), "desktop": (1280, 860)}
-
 parser = argparse.ArgumentParser()
 for name in ("base", "mail-dir", "kuvert", "form", "shots"):
     parser.add_argument("--" + name, required=True)
@@ -33,21 +32,7 @@ steps = []
 
 
 def inspect(driver, name):
-    check(driver.execute_script("return document.documentElement.lang") == "sv", f"{name}: the page is not marked Swedish")
-    for field in driver.find_elements(By.CSS_SELECTOR, "input:not([type=hidden]), select"):
-        if not field.is_displayed():
-            continue
-        labelled = field.get_attribute("id") and driver.find_elements(By.CSS_SELECTOR, f"label[for='{field.get_attribute('id')}']")
-        wrapped = driver.execute_script("return arguments[0].closest('label') !== null", field)
-        check(labelled or wrapped, f"{name}: the field {field.get_attribute('name')} has no label")
-    for width_name, (width, height) in SIZES.items():
-        driver.set_window_size(width, height)
-        overflow = driver.execute_script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
-        check(overflow <= 0, f"{name}: the page scrolls sideways by {overflow}px at {width}px")
-        full = driver.execute_script("return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)")
-        driver.set_window_size(width, max(height, min(full + 40, 2400)))
-        driver.save_screenshot(os.path.join(args.shots, f"{name}-{width_name}.png"))
-    driver.set_window_size(*SIZES["desktop"])
+    browsing.inspect(driver, name, args.shots)
     steps.append(name)
 
 

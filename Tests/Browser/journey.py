@@ -31,8 +31,6 @@ from selenium.webdriver.common.keys import Keys
 import browsing
 from browsing import Failure, browser, check, h1
 
-SIZES = {"phone": (360, 800), "desktop": (1280, 860)}
-
 parser = argparse.ArgumentParser()
 for name in ("base", "mail-dir", "kuvert", "list", "form", "shots"):
     parser.add_argument("--" + name, required=True)
@@ -41,44 +39,10 @@ os.makedirs(args.shots, exist_ok=True)
 steps = []
 
 
-# Contrast ratio (WCAG 2) of an element's text against the first opaque
-# background behind it.
-CONTRAST_JS = """
-function rgb(text) { const m = text.match(/[\\d.]+/g).map(Number); return {r: m[0], g: m[1], b: m[2], a: m.length > 3 ? m[3] : 1}; }
-function lum(c) { const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
-  return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); }
-function background(el) { for (; el; el = el.parentElement) { const c = rgb(getComputedStyle(el).backgroundColor); if (c.a > 0.5) return c; }
-  return {r: 255, g: 255, b: 255, a: 1}; }
-const results = [];
-for (const el of document.querySelectorAll('h1, h2, p, label, li, button, a')) {
-  if (!el.offsetParent || !el.textContent.trim()) continue;
-  const fg = lum(rgb(getComputedStyle(el).color)), bg = lum(background(el));
-  results.push({tag: el.tagName, text: el.textContent.trim().slice(0, 40),
-                ratio: (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05)});
-}
-return results;
-"""
 
 
 def inspect(driver, name):
-    """Checks that hold on every page, then saves the screenshots."""
-    check(driver.execute_script("return document.documentElement.lang") == "sv", f"{name}: the page is not marked Swedish")
-    for field in driver.find_elements(By.CSS_SELECTOR, "input:not([type=hidden]), textarea, select"):
-        if not field.is_displayed():
-            continue
-        labelled = field.get_attribute("id") and driver.find_elements(By.CSS_SELECTOR, f"label[for='{field.get_attribute('id')}']")
-        wrapped = driver.execute_script("return arguments[0].closest('label') !== null", field)
-        check(labelled or wrapped, f"{name}: the field {field.get_attribute('name')} has no label")
-    for width_name, (width, height) in SIZES.items():
-        driver.set_window_size(width, height)
-        overflow = driver.execute_script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
-        check(overflow <= 0, f"{name}: the page scrolls sideways by {overflow}px at {width}px")
-        low = [r for r in driver.execute_script(CONTRAST_JS) if r["ratio"] < 4.5]
-        check(not low, f"{name}: too little contrast at {width}px: {low}")
-        full = driver.execute_script("return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)")
-        driver.set_window_size(width, max(height, min(full + 40, 2400)))
-        driver.save_screenshot(os.path.join(args.shots, f"{name}-{width_name}.png"))
-    driver.set_window_size(*SIZES["desktop"])
+    browsing.inspect(driver, name, args.shots)
     steps.append({"step": name, "title": driver.title, "url": re.sub(r"/[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]+", "/TOKEN", driver.current_url)})
 
 

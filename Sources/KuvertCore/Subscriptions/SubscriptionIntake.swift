@@ -9,10 +9,10 @@ public struct SubscriptionIntake: Sendable {
     /// What became of a form, with what the answer page needs. The outcome must
     /// never be revealed to the requester.
     public struct Receipt: Sendable, Equatable {
-        /// The first list the form named (its thanks page answers).
-        public var list: MailingList
-        /// Every list the form named, in its order.
+        /// Every list the form named, in its order (at least one).
         public var lists: [MailingList]
+        /// The first list the form named: its thanks page answers.
+        public var list: MailingList { lists[0] }
         /// The language to answer in: the form's, else the browser's, else the list's.
         public var language: Language
         /// What the store did; nil when the honeypot was filled and nothing was stored.
@@ -49,7 +49,7 @@ public struct SubscriptionIntake: Sendable {
         for slug in slugs { named.append(try await lists.mailingList(slug: slug, now: now)) }
         let list = named[0]
         let asked = form.locale.flatMap { Language(tag: $0) } ?? preferredLanguage
-        var receipt = Receipt(list: list, lists: named, language: asked ?? list.language, outcome: nil)
+        var receipt = Receipt(lists: named, language: asked ?? list.language, outcome: nil)
         if let website = form.website, !website.trimmingCharacters(in: .whitespaces).isEmpty {
             return receipt
         }
