@@ -23,7 +23,11 @@ public struct HumanTime: Sendable {
     ]
 
     public func text(_ date: Date, language: Language) -> String {
-        var seconds = time_t((date.timeIntervalSince1970 + Double(timeZone.secondsFromGMT(for: date))).rounded(.down))
+        // ICU rounds to the nearest millisecond first (half up, as StoreTime
+        // does): 23:39:59.9996 reads as 23:40 there, and so here.
+        let milliseconds = ((date.timeIntervalSinceReferenceDate + 978_307_200) * 1000 + 0.5).rounded(.down)
+        let instant = (milliseconds / 1000).rounded(.down)
+        var seconds = time_t(instant) + time_t(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: instant)))
         var parts = tm()
         gmtime_r(&seconds, &parts)
         let month = Self.months[language]?[Int(parts.tm_mon)] ?? ""
