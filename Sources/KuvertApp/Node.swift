@@ -52,6 +52,8 @@ extension Runtime {
             return buildMetricsApplication(store: store, registry: registry, host: host, port: port, services: services, logger: logger)
         }
         services.append(RetentionService(retention: retention(keys: keys), logger: logger))
+        let wake: (@Sendable () -> Void)? = mailer.map { mailer in { @Sendable in mailer.wake() } }
+        services.append(TermsDeadlineService(store: store, wake: wake, logger: logger))
         // What takes the bounce domain's mail: the LMTP listener, the mailbox reader.
         if let intake = bounceIntake(keys: keys, logger: logger, metrics: metrics) {
             if let (host, port) = settings.mail.lmtpListen {

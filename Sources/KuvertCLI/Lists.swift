@@ -34,13 +34,17 @@ struct Lists: AsyncParsableCommand {
                     rows.append(["v\(version)", published?.terms.publishedAt.cliText ?? "-", String(summary.accepted[version] ?? 0)])
                 }
                 print(Table.render(rows))
+                if let change = try await runtime.store.latestTermsChange(listSlug: slug, now: Date()) {
+                    print("")
+                    print(Lists.describe(change))
+                }
                 return
             }
             guard !summaries.isEmpty else {
                 print("No lists yet. Create one with: kuvert lists add SLUG --name NAME --terms FILE")
                 return
             }
-            var rows = [["SLUG", "NAME", "LANG", "TERMS", "PENDING", "ACTIVE", "UNSUBSCRIBED", "BOUNCED"]]
+            var rows = [["SLUG", "NAME", "LANG", "TERMS"] + SubscriptionStatus.allCases.map { $0.rawValue.uppercased() }]
             for summary in summaries {
                 rows.append(
                     [
@@ -50,6 +54,24 @@ struct Lists: AsyncParsableCommand {
             }
             print(Table.render(rows))
         }
+    }
+
+    /// A notice or re-consent and how far it got, in a few lines.
+    static func describe(_ progress: TermsChangeProgress) -> String {
+        let change = progress.change
+        let state = change.closedAt.map { "closed \($0.cliText)" } ?? "open"
+        var lines = [
+            change.kind == .notice
+                ? "Notice of terms v\(change.version) (was v\(change.previousVersion)), opened \(change.createdAt.cliText), \(state)"
+                : "Re-consent to terms v\(change.version) (was v\(change.previousVersion)), opened \(change.createdAt.cliText), \(state)"
+        ]
+        lines.append("  mailed \(progress.mailed), waiting \(progress.waiting), not sent \(progress.notSent)")
+        if change.kind == .reconsent {
+            lines.append("  accepted \(progress.accepted), reminded \(progress.reminded), lapsed \(progress.lapsed)")
+            let reminder = change.remindedAt.map { "sent \($0.cliText)" } ?? (change.reminderAt.map { "due \($0.cliText)" } ?? "-")
+            lines.append("  reminder \(reminder), deadline \(change.deadline?.cliText ?? "-")")
+        }
+        return lines.joined(separator: "\n")
     }
 
     struct Add: StoreCommand {
@@ -176,7 +198,12 @@ struct Lists: AsyncParsableCommand {
 
     struct Terms: StoreCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Publish a new version of a list's terms; confirmations from now on accept it."
+            abstract: "Publish a new version of a list's terms; confirmations from now on accept it.",
+            discussion: """
+                With --notice every active subscriber is told (the summary, links to the old and new text); with
+                --reconsent every active subscriber is asked to accept the new version by the deadline, reminded once at
+                half of it, and those who did not accept end as lapsed. 'kuvert lists show SLUG' shows the progress.
+                """
         )
 
         @Argument(help: "The list's slug.")
@@ -188,15 +215,70 @@ struct Lists: AsyncParsableCommand {
         @Option(help: ArgumentHelp("The new terms in another language: LOCALE=FILE; repeat for more.", valueName: "LOCALE=FILE"))
         var translation: [String] = []
 
+        @Option(help: "Markdown file saying what changed, for the notice or re-consent mail.")
+        var summary: String?
+
+        @Flag(help: "Tell every active subscriber of the change.")
+        var notice = false
+
+        @Flag(help: "Ask every active subscriber to accept the new terms by the deadline.")
+        var reconsent = false
+
+        @Option(help: "How long people have to accept a re-consent: 30d, 12h, 90s ... (default 30d).")
+        var deadline: String?
+
         @OptionGroup var options: ConfigurationOptions
+
+        func validate() throws {
+            if notice && reconsent { throw ValidationError("--notice and --reconsent exclude each other: a change is told or asked again.") }
+            if deadline != nil && !reconsent { throw ValidationError("--deadline goes with --reconsent.") }
+            if summary != nil && !notice && !reconsent {
+                throw ValidationError("--summary goes with --notice or --reconsent: nobody is mailed otherwise.")
+            }
+            if let deadline { _ = try Self.deadline(deadline) }
+        }
+
+        static func deadline(_ text: String) throws -> TimeInterval {
+            do {
+                return try SettingSource.duration(text, name: "--deadline")
+            } catch {
+                throw ValidationError("--deadline \(text.debugDescription) is no duration: use a number with s, m, h or d, such as 30d.")
+            }
+        }
 
         func run(with runtime: Runtime) async throws {
             let body = try TextFile.read(file, as: "terms file")
+            let summaryText = try summary.map { try TextFile.read($0, as: "summary file") }
             let store = runtime.store
             let own = try await store.mailingList(slug: slug).language
             let translations = try TermsTranslations.read(try TermsTranslations.parse(translation, own: own))
-            let version = try await store.publishTerms(listSlug: slug, body: body, translations: translations, actor: "cli", now: Date())
-            print("Published terms v\(version.version) for \(slug) (sha256 \(version.sha256)).")
+            guard notice || reconsent else {
+                let version = try await store.publishTerms(listSlug: slug, body: body, translations: translations, actor: "cli", now: Date())
+                print("Published terms v\(version.version) for \(slug) (sha256 \(version.sha256)).")
+                return
+            }
+            let request = TermsChangeRequest(
+                kind: notice ? .notice : .reconsent,
+                summary: summaryText,
+                deadline: try deadline.map(Self.deadline)
+            )
+            let progress = try await store.changeTerms(
+                listSlug: slug,
+                body: body,
+                translations: translations,
+                request,
+                actor: "cli",
+                now: Date(),
+                batchSize: 10_000
+            )
+            let change = progress.change
+            print("Published terms v\(change.version) for \(slug).")
+            print(
+                change.kind == .notice
+                    ? "Queued \(progress.waiting) notices."
+                    : "Queued \(progress.waiting) requests to accept it by \(change.deadline?.cliText ?? "-"); a reminder goes at \(change.reminderAt?.cliText ?? "-")."
+            )
+            print("Follow it with: kuvert lists show \(slug)")
         }
     }
 }

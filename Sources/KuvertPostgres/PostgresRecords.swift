@@ -176,7 +176,7 @@ extension Campaign: PostgresRecord {
 extension OutboxMessage: PostgresRecord {
     static let columns = [
         "id", "kind", "subscriptionId", "status", "dueAt", "attempts", "leaseExpiresAt", "lastReply", "lastReplyCode",
-        "createdAt", "sentAt", "campaignId", "testRecipient",
+        "createdAt", "sentAt", "campaignId", "testRecipient", "termsChangeId",
     ]
 
     init(_ cells: Cells) throws {
@@ -189,7 +189,8 @@ extension OutboxMessage: PostgresRecord {
             attempts: try cells("attempts"),
             createdAt: try cells("createdAt"),
             campaignId: try cells("campaignId"),
-            testRecipient: try cells("testRecipient")
+            testRecipient: try cells("testRecipient"),
+            termsChangeId: try cells("termsChangeId")
         )
         leaseExpiresAt = try cells("leaseExpiresAt")
         lastReply = try cells("lastReply")

@@ -361,4 +361,47 @@ extension PostgresSchema {
         ALTER TABLE consentEvent DROP CONSTRAINT consentevent_kind_check;
         ALTER TABLE consentEvent ADD CONSTRAINT consentevent_kind_check CHECK (kind IN ('requested', 'confirmed', 'withdrawn', 'rectified'));
         """
+
+    /// SQLite's v15: a list's new terms told or asked again, one open per
+    /// list; its mail names it; a lapse is a subscription's end, heard by the webhook.
+    static let termsChanges = """
+        CREATE TABLE termsChange (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            listId BIGINT NOT NULL REFERENCES mailingList(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('notice', 'reconsent')),
+            termsVersionId BIGINT NOT NULL REFERENCES termsVersion(id),
+            previousVersion INTEGER NOT NULL CHECK (previousVersion >= 1),
+            summary TEXT CHECK (summary IS NULL OR length(summary) <= 20000),
+            lastSubscriptionId BIGINT NOT NULL,
+            createdAt TIMESTAMPTZ NOT NULL,
+            deadline TIMESTAMPTZ,
+            queuedAt TIMESTAMPTZ,
+            remindedAt TIMESTAMPTZ,
+            closedAt TIMESTAMPTZ,
+            CHECK (kind = 'notice' OR deadline IS NOT NULL)
+        );
+        CREATE UNIQUE INDEX termsChange_open ON termsChange(listId) WHERE closedAt IS NULL;
+        ALTER TABLE outboxMessage ADD COLUMN termsChangeId BIGINT REFERENCES termsChange(id);
+        CREATE UNIQUE INDEX outboxMessage_terms_change ON outboxMessage(termsChangeId, subscriptionId, kind) WHERE termsChangeId IS NOT NULL;
+        CREATE INDEX consentEvent_terms ON consentEvent(termsVersionId, kind) WHERE termsVersionId IS NOT NULL;
+        ALTER TABLE outboxMessage DROP CONSTRAINT outboxmessage_kind_check;
+        ALTER TABLE outboxMessage ADD CONSTRAINT outboxmessage_kind_check
+            CHECK (kind IN ('confirmation', 'newsletter', 'test', 'privacy', 'welcome', 'address', 'address-notice',
+                            'notice', 'reconsent', 'reconsent-reminder'));
+        ALTER TABLE consentEvent DROP CONSTRAINT consentevent_kind_check;
+        ALTER TABLE consentEvent ADD CONSTRAINT consentevent_kind_check
+            CHECK (kind IN ('requested', 'confirmed', 'withdrawn', 'rectified', 'notified', 'lapsed'));
+        ALTER TABLE subscription DROP CONSTRAINT subscription_status_check;
+        ALTER TABLE subscription ADD CONSTRAINT subscription_status_check
+            CHECK (status IN ('pending', 'active', 'unsubscribed', 'bounced', 'lapsed'));
+        ALTER TABLE webhookEvent DROP CONSTRAINT webhookevent_event_check;
+        ALTER TABLE webhookEvent ADD CONSTRAINT webhookevent_event_check CHECK (event IN (
+            'subscription.confirmed', 'subscription.unsubscribed', 'subscription.bounced', 'subscriber.erased',
+            'subscriber.updated', 'subscriber.restricted', 'subscriber.unrestricted', 'subscription.lapsed'));
+        DROP TRIGGER subscription_webhook ON subscription;
+        CREATE TRIGGER subscription_webhook AFTER UPDATE OF status ON subscription FOR EACH ROW
+        WHEN (NEW.status IS DISTINCT FROM OLD.status
+              AND (NEW.status = 'active' OR (OLD.status = 'active' AND NEW.status IN ('unsubscribed', 'bounced', 'lapsed'))))
+        EXECUTE FUNCTION subscription_webhook();
+        """
 }

@@ -19,6 +19,7 @@ enum PostgresSchema {
         ("pg10-descriptions-and-restriction", descriptionsAndRestriction),
         ("pg11-welcome-mail", welcomeMail),
         ("pg12-address-change", addressChange),
+        ("pg13-terms-changes", termsChanges),
     ]
 }
 

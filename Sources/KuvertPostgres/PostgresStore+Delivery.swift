@@ -171,6 +171,18 @@ extension PostgresStore: AsyncRecordingDeliveryStore {
             }
             deliveries[index].address(for: change)
         }
+        var changes: [Int64: TermsChange] = [:]
+        for index in deliveries.indices {
+            guard let changeId = deliveries[index].message.termsChangeId, let subscriptionId = deliveries[index].subscription?.id else { continue }
+            if changes[changeId] == nil { changes[changeId] = try await termsChange(c, id: changeId) }
+            deliveries[index].termsChange = changes[changeId]
+            guard let change = changes[changeId], change.kind == .reconsent else { continue }
+            var binds = PostgresBindings()
+            binds.append(subscriptionId)
+            binds.append(change.termsVersionId)
+            deliveries[index].reconsentAccepted =
+                try await c.value(PostgresQuery(unsafeSQL: OutboxDelivery.acceptedQuery("$1", "$2"), binds: binds), as: Bool.self) ?? false
+        }
         for index in deliveries.indices where deliveries[index].message.kind == .welcome {
             guard let id = deliveries[index].subscription?.id else { continue }
             var binds = PostgresBindings()

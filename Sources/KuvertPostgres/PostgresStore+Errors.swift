@@ -10,6 +10,7 @@ extension PostgresStore {
     static func oneLine(_ error: any Error, location: PostgresLocation) -> any Error {
         switch error {
         case let error as KuvertError: return error
+        case let error as ConfirmationService.LinkError: return error
         case let error as StoreUnavailable: return error
         case let error as PostgresTransactionError:
             return oneLine(error.closureError ?? error.beginError ?? error.commitError ?? error, location: location)

@@ -46,49 +46,66 @@ extension PostgresStore: ListStore {
         now: Date
     ) async throws -> TermsVersion {
         try await transaction { [self] c in
-            // The list's row is locked, so two nodes publishing at once number their versions one after the other.
-            guard
-                let row = try await c.rows(
-                    "SELECT \(unescaped: MailingList.select("l")) FROM mailingList l WHERE l.slug = \(listSlug) FOR UPDATE OF l"
-                ).first
-            else { throw KuvertError.unknownList(listSlug) }
-            let list = try MailingList(row, "l")
-            let listId = try list.id.orThrow()
-            var version = 1
-            if let newest = try await c.rows(
-                "SELECT id, version, sha256 FROM termsVersion WHERE listId = \(listId) ORDER BY version DESC LIMIT 1"
-            ).first {
-                let (newestId, number, sha256) = (
-                    try newest["id"].decode(Int64.self), try newest["version"].decode(Int.self), try newest["sha256"].decode(String.self)
-                )
-                var hashes: [Language: String] = [:]
-                for translated in try await c.rows("SELECT language, sha256 FROM termsTranslation WHERE termsVersionId = \(newestId)") {
-                    if let language = Language(rawValue: try translated["language"].decode(String.self)) {
-                        hashes[language] = try translated["sha256"].decode(String.self)
-                    }
-                }
-                if TermsVersion.unchanged(body: body, translations: translations, currentSHA256: sha256, currentTranslations: hashes) {
-                    throw KuvertError.termsUnchanged(list: listSlug, version: number)
-                }
-                version = number + 1
-            }
-            var terms = TermsVersion(listId: listId, version: version, body: body, sha256: TermsVersion.digest(body), publishedAt: now)
-            terms.id = try await c.value(
-                """
-                INSERT INTO termsVersion (listId, version, body, sha256, publishedAt)
-                VALUES (\(listId), \(version), \(body), \(terms.sha256), \(now)) RETURNING id
-                """,
-                as: Int64.self
-            )
-            try await insertTranslations(c, translations, of: try terms.id.orThrow(), list: list)
-            try await c.run(
-                """
-                INSERT INTO auditEvent (occurredAt, actor, action, listId, detail)
-                VALUES (\(now), \(actor), 'terms.published', \(listId), \("terms v\(version)"))
-                """
-            )
-            return terms
+            try await publishTerms(c, listSlug: listSlug, body: body, translations: translations, actor: actor, now: now).version
         }
+    }
+
+    /// Publishes a new version in `c`'s transaction: refused for the current
+    /// text again and while a terms change of the list is open. Returns the
+    /// list, the version, and the number of the one it follows.
+    func publishTerms(
+        _ c: PostgresConnection,
+        listSlug: String,
+        body: String,
+        translations: [Language: String],
+        actor: String,
+        now: Date
+    ) async throws -> (list: MailingList, version: TermsVersion, previous: Int) {
+        // The list's row is locked, so two nodes publishing at once number their versions one after the other.
+        guard
+            let row = try await c.rows(
+                "SELECT \(unescaped: MailingList.select("l")) FROM mailingList l WHERE l.slug = \(listSlug) FOR UPDATE OF l"
+            ).first
+        else { throw KuvertError.unknownList(listSlug) }
+        let list = try MailingList(row, "l")
+        let listId = try list.id.orThrow()
+        if let open = try await Self.openTermsChange(c, listId: listId) {
+            throw KuvertError.termsChangeOpen(open.openLine(listSlug: listSlug))
+        }
+        var version = 1
+        if let newest = try await c.rows(
+            "SELECT id, version, sha256 FROM termsVersion WHERE listId = \(listId) ORDER BY version DESC LIMIT 1"
+        ).first {
+            let (newestId, number, sha256) = (
+                try newest["id"].decode(Int64.self), try newest["version"].decode(Int.self), try newest["sha256"].decode(String.self)
+            )
+            var hashes: [Language: String] = [:]
+            for translated in try await c.rows("SELECT language, sha256 FROM termsTranslation WHERE termsVersionId = \(newestId)") {
+                if let language = Language(rawValue: try translated["language"].decode(String.self)) {
+                    hashes[language] = try translated["sha256"].decode(String.self)
+                }
+            }
+            if TermsVersion.unchanged(body: body, translations: translations, currentSHA256: sha256, currentTranslations: hashes) {
+                throw KuvertError.termsUnchanged(list: listSlug, version: number)
+            }
+            version = number + 1
+        }
+        var terms = TermsVersion(listId: listId, version: version, body: body, sha256: TermsVersion.digest(body), publishedAt: now)
+        terms.id = try await c.value(
+            """
+            INSERT INTO termsVersion (listId, version, body, sha256, publishedAt)
+            VALUES (\(listId), \(version), \(body), \(terms.sha256), \(now)) RETURNING id
+            """,
+            as: Int64.self
+        )
+        try await insertTranslations(c, translations, of: try terms.id.orThrow(), list: list)
+        try await c.run(
+            """
+            INSERT INTO auditEvent (occurredAt, actor, action, listId, detail)
+            VALUES (\(now), \(actor), 'terms.published', \(listId), \("terms v\(version)"))
+            """
+        )
+        return (list, terms, version - 1)
     }
 
     /// A version's texts in languages other than the list's own.
@@ -119,7 +136,8 @@ extension PostgresStore: ListStore {
                            count(s.id) FILTER (WHERE s.status = 'pending') AS pending,
                            count(s.id) FILTER (WHERE s.status = 'active') AS active,
                            count(s.id) FILTER (WHERE s.status = 'unsubscribed') AS unsubscribed,
-                           count(s.id) FILTER (WHERE s.status = 'bounced') AS bounced
+                           count(s.id) FILTER (WHERE s.status = 'bounced') AS bounced,
+                           count(s.id) FILTER (WHERE s.status = 'lapsed') AS lapsed
                     FROM mailingList l LEFT JOIN subscription s ON s.listId = l.id
                     GROUP BY l.id ORDER BY l.id
                     """
@@ -185,26 +203,30 @@ extension PostgresStore {
         try await connection { c in
             guard let listRow = try await c.rows("SELECT \(unescaped: MailingList.select("l")) FROM mailingList l WHERE l.slug = \(listSlug)").first
             else { throw KuvertError.unknownList(listSlug) }
-            let list = try MailingList(listRow, "l")
-            let versions = try await c.rows(
-                """
-                SELECT \(unescaped: TermsVersion.select("t")) FROM termsVersion t
-                WHERE t.listId = \(list.id)
-                  AND (t.version = \(version) OR t.version = (SELECT max(version) FROM termsVersion WHERE listId = \(list.id)))
-                ORDER BY t.version DESC
-                """
-            ).map { try TermsVersion($0, "t") }
-            guard let current = versions.first, let terms = version.map({ wanted in versions.first { $0.version == wanted } }) ?? current
-            else { return nil }
-            var translations: [Language: TermsVersion] = [:]
-            for row in try await c.rows("SELECT language, body, sha256 FROM termsTranslation WHERE termsVersionId = \(terms.id)") {
-                guard let language = Language(rawValue: try row["language"].decode(String.self)) else { continue }
-                var translated = terms
-                translated.body = try row["body"].decode(String.self)
-                translated.sha256 = try row["sha256"].decode(String.self)
-                translations[language] = translated
-            }
-            return PublishedTerms(list: list, terms: terms, translations: translations, currentVersion: current.version)
+            return try await Self.publishedTerms(c, list: try MailingList(listRow, "l"), version: version)
         }
+    }
+
+    /// A version of `list` (the current one for nil) with its translations.
+    static func publishedTerms(_ c: PostgresConnection, list: MailingList, version: Int?) async throws -> PublishedTerms? {
+        let versions = try await c.rows(
+            """
+            SELECT \(unescaped: TermsVersion.select("t")) FROM termsVersion t
+            WHERE t.listId = \(list.id)
+              AND (t.version = \(version) OR t.version = (SELECT max(version) FROM termsVersion WHERE listId = \(list.id)))
+            ORDER BY t.version DESC
+            """
+        ).map { try TermsVersion($0, "t") }
+        guard let current = versions.first, let terms = version.map({ wanted in versions.first { $0.version == wanted } }) ?? current
+        else { return nil }
+        var translations: [Language: TermsVersion] = [:]
+        for row in try await c.rows("SELECT language, body, sha256 FROM termsTranslation WHERE termsVersionId = \(terms.id)") {
+            guard let language = Language(rawValue: try row["language"].decode(String.self)) else { continue }
+            var translated = terms
+            translated.body = try row["body"].decode(String.self)
+            translated.sha256 = try row["sha256"].decode(String.self)
+            translations[language] = translated
+        }
+        return PublishedTerms(list: list, terms: terms, translations: translations, currentVersion: current.version)
     }
 }

@@ -193,7 +193,7 @@ extension PostgresStore: SubscriptionStore {
         else { return .superseded }
         switch context.subscription.status {
         case .active: return .alreadyActive(context)
-        case .unsubscribed, .bounced: return .ended
+        case .unsubscribed, .bounced, .lapsed: return .ended
         case .pending: break
         }
         guard now.timeIntervalSince(context.subscription.requestedAt) < acceptance.confirmWindow else { return .expired }

@@ -112,7 +112,8 @@ extension OutboxMessage: FetchableRecord, MutablePersistableRecord, StoreTimeRec
             attempts: row["attempts"],
             createdAt: row["createdAt"],
             campaignId: row["campaignId"],
-            testRecipient: row["testRecipient"]
+            testRecipient: row["testRecipient"],
+            termsChangeId: row["termsChangeId"]
         )
         leaseExpiresAt = row["leaseExpiresAt"]
         lastReply = row["lastReply"]
@@ -123,7 +124,7 @@ extension OutboxMessage: FetchableRecord, MutablePersistableRecord, StoreTimeRec
     /// The columns `init(row:at:)` reads, in its order.
     static let columns = [
         "id", "kind", "subscriptionId", "status", "dueAt", "attempts", "createdAt", "campaignId", "testRecipient",
-        "leaseExpiresAt", "lastReply", "lastReplyCode", "sentAt",
+        "leaseExpiresAt", "lastReply", "lastReplyCode", "sentAt", "termsChangeId",
     ]
 
     /// `columns`, qualified by the table's name, for a SELECT.
@@ -140,7 +141,8 @@ extension OutboxMessage: FetchableRecord, MutablePersistableRecord, StoreTimeRec
             attempts: row[first + 5],
             createdAt: row[first + 6],
             campaignId: row[first + 7],
-            testRecipient: row[first + 8]
+            testRecipient: row[first + 8],
+            termsChangeId: row[first + 13]
         )
         leaseExpiresAt = row[first + 9]
         lastReply = row[first + 10]

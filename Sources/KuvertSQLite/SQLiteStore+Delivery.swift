@@ -148,6 +148,18 @@ extension SQLiteStore: JournaledDeliveryStore {
             let change = try person.flatMap { deliveries[index].message.kind == .address ? try addressChange(db, subscriberId: $0) : nil }
             deliveries[index].address(for: change)
         }
+        var changes: [Int64: TermsChange] = [:]
+        for index in deliveries.indices {
+            guard let changeId = deliveries[index].message.termsChangeId, let subscriptionId = deliveries[index].subscription?.id else { continue }
+            if changes[changeId] == nil { changes[changeId] = try Self.termsChange(db, id: changeId) }
+            deliveries[index].termsChange = changes[changeId]
+            guard let change = changes[changeId], change.kind == .reconsent else { continue }
+            deliveries[index].reconsentAccepted =
+                try Bool.fetchOne(
+                    try db.cachedStatement(sql: OutboxDelivery.acceptedQuery("?1", "?2")),
+                    arguments: [subscriptionId, change.termsVersionId]
+                ) ?? false
+        }
         for index in deliveries.indices where deliveries[index].message.kind == .welcome {
             guard let id = deliveries[index].subscription?.id else { continue }
             let rows = try Row.fetchAll(try db.cachedStatement(sql: WelcomeReceipt.query(parameter: "?1")), arguments: [id])

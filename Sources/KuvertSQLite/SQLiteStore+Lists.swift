@@ -42,48 +42,63 @@ extension SQLiteStore: ListStore {
         now: Date
     ) async throws -> TermsVersion {
         try await writer.write { db in
-            let list = try Self.list(db, slug: listSlug)
-            let listId = try list.id.orThrow()
-            let newest = try Row.fetchOne(
-                db,
-                sql: "SELECT id, version, sha256 FROM termsVersion WHERE listId = ? ORDER BY version DESC LIMIT 1",
-                arguments: [listId]
-            )
-            let current: Int = newest?["version"] ?? 0
-            if let newest {
-                let translated = try Row.fetchAll(
-                    db,
-                    sql: "SELECT language, sha256 FROM termsTranslation WHERE termsVersionId = ?",
-                    arguments: [newest["id"] as Int64]
-                )
-                let hashes = Dictionary(
-                    uniqueKeysWithValues: translated.compactMap { row in
-                        Language(rawValue: row["language"]).map { ($0, row["sha256"] as String) }
-                    }
-                )
-                if TermsVersion.unchanged(body: body, translations: translations, currentSHA256: newest["sha256"], currentTranslations: hashes) {
-                    throw KuvertError.termsUnchanged(list: listSlug, version: current)
-                }
-            }
-            var version = TermsVersion(
-                listId: listId,
-                version: current + 1,
-                body: body,
-                sha256: TermsVersion.digest(body),
-                publishedAt: now
-            )
-            try version.insert(db)
-            try Self.insertTranslations(db, translations, of: try version.id.orThrow(), list: list)
-            var audit = AuditEvent(
-                occurredAt: now,
-                actor: actor,
-                action: "terms.published",
-                listId: listId,
-                detail: "terms v\(version.version)"
-            )
-            try audit.insert(db)
-            return version
+            try Self.publishTerms(db, listSlug: listSlug, body: body, translations: translations, actor: actor, now: now).version
         }
+    }
+
+    /// Publishes a new version in `db`'s transaction: refused for the current
+    /// text again and while a terms change of the list is open. Returns the
+    /// list, the version, and the number of the one it follows.
+    static func publishTerms(
+        _ db: Database,
+        listSlug: String,
+        body: String,
+        translations: [Language: String],
+        actor: String,
+        now: Date
+    ) throws -> (list: MailingList, version: TermsVersion, previous: Int) {
+        let list = try Self.list(db, slug: listSlug)
+        let listId = try list.id.orThrow()
+        if let open = try openTermsChange(db, listId: listId) { throw KuvertError.termsChangeOpen(open.openLine(listSlug: listSlug)) }
+        let newest = try Row.fetchOne(
+            db,
+            sql: "SELECT id, version, sha256 FROM termsVersion WHERE listId = ? ORDER BY version DESC LIMIT 1",
+            arguments: [listId]
+        )
+        let current: Int = newest?["version"] ?? 0
+        if let newest {
+            let translated = try Row.fetchAll(
+                db,
+                sql: "SELECT language, sha256 FROM termsTranslation WHERE termsVersionId = ?",
+                arguments: [newest["id"] as Int64]
+            )
+            let hashes = Dictionary(
+                uniqueKeysWithValues: translated.compactMap { row in
+                    Language(rawValue: row["language"]).map { ($0, row["sha256"] as String) }
+                }
+            )
+            if TermsVersion.unchanged(body: body, translations: translations, currentSHA256: newest["sha256"], currentTranslations: hashes) {
+                throw KuvertError.termsUnchanged(list: listSlug, version: current)
+            }
+        }
+        var version = TermsVersion(
+            listId: listId,
+            version: current + 1,
+            body: body,
+            sha256: TermsVersion.digest(body),
+            publishedAt: now
+        )
+        try version.insert(db)
+        try Self.insertTranslations(db, translations, of: try version.id.orThrow(), list: list)
+        var audit = AuditEvent(
+            occurredAt: now,
+            actor: actor,
+            action: "terms.published",
+            listId: listId,
+            detail: "terms v\(version.version)"
+        )
+        try audit.insert(db)
+        return (list, version, current)
     }
 
     public func editList(slug: String, _ edit: ListEdit, actor: String, now: Date) async throws -> MailingList {
@@ -191,28 +206,30 @@ extension Optional {
 
 extension SQLiteStore {
     public func publishedTerms(listSlug: String, version: Int?) async throws -> PublishedTerms? {
-        try await writer.read { db in
-            let list = try Self.list(db, slug: listSlug)
-            let listId = try list.id.orThrow()
-            let current = try Self.currentTerms(db, listId: listId)
-            guard
-                let terms = try version.map({ version in
-                    try TermsVersion.filter(Column("listId") == listId && Column("version") == version).fetchOne(db)
-                }) ?? current
-            else { return nil }
-            var translations: [Language: TermsVersion] = [:]
-            for row in try Row.fetchAll(
-                db,
-                sql: "SELECT language, body, sha256 FROM termsTranslation WHERE termsVersionId = ?",
-                arguments: [terms.id]
-            ) {
-                guard let language = Language(rawValue: row["language"]) else { continue }
-                var translated = terms
-                translated.body = row["body"]
-                translated.sha256 = row["sha256"]
-                translations[language] = translated
-            }
-            return PublishedTerms(list: list, terms: terms, translations: translations, currentVersion: current.version)
+        try await writer.read { db in try Self.publishedTerms(db, list: try Self.list(db, slug: listSlug), version: version) }
+    }
+
+    /// A version of `list` (the current one for nil) with its translations.
+    static func publishedTerms(_ db: Database, list: MailingList, version: Int?) throws -> PublishedTerms? {
+        let listId = try list.id.orThrow()
+        let current = try Self.currentTerms(db, listId: listId)
+        guard
+            let terms = try version.map({ version in
+                try TermsVersion.filter(Column("listId") == listId && Column("version") == version).fetchOne(db)
+            }) ?? current
+        else { return nil }
+        var translations: [Language: TermsVersion] = [:]
+        for row in try Row.fetchAll(
+            db,
+            sql: "SELECT language, body, sha256 FROM termsTranslation WHERE termsVersionId = ?",
+            arguments: [terms.id]
+        ) {
+            guard let language = Language(rawValue: row["language"]) else { continue }
+            var translated = terms
+            translated.body = row["body"]
+            translated.sha256 = row["sha256"]
+            translations[language] = translated
         }
+        return PublishedTerms(list: list, terms: terms, translations: translations, currentVersion: current.version)
     }
 }

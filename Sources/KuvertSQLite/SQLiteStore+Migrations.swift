@@ -68,6 +68,21 @@ extension SQLiteStore {
                 ]
             )
         }
+        migrator.registerMigration("v15-terms-changes") { db in
+            try db.execute(sql: termsChangeSchema)
+            try rewriteTables(
+                db,
+                [
+                    (
+                        "outboxMessage", "kind = 'address-notice')",
+                        "kind = 'address-notice' OR kind = 'notice' OR kind = 'reconsent' OR kind = 'reconsent-reminder')"
+                    ),
+                    ("consentEvent", "kind = 'rectified')", "kind = 'rectified' OR kind = 'notified' OR kind = 'lapsed')"),
+                    ("subscription", "status = 'bounced')", "status = 'bounced' OR status = 'lapsed')"),
+                    ("webhookEvent", "event = 'subscriber.unrestricted')", "event = 'subscriber.unrestricted' OR event = 'subscription.lapsed')"),
+                ]
+            )
+        }
         return migrator
     }
 
@@ -442,5 +457,41 @@ extension SQLiteStore {
         ALTER TABLE subscriber ADD COLUMN newAddressRequestedAt TEXT;
         -- Retention forgets a new address nobody confirmed: usually none wait, so they are read from this index.
         CREATE INDEX subscriber_new_address ON subscriber(newAddressRequestedAt) WHERE newAddressRequestedAt IS NOT NULL;
+        """
+
+    /// A list's new terms told (a notice) or asked again (a re-consent): one
+    /// open per list; its mail names it. A lapse is a subscription's end, so
+    /// the webhook hears it as it hears the others.
+    static let termsChangeSchema = """
+        CREATE TABLE termsChange (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            listId INTEGER NOT NULL REFERENCES mailingList(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind = 'notice' OR kind = 'reconsent'),
+            termsVersionId INTEGER NOT NULL REFERENCES termsVersion(id),
+            previousVersion INTEGER NOT NULL CHECK (previousVersion >= 1),
+            summary TEXT CHECK (summary IS NULL OR length(summary) <= 20000),
+            lastSubscriptionId INTEGER NOT NULL,
+            createdAt TEXT NOT NULL,
+            deadline TEXT,
+            queuedAt TEXT,
+            remindedAt TEXT,
+            closedAt TEXT,
+            CHECK (kind = 'notice' OR deadline IS NOT NULL)
+        ) STRICT;
+        CREATE UNIQUE INDEX termsChange_open ON termsChange(listId) WHERE closedAt IS NULL;
+        ALTER TABLE outboxMessage ADD COLUMN termsChangeId INTEGER REFERENCES termsChange(id);
+        CREATE UNIQUE INDEX outboxMessage_terms_change ON outboxMessage(termsChangeId, subscriptionId, kind) WHERE termsChangeId IS NOT NULL;
+        CREATE INDEX consentEvent_terms ON consentEvent(termsVersionId, kind) WHERE termsVersionId IS NOT NULL;
+
+        DROP TRIGGER subscription_webhook;
+        CREATE TRIGGER subscription_webhook AFTER UPDATE OF status ON subscription
+        WHEN NEW.status IS NOT OLD.status
+            AND (NEW.status = 'active' OR (OLD.status = 'active' AND (NEW.status = 'unsubscribed' OR NEW.status = 'bounced' OR NEW.status = 'lapsed')))
+            AND (SELECT enabled FROM webhookSetting WHERE id = 1) = 1
+        BEGIN
+            INSERT INTO webhookEvent (event, subscriptionId, listId, occurredAt, status, dueAt)
+            VALUES ('subscription.' || CASE NEW.status WHEN 'active' THEN 'confirmed' ELSE NEW.status END,
+                    NEW.id, NEW.listId, NEW.updatedAt, 'queued', NEW.updatedAt);
+        END;
         """
 }

@@ -126,7 +126,7 @@ extension SQLiteStore: SubscriptionStore {
                     UPDATE subscription SET requestedAt = ?, name = ?, language = ?, updatedAt = ? WHERE id = ?
                     """
             ).execute(arguments: [stamp, request.name, language, stamp, subscriptionId])
-        case .unsubscribed, .bounced:
+        case .unsubscribed, .bounced, .lapsed:
             // A new double opt-in; a new nonce retires links from before it ended.
             subscriptionId = existing!["id"]
             try db.cachedStatement(
@@ -200,7 +200,7 @@ extension SQLiteStore: SubscriptionStore {
         switch context.subscription.status {
         case .active:
             return .alreadyActive(context)
-        case .unsubscribed, .bounced:
+        case .unsubscribed, .bounced, .lapsed:
             return .ended
         case .pending:
             break

@@ -136,6 +136,11 @@ public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequest
         maximumBodyBytes: http.maxBodyBytes,
         mailQueued: mailQueued
     ).register(on: router)
+    ReconsentController(
+        reconsent: ReconsentService(store: dependencies.store, signer: signer),
+        pages: pages,
+        maximumBodyBytes: http.maxBodyBytes
+    ).register(on: router)
     HealthController(store: dependencies.store, availability: dependencies.availability).register(on: router)
     APIController(
         store: dependencies.store,

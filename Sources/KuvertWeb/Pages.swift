@@ -9,7 +9,7 @@ struct Pages: Sendable {
         Language.allCases.flatMap { language in
             [
                 "thanks", "confirm", "welcome", "link-error", "form-error", "unsubscribe", "privacy-request", "privacy", "form", "unavailable",
-                "manage", "terms", "confirm-several", "address",
+                "manage", "terms", "confirm-several", "address", "reconsent",
             ].map {
                 "web.\(language.rawValue).\($0)"
             }
@@ -162,6 +162,26 @@ struct Pages: Sendable {
         return try page("address", view, language: language)
     }
 
+    /// A re-consent: the new text and one button; after the post, or when
+    /// accepted before, that the subscription goes on.
+    func reconsent(_ context: ReconsentContext, token: String, acceptMissing: Bool = false) throws -> Response {
+        let language = context.subscription.language
+        let (terms, termsLanguage) = context.terms.text(in: language)
+        let view = ReconsentView(
+            listName: context.terms.list.name,
+            termsHTML: TermsRenderer.html(terms),
+            termsLanguage: termsLanguage.rawValue,
+            termsVersion: context.change.version,
+            previousVersion: context.change.previousVersion,
+            previousURL: "/terms/\(context.terms.list.slug)/\(context.change.previousVersion)?locale=\(language.rawValue)",
+            deadline: context.change.deadline.map { time.text($0, language: language) } ?? "",
+            action: "/reconsent/" + token,
+            acceptMissing: acceptMissing,
+            accepted: context.accepted
+        )
+        return try page("reconsent", view, language: language, status: acceptMissing ? .unprocessableContent : .ok)
+    }
+
     func privacyErased(language: Language) throws -> Response {
         try page("privacy", PrivacyView(erased: true), language: language)
     }
@@ -225,6 +245,19 @@ struct ConfirmView {
     var action: String
     var acceptMissing: Bool
     var termsChanged: Bool
+}
+
+struct ReconsentView {
+    var listName: String
+    var termsHTML: String
+    var termsLanguage: String
+    var termsVersion: Int
+    var previousVersion: Int
+    var previousURL: String
+    var deadline: String
+    var action: String
+    var acceptMissing: Bool
+    var accepted: Bool
 }
 
 struct WelcomeView {

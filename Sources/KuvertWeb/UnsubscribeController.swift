@@ -23,7 +23,7 @@ struct UnsubscribeController: Sendable {
     @Sendable func show(_ request: Request, context: KuvertRequestContext) async throws -> Response {
         let token = context.token
         let found = try await pages.linkWorks(request) { try await unsubscribing.open(token, now: Date()) }
-        let ended = found.subscription.status == .unsubscribed || found.subscription.status == .bounced
+        let ended = found.subscription.status.hasEnded
         return try pages.unsubscribe(list: found.list, language: found.subscription.language, token: token, done: ended)
     }
 

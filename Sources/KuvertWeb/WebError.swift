@@ -108,7 +108,7 @@ struct WebError: Error, Equatable {
                 swedish: "Här finns ingen lista att prenumerera på ännu."
             )
         case .listExists, .invalidSlug, .unknownSubscriber, .unknownCampaign, .campaignState, .configuration, .apiTokenExists,
-            .termsUnchanged:
+            .termsUnchanged, .termsChangeOpen:
             return nil
         }
     }

@@ -105,6 +105,28 @@ package final class StoreUnderTest: Sendable {
         if let postgres { await postgres.store.close() }
     }
 
+    /// Another node's store on the same database, as a second `kuvert serve`
+    /// (or the same one after a restart) opens it; closed after `body`.
+    package func anotherNode(_ body: (any KuvertStore) async throws -> Void) async throws {
+        if let sqlite {
+            try await body(try SQLiteStore.open(path: sqlite.directory + "/kuvert.sqlite"))
+            return
+        }
+        let (_, cluster, database) = try #require(postgres)
+        let url = cluster.url.replacingOccurrences(of: "/kuvert?", with: "/\(database)?")
+        guard case .postgres(let location) = try StoreLocation(url) else { throw StoreKindMismatch() }
+        var logger = Logger(label: "kuvert.test.postgres")
+        logger.logLevel = .error
+        let store = try await PostgresStore.open(location, schema: .migrate, logger: logger, patience: .seconds(120))
+        do {
+            try await body(store)
+        } catch {
+            await store.close()
+            throw error
+        }
+        await store.close()
+    }
+
     /// The first column of every row of `sql`, as text (NULL as "NULL").
     package func texts(_ sql: String) async throws -> [String] {
         if let sqlite {

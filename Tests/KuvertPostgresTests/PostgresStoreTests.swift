@@ -24,13 +24,13 @@ struct PostgresStoreTests {
             let output = try String(contentsOfFile: log, encoding: .utf8)
             #expect(process.terminationStatus == 0, "\(output)")
             #expect(output.hasPrefix("The store postgres://kuvert@localhost:5432/kuvert?host="), "\(output)")
-            #expect(output.hasSuffix("has schema pg12-address-change.\n"), "\(output)")
+            #expect(output.hasSuffix("has schema pg13-terms-changes.\n"), "\(output)")
         }
-        #expect(try cluster.psql("SELECT count(*) FROM kuvertMigration").output == "12\n")
+        #expect(try cluster.psql("SELECT count(*) FROM kuvertMigration").output == "13\n")
         let doctor = try await kuvert.run(["doctor"], environment: environment)
         let line = try #require(doctor.stdout.split(separator: "\n").first { $0.hasPrefix("store") })
         #expect(
-            line.contains("PostgreSQL 15") && line.contains("schema pg12-address-change") && line.contains("connections in use"),
+            line.contains("PostgreSQL 15") && line.contains("schema pg13-terms-changes") && line.contains("connections in use"),
             "\(line)"
         )
     }
@@ -161,7 +161,7 @@ struct PostgresStoreTests {
         let shown = try await kuvert.run(["lists"], environment: environment)
         let row = try #require(shown.stdout.split(separator: "\n").first { $0.hasPrefix("nyheter") })
         #expect(row.contains("Nyheter från Föreningen") && row.contains("sv") && row.contains("v2"), "\(row)")
-        #expect(row.split(separator: " ").filter { !$0.isEmpty }.suffix(4) == ["1", "0", "0", "0"], "\(row)")
+        #expect(row.split(separator: " ").filter { !$0.isEmpty }.suffix(5) == ["1", "0", "0", "0", "0"], "\(row)")
         #expect(
             try cluster.psql("SELECT action || ' ' || detail FROM auditEvent ORDER BY id").output
                 == "list.created terms v1\nterms.published terms v2\n"

@@ -29,7 +29,7 @@ public struct MessageComposer: Sendable {
 
     /// Every mail template the composer renders, in each language.
     public static let templateNames =
-        ConfirmationMail.templateNames + NewsletterMail.templateNames + WelcomeMail.templateNames
+        ConfirmationMail.templateNames + NewsletterMail.templateNames + WelcomeMail.templateNames + TermsChangeMail.templateNames
         + Language.allCases.flatMap { language in
             ["privacy", "address", "address-notice"].flatMap { mail in
                 ["subject", "text", "html"].map { "mail.\(language.rawValue).\(mail).\($0)" }
@@ -88,7 +88,55 @@ public struct MessageComposer: Sendable {
         case .welcome: try welcome(delivery, now: now)
         case .address: try address(delivery, now: now)
         case .addressNotice: try addressNotice(delivery, now: now)
+        case .notice, .reconsent, .reconsentReminder: try termsChange(delivery, now: now)
         }
+    }
+
+    /// A notice of new terms, or a request to accept them (and its reminder):
+    /// list mail, with the list's headers and one-click unsubscribe.
+    private func termsChange(_ delivery: OutboxDelivery, now: Date) throws -> Decision {
+        guard let subscription = delivery.subscription, subscription.status == .active else {
+            return .skip("subscription is \(delivery.subscription?.status.rawValue ?? "gone")")
+        }
+        guard let change = delivery.termsChange else { return .skip("terms change is gone") }
+        let asking = delivery.message.kind != .notice
+        if asking {
+            guard change.closedAt == nil, let deadline = change.deadline, now < deadline else { return .skip("re-consent closed") }
+            guard !delivery.reconsentAccepted else { return .skip("accepted already") }
+        }
+        let language = subscription.language
+        let token = UnsubscribeLink.token(for: subscription, signer: signer)
+        let unsubscribeURL = baseURL + "/unsubscribe/" + token
+        let unsubscribeHeader = "<\(unsubscribeURL)>" + (unsubscribeMailto.map { ", <mailto:\($0)?subject=unsubscribe%20\(token)>" } ?? "")
+        let view = TermsChangeMail.view(
+            change,
+            list: delivery.list,
+            language: language,
+            name: subscription.name,
+            baseURL: baseURL,
+            manageURL: baseURL + "/manage/" + ManageLink.token(forSubscriber: subscription.subscriberId, signer: signer),
+            unsubscribeURL: unsubscribeURL,
+            reconsentURL: asking
+                ? subscription.id.map { baseURL + "/reconsent/" + ReconsentService.token(subscriptionId: $0, change: change, signer: signer) } : nil,
+            deadline: asking ? change.deadline.map { time.text($0, language: language) } : nil,
+            reminder: delivery.message.kind == .reconsentReminder
+        )
+        let mail = asking ? "reconsent" : "notice"
+        let listId = "\(MIMEWriter.listIdPhrase(delivery.list.name)) <\(delivery.list.slug).\(listIdDomain)>"
+        return try compose(
+            delivery,
+            subject: try renderer.render(view, template: "mail.\(language.rawValue).\(mail).subject")
+                .trimmingCharacters(in: .whitespacesAndNewlines),
+            text: try renderer.render(view, template: "mail.\(language.rawValue).\(mail).text"),
+            html: try renderer.render(view, template: "mail.\(language.rawValue).\(mail).html"),
+            headers: [
+                (name: "List-Id", value: listId),
+                (name: "List-Unsubscribe", value: unsubscribeHeader),
+                (name: "List-Unsubscribe-Post", value: "List-Unsubscribe=One-Click"),
+                (name: "Precedence", value: "bulk"),
+            ],
+            now: now
+        )
     }
 
     private func privacy(_ delivery: OutboxDelivery, now: Date) throws -> Decision {

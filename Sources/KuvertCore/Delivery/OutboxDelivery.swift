@@ -20,6 +20,16 @@ public struct OutboxDelivery: Sendable, Equatable {
     /// For a new address's confirmation: the change it is for, when it still
     /// waits (`address` is then the new address).
     public var addressChange: AddressChange?
+    /// For a notice, re-consent or reminder: its terms change, as it stands.
+    public var termsChange: TermsChange?
+    /// For a re-consent or reminder: whether the person accepted meanwhile.
+    public var reconsentAccepted = false
+
+    /// The query both stores read whether a subscription (`$1`) accepted a
+    /// terms version (`$2`) with, as `?1`/`?2` or `$1`/`$2`.
+    package static func acceptedQuery(_ first: String, _ second: String) -> String {
+        "SELECT EXISTS (SELECT 1 FROM consentEvent WHERE subscriptionId = \(first) AND kind = 'confirmed' AND termsVersionId = \(second))"
+    }
 
     /// Addresses a new address's confirmation to that address, when `change`
     /// is the one still waiting that queued it, and a notice to the old

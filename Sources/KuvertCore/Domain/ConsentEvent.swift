@@ -12,6 +12,12 @@ public struct ConsentEvent: Equatable, Sendable, Codable {
         /// The subscription carried over to the person's new address, which
         /// its owner confirmed; the entry names no address.
         case rectified
+        /// The person was told of new terms (`kuvert lists terms --notice`);
+        /// the entry names the new version.
+        case notified
+        /// The person did not accept new terms by a re-consent's deadline and
+        /// the subscription ended; the entry names the version not accepted.
+        case lapsed
     }
 
     public var id: Int64?

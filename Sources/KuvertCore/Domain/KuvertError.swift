@@ -21,6 +21,8 @@ public enum KuvertError: Error, Equatable, Sendable, CustomStringConvertible {
     case apiTokenExists(String)
     /// A terms text word for word the list's current version.
     case termsUnchanged(list: String, version: Int)
+    /// A list's terms change while one is still open: `TermsChange.openLine`.
+    case termsChangeOpen(String)
 
     public var description: String {
         switch self {
@@ -38,6 +40,7 @@ public enum KuvertError: Error, Equatable, Sendable, CustomStringConvertible {
         case .termsUnchanged(let list, let version):
             "The terms of '\(list)' are v\(version) already, word for word: nothing was published."
         case .configuration(let message): message
+        case .termsChangeOpen(let line): line
         }
     }
 }

@@ -17,6 +17,12 @@ public struct OutboxMessage: Equatable, Sendable, Codable {
         case address
         /// A short notice to the old address that the address changed.
         case addressNotice = "address-notice"
+        /// A list's terms changed: what changed, the old and the new text.
+        case notice
+        /// A list's terms changed and the person is asked to accept them again.
+        case reconsent
+        /// The one reminder of a re-consent, at half its deadline.
+        case reconsentReminder = "reconsent-reminder"
     }
 
     public enum Status: String, Sendable, Codable, CaseIterable {
@@ -50,6 +56,8 @@ public struct OutboxMessage: Equatable, Sendable, Codable {
     public var campaignId: Int64?
     /// The address of a test message (test messages have no subscription).
     public var testRecipient: String?
+    /// The terms change a notice, re-consent or reminder belongs to.
+    public var termsChangeId: Int64?
 
     public init(
         id: Int64? = nil,
@@ -60,8 +68,10 @@ public struct OutboxMessage: Equatable, Sendable, Codable {
         attempts: Int = 0,
         createdAt: Date,
         campaignId: Int64? = nil,
-        testRecipient: String? = nil
+        testRecipient: String? = nil,
+        termsChangeId: Int64? = nil
     ) {
+        self.termsChangeId = termsChangeId
         self.id = id
         self.kind = kind
         self.subscriptionId = subscriptionId

@@ -10,6 +10,13 @@ public enum SubscriptionStatus: String, Sendable, Codable, CaseIterable, Hashabl
     case unsubscribed
     /// Stopped because mail to the address failed permanently.
     case bounced
+    /// Ended at the deadline of a re-consent the person did not answer: their
+    /// consent did not carry over to the list's new terms.
+    case lapsed
+
+    /// Whether the subscription has ended (unsubscribed, bounced or lapsed):
+    /// asking again starts a fresh consent.
+    public var hasEnded: Bool { self == .unsubscribed || self == .bounced || self == .lapsed }
 }
 
 /// A person, known by address. Their per-list state is in `Subscription`.

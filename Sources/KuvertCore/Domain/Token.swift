@@ -12,6 +12,9 @@ public enum TokenPurpose: String, Sendable, CaseIterable {
     case address
     /// The render time signed into the embeddable form.
     case form
+    /// A re-consent to a list's new terms: names the subscription and the
+    /// terms change, and expires at its deadline.
+    case reconsent
 }
 
 /// The signed claims inside a link: version, purpose, subject and expiry.

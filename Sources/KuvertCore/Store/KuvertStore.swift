@@ -5,4 +5,4 @@ public typealias KuvertStore = ListStore & SubscriptionStore & SubscriberStore &
     & PrivacyStore
     & PrivacyRequestStore
     & RetentionStore
-    & StoreHealth & DeliveryStore & BounceStore & APITokenStore & WebhookStore & RateLimitSharing & SharedKeys
+    & StoreHealth & DeliveryStore & BounceStore & APITokenStore & WebhookStore & RateLimitSharing & SharedKeys & TermsChangeStore

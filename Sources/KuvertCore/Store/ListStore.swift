@@ -7,7 +7,8 @@ public protocol ListStore: Sendable {
     /// - Throws: `KuvertError.listExists`.
     func createList(_ list: MailingList, terms: String, translations: [Language: String], actor: String) async throws -> MailingList
     /// Publishes a new terms version for a list; later confirmations accept it.
-    /// - Throws: `KuvertError.unknownList`, `.termsUnchanged` for the current text again.
+    /// - Throws: `KuvertError.unknownList`, `.termsUnchanged` for the current text again,
+    ///   `.termsChangeOpen` while a notice or re-consent of the list is open.
     func publishTerms(listSlug: String, body: String, translations: [Language: String], actor: String, now: Date) async throws -> TermsVersion
     /// Changes a list's name, sender, thanks page or language; the fields left
     /// nil stay as they are. Audited as `list.edited`, naming the fields.

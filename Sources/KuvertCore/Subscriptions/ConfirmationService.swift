@@ -61,7 +61,7 @@ public struct ConfirmationService: Sendable {
         switch context.subscription.status {
         case .active:
             return context
-        case .unsubscribed, .bounced:
+        case .unsubscribed, .bounced, .lapsed:
             throw LinkError.noLongerValid
         case .pending:
             guard now.timeIntervalSince(context.subscription.requestedAt) < confirmTTL else { throw LinkError.expired }

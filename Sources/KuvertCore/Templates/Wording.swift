@@ -25,6 +25,7 @@ public enum Wording {
             "active": ("aktiv", "active"),
             "unsubscribed": ("avslutad", "unsubscribed"),
             "bounced": ("stoppad: adressen tar inte emot e-post", "stopped: the address takes no mail"),
+            "lapsed": ("upphörd: de nya villkoren godkändes inte i tid", "lapsed: the new terms were not accepted in time"),
         ]
         return pick(words[code], code, language)
     }

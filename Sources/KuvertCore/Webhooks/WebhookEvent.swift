@@ -8,6 +8,8 @@ public struct WebhookEvent: Sendable, Equatable {
         case confirmed = "subscription.confirmed"
         case unsubscribed = "subscription.unsubscribed"
         case bounced = "subscription.bounced"
+        /// The person did not accept a list's new terms by the deadline.
+        case lapsed = "subscription.lapsed"
         /// The person was erased; reported without an address.
         case erased = "subscriber.erased"
         /// The person's name or language was corrected; `fields` names which.

@@ -36,7 +36,7 @@ struct APIError: HTTPResponseError {
             self.init(.unprocessableContent, "invalid_email", domain.description)
         case .invalidField:
             self.init(.unprocessableContent, "invalid_field", domain.description)
-        case .listExists, .invalidSlug, .configuration, .apiTokenExists, .termsUnchanged:
+        case .listExists, .invalidSlug, .configuration, .apiTokenExists, .termsUnchanged, .termsChangeOpen:
             return nil
         }
     }
