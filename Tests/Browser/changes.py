@@ -18,7 +18,9 @@ import os
 import re
 import sys
 import tempfile
+import time
 
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 
 import browsing
@@ -85,7 +87,16 @@ try:
     h1(driver, "Det här har vi om karin@example.se")
     driver.find_element(By.ID, "new-email").send_keys("karin.ny@example.se")
     driver.find_element(By.XPATH, "//button[normalize-space()='Skicka en bekräftelselänk dit']").click()
-    check("har vi skickat en länk dit" in driver.find_element(By.TAG_NAME, "main").text, "no word that a link went")
+    # The answer is a page with the same heading: wait for its words, not for the heading.
+    deadline = time.time() + 10
+    while True:
+        try:
+            if "har vi skickat en länk dit" in driver.find_element(By.TAG_NAME, "main").text:
+                break
+        except StaleElementReferenceException:
+            pass  # the page was replaced between finding and reading: look again
+        check(time.time() < deadline, "no word that a link went")
+        time.sleep(0.1)
     inspect(driver, "12-privacy-new-address")
 
     # 4. The link at the new address: what will change, then changed; the old address told.
@@ -99,6 +110,24 @@ try:
     h1(driver, "Din adress är bytt")
     notice = mails(5)[4]
     check(notice["To"] == "karin@example.se", f"the notice went to {notice['To']}")
+
+    # 5. The editor asks again under new terms; the request, its page, one button, accepted.
+    folder = tempfile.mkdtemp()
+    new_terms = os.path.join(folder, "villkor.md")
+    summary = os.path.join(folder, "andringar.md")
+    open(new_terms, "w").write("# Villkor för evenemang\n\nInbjudningar några gånger om året. Vi räknar nu hur många som öppnar dem.")
+    open(summary, "w").write("Vi **räknar nu öppningar** av inbjudningarna.")
+    browsing.kuvert(args.kuvert, "lists", "terms", "evenemang", "--file", new_terms, "--summary", summary, "--reconsent", "--deadline", "30d")
+    request = mails(6)[5]
+    check(request["To"] == "karin.ny@example.se", f"the request went to {request['To']}")
+    check(str(request["Subject"]).startswith("Godkänn de nya villkoren för Evenemang senast"), f"subject {request['Subject']}")
+    driver.get(link_in(request, "/reconsent/"))
+    h1(driver, "Nya villkor för Evenemang")
+    check("hur många som öppnar dem" in driver.find_element(By.CSS_SELECTOR, "section.terms").text, "the page does not show the new text")
+    inspect(driver, "14-reconsent")
+    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    h1(driver, "Tack: du har godkänt de nya villkoren")
+    inspect(driver, "15-reconsent-accepted")
     print(json.dumps({"ok": True, "steps": steps}))
 except Failure as failure:
     shot = os.path.join(tempfile.gettempdir(), "kuvert-changes-failure.png")

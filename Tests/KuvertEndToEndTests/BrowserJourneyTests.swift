@@ -165,7 +165,8 @@ struct BrowserJourneyTests {
         #expect(try await store.subscriberRecord(address: try EmailAddress("karin@example.se")) == nil)
         let record = try #require(try await store.subscriberRecord(address: try EmailAddress("karin.ny@example.se")))
         #expect(record.subscriptions.map { "\($0.list.slug) \($0.subscription.status.rawValue)" } == ["nyheter pending", "evenemang active"])
-        #expect(record.subscriptions[1].consent.map(\.kind) == [.requested, .confirmed, .rectified])
+        #expect(record.subscriptions[1].consent.map(\.kind) == [.requested, .confirmed, .rectified, .confirmed])
+        #expect(record.subscriptions[1].consent.last?.source == "reconsent")
         kill(serve.processIdentifier, SIGTERM)
         serve.waitUntilExit()
     }

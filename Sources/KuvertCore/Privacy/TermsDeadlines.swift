@@ -6,7 +6,9 @@ import ServiceLifecycle
 /// interrupted, sends a re-consent's one reminder at half its deadline, and
 /// lapses who did not accept at the deadline. It runs at start (so a deadline
 /// that passed while every node was down is applied then), at each next
-/// moment the store names, and at least every `interval`. On several nodes
+/// moment the store names, and at least every `interval` (a change opened by
+/// `kuvert lists terms` in another process is seen within it; the look is
+/// one indexed query). On several nodes
 /// each step is safe to run at once: the store serialises them.
 public struct TermsDeadlineService: Service {
     private let store: any TermsChangeStore
@@ -19,8 +21,8 @@ public struct TermsDeadlineService: Service {
     /// - Parameter wake: called when mail was queued, so the mailer starts at once.
     public init(
         store: any TermsChangeStore,
-        interval: Duration = .seconds(60),
-        retryAfterFailure: Duration = .seconds(30),
+        interval: Duration = .seconds(5),
+        retryAfterFailure: Duration = .seconds(5),
         batchSize: Int = 10_000,
         wake: (@Sendable () -> Void)? = nil,
         logger: Logger
