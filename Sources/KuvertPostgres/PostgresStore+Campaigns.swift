@@ -51,33 +51,15 @@ extension PostgresStore: CampaignStore {
             )
             return found.campaign.listId
         }
-        // In batches, each its own statement, so the list is never held or in
-        // memory at once: first where each batch ends (every `batchSize`-th
-        // active subscription), then the batches, `flights` at a time, so that
-        // the server's cores insert side by side.
-        // Unbounded by the pool's deadline: a list of millions takes its time.
-        let ends = try await connection(unbounded: true) { c in
-            try await c.column(
-                """
-                SELECT id FROM (
-                    SELECT id, row_number() OVER (ORDER BY id) AS position FROM subscription
-                    WHERE listId = \(listId) AND status = 'active') active
-                WHERE position % \(batchSize) = 0 ORDER BY id
-                """,
-                as: Int64.self
-            )
-        }
-        // The last range is open: subscriptions confirmed meanwhile are queued too.
-        let ranges = zip([0] + ends, ends.map(Optional.some) + [nil]).map { (after: $0, upTo: $1) }
-        let queue = { @Sendable [self] (range: (after: Int64, upTo: Int64?)) async throws -> Int in
+        return try await inRanges(ofActive: listId, batchSize: batchSize) { [self] after, upTo in
             try await connection(unbounded: true) { c in
                 try await c.value(
                     """
                     WITH inserted AS (
                         INSERT INTO outboxMessage (kind, subscriptionId, campaignId, status, dueAt, attempts, createdAt)
                         SELECT 'newsletter', id, \(id), 'queued', \(sendAt), 0, \(now) FROM subscription
-                        WHERE listId = \(listId) AND status = 'active' AND id > \(range.after)
-                          AND (\(range.upTo)::bigint IS NULL OR id <= \(range.upTo))
+                        WHERE listId = \(listId) AND status = 'active' AND id > \(after)
+                          AND (\(upTo)::bigint IS NULL OR id <= \(upTo))
                           AND subscriberId NOT IN (SELECT id FROM subscriber WHERE restrictedAt IS NOT NULL)
                         ON CONFLICT DO NOTHING RETURNING 1
                     )
@@ -87,11 +69,38 @@ extension PostgresStore: CampaignStore {
                 ) ?? 0
             }
         }
+    }
+
+    /// Runs `queue` over a list's active subscriptions in ranges of ids, so
+    /// the list is never held or in memory at once: first where each range
+    /// ends (every `batchSize`-th active subscription, up to `last` when
+    /// given), then the ranges, `flights` at a time, so that the server's cores
+    /// insert side by side. The last range is open (`upTo` nil): what became
+    /// active meanwhile is in it. Returns the sum of what `queue` returns.
+    func inRanges(
+        ofActive listId: Int64,
+        through last: Int64? = nil,
+        batchSize: Int,
+        _ queue: @escaping @Sendable (_ after: Int64, _ upTo: Int64?) async throws -> Int
+    ) async throws -> Int {
+        // Unbounded by the pool's deadline: a list of millions takes its time.
+        let ends = try await connection(unbounded: true) { c in
+            try await c.column(
+                """
+                SELECT id FROM (
+                    SELECT id, row_number() OVER (ORDER BY id) AS position FROM subscription
+                    WHERE listId = \(listId) AND status = 'active' AND (\(last)::bigint IS NULL OR id <= \(last))) active
+                WHERE position % \(batchSize) = 0 ORDER BY id
+                """,
+                as: Int64.self
+            )
+        }
+        let ranges = zip([0] + ends, ends.map(Optional.some) + [nil]).map { (after: $0, upTo: $1) }
         return try await withThrowingTaskGroup(of: Int.self) { group in
             var queued = 0
             for (started, range) in ranges.enumerated() {
                 if started >= Self.flights { queued += try await group.next() ?? 0 }
-                group.addTask { try await queue(range) }
+                group.addTask { try await queue(range.after, range.upTo) }
             }
             for try await inserted in group { queued += inserted }
             return queued

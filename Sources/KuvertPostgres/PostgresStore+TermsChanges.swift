@@ -105,57 +105,35 @@ extension PostgresStore: TermsChangeStore {
         return try await progress(of: try change.id.orThrow()).orThrow()
     }
 
-    /// Queues a change's first mail by streaming the list in batches from
-    /// where an earlier run stopped; a notice writes its `notified` entries in
-    /// the same statements. Marks the change queued.
+    /// Queues a change's first mail by streaming the list in ranges, as a
+    /// campaign is queued; a notice writes its `notified` entries in the same
+    /// statements, for the messages they inserted. Run again after a crash,
+    /// it adds only what is missing. Marks the change queued.
     private func queueTermsChangeMail(_ change: TermsChange, now: Date, batchSize: Int) async throws -> Int {
         let changeId = try change.id.orThrow()
         let kind = change.kind == .notice ? OutboxMessage.Kind.notice : .reconsent
-        var after =
-            try await connection { c in
+        let queued = try await inRanges(ofActive: change.listId, through: change.lastSubscriptionId, batchSize: batchSize) {
+            [self] after, upTo in
+            try await connection(unbounded: true) { c in
                 try await c.value(
-                    "SELECT coalesce(max(subscriptionId), 0) FROM outboxMessage WHERE termsChangeId = \(changeId) AND kind = \(kind.rawValue)",
-                    as: Int64.self
-                )
-            } ?? 0
-        var queued = 0
-        while true {
-            let start = after
-            // Unbounded by the pool's deadline: a batch of a large list takes its time.
-            let (end, inserted) = try await transaction(unbounded: true) { c -> (Int64?, Int) in
-                guard
-                    let end = try await c.value(
-                        """
-                        SELECT max(id) FROM (SELECT id FROM subscription
-                        WHERE listId = \(change.listId) AND status = 'active' AND id > \(start) AND id <= \(change.lastSubscriptionId)
-                        ORDER BY id LIMIT \(batchSize)) batch
-                        """,
-                        as: Int64?.self
-                    ) ?? nil
-                else { return (nil, 0) }
-                let inserted =
-                    try await c.value(
-                        """
-                        WITH inserted AS (
-                            INSERT INTO outboxMessage (kind, subscriptionId, termsChangeId, status, dueAt, attempts, createdAt)
-                            SELECT \(kind.rawValue), id, \(changeId), 'queued', \(now), 0, \(now) FROM subscription
-                            WHERE listId = \(change.listId) AND status = 'active' AND id > \(start) AND id <= \(end)
-                              AND subscriberId NOT IN (SELECT id FROM subscriber WHERE restrictedAt IS NOT NULL)
-                            ON CONFLICT DO NOTHING RETURNING subscriptionId
-                        ), notified AS (
-                            INSERT INTO consentEvent (subscriptionId, kind, occurredAt, source, termsVersionId)
-                            SELECT subscriptionId, 'notified', \(now), 'notice', \(change.termsVersionId) FROM inserted
-                            WHERE \(change.kind == .notice)
-                        )
-                        SELECT count(*) FROM inserted
-                        """,
-                        as: Int.self
-                    ) ?? 0
-                return (end, inserted)
+                    """
+                    WITH inserted AS (
+                        INSERT INTO outboxMessage (kind, subscriptionId, termsChangeId, status, dueAt, attempts, createdAt)
+                        SELECT \(kind.rawValue), id, \(changeId), 'queued', \(now), 0, \(now) FROM subscription
+                        WHERE listId = \(change.listId) AND status = 'active' AND id > \(after) AND id <= \(change.lastSubscriptionId)
+                          AND (\(upTo)::bigint IS NULL OR id <= \(upTo))
+                          AND subscriberId NOT IN (SELECT id FROM subscriber WHERE restrictedAt IS NOT NULL)
+                        ON CONFLICT DO NOTHING RETURNING subscriptionId
+                    ), notified AS (
+                        INSERT INTO consentEvent (subscriptionId, kind, occurredAt, source, termsVersionId)
+                        SELECT subscriptionId, 'notified', \(now), 'notice', \(change.termsVersionId) FROM inserted
+                        WHERE \(change.kind == .notice)
+                    )
+                    SELECT count(*) FROM inserted
+                    """,
+                    as: Int.self
+                ) ?? 0
             }
-            guard let end else { break }
-            queued += inserted
-            after = end
         }
         try await connection { c in
             try await c.run("UPDATE termsChange SET queuedAt = \(now) WHERE id = \(changeId) AND queuedAt IS NULL")
@@ -386,15 +364,21 @@ extension PostgresStore: TermsChangeStore {
     /// entry naming the version not accepted, an audit row.
     private func lapse(_ change: TermsChange, now: Date, batchSize: Int) async throws -> Int {
         var lapsed = 0
+        // Where the last batch ended: each batch reads on from there in id
+        // order, never again over the rows it lapsed.
+        var after: Int64 = 0
         let detail = "terms v\(change.version) not accepted by the deadline"
         while true {
-            let count = try await transaction(unbounded: true) { c -> Int in
+            let start = after
+            let (count, last) = try await transaction(unbounded: true) { c -> (Int, Int64?) in
                 try await c.run("SELECT pg_advisory_xact_lock(\(Self.termsLock))")
-                return try await c.value(
+                let row = try await c.rows(
                     """
                     WITH lapsing AS (
                         UPDATE subscription SET status = 'lapsed', endedAt = \(now), updatedAt = \(now)
-                        WHERE id IN (SELECT s.id FROM subscription s WHERE \(unescaped: Self.unanswered(change)) ORDER BY s.id LIMIT \(batchSize))
+                        -- An array, not IN (SELECT …): the planner hash-joined that against a scan of the whole table per batch.
+                        WHERE id = ANY(ARRAY(SELECT s.id FROM subscription s WHERE \(unescaped: Self.unanswered(change)) AND s.id > \(start)
+                                             ORDER BY s.id LIMIT \(batchSize)))
                         RETURNING id, subscriberId
                     ), ledger AS (
                         INSERT INTO consentEvent (subscriptionId, kind, occurredAt, source, termsVersionId)
@@ -403,13 +387,14 @@ extension PostgresStore: TermsChangeStore {
                         INSERT INTO auditEvent (occurredAt, actor, action, subscriberId, listId, detail)
                         SELECT \(now), 'deadline', 'subscription.lapsed', subscriberId, \(change.listId), \(detail) FROM lapsing
                     )
-                    SELECT count(*) FROM lapsing
-                    """,
-                    as: Int.self
-                ) ?? 0
+                    SELECT count(*) AS n, max(id) AS last FROM lapsing
+                    """
+                ).first
+                return (try row?["n"].decode(Int.self) ?? 0, try row?["last"].decode(Int64?.self) ?? nil)
             }
             lapsed += count
-            if count < batchSize { return lapsed }
+            guard count == batchSize, let last else { return lapsed }
+            after = last
         }
     }
 }

@@ -380,20 +380,27 @@ extension SQLiteStore: TermsChangeStore {
     /// the version not accepted, an audit row.
     private func lapse(_ change: TermsChange, now: Date, batchSize: Int) async throws -> Int {
         var lapsed = 0
+        // Where the last batch ended: each reads on from there in id order.
+        var after: Int64 = 0
         while true {
-            let count = try await writer.write { db -> Int in
+            let start = after
+            let (count, last) = try await writer.write { db -> (Int, Int64?) in
                 let arguments: StatementArguments = [
                     "list": change.listId, "last": change.lastSubscriptionId, "version": change.termsVersionId, "batch": batchSize,
-                    "now": StoreTime.value(now), "detail": "terms v\(change.version) not accepted by the deadline",
+                    "now": StoreTime.value(now), "detail": "terms v\(change.version) not accepted by the deadline", "after": start,
                 ]
                 try db.execute(sql: "CREATE TEMP TABLE IF NOT EXISTS lapsing (id INTEGER PRIMARY KEY, subscriberId INTEGER NOT NULL)")
                 try db.execute(sql: "DELETE FROM lapsing")
                 try db.execute(
-                    sql: "INSERT INTO lapsing SELECT s.id, s.subscriberId FROM subscription s WHERE \(Self.unanswered) ORDER BY s.id LIMIT :batch",
+                    sql: """
+                        INSERT INTO lapsing SELECT s.id, s.subscriberId FROM subscription s
+                        WHERE \(Self.unanswered) AND s.id > :after ORDER BY s.id LIMIT :batch
+                        """,
                     arguments: arguments
                 )
                 let count = db.changesCount
-                guard count > 0 else { return 0 }
+                guard count > 0 else { return (0, nil) }
+                let last = try Int64.fetchOne(db, sql: "SELECT max(id) FROM lapsing")
                 try db.execute(
                     sql: """
                         UPDATE subscription SET status = 'lapsed', endedAt = :now, updatedAt = :now WHERE id IN (SELECT id FROM lapsing);
@@ -405,10 +412,11 @@ extension SQLiteStore: TermsChangeStore {
                         """,
                     arguments: arguments
                 )
-                return count
+                return (count, last)
             }
             lapsed += count
-            if count < batchSize { return lapsed }
+            guard count == batchSize, let last else { return lapsed }
+            after = last
         }
     }
 }
