@@ -228,7 +228,7 @@ struct Subscribers: AsyncParsableCommand {
         @Option(help: "Only this list's subscriptions.")
         var list: String?
 
-        @Option(help: "Only subscriptions in this status: pending, active, unsubscribed or bounced.")
+        @Option(help: "Only subscriptions in this status: pending, active, unsubscribed, bounced or lapsed.")
         var status: SubscriptionStatus?
 
         @OptionGroup var options: ConfigurationOptions

@@ -131,8 +131,8 @@ public struct ProcessingRecord: Sendable, Equatable {
         )
         lines.append(
             sv
-                ? "- Den vars alla prenumerationer har avslutats (avanmäld, studsad) raderas \(days(retention)) efter den sista."
-                : "- A person whose subscriptions have all ended (unsubscribed, bounced) is erased \(days(retention)) after the last."
+                ? "- Den vars alla prenumerationer har avslutats (avanmäld, studsad, upphörd efter ändrade villkor) raderas \(days(retention)) efter den sista."
+                : "- A person whose subscriptions have all ended (unsubscribed, bounced, lapsed after a terms change) is erased \(days(retention)) after the last."
         )
         lines.append(
             sv

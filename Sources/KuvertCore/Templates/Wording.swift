@@ -36,6 +36,8 @@ public enum Wording {
             "confirmed": ("bekräftad", "confirmed"),
             "withdrawn": ("avslutad", "withdrawn"),
             "rectified": ("flyttad till ny adress", "moved to a new address"),
+            "notified": ("underrättad om nya villkor", "told of new terms"),
+            "lapsed": ("upphörd: de nya villkoren godkändes inte i tid", "lapsed: the new terms were not accepted in time"),
         ]
         return pick(words[code], code, language)
     }
@@ -53,6 +55,10 @@ public enum Wording {
             "editor": ("redaktionen, på din begäran", "the editors, at your request"),
             "complaint": ("en anmälan om skräppost", "a spam report"),
             "erasure": ("radering på din begäran", "erasure at your request"),
+            "preferences": ("din sida för prenumerationer", "your subscriptions page"),
+            "address-change": ("bytet av adress", "the change of address"),
+            "notice": ("ett meddelande om nya villkor", "a notice of new terms"),
+            "reconsent": ("frågan om nya villkor", "the request to accept new terms"),
         ]
         return pick(words[code] ?? (code.hasPrefix("import ") ? words["import"] : nil), code, language)
     }
