@@ -283,8 +283,9 @@ struct Subscribers: AsyncParsableCommand {
                 print("  consent:")
                 for event in entry.consent {
                     var line = "    \(event.occurredAt.cliText) \(event.kind.rawValue) via \(event.source)"
-                    if let id = event.termsVersionId, let hash = event.termsSHA256 {
-                        line += ", terms v\(entry.termsVersions[id].map(String.init) ?? "?") sha256 \(hash)"
+                    if let id = event.termsVersionId {
+                        // A notice and a lapse name a version; only an acceptance has the hash of the text shown.
+                        line += ", terms v\(entry.termsVersions[id].map(String.init) ?? "?")" + (event.termsSHA256.map { " sha256 \($0)" } ?? "")
                     }
                     line += ", ip \(event.ip ?? "-"), user agent \(event.userAgent.map { "\"\($0)\"" } ?? "-")"
                     print(line)

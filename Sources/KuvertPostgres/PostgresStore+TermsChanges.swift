@@ -102,6 +102,8 @@ extension PostgresStore: TermsChangeStore {
             return try await Self.termsChange(c, id: id).orThrow()
         }
         _ = try await queueTermsChangeMail(change, now: now, batchSize: batchSize)
+        // A notice nobody is to get is done at once: the next change need not wait for the job.
+        if change.kind == .notice { _ = try await closeNoticeIfSent(try change.id.orThrow(), now: now) }
         return try await progress(of: try change.id.orThrow()).orThrow()
     }
 
@@ -270,20 +272,7 @@ extension PostgresStore: TermsChangeStore {
                 continue
             }
             guard let deadline = change.deadline, let reminderAt = change.reminderAt else {
-                // A notice closes once its mail has left.
-                report.closed += try await transaction { c in
-                    try await c.value(
-                        """
-                        WITH closed AS (
-                            UPDATE termsChange SET closedAt = \(now) WHERE id = \(id) AND closedAt IS NULL
-                              AND NOT EXISTS (SELECT 1 FROM outboxMessage WHERE termsChangeId = \(id) AND status IN ('queued', 'leased'))
-                            RETURNING 1
-                        )
-                        SELECT count(*) FROM closed
-                        """,
-                        as: Int.self
-                    ) ?? 0
-                }
+                report.closed += try await closeNoticeIfSent(id, now: now)
                 continue
             }
             if now >= deadline {
@@ -310,6 +299,23 @@ extension PostgresStore: TermsChangeStore {
             }
         }
         return report
+    }
+
+    /// Closes a notice once none of its mail waits; 1 when it did.
+    private func closeNoticeIfSent(_ id: Int64, now: Date) async throws -> Int {
+        try await connection { c in
+            try await c.value(
+                """
+                WITH closed AS (
+                    UPDATE termsChange SET closedAt = \(now) WHERE id = \(id) AND closedAt IS NULL AND queuedAt IS NOT NULL
+                      AND NOT EXISTS (SELECT 1 FROM outboxMessage WHERE termsChangeId = \(id) AND status IN ('queued', 'leased'))
+                    RETURNING 1
+                )
+                SELECT count(*) FROM closed
+                """,
+                as: Int.self
+            ) ?? 0
+        }
     }
 
     /// Queues the one reminder to those who have not answered, in batches

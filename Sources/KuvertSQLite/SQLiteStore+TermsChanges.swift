@@ -94,6 +94,8 @@ extension SQLiteStore: TermsChangeStore {
             return try Self.termsChange(db, id: changeId).orThrow()
         }
         _ = try await queueTermsChangeMail(change, now: now, batchSize: batchSize)
+        // A notice nobody is to get is done at once: the next change need not wait for the job.
+        if change.kind == .notice { _ = try await closeNoticeIfSent(try change.id.orThrow(), now: now) }
         return try await progress(of: try change.id.orThrow(), now: now).orThrow()
     }
 
@@ -292,19 +294,7 @@ extension SQLiteStore: TermsChangeStore {
                 continue
             }
             guard let deadline = change.deadline, let reminderAt = change.reminderAt else {
-                // A notice closes once its mail has left.
-                let closed = try await writer.write { db in
-                    try db.execute(
-                        sql: """
-                            UPDATE termsChange SET closedAt = ? WHERE id = ? AND closedAt IS NULL
-                              AND NOT EXISTS (SELECT 1 FROM outboxMessage WHERE termsChangeId = termsChange.id
-                                              AND (status = 'queued' OR status = 'leased'))
-                            """,
-                        arguments: [StoreTime.value(now), id]
-                    )
-                    return db.changesCount
-                }
-                report.closed += closed
+                report.closed += try await closeNoticeIfSent(id, now: now)
                 continue
             }
             if now >= deadline {
@@ -330,6 +320,21 @@ extension SQLiteStore: TermsChangeStore {
             }
         }
         return report
+    }
+
+    /// Closes a notice once none of its mail waits; 1 when it did.
+    private func closeNoticeIfSent(_ id: Int64, now: Date) async throws -> Int {
+        try await writer.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE termsChange SET closedAt = ? WHERE id = ? AND closedAt IS NULL AND queuedAt IS NOT NULL
+                      AND NOT EXISTS (SELECT 1 FROM outboxMessage WHERE termsChangeId = termsChange.id
+                                      AND (status = 'queued' OR status = 'leased'))
+                    """,
+                arguments: [StoreTime.value(now), id]
+            )
+            return db.changesCount
+        }
     }
 
     /// Queues the one reminder to those who have not answered, in batches,

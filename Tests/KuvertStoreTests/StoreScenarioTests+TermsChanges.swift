@@ -88,6 +88,20 @@ extension StoreScenarioTests {
             let closed = try #require(try await store.latestTermsChange(listSlug: "news", now: now))
             #expect(closed.change.closedAt != nil && closed.mailed == 3 && closed.waiting == 0)
             #expect(try await store.publishTerms(listSlug: "news", body: "# Terms\n\nv3", actor: "cli", now: now).version == 3)
+
+            // A notice nobody is to get closes at once: the next change need not wait.
+            try await subject.addList("quiet")
+            let quiet = try await store.changeTerms(
+                listSlug: "quiet",
+                body: "# New",
+                translations: [:],
+                TermsChangeRequest(kind: .notice),
+                actor: "cli",
+                now: now,
+                batchSize: 10
+            )
+            #expect(quiet.waiting == 0 && quiet.change.closedAt != nil)
+            #expect(try await store.publishTerms(listSlug: "quiet", body: "# Newer", actor: "cli", now: now).version == 3)
         }
     }
 

@@ -39,7 +39,7 @@ public enum TermsChangeMail {
         if let summary = change.summary?.trimmingCharacters(in: .whitespacesAndNewlines), !summary.isEmpty {
             let rendered = Markdown.render(summary)
             view["summaryHTML"] = rendered.html
-            view["summaryText"] = rendered.text
+            view["summaryText"] = rendered.text.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         if let reconsentURL { view["reconsentURL"] = reconsentURL }
         if let deadline { view["deadline"] = deadline }
