@@ -14,12 +14,13 @@ KUVERT := .build/debug/kuvert
 # the system cluster Debian creates is never started; python3-venv for the
 # tests' own Python packages, PYTHON_TEST_PACKAGES, in .build/pyenv; Dovecot's
 # IMAP server, which Tests/Support/dovecot_imap.sh runs from a config of its own
-# as the hosted bounce mailbox: its system daemon is never started; nginx, whose
+# as the hosted bounce mailbox: its system daemon is never started; Sisimai, the
+# independent bounce classifier of Tests/Support/sisimai_verdicts.pl; nginx, whose
 # `nginx -t` checks the shipped configs in a private prefix, and which
 # Benchmarks/slowclients.sh runs there: its system daemon is never started).
 APT_PACKAGES := libcurl4-openssl-dev libsqlite3-dev libcmark-gfm-dev libcmark-gfm-extensions-dev python3-aiosmtpd systemd chromium chromium-driver python3-selenium \
   postfix sasl2-bin openssl python3-dkim python3-nacl opendkim opendkim-tools postgresql python3-venv \
-  dovecot-imapd nginx-light
+  dovecot-imapd nginx-light libsisimai-perl
 # From PyPI, for the tests: flufl.bounce, the independent DSN parser that
 # Tests/Support/flufl_verdicts.py cross-checks Kuvert's verdicts with, and
 # schemathesis, the fuzzer Tests/KuvertEndToEndTests/APIFuzzTests.swift runs over the API.

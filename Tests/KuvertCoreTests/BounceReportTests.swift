@@ -117,6 +117,126 @@ struct BounceReportTests {
         #expect(subject?.count == 200)
     }
 
+    @Test("recipient groups wherever a report puts them: one block with the message's fields, none of those, blank lines first")
+    func recipientGroupsAnywhere() {
+        let report = BounceReport.deliveryStatus(status: "5.1.1", action: "failed", diagnostic: "smtp; 550 5.1.1 no such user")
+        for body in [
+            // AOL: one block.
+            "Reporting-MTA: dns; mx.example\nAction: failed\nStatus: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 no such user",
+            // McAfee: no per-message group.
+            "Final-Recipient: rfc822; a@b.example\nAction: failed\nStatus: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 no such user",
+            // SurfControl: blank lines before it.
+            "\n\n\nReporting-MTA: dns; mx.example\n\n\nAction: failed\nStatus: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 no such user",
+        ] {
+            let text =
+                "Subject: Bounce\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"z\"\n\n--z\nContent-Type: message/delivery-status\n\n\(body)\n\n--z--\n"
+            #expect(BounceReport(message: Array(text.utf8)) == report, "\(body)")
+        }
+    }
+
+    @Test("a report inside multipart/mixed, and one whose closing boundary is missing, are read")
+    func nestedAndUnclosed() {
+        let nested = """
+            Subject: Fwd: bounce
+            Content-Type: multipart/mixed; boundary="outer"
+
+            --outer
+            Content-Type: text/plain
+
+            See below.
+            --outer
+            Content-Type: multipart/report; report-type=delivery-status; boundary="inner"
+
+            --inner
+            Content-Type: message/delivery-status
+
+            Reporting-MTA: dns; mx.example
+
+            Action: failed
+            Status: 5.1.10
+            --inner--
+            --outer--
+            """
+        #expect(BounceReport(message: Array(nested.utf8)) == .deliveryStatus(status: "5.1.10", action: "failed", diagnostic: nil))
+        let unclosed = "Content-Type: multipart/report; boundary=z\n\n--z\nContent-Type: message/delivery-status\n\nAction: failed\nStatus: 5.2.2\n"
+        #expect(BounceReport(message: Array(unclosed.utf8)) == .deliveryStatus(status: "5.2.2", action: "failed", diagnostic: nil))
+    }
+
+    @Test("feedback that is no complaint (RFC 6591 auth-failure, not-spam, virus) is recorded and ignored")
+    func feedbackThatIsNoComplaint() {
+        for (type, expected) in [
+            ("abuse", BounceReport.complaint(feedbackType: "abuse")), ("auth-failure", .feedback(type: "auth-failure")),
+            ("not-spam", .feedback(type: "not-spam")), ("virus", .feedback(type: "virus")), ("opt-out", .complaint(feedbackType: "opt-out")),
+        ] {
+            let text =
+                "Content-Type: multipart/report; report-type=feedback-report; boundary=f\n\n--f\nContent-Type: message/feedback-report\n\nFeedback-Type: \(type)\nVersion: 1\n--f--\n"
+            let report = BounceReport(message: Array(text.utf8))
+            #expect(report == expected)
+            #expect(BouncePolicy.kind(of: report) == (type == "abuse" || type == "opt-out" ? .complaint : .ignored))
+        }
+    }
+
+    @Test(
+        "where the words contradict a generic code, the words decide",
+        arguments: [
+            ("5.1.1", "smtp; 550 5.1.1 user has sent to too many recipients this hour", BounceKind.transient),
+            ("5.1.1", "smtp; 550 5.1.1 Refused due to recipient preferences", .policy),
+            ("5.0.0", "smtp; 550 Unknown user kijitora@example.jp", .hard),
+            ("5.5.0", "smtp; 550 5.5.0 Requested action not taken: mailbox unavailable", .hard),
+            ("5.0.0", "smtp; 550 Message rejected as spam", .policy),
+            ("5.2.2", "smtp; 552 5.2.2 Mailbox full", .soft),
+            ("5.4.7", "Delivery time expired", .transient),
+            ("4.1.1", "smtp; 450 4.1.1 user unknown", .transient),
+            ("5.0.0", "smtp; 550 Host unknown", .hard),
+        ]
+    )
+    func wordsDecide(status: String, diagnostic: String, kind: BounceKind) {
+        #expect(BouncePolicy.kind(status: status, diagnostic: diagnostic) == kind)
+    }
+
+    @Test("prose bounces: Exim (marked auto-replied), qmail, Gmail; a person's reply with a bounce-like word is still no bounce")
+    func prose() {
+        let exim = """
+            From: Mail Delivery System <Mailer-Daemon@example.org>
+            Subject: Mail delivery failed: returning message to sender
+            Auto-Submitted: auto-replied
+
+            This message was created automatically by mail delivery software.
+
+            A message that you sent could not be delivered to one or more of its
+            recipients. This is a permanent error. The following address(es) failed:
+
+              anna@example.se
+                host mx.example.se [192.0.2.1]
+                SMTP error from remote mail server after RCPT TO:<anna@example.se>:
+                550 5.1.1 <anna@example.se>: Recipient address rejected: User unknown
+
+            ------ This is a copy of the message, including all the headers. ------
+
+            Subject: Nyheter 550 5.7.1 spam
+            """
+        let report = BounceReport(message: Array(exim.utf8))
+        #expect(BouncePolicy.kind(of: report) == .hard, "\(report)")
+        let qmail = """
+            From: MAILER-DAEMON@mx.example.jp
+            Subject: failure notice
+
+            Hi. This is the qmail-send program at mx.example.jp.
+            I'm afraid I wasn't able to deliver your message to the following addresses.
+
+            <bo@example.jp>:
+            Sorry, I couldn't find any host named example.jp. (#5.1.2)
+
+            --- Below this line is a copy of the message.
+            """
+        #expect(
+            BounceReport(message: Array(qmail.utf8))
+                == .deliveryStatus(status: "5.1.2", action: "failed", diagnostic: "Sorry, I couldn't find any host named example.jp. (#5.1.2)")
+        )
+        let reply = "From: Anna <anna@example.se>\nSubject: Re: delivery of the chairs\n\nThe delivery failed, the user unknown to me."
+        #expect(BounceReport(message: Array(reply.utf8)) == .unrecognised(subject: "Re: delivery of the chairs"))
+    }
+
     /// A DSN with one per-message group and the given per-recipient groups.
     static func dsn(recipient: String) -> BounceReport {
         let text = """

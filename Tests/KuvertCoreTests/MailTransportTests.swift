@@ -168,9 +168,10 @@ struct MailTransportTests {
     }
 
     @Test(
-        "a refusal at send time is judged by its enhanced status code, else by its mailbox reply code",
+        "a refusal at send time is judged by its enhanced status code, else by its words, else by its mailbox reply code",
         arguments: [
-            (550, "550 5.1.1 No such user", BounceKind.hard), (550, "550 5.1.10 Null MX", .hard), (550, "550 No such user", .soft),
+            (550, "550 5.1.1 No such user", BounceKind.hard), (550, "550 5.1.10 Null MX", .hard), (550, "550 No such user", .hard),
+            (550, "550 Message refused", .soft), (550, "550 5.1.1 too many recipients this hour", .transient),
             (553, "553 Bad address", .soft), (552, "552 5.2.2 Mailbox full", .soft), (550, "550 5.7.1 Policy refusal", .policy),
             (554, "554 5.7.1 Spam", .policy), (554, "554 Transaction failed", .policy), (500, "500 5.5.1 Syntax", .soft),
             (451, "451 4.2.1 Try later", .transient), (250, "250 OK", .ignored),

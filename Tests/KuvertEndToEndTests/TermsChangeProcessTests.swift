@@ -7,7 +7,7 @@ import Testing
 @testable import KuvertCore
 @testable import KuvertSQLite
 
-@Suite("A re-consent as an editor runs it: kuvert lists terms, kuvert serve, real SMTP, a deadline of seconds", .serialized)
+@Suite("A re-consent as an editor runs it: kuvert lists terms, kuvert serve, real SMTP, a deadline of 20 seconds", .serialized)
 struct TermsChangeProcessTests {
     @Test("requests go out, one is accepted over HTTP, the rest are reminded at half the deadline and lapse at it, across a restart")
     func reconsentWithADeadlineOfSeconds() async throws {
@@ -40,7 +40,7 @@ struct TermsChangeProcessTests {
             summary,
             "--reconsent",
             "--deadline",
-            "8s",
+            "20s",
             environment: environment
         )
         #expect(change.status == 0 && change.stdout.contains("Queued 3 requests"), "\(change.stderr)")
@@ -63,19 +63,21 @@ struct TermsChangeProcessTests {
         #expect(accepted.status == 200 && accepted.body.contains("you accepted the new terms"))
 
         // Half way, a reminder to Bo and Cy; Ann is not reminded.
-        try await server.waitFor(timeout: 20) { server.messages().count == 5 }
+        try await server.waitFor(timeout: 30) { server.messages().count == 5 }
         let reminders = Array(try server.messages()[3...])
         #expect(Set(reminders.flatMap(\.to)) == ["bo@example.se", "cy@example.se"])
         #expect(try reminders.allSatisfy { try $0.parsed().headers["Subject"]?.hasPrefix("Reminder: Accept the new terms of News by ") == true })
-        #expect(Date().timeIntervalSince(opened) >= 4 - 1)
+        #expect(Date().timeIntervalSince(opened) >= 10 - 1)
 
         // Every node down across the deadline: the next start applies it.
         kill(first.processIdentifier, SIGTERM)
         first.waitUntilExit()
+        let deadline = opened.addingTimeInterval(20)
         let shown = try await kuvert.run("lists", "show", "news")
-        #expect(shown.stdout.contains("accepted 1, reminded 2, lapsed 0"), "\(shown.stdout)")
-        let deadline = opened.addingTimeInterval(8)
-        try await eventually(timeout: 20, "the deadline passes") { Date() > deadline }
+        #expect(shown.stdout.contains("accepted 1, reminded 2"), "\(shown.stdout)")
+        // Nobody lapses while no node runs (unless the machine was so slow that the deadline passed before the stop).
+        if Date() < deadline { #expect(shown.stdout.contains("lapsed 0"), "\(shown.stdout)") }
+        try await eventually(timeout: 40, "the deadline passes") { Date() > deadline }
         let restarted = try kuvert.start("serve", environment: environment, log: log)
         defer { if restarted.isRunning { kill(restarted.processIdentifier, SIGKILL) } }
         try await eventually(timeout: 20, "Bo and Cy lapse") {

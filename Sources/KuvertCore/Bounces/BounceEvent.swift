@@ -62,7 +62,7 @@ public struct BounceEvent: Sendable, Equatable, Codable {
         var diagnostic: String?
         switch report {
         case .deliveryStatus(let code, let dsnAction, let text): (status, action, diagnostic) = (code, dsnAction, text)
-        case .complaint(let feedbackType): action = feedbackType
+        case .complaint(let feedbackType), .feedback(let feedbackType): action = feedbackType
         case .autoReply: break
         case .unrecognised(let subject): diagnostic = subject
         }

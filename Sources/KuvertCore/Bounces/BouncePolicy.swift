@@ -69,7 +69,7 @@ public enum BouncePolicy {
         case .deliveryStatus(let status, _, let diagnostic): kind(status: status, diagnostic: diagnostic)
         case .complaint: .complaint
         case .autoReply: .autoReply
-        case .unrecognised: .ignored
+        case .feedback, .unrecognised: .ignored
         }
     }
 
@@ -88,21 +88,29 @@ public enum BouncePolicy {
             return kind(status: status, diagnostic: outcome.reply)
         }
         guard let code = outcome.code else { return .policy }
+        if let said = BounceText.phrase(in: outcome.reply)?.kind { return said }
         return (550...553).contains(code) ? .soft : .policy
     }
 
-    /// What an RFC 3463 status code says. A domain that does not exist is
-    /// `5.1.2`, or Postfix's `5.4.4` with "Host or domain name not found".
+    /// What an RFC 3463 status code says, and the words with it
+    /// (`BounceText`): a `4.x.x` is transient whatever it says. Of a `5.x.x`,
+    /// words that say "not now", "not this sender or content" or "full"
+    /// decide over any code (a `5.1.1` "too many recipients this hour" is a
+    /// rate limit); then `5.1.1`, `5.1.10` and `5.1.2` are a mailbox or domain
+    /// that does not exist; then words that say so decide over a generic code
+    /// (`5.0.0`, `5.5.0`, Postfix's `5.4.4` "Host or domain name not found",
+    /// even a `5.7.x`); what is left is policy for `5.7.x`, else soft.
     public static func kind(status: String, diagnostic: String?) -> BounceKind {
         switch status.first {
         case "4": return .transient
         case "5": break
         default: return .ignored
         }
-        if ["5.1.1", "5.1.10", "5.1.2"].contains(status) { return .hard }
-        if status == "5.4.4", diagnostic?.localizedCaseInsensitiveContains("host or domain name not found") == true {
-            return .hard
-        }
+        let said = diagnostic.flatMap(BounceText.phrase(in:))?.kind
+        if let said, said != .hard { return said }
+        if ["5.1.1", "5.1.10", "5.1.2"].contains(status) || said == .hard { return .hard }
+        // RFC 3463's X.4.7, delivery time expired: the queue gave up, no mailbox refused.
+        if status == "5.4.7" { return .transient }
         return status.hasPrefix("5.7.") ? .policy : .soft
     }
 

@@ -8,6 +8,9 @@ public enum BounceReport: Sendable, Equatable {
     case deliveryStatus(status: String, action: String?, diagnostic: String?)
     /// A feedback report: the recipient called the message unwanted.
     case complaint(feedbackType: String)
+    /// A feedback report that is no person's complaint: an authentication
+    /// failure (RFC 6591), a DMARC report, a virus found, "not-spam" (RFC 6430).
+    case feedback(type: String)
     /// An automatic reply (vacation, out of office).
     case autoReply
     /// None of those; `subject` is kept so that an operator can see what came.
@@ -18,35 +21,50 @@ public enum BounceReport: Sendable, Equatable {
         self = Self.read(MailReader(bytes))
     }
 
+    /// Feedback types that are a person's complaint: the message was abuse or
+    /// fraud to them, or they asked to be taken off (RFC 5965's `opt-out` of
+    /// the drafts). Any other type is recorded and changes nothing.
+    static let complaintTypes: Set<String> = ["abuse", "fraud", "opt-out"]
+
     private static func read(_ message: MailReader) -> BounceReport {
-        let parts = message.parts
+        // Reports nested in `multipart/mixed` (a forwarding system's wrapper) are looked into too.
+        let parts = message.allParts
         let type = message.contentType
         let reportType = type.mediaType == "multipart/report" ? type.parameters["report-type"]?.lowercased() : nil
         // A report's machine-readable part, whatever its report-type says.
         if let feedback = parts.first(where: { $0.contentType.mediaType == "message/feedback-report" }) {
-            let fields = Self.fieldGroups(feedback.decodedBody).first ?? [:]
+            let fields = Self.fieldGroups(feedback.decodedBody).reduce(into: [String: String]()) { $0.merge($1) { first, _ in first } }
             let feedbackType = Self.printable(fields["feedback-type"] ?? "abuse", limit: 32).lowercased()
-            // "not-spam" (RFC 6650) reports the opposite of a complaint.
-            if feedbackType != "not-spam" { return .complaint(feedbackType: feedbackType) }
-            return .unrecognised(subject: Self.subject(of: message))
+            return complaintTypes.contains(feedbackType) ? .complaint(feedbackType: feedbackType) : .feedback(type: feedbackType)
         }
         if let status = parts.first(where: {
             ["message/delivery-status", "message/global-delivery-status"].contains($0.contentType.mediaType)
         }), let report = Self.deliveryStatus(status.decodedBody) {
             return report
         }
+        // A bounce in prose: before the auto-reply test, since Exim marks its bounces `Auto-Submitted: auto-replied`.
+        if let prose = BounceProse.read(message) { return prose }
         if reportType == nil, Self.isAutoReply(message) { return .autoReply }
         return .unrecognised(subject: Self.subject(of: message))
     }
+
+    /// Fields that speak of one recipient, not of the message.
+    private static let recipientFields = ["final-recipient", "original-recipient", "action", "status", "diagnostic-code"]
 
     /// The most serious recipient of a `message/delivery-status` body: a
     /// permanent status before a transient one before any other.
     private static func deliveryStatus(_ body: [UInt8]) -> BounceReport? {
         var best: (rank: Int, report: BounceReport)?
-        // The first group is about the message; the others each about one recipient.
-        for fields in Self.fieldGroups(body).dropFirst() {
+        // Each group about one recipient; the one about the message has none of
+        // their fields. Real reports leave it out, put it in one block with the
+        // first recipient's, or put blank lines anywhere: a group is a
+        // recipient's when it has a recipient's fields.
+        for fields in Self.fieldGroups(body) where recipientFields.contains(where: { fields[$0] != nil }) {
             let diagnostic = fields["diagnostic-code"].map { Self.printable($0, limit: 300) }
-            guard let status = Self.statusCode(in: fields["status"]) ?? Self.statusCode(inReply: diagnostic) else { continue }
+            guard
+                let status = Self.statusCode(in: fields["status"]) ?? Self.statusCode(inReply: diagnostic)
+                    ?? Self.basicCode(inReply: diagnostic)
+            else { continue }
             let rank =
                 switch status.first {
                 case "5": 3
@@ -110,6 +128,17 @@ public enum BounceReport: Sendable, Equatable {
         }
         if !group.isEmpty { groups.append(group) }
         return groups
+    }
+
+    /// A reply's basic code alone ("smtp; 550 Unknown user"), as the generic
+    /// status of its class (`5.0.0`, `4.0.0`): the words then decide.
+    static func basicCode(inReply diagnostic: String?) -> String? {
+        guard let diagnostic else { return nil }
+        let words = diagnostic.split(whereSeparator: { $0 == " " || $0 == ";" || $0 == "-" || $0 == ":" })
+        guard let code = words.first(where: { $0.count == 3 && $0.allSatisfy(\.isNumber) && ["4", "5"].contains($0.first) }) else {
+            return nil
+        }
+        return "\(code.first!).0.0"
     }
 
     /// An RFC 3463 status code (`5.1.1`) at the start of a `Status` field.

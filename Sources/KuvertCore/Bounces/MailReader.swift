@@ -77,6 +77,7 @@ struct MailReader {
         var parts: [MailReader] = []
         var partStart: ArraySlice<UInt8>.Index?
         var position = body.startIndex
+        var closed = false
         while position < body.endIndex, parts.count < Self.maximumParts {
             let (line, next) = Self.line(in: body, from: position)
             if line.starts(with: delimiter) {
@@ -90,13 +91,35 @@ struct MailReader {
                         if end > start, body[end - 1] == UInt8(ascii: "\r") { end -= 1 }
                         parts.append(MailReader(body[start..<end], depth: depth + 1))
                     }
-                    if closing { break }
+                    if closing {
+                        closed = true
+                        break
+                    }
                     partStart = next
                 }
             }
             position = next
         }
+        // A body cut before its closing delimiter still has its last part.
+        if !closed, let start = partStart, start < body.endIndex, parts.count < Self.maximumParts {
+            parts.append(MailReader(body[start...], depth: depth + 1))
+        }
         return parts
+    }
+
+    /// Every part at any depth, in order, the multiparts themselves included:
+    /// a report inside `multipart/mixed`, a message wrapped by a forwarder.
+    /// Bounded as `parts` is, and in all by `maximumParts`.
+    var allParts: [MailReader] {
+        var found: [MailReader] = []
+        func walk(_ message: MailReader) {
+            for part in message.parts where found.count < Self.maximumParts {
+                found.append(part)
+                if part.contentType.mediaType.hasPrefix("multipart/") { walk(part) }
+            }
+        }
+        walk(self)
+        return found
     }
 
     /// The body with its `Content-Transfer-Encoding` (base64, quoted-printable) undone.

@@ -1,0 +1,128 @@
+import Foundation
+
+/// Bounces written as prose, with no RFC 3464 report: Exim, qmail, Sendmail,
+/// Exchange, Domino, Gmail, Yahoo and the others. Each system is a row: the
+/// sentence that starts its failure text, and the real bounce it was seen in
+/// (`Tests/Fixtures/bounces/set-of-emails`). A message is read as such a
+/// bounce when it holds one of those sentences, or when a mailer daemon sends
+/// it under a bounce's subject. The failure text runs from the sentence to where the
+/// returned message begins; its status code (or, with none, its reply code,
+/// or its words alone) is judged by the same policy as a report's.
+enum BounceProse {
+    struct System {
+        var name: String
+        /// Lower case; the failure text starts after it.
+        var marker: String
+        var example: String
+    }
+
+    static let systems: [System] = [
+        System(name: "Exim", marker: "this message was created automatically by mail delivery software", example: "lhost-exim-05"),
+        System(name: "qmail", marker: "this is the qmail-send program", example: "lhost-qmail-01"),
+        System(name: "Sendmail", marker: "the following addresses had permanent fatal errors", example: "lhost-sendmail-14"),
+        System(name: "Sendmail, transcript", marker: "----- transcript of session follows -----", example: "lhost-v5sendmail-03"),
+        System(name: "McAfee", marker: "the following addresses had delivery problems", example: "lhost-mcafee-01"),
+        System(name: "Postfix without a report", marker: "this is the mail system at host", example: "lhost-postfix-*"),
+        System(name: "Microsoft Exchange 2003", marker: "did not reach the following recipient(s)", example: "lhost-exchange2003-01"),
+        System(
+            name: "Microsoft Exchange 2007, Office 365",
+            marker: "delivery has failed to these recipients or groups",
+            example: "lhost-exchange2007-*"
+        ),
+        System(name: "Lotus Domino", marker: "was not delivered to:", example: "lhost-domino-01"),
+        System(name: "Gmail", marker: "delivery to the following recipient failed permanently", example: "lhost-gmail-01"),
+        System(name: "Gmail, delayed", marker: "delivery to the following recipient has been delayed", example: "lhost-gmail-*"),
+        System(name: "Gmail, since 2013", marker: "the email account that you tried to reach", example: "lhost-gmail-*"),
+        System(name: "Yahoo", marker: "sorry, we were unable to deliver your message", example: "lhost-yahoo-01"),
+        System(name: "OpenSMTPD", marker: "an error has occurred while attempting to deliver a message", example: "lhost-opensmtpd-01"),
+        System(name: "Courier", marker: "this is a delivery status notification from", example: "lhost-courier-*"),
+        System(name: "GMX, Web.de", marker: "a message that you sent could not be delivered to one or more of its", example: "lhost-gmx-*"),
+        System(name: "mail.ru, Exim's wording", marker: "could not be delivered to one or more of its recipients", example: "lhost-mailru-*"),
+        System(name: "Trend Micro", marker: "the following recipient(s) could not be reached", example: "lhost-trendmicro-*"),
+        System(name: "Trend Micro InterScan MSS", marker: "sent <<< rcpt to:", example: "lhost-trendmicro-01"),
+        System(name: "IMail", marker: "unknown user:", example: "lhost-imailserver-*"),
+        System(name: "Verizon, EZweb and others", marker: "the following recipients did not receive this message", example: "lhost-verizon-*"),
+        System(name: "AOL", marker: "---- the following addresses had permanent fatal errors", example: "rhost-aol-*"),
+        System(name: "Zoho", marker: "this message was created automatically by mail delivery", example: "lhost-zoho-*"),
+        System(name: "Mimecast and others", marker: "your message couldn't be delivered", example: "rhost-mimecast-*"),
+        System(name: "Generic", marker: "could not be delivered to the following recipients", example: "various"),
+        System(name: "Generic", marker: "delivery to the following recipients failed", example: "various"),
+        System(name: "Generic", marker: "message could not be delivered", example: "various"),
+    ]
+
+    /// Where the returned message begins: the failure text stops there.
+    static let returnedMarkers = [
+        "----- this is a copy of the message", "--- below this line is a copy of the message", "----- original message -----",
+        "below is a copy of the original message", "------ this is a copy of the message's headers", "original message follows",
+        "------- returned message", "----- unsent message below -----", "----- original message follows -----",
+        "--- the header of the original message is following", "------=_part", "return-path:", "received: from",
+    ]
+
+    /// Subjects a mailer daemon gives a bounce (lower case).
+    static let subjects = [
+        "undeliver", "delivery status notification", "mail delivery failed", "failure notice", "returned mail",
+        "delivery failure", "non-deliver", "nondeliver", "could not be delivered", "mail system error", "delivery notification",
+        "message not delivered", "delivery has failed", "failed delivery", "mail delivery system",
+    ]
+
+    /// The report of a prose bounce, or nil when `message` is none.
+    static func read(_ message: MailReader) -> BounceReport? {
+        guard let text = Self.text(of: message) else { return nil }
+        let lowered = text.lowercased()
+        var start = lowered.startIndex
+        if let found = systems.lazy.compactMap({ lowered.range(of: $0.marker) }).min(by: { $0.lowerBound < $1.lowerBound }) {
+            // From the sentence itself: IMail's is the reason ("Unknown user: ...").
+            start = found.lowerBound
+        } else {
+            let from = message.field("from")?.lowercased() ?? ""
+            let subject = message.field("subject")?.lowercased() ?? ""
+            guard ["mailer-daemon", "postmaster", "mail delivery", "mail-daemon"].contains(where: from.contains),
+                subjects.contains(where: subject.contains)
+            else { return nil }
+        }
+        var end = lowered.endIndex
+        for marker in returnedMarkers {
+            if let found = lowered.range(of: marker, range: start..<end) { end = found.lowerBound }
+        }
+        let failure = String(text[start..<end])
+        let lines = failure.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        // The line that gives the reason: a code, or words the policy knows; and the two after it.
+        let reason = lines.firstIndex { line in
+            Self.statusCode(in: line) != nil || BounceReport.basicCode(inReply: line) != nil || BounceText.phrase(in: line) != nil
+        }
+        let diagnostic = reason.map { lines[$0..<min($0 + 3, lines.count)].joined(separator: " ") } ?? lines.prefix(3).joined(separator: " ")
+        let delayed = ["delayed", "will be retried", "will continue trying", "still trying", "not yet been delivered"]
+            .contains(where: lowered[start..<end].contains)
+        let status =
+            Self.statusCode(in: failure) ?? BounceReport.basicCode(inReply: reason.map { lines[$0] }) ?? (delayed ? "4.0.0" : "5.0.0")
+        return .deliveryStatus(
+            status: status,
+            action: status.first == "4" ? "delayed" : "failed",
+            diagnostic: BounceReport.printable(diagnostic.split(whereSeparator: \.isWhitespace).joined(separator: " "), limit: 300)
+        )
+    }
+
+    /// The first RFC 3463 code in `text`, as a word of its own or in
+    /// brackets (qmail's "(#5.5.0)").
+    static func statusCode(in text: String) -> String? {
+        for word in text.split(whereSeparator: { $0.isWhitespace || "()[]<>#;,".contains($0) }) {
+            let trimmed = word.trimmingCharacters(in: CharacterSet(charactersIn: ".:"))
+            if BounceReport.statusCode(in: trimmed) != nil, trimmed.first != "2" { return trimmed }
+        }
+        return nil
+    }
+
+    /// The human text of a message: its first `text/plain` part, or its body
+    /// when it is text; transfer encoding undone, at most 64 KB.
+    private static func text(of message: MailReader) -> String? {
+        let plain: MailReader?
+        if message.contentType.mediaType.hasPrefix("multipart/") {
+            plain = message.allParts.first { $0.contentType.mediaType == "text/plain" }
+        } else {
+            plain = message.contentType.mediaType.hasPrefix("text/") ? message : nil
+        }
+        guard let plain else { return nil }
+        let bytes = plain.decodedBody.prefix(65_536)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
