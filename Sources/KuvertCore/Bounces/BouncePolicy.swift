@@ -94,12 +94,13 @@ public enum BouncePolicy {
 
     /// What an RFC 3463 status code says, and the words with it
     /// (`BounceText`): a `4.x.x` is transient whatever it says. Of a `5.x.x`,
-    /// words that say "not now", "not this sender or content" or "full"
-    /// decide over any code (a `5.1.1` "too many recipients this hour" is a
-    /// rate limit); then `5.1.1`, `5.1.10` and `5.1.2` are a mailbox or domain
-    /// that does not exist; then words that say so decide over a generic code
-    /// (`5.0.0`, `5.5.0`, Postfix's `5.4.4` "Host or domain name not found",
-    /// even a `5.7.x`); what is left is policy for `5.7.x`, else soft.
+    /// words that say "not now" or "not this sender or content" decide over
+    /// any code (a `5.1.1` "too many recipients this hour" is a rate limit);
+    /// then `5.1.1`, `5.1.10` and `5.1.2` are a mailbox or domain that does
+    /// not exist; then words decide over a generic code (`5.0.0`, `5.5.0`,
+    /// Postfix's `5.4.4` "Host or domain name not found", even a `5.7.x`):
+    /// hard, or soft for a full or closed mailbox; what is left is policy for
+    /// `5.7.x`, else soft.
     public static func kind(status: String, diagnostic: String?) -> BounceKind {
         switch status.first {
         case "4": return .transient
@@ -107,8 +108,9 @@ public enum BouncePolicy {
         default: return .ignored
         }
         let said = diagnostic.flatMap(BounceText.phrase(in:))?.kind
-        if let said, said != .hard { return said }
+        if let said, said == .transient || said == .policy { return said }
         if ["5.1.1", "5.1.10", "5.1.2"].contains(status) || said == .hard { return .hard }
+        if let said { return said }
         // RFC 3463's X.4.7, delivery time expired: the queue gave up, no mailbox refused.
         if status == "5.4.7" { return .transient }
         return status.hasPrefix("5.7.") ? .policy : .soft

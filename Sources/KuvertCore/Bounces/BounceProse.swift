@@ -90,7 +90,13 @@ enum BounceProse {
         let reason = lines.firstIndex { line in
             Self.statusCode(in: line) != nil || BounceReport.basicCode(inReply: line) != nil || BounceText.phrase(in: line) != nil
         }
-        let diagnostic = reason.map { lines[$0..<min($0 + 3, lines.count)].joined(separator: " ") } ?? lines.prefix(3).joined(separator: " ")
+        // The reason's line and up to two that continue it (a line with a code of its own is another reason).
+        let diagnostic =
+            reason.map { first in
+                ([lines[first]]
+                    + lines[(first + 1)...].prefix(2).prefix { Self.statusCode(in: $0) == nil && BounceReport.basicCode(inReply: $0) == nil })
+                    .joined(separator: " ")
+            } ?? lines.prefix(3).joined(separator: " ")
         let delayed = ["delayed", "will be retried", "will continue trying", "still trying", "not yet been delivered"]
             .contains(where: lowered[start..<end].contains)
         let status =

@@ -42,6 +42,10 @@ public enum BounceReport: Sendable, Equatable {
         }), let report = Self.deliveryStatus(status.decodedBody) {
             return report
         }
+        // A report's fields in a part that does not say it is one: only groups that name their recipient.
+        for part in parts where part.contentType.mediaType == "text/plain" {
+            if let report = Self.deliveryStatus(part.decodedBody, namingRecipient: true) { return report }
+        }
         // A bounce in prose: before the auto-reply test, since Exim marks its bounces `Auto-Submitted: auto-replied`.
         if let prose = BounceProse.read(message) { return prose }
         if reportType == nil, Self.isAutoReply(message) { return .autoReply }
@@ -53,13 +57,14 @@ public enum BounceReport: Sendable, Equatable {
 
     /// The most serious recipient of a `message/delivery-status` body: a
     /// permanent status before a transient one before any other.
-    private static func deliveryStatus(_ body: [UInt8]) -> BounceReport? {
+    private static func deliveryStatus(_ body: [UInt8], namingRecipient: Bool = false) -> BounceReport? {
         var best: (rank: Int, report: BounceReport)?
         // Each group about one recipient; the one about the message has none of
         // their fields. Real reports leave it out, put it in one block with the
         // first recipient's, or put blank lines anywhere: a group is a
         // recipient's when it has a recipient's fields.
         for fields in Self.fieldGroups(body) where recipientFields.contains(where: { fields[$0] != nil }) {
+            if namingRecipient, fields["final-recipient"] == nil, fields["original-recipient"] == nil { continue }
             let diagnostic = fields["diagnostic-code"].map { Self.printable($0, limit: 300) }
             guard
                 let status = Self.statusCode(in: fields["status"]) ?? Self.statusCode(inReply: diagnostic)

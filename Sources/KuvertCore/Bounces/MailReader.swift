@@ -71,9 +71,12 @@ struct MailReader {
     var parts: [MailReader] {
         let type = contentType
         guard type.mediaType.hasPrefix("multipart/"), depth < Self.maximumDepth,
-            let boundary = type.parameters["boundary"], !boundary.isEmpty
+            let declared = type.parameters["boundary"], !declared.isEmpty
         else { return [] }
-        let delimiter = Array("--\(boundary)".utf8)
+        var delimiter = Array("--\(declared)".utf8)
+        // A body whose delimiters are not the declared boundary (a relay that
+        // rewrote one and not the other): the first delimiter-shaped line it has.
+        if body.firstRange(of: delimiter) == nil, let found = Self.firstDelimiter(in: body) { delimiter = found }
         var parts: [MailReader] = []
         var partStart: ArraySlice<UInt8>.Index?
         var position = body.startIndex
@@ -107,6 +110,19 @@ struct MailReader {
         return parts
     }
 
+    /// The first line of `body` shaped as a delimiter: `--` and a boundary of
+    /// printable characters without spaces, looked for in the first 4 KB.
+    private static func firstDelimiter(in body: ArraySlice<UInt8>) -> [UInt8]? {
+        var position = body.startIndex
+        let end = body.index(body.startIndex, offsetBy: min(body.count, 4_096))
+        while position < end {
+            let (line, next) = line(in: body, from: position)
+            if line.count > 3, line.starts(with: [45, 45]), line.dropFirst(2).allSatisfy({ $0 > 32 && $0 < 127 }) { return Array(line) }
+            position = next
+        }
+        return nil
+    }
+
     /// Every part at any depth, in order, the multiparts themselves included:
     /// a report inside `multipart/mixed`, a message wrapped by a forwarder.
     /// Bounded as `parts` is, and in all by `maximumParts`.
@@ -115,7 +131,10 @@ struct MailReader {
         func walk(_ message: MailReader) {
             for part in message.parts where found.count < Self.maximumParts {
                 found.append(part)
-                if part.contentType.mediaType.hasPrefix("multipart/") { walk(part) }
+                let type = part.contentType.mediaType
+                if type.hasPrefix("multipart/") { walk(part) }
+                // A bounce forwarded as an attachment: the message inside, read as a message.
+                if type == "message/rfc822", part.depth < Self.maximumDepth { walk(MailReader(part.decodedBody[...], depth: part.depth + 1)) }
             }
         }
         walk(self)
