@@ -237,6 +237,59 @@ struct BounceReportTests {
         #expect(BounceReport(message: Array(reply.utf8)) == .unrecognised(subject: "Re: delivery of the chairs"))
     }
 
+    @Test(
+        "every real bounce, mutated twenty ways (bytes flipped, cut, boundaries doubled or lost, parts nested), reads without a crash and within its bounds"
+    )
+    func mutatedRealBounces() throws {
+        let directory = TestPaths.root.appendingPathComponent("Tests/Fixtures/bounces/set-of-emails")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".eml") }.sorted()
+        #expect(files.count >= 600)
+        var generator = SplitMix64(state: 35)
+        var read = 0
+        for file in files {
+            let original = [UInt8](try Data(contentsOf: directory.appendingPathComponent(file)))
+            for round in 0..<20 {
+                var bytes = original
+                switch round % 5 {
+                case 0:  // flip bytes
+                    for _ in 0..<16 where !bytes.isEmpty {
+                        bytes[Int(generator.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: generator.next())
+                    }
+                case 1:  // cut anywhere
+                    bytes = Array(bytes.prefix(Int(generator.next() % UInt64(bytes.count + 1))))
+                case 2:  // every boundary line doubled, or dropped
+                    let text = String(decoding: bytes, as: UTF8.self)
+                    let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+                    bytes = Array(
+                        lines.flatMap { $0.hasPrefix("--") ? (generator.next() % 2 == 0 ? [$0, $0] : []) : [$0] }.joined(separator: "\n").utf8
+                    )
+                case 3:  // wrapped in multiparts, deeper than the reader goes
+                    for level in 0..<Int(generator.next() % 8) {
+                        bytes =
+                            Array("Content-Type: multipart/mixed; boundary=w\(level)\r\n\r\n--w\(level)\r\n".utf8) + bytes
+                            + Array("\r\n--w\(level)--\r\n".utf8)
+                    }
+                default:  // a slice from the middle, headers lost
+                    let start = Int(generator.next() % UInt64(bytes.count + 1))
+                    bytes = Array(bytes[start...])
+                }
+                let report = BounceReport(message: bytes)
+                read += 1
+                switch report {
+                case .deliveryStatus(let status, let action, let diagnostic):
+                    #expect(status.count <= 12 && (action?.count ?? 0) <= 32 && (diagnostic?.count ?? 0) <= 300, "\(file) \(round)")
+                case .complaint(let type), .feedback(let type):
+                    #expect(type.count <= 32)
+                case .unrecognised(let subject):
+                    #expect((subject?.count ?? 0) <= 200)
+                case .autoReply:
+                    break
+                }
+            }
+        }
+        #expect(read == files.count * 20)
+    }
+
     /// A DSN with one per-message group and the given per-recipient groups.
     static func dsn(recipient: String) -> BounceReport {
         let text = """

@@ -3,23 +3,12 @@ import GRDB
 import Hummingbird
 import HummingbirdTesting
 import KuvertFixtures
+import KuvertTestSupport
 import Testing
 
 @testable import KuvertCore
 @testable import KuvertSQLite
 @testable import KuvertWeb
-
-/// A small deterministic generator, so a failing run can be repeated.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite("Hostile input at a live server")
 struct FuzzTests {
