@@ -8,7 +8,7 @@ import KuvertCore
 struct Bounces: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List the latest bounces and complaints, newest first.",
-        subcommands: [List.self, Ingest.self],
+        subcommands: [List.self, Ingest.self, Read.self],
         defaultSubcommand: List.self
     )
 
@@ -43,6 +43,72 @@ struct Bounces: AsyncParsableCommand {
                 ])
             }
             print(Table.render(rows))
+        }
+    }
+
+    /// `kuvert bounces read FILE...`: what Kuvert reads in messages, without
+    /// a store: the kind, the status and the words it went by. For an
+    /// operator asking why a bounce counted or not, and for measuring the reader.
+    struct Read: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show what Kuvert reads in bounce messages (files, or a directory of .eml files); changes nothing.",
+            discussion: "One line per message: file, kind, what it does to a subscription, status, the words it went by."
+        )
+
+        @Argument(help: "Message files, or directories of .eml files.")
+        var paths: [String]
+
+        @Flag(help: "Print only the count per kind (for measuring).")
+        var summary = false
+
+        func validate() throws {
+            guard !paths.isEmpty else { throw ValidationError("Name at least one message file or directory.") }
+        }
+
+        func run() throws {
+            var files: [String] = []
+            for path in paths {
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                    throw ValidationError("\(path): no such file or directory.")
+                }
+                if isDirectory.boolValue {
+                    let names = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".eml") }.sorted()
+                    files += names.map { (path as NSString).appendingPathComponent($0) }
+                } else {
+                    files.append(path)
+                }
+            }
+            var counts: [BounceKind: Int] = [:]
+            var rows = [["file", "kind", "effect", "status", "words"]]
+            for file in files {
+                guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("\(file) cannot be read.") }
+                // The same cap as ingest: a bounce larger than this is refused there.
+                let report = BounceReport(message: [UInt8](data.prefix(4 * 1_048_576)))
+                let kind = BouncePolicy.kind(of: report)
+                counts[kind, default: 0] += 1
+                guard !summary else { continue }
+                var status = "-"
+                var words = "-"
+                switch report {
+                case .deliveryStatus(let code, _, let diagnostic):
+                    status = code
+                    words = diagnostic ?? "-"
+                case .complaint(let type), .feedback(let type): status = type
+                case .unrecognised(let subject): words = subject ?? "-"
+                case .autoReply: break
+                }
+                let effect =
+                    switch BouncePolicy.effect(of: kind) {
+                    case .bouncesNow: "bounces now"
+                    case .countsTowardsBounce: "counts"
+                    case .unsubscribes: "unsubscribes"
+                    case .resetsCount, .none: "nothing"
+                    }
+                rows.append([(file as NSString).lastPathComponent, kind.rawValue, effect, status, words])
+            }
+            if !summary { print(Table.render(rows)) }
+            print(BounceKind.allCases.map { "\($0.rawValue) \(counts[$0] ?? 0)" }.joined(separator: ", ") + " (\(files.count) messages)")
         }
     }
 

@@ -238,7 +238,7 @@ struct BounceReportTests {
     }
 
     @Test(
-        "every real bounce, mutated twenty ways (bytes flipped, cut, boundaries doubled or lost, parts nested), reads without a crash and within its bounds"
+        "every real bounce, mutated five ways (bytes flipped, cut, boundaries doubled or lost, parts nested, headers lost), reads without a crash and within its bounds"
     )
     func mutatedRealBounces() throws {
         let directory = TestPaths.root.appendingPathComponent("Tests/Fixtures/bounces/set-of-emails")
@@ -248,7 +248,8 @@ struct BounceReportTests {
         var read = 0
         for file in files {
             let original = [UInt8](try Data(contentsOf: directory.appendingPathComponent(file)))
-            for round in 0..<20 {
+            // One round of each mutation: more made this the suite's heaviest test beside timing-sensitive ones.
+            for round in 0..<5 {
                 var bytes = original
                 switch round % 5 {
                 case 0:  // flip bytes
@@ -287,7 +288,7 @@ struct BounceReportTests {
                 }
             }
         }
-        #expect(read == files.count * 20)
+        #expect(read == files.count * 5)
     }
 
     /// A DSN with one per-message group and the given per-recipient groups.

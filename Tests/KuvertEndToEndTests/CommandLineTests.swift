@@ -47,6 +47,30 @@ struct CommandLineTests {
         #expect(unknown.stderr == "kuvert: There is no list called 'nope'.\n")
     }
 
+    @Test("bounces read: what Kuvert reads in real bounces, per file and in sum, without a store; bad paths exit 2")
+    func bouncesRead() async throws {
+        let kuvert = await KuvertCommand(migrate: false)
+        defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
+        let fixtures = TestPaths.root.appendingPathComponent("Tests/Fixtures/bounces")
+        let one = try await kuvert.run(
+            "bounces",
+            "read",
+            fixtures.appendingPathComponent("set-of-emails/lhost-exim-05.eml").path,
+            fixtures.appendingPathComponent("arf-complaint.eml").path
+        )
+        #expect(one.status == 0, "\(one.stderr)")
+        let rows = one.stdout.split(separator: "\n").map {
+            $0.split(separator: " ", omittingEmptySubsequences: true).prefix(4).joined(separator: " ")
+        }
+        #expect(rows.contains("lhost-exim-05.eml hard bounces now"), "\(one.stdout)")
+        #expect(rows.contains("arf-complaint.eml complaint unsubscribes abuse"), "\(one.stdout)")
+        #expect(one.stdout.hasSuffix("ignored 0 (2 messages)\n"))
+        let all = try await kuvert.run("bounces", "read", "--summary", fixtures.appendingPathComponent("set-of-emails").path)
+        #expect(all.status == 0 && all.stdout.hasPrefix("hard ") && all.stdout.hasSuffix("(629 messages)\n"), "\(all.stdout)")
+        let missing = try await kuvert.run("bounces", "read", "/nonexistent/bounce.eml")
+        #expect(missing.status == 2 && missing.stderr.contains("no such file or directory"))
+    }
+
     @Test("subscribers and queue: unknown addresses, empty outbox, bad settings")
     func subscribersAndQueue() async throws {
         let kuvert = await KuvertCommand()

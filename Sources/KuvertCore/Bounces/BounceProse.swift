@@ -67,10 +67,13 @@ enum BounceProse {
 
     /// The report of a prose bounce, or nil when `message` is none.
     static func read(_ message: MailReader) -> BounceReport? {
-        guard let text = Self.text(of: message) else { return nil }
-        let lowered = text.lowercased()
-        var start = lowered.startIndex
-        if let found = systems.lazy.compactMap({ lowered.range(of: $0.marker) }).min(by: { $0.lowerBound < $1.lowerBound }) {
+        guard let bytes = Self.text(of: message) else { return nil }
+        // ASCII letters lowered in place, so that offsets stay the original's
+        // (a lowercased String may differ in length); the markers are ASCII.
+        let lowered = bytes.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }
+        func find(_ needle: String, in range: Range<Int>) -> Range<Int>? { MailReader.find(Array(needle.utf8), in: lowered[range]) }
+        var start = 0
+        if let found = systems.lazy.compactMap({ find($0.marker, in: 0..<lowered.count) }).min(by: { $0.lowerBound < $1.lowerBound }) {
             // From the sentence itself: IMail's is the reason ("Unknown user: ...").
             start = found.lowerBound
         } else {
@@ -80,11 +83,11 @@ enum BounceProse {
                 subjects.contains(where: subject.contains)
             else { return nil }
         }
-        var end = lowered.endIndex
+        var end = lowered.count
         for marker in returnedMarkers {
-            if let found = lowered.range(of: marker, range: start..<end) { end = found.lowerBound }
+            if let found = find(marker, in: start..<end) { end = found.lowerBound }
         }
-        let failure = String(text[start..<end])
+        let failure = String(decoding: bytes[start..<end], as: UTF8.self)
         let lines = failure.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         // The line that gives the reason: a code, or words the policy knows; and the two after it.
         let reason = lines.firstIndex { line in
@@ -98,7 +101,7 @@ enum BounceProse {
                     .joined(separator: " ")
             } ?? lines.prefix(3).joined(separator: " ")
         let delayed = ["delayed", "will be retried", "will continue trying", "still trying", "not yet been delivered"]
-            .contains(where: lowered[start..<end].contains)
+            .contains { find($0, in: start..<end) != nil }
         let status =
             Self.statusCode(in: failure) ?? BounceReport.basicCode(inReply: reason.map { lines[$0] }) ?? (delayed ? "4.0.0" : "5.0.0")
         return .deliveryStatus(
@@ -120,7 +123,7 @@ enum BounceProse {
 
     /// The human text of a message: its first `text/plain` part, or its body
     /// when it is text; transfer encoding undone, at most 64 KB.
-    private static func text(of message: MailReader) -> String? {
+    private static func text(of message: MailReader) -> [UInt8]? {
         let plain: MailReader?
         if message.contentType.mediaType.hasPrefix("multipart/") {
             plain = message.allParts.first { $0.contentType.mediaType == "text/plain" }
@@ -128,7 +131,6 @@ enum BounceProse {
             plain = message.contentType.mediaType.hasPrefix("text/") ? message : nil
         }
         guard let plain else { return nil }
-        let bytes = plain.decodedBody.prefix(65_536)
-        return String(decoding: bytes, as: UTF8.self)
+        return Array(plain.decodedBody.prefix(65_536))
     }
 }

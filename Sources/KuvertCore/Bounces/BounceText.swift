@@ -144,9 +144,26 @@ public enum BounceText {
         Phrase(words: "inactive", kind: .soft, example: "inactive account"),
     ]
 
-    /// The first phrase of the table in `text`, if any.
+    /// The phrases' words as bytes, in the table's order (they are ASCII).
+    private static let needles = phrases.map { Array($0.words.utf8) }
+
+    /// The first phrase of the table in `text`, if any: ASCII letters lowered
+    /// and runs of white space made one space, searched as bytes (a line of a
+    /// prose bounce is read against every phrase, and String's `contains` made
+    /// this the reader's largest cost).
     public static func phrase(in text: String) -> Phrase? {
-        let folded = text.lowercased().split(whereSeparator: \.isWhitespace).joined(separator: " ")
-        return phrases.first { folded.contains($0.words) }
+        var folded: [UInt8] = []
+        folded.reserveCapacity(text.utf8.count)
+        var space = false
+        for byte in text.utf8 {
+            if byte == 32 || byte == 9 || byte == 10 || byte == 13 {
+                space = true
+                continue
+            }
+            if space, !folded.isEmpty { folded.append(32) }
+            space = false
+            folded.append(byte >= 65 && byte <= 90 ? byte + 32 : byte)
+        }
+        return needles.indices.first { MailReader.find(needles[$0], in: folded[...]) != nil }.map { phrases[$0] }
     }
 }
