@@ -141,8 +141,8 @@ struct SisimaiCrossCheckTests {
     /// disagreements about a hard bounce or a complaint still to examine. Each
     /// step raises the one and lowers the other; the goal is 0.95 and
     /// none unexamined. Measured, not chosen.
-    static let floor = 0.83
-    static let unexaminedCeiling = 26
+    static let floor = 0.84
+    static let unexaminedCeiling = 20
 }
 
 struct SisimaiVerdict: Decodable {

@@ -176,6 +176,28 @@ struct BounceReportTests {
         }
     }
 
+    @Test("Outlook.com's feedback loop (JMRP), with no feedback-report part, is a complaint; the same message without its header is not")
+    func microsoftFeedbackLoop() {
+        let jmrp = { (header: String) in
+            """
+            From: staff@hotmail.com
+            Subject: complaint about message from 192.0.2.222
+            Content-Type: multipart/mixed; boundary="j"
+
+            --j
+            Content-Type: message/rfc822
+
+            \(header)From: Nyheter <nyheter@example.se>
+            Subject: Nummer 1
+
+            Text
+            --j--
+            """
+        }
+        #expect(BounceReport(message: Array(jmrp("X-HmXmrOriginalRecipient: anna@example.com\n").utf8)) == .complaint(feedbackType: "abuse"))
+        #expect(BouncePolicy.kind(of: BounceReport(message: Array(jmrp("").utf8))) == .ignored)
+    }
+
     @Test(
         "where the words contradict a generic code, the words decide",
         arguments: [

@@ -37,10 +37,17 @@ public enum BounceReport: Sendable, Equatable {
             let feedbackType = Self.printable(fields["feedback-type"] ?? "abuse", limit: 32).lowercased()
             return complaintTypes.contains(feedbackType) ? .complaint(feedbackType: feedbackType) : .feedback(type: feedbackType)
         }
+        // Outlook.com's feedback loop (Microsoft JMRP) sends no feedback-report
+        // part: the complained-of message, whose header names its recipient.
+        if parts.contains(where: {
+            $0.contentType.mediaType == "message/rfc822" && MailReader($0.decodedBody[...]).field("x-hmxmroriginalrecipient") != nil
+        }) {
+            return .complaint(feedbackType: "abuse")
+        }
         if let status = parts.first(where: {
             ["message/delivery-status", "message/global-delivery-status"].contains($0.contentType.mediaType)
         }), let report = Self.deliveryStatus(status.decodedBody) {
-            return report
+            return Self.withProse(report, of: message)
         }
         // A report's fields in a part that does not say it is one: only groups that name their recipient.
         for part in parts where part.contentType.mediaType == "text/plain" {
@@ -50,6 +57,18 @@ public enum BounceReport: Sendable, Equatable {
         if let prose = BounceProse.read(message) { return prose }
         if reportType == nil, Self.isAutoReply(message) { return .autoReply }
         return .unrecognised(subject: Self.subject(of: message))
+    }
+
+    /// A report whose own fields give no words to judge a generic status by
+    /// (Gmail's `Status: 5.0.0` with no `Diagnostic-Code`) takes the reason
+    /// its human-readable part gives, when that part reads as a bounce.
+    private static func withProse(_ report: BounceReport, of message: MailReader) -> BounceReport {
+        guard case .deliveryStatus(let status, let action, let diagnostic) = report,
+            diagnostic.flatMap(BounceText.phrase(in:)) == nil,
+            case .deliveryStatus(_, _, let words)? = BounceProse.read(message),
+            let words, BounceText.phrase(in: words) != nil
+        else { return report }
+        return .deliveryStatus(status: status, action: action, diagnostic: words)
     }
 
     /// Fields that speak of one recipient, not of the message.
@@ -65,7 +84,9 @@ public enum BounceReport: Sendable, Equatable {
         // recipient's when it has a recipient's fields.
         for fields in Self.fieldGroups(body) where recipientFields.contains(where: { fields[$0] != nil }) {
             if namingRecipient, fields["final-recipient"] == nil, fields["original-recipient"] == nil { continue }
-            let diagnostic = fields["diagnostic-code"].map { Self.printable($0, limit: 300) }
+            // The words: the diagnostic, else what a Status field says after its code ("5.4.4 (Illegal host/domain name found)").
+            let diagnostic = (fields["diagnostic-code"] ?? fields["status"].flatMap { $0.contains(" ") ? $0 : nil })
+                .map { Self.printable($0, limit: 300) }
             guard
                 let status = Self.statusCode(in: fields["status"]) ?? Self.statusCode(inReply: diagnostic)
                     ?? Self.basicCode(inReply: diagnostic)

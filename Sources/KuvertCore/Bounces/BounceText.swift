@@ -127,6 +127,7 @@ public enum BounceText {
         Phrase(words: "host or domain name not found", kind: .hard, example: "Postfix: 5.4.4 Host or domain name not found"),
         Phrase(words: "domain not found", kind: .hard, example: "various"),
         Phrase(words: "invalid domain", kind: .hard, example: "lhost-amazonses-18: 550 5.4.4 Invalid domain"),
+        Phrase(words: "illegal host", kind: .hard, example: "lhost-messagingserver-05: Status: 5.4.4 (Illegal host/domain name found)"),
         Phrase(words: "no such domain", kind: .hard, example: "various"),
         Phrase(words: "host not found", kind: .hard, example: "Sendmail: Host unknown"),
         Phrase(words: "host unknown", kind: .hard, example: "Sendmail: 550 Host unknown"),
