@@ -125,10 +125,9 @@ public struct MessageComposer: Sendable {
         let listId = "\(MIMEWriter.listIdPhrase(delivery.list.name)) <\(delivery.list.slug).\(listIdDomain)>"
         return try compose(
             delivery,
-            subject: try renderer.render(view, template: "mail.\(language.rawValue).\(mail).subject")
-                .trimmingCharacters(in: .whitespacesAndNewlines),
-            text: try renderer.render(view, template: "mail.\(language.rawValue).\(mail).text"),
-            html: try renderer.render(view, template: "mail.\(language.rawValue).\(mail).html"),
+            mail: mail,
+            view: view,
+            language: language,
             headers: [
                 (name: "List-Id", value: listId),
                 (name: "List-Unsubscribe", value: unsubscribeHeader),
@@ -146,13 +145,12 @@ public struct MessageComposer: Sendable {
         }
         let token = PrivacyLink.token(forSubscriber: subscription.subscriberId, signer: signer, now: now)
         let view = PrivacyMailView(privacyURL: baseURL + "/privacy/" + token)
-        let language = subscription.language.rawValue
+        let language = subscription.language
         return try compose(
             delivery,
-            subject: try renderer.render(view, template: "mail.\(language).privacy.subject")
-                .trimmingCharacters(in: .whitespacesAndNewlines),
-            text: try renderer.render(view, template: "mail.\(language).privacy.text"),
-            html: try renderer.render(view, template: "mail.\(language).privacy.html"),
+            mail: "privacy",
+            view: view,
+            language: language,
             headers: [(name: "Auto-Submitted", value: "auto-generated")],
             now: now
         )
@@ -175,10 +173,9 @@ public struct MessageComposer: Sendable {
         }
         return try compose(
             delivery,
-            subject: try renderer.render(view, template: "mail.\(language.rawValue).address.subject")
-                .trimmingCharacters(in: .whitespacesAndNewlines),
-            text: try renderer.render(view, template: "mail.\(language.rawValue).address.text"),
-            html: try renderer.render(view, template: "mail.\(language.rawValue).address.html"),
+            mail: "address",
+            view: view,
+            language: language,
             headers: [(name: "Auto-Submitted", value: "auto-generated")],
             now: now
         )
@@ -193,10 +190,9 @@ public struct MessageComposer: Sendable {
         ]
         return try compose(
             delivery,
-            subject: try renderer.render(view, template: "mail.\(language.rawValue).address-notice.subject")
-                .trimmingCharacters(in: .whitespacesAndNewlines),
-            text: try renderer.render(view, template: "mail.\(language.rawValue).address-notice.text"),
-            html: try renderer.render(view, template: "mail.\(language.rawValue).address-notice.html"),
+            mail: "address-notice",
+            view: view,
+            language: language,
             headers: [(name: "Auto-Submitted", value: "auto-generated")],
             now: now
         )
@@ -220,10 +216,9 @@ public struct MessageComposer: Sendable {
         let lead = unsubscribe(subscription.id ?? 0)
         return try compose(
             delivery,
-            subject: try renderer.render(view, template: "mail.\(language.rawValue).welcome.subject")
-                .trimmingCharacters(in: .whitespacesAndNewlines),
-            text: try renderer.render(view, template: "mail.\(language.rawValue).welcome.text"),
-            html: try renderer.render(view, template: "mail.\(language.rawValue).welcome.html"),
+            mail: "welcome",
+            view: view,
+            language: language,
             headers: [
                 (name: "Auto-Submitted", value: "auto-generated"),
                 (name: "List-Unsubscribe", value: "<\(lead)>"),
@@ -299,6 +294,26 @@ public struct MessageComposer: Sendable {
                 (name: "List-Unsubscribe-Post", value: "List-Unsubscribe=One-Click"),
                 (name: "Precedence", value: "bulk"),
             ],
+            now: now
+        )
+    }
+
+    /// A mail rendered from its three templates, `mail.<language>.<name>.subject|text|html`.
+    private func compose(
+        _ delivery: OutboxDelivery,
+        mail name: String,
+        view: Any,
+        language: Language,
+        headers: [(name: String, value: String)],
+        now: Date
+    ) throws -> Decision {
+        let prefix = "mail.\(language.rawValue).\(name)."
+        return try compose(
+            delivery,
+            subject: try renderer.render(view, template: prefix + "subject").trimmingCharacters(in: .whitespacesAndNewlines),
+            text: try renderer.render(view, template: prefix + "text"),
+            html: try renderer.render(view, template: prefix + "html"),
+            headers: headers,
             now: now
         )
     }
