@@ -14,14 +14,9 @@ trap 'store_stop; rm -rf "$work"' EXIT
 export KUVERT_DATA_DIR=$work KUVERT_TEMPLATES=$root/Templates
 
 store_start
-"$kuvert" migrate > /dev/null
-"$kuvert" lists add bench --name Bench --terms "$root/Deploy/terms.example.md" > /dev/null
-seed_start=$(date +%s.%N)
-seed_active bench "$count"
+bench_list
 printf '# Bench\n\nHello.\n' > "$work/body.md"
 id=$("$kuvert" campaign create --list bench --subject Bench --body "$work/body.md")
-echo "binary: $kuvert; store: $bench_store"
-awk -v s="$seed_start" -v e="$(date +%s.%N)" -v n="$count" 'BEGIN { printf "seeded %d active subscriptions in %.1f s\n", n, e - s }'
 /usr/bin/time -v "$kuvert" campaign send "$id" 2> "$work/time.txt"
 grep -E "Elapsed \(wall clock\)|Maximum resident set size" "$work/time.txt" | sed 's/^\s*/  /'
 echo "outbox rows: $(store_sql "SELECT count(*) FROM outboxMessage WHERE kind = 'newsletter'")"

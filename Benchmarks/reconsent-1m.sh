@@ -17,15 +17,7 @@ trap 'store_stop; rm -rf "$work"' EXIT
 export KUVERT_DATA_DIR=$work KUVERT_TEMPLATES=$root/Templates
 
 store_start
-"$kuvert" migrate > /dev/null
-"$kuvert" lists add bench --name Bench --terms "$root/Deploy/terms.example.md" > /dev/null
-seed_start=$(date +%s.%N)
-seed_active bench "$count"
-echo "binary: $kuvert; store: $bench_store"
-awk -v s="$seed_start" -v e="$(date +%s.%N)" -v n="$count" 'BEGIN { printf "seeded %d active subscriptions in %.1f s\n", n, e - s }'
-# Its own inputs: as many distinct people as asked for, all active.
-people=$(store_sql "SELECT count(DISTINCT subscriberId) FROM subscription WHERE status = 'active'")
-[ "$people" = "$count" ] || { echo "seeded $people distinct active people, not $count" >&2; exit 1; }
+bench_list
 { cat "$root/Deploy/terms.example.md"; printf '\nWe now also count opens.\n'; } > "$work/terms-v2.md"
 printf 'We **count opens** from now on.\n' > "$work/summary.md"
 /usr/bin/time -v "$kuvert" lists terms bench --file "$work/terms-v2.md" --summary "$work/summary.md" --reconsent --deadline 30d \

@@ -62,3 +62,18 @@ delivery_setup() {
   seed_active bench "$count"
   printf '# Bench issue\n\nHello, this is the benchmark issue with [a link](https://example.se/).\n\n- one\n- two\n' > "$work/body.md"
 }
+
+# The schema and the list `bench` with $count active subscriptions, timed,
+# checked to be $count distinct people. Needs $kuvert and $count.
+bench_list() {
+  "$kuvert" migrate > /dev/null
+  "$kuvert" lists add bench --name Bench --terms "$root/Deploy/terms.example.md" > /dev/null
+  local start
+  start=$(date +%s.%N)
+  seed_active bench "$count"
+  echo "binary: $kuvert; store: $bench_store"
+  awk -v s="$start" -v e="$(date +%s.%N)" -v n="$count" 'BEGIN { printf "seeded %d active subscriptions in %.1f s\n", n, e - s }'
+  local people
+  people=$(store_sql "SELECT count(DISTINCT subscriberId) FROM subscription WHERE status = 'active'")
+  [ "$people" = "$count" ] || { echo "seeded $people distinct active people, not $count" >&2; exit 1; }
+}

@@ -207,14 +207,10 @@ extension PostgresStore: TermsChangeStore {
         guard subscription.listId == change.listId, subscriptionId <= change.lastSubscriptionId,
             let terms = try await publishedTerms(c, list: try MailingList(row, "l"), version: change.version)
         else { return nil }
-        let accepted =
-            try await c.value(
-                """
-                SELECT EXISTS (SELECT 1 FROM consentEvent WHERE subscriptionId = \(subscriptionId) AND kind = 'confirmed'
-                               AND termsVersionId = \(change.termsVersionId))
-                """,
-                as: Bool.self
-            ) ?? false
+        var binds = PostgresBindings()
+        binds.append(subscriptionId)
+        binds.append(change.termsVersionId)
+        let accepted = try await c.value(PostgresQuery(unsafeSQL: OutboxDelivery.acceptedQuery("$1", "$2"), binds: binds), as: Bool.self) ?? false
         return ReconsentContext(subscription: subscription, change: change, terms: terms, accepted: accepted)
     }
 
@@ -230,9 +226,7 @@ extension PostgresStore: TermsChangeStore {
             guard var context = try await Self.reconsent(c, subscriptionId: subscriptionId, changeId: changeId, locking: true) else {
                 throw ConfirmationService.LinkError.noLongerValid
             }
-            if context.accepted && context.subscription.status == .active { return context }
-            guard context.change.closedAt == nil else { throw ConfirmationService.LinkError.expired }
-            guard context.subscription.status == .active else { throw ConfirmationService.LinkError.noLongerValid }
+            if try context.standing() { return context }
             let shown = context.terms.text(in: language).terms
             try await c.run(
                 """

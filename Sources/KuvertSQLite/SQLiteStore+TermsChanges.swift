@@ -227,8 +227,7 @@ extension SQLiteStore: TermsChangeStore {
         else { return nil }
         let accepted =
             try Bool.fetchOne(
-                db,
-                sql: "SELECT EXISTS (SELECT 1 FROM consentEvent WHERE subscriptionId = ? AND kind = 'confirmed' AND termsVersionId = ?)",
+                try db.cachedStatement(sql: OutboxDelivery.acceptedQuery("?1", "?2")),
                 arguments: [subscriptionId, change.termsVersionId]
             ) ?? false
         return ReconsentContext(subscription: subscription, change: change, terms: terms, accepted: accepted)
@@ -245,9 +244,7 @@ extension SQLiteStore: TermsChangeStore {
             guard var context = try Self.reconsent(db, subscriptionId: subscriptionId, changeId: changeId) else {
                 throw ConfirmationService.LinkError.noLongerValid
             }
-            if context.accepted && context.subscription.status == .active { return context }
-            guard context.change.closedAt == nil else { throw ConfirmationService.LinkError.expired }
-            guard context.subscription.status == .active else { throw ConfirmationService.LinkError.noLongerValid }
+            if try context.standing() { return context }
             let shown = context.terms.text(in: language).terms
             var event = ConsentEvent(
                 subscriptionId: subscriptionId,

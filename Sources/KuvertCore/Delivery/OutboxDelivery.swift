@@ -26,7 +26,8 @@ public struct OutboxDelivery: Sendable, Equatable {
     public var reconsentAccepted = false
 
     /// The query both stores read whether a subscription (`$1`) accepted a
-    /// terms version (`$2`) with, as `?1`/`?2` or `$1`/`$2`.
+    /// terms version (`$2`) with, as `?1`/`?2` or `$1`/`$2`: for a re-consent
+    /// mail at send time and for its link's page.
     package static func acceptedQuery(_ first: String, _ second: String) -> String {
         "SELECT EXISTS (SELECT 1 FROM consentEvent WHERE subscriptionId = \(first) AND kind = 'confirmed' AND termsVersionId = \(second))"
     }

@@ -155,6 +155,18 @@ public struct ReconsentContext: Sendable, Equatable {
     /// Whether the subscription has accepted the new version already.
     public var accepted: Bool
 
+    /// What the link may still do: nothing more once accepted (true);
+    /// otherwise accept, while the change is open and the subscription active.
+    /// The one decision the page and both stores' acceptance make.
+    /// - Throws: `ConfirmationService.LinkError.expired` once the change
+    ///   closed, `.noLongerValid` once the subscription ended.
+    public func standing() throws(ConfirmationService.LinkError) -> Bool {
+        if accepted && subscription.status == .active { return true }
+        guard change.closedAt == nil else { throw .expired }
+        guard subscription.status == .active else { throw .noLongerValid }
+        return false
+    }
+
     public init(subscription: Subscription, change: TermsChange, terms: PublishedTerms, accepted: Bool) {
         self.subscription = subscription
         self.change = change

@@ -24,9 +24,7 @@ public struct ReconsentService: Sendable {
         guard let context = try await store.reconsent(subscriptionId: subscriptionId, changeId: changeId) else {
             throw ConfirmationService.LinkError.noLongerValid
         }
-        if context.accepted && context.subscription.status == .active { return context }
-        guard context.change.closedAt == nil else { throw ConfirmationService.LinkError.expired }
-        guard context.subscription.status == .active else { throw ConfirmationService.LinkError.noLongerValid }
+        _ = try context.standing()
         return context
     }
 
