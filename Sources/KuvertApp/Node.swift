@@ -74,7 +74,8 @@ extension Runtime {
                 keys: keys,
                 renderer: renderer,
                 mailQueued: { mailer?.wake() },
-                registry: registry
+                registry: registry,
+                logger: logger
             ),
             services: services,
             logger: logger

@@ -161,7 +161,9 @@ public struct Runtime: Sendable {
             renderer: renderer,
             signer: keys.signer,
             dkim: dkim,
-            bounces: settings.mail.bounceDomain.map(keys.bounceAddresses(domain:))
+            bounces: settings.mail.bounceDomain.map(keys.bounceAddresses(domain:)),
+            tags: keys.messageTags,
+            echoes: Array(settings.bounceWebhooks.values.keys)
         )
     }
 

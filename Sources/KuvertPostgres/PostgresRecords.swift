@@ -218,6 +218,7 @@ extension AuditEvent: PostgresRecord {
 extension BounceEvent: PostgresRecord {
     static let columns = [
         "id", "receivedAt", "outboxMessageId", "subscriptionId", "kind", "status", "action", "diagnostic", "outcome",
+        "providerEvent",
     ]
 
     init(_ cells: Cells) throws {
@@ -230,7 +231,8 @@ extension BounceEvent: PostgresRecord {
             status: try cells("status"),
             action: try cells("action"),
             diagnostic: try cells("diagnostic"),
-            outcome: try cells.value("outcome")
+            outcome: try cells.value("outcome"),
+            providerEvent: try cells("providerEvent")
         )
     }
 }

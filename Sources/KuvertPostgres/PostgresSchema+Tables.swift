@@ -404,4 +404,10 @@ extension PostgresSchema {
               AND (NEW.status = 'active' OR (OLD.status = 'active' AND NEW.status IN ('unsubscribed', 'bounced', 'lapsed'))))
         EXECUTE FUNCTION subscription_webhook();
         """
+
+    /// Events from sending services' webhooks name themselves (`SQLiteStore`'s v16).
+    static let providerEvents = """
+        ALTER TABLE bounceEvent ADD COLUMN providerEvent TEXT CHECK (length(providerEvent) BETWEEN 3 AND 300);
+        CREATE UNIQUE INDEX bounceEvent_providerEvent ON bounceEvent(providerEvent) WHERE providerEvent IS NOT NULL;
+        """
 }

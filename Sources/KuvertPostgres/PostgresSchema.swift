@@ -20,6 +20,7 @@ enum PostgresSchema {
         ("pg11-welcome-mail", welcomeMail),
         ("pg12-address-change", addressChange),
         ("pg13-terms-changes", termsChanges),
+        ("pg14-provider-events", providerEvents),
     ]
 }
 

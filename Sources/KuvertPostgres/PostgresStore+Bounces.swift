@@ -7,6 +7,14 @@ extension PostgresStore: BounceStore {
         try await transaction { c in
             var event = event
             let now = event.receivedAt
+            if let key = event.providerEvent {
+                // The same event delivered twice at once: the second waits for the first, then finds it.
+                try await c.run("SELECT pg_advisory_xact_lock(hashtext('kuvert provider event ' || \(key)))")
+                if try await c.rows("SELECT 1 FROM bounceEvent WHERE providerEvent = \(key)").first != nil {
+                    event.outcome = .duplicate
+                    return event
+                }
+            }
             let message = try await c.rows(
                 "SELECT subscriptionId FROM outboxMessage WHERE id = \(event.outboxMessageId)"
             ).first
@@ -46,9 +54,10 @@ extension PostgresStore: BounceStore {
             }
             event.id = try await c.value(
                 """
-                INSERT INTO bounceEvent (receivedAt, outboxMessageId, subscriptionId, kind, status, action, diagnostic, outcome)
+                INSERT INTO bounceEvent (receivedAt, outboxMessageId, subscriptionId, kind, status, action, diagnostic, outcome,
+                                         providerEvent)
                 VALUES (\(now), \(event.outboxMessageId), \(event.subscriptionId), \(event.kind.rawValue), \(event.status),
-                        \(event.action), \(event.diagnostic), \(event.outcome.rawValue))
+                        \(event.action), \(event.diagnostic), \(event.outcome.rawValue), \(event.providerEvent))
                 RETURNING id
                 """,
                 as: Int64.self

@@ -6,6 +6,10 @@ extension SQLiteStore: BounceStore {
     public func recordBounce(_ event: BounceEvent, bounceLimit: Int) async throws -> BounceEvent {
         try await writer.write { db in
             var event = event
+            if let key = event.providerEvent, try BounceEvent.filter(Column("providerEvent") == key).fetchCount(db) > 0 {
+                event.outcome = .duplicate
+                return event
+            }
             let owner = try Row.fetchOne(
                 db,
                 sql: """

@@ -83,6 +83,9 @@ extension SQLiteStore {
                 ]
             )
         }
+        migrator.registerMigration("v16-provider-events") { db in
+            try db.execute(sql: providerEventsSchema)
+        }
         return migrator
     }
 
@@ -493,5 +496,12 @@ extension SQLiteStore {
             VALUES ('subscription.' || CASE NEW.status WHEN 'active' THEN 'confirmed' ELSE NEW.status END,
                     NEW.id, NEW.listId, NEW.updatedAt, 'queued', NEW.updatedAt);
         END;
+        """
+
+    /// Events from sending services' webhooks name themselves, so that the same
+    /// event delivered twice is stored once.
+    static let providerEventsSchema = """
+        ALTER TABLE bounceEvent ADD COLUMN providerEvent TEXT CHECK (length(providerEvent) BETWEEN 3 AND 300);
+        CREATE UNIQUE INDEX bounceEvent_providerEvent ON bounceEvent(providerEvent) WHERE providerEvent IS NOT NULL;
         """
 }

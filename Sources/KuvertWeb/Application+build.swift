@@ -29,8 +29,12 @@ public struct WebDependencies: Sendable {
     public var availability: StoreAvailability
     /// Times on pages, in `KUVERT_TIME_ZONE`.
     public var time: HumanTime
+    /// What takes the sending services' bounce webhooks; nil when none is configured.
+    public var bounceWebhooks: BounceWebhooks?
 
-    /// The web layer's part of `settings`: no SMTP credentials, no mailer settings.
+    /// The web layer's part of `settings`: no SMTP credentials, no mailer settings
+    /// but the bounce limit, which bounce webhooks apply.
+    /// - Parameter httpsGet: how SES's certificates are fetched (tests: their own host and CA).
     /// - Throws: `KuvertError.configuration` when the templates directory has no API document.
     public init(
         settings: Settings,
@@ -39,7 +43,9 @@ public struct WebDependencies: Sendable {
         renderer: TemplateRenderer,
         mailQueued: @escaping @Sendable () -> Void = {},
         registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
-        availability: StoreAvailability = StoreAvailability(logger: Logger(label: "kuvert.store"))
+        availability: StoreAvailability = StoreAvailability(logger: Logger(label: "kuvert.store")),
+        httpsGet: HTTPSGet = HTTPSGet(),
+        logger: Logger = Logger(label: "kuvert.bounces")
     ) throws {
         self.http = settings.http
         self.security = settings.security
@@ -52,6 +58,17 @@ public struct WebDependencies: Sendable {
         self.registry = registry
         self.availability = availability
         self.time = settings.mail.humanTime
+        self.bounceWebhooks =
+            settings.bounceWebhooks.values.isEmpty
+            ? nil
+            : BounceWebhooks(
+                readers: try settings.bounceWebhooks.readers(get: httpsGet),
+                tags: keys.messageTags,
+                store: store,
+                bounceLimit: settings.mailer.bounceLimit,
+                metrics: Self.metrics(registry),
+                logger: logger
+            )
     }
 
     /// Kuvert's metrics kept in `registry`, for the web layer and a mailer in the same process.
@@ -141,6 +158,7 @@ public func buildRouter(_ dependencies: WebDependencies) -> Router<KuvertRequest
         pages: pages,
         maximumBodyBytes: http.maxBodyBytes
     ).register(on: router)
+    BounceWebhookController(webhooks: dependencies.bounceWebhooks).register(on: router)
     HealthController(store: dependencies.store, availability: dependencies.availability).register(on: router)
     APIController(
         store: dependencies.store,

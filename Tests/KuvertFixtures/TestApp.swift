@@ -38,7 +38,9 @@ package final class TestApp: Sendable {
         maxConnectionsPerClient: Int = 64,
         metricsListen: (host: String, port: Int)? = nil,
         formMinimumSeconds: TimeInterval = 3,
-        availability: StoreAvailability = StoreAvailability(logger: Logger(label: "store-test"))
+        availability: StoreAvailability = StoreAvailability(logger: Logger(label: "store-test")),
+        bounceWebhooks: BounceWebhookSettings = BounceWebhookSettings(),
+        httpsGet: HTTPSGet = HTTPSGet()
     ) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("kuvert-web-\(UUID().uuidString)").path
         var settings = Settings(dataDirectory: directory)
@@ -58,6 +60,7 @@ package final class TestApp: Sendable {
         settings.http.metricsListen = metricsListen
         settings.security.formMinimumSeconds = formMinimumSeconds
         settings.storage.templatesDirectory = Self.templatesDirectory
+        settings.bounceWebhooks = bounceWebhooks
         self.settings = settings
         store = try SQLiteStore.open(path: directory + "/kuvert.sqlite")
         let renderer = try await TemplateRenderer(
@@ -70,7 +73,9 @@ package final class TestApp: Sendable {
             keys: KeyRing(keys: [SymmetricKey(size: .bits256)]),
             renderer: renderer,
             mailQueued: { mailer?.mailer?.wake() },
-            availability: availability
+            availability: availability,
+            httpsGet: httpsGet,
+            logger: Self.quietLogger
         )
     }
 
@@ -88,6 +93,12 @@ package final class TestApp: Sendable {
     }
 
     deinit { try? FileManager.default.removeItem(atPath: directory) }
+
+    private static var quietLogger: Logger {
+        var logger = Logger(label: "kuvert-test")
+        logger.logLevel = .warning
+        return logger
+    }
 
     package var application: some ApplicationProtocol {
         var logger = Logger(label: "kuvert-test")
@@ -107,6 +118,18 @@ package final class TestApp: Sendable {
             terms: "# Terms v1\n\nWe send *one* letter a month.",
             actor: "test"
         )
+    }
+
+    /// Queues a newsletter to the list's active subscribers, the mail queued
+    /// before it (confirmations, welcomes) marked skipped so that it alone is sent.
+    package func queueNewsletter(_ subject: String, list: String = "news") async throws {
+        try await store.writer.write { db in try db.execute(sql: "UPDATE outboxMessage SET status = 'skipped'") }
+        let campaign = try await store.createCampaign(
+            try Campaign.draft(subject: subject, markdown: "Hej!", now: Date()),
+            listSlug: list,
+            actor: "test"
+        )
+        _ = try await store.queueCampaign(id: campaign.id ?? -1, sendAt: Date(), now: Date(), batchSize: 10, actor: "test")
     }
 
     /// The path of the confirmation link in the newest confirmation mail, as the mailer would render it.

@@ -24,13 +24,13 @@ struct PostgresStoreTests {
             let output = try String(contentsOfFile: log, encoding: .utf8)
             #expect(process.terminationStatus == 0, "\(output)")
             #expect(output.hasPrefix("The store postgres://kuvert@localhost:5432/kuvert?host="), "\(output)")
-            #expect(output.hasSuffix("has schema pg13-terms-changes.\n"), "\(output)")
+            #expect(output.hasSuffix("has schema pg14-provider-events.\n"), "\(output)")
         }
-        #expect(try cluster.psql("SELECT count(*) FROM kuvertMigration").output == "13\n")
+        #expect(try cluster.psql("SELECT count(*) FROM kuvertMigration").output == "14\n")
         let doctor = try await kuvert.run(["doctor"], environment: environment)
         let line = try #require(doctor.stdout.split(separator: "\n").first { $0.hasPrefix("store") })
         #expect(
-            line.contains("PostgreSQL 15") && line.contains("schema pg13-terms-changes") && line.contains("connections in use"),
+            line.contains("PostgreSQL 15") && line.contains("schema pg14-provider-events") && line.contains("connections in use"),
             "\(line)"
         )
     }

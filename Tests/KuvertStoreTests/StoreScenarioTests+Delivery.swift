@@ -283,6 +283,44 @@ extension StoreScenarioTests {
             #expect(try await subject.count("bounceEvent") == 0)
         }
     }
+
+    @Test("an event a sending service reports twice, even at once, is stored and applied once", arguments: StoreKind.allCases)
+    func providerEvents(kind: StoreKind) async throws {
+        try await StoreUnderTest.with(kind) { subject in
+            let store = subject.store
+            try await subject.addList()
+            let now = Date()
+            guard
+                case .confirmationQueued = try await store.subscribe(try SubscriptionRequest.form("soft@example.se"), resendWindow: 600, now: now)
+            else { throw StoreScenarioError.notQueued }
+            let message = try #require(Int64(try await subject.texts("SELECT max(id) FROM outboxMessage")[0]))
+            func event(_ key: String) -> BounceEvent {
+                BounceEvent(
+                    receivedAt: now,
+                    outboxMessageId: message,
+                    subscriptionId: nil,
+                    kind: .soft,
+                    status: "5.2.2",
+                    action: "bounce/bounce",
+                    diagnostic: "552 5.2.2 mailbox full",
+                    outcome: .unchanged,
+                    providerEvent: key
+                )
+            }
+            // Two deliveries of one event at once, then a third later: one counts.
+            async let first = store.recordBounce(event("sendgrid:evt-1"), bounceLimit: 2)
+            async let second = store.recordBounce(event("sendgrid:evt-1"), bounceLimit: 2)
+            let outcomes = [try await first.outcome, try await second.outcome]
+            #expect(outcomes.sorted { $0.rawValue < $1.rawValue } == [.counted, .duplicate], "\(outcomes)")
+            #expect(try await store.recordBounce(event("sendgrid:evt-1"), bounceLimit: 2).outcome == .duplicate)
+            #expect(try await subject.texts("SELECT status || ' ' || refusalStreak FROM subscription") == ["pending 1"])
+            #expect(try await subject.count("bounceEvent") == 1)
+            #expect(try await subject.count("auditEvent", where: "action = 'bounce.received'") == 1)
+            // Another event of the same service is another failure: the limit is reached.
+            #expect(try await store.recordBounce(event("sendgrid:evt-2"), bounceLimit: 2).outcome == .bounced)
+            #expect(try await store.bounces(messageId: message).map(\.providerEvent) == ["sendgrid:evt-1", "sendgrid:evt-2"])
+        }
+    }
 }
 
 enum StoreScenarioError: Error { case notQueued }

@@ -21,13 +21,7 @@ struct ManageRoutesTests {
         try await app.addList("events", name: "Evenemang", language: .sv)
         _ = try await app.store.editList(slug: "events", ListEdit(description: "Inbjudningar, några gånger om året."), actor: "test", now: Date())
         try await app.store.activate("greta@example.se")
-        try await app.store.writer.write { db in try db.execute(sql: "UPDATE outboxMessage SET status = 'skipped'") }
-        let campaign = try await app.store.createCampaign(
-            try Campaign.draft(subject: "Höstnytt", markdown: "Hej!", now: Date()),
-            listSlug: "news",
-            actor: "test"
-        )
-        _ = try await app.store.queueCampaign(id: try #require(campaign.id), sendAt: Date(), now: Date(), batchSize: 10, actor: "test")
+        try await app.queueNewsletter("Höstnytt")
         let mailer = try app.makeMailer()
         box.mailer = mailer
         let mailerTask = Task { try await mailer.run() }

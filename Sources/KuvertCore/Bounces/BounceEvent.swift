@@ -16,6 +16,9 @@ public struct BounceEvent: Sendable, Equatable, Codable {
         /// Nothing: the report says nothing of the mailbox, or the
         /// subscription had ended, or was erased, or its message is gone.
         case unchanged
+        /// Nothing, and nothing stored: a sending service reported this
+        /// event before (`providerEvent`). Never stored.
+        case duplicate
     }
 
     public var id: Int64?
@@ -32,6 +35,10 @@ public struct BounceEvent: Sendable, Equatable, Codable {
     /// one line of at most 300 characters.
     public var diagnostic: String?
     public var outcome: Outcome
+    /// `provider:event` for an event a sending service reported by webhook
+    /// (`BounceWebhooks`): the same event twice is stored once. Nil for
+    /// reports that came by mail.
+    public var providerEvent: String?
 
     public init(
         id: Int64? = nil,
@@ -42,7 +49,8 @@ public struct BounceEvent: Sendable, Equatable, Codable {
         status: String?,
         action: String?,
         diagnostic: String?,
-        outcome: Outcome
+        outcome: Outcome,
+        providerEvent: String? = nil
     ) {
         self.id = id
         self.receivedAt = receivedAt
@@ -53,6 +61,7 @@ public struct BounceEvent: Sendable, Equatable, Codable {
         self.action = action
         self.diagnostic = diagnostic
         self.outcome = outcome
+        self.providerEvent = providerEvent
     }
 
     /// The event a report makes, before the store knows its subscription and outcome.

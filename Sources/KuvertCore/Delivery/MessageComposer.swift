@@ -47,12 +47,18 @@ public struct MessageComposer: Sendable {
     private let unsubscribeMailto: String?
     private let dkim: DKIMSigner?
     private let bounces: BounceAddresses?
+    private let tags: MessageTags?
+    private let echoes: [BounceWebhookProvider]
     private let time: HumanTime
 
     /// - Parameters:
     ///   - confirmTTL: how long a confirmation link lives, which its mail says.
     ///   - dkim: signs each message with the keys of its From domain; nil to leave signing to the relay.
     ///   - bounces: each message's own signed envelope sender; nil to send with the From address.
+    ///   - tags: what names each message in its Message-ID, for the sending
+    ///     services' webhooks (`BounceWebhooks`); nil for a random Message-ID.
+    ///   - echoes: the services whose webhooks are taken: each message carries
+    ///     the header each echoes (`BounceWebhookProvider.echoHeader`).
     /// - Throws: `KuvertError.configuration` when `KUVERT_FROM` is not a mailbox.
     public init(
         mail: MailSettings,
@@ -60,10 +66,14 @@ public struct MessageComposer: Sendable {
         renderer: TemplateRenderer,
         signer: TokenSigner,
         dkim: DKIMSigner? = nil,
-        bounces: BounceAddresses? = nil
+        bounces: BounceAddresses? = nil,
+        tags: MessageTags? = nil,
+        echoes: [BounceWebhookProvider] = []
     ) throws {
         self.dkim = dkim
         self.bounces = bounces
+        self.tags = tags
+        self.echoes = echoes.sorted { $0.rawValue < $1.rawValue }
         sender = try mail.sender()
         self.renderer = renderer
         self.newsletters = NewsletterMail.Cache(renderer: renderer)
@@ -328,14 +338,17 @@ public struct MessageComposer: Sendable {
         now: Date
     ) throws -> Decision {
         let from = try delivery.list.fromAddress.map { try Mailbox(parsing: $0) } ?? sender
+        // The message's tag in its Message-ID (and the headers services echo), so their webhooks name it.
+        let tag = tags.flatMap { tags in delivery.message.id.map(tags.tag(for:)) }
         var message = MailMessage(
             from: from,
             to: Mailbox(name: nil, address: delivery.address),
             subject: subject,
             text: text,
             html: html,
-            headers: headers,
-            date: now
+            headers: headers + (tag.map { tag in echoes.compactMap { $0.echoHeader(tag: tag) } } ?? []),
+            date: now,
+            messageID: tag.map { "\($0).\(RandomHex.make().prefix(16))@\(from.domain)" }
         )
         message.encodedBodies = encodedBodies
         var bytes = try message.rendered()

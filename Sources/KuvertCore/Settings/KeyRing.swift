@@ -26,6 +26,11 @@ public struct KeyRing: Sendable {
         BounceAddresses(domain: domain, keys: keys)
     }
 
+    /// The signed tags of Message-IDs, which sending services echo in their webhooks.
+    public var messageTags: MessageTags {
+        MessageTags(purpose: "kuvert message-id v1", keys: keys)
+    }
+
     /// The keys of `KUVERT_SECRET` or the data directory's key file.
     /// - Throws: `KuvertError.configuration`, as `SecretKeys.load` does.
     public static func load(_ storage: StorageSettings) throws -> KeyRing {

@@ -18,6 +18,8 @@ public struct Settings: Sendable {
     public var logging: LogSettings
     /// `KUVERT_WEBHOOK_URL` and `KUVERT_WEBHOOK_SECRET`; nil when no webhook is set.
     public var webhook: WebhookSettings?
+    /// `KUVERT_BOUNCE_WEBHOOK_<PROVIDER>`: the sending services whose bounce webhooks are taken.
+    public var bounceWebhooks: BounceWebhookSettings
 
     /// The defaults, rooted at `dataDirectory`.
     public init(dataDirectory: String = "./data") {
@@ -30,6 +32,7 @@ public struct Settings: Sendable {
         mailer = MailerSettings()
         retention = RetentionSettings()
         logging = LogSettings()
+        bounceWebhooks = BounceWebhookSettings()
     }
 
     /// The settings `source` holds, over the defaults.
@@ -45,11 +48,12 @@ public struct Settings: Sendable {
         retention = try RetentionSettings(source)
         logging = try LogSettings(source)
         webhook = try WebhookSettings.from(source)
+        bounceWebhooks = try BounceWebhookSettings(source)
     }
 
     /// Every variable Kuvert reads (besides `KUVERT_CONFIG`, which names the file
     /// that may set the others).
-    public static let names: Set<String> = [
+    public static let names: Set<String> = Set([
         "KUVERT_DATA_DIR", "KUVERT_DATABASE", "KUVERT_TEMPLATES", "KUVERT_SECRET",
         "KUVERT_LISTEN", "KUVERT_MAX_BODY", "KUVERT_IDLE_TIMEOUT", "KUVERT_METRICS_LISTEN",
         "KUVERT_HEADER_TIMEOUT", "KUVERT_MAX_CONNECTIONS", "KUVERT_MAX_CONNECTIONS_PER_CLIENT",
@@ -65,7 +69,7 @@ public struct Settings: Sendable {
         "KUVERT_LEASE",
         "KUVERT_RETENTION", "KUVERT_MESSAGE_RETENTION",
         "KUVERT_LOG_FORMAT", "KUVERT_LOG_LEVEL", "KUVERT_WEBHOOK_URL", "KUVERT_WEBHOOK_SECRET",
-    ]
+    ]).union(BounceWebhookProvider.allCases.map(\.variable))
 
     /// Refuses a `KUVERT_` name Kuvert does not read (a typo would otherwise
     /// leave a setting at its default without a word), naming the nearest
@@ -102,10 +106,10 @@ public struct Settings: Sendable {
 
     /// The variables whose values are, or may hold, secrets: never printed, never
     /// logged (`KUVERT_DATABASE` and the other URLs may hold a password).
-    public static let secretNames: Set<String> = [
+    public static let secretNames: Set<String> = Set([
         "KUVERT_SECRET", "KUVERT_SMTP_PASSWORD", "KUVERT_DATABASE", "KUVERT_WEBHOOK_SECRET", "KUVERT_BOUNCE_MAILBOX",
         "KUVERT_SMTP_URL", "KUVERT_WEBHOOK_URL",
-    ]
+    ]).union(BounceWebhookProvider.allCases.filter { $0 != .ses }.map(\.variable))
 
     /// True when `value` of `name` is a secret: a key, a password, or a database URL with one.
     public static func isSecret(_ name: String, value: String) -> Bool {

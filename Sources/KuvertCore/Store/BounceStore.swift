@@ -9,7 +9,9 @@ public protocol BounceStore: Sendable {
     /// row, makes an active or pending subscription `bounced`; a complaint
     /// unsubscribes it with a `withdrawn` consent entry of source `complaint`.
     /// An ended or erased subscription changes no more, and an erased person's
-    /// event keeps no diagnostic. Returns the event as stored.
+    /// event keeps no diagnostic. Returns the event as stored; an event whose
+    /// `providerEvent` is stored already changes nothing, is not stored again
+    /// and comes back with outcome `duplicate`.
     func recordBounce(_ event: BounceEvent, bounceLimit: Int) async throws -> BounceEvent
     /// The latest events, newest first.
     func latestBounces(limit: Int) async throws -> [BounceListing]
