@@ -20,7 +20,11 @@ KUVERT := .build/debug/kuvert
 # Benchmarks/slowclients.sh runs there: its system daemon is never started).
 APT_PACKAGES := libcurl4-openssl-dev libsqlite3-dev libcmark-gfm-dev libcmark-gfm-extensions-dev python3-aiosmtpd systemd chromium chromium-driver python3-selenium \
   postfix sasl2-bin openssl python3-dkim python3-nacl opendkim opendkim-tools postgresql python3-venv \
-  dovecot-imapd nginx-light libsisimai-perl
+  dovecot-imapd nginx-light libsisimai-perl \
+  libidn12 libgnutls-dane0 libdb5.3 libnsl2 libpcre2-8-0 libevent-2.1-7
+# The last line: the libraries of Exim and OpenSMTPD, which the tests run from
+# their packages unpacked under .build/mta (Tests/Support/unpacked_mta.sh):
+# installed, either would replace Postfix as the machine's MTA.
 # From PyPI, for the tests: flufl.bounce, the independent DSN parser that
 # Tests/Support/flufl_verdicts.py cross-checks Kuvert's verdicts with, and
 # schemathesis, the fuzzer Tests/KuvertEndToEndTests/APIFuzzTests.swift runs over the API.
@@ -89,6 +93,7 @@ lint:
 ##       afterwards, so that they do not compete for the two cores with the tests
 ##       that measure time.
 test: deps pyenv lint
+	@bash Tests/Support/unpacked_mta.sh ensure >/dev/null
 	$(SWIFT) build --build-tests
 	@set -o pipefail; { $(SWIFT) test --skip-build --disable-xctest --skip 'MultiNodeTests|APIFuzzTests' \
 	  && $(SWIFT) test --skip-build --disable-xctest --filter 'MultiNodeTests|APIFuzzTests'; } 2>&1 | tee .build/test.log || { \

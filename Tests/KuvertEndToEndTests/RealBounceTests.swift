@@ -11,7 +11,7 @@ import Testing
 @testable import KuvertLMTP
 @testable import KuvertSQLite
 
-@Suite("Bounces from a real Postfix over LMTP, and kuvert bounces ingest", .serialized)
+@Suite("Bounces from real MTAs (Postfix, Exim, OpenSMTPD) over LMTP, and kuvert bounces ingest", .serialized)
 struct RealBounceTests {
     static let secret = String(repeating: "b0unce-s3cret-", count: 3)
 
@@ -74,6 +74,76 @@ struct RealBounceTests {
         kill(serve.processIdentifier, SIGTERM)
         serve.waitUntilExit()
         #expect(serve.terminationStatus == 0)
+    }
+
+    @Test(
+        "Exim and OpenSMTPD as the relay: their own bounces, through a Maildir and kuvert bounces ingest (Exim) or over LMTP (OpenSMTPD)",
+        arguments: RelayMTA.Kind.allCases
+    )
+    func otherMTAs(kind: RelayMTA.Kind) async throws {
+        let kuvert = await KuvertCommand()
+        defer { try? FileManager.default.removeItem(atPath: kuvert.dataDirectory) }
+        let store = try await kuvert.newsList()
+        // The tests' SMTP server stands for the remote MX: it refuses by local part.
+        let people = ["reject-\(kind)", "policy-\(kind)", "full-\(kind)"]
+        for person in people { _ = try await store.request("\(person)@example.se") }
+        let sink = try SMTPTestServer()
+        let lmtpPort = try freeLoopbackPort()
+        let relay = try await RelayMTA.start(kind, sinkPort: sink.port, lmtpPort: lmtpPort)
+        var environment = ["KUVERT_SMTP_URL": relay.url, "KUVERT_BOUNCE_DOMAIN": "bounces.kuvert.test", "KUVERT_SECRET": Self.secret]
+        if kind == .opensmtpd { environment["KUVERT_LMTP_LISTEN"] = "127.0.0.1:\(lmtpPort)" }
+        let httpPort = try freeLoopbackPort()
+        let serve = try kuvert.start("serve", "--listen", "127.0.0.1:\(httpPort)", environment: environment, log: kuvert.dataDirectory + "/serve.log")
+        defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
+
+        switch kind {
+        case .exim:
+            try await eventually(timeout: 60, "Exim's three bounces in its Maildir") { relay.bounceFiles().count == 3 }
+            kill(serve.processIdentifier, SIGTERM)
+            serve.waitUntilExit()
+            // A Maildir loop: each message to `kuvert bounces ingest`, with the envelope recipient Exim added.
+            for file in relay.bounceFiles() {
+                let message = try #require(FileManager.default.contents(atPath: file))
+                let text = String(decoding: message, as: UTF8.self)
+                let recipient = try #require(
+                    text.components(separatedBy: "\n").first { $0.hasPrefix("Envelope-to: ") }?.dropFirst("Envelope-to: ".count)
+                )
+                #expect(text.contains("Subject: Mail delivery failed: returning message to sender"))
+                let taken = try await kuvert.run(
+                    ["bounces", "ingest", "--recipient", String(recipient)],
+                    environment: ["KUVERT_BOUNCE_DOMAIN": "bounces.kuvert.test", "KUVERT_SECRET": Self.secret],
+                    input: Array(message)
+                )
+                #expect(taken.status == 0, "\(taken.stderr)")
+            }
+            // The independent classifier reads Exim's bounces as Kuvert does.
+            let copies = kuvert.dataDirectory + "/exim-bounces"
+            try FileManager.default.createDirectory(atPath: copies, withIntermediateDirectories: true)
+            for (index, file) in relay.bounceFiles().enumerated() { try FileManager.default.copyItem(atPath: file, toPath: copies + "/\(index).eml") }
+            let sisimai = try TestProcess.run([
+                "/usr/bin/perl", TestPaths.root.appendingPathComponent("Tests/Support/sisimai_verdicts.pl").path, copies,
+            ])
+            for reason in ["userunknown", "securityerror", "mailboxfull"] {
+                #expect(sisimai.stdout.contains(#""reason":"\#(reason)""#), "\(sisimai.stdout) \(sisimai.stderr)")
+            }
+        case .opensmtpd:
+            try await eventually(timeout: 60, "OpenSMTPD's three bounces over LMTP") { try await store.latestBounces(limit: 10).count == 3 }
+            #expect(relay.log().contains("result=\"Ok\" stat=\"250 2.0.0 Taken"), "\(relay.log())")
+        }
+        var seen: [String: (String, [BounceKind])] = [:]
+        for person in people {
+            let record = try #require(try await store.subscriberRecord(address: try EmailAddress("\(person)@example.se")))
+            let subscription = try #require(record.subscriptions.first)
+            seen[String(person.prefix { $0 != "-" })] = (subscription.subscription.status.rawValue, subscription.bounces.map(\.kind))
+        }
+        // A mailbox that does not exist bounces at once; a policy refusal changes nothing; a full one counts.
+        #expect(seen["reject"]?.0 == "bounced" && seen["reject"]?.1 == [.hard], "\(seen)")
+        #expect(seen["policy"]?.0 == "pending" && seen["policy"]?.1 == [.policy], "\(seen)")
+        #expect(seen["full"]?.0 == "pending" && seen["full"]?.1 == [.soft], "\(seen)")
+        if serve.isRunning {
+            kill(serve.processIdentifier, SIGTERM)
+            serve.waitUntilExit()
+        }
     }
 
     @Test("kuvert serve reads a hosted bounce mailbox (KUVERT_BOUNCE_MAILBOX, Dovecot) at start and takes what it finds")
