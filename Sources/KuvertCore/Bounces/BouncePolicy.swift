@@ -109,7 +109,14 @@ public enum BouncePolicy {
         }
         let said = diagnostic.flatMap(BounceText.phrase(in:))?.kind
         if let said, said == .transient || said == .policy { return said }
-        if ["5.1.1", "5.1.10", "5.1.2"].contains(status) || said == .hard { return .hard }
+        let gone = ["5.1.1", "5.1.10", "5.1.2"].contains(status)
+        // "User unknown" after the message's data, or under a code that says the mailbox
+        // exists (5.2.x) but not at RCPT TO: a filter's answer (`BounceStage`).
+        if said == .hard, !gone, let diagnostic {
+            let afterData = BounceStage.afterData(Array(diagnostic.utf8))
+            if afterData == true || (status.hasPrefix("5.2.") && afterData != false) { return .soft }
+        }
+        if gone || said == .hard { return .hard }
         if let said { return said }
         // RFC 3463's X.4.7, delivery time expired: the queue gave up, no mailbox refused.
         if status == "5.4.7" { return .transient }

@@ -45,6 +45,10 @@ enum BounceProse {
         System(name: "AOL", marker: "---- the following addresses had permanent fatal errors", example: "rhost-aol-*"),
         System(name: "Zoho", marker: "this message was created automatically by mail delivery", example: "lhost-zoho-*"),
         System(name: "Mimecast and others", marker: "your message couldn't be delivered", example: "rhost-mimecast-*"),
+        System(name: "Verizon", marker: "error message below:", example: "lhost-verizon-02"),
+        System(name: "qmail at United Online", marker: "your mail was not delivered to the following address", example: "flufl qmail_05"),
+        System(name: "X6", marker: "we had trouble delivering your message", example: "lhost-x6-02"),
+        System(name: "Exim 3 era relays", marker: "failed addresses follow:", example: "rfc3464-37"),
         System(name: "Generic", marker: "could not be delivered to the following recipients", example: "various"),
         System(name: "Generic", marker: "delivery to the following recipients failed", example: "various"),
         System(name: "Generic", marker: "message could not be delivered", example: "various"),
@@ -62,7 +66,7 @@ enum BounceProse {
     static let subjects = [
         "undeliver", "delivery status notification", "mail delivery failed", "failure notice", "returned mail",
         "delivery failure", "non-deliver", "nondeliver", "could not be delivered", "mail system error", "delivery notification",
-        "message not delivered", "delivery has failed", "failed delivery", "mail delivery system",
+        "message not delivered", "delivery has failed", "failed delivery", "mail delivery system", "mail failed", "mail not delivered",
     ]
 
     /// The report of a prose bounce, or nil when `message` is none.
@@ -93,13 +97,17 @@ enum BounceProse {
         let reason = lines.firstIndex { line in
             Self.statusCode(in: line) != nil || BounceReport.basicCode(inReply: line) != nil || BounceText.phrase(in: line) != nil
         }
+        // With none there, words the policy knows just before the sentence
+        // (EZweb: "Your message was not delivered within 0 days and 1 hours.").
+        let before = String(decoding: bytes[max(0, start - 400)..<start], as: UTF8.self).split(whereSeparator: \.isNewline)
+        let earlier = reason == nil ? before.last { BounceText.phrase(in: String($0)) != nil }.map(String.init) : nil
         // The reason's line and up to two that continue it (a line with a code of its own is another reason).
         let diagnostic =
             reason.map { first in
                 ([lines[first]]
                     + lines[(first + 1)...].prefix(2).prefix { Self.statusCode(in: $0) == nil && BounceReport.basicCode(inReply: $0) == nil })
                     .joined(separator: " ")
-            } ?? lines.prefix(3).joined(separator: " ")
+            } ?? ((earlier.map { [$0] } ?? []) + lines.prefix(earlier == nil ? 3 : 2)).joined(separator: " ")
         let delayed = ["delayed", "will be retried", "will continue trying", "still trying", "not yet been delivered"]
             .contains { find($0, in: start..<end) != nil }
         let status =
@@ -123,10 +131,12 @@ enum BounceProse {
 
     /// The human text of a message: its first `text/plain` part, or its body
     /// when it is text; transfer encoding undone, at most 64 KB.
-    private static func text(of message: MailReader) -> [UInt8]? {
+    static func text(of message: MailReader) -> [UInt8]? {
         let plain: MailReader?
         if message.contentType.mediaType.hasPrefix("multipart/") {
-            plain = message.allParts.first { $0.contentType.mediaType == "text/plain" }
+            let parts = message.allParts
+            // A multipart whose boundary never appears (rfc3464-06): its body is all there is.
+            plain = parts.isEmpty ? message : parts.first { $0.contentType.mediaType == "text/plain" }
         } else {
             plain = message.contentType.mediaType.hasPrefix("text/") ? message : nil
         }

@@ -27,6 +27,24 @@ public enum BounceReport: Sendable, Equatable {
     static let complaintTypes: Set<String> = ["abuse", "fraud", "opt-out"]
 
     private static func read(_ message: MailReader) -> BounceReport {
+        withStage(readReport(message), of: message)
+    }
+
+    /// A refusal whose words say the mailbox does not exist, at the SMTP
+    /// command the bounce's text names elsewhere (Postfix's "in reply to end
+    /// of DATA command" in its human part, a Sendmail transcript): the
+    /// diagnostic says so too, for the policy to read (`BounceStage`).
+    private static func withStage(_ report: BounceReport, of message: MailReader) -> BounceReport {
+        guard case .deliveryStatus(let status, let action, let diagnostic?) = report,
+            BounceText.phrase(in: diagnostic)?.kind == .hard,
+            BounceStage.afterData(Array(diagnostic.utf8)) == nil,
+            let afterData = BounceProse.text(of: message).flatMap(BounceStage.afterData)
+        else { return report }
+        let note = BounceStage.note(afterData: afterData)
+        return .deliveryStatus(status: status, action: action, diagnostic: String(diagnostic.prefix(300 - note.count - 1)) + " " + note)
+    }
+
+    private static func readReport(_ message: MailReader) -> BounceReport {
         // Reports nested in `multipart/mixed` (a forwarding system's wrapper) are looked into too.
         let parts = message.allParts
         let type = message.contentType
@@ -49,14 +67,53 @@ public enum BounceReport: Sendable, Equatable {
         }), let report = Self.deliveryStatus(status.decodedBody) {
             return Self.withProse(report, of: message)
         }
-        // A report's fields in a part that does not say it is one: only groups that name their recipient.
-        for part in parts where part.contentType.mediaType == "text/plain" {
-            if let report = Self.deliveryStatus(part.decodedBody, namingRecipient: true) { return report }
+        // A report's fields in a part that does not say it is one (or in the body of a
+        // multipart whose boundary never appears): only groups that name their recipient.
+        let plainParts = parts.isEmpty ? [message] : parts.filter { $0.contentType.mediaType == "text/plain" }
+        for part in plainParts {
+            if let report = Self.deliveryStatus(part.decodedBody, namingRecipient: true) { return Self.withProse(report, of: message) }
         }
+        // Amazon SES's notification sent by mail (an SNS subscription of the email protocol): JSON.
+        if let body = BounceProse.text(of: message), let report = Self.sesNotification(body) { return report }
         // A bounce in prose: before the auto-reply test, since Exim marks its bounces `Auto-Submitted: auto-replied`.
         if let prose = BounceProse.read(message) { return prose }
         if reportType == nil, Self.isAutoReply(message) { return .autoReply }
         return .unrecognised(subject: Self.subject(of: message))
+    }
+
+    /// What an SES notification in a mail's body says, as a report: the
+    /// recipient's status (or, without one, the code that says what SES's
+    /// bounce type says), or the complaint.
+    private static func sesNotification(_ body: [UInt8]) -> BounceReport? {
+        // The JSON up to SNS's footer ("--", how to unsubscribe), its long line
+        // perhaps folded on the way ("\n " where a mail system wrapped it).
+        guard let start = body.firstIndex(where: { $0 != 32 && $0 != 10 && $0 != 13 && $0 != 9 }), body[start] == UInt8(ascii: "{")
+        else { return nil }
+        var json: [UInt8] = []
+        var index = start
+        while index < body.count {
+            let byte = body[index]
+            if byte == 10, index + 2 < body.count, body[index + 1] == UInt8(ascii: "-"), body[index + 2] == UInt8(ascii: "-") { break }
+            if byte == 10, index + 1 < body.count, body[index + 1] == 32 {
+                index += 2
+                continue
+            }
+            if byte != 13 { json.append(byte) }
+            index += 1
+        }
+        // The notification itself, or the SNS message that carries it as its `Message`.
+        struct Envelope: Decodable { var Message: String }
+        let notification = (try? JSONDecoder().decode(Envelope.self, from: Data(json))).map { Data($0.Message.utf8) } ?? Data(json)
+        guard let event = try? SESNotification.events(notification, messageId: "mail").first else { return nil }
+        switch event.kind {
+        case .complaint: return .complaint(feedbackType: "abuse")
+        case .ignored where event.action?.hasPrefix("Complaint") == true:
+            return .feedback(type: event.action?.split(separator: "/").dropFirst().first.map { String($0).lowercased() } ?? "other")
+        case .hard, .soft, .policy, .transient:
+            let code = ["hard": "5.1.1", "soft": "5.0.0", "policy": "5.7.1", "transient": "4.0.0"][event.kind.rawValue]
+            return .deliveryStatus(status: event.status ?? code ?? "5.0.0", action: "failed", diagnostic: event.diagnostic)
+        case .autoReply, .ignored: return nil
+        }
     }
 
     /// A report whose own fields give no words to judge a generic status by
@@ -87,10 +144,12 @@ public enum BounceReport: Sendable, Equatable {
             // The words: the diagnostic, else what a Status field says after its code ("5.4.4 (Illegal host/domain name found)").
             let diagnostic = (fields["diagnostic-code"] ?? fields["status"].flatMap { $0.contains(" ") ? $0 : nil })
                 .map { Self.printable($0, limit: 300) }
-            guard
-                let status = Self.statusCode(in: fields["status"]) ?? Self.statusCode(inReply: diagnostic)
-                    ?? Self.basicCode(inReply: diagnostic)
-            else { continue }
+            // The remote server's own code in its reply, where it gives one of the same class,
+            // over the reporting MTA's Status (a 5.0.0, or a 5.1.1 for what the reply calls 5.2.2).
+            let given = Self.statusCode(in: fields["status"])
+            let replied = Self.statusCode(inReply: diagnostic) ?? diagnostic.flatMap(BounceProse.statusCode(in:))
+            let preferred = replied.flatMap { replied in given == nil || given?.first == replied.first ? replied : nil } ?? given
+            guard let status = preferred ?? Self.basicCode(inReply: diagnostic) else { continue }
             let rank =
                 switch status.first {
                 case "5": 3
@@ -160,7 +219,7 @@ public enum BounceReport: Sendable, Equatable {
     /// status of its class (`5.0.0`, `4.0.0`): the words then decide.
     static func basicCode(inReply diagnostic: String?) -> String? {
         guard let diagnostic else { return nil }
-        let words = diagnostic.split(whereSeparator: { $0 == " " || $0 == ";" || $0 == "-" || $0 == ":" })
+        let words = diagnostic.split(whereSeparator: { $0 == " " || $0 == ";" || $0 == "-" || $0 == ":" || $0 == "," })
         guard let code = words.first(where: { $0.count == 3 && $0.allSatisfy(\.isNumber) && ["4", "5"].contains($0.first) }) else {
             return nil
         }
@@ -176,7 +235,7 @@ public enum BounceReport: Sendable, Equatable {
     /// The status code in a reply quoted by `Diagnostic-Code` ("smtp; 550 5.1.1 …").
     static func statusCode(inReply diagnostic: String?) -> String? {
         guard let diagnostic else { return nil }
-        let words = diagnostic.split(whereSeparator: { $0 == " " || $0 == ";" || $0 == "-" })
+        let words = diagnostic.split(whereSeparator: { $0 == " " || $0 == ";" || $0 == "-" || $0 == "'" || $0 == "\"" })
         for (index, word) in words.enumerated() where word.count == 3 && word.allSatisfy(\.isNumber) {
             if index + 1 < words.count, isStatusCode(words[index + 1]), words[index + 1].first == word.first {
                 return String(words[index + 1])

@@ -70,13 +70,17 @@ struct MailReader {
     /// limit, or beyond the part limit.
     var parts: [MailReader] {
         let type = contentType
-        guard type.mediaType.hasPrefix("multipart/"), depth < Self.maximumDepth,
-            let declared = type.parameters["boundary"], !declared.isEmpty
-        else { return [] }
+        guard type.mediaType.hasPrefix("multipart/"), depth < Self.maximumDepth else { return [] }
+        let declared = type.parameters["boundary"] ?? ""
         var delimiter = Array("--\(declared)".utf8)
         // A body whose delimiters are not the declared boundary (a relay that
-        // rewrote one and not the other): the first delimiter-shaped line it has.
-        if Self.find(delimiter, in: body) == nil, let found = Self.firstDelimiter(in: body) { delimiter = found }
+        // rewrote one and not the other), or a multipart that lost its boundary
+        // parameter (folded without white space, lhost-verizon-02): the first
+        // delimiter-shaped line it has.
+        if declared.isEmpty || Self.find(delimiter, in: body) == nil {
+            guard let found = Self.firstDelimiter(in: body) else { return [] }
+            delimiter = found
+        }
         var parts: [MailReader] = []
         var partStart: ArraySlice<UInt8>.Index?
         var position = body.startIndex
