@@ -70,8 +70,9 @@ enum BounceProse {
     ]
 
     /// The report of a prose bounce, or nil when `message` is none.
-    static func read(_ message: MailReader) -> BounceReport? {
-        guard let bytes = Self.text(of: message) else { return nil }
+    /// - Parameter text: the message's human text (`text(of:)`), when the caller has it.
+    static func read(_ message: MailReader, text: [UInt8]?? = nil) -> BounceReport? {
+        guard let bytes = text ?? Self.text(of: message) else { return nil }
         // ASCII letters lowered in place, so that offsets stay the original's
         // (a lowercased String may differ in length); the markers are ASCII.
         let lowered = bytes.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }
@@ -119,22 +120,56 @@ enum BounceProse {
         )
     }
 
-    /// The first RFC 3463 code in `text`, as a word of its own or in
-    /// brackets (qmail's "(#5.5.0)").
+    /// The first RFC 3463 code in `text` (`4.x.x` or `5.x.x`), as a word of
+    /// its own or in brackets (qmail's "(#5.5.0)"): words end at white space
+    /// and `()[]<>#;,`, and lose the dots and colons at their ends. Read as
+    /// bytes: this runs on every line of every prose bounce.
     static func statusCode(in text: String) -> String? {
-        for word in text.split(whereSeparator: { $0.isWhitespace || "()[]<>#;,".contains($0) }) {
-            let trimmed = word.trimmingCharacters(in: CharacterSet(charactersIn: ".:"))
-            if BounceReport.statusCode(in: trimmed) != nil, trimmed.first != "2" { return trimmed }
+        var text = text
+        return text.withUTF8 { bytes -> String? in
+            func separates(_ byte: UInt8) -> Bool {
+                byte == 32 || (9...13).contains(byte) || "()[]<>#;,".utf8.contains(byte)
+            }
+            var start = 0
+            while start < bytes.count {
+                // One word: from here to the next separator.
+                var end = start
+                while end < bytes.count, !separates(bytes[end]) { end += 1 }
+                var (low, high) = (start, end)
+                while low < high, bytes[low] == 46 || bytes[low] == 58 { low += 1 }
+                while high > low, bytes[high - 1] == 46 || bytes[high - 1] == 58 { high -= 1 }
+                if Self.isStatusCode(bytes[low..<high]) { return String(decoding: bytes[low..<high], as: UTF8.self) }
+                start = end + 1
+            }
+            return nil
         }
-        return nil
+    }
+
+    /// `4.d.d` or `5.d.d`, each `d` one to three digits.
+    private static func isStatusCode(_ word: Slice<UnsafeBufferPointer<UInt8>>) -> Bool {
+        guard word.count >= 5, word.count <= 9, let first = word.first, first == 52 || first == 53 else { return false }
+        var pieces = 0
+        var digits = 0
+        for byte in word.dropFirst() {
+            if byte == 46 {
+                guard pieces == 0 || (1...3).contains(digits) else { return false }
+                pieces += 1
+                digits = 0
+            } else if (48...57).contains(byte) {
+                digits += 1
+            } else {
+                return false
+            }
+        }
+        return pieces == 2 && (1...3).contains(digits)
     }
 
     /// The human text of a message: its first `text/plain` part, or its body
     /// when it is text; transfer encoding undone, at most 64 KB.
-    static func text(of message: MailReader) -> [UInt8]? {
+    static func text(of message: MailReader, parts given: [MailReader]? = nil) -> [UInt8]? {
         let plain: MailReader?
         if message.contentType.mediaType.hasPrefix("multipart/") {
-            let parts = message.allParts
+            let parts = given ?? message.allParts
             // A multipart whose boundary never appears (rfc3464-06): its body is all there is.
             plain = parts.isEmpty ? message : parts.first { $0.contentType.mediaType == "text/plain" }
         } else {

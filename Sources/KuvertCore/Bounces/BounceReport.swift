@@ -27,26 +27,28 @@ public enum BounceReport: Sendable, Equatable {
     static let complaintTypes: Set<String> = ["abuse", "fraud", "opt-out"]
 
     private static func read(_ message: MailReader) -> BounceReport {
-        withStage(readReport(message), of: message)
+        // Parsed once: the parts and the human text serve each step below.
+        let parts = message.allParts
+        let text = BounceProse.text(of: message, parts: parts)
+        return withStage(readReport(message, parts: parts, text: text), text: text)
     }
 
     /// A refusal whose words say the mailbox does not exist, at the SMTP
     /// command the bounce's text names elsewhere (Postfix's "in reply to end
     /// of DATA command" in its human part, a Sendmail transcript): the
     /// diagnostic says so too, for the policy to read (`BounceStage`).
-    private static func withStage(_ report: BounceReport, of message: MailReader) -> BounceReport {
+    private static func withStage(_ report: BounceReport, text: [UInt8]?) -> BounceReport {
         guard case .deliveryStatus(let status, let action, let diagnostic?) = report,
             BounceText.phrase(in: diagnostic)?.kind == .hard,
             BounceStage.afterData(Array(diagnostic.utf8)) == nil,
-            let afterData = BounceProse.text(of: message).flatMap(BounceStage.afterData)
+            let afterData = text.flatMap(BounceStage.afterData)
         else { return report }
         let note = BounceStage.note(afterData: afterData)
         return .deliveryStatus(status: status, action: action, diagnostic: String(diagnostic.prefix(300 - note.count - 1)) + " " + note)
     }
 
-    private static func readReport(_ message: MailReader) -> BounceReport {
+    private static func readReport(_ message: MailReader, parts: [MailReader], text: [UInt8]?) -> BounceReport {
         // Reports nested in `multipart/mixed` (a forwarding system's wrapper) are looked into too.
-        let parts = message.allParts
         let type = message.contentType
         let reportType = type.mediaType == "multipart/report" ? type.parameters["report-type"]?.lowercased() : nil
         // A report's machine-readable part, whatever its report-type says.
@@ -65,18 +67,18 @@ public enum BounceReport: Sendable, Equatable {
         if let status = parts.first(where: {
             ["message/delivery-status", "message/global-delivery-status"].contains($0.contentType.mediaType)
         }), let report = Self.deliveryStatus(status.decodedBody) {
-            return Self.withProse(report, of: message)
+            return Self.withProse(report, of: message, text: text)
         }
         // A report's fields in a part that does not say it is one (or in the body of a
         // multipart whose boundary never appears): only groups that name their recipient.
         let plainParts = parts.isEmpty ? [message] : parts.filter { $0.contentType.mediaType == "text/plain" }
         for part in plainParts {
-            if let report = Self.deliveryStatus(part.decodedBody, namingRecipient: true) { return Self.withProse(report, of: message) }
+            if let report = Self.deliveryStatus(part.decodedBody, namingRecipient: true) { return Self.withProse(report, of: message, text: text) }
         }
         // Amazon SES's notification sent by mail (an SNS subscription of the email protocol): JSON.
-        if let body = BounceProse.text(of: message), let report = Self.sesNotification(body) { return report }
+        if let text, let report = Self.sesNotification(text) { return report }
         // A bounce in prose: before the auto-reply test, since Exim marks its bounces `Auto-Submitted: auto-replied`.
-        if let prose = BounceProse.read(message) { return prose }
+        if let prose = BounceProse.read(message, text: .some(text)) { return prose }
         if reportType == nil, Self.isAutoReply(message) { return .autoReply }
         return .unrecognised(subject: Self.subject(of: message))
     }
@@ -119,10 +121,10 @@ public enum BounceReport: Sendable, Equatable {
     /// A report whose own fields give no words to judge a generic status by
     /// (Gmail's `Status: 5.0.0` with no `Diagnostic-Code`) takes the reason
     /// its human-readable part gives, when that part reads as a bounce.
-    private static func withProse(_ report: BounceReport, of message: MailReader) -> BounceReport {
+    private static func withProse(_ report: BounceReport, of message: MailReader, text: [UInt8]?) -> BounceReport {
         guard case .deliveryStatus(let status, let action, let diagnostic) = report,
             diagnostic.flatMap(BounceText.phrase(in:)) == nil,
-            case .deliveryStatus(_, _, let words)? = BounceProse.read(message),
+            case .deliveryStatus(_, _, let words)? = BounceProse.read(message, text: .some(text)),
             let words, BounceText.phrase(in: words) != nil
         else { return report }
         return .deliveryStatus(status: status, action: action, diagnostic: words)
