@@ -33,11 +33,13 @@ struct Bounces: AsyncParsableCommand {
                 print("No bounces yet.")
                 return
             }
-            var rows = [["received", "kind", "status", "outcome", "message", "list", "address", "diagnostic"]]
+            var rows = [["received", "via", "kind", "status", "outcome", "message", "list", "address", "diagnostic"]]
             for listing in listings {
                 let event = listing.event
+                // A sending service's webhook (its name before the event's), or mail to the bounce domain.
+                let via = event.providerEvent.map { String($0.prefix { $0 != ":" }) } ?? "mail"
                 rows.append([
-                    event.receivedAt.cliText, event.kind.rawValue, event.status ?? event.action ?? "-", event.outcome.rawValue,
+                    event.receivedAt.cliText, via, event.kind.rawValue, event.status ?? event.action ?? "-", event.outcome.rawValue,
                     event.outboxMessageId.map { "#\($0)" } ?? "-", listing.listSlug ?? "-", listing.address ?? "-",
                     event.diagnostic ?? "-",
                 ])

@@ -96,6 +96,7 @@ struct BounceWebhookLiveTests {
         #expect(try cluster.psql("SELECT count(*) FROM consentEvent WHERE kind = 'withdrawn' AND source = 'complaint'").output == "1\n")
         let listing = try await kuvert.run(["bounces"], environment: environment)
         #expect(listing.stdout.contains("gone@example.se") && listing.stdout.contains("complaint"), "\(listing.stdout)")
+        #expect(listing.stdout.contains(" mailjet ") && listing.stdout.contains(" brevo "), "\(listing.stdout)")
         kill(serve.processIdentifier, SIGTERM)
         serve.waitUntilExit()
         #expect(serve.terminationStatus == 0)
