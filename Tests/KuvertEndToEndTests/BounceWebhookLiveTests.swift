@@ -15,17 +15,6 @@ struct BounceWebhookLiveTests {
     static let password = "mailjet-password-0123456789"
     static let token = "brevo-token-0123456789abcdef"
 
-    /// The header fields of a received message, by lower-case name.
-    static func headers(_ mail: ReceivedMail) -> [String: String] {
-        let head = String(decoding: mail.raw, as: UTF8.self).components(separatedBy: "\r\n\r\n")[0].replacingOccurrences(of: "\r\n ", with: " ")
-        var fields: [String: String] = [:]
-        for line in head.components(separatedBy: "\r\n") {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            fields[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        }
-        return fields
-    }
-
     @Test("a Mailjet hard bounce bounces its person once, a Brevo spam report unsubscribes the other; an event naming no message changes nothing")
     func mailjetAndBrevo() async throws {
         let cluster = try PostgresCluster()
@@ -51,7 +40,7 @@ struct BounceWebhookLiveTests {
         }
         try await smtp.waitFor(timeout: 30) { smtp.messages().count == 2 }
         var sent: [String: [String: String]] = [:]
-        for mail in smtp.messages() { sent[String(mail.to[0].prefix { $0 != "@" })] = Self.headers(mail) }
+        for mail in smtp.messages() { sent[String(mail.to[0].prefix { $0 != "@" })] = mail.headerFields }
         let tag = try #require(sent["gone"]?["x-mj-customid"])
         let messageId = try #require(sent["annoyed"]?["message-id"])
         #expect(try #require(sent["gone"]?["message-id"]).hasPrefix("<\(tag)."))

@@ -132,6 +132,18 @@ public struct ReceivedMail: Sendable {
     public var from: String
     public var to: [String]
 
+    /// The header fields, by lower-case name (folded lines unfolded; a repeated field keeps its last value).
+    public var headerFields: [String: String] {
+        let text = String(decoding: raw, as: UTF8.self)
+        let head = text.components(separatedBy: "\r\n\r\n")[0].replacingOccurrences(of: "\r\n ", with: " ")
+        var fields: [String: String] = [:]
+        for line in head.components(separatedBy: "\r\n") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            fields[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return fields
+    }
+
     /// The message as Python's `email` package reads it.
     public func parsed() throws -> ParsedMail {
         let process = Process()

@@ -20,18 +20,6 @@ import Testing
 struct BounceWebhookRoutesTests {
     static let secret = "kuvert-bounce-webhook-secret-16+"
 
-    /// The header fields of a received message, by lower-case name.
-    static func headers(_ mail: ReceivedMail) -> [String: String] {
-        let text = String(decoding: mail.raw, as: UTF8.self)
-        let head = text.components(separatedBy: "\r\n\r\n")[0].replacingOccurrences(of: "\r\n ", with: " ")
-        var fields: [String: String] = [:]
-        for line in head.components(separatedBy: "\r\n") {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            fields[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        }
-        return fields
-    }
-
     @Test("each service's event about a sent newsletter bounces or unsubscribes its person once; forged, unknown and bad posts change nothing")
     func fromSentMail() async throws {
         let server = try SMTPTestServer()
@@ -58,7 +46,7 @@ struct BounceWebhookRoutesTests {
         defer { mailerTask.cancel() }
         try await server.waitFor { server.messages().count == 3 }
         var sent: [String: [String: String]] = [:]
-        for mail in server.messages() { sent[String(mail.to[0].prefix { $0 != "@" })] = Self.headers(mail) }
+        for mail in server.messages() { sent[String(mail.to[0].prefix { $0 != "@" })] = mail.headerFields }
         let hard = try #require(sent["hard"])
         let complainer = try #require(sent["complainer"])
         let other = try #require(sent["other"])
