@@ -21,10 +21,12 @@ KUVERT := .build/debug/kuvert
 APT_PACKAGES := libcurl4-openssl-dev libsqlite3-dev libcmark-gfm-dev libcmark-gfm-extensions-dev python3-aiosmtpd systemd chromium chromium-driver python3-selenium \
   postfix sasl2-bin openssl python3-dkim python3-nacl opendkim opendkim-tools postgresql python3-venv \
   dovecot-imapd nginx-light libsisimai-perl \
-  libidn12 libgnutls-dane0 libdb5.3 libnsl2 libpcre2-8-0 libevent-2.1-7
+  libidn12 libgnutls-dane0 libdb5.3 libnsl2 libpcre2-8-0 libevent-2.1-7 \
+  dpkg-dev binutils lintian adduser
 # The last line: the libraries of Exim and OpenSMTPD, which the tests run from
 # their packages unpacked under .build/mta (Tests/Support/unpacked_mta.sh):
-# installed, either would replace Postfix as the machine's MTA.
+# installed, either would replace Postfix as the machine's MTA. And what
+# `make package` and `make package-test` use: dpkg-shlibdeps, strip, lintian.
 # From PyPI, for the tests: flufl.bounce, the independent DSN parser that
 # Tests/Support/flufl_verdicts.py cross-checks Kuvert's verdicts with, and
 # schemathesis, the fuzzer Tests/KuvertEndToEndTests/APIFuzzTests.swift runs over the API.
@@ -34,7 +36,7 @@ PYENV := .build/pyenv
 DEBIAN_PYTHON := /usr/bin/python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps pyenv build install format lint test run mail bench bench-deps clean
+.PHONY: deps pyenv build install package package-test format lint test run mail bench bench-deps clean
 
 ## deps: install the Debian packages that are missing (nothing when all are there).
 deps:
@@ -77,6 +79,16 @@ install: deps
 	$(SUDO) rm -rf $(DESTDIR)$(PREFIX)/share/kuvert/Templates
 	$(SUDO) cp -r Templates $(DESTDIR)$(PREFIX)/share/kuvert/Templates
 	@echo "Installed kuvert $$($(DESTDIR)$(PREFIX)/bin/kuvert --version | head -1 | cut -d' ' -f2) in $(DESTDIR)$(PREFIX)."
+
+## package: the Debian package .build/package/kuvert_VERSION_amd64.deb: the release binary
+##          with the Swift runtime linked in, the templates, the systemd units (Deploy/package.sh).
+package: deps
+	Deploy/package.sh
+
+## package-test: build the package, check it with lintian, install it on this machine, run
+##               migrate and doctor as the kuvert user, purge it (Deploy/package_test.sh).
+package-test: deps
+	@set -o pipefail; deb=$$(Deploy/package.sh | tail -1) && $(SUDO) bash Deploy/package_test.sh "$$deb"
 
 ## format: format Sources and Tests as .swift-format says (Hummingbird's configuration).
 format:

@@ -10,7 +10,7 @@ struct Kuvert: AsyncParsableCommand {
     /// binary a store needs.
     static let version = "0.3.0"
     static var versionText: String {
-        "kuvert \(version)\nschema: \(Runtime.schemaVersions)"
+        "kuvert \(version)\ncommit: \(BuildCommit.value)\nschema: \(Runtime.schemaVersions)"
     }
 
     static let configuration = CommandConfiguration(
