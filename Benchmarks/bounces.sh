@@ -30,7 +30,8 @@ files=$(find "${corpora[@]}" -name '*.eml' | wc -l)
 bytes=$(find "${corpora[@]}" -name '*.eml' -exec cat {} + | wc -c)
 args=()
 for _ in $(seq "$rounds"); do args+=("${corpora[@]}"); done
-echo "binary: $kuvert; $files messages ($bytes bytes) x $rounds rounds"
+distinct=$(find "${corpora[@]}" -name '*.eml' -exec sha256sum {} + | cut -d' ' -f1 | sort -u | wc -l)
+echo "binary: $kuvert; $files messages, $distinct distinct ($bytes bytes) x $rounds rounds"
 /usr/bin/time -v timeout 600 "$kuvert" bounces read --summary "${args[@]}" > "$work/out.txt" 2> "$work/time.txt" \
   || { echo "the reader failed or did not end:"; tail -5 "$work/time.txt"; exit 1; }
 sed 's/^/  /' "$work/out.txt"
