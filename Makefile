@@ -22,11 +22,12 @@ APT_PACKAGES := libcurl4-openssl-dev libsqlite3-dev libcmark-gfm-dev libcmark-gf
   postfix sasl2-bin openssl python3-dkim python3-nacl opendkim opendkim-tools postgresql python3-venv \
   dovecot-imapd nginx-light libsisimai-perl \
   libidn12 libgnutls-dane0 libdb5.3 libnsl2 libpcre2-8-0 libevent-2.1-7 \
-  dpkg-dev binutils lintian adduser
-# The last line: the libraries of Exim and OpenSMTPD, which the tests run from
+  dpkg-dev binutils lintian adduser gdb
+# The last lines: the libraries of Exim and OpenSMTPD, which the tests run from
 # their packages unpacked under .build/mta (Tests/Support/unpacked_mta.sh):
-# installed, either would replace Postfix as the machine's MTA. And what
+# installed, either would replace Postfix as the machine's MTA. What
 # `make package` and `make package-test` use: dpkg-shlibdeps, strip, lintian.
+# And gdb, with which Tests/Support/watchdog.sh shows where a hung test waits.
 # From PyPI, for the tests: flufl.bounce, the independent DSN parser that
 # Tests/Support/flufl_verdicts.py cross-checks Kuvert's verdicts with, and
 # schemathesis, the fuzzer Tests/KuvertEndToEndTests/APIFuzzTests.swift runs over the API.
@@ -98,6 +99,10 @@ format:
 lint:
 	$(SWIFT) format lint --strict --recursive --parallel Sources Tests
 
+# A hung test fails the run within minutes, saying where it waits (the main
+# suite takes about 2 minutes here, the other two about 1.5).
+WATCHDOG := bash Tests/Support/watchdog.sh
+
 ## test: build and run the whole suite; the output is kept in .build/test.log and,
 ##       when something fails, what failed is listed again at the end. The
 ##       several-nodes test (four kuvert processes and a PostgreSQL cluster) and
@@ -107,9 +112,9 @@ lint:
 test: deps pyenv lint
 	@bash Tests/Support/unpacked_mta.sh ensure >/dev/null
 	$(SWIFT) build --build-tests
-	@set -o pipefail; { $(SWIFT) test --skip-build --disable-xctest --skip 'MultiNodeTests|APIFuzzTests' \
-	  && $(SWIFT) test --skip-build --disable-xctest --filter 'MultiNodeTests|APIFuzzTests'; } 2>&1 | tee .build/test.log || { \
-	  echo; echo "== make test failed; what failed:"; grep -E '^(✘|error|Fatal error)' .build/test.log | head -60; exit 1; }
+	@set -o pipefail; { $(WATCHDOG) 1200 $(SWIFT) test --skip-build --disable-xctest --skip 'MultiNodeTests|APIFuzzTests' \
+	  && $(WATCHDOG) 600 $(SWIFT) test --skip-build --disable-xctest --filter 'MultiNodeTests|APIFuzzTests'; } 2>&1 | tee .build/test.log || { \
+	  echo; echo "== make test failed; what failed:"; grep -E '^(✘|error|Fatal error|== watchdog)' .build/test.log | head -60; exit 1; }
 
 ## run: start `kuvert serve` on http://127.0.0.1:8080 with data in ./data, a demo list,
 ##      and a local SMTP catcher on 127.0.0.1:2525 that keeps every mail in data/mail/new.

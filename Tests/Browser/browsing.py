@@ -109,6 +109,15 @@ def h1(driver, expected=None, timeout=10):
         time.sleep(0.1)
 
 
+def main_text(driver):
+    """The text of the current page's main, read by one script (as `h1`
+    reads the heading); empty while the page is being replaced."""
+    try:
+        return driver.execute_script("const m = document.querySelector('main'); return m ? m.innerText : ''")
+    except (StaleElementReferenceException, JavascriptException):
+        return ""
+
+
 def kuvert(executable, *arguments):
     result = subprocess.run([executable, *arguments], capture_output=True, text=True)
     check(result.returncode == 0, f"kuvert {' '.join(arguments)}: {result.stderr.strip()}")

@@ -20,7 +20,6 @@ import sys
 import tempfile
 import time
 
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 
 import browsing
@@ -89,12 +88,7 @@ try:
     driver.find_element(By.XPATH, "//button[normalize-space()='Skicka en bekräftelselänk dit']").click()
     # The answer is a page with the same heading: wait for its words, not for the heading.
     deadline = time.time() + 10
-    while True:
-        try:
-            if "har vi skickat en länk dit" in driver.find_element(By.TAG_NAME, "main").text:
-                break
-        except StaleElementReferenceException:
-            pass  # the page was replaced between finding and reading: look again
+    while "har vi skickat en länk dit" not in browsing.main_text(driver):
         check(time.time() < deadline, "no word that a link went")
         time.sleep(0.1)
     inspect(driver, "12-privacy-new-address")
