@@ -11,6 +11,24 @@
 # unsigned (KUVERT_DKIM=off), then DKIM-signed with an RSA-2048 key of the
 # From domain (kuvert dkim generate), the same campaign size each time.
 #
+#
+# libcurl's ceiling runs right before and right after Kuvert's unsigned run,
+# and Kuvert is judged against their mean: at one connection every sender is
+# latency-bound, and the machine's load moves both. DKIM-signed delivery is
+# judged against the lower of two ceilings: libcurl's, and the RSA-2048
+# signatures per second the machine makes on all its cores (`openssl speed`,
+# measured in the same run).
+#
+# On PostgreSQL (BENCH_STORE=postgres) each concurrency also runs pgbench with
+# the same number of clients through the statements Kuvert sends for a lease
+# of 32 and its records (Benchmarks/pg_ceiling.sh), on a campaign of the same
+# size queued for it: PostgreSQL's own ceiling for delivery's store work.
+#
+# The newsletter is the smallest Kuvert makes (about 2.5 KB with its headers,
+# text and HTML parts); BENCH_PARAGRAPHS=K adds K paragraphs of about 200
+# characters to its Markdown (8 make about 5.5 KB). The size is measured from a
+# copy the sink dumped.
+#
 # Usage: Benchmarks/delivery.sh [N] [CONNECTIONS...]   KUVERT=path/to/kuvert picks the binary.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,6 +40,7 @@ work=$(mktemp -d)
 chmod 755 "$work"
 port=${BENCH_SMTP_PORT:-2627}
 source "$root/Benchmarks/store.sh"
+source "$root/Benchmarks/pg_ceiling.sh"
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; store_stop; rm -rf "$work"' EXIT
 # Something already listening would be measured instead of this run's servers.
 for busy in $port; do
@@ -35,6 +54,9 @@ sent_count() { outbox_counts "$1" | cut -d' ' -f2; }
 
 store_start
 delivery_setup
+for _ in $(seq "${BENCH_PARAGRAPHS:-0}"); do
+  printf '\nEvery member is welcome at the spring meeting in the community hall, where the board presents the year, the budget and the plans for the summer camp; coffee and buns are served from six.\n' >> "$work/body.md"
+done
 
 # The size of one message as it goes over the wire, for smtp-source's -l.
 mkdir -m 777 "$work/dump"
@@ -67,6 +89,8 @@ echo "binary: $kuvert; store: $bench_store"
 echo "message size: $size bytes; $count messages per run"
 
 gcc -O2 -o "$work/curl_ceiling" "$root/Benchmarks/curl_ceiling.c" -lcurl -lpthread
+rsa_ceiling=$(openssl speed -seconds 3 -multi "$(nproc)" rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ {printf "%.0f", $6}')
+echo "RSA-2048 signatures per second on $(nproc) cores (openssl speed): $rsa_ceiling"
 
 smtp-sink -u nobody 127.0.0.1:$port 1000 &
 sleep 0.3
@@ -90,8 +114,10 @@ deliver() {
 }
 
 for n in $connections; do
+  before=$("$work/curl_ceiling" "smtp://127.0.0.1:$port" "$count" "$size" "$n")
   deliver "$n" off
   kuvert_rate=$rate unsigned_rss=$rss
+  after=$("$work/curl_ceiling" "smtp://127.0.0.1:$port" "$count" "$size" "$n")
   deliver "$n" on
   signed_rate=$rate signed_rss=$rss
 
@@ -100,9 +126,16 @@ for n in $connections; do
   end=$(now)
   source_rate=$(awk -v s="$start" -v e="$end" -v n="$count" 'BEGIN { printf "%.0f", n / (e - s) }')
   ratio=$(awk -v a="$kuvert_rate" -v b="$source_rate" 'BEGIN { printf "%.2f", a / b }')
-  ceiling=$("$work/curl_ceiling" "smtp://127.0.0.1:$port" "$count" "$size" "$n")
+  ceiling=$(awk -v a="$before" -v b="$after" 'BEGIN { printf "%.0f", (a + b) / 2 }')
   ceiling_ratio=$(awk -v a="$ceiling" -v b="$source_rate" 'BEGIN { printf "%.2f", a / b }')
   kuvert_ceiling=$(awk -v a="$kuvert_rate" -v b="$ceiling" 'BEGIN { printf "%.2f", a / b }')
-  signed_ceiling=$(awk -v a="$signed_rate" -v b="$ceiling" 'BEGIN { printf "%.2f", a / b }')
-  echo "connections $n: kuvert $kuvert_rate msg/s unsigned, $signed_rate msg/s DKIM-signed (RSA-2048), smtp-source $source_rate msg/s, ratio $ratio, worker peak RSS ${unsigned_rss}/${signed_rss} MB; libcurl alone $ceiling msg/s (ratio $ceiling_ratio; kuvert/libcurl $kuvert_ceiling unsigned, $signed_ceiling signed)"
+  signing_ceiling=$(( ceiling < rsa_ceiling ? ceiling : rsa_ceiling ))
+  signed_ceiling=$(awk -v a="$signed_rate" -v b="$signing_ceiling" 'BEGIN { printf "%.2f", a / b }')
+  echo "connections $n: kuvert $kuvert_rate msg/s unsigned, $signed_rate msg/s DKIM-signed (RSA-2048), smtp-source $source_rate msg/s, ratio $ratio, worker peak RSS ${unsigned_rss}/${signed_rss} MB; libcurl alone $before then $after msg/s (ratio $ceiling_ratio; kuvert/libcurl $kuvert_ceiling unsigned; signed against the lower of libcurl and RSA signing, $signing_ceiling: $signed_ceiling)"
+  if [ "$bench_store" = postgres ]; then
+    id=$("$kuvert" campaign create --list bench --subject "Bench issue" --body "$work/body.md")
+    "$kuvert" campaign send "$id" > /dev/null
+    pg_rate=$(pg_delivery_ceiling "$n" "$id" "$count")
+    echo "connections $n: pgbench, lease of 32 and its records, $n clients: $pg_rate msg/s; kuvert/pgbench $(awk -v a="$kuvert_rate" -v b="$pg_rate" 'BEGIN { printf "%.2f", a / b }')"
+  fi
 done

@@ -9,6 +9,12 @@
 # send what the previous run queued), so /healthz is not measured against the
 # backlog of the subscribe run before it.
 #
+# On PostgreSQL (BENCH_STORE=postgres) each round then runs pgbench, 64
+# clients for 10 s, through the statements Kuvert sends for one request (the
+# two rate-limit counts and kuvert_subscribe_many: Benchmarks/pg_ceiling.sh),
+# with the mailer sending the confirmations meanwhile as in Kuvert's run:
+# PostgreSQL's own ceiling for intake's store work. Target: 0.5× of it.
+#
 # Usage: Benchmarks/intake.sh [ROUNDS]   KUVERT=path/to/kuvert picks the binary.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,6 +24,7 @@ port=${BENCH_HTTP_PORT:-18081}
 smtp_port=${BENCH_SMTP_PORT:-2627}
 work=$(mktemp -d)
 source "$root/Benchmarks/store.sh"
+source "$root/Benchmarks/pg_ceiling.sh"
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; store_stop; rm -rf "$work"' EXIT
 # Something already listening would be measured instead of this run's servers.
 for busy in $port $smtp_port; do
@@ -71,6 +78,11 @@ for round in $(seq "$rounds"); do
       rows=$((rows_after - rows_before))
       echo "round $round subscribe: $rows new outbox rows for $accepted accepted requests"
       if [ "$rows" -lt "$accepted" ]; then echo "addresses repeated: the figure above is not valid" >&2; exit 1; fi
+      if [ "$bench_store" = postgres ]; then
+        drain
+        ceiling=$(pg_intake_ceiling 64 10)
+        echo "round $round pgbench: $ceiling subscriptions/s (64 clients, one request a transaction); kuvert/pgbench $(awk -v a="$rps" -v b="$ceiling" 'BEGIN { printf "%.2f", a / b }')"
+      fi
     fi
   done
 done
