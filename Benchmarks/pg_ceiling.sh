@@ -29,17 +29,21 @@ pg_intake_ceiling() {
   echo "$tps"
 }
 
-# Messages per second through the lease, the campaign's row and the records
-# of a batch of 32 (one mailer round), over $1 clients, until the campaign $2
+# Messages per second through the lease of 32, the campaign's row and each
+# message's record (one mailer round), over $1 clients, until the campaign $2
 # of $3 queued messages is recorded sent; checks that it was, each once.
 pg_delivery_ceiling() {
-  local clients=$1 campaign=$2 count=$3 rounds start end sent
+  local clients=$1 campaign=$2 count=$3 rounds start end sent script
   rounds=$(( (count + 32 * clients - 1) / (32 * clients) + 1 ))
+  script=$(mktemp)
+  cat "$root/Benchmarks/pgbench/delivery.sql" > "$script"
+  for position in $(seq 32); do sed "s/POSITION/$position/g" "$root/Benchmarks/pgbench/record.sql" >> "$script"; done
   start=$(date +%s.%N)
   # shellcheck disable=SC2046
-  out=$("$pgbench_bin" $(pgbench_args "$clients") -t "$rounds" -D campaign="$campaign" -f "$root/Benchmarks/pgbench/delivery.sql" kuvert 2>&1) \
+  out=$("$pgbench_bin" $(pgbench_args "$clients") -t "$rounds" -D campaign="$campaign" -f "$script" kuvert 2>&1) \
     || { echo "pgbench failed: $out" >&2; exit 1; }
   end=$(date +%s.%N)
+  rm -f "$script"
   sent=$(store_sql "SELECT count(*) FILTER (WHERE status = 'sent' AND attempts = 1) FROM outboxMessage WHERE campaignId = $campaign")
   [ "$sent" -eq "$count" ] || { echo "pgbench delivery: $sent of $count messages recorded sent once" >&2; exit 1; }
   awk -v s="$start" -v e="$end" -v n="$count" 'BEGIN { printf "%.0f", n / (e - s) }'

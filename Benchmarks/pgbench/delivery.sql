@@ -2,12 +2,14 @@
 -- pgbench (Benchmarks/pg_ceiling.sh): the lease of a batch of 32 with its
 -- recipients, subscriptions and lists (PostgresStore+Delivery.swift,
 -- leaseDue: the same UPDATE and joins; every column read into one text per
--- row here, where Kuvert decodes them), the campaign they belong to, then
--- the records of the batch as sent in one call of kuvert_record_deliveries
--- (RecordManyCall), each its own transaction as Kuvert commits them. Kuvert
--- records a message as it is sent, several sessions' records in one call when
--- they arrive together; here the whole batch goes in one, so this ceiling is
--- if anything high. -D campaign=ID names the campaign queued for the run.
+-- row here, where Kuvert decodes them), the campaign they belong to, then one
+-- record per message as it is sent (RecordManyCall: kuvert_record_deliveries
+-- with one record), each its own transaction as Kuvert commits them. Kuvert
+-- puts the records of several sessions in one call when they arrive together;
+-- a session alone sends them one at a time, as here. pg_ceiling.sh appends
+-- the 32 records (pgbench has no loop): record.sql, once per position, for
+-- the positions the lease filled. -D campaign=ID names the campaign queued
+-- for the run.
 WITH claimed AS (
     UPDATE outboxMessage SET status = 'leased', leaseExpiresAt = now() + interval '300 seconds',
         leaseHolder = 'pgbench-' || :client_id::text
@@ -31,8 +33,3 @@ WITH claimed AS (
 SELECT coalesce(array_agg(id ORDER BY id), '{}') AS ids, count(*) AS leased, coalesce(sum(length(fields)), 0) AS bytes FROM delivery
 \gset
 SELECT c.* FROM campaign c WHERE c.id = ANY(ARRAY[:campaign::bigint]);
-SELECT kuvert_record_deliveries(
-    :ids::bigint[], array_fill('sent'::text, ARRAY[:leased::int]),
-    array_fill('250 2.0.0 Ok: queued as 4dZ1pQ0sKz'::text, ARRAY[:leased::int]), array_fill(250, ARRAY[:leased::int]),
-    array_fill(now(), ARRAY[:leased::int]), array_fill(1, ARRAY[:leased::int]), array_fill('reset'::text, ARRAY[:leased::int]),
-    array_fill(3, ARRAY[:leased::int]), array_fill(now(), ARRAY[:leased::int]));
