@@ -41,7 +41,7 @@ chmod 755 "$work"
 port=${BENCH_SMTP_PORT:-2627}
 source "$root/Benchmarks/store.sh"
 source "$root/Benchmarks/pg_ceiling.sh"
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; store_stop; rm -rf "$work"' EXIT
+trap 'stop_jobs; store_stop; rm -rf "$work"' EXIT
 # Something already listening would be measured instead of this run's servers.
 for busy in $port; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$busy") 2>/dev/null; then echo "port $busy is in use: stop what listens there first" >&2; exit 1; fi

@@ -18,7 +18,7 @@ pg_intake_ceiling() {
   local clients=$1 seconds=$2 before after out tps
   before=$(store_sql "SELECT count(*) FROM subscriber WHERE addressKey LIKE 'pgbench-%'")
   # shellcheck disable=SC2046
-  out=$("$pgbench_bin" $(pgbench_args "$clients") -T "$seconds" -D seq=0 -f "$root/Benchmarks/pgbench/intake.sql" kuvert 2>&1) \
+  out=$("$pgbench_bin" $(pgbench_args "$clients") -T "$seconds" -D run="$(date +%s%N)" -D seq=0 -f "$root/Benchmarks/pgbench/intake.sql" kuvert 2>&1) \
     || { echo "pgbench failed: $out" >&2; exit 1; }
   after=$(store_sql "SELECT count(*) FROM subscriber WHERE addressKey LIKE 'pgbench-%'")
   local transactions

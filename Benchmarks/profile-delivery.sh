@@ -23,7 +23,7 @@ work=$(mktemp -d)
 chmod 755 "$work"
 port=${BENCH_SMTP_PORT:-2637}
 source "$root/Benchmarks/store.sh"
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; store_stop; rm -rf "$work"' EXIT
+trap 'stop_jobs; store_stop; rm -rf "$work"' EXIT
 export KUVERT_DATA_DIR=$work/data KUVERT_TEMPLATES=$root/Templates KUVERT_SMTP_URL=smtp://127.0.0.1:$port
 export KUVERT_FROM="Bench <bench@example.se>" KUVERT_DKIM=${KUVERT_DKIM:-off}
 store_start

@@ -5,6 +5,17 @@
 bench_store=${BENCH_STORE:-sqlite}
 bench_pg=""
 
+# Stops the script's background jobs and what they started (a kuvert under
+# /usr/bin/time outlives a killed time), then waits for them: for EXIT traps.
+stop_jobs() {
+  local job
+  for job in $(jobs -p); do
+    pkill -TERM -P "$job" 2>/dev/null || true
+    kill "$job" 2>/dev/null || true
+  done
+  wait 2>/dev/null || true
+}
+
 # Starts the store's server, if it has one, and points KUVERT_DATABASE at it.
 store_start() {
   if [ "$bench_store" = postgres ]; then
