@@ -18,7 +18,7 @@ KUVERT := .build/debug/kuvert
 # independent bounce classifier of Tests/Support/sisimai_verdicts.pl; nginx, whose
 # `nginx -t` checks the shipped configs in a private prefix, and which
 # Benchmarks/slowclients.sh runs there: its system daemon is never started).
-APT_PACKAGES := libcurl4-openssl-dev libsqlite3-dev libcmark-gfm-dev libcmark-gfm-extensions-dev python3-aiosmtpd systemd chromium chromium-driver python3-selenium \
+APT_PACKAGES := libcurl4-openssl-dev libssl-dev libsqlite3-dev libcmark-gfm-dev libcmark-gfm-extensions-dev python3-aiosmtpd systemd chromium chromium-driver python3-selenium \
   postfix sasl2-bin openssl python3-dkim python3-nacl opendkim opendkim-tools postgresql python3-venv \
   dovecot-imapd nginx-light libsisimai-perl \
   libidn12 libgnutls-dane0 libdb5.3 libnsl2 libpcre2-8-0 libevent-2.1-7 \

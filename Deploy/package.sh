@@ -7,13 +7,18 @@
 # (mode 0640, group kuvert, set by postinst, which also makes the kuvert
 # user), and dependencies on Debian's packages only (dpkg-shlibdeps).
 #
-# Usage: Deploy/package.sh        (make package)
+# Usage: Deploy/package.sh        (make package)   KUVERT_COMMIT=abc123 names the commit.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 version=$(sed -n 's/.*static let version = "\(.*\)"/\1/p' Sources/KuvertCLI/Kuvert.swift)
-commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
-git diff --quiet HEAD -- Sources 2>/dev/null || commit="$commit with local changes"
+# KUVERT_COMMIT names the commit where there is no git checkout (a container build).
+if [ -n "${KUVERT_COMMIT:-}" ]; then
+  commit=$KUVERT_COMMIT
+else
+  commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+  git diff --quiet HEAD -- Sources 2>/dev/null || commit="$commit with local changes"
+fi
 out=.build/package
 stage=$out/kuvert_${version}_amd64
 # The commit goes into the binary for this build only.
@@ -39,6 +44,12 @@ for unit in Deploy/systemd/*.service; do
 done
 install -D -m 640 Deploy/kuvert.env.example "$stage/etc/kuvert/kuvert.env"
 install -D -m 644 Deploy/debian/copyright "$stage/usr/share/doc/kuvert/copyright"
+for page in Deploy/debian/man/*.[18]; do
+  section=${page##*.}
+  mkdir -p "$stage/usr/share/man/man$section"
+  gzip -9n < "$page" > "$stage/usr/share/man/man$section/$(basename "$page").gz"
+  chmod 644 "$stage/usr/share/man/man$section/$(basename "$page").gz"
+done
 printf 'kuvert (%s) unstable; urgency=medium\n\n  * Built from commit %s.\n\n -- Kuvert maintainers <maintainers@kuvert.example.org>  %s\n' \
   "$version" "$commit" "$(date -R)" | gzip -9n > "$stage/usr/share/doc/kuvert/changelog.gz"
 chmod 644 "$stage/usr/share/doc/kuvert/changelog.gz"

@@ -5,7 +5,8 @@
 # schemas; `kuvert migrate` and `kuvert doctor` run as the kuvert user with
 # the packaged settings; the binary and templates the systemd units name are
 # files the package owns (dpkg -L); the settings file is a conffile of mode
-# 0640, group kuvert. The package is purged afterwards, whatever happened.
+# 0640, group kuvert; kuvert(1) and kuvert-admin(8) are there. The package is
+# purged afterwards, whatever happened.
 set -euo pipefail
 deb=$1
 [ "$(id -u)" = 0 ] || { echo "package_test.sh installs a package: run it as root" >&2; exit 1; }
@@ -27,6 +28,9 @@ echo "$version" | grep -q '^schema: SQLite v.*PostgreSQL pg' || fail "kuvert --v
 stat -c '%a %U %G' /etc/kuvert/kuvert.env | grep -qx '640 root kuvert' || fail "/etc/kuvert/kuvert.env is not 0640 root:kuvert"
 grep -qx /etc/kuvert/kuvert.env /var/lib/dpkg/info/kuvert.conffiles || fail "the settings are no conffile"
 getent passwd kuvert >/dev/null || fail "no kuvert user"
+for page in /usr/share/man/man1/kuvert.1.gz /usr/share/man/man8/kuvert-admin.8.gz; do
+  [ -s "$page" ] && zcat "$page" | grep -q '^\.SH NAME' || fail "no manual page $page"
+done
 files=$(dpkg -L kuvert)
 for unit in /lib/systemd/system/kuvert.service /lib/systemd/system/kuvert-worker@.service; do
   echo "$files" | grep -qx "$unit" || fail "$unit is not in the package"
