@@ -72,6 +72,11 @@ let package = Package(
         ),
         // glibc's mallopt, for the long-running commands.
         .systemLibrary(name: "CMalloc"),
+        // The system's OpenSSL libcrypto, for DKIM's RSA signatures (SystemRSAKey).
+        .systemLibrary(
+            name: "CLibcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
         // The product without HTTP, CLI or a database: the domain, the services
         // and the store protocols the two stores below implement.
         .target(
@@ -79,6 +84,7 @@ let package = Package(
             dependencies: [
                 "CCurl",
                 "CCmark",
+                "CLibcrypto",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),

@@ -36,6 +36,24 @@ struct DKIMTests {
         }
     }
 
+    @Test("RSA signs through the system's OpenSSL: the same bytes swift-crypto makes, for each key and input")
+    func systemOpenSSL() throws {
+        let keys = try Keys.shared.get().entries.map(\.key).filter { $0.algorithm == .rsa }
+        #expect(keys.count == 2)
+        var generator = SplitMix64(state: 36)
+        for key in keys {
+            for size in [0, 1, 55, 1_000, 10_000] {
+                let data = (0..<size).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+                let signature = try key.sign(data)
+                #expect(signature.count == 256)
+                #expect(try key.signWithSwiftCrypto(data) == signature, "\(key.recordName), \(size) bytes")
+            }
+        }
+        #expect(throws: SystemRSAKeyError.self) { try SystemRSAKey(pem: "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n") }
+        let ed25519 = try #require(try Keys.shared.get().entries.map(\.key).first { $0.algorithm == .ed25519 })
+        #expect(throws: SystemRSAKeyError.self) { try SystemRSAKey(pem: ed25519.pem) }
+    }
+
     @Test("relaxed canonicalisation, with RFC 6376's own example (3.4.6)")
     func canonicalisation() {
         let message = Array("A: X\r\nB : Y\t\r\n\tZ  \r\n\r\n C \r\nD \t E\r\n\r\n\r\n".utf8)

@@ -22,8 +22,14 @@ public struct DKIMKey: Sendable {
     }
 
     enum PrivateKey: Sendable {
-        case rsa(_RSA.Signing.PrivateKey)
+        /// swift-crypto's key for its forms (PEM, the DNS record), and the same
+        /// key in the system's OpenSSL, which signs.
+        case rsa(_RSA.Signing.PrivateKey, SystemRSAKey)
         case ed25519(Curve25519.Signing.PrivateKey)
+
+        static func rsa(_ key: _RSA.Signing.PrivateKey) throws -> PrivateKey {
+            .rsa(key, try SystemRSAKey(pem: key.pkcs8PEMRepresentation))
+        }
     }
 
     /// The signing domain (`d=`), lower-case ASCII.
@@ -46,7 +52,7 @@ public struct DKIMKey: Sendable {
     /// A new key: RSA 2048 or Ed25519.
     public static func generate(domain: String, selector: String, algorithm: Algorithm) throws -> DKIMKey {
         switch algorithm {
-        case .rsa: DKIMKey(domain: domain, selector: selector, privateKey: .rsa(try _RSA.Signing.PrivateKey(keySize: .bits2048)))
+        case .rsa: DKIMKey(domain: domain, selector: selector, privateKey: try .rsa(try _RSA.Signing.PrivateKey(keySize: .bits2048)))
         case .ed25519: DKIMKey(domain: domain, selector: selector, privateKey: .ed25519(Curve25519.Signing.PrivateKey()))
         }
     }
@@ -57,7 +63,7 @@ public struct DKIMKey: Sendable {
         case .rsa:
             let key = try _RSA.Signing.PrivateKey(pemRepresentation: pem)
             guard key.keySizeInBits >= 1024 else { throw DKIMKeyError.weak(key.keySizeInBits) }
-            self.init(domain: domain, selector: selector, privateKey: .rsa(key))
+            self.init(domain: domain, selector: selector, privateKey: try .rsa(key))
         case .ed25519:
             self.init(domain: domain, selector: selector, privateKey: .ed25519(try Curve25519.Signing.PrivateKey(pemRepresentation: pem)))
         }
@@ -66,7 +72,7 @@ public struct DKIMKey: Sendable {
     /// The private key as PKCS#8 PEM, which OpenSSL and OpenDKIM read too.
     public var pem: String {
         switch privateKey {
-        case .rsa(let key): key.pkcs8PEMRepresentation
+        case .rsa(let key, _): key.pkcs8PEMRepresentation
         case .ed25519(let key): key.pemRepresentation
         }
     }
@@ -77,7 +83,7 @@ public struct DKIMKey: Sendable {
     /// `2048-bit RSA` or `Ed25519`.
     public var strength: String {
         switch privateKey {
-        case .rsa(let key): "\(key.keySizeInBits)-bit RSA"
+        case .rsa(let key, _): "\(key.keySizeInBits)-bit RSA"
         case .ed25519: "Ed25519"
         }
     }
@@ -89,7 +95,7 @@ public struct DKIMKey: Sendable {
     /// (OpenDKIM refuses a bare PKCS#1 key); Ed25519 keys as the raw 32 bytes (RFC 8463).
     public var recordValue: String {
         switch privateKey {
-        case .rsa(let key): "v=DKIM1; k=rsa; p=" + key.publicKey.derRepresentation.base64EncodedString()
+        case .rsa(let key, _): "v=DKIM1; k=rsa; p=" + key.publicKey.derRepresentation.base64EncodedString()
         case .ed25519(let key): "v=DKIM1; k=ed25519; p=" + key.publicKey.rawRepresentation.base64EncodedString()
         }
     }
@@ -98,14 +104,21 @@ public struct DKIMKey: Sendable {
     public var recordStrings: String { Deliverability.quotedStrings(recordValue) }
 
     /// The signature over the canonicalised header data: PKCS#1 v1.5 of its
-    /// SHA-256 for RSA (swift-crypto's default, PSS, is no DKIM signature), or
+    /// SHA-256 for RSA, made by the system's OpenSSL (`SystemRSAKey`), or
     /// Ed25519 over the SHA-256 digest (RFC 8463).
     func sign(_ data: [UInt8]) throws -> Data {
         let digest = SHA256.hash(data: data)
         switch privateKey {
-        case .rsa(let key): return try key.signature(for: digest, padding: .insecurePKCS1v1_5).rawRepresentation
+        case .rsa(_, let key): return try key.signature(digest: Array(digest))
         case .ed25519(let key): return try key.signature(for: Data(digest))
         }
+    }
+
+    /// The same signature made by swift-crypto (BoringSSL), for the test that
+    /// holds the two libraries to the same bytes.
+    func signWithSwiftCrypto(_ data: [UInt8]) throws -> Data? {
+        guard case .rsa(let key, _) = privateKey else { return nil }
+        return try key.signature(for: SHA256.hash(data: data), padding: .insecurePKCS1v1_5).rawRepresentation
     }
 }
 
