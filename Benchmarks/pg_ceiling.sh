@@ -33,7 +33,7 @@ pg_intake_ceiling() {
 # message's record (one mailer round), over $1 clients, until the campaign $2
 # of $3 queued messages is recorded sent; checks that it was, each once.
 pg_delivery_ceiling() {
-  local clients=$1 campaign=$2 count=$3 rounds start end sent script
+  local clients=$1 campaign=$2 count=$3 rounds start end sent script out
   rounds=$(( (count + 32 * clients - 1) / (32 * clients) + 1 ))
   script=$(mktemp)
   cat "$root/Benchmarks/pgbench/delivery.sql" > "$script"

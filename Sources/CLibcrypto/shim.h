@@ -5,6 +5,7 @@
 #define KUVERT_CLIBCRYPTO_SHIM_H
 
 #include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>

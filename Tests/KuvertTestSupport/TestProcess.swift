@@ -45,11 +45,12 @@ public enum TestProcess {
 
     /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later),
     /// which its headers declare for GNU sources only.
-    private static let closeFrom: @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32 = {
+    private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    private static let closeFrom: AddCloseFrom = {
         guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else {
             fatalError("glibc 2.34 or later is needed: posix_spawn_file_actions_addclosefrom_np is missing")
         }
-        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+        return unsafeBitCast(symbol, to: AddCloseFrom.self)
     }()
 
     public struct Failure: Error, CustomStringConvertible {

@@ -113,13 +113,6 @@ public struct DKIMKey: Sendable {
         case .ed25519(let key): return try key.signature(for: Data(digest))
         }
     }
-
-    /// The same signature made by swift-crypto (BoringSSL), for the test that
-    /// holds the two libraries to the same bytes.
-    func signWithSwiftCrypto(_ data: [UInt8]) throws -> Data? {
-        guard case .rsa(let key, _) = privateKey else { return nil }
-        return try key.signature(for: SHA256.hash(data: data), padding: .insecurePKCS1v1_5).rawRepresentation
-    }
 }
 
 public enum DKIMKeyError: Error, CustomStringConvertible {
