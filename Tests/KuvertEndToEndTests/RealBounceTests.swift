@@ -120,9 +120,11 @@ struct RealBounceTests {
             let copies = kuvert.dataDirectory + "/exim-bounces"
             try FileManager.default.createDirectory(atPath: copies, withIntermediateDirectories: true)
             for (index, file) in relay.bounceFiles().enumerated() { try FileManager.default.copyItem(atPath: file, toPath: copies + "/\(index).eml") }
-            let sisimai = try TestProcess.run([
-                "/usr/bin/perl", TestPaths.root.appendingPathComponent("Tests/Support/sisimai_verdicts.pl").path, copies,
-            ])
+            let sisimai = try await onThread {
+                try TestProcess.run([
+                    "/usr/bin/perl", TestPaths.root.appendingPathComponent("Tests/Support/sisimai_verdicts.pl").path, copies,
+                ])
+            }
             for reason in ["userunknown", "securityerror", "mailboxfull"] {
                 #expect(sisimai.stdout.contains(#""reason":"\#(reason)""#), "\(sisimai.stdout) \(sisimai.stderr)")
             }
