@@ -149,9 +149,9 @@ struct LMTPTests {
                 data += chunk
             sys.stdout.write(data.decode())
             """
-        let result = try await Task.detached {
-            try TestProcess.run(["/usr/bin/python3", "-c", script, String(harness.port)])
-        }.value
+        // On a thread of its own: a detached task still holds one of the
+        // cooperative pool's two threads, which the server under test needs.
+        let result = try await onThread { try TestProcess.run(["/usr/bin/python3", "-c", script, String(harness.port)]) }
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\r\n").map(String.init)
         // Whether the greeting or the idle reply comes first depends on how soon the
